@@ -1,0 +1,105 @@
+"""The ``concord`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import bot
+from adapters.console import ConsoleSyntaxError
+from adapters.session import AdvancingClock, ConsoleSession
+from adapters.transcript import run_transcript
+from bot.app import default_database, load_content
+from bot.clock import ManualClock, SystemClock
+from bot.config import load_config
+from bot.errors import ConcordError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="concord",
+        description=("A community-health chatbot: onboarding, code of conduct and mediation."),
+    )
+    parser.add_argument("--version", action="version", version=f"concord {bot.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    chat = commands.add_parser("chat", help="an interactive console community")
+    chat.add_argument("--config", type=Path, help="concord.yaml (default: the example community)")
+    chat.add_argument("--db", type=Path, help="database file")
+    chat.add_argument("--transcript", type=Path, help="play a transcript and compare")
+    check = commands.add_parser("check", help="validate config, dialogs, catalogs, code of conduct")
+    check.add_argument("config", nargs="?", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "check":
+            return run_check(args.config)
+        if args.transcript:
+            return asyncio.run(run_transcript_command(args.config, args.db, args.transcript))
+        return asyncio.run(run_chat(args.config, args.db))
+    except ConcordError as exc:
+        print(f"concord: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_check(config_path: Path | None) -> int:
+    config = load_config(config_path)
+    catalogs, coc, dialogs = load_content(config)
+    print(
+        f"{config.source}: OK: {len(dialogs)} dialogs, {len(catalogs.available)} languages, "
+        f"code of conduct version {coc.version} with {len(coc.sections)} sections"
+    )
+    return 0
+
+
+async def run_transcript_command(
+    config_path: Path | None, db: Path | None, transcript: Path
+) -> int:
+    config = load_config(config_path)
+    load_content(config)
+    if not transcript.is_file():
+        print(f"concord: {transcript}: no such file", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as scratch:
+        database = db or Path(scratch) / "transcript.db"
+        session = ConsoleSession(config, database, AdvancingClock(ManualClock(), fixed=True))
+        try:
+            passed, report = await run_transcript(session, transcript)
+        finally:
+            session.close()
+    print(report, file=sys.stdout if passed else sys.stderr)
+    return 0 if passed else 1
+
+
+async def run_chat(config_path: Path | None, db: Path | None) -> int:
+    config = load_config(config_path)
+    database = db or config.database or default_database()
+    session = ConsoleSession(
+        config, database, AdvancingClock(SystemClock(), fixed=False), echo=print
+    )
+    print(f"Concord console: {config.community_name} (database: {database})")
+    print("Type 'ana joins', 'ana> hello', 'ana #general> hi', 'ana> /help'; Ctrl-D ends.")
+    loop = asyncio.get_running_loop()
+    timers = asyncio.create_task(session.engine.run_timers())
+    try:
+        await session.open()
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                return 0
+            try:
+                await session.feed(line)
+            except ConsoleSyntaxError as exc:
+                print(f"? {exc}")
+    finally:
+        timers.cancel()
+        session.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""What goes out: platform-neutral actions, delivered by adapters from the outbox.
+
+Every text is already in the member's language. Adapters send it as plain text
+with mentions and markup disabled, so member-supplied values inside it stay inert.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.events import MemberRef, Place, PlaceKind
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    to: Place
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A question. ``text`` already lists the choices by number, so a platform
+    without native choices can send it as it is."""
+
+    to: Place
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRole:
+    member: MemberRef
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeRole:
+    member: MemberRef
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPrivateSpace:
+    space: str
+    title: str
+    members: tuple[MemberRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyModerators:
+    platform: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTimer:
+    """Handled by the core (a timer row), never by an adapter."""
+
+    member: MemberRef
+    kind: str
+    due_at: datetime
+    payload: str = ""
+
+
+Action = Say | Ask | GrantRole | RevokeRole | OpenPrivateSpace | NotifyModerators
+_ACTION_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (Say, Ask, GrantRole, RevokeRole, OpenPrivateSpace, NotifyModerators)
+}
+
+
+def action_platform(action: Action) -> str:
+    if isinstance(action, Say | Ask):
+        return action.to.platform
+    if isinstance(action, GrantRole | RevokeRole):
+        return action.member.platform
+    if isinstance(action, OpenPrivateSpace):
+        return action.members[0].platform if action.members else ""
+    return action.platform
+
+
+def action_to_json(action: Action) -> str:
+    return json.dumps({"type": type(action).__name__, **asdict(action)}, ensure_ascii=False)
+
+
+def action_from_json(text: str) -> Action:
+    data: dict[str, Any] = json.loads(text)
+    cls = _ACTION_TYPES[data.pop("type")]
+    return cls(**{name: _revive(name, value) for name, value in data.items()})  # type: ignore[no-any-return]
+
+
+def _revive(name: str, value: Any) -> Any:
+    if name == "to":
+        return Place(value["platform"], PlaceKind(value["kind"]), value["id"])
+    if name == "member":
+        return MemberRef(**value)
+    if name == "members":
+        return tuple(MemberRef(**item) for item in value)
+    if name == "choices":
+        return tuple(Choice(**item) for item in value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an adapter's platform can do; the core adapts to these, never to a name."""
+
+    native_choices: bool = False
+    private_spaces: bool = False
+    direct_first: bool = True
+    roles: bool = True
+    delete_messages: bool = False
+    max_length: int = 4000

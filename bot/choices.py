@@ -1,0 +1,60 @@
+"""Matching what a member typed to the choices on offer: by number or by words."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.actions import Choice
+
+_SPLIT = re.compile(r"[,;\s]+")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form, so "espanol" finds "Español"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^\w\s]", " ", kept).split())
+
+
+def match_choice(
+    text: str, choices: list[Choice], extra_words: dict[str, list[str]] | None = None
+) -> Choice | None:
+    """The one choice the text names, or None when it names none or several."""
+    typed = fold(text)
+    if not typed:
+        return None
+    digits = unicodedata.normalize("NFKC", text).strip().rstrip(".)")
+    if digits.isdecimal():
+        index = int(digits) - 1
+        return choices[index] if 0 <= index < len(choices) else None
+    words = extra_words or {}
+    exact = [c for c in choices if typed in _names(c, words)]
+    if len(exact) == 1:
+        return exact[0]
+    partial = [c for c in choices if any(_contains(name, typed) for name in _names(c, words))]
+    return partial[0] if len(partial) == 1 else None
+
+
+def match_many(text: str, choices: list[Choice]) -> list[Choice] | None:
+    """Several choices ("1 3", "1, 3"), or one; None when any part names nothing."""
+    parts = [p for p in _SPLIT.split(unicodedata.normalize("NFKC", text).strip()) if p]
+    if parts and all(p.isdecimal() for p in parts):
+        picked = []
+        for part in parts:
+            found = match_choice(part, choices)
+            if found is None:
+                return None
+            if found not in picked:
+                picked.append(found)
+        return picked
+    single = match_choice(text, choices)
+    return [single] if single else None
+
+
+def _names(choice: Choice, extra: dict[str, list[str]]) -> set[str]:
+    return {fold(choice.label), fold(choice.key), *(fold(w) for w in extra.get(choice.key, []))}
+
+
+def _contains(name: str, typed: str) -> bool:
+    return len(typed) >= 2 and (name.startswith(typed) or f" {typed}" in f" {name}")

@@ -1,0 +1,117 @@
+"""Named actions that show the code of conduct in the member's language."""
+
+from __future__ import annotations
+
+from bot.actions import Choice
+from bot.coc import Section, find_section, search, section_texts
+from bot.dialogs.model import ActionCall
+from bot.services import ActionFunction, ChoiceSource
+from bot.turn import Turn
+
+
+def section_choices(turn: Turn) -> list[Choice]:
+    lookup = turn.translator.lookup
+    return [Choice(s.id, section_texts(s, lookup)["title"]) for s in turn.services.coc.sections]
+
+
+def render_section(turn: Turn, section: Section, *, full: bool = True) -> str:
+    """A section as plain text: heading, summary, details, examples of OK and not OK."""
+    texts = section_texts(section, turn.translator.lookup)
+    parts = [
+        turn.text("coc.section_heading", number=str(section.number), title=texts["title"]),
+        texts["summary"],
+    ]
+    if full and texts["details"]:
+        parts.append(texts["details"])
+    ok = texts["ok"] if full else texts["ok"][:1]
+    not_ok = texts["not_ok"] if full else texts["not_ok"][:1]
+    parts.append(turn.text("coc.ok_heading") + "\n" + "\n".join(f"- {e}" for e in ok))
+    parts.append(turn.text("coc.not_ok_heading") + "\n" + "\n".join(f"- {e}" for e in not_ok))
+    return "\n\n".join(parts)
+
+
+def walkthrough_next(turn: Turn, call: ActionCall) -> str | None:
+    """Show the next key section of the walkthrough, or say it is done."""
+    frame = turn.frame
+    assert frame is not None
+    sections = [s for s in turn.services.coc.sections if s.walkthrough]
+    index = int(frame.values.get("walk", "0"))
+    if index >= len(sections):
+        return "done"
+    frame.values["walk"] = str(index + 1)
+    frame.values["walk_section"] = sections[index].id
+    heading = turn.text("onboarding.walk_position", k=str(index + 1), n=str(len(sections)))
+    turn.say_text(heading + "\n\n" + render_section(turn, sections[index], full=False))
+    return "more"
+
+
+def walkthrough_details(turn: Turn, call: ActionCall) -> str | None:
+    frame = turn.frame
+    assert frame is not None
+    section = _by_id(turn, frame.values.get("walk_section", ""))
+    if section is not None:
+        turn.say_text(render_section(turn, section))
+    return None
+
+
+def show_all(turn: Turn, call: ActionCall) -> str | None:
+    lookup = turn.translator.lookup
+    lines = [turn.text("coc.all_heading", title=section_texts_title(turn))]
+    for section in turn.services.coc.sections:
+        texts = section_texts(section, lookup)
+        lines.append(f"{section.number}. {texts['title']}: {texts['summary']}")
+    turn.say_text("\n\n".join(lines))
+    return None
+
+
+def section_texts_title(turn: Turn) -> str:
+    return turn.translator.lookup("coc.title") or turn.services.coc.title
+
+
+def route(turn: Turn, call: ActionCall) -> str | None:
+    """``/coc`` lists; ``/coc 3`` or ``/coc privacy`` explains one; other words search."""
+    frame = turn.frame
+    assert frame is not None
+    query = frame.values.pop("args", "").strip()
+    if not query:
+        return "list"
+    coc, lookup = turn.services.coc, turn.translator.lookup
+    section = find_section(coc, query, lookup)
+    if section is not None:
+        turn.say_text(render_section(turn, section))
+        return "shown"
+    found = search(coc, query, lookup, limit=3, locale=turn.locale)
+    if not found:
+        turn.say("coc.search_none")
+        return "list"
+    lines = [turn.text("coc.search_results")]
+    for hit in found:
+        texts = section_texts(hit, lookup)
+        lines.append(f"{hit.number}. {texts['title']}: {texts['summary']}")
+    lines.append(turn.text("coc.search_more"))
+    turn.say_text("\n\n".join(lines))
+    return "shown"
+
+
+def show_choice(turn: Turn, call: ActionCall) -> str | None:
+    frame = turn.frame
+    assert frame is not None
+    section = _by_id(turn, frame.values.get("choice", ""))
+    if section is not None:
+        turn.say_text(render_section(turn, section))
+    return None
+
+
+def _by_id(turn: Turn, section_id: str) -> Section | None:
+    return next((s for s in turn.services.coc.sections if s.id == section_id), None)
+
+
+ACTIONS: dict[str, ActionFunction] = {
+    "coc_walkthrough_next": walkthrough_next,
+    "coc_walkthrough_details": walkthrough_details,
+    "coc_show_all": show_all,
+    "coc_route": route,
+    "coc_show_choice": show_choice,
+}
+
+CHOICE_SOURCES: dict[str, ChoiceSource] = {"coc_sections": section_choices}

@@ -1,0 +1,85 @@
+"""Commands members type (``/coc 3``): a table of names, who may run them, and what
+they do. Dialog files add their own commands with ``command:``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.events import Place
+from bot.i18n import N_
+from bot.runner import reask, start_dialog, stop_all, talk_to_person
+from bot.turn import Turn
+
+CommandFunction = Callable[[Turn, tuple[str, ...], Place], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    run: CommandFunction
+    requires: str | None = None  # "moderator", or a role later issues add
+    private: bool = False  # always answered in a direct message
+    help: str | None = None  # message id of a one-line description
+
+
+def run_help(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    turn.say("common.help", place=place)
+
+
+def run_continue(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    if not reask(turn):
+        turn.say("common.nothing_to_continue", place=place)
+
+
+def run_stop(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    stop_all(turn)
+    turn.record("stopped", turn.member.key)
+    turn.say("common.stopped", place=place)
+
+
+def run_person(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    talk_to_person(turn)
+    reask(turn)
+
+
+def dialog_command(dialog_id: str) -> CommandFunction:
+    """A command that starts a dialog; its words reach the dialog as ``args``."""
+
+    def run(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+        frames = turn.conversation.frames
+        for index, frame in enumerate(frames):
+            if frame.dialog == dialog_id:
+                # Already under way: go back to it rather than running it twice.
+                del frames[index + 1 :]
+                if args or not frame.waiting:
+                    del frames[index]
+                    break
+                reask(turn)
+                return
+        start_dialog(turn, dialog_id, place, {"args": " ".join(args)})
+
+    return run
+
+
+BUILTIN: tuple[Command, ...] = (
+    Command("help", run_help, help=N_("common.help_help")),
+    Command("continue", run_continue, help=N_("common.help_continue")),
+    Command("stop", run_stop, help=N_("common.help_stop")),
+    Command("human", run_person, help=N_("common.help_human")),
+)
+
+
+def command_table(dialog_commands: dict[str, str]) -> dict[str, Command]:
+    table = {command.name: command for command in BUILTIN}
+    for name, dialog_id in dialog_commands.items():
+        table[name] = Command(name, dialog_command(dialog_id))
+    return table
+
+
+def may_run(turn: Turn, command: Command) -> bool:
+    if command.requires is None:
+        return True
+    if command.requires == "moderator":
+        return turn.member.key in turn.services.config.moderators.members
+    return False

@@ -1,0 +1,126 @@
+"""The core handler: decides what an event means for the member's conversation."""
+
+from __future__ import annotations
+
+from bot.commands import Command, may_run
+from bot.events import (
+    ChoiceMade,
+    CommandRun,
+    MemberJoined,
+    Place,
+    PlaceKind,
+    TextSaid,
+    TimerFired,
+)
+from bot.runner import answer, current_dialog, enter, reask, start_dialog
+from bot.turn import Turn
+
+ONBOARDING = "onboarding"
+COC = "coc"
+CHECKIN = "checkin"
+REACKNOWLEDGE = "reacknowledge"
+
+
+def handle(turn: Turn, commands: dict[str, Command]) -> None:
+    event = turn.event
+    if isinstance(event, MemberJoined):
+        on_join(turn)
+    elif isinstance(event, CommandRun):
+        on_command(turn, event, commands)
+    elif isinstance(event, ChoiceMade):
+        if _answerable(turn, event.place):
+            answer(turn, choice_key=event.choice)
+    elif isinstance(event, TextSaid):
+        on_text(turn, event)
+    elif isinstance(event, TimerFired):
+        on_timer(turn, event)
+
+
+def welcome_place(turn: Turn) -> Place:
+    onboarding = turn.services.config.onboarding
+    if onboarding.welcome == "channel":
+        return Place(turn.member.platform, PlaceKind.CHANNEL, onboarding.welcome_channel)
+    return Place.direct(turn.member)
+
+
+def on_join(turn: Turn) -> None:
+    if any(f.dialog == ONBOARDING for f in turn.conversation.frames):
+        reask(turn)
+        return
+    if turn.profile.onboarded:
+        if turn.profile.acknowledged_version != turn.services.coc.version:
+            start_dialog(turn, REACKNOWLEDGE, Place.direct(turn.member))
+        return
+    if turn.services.config.onboarding.enabled:
+        start_dialog(turn, ONBOARDING, welcome_place(turn))
+
+
+def on_command(turn: Turn, event: CommandRun, commands: dict[str, Command]) -> None:
+    place = event.place or Place.direct(turn.member)
+    name = event.name.lower().lstrip("/")
+    command = commands.get(name)
+    if command is None:
+        turn.say("common.unknown_command", place=place, command=name[:40])
+        return
+    if not may_run(turn, command):
+        turn.record("command_refused", turn.member.key, name)
+        turn.say("common.not_allowed", place=place, command=name)
+        return
+    if command.private:
+        place = Place.direct(turn.member)
+    command.run(turn, event.args, place)
+
+
+def _answerable(turn: Turn, place: Place | None) -> bool:
+    """An answer counts where the question was asked or in a private place; a private
+    conversation is never continued in a public channel."""
+    frame = turn.frame
+    if frame is None or not frame.waiting:
+        return False
+    if place is None or place == frame.place:
+        return True
+    if place.kind is PlaceKind.CHANNEL:
+        return False
+    if frame.place is not None and frame.place.kind is PlaceKind.CHANNEL:
+        frame.place = place  # the member moved to a private place: follow them
+    return frame.place == place
+
+
+def on_text(turn: Turn, event: TextSaid) -> None:
+    if _answerable(turn, event.place):
+        answer(turn, text=event.text)
+        return
+    place = event.place
+    if place is None or place.kind is PlaceKind.CHANNEL:
+        return  # ordinary chatter in a channel is not for the bot
+    if turn.frame is not None and turn.frame.waiting:
+        return  # a private space of another flow; that flow's own events handle it
+    if event.text.strip():
+        # A question in the member's own words: look in the code of conduct.
+        start_dialog(turn, COC, place, {"args": event.text})
+    else:
+        turn.say("common.help", place=place)
+
+
+def on_timer(turn: Turn, event: TimerFired) -> None:
+    frames = turn.conversation.frames
+    if event.kind == "timeout":
+        found = current_dialog(turn)
+        if found and turn.frame and turn.frame.waiting:
+            dialog, step = found
+            if f"{dialog.id}/{step.name}" == event.payload and step.on_timeout:
+                enter(turn, step.on_timeout)
+    elif event.kind == "reminder":
+        if turn.profile.acknowledged_version is None and any(
+            f.dialog == ONBOARDING for f in frames
+        ):
+            turn.say("onboarding.reminder")
+            reask(turn)
+    elif event.kind == "checkin":
+        start_dialog(turn, CHECKIN, Place.direct(turn.member))
+    elif event.kind == "reacknowledge":
+        acknowledged = turn.profile.acknowledged_version
+        if acknowledged != turn.services.coc.version and not any(
+            f.dialog == REACKNOWLEDGE for f in frames
+        ):
+            start_dialog(turn, REACKNOWLEDGE, Place.direct(turn.member))

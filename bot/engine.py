@@ -1,0 +1,286 @@
+"""The engine: turns each event into one committed transaction, then delivers.
+
+Events of one conversation are handled strictly in order (a lock per member);
+different members proceed concurrently. State lives in SQLite; a bounded cache
+keeps memory flat however many conversations are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from bot.actions import Action, Capabilities, ScheduleTimer, action_platform
+from bot.commands import Command, command_table
+from bot.dispatch import handle
+from bot.errors import DeliveryError
+from bot.events import Event, MemberRef, TimerFired
+from bot.middleware import Handler, Middleware, RateLimit, audit_middleware, locale_middleware
+from bot.services import Services
+from bot.state import (
+    Conversation,
+    Profile,
+    conversation_from_dict,
+    conversation_to_dict,
+    profile_from_dict,
+    profile_to_dict,
+)
+from bot.store.types import Changes, OutboxItem
+from bot.turn import Turn
+
+log = logging.getLogger(__name__)
+
+
+class Adapter(Protocol):
+    """What the engine needs from a platform adapter."""
+
+    platform: str
+    capabilities: Capabilities
+
+    async def deliver(self, action: Action) -> None:
+        """Deliver one action or raise DeliveryError; it stays in the outbox until then."""
+        ...
+
+
+class Engine:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        cache_size: int = 10_000,
+        middlewares: Sequence[Middleware] | None = None,
+    ) -> None:
+        self.services = services
+        self.adapters: dict[str, Adapter] = {}
+        self.commands: dict[str, Command] = command_table(
+            {d.command: d.id for d in services.dialogs.values() if d.command}
+        )
+        self.middlewares: list[Middleware] = list(
+            middlewares
+            if middlewares is not None
+            else [
+                locale_middleware,
+                RateLimit(services.config.messages_per_minute),
+                audit_middleware,
+            ]
+        )
+        self._cache: OrderedDict[str, tuple[Conversation, Profile]] = OrderedDict()
+        self._cache_size = cache_size
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+        self._timer_wakeup = asyncio.Event()
+
+    @property
+    def community(self) -> str:
+        return self.services.config.community_id
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        self.adapters[adapter.platform] = adapter
+
+    # Handling ------------------------------------------------------------------------
+
+    async def handle(self, event: Event, *, timer_id: int | None = None) -> bool:
+        """Handle one event; False when it was a re-delivery and was ignored."""
+        event_key = f"{event.community}|{event.member.platform}|{event.event_id}"
+        store = self.services.store
+        if store.seen(event_key):
+            return False
+        member_key = event.member.key
+        lock = self._locks.setdefault(member_key, asyncio.Lock())
+        self._waiting[member_key] = self._waiting.get(member_key, 0) + 1
+        try:
+            async with lock:
+                items = await self._handle_locked(event, event_key, timer_id)
+                if items is None:
+                    return False
+                await self._deliver(items)
+                return True
+        finally:
+            self._waiting[member_key] -= 1
+            if not self._waiting[member_key]:
+                del self._waiting[member_key]
+                del self._locks[member_key]
+
+    async def _handle_locked(
+        self, event: Event, event_key: str, timer_id: int | None
+    ) -> list[OutboxItem] | None:
+        conversation, profile = self._load(event.member)
+        if event.member.name and event.member.name != profile.name:
+            profile.name = event.member.name
+        services = self.services
+        default = services.config.default_language
+        turn = Turn(
+            event=event,
+            now=services.clock.now(),
+            services=services,
+            conversation=conversation,
+            profile=profile,
+            locale=default,
+            translator=services.catalogs.translator(default),
+        )
+        try:
+            await self._run_middlewares(turn)
+        except Exception:
+            log.exception("error while handling %s", type(event).__name__)
+            self._cache.pop(event.member.key, None)
+            # The conversation stays where it was; the member hears something useful.
+            conversation, profile = self._load(event.member)
+            turn = Turn(
+                event, turn.now, services, conversation, profile, turn.locale, turn.translator
+            )
+            turn.say("common.error")
+        changes = self._changes(turn, event_key, timer_id)
+        try:
+            items = services.store.apply(changes)
+        except Exception:
+            self._cache.pop(event.member.key, None)
+            raise
+        if items is None:
+            self._cache.pop(event.member.key, None)
+            return None
+        self._remember(turn.member.key, turn.conversation, turn.profile)
+        if turn.timers:
+            self._timer_wakeup.set()
+        return items
+
+    async def _run_middlewares(self, turn: Turn) -> None:
+        async def core(current: Turn) -> None:
+            handle(current, self.commands)
+
+        chain: Handler = core
+        for middleware in reversed(self.middlewares):
+            chain = _wrap(middleware, chain)
+        await chain(turn)
+
+    def _changes(self, turn: Turn, event_key: str, timer_id: int | None) -> Changes:
+        community = self.community
+        member = turn.member.key
+        state = conversation_to_dict(turn.conversation) if turn.conversation.frames else None
+        changes = Changes(
+            at=turn.now,
+            event_key=event_key,
+            conversations={(community, member): state},
+            profiles={(community, member): profile_to_dict(turn.profile)},
+            outbox=[(community, action) for action in turn.outbox],
+            timers=[(community, timer) for timer in turn.timers],
+            timers_cancelled=[(community, member, kind) for kind in turn.cancelled_timers],
+            acknowledgements=[(community, member, v) for v in turn.acknowledgements],
+            mentorships=[(community, mentee, mentor) for mentee, mentor in turn.mentorships],
+            audit=[(community, member, a, s, d) for a, s, d in turn.audit],
+        )
+        if timer_id is not None:
+            changes.timers_done.append(timer_id)
+        return changes
+
+    def _load(self, member: MemberRef) -> tuple[Conversation, Profile]:
+        cached = self._cache.get(member.key)
+        if cached is not None:
+            self._cache.move_to_end(member.key)
+            return cached
+        store = self.services.store
+        state = store.load_conversation(self.community, member.key)
+        conversation = (
+            conversation_from_dict(self.community, state)
+            if state
+            else Conversation(self.community, member)
+        )
+        stored_profile = store.load_profile(self.community, member.key)
+        profile = profile_from_dict(stored_profile) if stored_profile else Profile(member.name)
+        return conversation, profile
+
+    def _remember(self, key: str, conversation: Conversation, profile: Profile) -> None:
+        self._cache[key] = (conversation, profile)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    # Delivery -------------------------------------------------------------------------
+
+    async def _deliver(self, items: list[OutboxItem]) -> bool:
+        """Deliver in order; stop at the first failure so order is kept on retry."""
+        store = self.services.store
+        for item in items:
+            adapter = self.adapters.get(action_platform(item.action))
+            if adapter is None:
+                store.mark_failed(item.id, "no adapter for this platform")
+                return False
+            try:
+                await adapter.deliver(item.action)
+            except DeliveryError as exc:
+                log.warning("delivery failed, will retry: %s", exc)
+                store.mark_failed(item.id, str(exc))
+                return False
+            store.mark_sent(item.id, self.services.clock.now())
+        return True
+
+    async def flush_outbox(self) -> int:
+        """Deliver what an earlier run committed but did not deliver (after a crash)."""
+        pending = self.services.store.pending_outbox()
+        delivered = 0
+        for item in pending:
+            if not await self._deliver([item]):
+                break
+            delivered += 1
+        return delivered
+
+    # Timers ---------------------------------------------------------------------------
+
+    async def fire_due_timers(self) -> int:
+        """Handle every timer due now; each firing is an event like any other."""
+        fired = 0
+        now = self.services.clock.now()
+        while due := self.services.store.due_timers(now, limit=200):
+            for timer in due:
+                event = TimerFired(
+                    event_id=f"timer:{timer.id}",
+                    community=timer.community,
+                    member=timer.member,
+                    kind=timer.kind,
+                    payload=timer.payload,
+                )
+                if await self.handle(event, timer_id=timer.id):
+                    fired += 1
+                else:
+                    self.services.store.delete_timer(timer.id)
+        return fired
+
+    async def run_timers(self, poll: timedelta = timedelta(seconds=60)) -> None:
+        """Sleep until the next timer is due (or a new one is set), fire, repeat."""
+        while True:
+            await self.fire_due_timers()
+            due = self.services.store.next_timer_due()
+            wait = poll.total_seconds()
+            if due is not None:
+                wait = min(wait, max((due - self.services.clock.now()).total_seconds(), 0.0))
+            self._timer_wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_wakeup.wait(), timeout=wait)
+
+    def schedule_reacknowledgements(self) -> int:
+        """Members who acknowledged an older code of conduct are asked again."""
+        services = self.services
+        members = services.store.members_to_reacknowledge(self.community, services.coc.version)
+        if members:
+            now = services.clock.now()
+            services.store.apply(
+                Changes(
+                    at=now,
+                    timers=[
+                        (self.community, ScheduleTimer(m, "reacknowledge", now)) for m in members
+                    ],
+                )
+            )
+            self._timer_wakeup.set()
+        return len(members)
+
+
+def _wrap(middleware: Middleware, call_next: Handler) -> Handler:
+    async def wrapped(turn: Turn) -> None:
+        await middleware(turn, call_next)
+
+    return wrapped

@@ -1,0 +1,29 @@
+"""The one error hierarchy of Concord."""
+
+from __future__ import annotations
+
+
+class ConcordError(Exception):
+    """Root of every error Concord raises on purpose."""
+
+
+class ConfigError(ConcordError):
+    """A broken config, dialog, catalog or code of conduct.
+
+    Always names the file, the line and the key so an admin can fix it at once.
+    """
+
+    def __init__(self, file: str, line: int, key: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+        super().__init__(f"{file}:{line}: {key}: {message}")
+
+
+class StoreError(ConcordError):
+    """The database cannot be opened, migrated or written."""
+
+
+class DeliveryError(ConcordError):
+    """An adapter could not deliver an action; the action stays in the outbox."""

@@ -1,0 +1,72 @@
+"""Cross-cutting concerns as plain functions around the core handler."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.events import CommandRun, TimerFired
+from bot.i18n.locales import negotiate, normalize_tag
+from bot.turn import Turn
+
+Handler = Callable[[Turn], Awaitable[None]]
+Middleware = Callable[[Turn, Handler], Awaitable[None]]
+
+
+def choose_locale(turn: Turn) -> str:
+    """Explicit choice > platform-reported locale > community default."""
+    services = turn.services
+    return negotiate(
+        [turn.profile.chosen_locale, turn.profile.platform_locale],
+        services.languages,
+        services.config.default_language,
+    )
+
+
+async def locale_middleware(turn: Turn, call_next: Handler) -> None:
+    reported = normalize_tag(turn.event.locale)
+    if reported and reported != turn.profile.platform_locale:
+        turn.profile.platform_locale = reported
+    turn.set_locale(choose_locale(turn))
+    await call_next(turn)
+
+
+class RateLimit:
+    """A per-member token bucket; a member over the limit is told once to slow down.
+    Buckets live in a bounded map, so memory stays flat however many members write."""
+
+    def __init__(self, per_minute: int, max_members: int = 50_000) -> None:
+        self.per_minute = per_minute
+        self.max_members = max_members
+        self.buckets: OrderedDict[str, tuple[float, datetime, bool]] = OrderedDict()
+
+    def allow(self, member: str, now: datetime) -> tuple[bool, bool]:
+        """(allowed, warn): warn is True the first time a member is refused."""
+        tokens, last, warned = self.buckets.pop(member, (float(self.per_minute), now, False))
+        elapsed = max((now - last).total_seconds(), 0.0)
+        tokens = min(float(self.per_minute), tokens + elapsed * self.per_minute / 60.0)
+        allowed = tokens >= 1.0
+        warn = not allowed and not warned
+        tokens = tokens - 1.0 if allowed else tokens
+        self.buckets[member] = (tokens, now, (warned and not allowed) or warn)
+        if len(self.buckets) > self.max_members:
+            self.buckets.popitem(last=False)
+        return allowed, warn
+
+    async def __call__(self, turn: Turn, call_next: Handler) -> None:
+        if isinstance(turn.event, TimerFired):
+            await call_next(turn)
+            return
+        allowed, warn = self.allow(turn.member.key, turn.now)
+        if allowed:
+            await call_next(turn)
+        elif warn:
+            turn.say("common.slow_down")
+
+
+async def audit_middleware(turn: Turn, call_next: Handler) -> None:
+    """Commands are audited by name only: their words may be private."""
+    await call_next(turn)
+    if isinstance(turn.event, CommandRun):
+        turn.record("command", turn.member.key, turn.event.name)

@@ -1,0 +1,166 @@
+"""Named actions of the onboarding dialog: small functions, each doing one thing."""
+
+from __future__ import annotations
+
+from bot.actions import Choice, GrantRole, Say
+from bot.config import Mentor
+from bot.dialogs.model import ActionCall
+from bot.events import MemberRef, Place
+from bot.i18n.locales import display_name, negotiate
+from bot.services import ActionFunction, ChoiceSource
+from bot.turn import Turn
+
+
+def language_choices(turn: Turn) -> list[Choice]:
+    return [Choice(code, display_name(code)) for code in turn.services.languages]
+
+
+def interest_choices(turn: Turn) -> list[Choice]:
+    return [
+        Choice(i.id, turn.translator.lookup(f"interest.{i.id}") or i.label)
+        for i in turn.services.config.onboarding.interests
+    ] + [Choice("none", turn.text("onboarding.interest_none"))]
+
+
+def set_language(turn: Turn, call: ActionCall) -> str | None:
+    chosen = turn.frame.values.get("choice") if turn.frame else None
+    if chosen and chosen in turn.services.languages:
+        turn.profile.chosen_locale = chosen
+        turn.set_locale(chosen)
+    return None
+
+
+def record_acknowledgement(turn: Turn, call: ActionCall) -> str | None:
+    version = turn.services.coc.version
+    turn.profile.acknowledged_version = version
+    turn.acknowledgements.append(version)
+    turn.cancel("reminder")
+    turn.record("acknowledged", turn.member.key, version)
+    return None
+
+
+def grant_role(turn: Turn, call: ActionCall) -> str | None:
+    """``when: joined`` grants only if agreeing is not required; ``when: acknowledged``
+    only if it is, so one dialog serves both kinds of community."""
+    onboarding = turn.services.config.onboarding
+    role = call.args.get("role") or onboarding.role
+    when = call.args.get("when", "acknowledged")
+    if (when == "acknowledged") != onboarding.acknowledgement_required:
+        return None
+    if role:
+        turn.outbox.append(GrantRole(turn.member, role))
+        turn.record("role_granted", turn.member.key, role)
+    return None
+
+
+def schedule_reminder(turn: Turn, call: ActionCall) -> str | None:
+    onboarding = turn.services.config.onboarding
+    if onboarding.acknowledgement_required and onboarding.reminder_after:
+        turn.schedule("reminder", turn.now + onboarding.reminder_after)
+    return None
+
+
+def schedule_checkin(turn: Turn, call: ActionCall) -> str | None:
+    delay = turn.services.config.onboarding.checkin_after
+    if delay:
+        turn.schedule("checkin", turn.now + delay)
+    return None
+
+
+def mark_onboarded(turn: Turn, call: ActionCall) -> str | None:
+    turn.profile.onboarded = True
+    turn.record("onboarded", turn.member.key)
+    return None
+
+
+def suggest_for_interests(turn: Turn, call: ActionCall) -> str | None:
+    """Turn the chosen interests into a list of channels and resources to start with."""
+    chosen = set((turn.frame.values.get("choice", "") if turn.frame else "").split(","))
+    interests = [i for i in turn.services.config.onboarding.interests if i.id in chosen]
+    turn.profile.interests = [i.id for i in interests]
+    lines = []
+    for interest in interests:
+        label = turn.translator.lookup(f"interest.{interest.id}") or interest.label
+        places = ", ".join((*interest.channels, *interest.resources))
+        lines.append(f"- {label}: {places}" if places else f"- {label}")
+    if not lines:
+        return "none"
+    assert turn.frame is not None
+    turn.frame.values["suggestions"] = "\n".join(lines)
+    return "some"
+
+
+def has_interests(turn: Turn, call: ActionCall) -> str | None:
+    return "ask" if turn.services.config.onboarding.interests else "skip"
+
+
+def offer_mentor_check(turn: Turn, call: ActionCall) -> str | None:
+    onboarding = turn.services.config.onboarding
+    return "offer" if onboarding.offer_mentor and onboarding.mentors else "skip"
+
+
+def match_mentor(turn: Turn, call: ActionCall) -> str | None:
+    """A mentor who is not away, has room, speaks the member's language where possible
+    and shares the most interests; the mentor is told in their own language."""
+    services = turn.services
+    mentor = best_mentor(turn, services.config.onboarding.mentors)
+    if mentor is None:
+        turn.record("mentor_none", turn.member.key)
+        return "none"
+    assert turn.frame is not None
+    turn.frame.values["mentor"] = mentor.name
+    turn.profile.mentor = mentor.member
+    turn.mentorships.append((turn.member.key, mentor.member))
+    platform, _, mentor_id = mentor.member.partition(":")
+    mentor_ref = MemberRef(platform, mentor_id, mentor.name)
+    mentor_locale = negotiate(
+        list(mentor.languages), services.languages, services.config.default_language
+    )
+    text = services.catalogs.translator(mentor_locale).format(
+        "onboarding.mentor_notice",
+        mentor=mentor.name,
+        name=turn.values()["name"],
+        member=turn.member.key,
+        language=display_name(turn.locale),
+        interests=", ".join(turn.profile.interests) or "-",
+    )
+    turn.outbox.append(Say(Place.direct(mentor_ref), text))
+    turn.record("mentor_matched", turn.member.key, mentor.member)
+    return "found"
+
+
+def best_mentor(turn: Turn, mentors: tuple[Mentor, ...]) -> Mentor | None:
+    store = turn.services.store
+    community = turn.services.config.community_id
+    language = turn.locale.split("-")[0]
+    scored = []
+    for order, mentor in enumerate(mentors):
+        if mentor.away or mentor.member == turn.member.key:
+            continue
+        load = store.count_mentees(community, mentor.member)
+        load += sum(1 for _, m in turn.mentorships if m == mentor.member)
+        if load >= mentor.capacity:
+            continue
+        speaks = any(code.split("-")[0] == language for code in mentor.languages)
+        shared = len(set(mentor.interests) & set(turn.profile.interests))
+        scored.append(((not speaks, -shared, load, order), mentor))
+    return min(scored, key=lambda pair: pair[0])[1] if scored else None
+
+
+ACTIONS: dict[str, ActionFunction] = {
+    "set_language": set_language,
+    "record_acknowledgement": record_acknowledgement,
+    "grant_role": grant_role,
+    "schedule_reminder": schedule_reminder,
+    "schedule_checkin": schedule_checkin,
+    "mark_onboarded": mark_onboarded,
+    "suggest_for_interests": suggest_for_interests,
+    "has_interests": has_interests,
+    "offer_mentor_check": offer_mentor_check,
+    "match_mentor": match_mentor,
+}
+
+CHOICE_SOURCES: dict[str, ChoiceSource] = {
+    "languages": language_choices,
+    "interests": interest_choices,
+}

@@ -1,0 +1,204 @@
+"""Runs dialog steps for one turn: enter a step, take an answer, finish a dialog."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.actions import Choice, NotifyModerators
+from bot.choices import match_choice, match_many
+from bot.dialogs.model import END, Dialog, Step
+from bot.events import Place
+from bot.i18n import N_
+from bot.i18n.locales import clean_user_text
+from bot.state import Frame
+from bot.turn import Turn
+
+log = logging.getLogger(__name__)
+
+PERSON = "person"
+MAX_STEPS_PER_TURN = 100
+
+
+def start_dialog(
+    turn: Turn, dialog_id: str, place: Place, values: dict[str, str] | None = None
+) -> None:
+    """Push a dialog on the member's stack and run it until it asks or ends."""
+    dialog = turn.services.dialogs[dialog_id]
+    frame = Frame(dialog=dialog_id, step=dialog.start, place=place, values=dict(values or {}))
+    turn.conversation.frames.append(frame)
+    enter(turn, dialog.start)
+
+
+def current_dialog(turn: Turn) -> tuple[Dialog, Step] | None:
+    frame = turn.frame
+    if frame is None:
+        return None
+    dialog = turn.services.dialogs.get(frame.dialog)
+    if dialog is None or frame.step not in dialog.steps:
+        # The dialog file changed under a stored conversation: drop the stale frame.
+        log.warning("dropping a conversation at unknown step %s/%s", frame.dialog, frame.step)
+        turn.conversation.frames.pop()
+        return None
+    return dialog, dialog.steps[frame.step]
+
+
+def enter(turn: Turn, step_name: str) -> None:
+    """Run steps from ``step_name`` until one asks a question or the dialog ends."""
+    for _ in range(MAX_STEPS_PER_TURN):
+        frame = turn.frame
+        assert frame is not None
+        dialog = turn.services.dialogs[frame.dialog]
+        if step_name == END:
+            finish(turn)
+            return
+        step = dialog.steps[step_name]
+        frame.step, frame.waiting, frame.invalid_count = step_name, False, 0
+        result = None
+        for call in step.actions:
+            outcome = turn.services.actions[call.name](turn, call)
+            result = outcome or result
+        if turn.frame is not frame:  # an action ended or replaced the dialog
+            return
+        for message in step.say:
+            turn.say(message)
+        if result is not None and result in step.on_result:
+            step_name = step.on_result[result]
+            continue
+        if step.ask is not None:
+            ask(turn, dialog, step)
+            frame.waiting = True
+            if step.timeout is not None:
+                turn.schedule("timeout", turn.now + step.timeout, f"{dialog.id}/{step.name}")
+            return
+        if step.end:
+            finish(turn)
+            return
+        assert step.next is not None
+        step_name = step.next
+    log.error("dialog %s loops without asking; ending it", turn.frame.dialog if turn.frame else "?")
+    finish(turn)
+
+
+def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
+    assert step.ask is not None
+    if step.ask.choices_from:
+        choices = turn.services.choice_sources[step.ask.choices_from](turn)
+    else:
+        choices = [Choice(c.key, turn.text(c.label)) for c in step.ask.choices]
+    if dialog.talk_to_person and not step.ask.text:
+        choices.append(Choice(PERSON, turn.text("common.talk_to_person")))
+    return choices
+
+
+def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
+    assert step.ask is not None
+    question = turn.text(step.ask.message)
+    if dialog.progress:
+        question = turn.text("common.progress", question=question, **_progress(dialog, step))
+    turn.ask(question, choices_for(turn, dialog, step))
+
+
+def _progress(dialog: Dialog, step: Step) -> dict[str, str]:
+    asking = [name for name, s in dialog.steps.items() if s.ask is not None]
+    return {"step": str(asking.index(step.name) + 1), "steps": str(len(asking))}
+
+
+def reask(turn: Turn) -> bool:
+    """Ask the current question again (after an interruption); False if none waits."""
+    found = current_dialog(turn)
+    if found is None or turn.frame is None or not turn.frame.waiting:
+        return False
+    dialog, step = found
+    ask(turn, dialog, step)
+    return True
+
+
+def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -> None:
+    """Take the member's answer to the waiting question, or explain what is expected."""
+    found = current_dialog(turn)
+    frame = turn.frame
+    if found is None or frame is None:
+        return
+    dialog, step = found
+    spec = step.ask
+    assert spec is not None
+    if spec.text:
+        cleaned = clean_user_text(text or "", 10_000)
+        if len(cleaned) < max(spec.min_length, 1):
+            _invalid(turn, dialog, step, N_("common.empty_answer"))
+        elif len(cleaned) > spec.max_length:
+            _invalid(turn, dialog, step, N_("common.answer_too_long"), limit=str(spec.max_length))
+        else:
+            if spec.store:
+                frame.values[spec.store] = cleaned
+            _leave(turn, step, spec.next)
+        return
+    choices = choices_for(turn, dialog, step)
+    picked: list[Choice] | None
+    if choice_key is not None:
+        picked = [c for c in choices if c.key == choice_key] or None
+    elif spec.multiple:
+        picked = match_many(text or "", choices)
+    else:
+        single = match_choice(text or "", choices)
+        picked = [single] if single else None
+    if not picked:
+        _invalid(turn, dialog, step, N_("common.invalid_choice"), count=str(len(choices)))
+        return
+    if any(c.key == PERSON for c in picked):
+        talk_to_person(turn)
+        reask(turn)
+        return
+    keys = [c.key for c in picked]
+    frame.values["choice"] = ",".join(keys)
+    frame.values["choice_label"] = ", ".join(c.label for c in picked)
+    if spec.store:
+        frame.values[spec.store] = ",".join(keys)
+    target = next((c.next for c in spec.choices if c.key == keys[0] and c.next), spec.next)
+    _leave(turn, step, target)
+
+
+def _leave(turn: Turn, step: Step, target: str | None) -> None:
+    if step.timeout is not None:
+        turn.cancel("timeout")
+    assert target is not None
+    enter(turn, target)
+
+
+def _invalid(turn: Turn, dialog: Dialog, step: Step, default: str, **extra: str) -> None:
+    """A kind reply saying what is expected; the conversation stays where it was."""
+    assert turn.frame is not None and step.ask is not None
+    turn.frame.invalid_count += 1
+    turn.say_text(turn.text(step.ask.invalid or default, **extra))
+    if turn.frame.invalid_count >= 3 and dialog.talk_to_person:
+        turn.say("common.offer_person")
+    ask(turn, dialog, step)
+
+
+def finish(turn: Turn) -> None:
+    """End the current dialog; the one below it (if any) asks its question again."""
+    if turn.conversation.frames:
+        turn.conversation.frames.pop()
+    turn.cancel("timeout")
+    reask(turn)
+
+
+def stop_all(turn: Turn) -> None:
+    turn.conversation.frames.clear()
+    turn.cancel("timeout")
+
+
+def talk_to_person(turn: Turn) -> None:
+    """Always possible: tell the moderators a member wants a human, and tell the member."""
+    services = turn.services
+    where = turn.frame.dialog if turn.frame else "-"
+    moderators_text = services.catalogs.translator(services.config.default_language).format(
+        "moderators.person_requested",
+        name=clean_user_text(turn.member.name or turn.member.id, 80),
+        member=turn.member.key,
+        language=turn.locale,
+        dialog=where,
+    )
+    turn.outbox.append(NotifyModerators(turn.member.platform, moderators_text))
+    turn.record("talk_to_person", turn.member.key, where)
+    turn.say("common.person_notified")

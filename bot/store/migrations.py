@@ -1,0 +1,65 @@
+"""Numbered schema migrations. Append new ones; never edit one that has shipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _m1_core(db: sqlite_utils.Database) -> None:
+    db.table("inbox").create({"event_key": str, "seen_at": str}, pk="event_key")
+    db.table("conversations").create(
+        {"community": str, "member": str, "state": str, "updated_at": str},
+        pk=("community", "member"),
+    )
+    db.table("profiles").create(
+        {"community": str, "member": str, "profile": str, "updated_at": str},
+        pk=("community", "member"),
+    )
+    db.execute(
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, community TEXT NOT NULL,"
+        " platform TEXT NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " sent_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)"
+    )
+    db.execute("CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL")
+    db.execute(
+        "CREATE TABLE timers (id INTEGER PRIMARY KEY AUTOINCREMENT, community TEXT NOT NULL,"
+        " member TEXT NOT NULL, member_ref TEXT NOT NULL, kind TEXT NOT NULL,"
+        " due_at TEXT NOT NULL, payload TEXT NOT NULL DEFAULT '',"
+        " UNIQUE (community, member, kind))"
+    )
+    db.execute("CREATE INDEX timers_due ON timers (due_at)")
+    db.table("acknowledgements").create(
+        {"community": str, "member": str, "version": str, "at": str},
+        pk=("community", "member", "version"),
+    )
+    db.table("mentorships").create(
+        {"community": str, "mentee": str, "mentor": str, "at": str},
+        pk=("community", "mentee"),
+    )
+    db.execute("CREATE INDEX mentorships_mentor ON mentorships (community, mentor)")
+    db.execute(
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, community TEXT NOT NULL,"
+        " at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+        " subject TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '')"
+    )
+    db.table("cursors").create({"name": str, "position": str}, pk="name")
+
+
+MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
+    (1, _m1_core),
+]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema up to date, one transaction per migration; returns the version."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    for number, step in MIGRATIONS:
+        if number <= version:
+            continue
+        with db.conn:
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+        version = number
+    return version

@@ -1,0 +1,259 @@
+"""The embedded store: one SQLite file in WAL mode, through sqlite-utils.
+
+Every event's effects (its id in the inbox, the new conversation state, the member
+profile, the outgoing actions, the timers) are written in one transaction, so a crash
+leaves all of an event or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.actions import action_from_json, action_platform, action_to_json
+from bot.errors import StoreError
+from bot.events import MemberRef
+from bot.store.migrations import migrate
+from bot.store.types import Changes, OutboxItem, TimerRow
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class SQLiteStore:
+    """The default store. Not thread-safe: the engine uses it from one event loop."""
+
+    def __init__(self, path: Path | str, *, durable: bool = False) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            self.db.execute("PRAGMA secure_delete = ON")
+            self.version = migrate(self.db)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
+        self._conn = conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # Reads --------------------------------------------------------------------------
+
+    def seen(self, event_key: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM inbox WHERE event_key = ?", (event_key,))
+        return row.fetchone() is not None
+
+    def load_conversation(self, community: str, member: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT state FROM conversations WHERE community = ? AND member = ?",
+            (community, member),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT profile FROM profiles WHERE community = ? AND member = ?",
+            (community, member),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def count_mentees(self, community: str, mentor: str) -> int:
+        row = self._conn.execute(
+            "SELECT count(*) FROM mentorships WHERE community = ? AND mentor = ?",
+            (community, mentor),
+        ).fetchone()
+        return int(row[0])
+
+    def acknowledgements(self, community: str, member: str) -> list[tuple[str, datetime]]:
+        rows = self._conn.execute(
+            "SELECT version, at FROM acknowledgements WHERE community = ? AND member = ?"
+            " ORDER BY at",
+            (community, member),
+        )
+        return [(version, _parse(at)) for version, at in rows]
+
+    def audit_log(self, community: str) -> list[dict[str, str]]:
+        rows = self._conn.execute(
+            "SELECT at, actor, action, subject, detail FROM audit WHERE community = ? ORDER BY id",
+            (community,),
+        )
+        keys = ("at", "actor", "action", "subject", "detail")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
+        rows = self._conn.execute(
+            "SELECT id, community, action, attempts FROM outbox WHERE sent_at IS NULL"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [OutboxItem(i, c, action_from_json(a), n) for i, c, a, n in rows]
+
+    def next_timer_due(self) -> datetime | None:
+        row = self._conn.execute("SELECT min(due_at) FROM timers").fetchone()
+        return _parse(row[0]) if row and row[0] else None
+
+    def due_timers(self, now: datetime, limit: int = 500) -> list[TimerRow]:
+        rows = self._conn.execute(
+            "SELECT id, community, member_ref, kind, due_at, payload FROM timers"
+            " WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (_iso(now), limit),
+        )
+        return [
+            TimerRow(i, c, MemberRef(**json.loads(m)), k, _parse(d), p) for i, c, m, k, d, p in rows
+        ]
+
+    def cursor(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT position FROM cursors WHERE name = ?", (name,))
+        found = row.fetchone()
+        return str(found[0]) if found else None
+
+    # Writes -------------------------------------------------------------------------
+
+    def apply(self, changes: Changes) -> list[OutboxItem] | None:
+        """Commit everything one event caused. Returns the new outbox items, or None when
+        the event was already handled (a re-delivery), in which case nothing is written."""
+        now = _iso(changes.at)
+        with self._transaction() as conn:
+            if changes.event_key is not None:
+                inserted = conn.execute(
+                    "INSERT OR IGNORE INTO inbox (event_key, seen_at) VALUES (?, ?)",
+                    (changes.event_key, now),
+                ).rowcount
+                if not inserted:
+                    return None
+            for (community, member), state in changes.conversations.items():
+                if state is None:
+                    conn.execute(
+                        "DELETE FROM conversations WHERE community = ? AND member = ?",
+                        (community, member),
+                    )
+                else:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?)",
+                        (community, member, json.dumps(state, ensure_ascii=False), now),
+                    )
+            for (community, member), profile in changes.profiles.items():
+                conn.execute(
+                    "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?)",
+                    (community, member, json.dumps(profile, ensure_ascii=False), now),
+                )
+            for timer_id in changes.timers_done:
+                conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+            for community, member, kind in changes.timers_cancelled:
+                conn.execute(
+                    "DELETE FROM timers WHERE community = ? AND member = ? AND kind = ?",
+                    (community, member, kind),
+                )
+            for community, timer in changes.timers:
+                conn.execute(
+                    "INSERT OR REPLACE INTO timers (community, member, member_ref, kind,"
+                    " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        community,
+                        timer.member.key,
+                        json.dumps(
+                            {
+                                "platform": timer.member.platform,
+                                "id": timer.member.id,
+                                "name": timer.member.name,
+                            }
+                        ),
+                        timer.kind,
+                        _iso(timer.due_at),
+                        timer.payload,
+                    ),
+                )
+            for community, member, version in changes.acknowledgements:
+                conn.execute(
+                    "INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?)",
+                    (community, member, version, now),
+                )
+            for community, mentee, mentor in changes.mentorships:
+                conn.execute(
+                    "INSERT OR REPLACE INTO mentorships VALUES (?, ?, ?, ?)",
+                    (community, mentee, mentor, now),
+                )
+            for community, actor, what, subject, detail in changes.audit:
+                conn.execute(
+                    "INSERT INTO audit (community, at, actor, action, subject, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (community, now, actor, what, subject, detail),
+                )
+            items = []
+            for community, action in changes.outbox:
+                cursor = conn.execute(
+                    "INSERT INTO outbox (community, platform, action, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (community, action_platform(action), action_to_json(action), now),
+                )
+                assert cursor.lastrowid is not None
+                items.append(OutboxItem(cursor.lastrowid, community, action, 0))
+            for name, position in changes.cursors.items():
+                conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
+        return items
+
+    def mark_sent(self, outbox_id: int, at: datetime) -> None:
+        self._conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id))
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (error[:500], outbox_id),
+        )
+
+    def delete_timer(self, timer_id: int) -> None:
+        self._conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+
+    def members_to_reacknowledge(self, community: str, version: str) -> list[MemberRef]:
+        """Members whose latest acknowledgement is of another version of the document."""
+        rows = self._conn.execute(
+            "SELECT member FROM acknowledgements a WHERE community = ? AND at = ("
+            " SELECT max(at) FROM acknowledgements b"
+            " WHERE b.community = a.community AND b.member = a.member) AND version != ?",
+            (community, version),
+        )
+        members = []
+        for (key,) in rows:
+            platform, _, member_id = key.partition(":")
+            members.append(MemberRef(platform, member_id))
+        return members
+
+    def set_cursor(self, name: str, position: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
+
+    def prune(self, before: datetime) -> None:
+        """Forget delivered outbox rows and old inbox ids (platforms re-deliver for a day
+        at most, so a week of ids is plenty)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM inbox WHERE seen_at < ?", (_iso(before),))
+            conn.execute(
+                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(before),)
+            )

@@ -1,0 +1,46 @@
+"""Plain records exchanged with the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.actions import Action, ScheduleTimer
+from bot.events import MemberRef
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    community: str
+    action: Action
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRow:
+    id: int
+    community: str
+    member: MemberRef
+    kind: str
+    due_at: datetime
+    payload: str
+
+
+@dataclass
+class Changes:
+    """Everything one event changes, committed together."""
+
+    at: datetime
+    event_key: str | None = None
+    conversations: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    profiles: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    outbox: list[tuple[str, Action]] = field(default_factory=list)
+    timers: list[tuple[str, ScheduleTimer]] = field(default_factory=list)
+    timers_done: list[int] = field(default_factory=list)
+    timers_cancelled: list[tuple[str, str, str]] = field(default_factory=list)
+    acknowledgements: list[tuple[str, str, str]] = field(default_factory=list)
+    mentorships: list[tuple[str, str, str]] = field(default_factory=list)
+    audit: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    cursors: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,98 @@
+"""One event being handled: what it sees, and what it will commit and send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.actions import Action, Ask, Choice, Say, ScheduleTimer
+from bot.events import Event, MemberRef, Place
+from bot.i18n.catalogs import Translator
+from bot.i18n.locales import clean_user_text, display_name, isolate
+from bot.state import Conversation, Frame, Profile
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass
+class Turn:
+    """The working state of one event. Nothing here reaches the store or a platform
+    until the engine commits it in one transaction."""
+
+    event: Event
+    now: datetime
+    services: Services
+    conversation: Conversation
+    profile: Profile
+    locale: str
+    translator: Translator
+    outbox: list[Action] = field(default_factory=list)
+    timers: list[ScheduleTimer] = field(default_factory=list)
+    cancelled_timers: list[str] = field(default_factory=list)
+    acknowledgements: list[str] = field(default_factory=list)
+    mentorships: list[tuple[str, str]] = field(default_factory=list)
+    audit: list[tuple[str, str, str]] = field(default_factory=list)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    @property
+    def member(self) -> MemberRef:
+        return self.conversation.member
+
+    @property
+    def frame(self) -> Frame | None:
+        return self.conversation.current
+
+    def set_locale(self, locale: str) -> None:
+        self.locale = locale
+        self.translator = self.services.catalogs.translator(locale)
+
+    def values(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Placeholders every message may use. Member-supplied text is cleaned and,
+        in a right-to-left language, isolated so it cannot reorder the sentence."""
+        raw: dict[str, str] = {
+            "community": self.services.config.community_name,
+            "name": clean_user_text(self.member.name or self.member.id, 80),
+            "language": display_name(self.locale),
+            "version": self.services.coc.version,
+        }
+        if self.frame:
+            raw.update(self.frame.values)
+        if extra:
+            raw.update(extra)
+        return {key: isolate(value, self.locale) for key, value in raw.items()}
+
+    def text(self, message: str, **extra: str) -> str:
+        return self.translator.format(message, **self.values(extra))
+
+    def reply_place(self) -> Place:
+        frame = self.frame
+        if frame and frame.place:
+            return frame.place
+        place = getattr(self.event, "place", None)
+        return place if isinstance(place, Place) else Place.direct(self.member)
+
+    def say(self, message: str, place: Place | None = None, **extra: str) -> None:
+        self.outbox.append(Say(place or self.reply_place(), self.text(message, **extra)))
+
+    def say_text(self, text: str, place: Place | None = None) -> None:
+        self.outbox.append(Say(place or self.reply_place(), text))
+
+    def ask(self, question: str, choices: list[Choice], place: Place | None = None) -> None:
+        """A question with its choices listed by number, answerable by typing."""
+        lines = [question]
+        if choices:
+            lines += [f"{n}. {isolate(c.label, self.locale)}" for n, c in enumerate(choices, 1)]
+            lines.append(self.text("common.choice_hint"))
+        self.outbox.append(Ask(place or self.reply_place(), "\n".join(lines), tuple(choices)))
+
+    def schedule(self, kind: str, due: datetime, payload: str = "") -> None:
+        self.timers.append(ScheduleTimer(self.member, kind, due, payload))
+
+    def cancel(self, kind: str) -> None:
+        self.cancelled_timers.append(kind)
+        self.timers = [t for t in self.timers if t.kind != kind]
+
+    def record(self, action: str, subject: str = "", detail: str = "") -> None:
+        self.audit.append((action, subject, detail))

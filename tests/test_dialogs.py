@@ -1,0 +1,100 @@
+"""Dialog validation: each mistake fails fast with file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import named_actions
+from bot.dialogs.loader import DialogRules, load_dialog_file, load_dialogs
+from bot.errors import ConfigError
+from bot.resources import dialogs_dir
+
+MESSAGES = {"m.hello", "m.question", "m.yes", "m.no", "m.bye"}
+
+GOOD = """\
+dialog: demo
+start: hello
+steps:
+  hello:
+    say: m.hello
+    actions: [mark_onboarded]
+    next: question
+  question:
+    ask:
+      message: m.question
+      choices:
+        - {key: a, label: m.yes, next: bye}
+        - {key: b, label: m.no, next: end}
+    timeout: 2d
+    on_timeout: bye
+  bye:
+    say: [m.bye]
+    end: true
+"""
+
+
+def rules() -> DialogRules:
+    actions, sources = named_actions()
+    return DialogRules(MESSAGES, set(actions), set(sources))
+
+
+def load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "demo.yaml"
+    path.write_text(text, "utf-8")
+    return load_dialog_file(path, rules())
+
+
+def test_a_good_dialog_loads(tmp_path: Path) -> None:
+    dialog = load(tmp_path, GOOD)
+    assert dialog.start == "hello"
+    assert dialog.steps["question"].timeout is not None
+    assert [c.key for c in dialog.steps["question"].ask.choices] == ["a", "b"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "key", "words"),
+    [
+        (("next: question", "next: questoin"), 7, "steps.hello.next", "unknown step 'questoin'"),
+        (("say: m.hello", "say: m.helo"), 5, "steps.hello.say[0]", "not in the catalog"),
+        (("[mark_onboarded]", "[launch_rockets]"), 6, "steps.hello.actions[0]", "unknown action"),
+        (("timeout: 2d", "timeout: tomorrow"), 14, "steps.question.timeout", "duration"),
+        (("timeout: 2d", "timeout: 0m"), 14, "steps.question.timeout", "duration"),
+        (
+            ("    end: true\n", "    end: true\n  lost:\n    end: true\n"),
+            19,
+            "steps.lost",
+            "unreachable",
+        ),
+        (("start: hello", "start: nowhere"), 2, "start", "unknown step"),
+        (("    next: question\n", "    nxt: question\n"), 7, "steps.hello.nxt", "unknown key"),
+        (
+            ("key: b, label: m.no, next: end", "key: a, label: m.no, next: end"),
+            11,
+            "steps.question.ask.choices",
+            "same key",
+        ),
+    ],
+)
+def test_mistakes_name_file_line_and_key(
+    tmp_path: Path, change: tuple[str, str], line: int, key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, GOOD.replace(*change))
+    error = caught.value
+    assert error.file.endswith("demo.yaml")
+    assert (error.line, error.key) == (line, key), str(error)
+    assert words in error.message
+
+
+def test_shipped_dialogs_are_valid() -> None:
+    from bot.i18n.catalogs import Catalogs
+    from bot.resources import locales_dir
+
+    actions, sources = named_actions()
+    english = Catalogs.load([locales_dir()]).message_ids("en")
+    dialogs = load_dialogs(
+        sorted(dialogs_dir().glob("*.yaml")), DialogRules(english, set(actions), set(sources))
+    )
+    assert {"onboarding", "coc", "language", "checkin", "reacknowledge"} <= set(dialogs)

@@ -1,0 +1,355 @@
+"""The engine end to end with a recording adapter and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from bot.actions import Ask, GrantRole, NotifyModerators, Say
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.engine import Engine
+from bot.errors import DeliveryError
+from tests.conftest import (
+    RecordingAdapter,
+    chooses,
+    command,
+    joined,
+    member,
+    new_engine,
+    says,
+)
+
+# Answers that walk the example onboarding: language, four walkthrough parts, the
+# check question, agreement, interests, mentor.
+ONBOARDING_ANSWERS = ["English", "1", "1", "1", "1", "1", "1", "1 3", "1"]
+
+
+async def onboard(engine: Engine, name: str, answers: list[str] | None = None) -> None:
+    await engine.handle(joined(name))
+    for answer in answers or ONBOARDING_ANSWERS:
+        await engine.handle(says(name, answer))
+
+
+def profile(engine: Engine, name: str) -> dict[str, object]:
+    stored = engine.services.store.load_profile("example", f"test:{name}")
+    assert stored is not None
+    return stored
+
+
+def step_of(engine: Engine, name: str) -> str | None:
+    state = engine.services.store.load_conversation("example", f"test:{name}")
+    return state["frames"][-1]["step"] if state else None
+
+
+async def test_whole_onboarding_is_stored(engine: Engine, adapter: RecordingAdapter) -> None:
+    await onboard(engine, "ana")
+    stored = profile(engine, "ana")
+    assert stored["onboarded"] is True
+    assert stored["acknowledged_version"] == engine.services.coc.version
+    assert stored["interests"] == ["translation", "code"]
+    assert stored["mentor"] == "test:maria"
+    assert step_of(engine, "ana") is None  # the dialog ended
+    assert GrantRole(member("ana"), "member") in adapter.sent
+    # The mentor hears about the newcomer in a direct message.
+    notices = [a for a in adapter.sent if isinstance(a, Say) and a.to.id == "maria"]
+    assert len(notices) == 1 and "test:ana" in notices[0].text
+    acks = engine.services.store.acknowledgements("example", "test:ana")
+    assert [version for version, _ in acks] == [engine.services.coc.version]
+    assert any("#translation" in text for text in adapter.texts("ana"))
+
+
+async def test_every_question_offers_a_person_and_numbers(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await engine.handle(joined("ana"))
+    asks = [a for a in adapter.sent if isinstance(a, Ask)]
+    assert asks, "the welcome asks for a language"
+    assert asks[-1].choices[-1].key == "person"
+    assert "1. English" in asks[-1].text
+
+
+async def test_choice_by_button_and_by_words(engine: Engine, adapter: RecordingAdapter) -> None:
+    await engine.handle(joined("ana"))
+    await engine.handle(chooses("ana", "es"))
+    assert profile(engine, "ana")["chosen_locale"] == "es"
+    adapter.take()
+    await engine.handle(says("ana", "siga"))  # a word from "Sigue/Seguir"-like labels
+    await engine.handle(command("ana", "/language"))
+    await engine.handle(says("ana", "francais"))
+    assert profile(engine, "ana")["chosen_locale"] == "fr"
+
+
+async def test_same_event_twice_is_handled_once(engine: Engine, adapter: RecordingAdapter) -> None:
+    event = joined("ana")
+    assert await engine.handle(event) is True
+    first = len(adapter.sent)
+    assert await engine.handle(event) is False
+    assert len(adapter.sent) == first
+    answer = says("ana", "1")
+    await engine.handle(answer)
+    after = len(adapter.sent)
+    await engine.handle(answer)
+    assert len(adapter.sent) == after
+    assert step_of(engine, "ana") == "walkthrough"
+
+
+async def test_restart_resumes_at_the_same_step(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    first_adapter = RecordingAdapter()
+    first = new_engine(config, database, clock, first_adapter)
+    await first.handle(joined("ana"))
+    await first.handle(says("ana", "1"))
+    await first.handle(says("ana", "1"))
+    before = step_of(first, "ana")
+    first.services.store.close()
+
+    second_adapter = RecordingAdapter()
+    second = new_engine(config, database, clock, second_adapter)
+    assert await second.flush_outbox() == 0  # nothing was left undelivered
+    assert second_adapter.sent == []  # nothing repeated
+    assert step_of(second, "ana") == before
+    await second.handle(says("ana", "1"))
+    texts = second_adapter.texts("ana")
+    assert any("Part 3 of 4" in text for text in texts)
+    second.services.store.close()
+
+
+class FailingAdapter(RecordingAdapter):
+    """Fails every delivery after the first ``allow`` ones, like a dropped connection."""
+
+    def __init__(self, allow: int) -> None:
+        super().__init__()
+        self.allow = allow
+
+    async def deliver(self, action):  # type: ignore[no-untyped-def]
+        if self.allow <= 0:
+            raise DeliveryError("connection lost")
+        self.allow -= 1
+        await super().deliver(action)
+
+
+async def test_undelivered_replies_are_sent_once_after_restart(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    failing = FailingAdapter(allow=1)
+    first = new_engine(config, database, clock, failing)
+    await first.handle(joined("ana"))  # welcome delivered, the question is not
+    assert len(failing.sent) == 1
+    first.services.store.close()
+
+    adapter = RecordingAdapter()
+    second = new_engine(config, database, clock, adapter)
+    assert await second.flush_outbox() == 1
+    assert len(adapter.sent) == 1 and isinstance(adapter.sent[0], Ask)
+    assert await second.flush_outbox() == 0
+    second.services.store.close()
+
+
+async def test_a_thousand_members_interleaved(engine: Engine) -> None:
+    names = [f"m{i}" for i in range(1000)]
+    await asyncio.gather(*(engine.handle(joined(n)) for n in names))
+    for answer in ONBOARDING_ANSWERS:
+        await asyncio.gather(*(engine.handle(says(n, answer)) for n in names))
+    for name in names:
+        assert profile(engine, name)["onboarded"] is True
+        assert step_of(engine, name) is None
+    assert len(engine._cache) <= engine._cache_size
+
+
+async def test_cache_stays_bounded(config: Config, database: Path, clock: ManualClock) -> None:
+    from bot.app import build_engine
+
+    small = build_engine(config, database, clock)
+    small._cache_size = 10
+    small.add_adapter(RecordingAdapter())
+    for i in range(50):
+        await small.handle(joined(f"m{i}"))
+    assert len(small._cache) == 10
+    await small.handle(says("m0", "1"))  # evicted from the cache, read from SQLite
+    assert step_of(small, "m0") == "walkthrough"
+    small.services.store.close()
+
+
+async def test_events_of_one_member_keep_their_order(engine: Engine) -> None:
+    await engine.handle(joined("ana"))
+    await asyncio.gather(*(engine.handle(says("ana", "1")) for _ in range(3)))
+    # language, then two walkthrough parts: in order, none lost.
+    assert step_of(engine, "ana") == "walkthrough"
+    state = engine.services.store.load_conversation("example", "test:ana")
+    assert state is not None and state["frames"][-1]["values"]["walk"] == "3"
+
+
+async def test_odd_input_gets_a_helpful_answer(engine: Engine, adapter: RecordingAdapter) -> None:
+    await engine.handle(joined("ana"))
+    odd = ["", "x" * 10_000, "🙂🙂🙂", "\u202eevil\u202c", "99", "-1", "0"]
+    for text in odd:
+        adapter.take()
+        await engine.handle(says("ana", text))
+        replies = adapter.texts("ana")
+        assert replies, f"no answer to {text[:20]!r}"
+        assert "number from 1 to" in replies[0]
+        assert step_of(engine, "ana") == "choose_language"
+    # After three misunderstandings a person is offered.
+    assert any("/human" in text for text in adapter.texts("ana"))
+
+
+async def test_platform_locale_pt_br_and_unknown(engine: Engine, adapter: RecordingAdapter) -> None:
+    await engine.handle(joined("bia", locale="pt-BR"))
+    greeting = adapter.texts("bia")[0]
+    assert "Bem-vind" in greeting
+    await engine.handle(joined("kim", locale="xx-Nowhere"))
+    assert adapter.texts("kim")[0].startswith("Welcome to")
+
+
+async def test_explicit_choice_beats_platform_locale(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await engine.handle(joined("bia", locale="pt-BR"))
+    await engine.handle(says("bia", "English", locale="pt-BR"))
+    adapter.take()
+    await engine.handle(command("bia", "/help"))
+    assert adapter.texts("bia")[0].startswith("Here is what I can do")
+
+
+async def test_reminder_when_a_newcomer_stalls(
+    engine: Engine, adapter: RecordingAdapter, clock: ManualClock
+) -> None:
+    await engine.handle(joined("ana"))
+    await engine.handle(says("ana", "1"))
+    adapter.take()
+    clock.advance(timedelta(days=1))
+    assert await engine.fire_due_timers() == 0
+    clock.advance(timedelta(days=1, minutes=1))
+    assert await engine.fire_due_timers() == 1
+    texts = adapter.texts("ana")
+    assert "not finished" in texts[0] and "Shall we go on?" in texts[1]
+
+
+async def test_no_reminder_after_agreeing_and_a_checkin_later(
+    engine: Engine, adapter: RecordingAdapter, clock: ManualClock
+) -> None:
+    await onboard(engine, "ana")
+    adapter.take()
+    clock.advance(timedelta(days=3))
+    await engine.fire_due_timers()
+    assert adapter.texts("ana") == []
+    clock.advance(timedelta(days=5))
+    assert await engine.fire_due_timers() == 1
+    assert "How is it going?" in adapter.texts("ana")[0]
+    await engine.handle(says("ana", "1"))
+    assert "good to hear" in adapter.texts("ana")[-1]
+
+
+async def test_talk_to_a_person_at_any_step(engine: Engine, adapter: RecordingAdapter) -> None:
+    await engine.handle(joined("ana"))
+    await engine.handle(says("ana", "1"))
+    await engine.handle(says("ana", "talk to a person"))
+    notices = [a for a in adapter.sent if isinstance(a, NotifyModerators)]
+    assert len(notices) == 1 and "test:ana" in notices[0].text
+    assert step_of(engine, "ana") == "walkthrough"
+    await engine.handle(command("ana", "/human"))
+    assert len([a for a in adapter.sent if isinstance(a, NotifyModerators)]) == 2
+
+
+async def test_coc_command_lists_explains_and_searches(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await engine.handle(command("ana", "/coc"))
+    listing = adapter.texts("ana")[-1]
+    assert "1. Be kind" in listing
+    adapter.take()
+    await engine.handle(command("ana", "/coc 4"))
+    assert adapter.texts("ana")[0].startswith("4. No harassment")
+    adapter.take()
+    await engine.handle(says("ana", "2"))  # no more parts, thanks
+    adapter.take()
+    await engine.handle(says("ana", "someone keeps sending me nasty private messages"))
+    assert "No harassment" in adapter.texts("ana")[0]
+
+
+async def test_coc_in_the_members_language(engine: Engine, adapter: RecordingAdapter) -> None:
+    await engine.handle(joined("eva", locale="es-ES"))
+    adapter.take()
+    await engine.handle(command("eva", "/coc 1"))
+    english = engine.services.catalogs.translator("en").gettext("coc.be-kind.title")
+    spanish = engine.services.catalogs.translator("es").gettext("coc.be-kind.title")
+    assert spanish != english
+    assert spanish in adapter.texts("eva")[0]
+
+
+async def test_coc_question_during_onboarding_returns_to_it(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await engine.handle(joined("ana"))
+    await engine.handle(says("ana", "1"))
+    await engine.handle(command("ana", "/coc 2"))
+    await engine.handle(says("ana", "no"))  # "No, that is all"
+    assert "Shall we go on?" in adapter.texts("ana")[-1]
+    assert step_of(engine, "ana") == "walkthrough"
+
+
+async def test_new_code_of_conduct_version_asks_again(
+    config: Config, database: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    adapter = RecordingAdapter()
+    first = new_engine(config, database, clock, adapter)
+    await onboard(first, "ana")
+    first.services.store.close()
+
+    changed = tmp_path / "coc.yaml"
+    changed.write_text(
+        config.code_of_conduct.read_text("utf-8").replace(
+            'version: "2026-11"', 'version: "2027-01"'
+        ),
+        "utf-8",
+    )
+    second_adapter = RecordingAdapter()
+    second = new_engine(replace(config, code_of_conduct=changed), database, clock, second_adapter)
+    assert second.schedule_reacknowledgements() == 1
+    await second.fire_due_timers()
+    texts = second_adapter.texts("ana")
+    assert "2027-01" in texts[0]
+    await second.handle(says("ana", "1"))
+    versions = [v for v, _ in second.services.store.acknowledgements("example", "test:ana")]
+    assert versions == ["2026-11", "2027-01"]
+    assert second.schedule_reacknowledgements() == 0
+    second.services.store.close()
+
+
+async def test_channel_chatter_is_ignored_and_private_flows_stay_private(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await engine.handle(says("ana", "hello everyone", channel="general"))
+    assert adapter.sent == []
+    await engine.handle(joined("ana"))
+    adapter.take()
+    await engine.handle(says("ana", "1", channel="general"))
+    assert adapter.sent == []  # the direct-message question is not answered in public
+    assert step_of(engine, "ana") == "choose_language"
+
+
+async def test_stop_continue_and_unknown_commands(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await engine.handle(joined("ana"))
+    await engine.handle(command("ana", "/continue"))
+    assert "which language" in adapter.texts("ana")[-1]
+    await engine.handle(command("ana", "/stop"))
+    assert step_of(engine, "ana") is None
+    await engine.handle(command("ana", "/continue"))
+    assert "nothing to continue" in adapter.texts("ana")[-1]
+    await engine.handle(command("ana", "/frobnicate"))
+    assert "/frobnicate" in adapter.texts("ana")[-1]
+
+
+async def test_flood_is_slowed_down(engine: Engine, adapter: RecordingAdapter) -> None:
+    await engine.handle(joined("ana"))
+    for _ in range(40):
+        await engine.handle(says("ana", "??"))
+    warnings = [t for t in adapter.texts("ana") if "very fast" in t]
+    assert len(warnings) == 1

@@ -1,0 +1,106 @@
+"""The SQLite store's contract: one transaction per event, nothing half-written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.actions import Ask, Choice, GrantRole, Say, ScheduleTimer
+from bot.errors import StoreError
+from bot.events import MemberRef, Place
+from bot.store import Changes, SQLiteStore
+
+ANA = MemberRef("test", "ana", "Ana")
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    opened = SQLiteStore(tmp_path / "c.db")
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def test_wal_mode_and_migrations(store: SQLiteStore, tmp_path: Path) -> None:
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.version >= 1
+    again = SQLiteStore(tmp_path / "c.db")  # opening twice migrates nothing twice
+    assert again.version == store.version
+    again.close()
+
+
+def test_one_event_is_all_or_nothing(store: SQLiteStore) -> None:
+    changes = Changes(
+        at=NOW,
+        event_key="e1",
+        conversations={("c", ANA.key): {"member": {"platform": "test", "id": "ana"}}},
+        profiles={("c", ANA.key): {"name": "Ana"}},
+        outbox=[
+            ("c", Say(Place.direct(ANA), "hello")),
+            ("c", Ask(Place.direct(ANA), "which?", (Choice("1", "one"),))),
+        ],
+        timers=[("c", ScheduleTimer(ANA, "reminder", NOW + timedelta(days=2)))],
+        acknowledgements=[("c", ANA.key, "v1")],
+    )
+    items = store.apply(changes)
+    assert items is not None and [i.action for i in items] == [a for _, a in changes.outbox]
+    assert store.apply(changes) is None  # re-delivered: nothing written twice
+    assert len(store.pending_outbox()) == 2
+    assert store.load_profile("c", ANA.key) == {"name": "Ana"}
+    assert store.next_timer_due() == NOW + timedelta(days=2)
+
+    # A failure half-way through (here: state that cannot be stored) leaves nothing.
+    broken = Changes(
+        at=NOW,
+        event_key="e2",
+        conversations={("c", "test:bob"): {"bad": {1, 2}}},
+        profiles={("c", ANA.key): {"name": "Changed"}},
+        outbox=[("c", GrantRole(ANA, "member"))],
+    )
+    broken.profiles[("c", ANA.key)] = {"name": "Changed"}
+    with pytest.raises(TypeError):
+        store.apply(broken)
+    assert store.load_profile("c", ANA.key) == {"name": "Ana"}
+    assert len(store.pending_outbox()) == 2
+    assert not store.seen("e2")
+    assert store.load_conversation("c", "test:bob") is None
+
+
+def test_outbox_sent_and_timers_due(store: SQLiteStore) -> None:
+    store.apply(
+        Changes(
+            at=NOW,
+            event_key="e1",
+            outbox=[("c", Say(Place.direct(ANA), "hi"))],
+            timers=[("c", ScheduleTimer(ANA, "checkin", NOW + timedelta(hours=1)))],
+        )
+    )
+    [item] = store.pending_outbox()
+    store.mark_sent(item.id, NOW)
+    assert store.pending_outbox() == []
+    assert store.due_timers(NOW) == []
+    [timer] = store.due_timers(NOW + timedelta(hours=1))
+    assert (timer.member, timer.kind) == (ANA, "checkin")
+    store.apply(Changes(at=NOW, event_key="t1", timers_done=[timer.id]))
+    assert store.next_timer_due() is None
+
+
+def test_a_timer_of_the_same_kind_replaces_the_old_one(store: SQLiteStore) -> None:
+    for hours in (1, 5):
+        store.apply(
+            Changes(
+                at=NOW, timers=[("c", ScheduleTimer(ANA, "reminder", NOW + timedelta(hours=hours)))]
+            )
+        )
+    assert store.next_timer_due() == NOW + timedelta(hours=5)
+    store.apply(Changes(at=NOW, timers_cancelled=[("c", ANA.key, "reminder")]))
+    assert store.next_timer_due() is None
+
+
+def test_an_unusable_path_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the database"):
+        SQLiteStore(blocker / "c.db")
