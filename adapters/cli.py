@@ -85,9 +85,8 @@ async def run_chat(config_path: Path | None, db: Path | None) -> int:
     print(f"Concord console: {config.community_name} (database: {database})")
     print("Type 'ana joins', 'ana> hello', 'ana #general> hi', 'ana> /help'; Ctrl-D ends.")
     loop = asyncio.get_running_loop()
-    timers = asyncio.create_task(session.engine.run_timers())
     try:
-        await session.open()
+        await session.open(live=True)
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line:
@@ -97,7 +96,6 @@ async def run_chat(config_path: Path | None, db: Path | None) -> int:
             except ConsoleSyntaxError as exc:
                 print(f"? {exc}")
     finally:
-        timers.cancel()
         session.close()
 
 

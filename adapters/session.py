@@ -3,7 +3,7 @@ by line. Shared by the interactive ``concord chat`` and by transcripts."""
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,8 +15,6 @@ from bot.config import Config
 from bot.durations import parse_duration
 from bot.engine import Engine
 from bot.events import Event
-
-log = logging.getLogger(__name__)
 
 
 class AdvancingClock:
@@ -45,6 +43,8 @@ class ConsoleSession:
         self.clock = clock
         self.output: list[str] = []
         self.last_event: Event | None = None
+        self.background: list[asyncio.Task[None]] = []
+        self.live = False
         self.engine = self._start()
 
     def _start(self) -> Engine:
@@ -57,14 +57,23 @@ class ConsoleSession:
         if self.echo is not None:
             self.echo(text)
 
-    async def open(self) -> None:
+    async def open(self, live: bool = False) -> None:
         """Deliver what a previous run left undelivered, then ask members to agree again
-        if the code of conduct changed."""
+        if the code of conduct changed. ``live`` also runs timers in real time."""
+        self.live = live
         await self.engine.flush_outbox()
         self.engine.schedule_reacknowledgements()
         await self.engine.fire_due_timers()
+        if live:
+            self.background = [
+                asyncio.create_task(self.engine.run_timers()),
+                asyncio.create_task(self.engine.retry_outbox()),
+            ]
 
     def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        self.background = []
         self.engine.services.store.close()
 
     async def feed(self, line: str) -> list[str]:
@@ -89,4 +98,4 @@ class ConsoleSession:
         elif directive.name == "restart":
             self.close()
             self.engine = self._start()
-            await self.open()
+            await self.open(self.live)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import platformdirs
 
-from bot import coc_actions, onboarding_actions, resources
+from bot import resources
 from bot.clock import Clock, SystemClock
 from bot.coc import CodeOfConduct, load_coc
 from bot.config import Config
@@ -15,7 +15,8 @@ from bot.dialogs.model import Dialog
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.i18n.catalogs import Catalogs
-from bot.services import ActionFunction, ChoiceSource, Services
+from bot.services import Services
+from bot.steps import ACTIONS, CHOICE_SOURCES
 from bot.store.sqlite import SQLiteStore
 
 REQUIRED_DIALOGS = ("onboarding", "coc", "language", "checkin", "reacknowledge")
@@ -25,22 +26,12 @@ def default_database() -> Path:
     return Path(platformdirs.user_data_dir("concord", appauthor=False)) / "concord.db"
 
 
-def named_actions() -> tuple[dict[str, ActionFunction], dict[str, ChoiceSource]]:
-    actions: dict[str, ActionFunction] = {}
-    sources: dict[str, ChoiceSource] = {}
-    for module in (onboarding_actions, coc_actions):
-        actions.update(module.ACTIONS)
-        sources.update(module.CHOICE_SOURCES)
-    return actions, sources
-
-
 def load_content(config: Config) -> tuple[Catalogs, CodeOfConduct, dict[str, Dialog]]:
     """Everything an admin can break, loaded and validated before anything starts."""
     catalogs = Catalogs.load(list(config.locale_dirs))
     catalogs.validate()
     coc = load_coc(config.code_of_conduct)
-    actions, sources = named_actions()
-    rules = DialogRules(catalogs.message_ids("en"), set(actions), set(sources))
+    rules = DialogRules(catalogs.message_ids("en"), set(ACTIONS), set(CHOICE_SOURCES))
     dialogs = load_dialogs(sorted(resources.dialogs_dir().glob("*.yaml")), rules)
     for required in REQUIRED_DIALOGS:
         if required not in dialogs:
@@ -55,7 +46,6 @@ def build_engine(
     catalogs, coc, dialogs = load_content(config)
     path = database or config.database or default_database()
     store = SQLiteStore(path)
-    actions, sources = named_actions()
     services = Services(
         config=config,
         catalogs=catalogs,
@@ -64,7 +54,5 @@ def build_engine(
         clock=clock or SystemClock(),
         languages=config.languages or tuple(catalogs.available),
         dialogs=dialogs,
-        actions=actions,
-        choice_sources=sources,
     )
     return Engine(services)

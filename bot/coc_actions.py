@@ -5,8 +5,7 @@ from __future__ import annotations
 from bot.actions import Choice
 from bot.coc import Section, find_section, search, section_texts
 from bot.dialogs.model import ActionCall
-from bot.services import ActionFunction, ChoiceSource
-from bot.turn import Turn
+from bot.turn import ActionFunction, ChoiceSource, Turn
 
 
 def section_choices(turn: Turn) -> list[Choice]:

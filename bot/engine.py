@@ -74,6 +74,7 @@ class Engine:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()
+        self._backlog = False
 
     @property
     def community(self) -> str:
@@ -98,7 +99,11 @@ class Engine:
                 items = await self._handle_locked(event, event_key, timer_id)
                 if items is None:
                     return False
-                await self._deliver(items)
+                if self._backlog:
+                    # Something earlier is undelivered: send it first, in order.
+                    await self.flush_outbox()
+                elif not await self._deliver(items):
+                    self._backlog = True
                 return True
         finally:
             self._waiting[member_key] -= 1
@@ -219,14 +224,24 @@ class Engine:
         return True
 
     async def flush_outbox(self) -> int:
-        """Deliver what an earlier run committed but did not deliver (after a crash)."""
-        pending = self.services.store.pending_outbox()
+        """Deliver, in order, what was committed but not delivered: after a crash, or
+        after a platform failed. Returns how many actions went out."""
         delivered = 0
-        for item in pending:
-            if not await self._deliver([item]):
-                break
-            delivered += 1
+        while pending := self.services.store.pending_outbox():
+            for item in pending:
+                if not await self._deliver([item]):
+                    self._backlog = True
+                    return delivered
+                delivered += 1
+        self._backlog = False
         return delivered
+
+    async def retry_outbox(self, every: timedelta = timedelta(seconds=15)) -> None:
+        """Keep retrying undelivered actions while a platform is failing."""
+        while True:
+            await asyncio.sleep(every.total_seconds())
+            if self._backlog:
+                await self.flush_outbox()
 
     # Timers ---------------------------------------------------------------------------
 

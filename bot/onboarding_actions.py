@@ -7,8 +7,7 @@ from bot.config import Mentor
 from bot.dialogs.model import ActionCall
 from bot.events import MemberRef, Place
 from bot.i18n.locales import display_name, negotiate
-from bot.services import ActionFunction, ChoiceSource
-from bot.turn import Turn
+from bot.turn import ActionFunction, ChoiceSource, Turn
 
 
 def language_choices(turn: Turn) -> list[Choice]:

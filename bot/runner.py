@@ -11,6 +11,7 @@ from bot.events import Place
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
 from bot.state import Frame
+from bot.steps import ACTIONS, CHOICE_SOURCES
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def enter(turn: Turn, step_name: str) -> None:
         frame.step, frame.waiting, frame.invalid_count = step_name, False, 0
         result = None
         for call in step.actions:
-            outcome = turn.services.actions[call.name](turn, call)
+            outcome = ACTIONS[call.name](turn, call)
             result = outcome or result
         if turn.frame is not frame:  # an action ended or replaced the dialog
             return
@@ -65,6 +66,14 @@ def enter(turn: Turn, step_name: str) -> None:
             step_name = step.on_result[result]
             continue
         if step.ask is not None:
+            only = _only_choice(turn, step)
+            if only:
+                # A list with one entry (say, a community with one language) is no question.
+                frame.values["choice"] = only
+                if step.ask.store:
+                    frame.values[step.ask.store] = only
+                step_name = step.ask.next or END
+                continue
             ask(turn, dialog, step)
             frame.waiting = True
             if step.timeout is not None:
@@ -79,10 +88,18 @@ def enter(turn: Turn, step_name: str) -> None:
     finish(turn)
 
 
+def _only_choice(turn: Turn, step: Step) -> str:
+    assert step.ask is not None
+    if not step.ask.choices_from:
+        return ""
+    choices = CHOICE_SOURCES[step.ask.choices_from](turn)
+    return choices[0].key if len(choices) == 1 else ""
+
+
 def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
     assert step.ask is not None
     if step.ask.choices_from:
-        choices = turn.services.choice_sources[step.ask.choices_from](turn)
+        choices = CHOICE_SOURCES[step.ask.choices_from](turn)
     else:
         choices = [Choice(c.key, turn.text(c.label)) for c in step.ask.choices]
     if dialog.talk_to_person and not step.ask.text:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.actions import Action, Ask, Choice, Say, ScheduleTimer
+from bot.dialogs.model import ActionCall
 from bot.events import Event, MemberRef, Place
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, display_name, isolate
@@ -96,3 +98,9 @@ class Turn:
 
     def record(self, action: str, subject: str = "", detail: str = "") -> None:
         self.audit.append((action, subject, detail))
+
+
+# A named action a dialog step may call; it may return a result key for ``on_result``.
+ActionFunction = Callable[[Turn, ActionCall], str | None]
+# A named source of choices for a question's ``choices_from``.
+ChoiceSource = Callable[[Turn], list[Choice]]

@@ -11,11 +11,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def concord(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def concord(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "adapters.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=60,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
 
@@ -49,8 +53,12 @@ def test_broken_config_is_one_line_exit_1_and_writes_nothing(tmp_path: Path) -> 
 
 def test_broken_dialog_catalog_or_code_of_conduct(tmp_path: Path) -> None:
     coc = tmp_path / "coc.yaml"
-    coc.write_text((ROOT / "community" / "code-of-conduct.yaml").read_text("utf-8")
-                   .replace("  - id: privacy", "  - id: Privacy!"), "utf-8")
+    coc.write_text(
+        (ROOT / "community" / "code-of-conduct.yaml")
+        .read_text("utf-8")
+        .replace("  - id: privacy", "  - id: Privacy!"),
+        "utf-8",
+    )
     config = tmp_path / "concord.yaml"
     config.write_text(f"community:\n  id: x\n  name: X\n  code_of_conduct: {coc}\n", "utf-8")
     result = concord("check", str(config))
@@ -61,7 +69,9 @@ def test_broken_dialog_catalog_or_code_of_conduct(tmp_path: Path) -> None:
     locales.mkdir(parents=True)
     (locales / "messages.po").write_text(
         'msgid ""\nmsgstr ""\n"Language: en\\n"\n"Plural-Forms: nplurals=2; plural=(n != 1);\\n"'
-        '\n\nmsgid "common.help"\nmsgstr "Help {name\n', "utf-8")
+        '\n\nmsgid "common.help"\nmsgstr "Help {name\n',
+        "utf-8",
+    )
     config.write_text("community:\n  id: x\n  name: X\n  locales: locales\n", "utf-8")
     result = concord("check", str(config))
     assert result.returncode == 1
@@ -71,9 +81,7 @@ def test_broken_dialog_catalog_or_code_of_conduct(tmp_path: Path) -> None:
 def test_transcript_pass_and_fail(tmp_path: Path) -> None:
     good = tmp_path / "good.txt"
     good.write_text(
-        "> ana #general> hello everyone\n"
-        "> ana> /coc 4\n"
-        "bot → ana: 4. No harassment\n",
+        "> ana #general> hello everyone\n> ana> /coc 4\nbot → ana: 4. No harassment\n",
         "utf-8",
     )
     result = concord("chat", "--transcript", str(good))
@@ -87,30 +95,49 @@ def test_transcript_pass_and_fail(tmp_path: Path) -> None:
 
 def test_wheel_ships_dialogs_catalogs_and_example_and_runs_elsewhere(tmp_path: Path) -> None:
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path / "dist"), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     [wheel] = (tmp_path / "dist").glob("concord_bot-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("bot/_data/dialogs/onboarding.yaml",
-                     "bot/_data/locales/ar/LC_MESSAGES/messages.po",
-                     "bot/_data/community/code-of-conduct.yaml",
-                     "bot/_data/community/concord.yaml", "adapters/cli.py", "bot/py.typed"):
+    for expected in (
+        "bot/_data/dialogs/onboarding.yaml",
+        "bot/_data/locales/ar/LC_MESSAGES/messages.po",
+        "bot/_data/community/code-of-conduct.yaml",
+        "bot/_data/community/concord.yaml",
+        "adapters/cli.py",
+        "bot/py.typed",
+    ):
         assert expected in names
     target = tmp_path / "installed"
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target),
-         str(wheel)],
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert installed.returncode == 0, installed.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "adapters.cli", "check"],
-        cwd=elsewhere, capture_output=True, text=True, timeout=60,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "PYTHONPATH": str(target)},
     )
     assert result.returncode == 0, result.stderr

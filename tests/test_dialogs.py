@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import named_actions
 from bot.dialogs.loader import DialogRules, load_dialog_file, load_dialogs
 from bot.errors import ConfigError
 from bot.resources import dialogs_dir
+from bot.steps import ACTIONS, CHOICE_SOURCES
 
 MESSAGES = {"m.hello", "m.question", "m.yes", "m.no", "m.bye"}
 
@@ -36,8 +36,7 @@ steps:
 
 
 def rules() -> DialogRules:
-    actions, sources = named_actions()
-    return DialogRules(MESSAGES, set(actions), set(sources))
+    return DialogRules(MESSAGES, set(ACTIONS), set(CHOICE_SOURCES))
 
 
 def load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
@@ -92,9 +91,9 @@ def test_shipped_dialogs_are_valid() -> None:
     from bot.i18n.catalogs import Catalogs
     from bot.resources import locales_dir
 
-    actions, sources = named_actions()
     english = Catalogs.load([locales_dir()]).message_ids("en")
     dialogs = load_dialogs(
-        sorted(dialogs_dir().glob("*.yaml")), DialogRules(english, set(actions), set(sources))
+        sorted(dialogs_dir().glob("*.yaml")),
+        DialogRules(english, set(ACTIONS), set(CHOICE_SOURCES)),
     )
     assert {"onboarding", "coc", "language", "checkin", "reacknowledge"} <= set(dialogs)

@@ -1,0 +1,16 @@
+"""The named actions and choice sources that dialog steps may use.
+
+Dialogs are data; these are the few things a dialog can make happen, each a small
+function in the module of the flow it belongs to.
+"""
+
+from __future__ import annotations
+
+from bot import coc_actions, onboarding_actions
+from bot.turn import ActionFunction, ChoiceSource
+
+ACTIONS: dict[str, ActionFunction] = {**onboarding_actions.ACTIONS, **coc_actions.ACTIONS}
+CHOICE_SOURCES: dict[str, ChoiceSource] = {
+    **onboarding_actions.CHOICE_SOURCES,
+    **coc_actions.CHOICE_SOURCES,
+}
