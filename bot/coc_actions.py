@@ -29,6 +29,12 @@ def render_section(turn: Turn, section: Section, *, full: bool = True) -> str:
     return "\n\n".join(parts)
 
 
+def walkthrough_intro(turn: Turn, call: ActionCall) -> str | None:
+    count = sum(1 for s in turn.services.coc.sections if s.walkthrough)
+    turn.say_text(turn.ntext("onboarding.intro", "onboarding.intro.plural", count))
+    return None
+
+
 def walkthrough_next(turn: Turn, call: ActionCall) -> str | None:
     """Show the next key section of the walkthrough, or say it is done."""
     frame = turn.frame
@@ -106,6 +112,7 @@ def _by_id(turn: Turn, section_id: str) -> Section | None:
 
 
 ACTIONS: dict[str, ActionFunction] = {
+    "coc_walkthrough_intro": walkthrough_intro,
     "coc_walkthrough_next": walkthrough_next,
     "coc_walkthrough_details": walkthrough_details,
     "coc_show_all": show_all,

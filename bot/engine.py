@@ -114,14 +114,17 @@ class Engine:
     async def _handle_locked(
         self, event: Event, event_key: str, timer_id: int | None
     ) -> list[OutboxItem] | None:
+        now = self.services.clock.now()
         conversation, profile = self._load(event.member)
+        if profile.first_seen is None:
+            profile.first_seen = now.isoformat()
         if event.member.name and event.member.name != profile.name:
             profile.name = event.member.name
         services = self.services
         default = services.config.default_language
         turn = Turn(
             event=event,
-            now=services.clock.now(),
+            now=now,
             services=services,
             conversation=conversation,
             profile=profile,

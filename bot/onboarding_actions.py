@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.actions import Choice, GrantRole, Say
 from bot.config import Mentor
 from bot.dialogs.model import ActionCall
 from bot.events import MemberRef, Place
-from bot.i18n.locales import display_name, negotiate
+from bot.i18n.locales import display_name, language_name, negotiate
 from bot.turn import ActionFunction, ChoiceSource, Turn
 
 
@@ -89,6 +91,15 @@ def suggest_for_interests(turn: Turn, call: ActionCall) -> str | None:
     return "some"
 
 
+def membership_age(turn: Turn, call: ActionCall) -> str | None:
+    """``{when}``: how long ago the member first came, in their language ("7 days ago")."""
+    first = turn.profile.first_seen
+    if first and turn.frame is not None:
+        since = datetime.fromisoformat(first) - turn.now
+        turn.frame.values["when"] = turn.translator.format_timedelta(since)
+    return None
+
+
 def has_interests(turn: Turn, call: ActionCall) -> str | None:
     return "ask" if turn.services.config.onboarding.interests else "skip"
 
@@ -115,13 +126,19 @@ def match_mentor(turn: Turn, call: ActionCall) -> str | None:
     mentor_locale = negotiate(
         list(mentor.languages), services.languages, services.config.default_language
     )
-    text = services.catalogs.translator(mentor_locale).format(
+    mentor_text = services.catalogs.translator(mentor_locale)
+    interests = [
+        mentor_text.lookup(f"interest.{i.id}") or i.label
+        for i in services.config.onboarding.interests
+        if i.id in turn.profile.interests
+    ]
+    text = mentor_text.format(
         "onboarding.mentor_notice",
         mentor=mentor.name,
         name=turn.values()["name"],
         member=turn.member.key,
-        language=display_name(turn.locale),
-        interests=", ".join(turn.profile.interests) or "-",
+        language=language_name(turn.locale, mentor_locale),
+        interests=", ".join(interests) or "-",
     )
     turn.outbox.append(Say(Place.direct(mentor_ref), text))
     turn.record("mentor_matched", turn.member.key, mentor.member)
@@ -155,6 +172,7 @@ ACTIONS: dict[str, ActionFunction] = {
     "mark_onboarded": mark_onboarded,
     "suggest_for_interests": suggest_for_interests,
     "has_interests": has_interests,
+    "membership_age": membership_age,
     "offer_mentor_check": offer_mentor_check,
     "match_mentor": match_mentor,
 }

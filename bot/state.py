@@ -39,6 +39,7 @@ class Profile:
     """What Concord remembers about a member across every flow."""
 
     name: str = ""
+    first_seen: str | None = None
     chosen_locale: str | None = None
     platform_locale: str | None = None
     acknowledged_version: str | None = None

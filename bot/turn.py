@@ -68,6 +68,11 @@ class Turn:
     def text(self, message: str, **extra: str) -> str:
         return self.translator.format(message, **self.values(extra))
 
+    def ntext(self, singular: str, plural: str, n: int, **extra: str) -> str:
+        """A message whose wording depends on a number, in the member's plural rules."""
+        values = self.values(extra)
+        return self.translator.nformat(singular, plural, n, **values)
+
     def reply_place(self) -> Place:
         frame = self.frame
         if frame and frame.place:

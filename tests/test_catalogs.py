@@ -315,8 +315,6 @@ def test_fuzzy_entries_count_as_untranslated(tmp_path: Path) -> None:
 
 def test_shipped_catalogs_match_english() -> None:
     """Every shipped catalog is valid and has every id with English's placeholders."""
-    if not (REPO_LOCALES / "en" / "LC_MESSAGES" / "messages.po").is_file():
-        pytest.skip("no shipped English catalog yet")
     cats = Catalogs.load([REPO_LOCALES])
     cats.validate()
     english = cats.entries("en")

@@ -199,7 +199,8 @@ async def test_odd_input_gets_a_helpful_answer(engine: Engine, adapter: Recordin
 async def test_platform_locale_pt_br_and_unknown(engine: Engine, adapter: RecordingAdapter) -> None:
     await engine.handle(joined("bia", locale="pt-BR"))
     greeting = adapter.texts("bia")[0]
-    assert "Bem-vind" in greeting
+    portuguese = engine.services.catalogs.translator("pt-BR").gettext("onboarding.welcome")
+    assert greeting.startswith(portuguese.split("{")[0]) and "Example Community" in greeting
     await engine.handle(joined("kim", locale="xx-Nowhere"))
     assert adapter.texts("kim")[0].startswith("Welcome to")
 
@@ -353,3 +354,55 @@ async def test_flood_is_slowed_down(engine: Engine, adapter: RecordingAdapter) -
         await engine.handle(says("ana", "??"))
     warnings = [t for t in adapter.texts("ana") if "very fast" in t]
     assert len(warnings) == 1
+
+
+async def test_welcome_in_a_channel_then_private(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    from dataclasses import replace
+
+    channel_config = replace(config, onboarding=replace(config.onboarding, welcome="channel"))
+    adapter = RecordingAdapter()
+    engine = new_engine(channel_config, database, clock, adapter)
+    await engine.handle(joined("ana"))
+    assert {a.to.id for a in adapter.take() if isinstance(a, Say | Ask)} == {"welcome"}
+    await engine.handle(says("ana", "1", channel="welcome"))
+    assert {a.to.id for a in adapter.take() if isinstance(a, Say | Ask)} == {"welcome"}
+    await engine.handle(says("ana", "1"))  # she moves to a direct message: it follows her
+    assert {a.to.id for a in adapter.take() if isinstance(a, Say | Ask)} == {"ana"}
+    await engine.handle(says("ana", "1", channel="welcome"))
+    assert adapter.sent == []  # and never goes back to the public channel
+    engine.services.store.close()
+
+
+async def test_without_required_agreement_the_role_comes_at_once(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    from dataclasses import replace
+
+    relaxed = replace(config, onboarding=replace(config.onboarding, acknowledgement_required=False))
+    adapter = RecordingAdapter()
+    engine = new_engine(relaxed, database, clock, adapter)
+    await engine.handle(joined("ana"))
+    await engine.handle(says("ana", "1"))
+    assert GrantRole(member("ana"), "member") in adapter.sent
+    clock.advance(timedelta(days=3))
+    adapter.take()
+    await engine.fire_due_timers()
+    assert adapter.sent == []  # no reminder to agree when agreeing is not required
+    engine.services.store.close()
+
+
+async def test_mentors_respect_capacity_and_language(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    # Maria (es, capacity 1) takes the first Spanish speaker; the next goes to Amani.
+    spanish = ["Español", "1", "1", "1", "1", "1", "1", "1", "1"]
+    await onboard(engine, "eva", spanish)
+    await onboard(engine, "luis", spanish)
+    assert profile(engine, "eva")["mentor"] == "test:maria"
+    assert profile(engine, "luis")["mentor"] == "test:amani"
+    notices = [a for a in adapter.sent if isinstance(a, Say) and a.to.id == "maria"]
+    assert len(notices) == 1
+    spanish_notice = engine.services.catalogs.translator("es").gettext("onboarding.mentor_notice")
+    assert notices[0].text.startswith(spanish_notice.split("{")[0])  # in her language

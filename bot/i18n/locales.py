@@ -259,3 +259,11 @@ def clean_user_text(text: str, limit: int = 2000) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def language_name(code: str, in_language: str) -> str:
+    """The name of language ``code`` as a reader of ``in_language`` says it ("inglés")."""
+    locale, reader = babel_locale(code), babel_locale(in_language)
+    if locale is None or reader is None:
+        return display_name(code)
+    return locale.get_display_name(reader) or display_name(code)

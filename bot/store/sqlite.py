@@ -95,7 +95,7 @@ class SQLiteStore:
     def acknowledgements(self, community: str, member: str) -> list[tuple[str, datetime]]:
         rows = self._conn.execute(
             "SELECT version, at FROM acknowledgements WHERE community = ? AND member = ?"
-            " ORDER BY at",
+            " ORDER BY rowid",
             (community, member),
         )
         return [(version, _parse(at)) for version, at in rows]
@@ -235,9 +235,9 @@ class SQLiteStore:
     def members_to_reacknowledge(self, community: str, version: str) -> list[MemberRef]:
         """Members whose latest acknowledgement is of another version of the document."""
         rows = self._conn.execute(
-            "SELECT member FROM acknowledgements a WHERE community = ? AND at = ("
-            " SELECT max(at) FROM acknowledgements b"
-            " WHERE b.community = a.community AND b.member = a.member) AND version != ?",
+            "SELECT member FROM acknowledgements WHERE rowid IN ("
+            " SELECT max(rowid) FROM acknowledgements WHERE community = ? GROUP BY member)"
+            " AND version != ?",
             (community, version),
         )
         members = []
