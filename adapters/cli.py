@@ -11,6 +11,7 @@ from pathlib import Path
 
 import bot
 from adapters.console import ConsoleSyntaxError
+from adapters.runner import run_platforms, settings_module
 from adapters.session import AdvancingClock, ConsoleSession
 from adapters.transcript import run_transcript
 from bot.app import default_database, load_content
@@ -32,11 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--transcript", type=Path, help="play a transcript and compare")
     check = commands.add_parser("check", help="validate config, dialogs, catalogs, code of conduct")
     check.add_argument("config", nargs="?", type=Path)
+    run = commands.add_parser("run", help="run every configured platform in one process")
+    run.add_argument("config", type=Path)
+    run.add_argument("--db", type=Path, help="database file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "check":
             return run_check(args.config)
+        if args.command == "run":
+            logging.getLogger().setLevel(logging.INFO)
+            return asyncio.run(run_platforms(args.config, args.db))
         if args.transcript:
             return asyncio.run(run_transcript_command(args.config, args.db, args.transcript))
         return asyncio.run(run_chat(args.config, args.db))
@@ -45,11 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``concord chat | head``): nothing is lost, all is stored.
+        sys.stderr.close()
+        return 0
 
 
 def run_check(config_path: Path | None) -> int:
     config = load_config(config_path)
     catalogs, coc, dialogs = load_content(config)
+    for name, section in config.platforms.items():
+        settings_module(name).parse(section, check_only=True)
     print(
         f"{config.source}: OK: {len(dialogs)} dialogs, {len(catalogs.available)} languages, "
         f"code of conduct version {coc.version} with {len(coc.sections)} sections"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.dialogs.model import Dialog
 from bot.events import Place
 from bot.i18n import N_
 from bot.runner import reask, start_dialog, stop_all, talk_to_person
@@ -70,15 +71,22 @@ BUILTIN: tuple[Command, ...] = (
 )
 
 
-def command_table(dialog_commands: dict[str, str]) -> dict[str, Command]:
+def command_table(dialogs: list[Dialog]) -> dict[str, Command]:
     table = {command.name: command for command in BUILTIN}
-    for name, dialog_id in dialog_commands.items():
-        table[name] = Command(name, dialog_command(dialog_id))
+    for dialog in dialogs:
+        if dialog.command:
+            table[dialog.command] = Command(
+                dialog.command, dialog_command(dialog.id), help=dialog.help
+            )
     return table
 
 
 def may_run(turn: Turn, command: Command) -> bool:
+    """Who may run a command: a role the platform reports for the member, or the
+    member's own platform identity listed in the config."""
     if command.requires is None:
+        return True
+    if command.requires in turn.event.roles:
         return True
     if command.requires == "moderator":
         return turn.member.key in turn.services.config.moderators.members

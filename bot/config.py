@@ -46,7 +46,8 @@ _MODERATORS = ("channel", "members")
 _LIMITS = ("messages_per_minute",)
 # Sections whose features are not in this version yet: reserved so that a config
 # written for a later version fails loudly instead of being silently ignored.
-_RESERVED = ("platforms", "mediation", "reports", "privacy")
+_RESERVED = ("mediation", "reports", "privacy")
+PLATFORMS = ("discord", "matrix", "telegram")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,20 @@ class Moderators:
 
 
 @dataclass(frozen=True)
+class PlatformSection:
+    """One platform's settings, kept with their source so that the adapter, which
+    alone knows its keys, can validate them and still name the file and line."""
+
+    name: str
+    data: dict[str, Any]
+    doc: YamlDocument
+
+    @property
+    def path(self) -> tuple[str, str]:
+        return ("platforms", self.name)
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     community_id: str
@@ -100,6 +115,7 @@ class Config:
     moderators: Moderators = field(default_factory=Moderators)
     database: Path | None = None
     messages_per_minute: int = 20
+    platforms: dict[str, PlatformSection] = field(default_factory=dict)
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -164,10 +180,21 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         onboarding=_onboarding(doc, top.get("onboarding") or {}),
         moderators=_moderators(doc, top.get("moderators") or {}),
         database=_path(base, v.text(doc, ("database",), database)) if database else None,
+        platforms=_platforms(doc, top.get("platforms") or {}),
         messages_per_minute=v.integer(
             doc, ("limits", "messages_per_minute"), limits.get("messages_per_minute", 20), 1, 10000
         ),
     )
+
+
+def _platforms(doc: YamlDocument, raw: Any) -> dict[str, PlatformSection]:
+    sections = v.mapping(doc, ("platforms",), raw, PLATFORMS)
+    result = {}
+    for name, data in sections.items():
+        result[name] = PlatformSection(
+            name, v.mapping(doc, ("platforms", name), data, allowed=data or {}), doc
+        )
+    return result
 
 
 def _path(base: Path, text: str) -> Path:

@@ -57,9 +57,7 @@ class Engine:
     ) -> None:
         self.services = services
         self.adapters: dict[str, Adapter] = {}
-        self.commands: dict[str, Command] = command_table(
-            {d.command: d.id for d in services.dialogs.values() if d.command}
-        )
+        self.commands: dict[str, Command] = command_table(list(services.dialogs.values()))
         self.middlewares: list[Middleware] = list(
             middlewares
             if middlewares is not None
@@ -222,6 +220,11 @@ class Engine:
             except DeliveryError as exc:
                 log.warning("delivery failed, will retry: %s", exc)
                 store.mark_failed(item.id, str(exc))
+                return False
+            except Exception as exc:
+                # An adapter bug must not take the engine down: the action stays queued.
+                log.exception("adapter %s failed to deliver", adapter.platform)
+                store.mark_failed(item.id, f"{type(exc).__name__}: {exc}")
                 return False
             store.mark_sent(item.id, self.services.clock.now())
         return True

@@ -41,12 +41,14 @@ class Place:
 @dataclass(frozen=True, slots=True)
 class Event:
     """Common fields: the platform's event id (for de-duplication), the community,
-    the member, and the member's platform-reported locale when the platform knows it."""
+    the member, the member's platform-reported locale when the platform knows it, and
+    the neutral roles ("moderator", "mediator") the adapter found for the member."""
 
     event_id: str
     community: str
     member: MemberRef
     locale: str | None = None
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

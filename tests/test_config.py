@@ -72,7 +72,8 @@ def test_a_small_config_gets_defaults(tmp_path: Path) -> None:
             "limits.messages_per_minute",
             "whole number",
         ),
-        (GOOD + "platforms:\n  discord: {token_env: X}\n", 9, "platforms", "not supported"),
+        (GOOD + "platforms:\n  irc: {token_env: X}\n", 10, "platforms.irc", "unknown key"),
+        (GOOD + "mediation:\n  rounds: 3\n", 9, "mediation", "not supported"),
         (GOOD + "onboarding2: 1\n", 9, "onboarding2", "unknown key"),
         (
             GOOD.replace("community:\n", "community:\n  id: again\n"),

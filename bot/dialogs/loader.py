@@ -10,7 +10,7 @@ from bot import validate as v
 from bot.dialogs.model import END, ActionCall, AskSpec, ChoiceSpec, Dialog, Step
 from bot.yamlsource import KeyPath, YamlDocument, load_yaml_file
 
-_TOP_KEYS = ("dialog", "command", "start", "steps", "talk_to_person", "progress", "description")
+_TOP_KEYS = ("dialog", "command", "help", "start", "steps", "talk_to_person", "progress")
 _STEP_KEYS = ("say", "actions", "ask", "next", "on_result", "timeout", "on_timeout", "end")
 _ASK_KEYS = ("message", "choices", "choices_from", "multiple", "text", "invalid", "store", "next")
 _CHOICE_KEYS = ("key", "label", "next")
@@ -67,12 +67,16 @@ def parse_dialog(doc: YamlDocument, rules: DialogRules) -> Dialog:
         _check_targets(doc, step, steps)
     _check_reachable(doc, start, steps)
     command = top.get("command")
+    help_message = _message(doc, ("help",), top["help"], rules) if "help" in top else None
+    if command is not None and help_message is None:
+        raise doc.error(("command",), "a command needs 'help': a message id describing it")
     return Dialog(
         id=dialog_id,
         start=start,
         steps=steps,
         source=doc.name,
         command=v.text(doc, ("command",), command) if command is not None else None,
+        help=help_message,
         talk_to_person=v.boolean(doc, ("talk_to_person",), top.get("talk_to_person", True)),
         progress=v.boolean(doc, ("progress",), top.get("progress", False)),
     )

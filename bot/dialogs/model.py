@@ -67,6 +67,7 @@ class Dialog:
     steps: dict[str, Step]
     source: str
     command: str | None = None
+    help: str | None = None
     talk_to_person: bool = True
     progress: bool = False
 

@@ -15,7 +15,7 @@ from bot.errors import ConfigError
 from bot.yamlsource import MAX_YAML_BYTES, KeyPath, YamlDocument, load_yaml_text
 
 # Keys whose string values in a dialog are message ids shown to members.
-MESSAGE_KEYS = frozenset({"say", "message", "label", "invalid", "prompt"})
+MESSAGE_KEYS = frozenset({"say", "message", "label", "invalid", "prompt", "help"})
 
 Extracted = tuple[int, str | None, str, list[str]]
 

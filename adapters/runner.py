@@ -1,0 +1,109 @@
+"""``concord run CONFIG``: every configured platform in one process.
+
+Each platform is two modules: ``adapters/<name>_settings.py`` validates its config
+section and reads its token from the environment (no platform library needed, so
+``concord check`` can run anywhere), and ``adapters/<name>.py`` is the adapter itself,
+which imports the platform library from its optional extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+from bot.actions import Action, Capabilities
+from bot.app import build_engine
+from bot.config import Config, load_config
+from bot.errors import ConcordError, ConfigError
+from bot.host import AdapterHost
+
+log = logging.getLogger("concord")
+
+# The top-level module each platform's library installs, to tell a missing extra apart
+# from any other import error.
+LIBRARIES = {"discord": "discord", "matrix": "nio", "telegram": "telegram"}
+
+
+class PlatformAdapter(Protocol):
+    platform: str
+    capabilities: Capabilities
+
+    async def deliver(self, action: Action) -> None: ...
+
+    async def run(self) -> None:
+        """Connect, hand events to the host until cancelled, reconnect with backoff."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def settings_module(name: str) -> ModuleType:
+    return importlib.import_module(f"adapters.{name}_settings")
+
+
+def adapter_module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(f"adapters.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] == LIBRARIES[name]:
+            raise ConcordError(
+                f"the {name} platform needs its extra: pip install 'concord-bot[{name}]'"
+            ) from exc
+        raise
+
+
+def check_platforms(config: Config) -> dict[str, Any]:
+    """Validated settings of every configured platform (tokens included)."""
+    if not config.platforms:
+        raise ConfigError(config.source, 1, "platforms", "no platform is configured")
+    return {
+        name: settings_module(name).parse(section) for name, section in config.platforms.items()
+    }
+
+
+async def run_platforms(config_path: Path, database: Path | None = None) -> int:
+    config = load_config(config_path)
+    settings = check_platforms(config)
+    modules = {name: adapter_module(name) for name in settings}
+    engine = build_engine(config, database)
+    host = AdapterHost(engine)
+    adapters: list[PlatformAdapter] = []
+    for name, module in modules.items():
+        adapter = module.create(settings[name], host)
+        engine.add_adapter(adapter)
+        adapters.append(adapter)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await engine.flush_outbox()
+    engine.schedule_reacknowledgements()
+    tasks = [
+        asyncio.create_task(engine.run_timers(), name="timers"),
+        asyncio.create_task(engine.retry_outbox(), name="outbox"),
+        *(asyncio.create_task(a.run(), name=a.platform) for a in adapters),
+    ]
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        failed = [t for t in done if t is not stopper and t.exception() is not None]
+        for task in failed:
+            log.error("%s stopped: %s", task.get_name(), task.exception())
+        return 1 if failed else 0
+    finally:
+        log.info("stopping")
+        for task in [*tasks, stopper]:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        for adapter in adapters:
+            with contextlib.suppress(Exception):
+                await adapter.close()
+        engine.services.store.close()

@@ -1,0 +1,65 @@
+"""What a running platform adapter gets from the core: a way to hand in events, a
+place to keep its resume position, and the commands to offer in every language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine import Engine
+from bot.events import Event
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """A command with its one-line description in each enabled language."""
+
+    name: str
+    descriptions: dict[str, str]
+    requires: str | None = None
+
+
+class AdapterHost:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def community(self) -> str:
+        return self.engine.community
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self.engine.services.languages
+
+    @property
+    def default_language(self) -> str:
+        return self.engine.services.config.default_language
+
+    async def handle(self, event: Event) -> bool:
+        """Hand in one event; it is committed (and its replies delivered) on return.
+        False means it was a re-delivery and was ignored."""
+        return await self.engine.handle(event)
+
+    def cursor(self, name: str) -> str | None:
+        """A resume position (Telegram update offset, Matrix next_batch) kept in the
+        Concord database, so a restart neither replays nor skips events."""
+        return self.engine.services.store.cursor(name)
+
+    def save_cursor(self, name: str, position: str) -> None:
+        """Call only after the events before ``position`` were handed in."""
+        self.engine.services.store.set_cursor(name, position)
+
+    def commands(self) -> list[CommandInfo]:
+        catalogs = self.engine.services.catalogs
+        infos = []
+        for command in sorted(self.engine.commands.values(), key=lambda c: c.name):
+            if command.help is None:
+                continue
+            descriptions = {
+                code: catalogs.translator(code).gettext(command.help) for code in self.languages
+            }
+            infos.append(CommandInfo(command.name, descriptions, command.requires))
+        return infos
+
+    def text(self, locale: str, message: str, **values: str) -> str:
+        """A catalog text for adapter-level notices (for example a deep-link button)."""
+        return self.engine.services.catalogs.translator(locale).format(message, **values)
