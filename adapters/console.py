@@ -30,6 +30,7 @@ from bot.actions import (
     Capabilities,
     GrantRole,
     NotifyModerators,
+    OfferPrivateChat,
     OpenPrivateSpace,
     RevokeRole,
     Say,
@@ -103,6 +104,8 @@ def format_action(action: Action, moderators_channel: str) -> str:
     """How an action looks in the console: where it went, then what it says."""
     if isinstance(action, Say | Ask):
         return _message(_where(action.to), action.text)
+    if isinstance(action, OfferPrivateChat):
+        return _message(_where(action.to), f"{action.text}\n[{action.button}]")
     if isinstance(action, NotifyModerators):
         return _message(f"#{moderators_channel}", action.text)
     if isinstance(action, GrantRole):

@@ -37,6 +37,17 @@ class Ask:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferPrivateChat:
+    """Where a bot may not write first (Telegram), a public message with a way for the
+    member to open a private chat (a deep link); opening it runs ``/start``."""
+
+    to: Place
+    member: MemberRef
+    text: str
+    button: str
+
+
+@dataclass(frozen=True, slots=True)
 class GrantRole:
     member: MemberRef
     role: str
@@ -71,15 +82,23 @@ class ScheduleTimer:
     payload: str = ""
 
 
-Action = Say | Ask | GrantRole | RevokeRole | OpenPrivateSpace | NotifyModerators
+Action = Say | Ask | OfferPrivateChat | GrantRole | RevokeRole | OpenPrivateSpace | NotifyModerators
 _ACTION_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (Say, Ask, GrantRole, RevokeRole, OpenPrivateSpace, NotifyModerators)
+    for cls in (
+        Say,
+        Ask,
+        OfferPrivateChat,
+        GrantRole,
+        RevokeRole,
+        OpenPrivateSpace,
+        NotifyModerators,
+    )
 }
 
 
 def action_platform(action: Action) -> str:
-    if isinstance(action, Say | Ask):
+    if isinstance(action, Say | Ask | OfferPrivateChat):
         return action.to.platform
     if isinstance(action, GrantRole | RevokeRole):
         return action.member.platform

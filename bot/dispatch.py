@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.actions import OfferPrivateChat
 from bot.commands import Command, may_run
 from bot.events import (
     ChoiceMade,
@@ -51,8 +52,24 @@ def on_join(turn: Turn) -> None:
         if turn.profile.acknowledged_version != turn.services.coc.version:
             start_dialog(turn, REACKNOWLEDGE, Place.direct(turn.member))
         return
-    if turn.services.config.onboarding.enabled:
-        start_dialog(turn, ONBOARDING, welcome_place(turn))
+    if not turn.services.config.onboarding.enabled:
+        return
+    place = welcome_place(turn)
+    joined_at = turn.event.place if isinstance(turn.event, MemberJoined) else None
+    if place.kind is PlaceKind.DIRECT and not turn.services.can(place.platform).direct_first:
+        if joined_at is not None:
+            # The bot may not write first: invite the member to a private chat, where
+            # /start begins the onboarding.
+            turn.outbox.append(
+                OfferPrivateChat(
+                    joined_at,
+                    turn.member,
+                    turn.text("onboarding.welcome_public"),
+                    turn.text("onboarding.open_private"),
+                )
+            )
+        return
+    start_dialog(turn, ONBOARDING, place)
 
 
 def on_command(turn: Turn, event: CommandRun, commands: dict[str, Command]) -> None:

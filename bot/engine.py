@@ -80,6 +80,7 @@ class Engine:
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
+        self.services.capabilities[adapter.platform] = adapter.capabilities
 
     # Handling ------------------------------------------------------------------------
 

@@ -53,7 +53,9 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class MemberJoined(Event):
-    pass
+    """``place`` is the channel or group joined, when the platform says."""
+
+    place: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)

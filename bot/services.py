@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.actions import Capabilities
 from bot.clock import Clock
 from bot.coc import CodeOfConduct
 from bot.config import Config
@@ -21,3 +22,8 @@ class Services:
     clock: Clock
     languages: tuple[str, ...]
     dialogs: dict[str, Dialog] = field(default_factory=dict)
+    capabilities: dict[str, Capabilities] = field(default_factory=dict)
+
+    def can(self, platform: str) -> Capabilities:
+        """What a platform can do; a platform with no adapter yet can do the basics."""
+        return self.capabilities.get(platform) or Capabilities()

@@ -6,11 +6,12 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from bot.actions import Ask, GrantRole, NotifyModerators, Say
+from bot.actions import Ask, Capabilities, GrantRole, NotifyModerators, OfferPrivateChat, Say
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Engine
 from bot.errors import DeliveryError
+from bot.events import MemberJoined, Place, PlaceKind
 from tests.conftest import (
     RecordingAdapter,
     chooses,
@@ -406,3 +407,28 @@ async def test_mentors_respect_capacity_and_language(
     assert len(notices) == 1
     spanish_notice = engine.services.catalogs.translator("es").gettext("onboarding.mentor_notice")
     assert notices[0].text.startswith(spanish_notice.split("{")[0])  # in her language
+
+
+class TelegramLikeAdapter(RecordingAdapter):
+    """A platform where the bot may not write first to a member."""
+
+    capabilities = Capabilities(native_choices=True, direct_first=False)
+
+
+async def test_where_the_bot_may_not_write_first_it_invites_to_a_private_chat(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    adapter = TelegramLikeAdapter()
+    engine = new_engine(config, database, clock, adapter)
+    group = Place("test", PlaceKind.CHANNEL, "group")
+    await engine.handle(MemberJoined("j1", "example", member("ana"), place=group))
+    [offer] = adapter.take()
+    assert isinstance(offer, OfferPrivateChat) and offer.to == group
+    assert "ana" in offer.text.lower() and offer.button
+    assert step_of(engine, "ana") is None  # nothing is asked where she cannot answer
+    await engine.handle(command("ana", "/start"))
+    assert step_of(engine, "ana") == "choose_language"
+    assert all(
+        a.to == Place.direct(member("ana")) for a in adapter.sent if isinstance(a, Say | Ask)
+    )
+    engine.services.store.close()
