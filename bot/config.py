@@ -13,7 +13,7 @@ from typing import Any
 
 from bot import resources
 from bot import validate as v
-from bot.i18n.locales import normalize_tag
+from bot.config_mediation import Mediation, parse_mediation
 from bot.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
 
 _TOP = (
@@ -46,7 +46,7 @@ _MODERATORS = ("channel", "members")
 _LIMITS = ("messages_per_minute",)
 # Sections whose features are not in this version yet: reserved so that a config
 # written for a later version fails loudly instead of being silently ignored.
-_RESERVED = ("mediation", "reports", "privacy")
+_RESERVED = ("reports", "privacy")
 PLATFORMS = ("discord", "matrix", "telegram")
 
 
@@ -116,6 +116,7 @@ class Config:
     database: Path | None = None
     messages_per_minute: int = 20
     platforms: dict[str, PlatformSection] = field(default_factory=dict)
+    mediation: Mediation = field(default_factory=Mediation)
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -134,11 +135,11 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         if top.get(name):
             raise doc.error((name,), "this section is not supported by this version of Concord")
     community = v.mapping(doc, ("community",), top["community"], _COMMUNITY, ("id", "name"))
-    default_language = _language(
+    default_language = v.language(
         doc, ("community", "default_language"), community.get("default_language", "en")
     )
     languages = tuple(
-        _language(doc, ("community", "languages", i), code)
+        v.language(doc, ("community", "languages", i), code)
         for i, code in enumerate(
             v.text_list(doc, ("community", "languages"), community.get("languages", []))
         )
@@ -181,6 +182,7 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         moderators=_moderators(doc, top.get("moderators") or {}),
         database=_path(base, v.text(doc, ("database",), database)) if database else None,
         platforms=_platforms(doc, top.get("platforms") or {}),
+        mediation=parse_mediation(doc, top.get("mediation")),
         messages_per_minute=v.integer(
             doc, ("limits", "messages_per_minute"), limits.get("messages_per_minute", 20), 1, 10000
         ),
@@ -202,18 +204,11 @@ def _path(base: Path, text: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def _language(doc: YamlDocument, path: tuple[str | int, ...], value: Any) -> str:
-    code = normalize_tag(v.text(doc, path, value))
-    if code is None:
-        raise doc.error(path, f"'{value}' is not a language code")
-    return code
-
-
 def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
     path: tuple[str | int, ...] = ("onboarding",)
     raw = v.mapping(doc, path, raw, _ONBOARDING)
     interests = []
-    for i, item in enumerate(_list(doc, (*path, "interests"), raw.get("interests", []))):
+    for i, item in enumerate(v.items(doc, (*path, "interests"), raw.get("interests", []))):
         where = (*path, "interests", i)
         item = v.mapping(doc, where, item, _INTEREST, required=("id", "label"))
         interests.append(
@@ -224,25 +219,23 @@ def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
                 resources=tuple(v.text_list(doc, (*where, "resources"), item.get("resources", []))),
             )
         )
-    _unique(doc, (*path, "interests"), [i.id for i in interests])
+    v.unique(doc, (*path, "interests"), [i.id for i in interests])
     known = {i.id for i in interests}
     mentors = []
-    for i, item in enumerate(_list(doc, (*path, "mentors"), raw.get("mentors", []))):
+    for i, item in enumerate(v.items(doc, (*path, "mentors"), raw.get("mentors", []))):
         where = (*path, "mentors", i)
         item = v.mapping(doc, where, item, _MENTOR, required=("member", "languages"))
         wanted = v.text_list(doc, (*where, "interests"), item.get("interests", []))
         for j, interest in enumerate(wanted):
             if interest not in known:
                 raise doc.error((*where, "interests", j), f"unknown interest '{interest}'")
-        member = v.text(doc, (*where, "member"), item["member"])
-        if ":" not in member:
-            raise doc.error((*where, "member"), "expected platform:id, e.g. console:maria")
+        member = v.member_key(doc, (*where, "member"), item["member"])
         mentors.append(
             Mentor(
                 member=member,
                 name=v.text(doc, (*where, "name"), item.get("name", member.split(":", 1)[1])),
                 languages=tuple(
-                    _language(doc, (*where, "languages", j), code)
+                    v.language(doc, (*where, "languages", j), code)
                     for j, code in enumerate(
                         v.text_list(doc, (*where, "languages"), item["languages"])
                     )
@@ -252,7 +245,7 @@ def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
                 away=v.boolean(doc, (*where, "away"), item.get("away", False)),
             )
         )
-    _unique(doc, (*path, "mentors"), [m.member for m in mentors])
+    v.unique(doc, (*path, "mentors"), [m.member for m in mentors])
     role = raw.get("role", "member")
     return Onboarding(
         enabled=v.boolean(doc, (*path, "enabled"), raw.get("enabled", True)),
@@ -292,17 +285,3 @@ def _optional_duration(
     if value is None or value is False or value == "off":
         return None
     return v.duration(doc, path, value)
-
-
-def _list(doc: YamlDocument, path: tuple[str | int, ...], value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise doc.error(path, "expected a list")
-    return value
-
-
-def _unique(doc: YamlDocument, path: tuple[str | int, ...], values: list[str]) -> None:
-    for i, value in enumerate(values):
-        if value in values[:i]:
-            raise doc.error((*path, i), f"'{value}' appears twice")

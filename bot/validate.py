@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.durations import parse_duration
+from bot.i18n.locales import normalize_tag
 from bot.yamlsource import KeyPath, YamlDocument
 
 
@@ -72,3 +73,42 @@ def duration(doc: YamlDocument, path: KeyPath, value: Any) -> timedelta:
     if result is None:
         raise doc.error(path, "expected a duration such as 30m, 12h, 2d or 1w")
     return result
+
+
+def language(doc: YamlDocument, path: KeyPath, value: Any) -> str:
+    code = normalize_tag(text(doc, path, value))
+    if code is None:
+        raise doc.error(path, f"'{value}' is not a language code")
+    return code
+
+
+def member_key(doc: YamlDocument, path: KeyPath, value: Any) -> str:
+    """A member's platform identity as written in the config: ``platform:id``."""
+    key = text(doc, path, value)
+    platform, _, member_id = key.partition(":")
+    if not platform or not member_id:
+        raise doc.error(path, "expected platform:id, e.g. console:maria")
+    return key
+
+
+def items(doc: YamlDocument, path: KeyPath, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise doc.error(path, "expected a list")
+    return value
+
+
+def day(doc: YamlDocument, path: KeyPath, value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(text(doc, path, value))
+    except ValueError as exc:
+        raise doc.error(path, "expected a date such as 2026-12-31") from exc
+
+
+def unique(doc: YamlDocument, path: KeyPath, values: list[str]) -> None:
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise doc.error((*path, i), f"'{value}' appears twice")

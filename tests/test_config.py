@@ -73,7 +73,10 @@ def test_a_small_config_gets_defaults(tmp_path: Path) -> None:
             "whole number",
         ),
         (GOOD + "platforms:\n  irc: {token_env: X}\n", 10, "platforms.irc", "unknown key"),
-        (GOOD + "mediation:\n  rounds: 3\n", 9, "mediation", "not supported"),
+        (GOOD + "reports:\n  rounds: 3\n", 9, "reports", "not supported"),
+        (GOOD + "mediation:\n  rounds: 3\n", 10, "mediation.rounds", "unknown key"),
+        (GOOD + "mediation:\n  consent_timeout: 2h\n", 10, "mediation.consent_timeout",
+         "at least 24h"),
         (GOOD + "onboarding2: 1\n", 9, "onboarding2", "unknown key"),
         (
             GOOD.replace("community:\n", "community:\n  id: again\n"),
