@@ -4,8 +4,10 @@ Input syntax (stable: admins' transcripts and the tests rely on it)::
 
     ana joins               ana joins the community
     ana joins pt-BR         ... with the locale her platform reports
+    ana leaves              ana leaves the community
     ana> hello              ana writes to the bot in a direct message
     ana #general> hello     ana says something in the channel #general
+    ana (case-1)> hello     ana says something in the private space "case-1"
     ana> /coc 3             a command (in a direct message, or in a channel as above)
     :wait 2d                time passes (30m, 12h, 2d, 1w); due reminders fire
     :again                  the last event is delivered once more (a platform re-delivery)
@@ -36,13 +38,23 @@ from bot.actions import (
     Say,
 )
 from bot.durations import parse_duration
-from bot.events import CommandRun, Event, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
+from bot.events import (
+    CommandRun,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MemberRef,
+    Place,
+    PlaceKind,
+    TextSaid,
+)
 
 PLATFORM = "console"
 
 _NAME = r"[A-Za-z0-9_.\-]{1,40}"
 _JOIN = re.compile(rf"^({_NAME})\s+joins(?:\s+(\S+))?\s*$")
-_SAY = re.compile(rf"^({_NAME})(?:\s+#({_NAME}))?>(?: (.*)|)$")
+_LEAVE = re.compile(rf"^({_NAME})\s+leaves\s*$")
+_SAY = re.compile(rf"^({_NAME})(?:\s+#({_NAME})|\s+\(({_NAME})\))?>(?: (.*)|)$")
 
 
 class ConsoleSyntaxError(ValueError):
@@ -69,10 +81,19 @@ def parse_line(line: str, community: str) -> Event | Directive | None:
     if match := _JOIN.match(stripped):
         member = MemberRef(PLATFORM, match.group(1), match.group(1))
         return MemberJoined(event_id, community, member, locale=match.group(2))
+    if match := _LEAVE.match(stripped):
+        member = MemberRef(PLATFORM, match.group(1), match.group(1))
+        return MemberLeft(event_id, community, member)
     if match := _SAY.match(text.lstrip()):
-        name, channel, said = match.group(1), match.group(2), match.group(3) or ""
+        name, channel, space, said = match.groups()
+        said = said or ""
         member = MemberRef(PLATFORM, name, name)
-        place = Place(PLATFORM, PlaceKind.CHANNEL, channel) if channel else Place.direct(member)
+        if channel:
+            place = Place(PLATFORM, PlaceKind.CHANNEL, channel)
+        elif space:
+            place = Place(PLATFORM, PlaceKind.PRIVATE, space)
+        else:
+            place = Place.direct(member)
         if said.startswith("/") and len(said) > 1 and not said[1].isspace():
             words = said[1:].split()
             return CommandRun(

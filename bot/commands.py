@@ -71,8 +71,8 @@ BUILTIN: tuple[Command, ...] = (
 )
 
 
-def command_table(dialogs: list[Dialog]) -> dict[str, Command]:
-    table = {command.name: command for command in BUILTIN}
+def command_table(dialogs: list[Dialog], extra: tuple[Command, ...] = ()) -> dict[str, Command]:
+    table = {command.name: command for command in (*BUILTIN, *extra)}
     for dialog in dialogs:
         if dialog.command:
             table[dialog.command] = Command(

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from bot import mediation
 from bot.actions import OfferPrivateChat
 from bot.commands import Command, may_run
 from bot.events import (
     ChoiceMade,
     CommandRun,
     MemberJoined,
+    MemberLeft,
     Place,
     PlaceKind,
     TextSaid,
     TimerFired,
 )
+from bot.mediation import RELAY
+from bot.mediation_signals import on_case_signal
 from bot.runner import answer, current_dialog, enter, reask, start_dialog
 from bot.turn import Turn
 
@@ -25,7 +29,11 @@ REACKNOWLEDGE = "reacknowledge"
 def handle(turn: Turn, commands: dict[str, Command]) -> None:
     event = turn.event
     if isinstance(event, MemberJoined):
+        turn.profile.left = False
         on_join(turn)
+    elif isinstance(event, MemberLeft):
+        turn.profile.left = True
+        turn.record("left", turn.member.key)
     elif isinstance(event, CommandRun):
         on_command(turn, event, commands)
     elif isinstance(event, ChoiceMade):
@@ -104,12 +112,18 @@ def _answerable(turn: Turn, place: Place | None) -> bool:
 
 
 def on_text(turn: Turn, event: TextSaid) -> None:
+    frame = turn.frame
+    if frame is not None and frame.dialog == RELAY and _answerable(turn, event.place):
+        case = mediation.load(turn, frame.values.get("case", ""))
+        if case is not None and case.status in ("joint", "agreement"):
+            mediation.relay(turn, case, event.text)
+            return
     if _answerable(turn, event.place):
         answer(turn, text=event.text)
         return
     place = event.place
-    if place is None or place.kind is PlaceKind.CHANNEL:
-        return  # ordinary chatter in a channel is not for the bot
+    if place is None or place.kind is not PlaceKind.DIRECT:
+        return  # chatter in a channel or a private space is between people
     if turn.frame is not None and turn.frame.waiting:
         return  # a private space of another flow; that flow's own events handle it
     if event.text.strip():
@@ -121,7 +135,9 @@ def on_text(turn: Turn, event: TextSaid) -> None:
 
 def on_timer(turn: Turn, event: TimerFired) -> None:
     frames = turn.conversation.frames
-    if event.kind == "timeout":
+    if event.kind.startswith("case:"):
+        on_case_signal(turn, event)
+    elif event.kind == "timeout":
         found = current_dialog(turn)
         if found and turn.frame and turn.frame.waiting:
             dialog, step = found

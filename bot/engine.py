@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.actions import Action, Capabilities, ScheduleTimer, action_platform
@@ -20,6 +20,7 @@ from bot.commands import Command, command_table
 from bot.dispatch import handle
 from bot.errors import DeliveryError
 from bot.events import Event, MemberRef, TimerFired
+from bot.mediation_commands import COMMANDS as MEDIATION_COMMANDS
 from bot.middleware import Handler, Middleware, RateLimit, audit_middleware, locale_middleware
 from bot.services import Services
 from bot.state import (
@@ -57,7 +58,9 @@ class Engine:
     ) -> None:
         self.services = services
         self.adapters: dict[str, Adapter] = {}
-        self.commands: dict[str, Command] = command_table(list(services.dialogs.values()))
+        self.commands: dict[str, Command] = command_table(
+            list(services.dialogs.values()), MEDIATION_COMMANDS
+        )
         self.middlewares: list[Middleware] = list(
             middlewares
             if middlewares is not None
@@ -73,6 +76,8 @@ class Engine:
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()
         self._backlog = False
+        self._signalled = False
+        self._firing = False
 
     @property
     def community(self) -> str:
@@ -103,12 +108,16 @@ class Engine:
                     await self.flush_outbox()
                 elif not await self._deliver(items):
                     self._backlog = True
-                return True
         finally:
             self._waiting[member_key] -= 1
             if not self._waiting[member_key]:
                 del self._waiting[member_key]
                 del self._locks[member_key]
+        if self._signalled and not self._firing:
+            # Another member's conversation was signalled: act on it now, outside this
+            # member's lock.
+            await self.fire_due_timers()
+        return True
 
     async def _handle_locked(
         self, event: Event, event_key: str, timer_id: int | None
@@ -153,6 +162,8 @@ class Engine:
         self._remember(turn.member.key, turn.conversation, turn.profile)
         if turn.timers:
             self._timer_wakeup.set()
+            if any(t.due_at <= turn.now for t in turn.timers):
+                self._signalled = True
         return items
 
     async def _run_middlewares(self, turn: Turn) -> None:
@@ -179,6 +190,7 @@ class Engine:
             acknowledgements=[(community, member, v) for v in turn.acknowledgements],
             mentorships=[(community, mentee, mentor) for mentee, mentor in turn.mentorships],
             audit=[(community, member, a, s, d) for a, s, d in turn.audit],
+            writes=list(turn.writes),
         )
         if timer_id is not None:
             changes.timers_done.append(timer_id)
@@ -255,7 +267,19 @@ class Engine:
     async def fire_due_timers(self) -> int:
         """Handle every timer due now; each firing is an event like any other."""
         fired = 0
-        now = self.services.clock.now()
+        self._firing = True
+        try:
+            while True:
+                self._signalled = False
+                fired += await self._fire_due(self.services.clock.now())
+                if not self._signalled:
+                    break
+        finally:
+            self._firing = False
+        return fired
+
+    async def _fire_due(self, now: datetime) -> int:
+        fired = 0
         while due := self.services.store.due_timers(now, limit=200):
             for timer in due:
                 event = TimerFired(

@@ -59,6 +59,11 @@ class MemberJoined(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MemberLeft(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class TextSaid(Event):
     place: Place | None = None
     text: str = ""

@@ -201,8 +201,10 @@ def finish(turn: Turn) -> None:
 
 
 def stop_all(turn: Turn) -> None:
+    """``/stop``: nothing more is asked, and no reminder or check-in comes later."""
     turn.conversation.frames.clear()
-    turn.cancel("timeout")
+    for kind in ("timeout", "reminder", "checkin"):
+        turn.cancel(kind)
 
 
 def talk_to_person(turn: Turn) -> None:

@@ -46,6 +46,7 @@ class Profile:
     interests: list[str] = field(default_factory=list)
     mentor: str | None = None
     onboarded: bool = False
+    left: bool = False
     notices: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 

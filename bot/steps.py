@@ -6,10 +6,14 @@ function in the module of the flow it belongs to.
 
 from __future__ import annotations
 
-from bot import coc_actions, onboarding_actions
+from bot import coc_actions, mediation_actions, onboarding_actions
 from bot.turn import ActionFunction, ChoiceSource
 
-ACTIONS: dict[str, ActionFunction] = {**onboarding_actions.ACTIONS, **coc_actions.ACTIONS}
+ACTIONS: dict[str, ActionFunction] = {
+    **onboarding_actions.ACTIONS,
+    **coc_actions.ACTIONS,
+    **mediation_actions.ACTIONS,
+}
 CHOICE_SOURCES: dict[str, ChoiceSource] = {
     **onboarding_actions.CHOICE_SOURCES,
     **coc_actions.CHOICE_SOURCES,

@@ -13,6 +13,7 @@ from bot.events import Event, MemberRef, Place
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, display_name, isolate
 from bot.state import Conversation, Frame, Profile
+from bot.store.types import Write
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -36,7 +37,7 @@ class Turn:
     acknowledgements: list[str] = field(default_factory=list)
     mentorships: list[tuple[str, str]] = field(default_factory=list)
     audit: list[tuple[str, str, str]] = field(default_factory=list)
-    profiles: dict[str, Profile] = field(default_factory=dict)
+    writes: list[Write] = field(default_factory=list)
 
     @property
     def member(self) -> MemberRef:
@@ -94,8 +95,16 @@ class Turn:
             lines.append(self.text("common.choice_hint"))
         self.outbox.append(Ask(place or self.reply_place(), "\n".join(lines), tuple(choices)))
 
-    def schedule(self, kind: str, due: datetime, payload: str = "") -> None:
-        self.timers.append(ScheduleTimer(self.member, kind, due, payload))
+    def schedule(
+        self, kind: str, due: datetime, payload: str = "", member: MemberRef | None = None
+    ) -> None:
+        self.timers.append(ScheduleTimer(member or self.member, kind, due, payload))
+
+    def signal(self, member: MemberRef, kind: str, payload: str = "") -> None:
+        """Something another member's conversation must act on (an invitation, a
+        session starting): committed with this event, handled right after it, under
+        that member's own lock and in their own transaction."""
+        self.schedule(kind, self.now, payload, member)
 
     def cancel(self, kind: str) -> None:
         self.cancelled_timers.append(kind)

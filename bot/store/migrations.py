@@ -47,8 +47,48 @@ def _m1_core(db: sqlite_utils.Database) -> None:
     db.table("cursors").create({"name": str, "position": str}, pk="name")
 
 
+def _m2_cases(db: sqlite_utils.Database) -> None:
+    """Cases (mediations now; reports and appeals later) as one kind of record."""
+    db.execute(
+        "CREATE TABLE cases (id INTEGER PRIMARY KEY, community TEXT NOT NULL,"
+        " kind TEXT NOT NULL, status TEXT NOT NULL, opened_by TEXT NOT NULL,"
+        " mediator TEXT, space TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+        " data TEXT NOT NULL DEFAULT '{}')"
+    )
+    db.execute("CREATE INDEX cases_space ON cases (community, space)")
+    db.execute(
+        "CREATE TABLE case_members (case_id INTEGER NOT NULL, member TEXT NOT NULL,"
+        " member_ref TEXT NOT NULL, role TEXT NOT NULL, state TEXT NOT NULL DEFAULT '{}',"
+        " PRIMARY KEY (case_id, member))"
+    )
+    db.execute("CREATE INDEX case_members_member ON case_members (member)")
+    db.execute(
+        "CREATE TABLE case_texts (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " case_id INTEGER NOT NULL, author TEXT NOT NULL, kind TEXT NOT NULL,"
+        " text TEXT NOT NULL, shared INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX case_texts_case ON case_texts (case_id)")
+    db.execute(
+        "CREATE TABLE case_audit (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " case_id INTEGER NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,"
+        " action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')"
+    )
+    db.execute(
+        "CREATE TABLE invitations (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " community TEXT NOT NULL, requester TEXT NOT NULL, target TEXT NOT NULL,"
+        " case_id INTEGER NOT NULL, at TEXT NOT NULL, outcome TEXT NOT NULL DEFAULT 'pending')"
+    )
+    db.execute("CREATE INDEX invitations_pair ON invitations (community, requester, target)")
+    db.execute(
+        "CREATE TABLE blocks (community TEXT NOT NULL, target TEXT NOT NULL,"
+        " requester TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (community, target, requester))"
+    )
+    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
+    (2, _m2_cases),
 ]
 
 

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,11 @@ import sqlite_utils
 from bot.actions import action_from_json, action_platform, action_to_json
 from bot.errors import StoreError
 from bot.events import MemberRef
+from bot.store.cases import CaseRecords
 from bot.store.migrations import migrate
 from bot.store.types import Changes, OutboxItem, TimerRow
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+from bot.store.types import iso as _iso
+from bot.store.types import parse_iso as _parse
 
 
 class SQLiteStore:
@@ -50,6 +45,7 @@ class SQLiteStore:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
+        self.cases = CaseRecords(conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -216,6 +212,8 @@ class SQLiteStore:
                 )
                 assert cursor.lastrowid is not None
                 items.append(OutboxItem(cursor.lastrowid, community, action, 0))
+            for write in changes.writes:
+                write(conn)
             for name, position in changes.cursors.items():
                 conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
         return items

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.actions import Action, ScheduleTimer
 from bot.events import MemberRef
+
+# A write to run inside an event's transaction (case records use these).
+Write = Callable[[sqlite3.Connection], None]
+
+
+def iso(moment: datetime) -> str:
+    """Timestamps as sortable UTC text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +58,4 @@ class Changes:
     mentorships: list[tuple[str, str, str]] = field(default_factory=list)
     audit: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     cursors: dict[str, str] = field(default_factory=dict)
+    writes: list[Write] = field(default_factory=list)

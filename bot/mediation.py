@@ -1,0 +1,339 @@
+"""Structured, consent-based mediation: the life of a mediation case.
+
+Each function here is one step of the process in ``shared/mediation.md``: a request,
+invitations that members may decline without giving reasons, a mediator who is never
+a party or in conflict, private statements, a joint session, an agreement each party
+confirms, and a close that deletes private statements unless policy says otherwise.
+Changes to another member's conversation go through signals (see ``Turn.signal``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.actions import NotifyModerators, OpenPrivateSpace, Say
+from bot.config_mediation import MediatorEntry
+from bot.events import MemberRef, Place, PlaceKind
+from bot.i18n.catalogs import Translator
+from bot.i18n.locales import clean_user_text, isolate
+from bot.people import display, locale_of, profile_of, tell
+from bot.store.cases import (
+    Case,
+    CaseMember,
+    add_audit,
+    add_block,
+    add_invitation,
+    add_text,
+    save_case,
+    set_invitation,
+)
+from bot.turn import Turn
+
+KIND = "mediation"
+REQUEST, CONSENT, STATEMENT = "mediation_request", "mediation_consent", "mediation_statement"
+CONFIRM, FOLLOWUP, RELAY = "mediation_confirm", "mediation_followup", "mediation_relay"
+STATEMENT_KINDS = ("statement_what", "statement_affected", "statement_need")
+
+
+def load(turn: Turn, case_id: int | str) -> Case | None:
+    try:
+        number = int(case_id)
+    except (TypeError, ValueError):
+        return None
+    case = turn.services.store.cases.load(turn.services.config.community_id, number)
+    return case if case is not None and case.kind == KIND else None
+
+
+def save(turn: Turn, case: Case) -> None:
+    turn.writes.append(save_case(case, turn.now))
+
+
+def audit(turn: Turn, case: Case, action: str, detail: str = "") -> None:
+    turn.writes.append(add_audit(case.id, turn.member.key, action, detail, turn.now))
+
+
+def member_ref(key: str, name: str = "") -> MemberRef:
+    platform, _, member_id = key.partition(":")
+    return MemberRef(platform, member_id, name)
+
+
+def mediator_of(turn: Turn, case: Case) -> MemberRef | None:
+    if case.mediator is None:
+        return None
+    entry = turn.services.config.mediation.mediator(case.mediator)
+    return member_ref(case.mediator, entry.name if entry else "")
+
+
+def participants(turn: Turn, case: Case) -> list[MemberRef]:
+    people = [m.member for m in case.members]
+    mediator = mediator_of(turn, case)
+    return [*people, mediator] if mediator else people
+
+
+def names(case: Case, exclude: str = "") -> str:
+    return ", ".join(display(m.member) for m in case.members if m.key != exclude)
+
+
+# Request and invitations ----------------------------------------------------------------
+
+
+def invitation_refusal(turn: Turn, target: MemberRef) -> str | None:
+    """Why an invitation may not be sent (a message id), or None. Refusals never say
+    whether the target declined, blocked or simply reached a limit."""
+    services = turn.services
+    settings = services.config.mediation
+    records, community = services.store.cases, services.config.community_id
+    since = turn.now - settings.invitation_window
+    if records.refused(community, turn.member.key, target.key, since):
+        return "mediation.cannot_invite"
+    sent = records.invitations_since(community, since, requester=turn.member.key)
+    if sent >= settings.invitations_per_requester:
+        return "mediation.limit_reached"
+    received = records.invitations_since(community, since, target=target.key)
+    if received >= settings.invitations_per_target:
+        return "mediation.cannot_invite"
+    return None
+
+
+def open_case(turn: Turn, parties: list[MemberRef], *, by_mediator: bool = False) -> Case:
+    services = turn.services
+    community = services.config.community_id
+    number = services.store.cases.next_number(f"{community}:case")
+    members = [] if by_mediator else [CaseMember(turn.member, "requester")]
+    members += [CaseMember(p, "party", {"consent": "pending"}) for p in parties]
+    case = Case(number, community, KIND, "screening", turn.member.key, turn.now, members=members)
+    if by_mediator:
+        case.mediator = turn.member.key
+    save(turn, case)
+    audit(turn, case, "opened", ",".join(p.key for p in parties))
+    return case
+
+
+def send_invitations(turn: Turn, case: Case) -> None:
+    deadline = turn.now + turn.services.config.mediation.consent_timeout
+    for member in case.members:
+        if member.state.get("consent") != "pending":
+            continue
+        turn.writes.append(
+            add_invitation(case.community, case.opened_by, member.key, case.id, turn.now)
+        )
+        turn.signal(member.member, f"case:invite:{case.id}", str(case.id))
+        turn.schedule(f"case:expire:{case.id}", deadline, str(case.id), member.member)
+    case.status = "consent"
+    save(turn, case)
+    audit(turn, case, "invited")
+
+
+def mediator_name(turn: Turn, case: Case) -> str | None:
+    mediator = mediator_of(turn, case)
+    return display(mediator) if mediator else None
+
+
+def answer_invitation(turn: Turn, case: Case, outcome: str) -> None:
+    """``accepted``, ``declined``, ``blocked`` or ``expired``."""
+    member = case.member(turn.member.key)
+    if member is None or member.state.get("consent") != "pending" or not case.is_open:
+        return
+    member.state["consent"] = "accepted" if outcome == "accepted" else "declined"
+    turn.cancel(f"case:expire:{case.id}")
+    turn.writes.append(set_invitation(case.id, member.key, outcome))
+    if outcome == "blocked":
+        turn.writes.append(add_block(case.community, member.key, case.opened_by, turn.now))
+    audit(turn, case, "consent", outcome)
+    if outcome != "accepted":
+        end_without_consent(turn, case)
+    elif all(m.state.get("consent", "accepted") == "accepted" for m in case.members):
+        assign_mediator(turn, case)
+    save(turn, case)
+
+
+def end_without_consent(turn: Turn, case: Case) -> None:
+    """Everyone else hears the same neutral words: declined or no answer."""
+    case.status = "declined"
+    for member in case.others(turn.member.key):
+        if member.state.get("consent") == "pending":
+            turn.signal(member.member, f"case:withdrawn:{case.id}", str(case.id))
+        tell(turn, member.member, "mediation.not_going_ahead", case=str(case.id))
+    mediator = mediator_of(turn, case)
+    if mediator is not None and mediator.key != turn.member.key:
+        tell(turn, mediator, "mediation.not_going_ahead", case=str(case.id))
+
+
+# Mediators ----------------------------------------------------------------------------
+
+
+def may_mediate(turn: Turn, case: Case, entry: MediatorEntry, today: date) -> bool:
+    """Never a party, never in conflict with one, within capacity, in term."""
+    if case.member(entry.member) is not None or not entry.in_term(today):
+        return False
+    if any(m.key in entry.conflicts for m in case.members):
+        return False
+    load = turn.services.store.cases.mediator_load(case.community, entry.member)
+    return load < entry.capacity
+
+
+def assign_mediator(turn: Turn, case: Case, chosen: MediatorEntry | None = None) -> None:
+    if case.mediator is None:
+        chosen = chosen or best_mediator(turn, case)
+        if chosen is None:
+            case.status = "waiting"
+            text = turn.services.catalogs.translator(turn.services.config.default_language)
+            notice = text.format(
+                "mediation.needs_mediator",
+                case=str(case.id),
+                languages=", ".join(parties_languages(turn, case)),
+            )
+            turn.outbox.append(NotifyModerators(turn.member.platform, notice))
+            audit(turn, case, "waiting_for_mediator")
+            return
+        case.mediator = chosen.member
+        audit(turn, case, "mediator_assigned", chosen.member)
+    mediator = mediator_of(turn, case)
+    assert mediator is not None
+    tell(turn, mediator, "mediation.assigned", case=str(case.id), parties=names(case))
+    case.status = "statements"
+    for member in case.members:
+        member.state["statement"] = "pending"
+        turn.signal(member.member, f"case:statement:{case.id}", str(case.id))
+
+
+def parties_languages(turn: Turn, case: Case) -> list[str]:
+    return sorted({locale_of(turn.services, m.key) for m in case.members})
+
+
+def best_mediator(turn: Turn, case: Case) -> MediatorEntry | None:
+    today = turn.now.date()
+    languages = {code.split("-")[0] for code in parties_languages(turn, case)}
+    eligible = [
+        entry
+        for entry in turn.services.config.mediation.mediators
+        if not entry.away and may_mediate(turn, case, entry, today)
+    ]
+
+    def score(entry: MediatorEntry) -> tuple[int, int]:
+        spoken = {code.split("-")[0] for code in entry.languages}
+        load = turn.services.store.cases.mediator_load(case.community, entry.member)
+        return (-len(spoken & languages), load)
+
+    return min(eligible, key=score) if eligible else None
+
+
+# Statements and the joint session -----------------------------------------------------
+
+
+def save_statement(turn: Turn, case: Case, answers: dict[str, str], shared: bool) -> None:
+    member = case.member(turn.member.key)
+    if member is None or member.state.get("statement") != "pending":
+        return
+    for kind in STATEMENT_KINDS:
+        text = clean_user_text(answers.get(kind, ""), 4000)
+        turn.writes.append(add_text(case.id, member.key, kind, text, shared, turn.now))
+    member.state["statement"] = "shared" if shared else "private"
+    audit(turn, case, "statement")
+    mediator = mediator_of(turn, case)
+    if mediator is not None:
+        tell(
+            turn,
+            mediator,
+            "mediation.statement_received",
+            case=str(case.id),
+            name=display(turn.member),
+        )
+    if all(m.state.get("statement") in ("shared", "private") for m in case.members):
+        start_session(turn, case, {member.key: answers} if shared else {})
+    save(turn, case)
+
+
+def start_session(turn: Turn, case: Case, fresh: dict[str, dict[str, str]]) -> None:
+    """A private space where the platform has one for everybody, else a relay
+    through direct messages."""
+    case.status = "joint"
+    case.data.update({"paused": False, "floor": ""})
+    people = participants(turn, case)
+    platforms = {p.platform for p in people}
+    platform = people[0].platform
+    if len(platforms) == 1 and turn.services.can(platform).private_spaces:
+        case.space = f"case-{case.id}"
+        title = turn.text("mediation.space_title", case=str(case.id))
+        turn.outbox.append(OpenPrivateSpace(case.space, title, tuple(people)))
+        announce(turn, case, "mediation.ground_rules")
+        for locale in space_locales(turn, case):
+            translator = turn.services.catalogs.translator(locale)
+            for text in shared_statements(turn, case, fresh, translator):
+                turn.outbox.append(Say(space_place(turn, case), text))
+    else:
+        case.data["relay"] = True
+        for person in people:
+            turn.signal(person, f"case:relay:{case.id}", str(case.id))
+    audit(turn, case, "joint_session", "space" if case.space else "relay")
+
+
+def shared_statements(
+    turn: Turn, case: Case, fresh: dict[str, dict[str, str]], translator: Translator | None = None
+) -> list[str]:
+    """Statements whose authors agreed to share them (read from the store, plus the one
+    saved in this very event)."""
+    found: dict[str, dict[str, str]] = {k: dict(v) for k, v in fresh.items()}
+    for text in turn.services.store.cases.texts(case.id):
+        if text.shared and text.kind in STATEMENT_KINDS:
+            found.setdefault(text.author, {})[text.kind] = text.text
+    result = []
+    for member in case.members:
+        answers = found.get(member.key)
+        if answers:
+            result.append(
+                turn.text(
+                    "mediation.shared_statement",
+                    name=display(member.member),
+                    what=answers.get("statement_what", ""),
+                    affected=answers.get("statement_affected", ""),
+                    need=answers.get("statement_need", ""),
+                )
+            )
+    return result
+
+
+def relay(turn: Turn, case: Case, text: str) -> None:
+    """Forward a message to everyone else in the session, labelled with its author,
+    in each reader's language; respects a pause and who has the floor."""
+    sender = turn.member.key
+    if case.data.get("paused"):
+        turn.say("mediation.paused_no_send")
+        return
+    floor = case.data.get("floor", "")
+    if floor and sender not in (floor, case.mediator):
+        turn.say("mediation.not_your_turn")
+        return
+    said = clean_user_text(text, 2000)
+    for person in participants(turn, case):
+        if person.key != sender:
+            tell(turn, person, "mediation.relayed", name=display(turn.member), text=said)
+
+
+def announce(turn: Turn, case: Case, message: str, **values: str) -> None:
+    """A notice to everyone in the session, each in their own language: in a shared
+    space, once in each language spoken there."""
+    if case.space:
+        for locale in space_locales(turn, case):
+            text = turn.services.catalogs.translator(locale).format(
+                message, case=str(case.id), **{k: isolate(v, locale) for k, v in values.items()}
+            )
+            turn.outbox.append(Say(space_place(turn, case), text))
+        return
+    for person in participants(turn, case):
+        tell(turn, person, message, case=str(case.id), **values)
+
+
+def space_place(turn: Turn, case: Case) -> Place:
+    assert case.space is not None
+    return Place(participants(turn, case)[0].platform, PlaceKind.PRIVATE, case.space)
+
+
+def space_locales(turn: Turn, case: Case) -> list[str]:
+    locales = (locale_of(turn.services, p.key) for p in participants(turn, case))
+    return list(dict.fromkeys(locales))
+
+
+def in_left_state(turn: Turn, member: MemberRef) -> bool:
+    profile = profile_of(turn.services, member.key)
+    return profile is not None and profile.left

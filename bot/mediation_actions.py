@@ -1,0 +1,107 @@
+"""Named actions of the mediation dialogs, and what a mediation signal means for the
+member who receives it."""
+
+from __future__ import annotations
+
+from bot import mediation as med
+from bot.dialogs.model import ActionCall
+from bot.i18n.locales import clean_user_text
+from bot.mediation_agreement import confirm_agreement, reopen
+from bot.store.cases import Case, add_text
+from bot.turn import ActionFunction, ChoiceSource, Turn
+
+
+def _case(turn: Turn) -> Case | None:
+    return med.load(turn, turn.frame.values.get("case", "")) if turn.frame else None
+
+
+def send_request(turn: Turn, call: ActionCall) -> str | None:
+    """The requester confirmed: keep the description for the mediator, invite."""
+    case = _case(turn)
+    if case is None or case.status != "screening":
+        return "gone"
+    assert turn.frame is not None
+    description = clean_user_text(turn.frame.values.get("description", ""), 4000)
+    turn.writes.append(
+        add_text(case.id, turn.member.key, "description", description, False, turn.now)
+    )
+    med.send_invitations(turn, case)
+    return None
+
+
+def screened_out(turn: Turn, call: ActionCall) -> str | None:
+    """Harassment, threats or a safety risk are not for mediation: nothing is sent to
+    the other member, and the description is not kept."""
+    case = _case(turn)
+    if case is not None:
+        case.status = "screened_out"
+        med.audit(turn, case, "screened_out")
+        med.save(turn, case)
+    return None
+
+
+def cancel_request(turn: Turn, call: ActionCall) -> str | None:
+    case = _case(turn)
+    if case is not None and case.status == "screening":
+        case.status = "cancelled"
+        med.audit(turn, case, "cancelled")
+        med.save(turn, case)
+    return None
+
+
+def _answer(outcome: str) -> ActionFunction:
+    def action(turn: Turn, call: ActionCall) -> str | None:
+        case = _case(turn)
+        if case is None or not case.is_open:
+            return "gone"
+        med.answer_invitation(turn, case, outcome)
+        return None
+
+    return action
+
+
+def save_statement(turn: Turn, call: ActionCall) -> str | None:
+    case = _case(turn)
+    if case is None or not case.is_open:
+        return "gone"
+    assert turn.frame is not None
+    values = turn.frame.values
+    answers = {kind: values.get(kind, "") for kind in med.STATEMENT_KINDS}
+    med.save_statement(turn, case, answers, values.get("share") == "share")
+    return None
+
+
+def _confirm(agreed: bool) -> ActionFunction:
+    def action(turn: Turn, call: ActionCall) -> str | None:
+        case = _case(turn)
+        if case is None or case.status != "agreement":
+            return "gone"
+        confirm_agreement(turn, case, agreed)
+        return "closed" if case.status == "closed" else None
+
+    return action
+
+
+def request_reopen(turn: Turn, call: ActionCall) -> str | None:
+    case = _case(turn)
+    if case is None or case.status != "closed":
+        return "gone"
+    reopen(turn, case)
+    med.save(turn, case)
+    return None
+
+
+ACTIONS: dict[str, ActionFunction] = {
+    "mediation_send_request": send_request,
+    "mediation_screened_out": screened_out,
+    "mediation_cancel": cancel_request,
+    "mediation_accept": _answer("accepted"),
+    "mediation_decline": _answer("declined"),
+    "mediation_block": _answer("blocked"),
+    "mediation_save_statement": save_statement,
+    "mediation_confirm": _confirm(True),
+    "mediation_not_confirmed": _confirm(False),
+    "mediation_reopen": request_reopen,
+}
+
+CHOICE_SOURCES: dict[str, ChoiceSource] = {}

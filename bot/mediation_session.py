@@ -1,0 +1,112 @@
+"""Commands for the people in a joint mediation session: pause, floor, a private
+word with the mediator, proposals, and leaving at any time."""
+
+from __future__ import annotations
+
+from bot import mediation as med
+from bot.events import Place, PlaceKind
+from bot.i18n.locales import clean_user_text
+from bot.mediation_agreement import close
+from bot.people import display, resolve, tell
+from bot.store.cases import Case, add_text
+from bot.turn import Turn
+
+
+def set_pause(turn: Turn, case: Case, paused: bool) -> None:
+    if case.status not in ("joint", "agreement"):
+        turn.say("mediation.no_session", case=str(case.id))
+        return
+    case.data["paused"] = paused
+    med.announce(
+        turn, case, "mediation.paused" if paused else "mediation.resumed", name=display(turn.member)
+    )
+    med.audit(turn, case, "paused" if paused else "resumed")
+    med.save(turn, case)
+
+
+def session_case(turn: Turn, place: Place) -> Case | None:
+    """The case whose session the member is in: the private space they typed in, or
+    their innermost relay."""
+    if place.kind is PlaceKind.PRIVATE:
+        case = turn.services.store.cases.by_space(turn.services.config.community_id, place.id)
+    else:
+        frames = [f for f in turn.conversation.frames if f.dialog == med.RELAY]
+        case = med.load(turn, frames[-1].values.get("case", "")) if frames else None
+    if case is None or case.status not in ("joint", "agreement"):
+        return None
+    key = turn.member.key
+    return case if case.member(key) is not None or case.mediator == key else None
+
+
+def run_pause(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    case = session_case(turn, place)
+    if case is None:
+        turn.say("mediation.not_in_session")
+        return
+    set_pause(turn, case, True)
+
+
+def run_resume(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    case = session_case(turn, place)
+    if case is None or case.mediator != turn.member.key:
+        turn.say("mediation.only_mediator")
+        return
+    set_pause(turn, case, False)
+
+
+def run_floor(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    """The mediator gives the floor to one party (``/floor bob``) or to all (``/floor``)."""
+    case = session_case(turn, place)
+    if case is None or case.mediator != turn.member.key:
+        turn.say("mediation.only_mediator")
+        return
+    target = resolve(turn, args[0]) if args else None
+    member = case.member(target.key) if target else None
+    case.data["floor"] = member.key if member else ""
+    if member:
+        med.announce(turn, case, "mediation.floor_given", name=display(member.member))
+    else:
+        med.announce(turn, case, "mediation.floor_open")
+    med.save(turn, case)
+
+
+def run_private(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    """A private word: a party to the mediator, or the mediator to one party."""
+    case = session_case(turn, place)
+    if case is None:
+        turn.say("mediation.not_in_session")
+        return
+    words = list(args)
+    if case.mediator == turn.member.key:
+        target = resolve(turn, words.pop(0)) if words else None
+        member = case.member(target.key) if target else None
+        recipient = member.member if member else None
+    else:
+        recipient = med.mediator_of(turn, case)
+    text = clean_user_text(" ".join(words), 2000)
+    if recipient is None or not text:
+        turn.say("mediation.private_usage")
+        return
+    tell(turn, recipient, "mediation.private_word", name=display(turn.member), text=text)
+    turn.say("mediation.private_sent", place=Place.direct(turn.member))
+
+
+def run_propose(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    case = session_case(turn, place)
+    text = clean_user_text(" ".join(args), 2000)
+    if case is None or not text:
+        turn.say("mediation.not_in_session" if case is None else "mediation.needs_text")
+        return
+    turn.writes.append(add_text(case.id, turn.member.key, "proposal", text, True, turn.now))
+    med.announce(turn, case, "mediation.proposal", name=display(turn.member), text=text)
+    med.audit(turn, case, "proposal")
+
+
+def run_leave(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    """Anyone may leave a mediation at any time; it then closes without agreement."""
+    case = session_case(turn, place)
+    if case is None:
+        turn.say("mediation.not_in_session")
+        return
+    close(turn, case, "left")
+    med.save(turn, case)

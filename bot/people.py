@@ -1,0 +1,67 @@
+"""Other members, as one member's turn sees them: their language, their identity."""
+
+from __future__ import annotations
+
+from bot.actions import Say
+from bot.events import MemberRef, Place
+from bot.i18n.catalogs import Translator
+from bot.i18n.locales import clean_user_text, isolate, negotiate
+from bot.services import Services
+from bot.state import Profile, profile_from_dict
+from bot.turn import Turn
+
+BOT_NAMES = ("bot", "concord")
+
+
+def profile_of(services: Services, member_key: str) -> Profile | None:
+    stored = services.store.load_profile(services.config.community_id, member_key)
+    return profile_from_dict(stored) if stored is not None else None
+
+
+def locale_of(services: Services, member_key: str) -> str:
+    profile = profile_of(services, member_key)
+    candidates = [profile.chosen_locale, profile.platform_locale] if profile else []
+    return negotiate(candidates, services.languages, services.config.default_language)
+
+
+def translator_of(services: Services, member_key: str) -> Translator:
+    return services.catalogs.translator(locale_of(services, member_key))
+
+
+def tell(turn: Turn, member: MemberRef, message: str, **values: str) -> None:
+    """A direct message to another member, in that member's language. Member-supplied
+    values are cleaned and, in a right-to-left language, isolated."""
+    if member.key == turn.member.key:
+        turn.say(message, place=Place.direct(member), **values)
+        return
+    locale = locale_of(turn.services, member.key)
+    translator = turn.services.catalogs.translator(locale)
+    base = {"community": turn.services.config.community_name}
+    shown = {k: isolate(v, locale) for k, v in {**base, **values}.items()}
+    turn.outbox.append(Say(Place.direct(member), translator.format(message, **shown)))
+
+
+def display(member: MemberRef) -> str:
+    return clean_user_text(member.name or member.id, 80)
+
+
+def resolve(turn: Turn, word: str) -> MemberRef | None:
+    """A member named in a command: ``bob``, ``@bob``, ``<@123>`` or ``platform:id``.
+    None when Concord has never seen them."""
+    raw = word.strip().removeprefix("<").removesuffix(">")
+    platforms = {*turn.services.capabilities, turn.member.platform}
+    candidates: list[tuple[str, str]] = []
+    for text in dict.fromkeys((raw, raw.lstrip("@!"))):
+        platform, sep, member_id = text.partition(":")
+        if sep and platform in platforms:
+            candidates.append((platform, member_id))
+        candidates.append((turn.member.platform, text))
+    for platform, member_id in candidates:
+        profile = profile_of(turn.services, f"{platform}:{member_id}") if member_id else None
+        if profile is not None:
+            return MemberRef(platform, member_id, profile.name)
+    return None
+
+
+def is_bot(member_id: str) -> bool:
+    return member_id.casefold() in BOT_NAMES

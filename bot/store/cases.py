@@ -1,0 +1,296 @@
+"""Case records: one kind of record for mediations (and later reports and appeals),
+with members, texts and an audit log, independent of the platform they came from.
+
+Reads go straight to the database; writes are closures the engine runs inside the
+event's transaction, so a case never changes without the conversation that changed it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.events import MemberRef
+from bot.store.types import Write, iso, parse_iso
+
+OPEN_STATUSES = ("screening", "consent", "waiting", "statements", "joint", "agreement")
+
+
+@dataclass
+class CaseMember:
+    member: MemberRef
+    role: str  # "requester" or "party"
+    state: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.member.key
+
+
+@dataclass
+class Case:
+    id: int
+    community: str
+    kind: str
+    status: str
+    opened_by: str
+    created_at: datetime
+    mediator: str | None = None
+    space: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    members: list[CaseMember] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def member(self, key: str) -> CaseMember | None:
+        return next((m for m in self.members if m.key == key), None)
+
+    def others(self, key: str) -> list[CaseMember]:
+        return [m for m in self.members if m.key != key]
+
+
+@dataclass(frozen=True)
+class CaseText:
+    id: int
+    author: str
+    kind: str
+    text: str
+    shared: bool
+    at: datetime
+
+
+class CaseRecords:
+    """Reading case records."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def load(self, community: str, case_id: int) -> Case | None:
+        row = self.conn.execute(
+            "SELECT id, community, kind, status, opened_by, created_at, mediator, space, data"
+            " FROM cases WHERE community = ? AND id = ?",
+            (community, case_id),
+        ).fetchone()
+        return self._case(row) if row else None
+
+    def by_space(self, community: str, space: str) -> Case | None:
+        row = self.conn.execute(
+            "SELECT id, community, kind, status, opened_by, created_at, mediator, space, data"
+            " FROM cases WHERE community = ? AND space = ? ORDER BY id DESC LIMIT 1",
+            (community, space),
+        ).fetchone()
+        return self._case(row) if row else None
+
+    def of_member(self, community: str, member: str) -> list[Case]:
+        rows = self.conn.execute(
+            "SELECT c.id, c.community, c.kind, c.status, c.opened_by, c.created_at,"
+            " c.mediator, c.space, c.data FROM cases c JOIN case_members m ON m.case_id = c.id"
+            " WHERE c.community = ? AND m.member = ? ORDER BY c.id",
+            (community, member),
+        )
+        return [self._case(row) for row in rows.fetchall()]
+
+    def listing(self, community: str, kind: str) -> list[Case]:
+        rows = self.conn.execute(
+            "SELECT id, community, kind, status, opened_by, created_at, mediator, space, data"
+            " FROM cases WHERE community = ? AND kind = ? ORDER BY id",
+            (community, kind),
+        )
+        return [self._case(row) for row in rows.fetchall()]
+
+    def mediator_load(self, community: str, mediator: str) -> int:
+        marks = ",".join("?" * len(OPEN_STATUSES))
+        row = self.conn.execute(
+            f"SELECT count(*) FROM cases WHERE community = ? AND mediator = ?"
+            f" AND status IN ({marks})",
+            (community, mediator, *OPEN_STATUSES),
+        ).fetchone()
+        return int(row[0])
+
+    def texts(self, case_id: int) -> list[CaseText]:
+        rows = self.conn.execute(
+            "SELECT id, author, kind, text, shared, created_at FROM case_texts"
+            " WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+        return [CaseText(i, a, k, t, bool(s), parse_iso(at)) for i, a, k, t, s, at in rows]
+
+    def audit(self, case_id: int) -> list[tuple[datetime, str, str, str]]:
+        rows = self.conn.execute(
+            "SELECT at, actor, action, detail FROM case_audit WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+        return [(parse_iso(at), actor, action, detail) for at, actor, action, detail in rows]
+
+    def invitations_since(
+        self,
+        community: str,
+        since: datetime,
+        *,
+        requester: str | None = None,
+        target: str | None = None,
+    ) -> int:
+        column, value = ("requester", requester) if requester else ("target", target)
+        row = self.conn.execute(
+            f"SELECT count(*) FROM invitations WHERE community = ? AND {column} = ? AND at >= ?",
+            (community, value, iso(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def refused(self, community: str, requester: str, target: str, since: datetime) -> bool:
+        """The target blocked the requester, or declined (or let expire) a recent one."""
+        blocked = self.conn.execute(
+            "SELECT 1 FROM blocks WHERE community = ? AND target = ? AND requester = ?",
+            (community, target, requester),
+        ).fetchone()
+        declined = self.conn.execute(
+            "SELECT 1 FROM invitations WHERE community = ? AND requester = ? AND target = ?"
+            " AND outcome IN ('declined', 'expired') AND at >= ?",
+            (community, requester, target, iso(since)),
+        ).fetchone()
+        return blocked is not None or declined is not None
+
+    def next_number(self, name: str) -> int:
+        """A case number, allocated in its own small transaction: a number lost to a
+        crash leaves a harmless gap."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(
+                "INSERT INTO counters VALUES (?, 1) ON CONFLICT (name) DO UPDATE"
+                " SET value = value + 1",
+                (name,),
+            )
+            row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
+            number = int(row.fetchone()[0])
+        return number
+
+    def _case(self, row: tuple[Any, ...]) -> Case:
+        case_id, community, kind, status, opened_by, created, mediator, space, data = row
+        members = [
+            CaseMember(MemberRef(**json.loads(ref)), role, json.loads(state))
+            for ref, role, state in self.conn.execute(
+                "SELECT member_ref, role, state FROM case_members WHERE case_id = ? ORDER BY rowid",
+                (case_id,),
+            )
+        ]
+        return Case(
+            case_id,
+            community,
+            kind,
+            status,
+            opened_by,
+            parse_iso(created),
+            mediator,
+            space,
+            json.loads(data),
+            members,
+        )
+
+
+def save_case(case: Case, now: datetime) -> Write:
+    """Insert or replace the case and its members as they are now."""
+    data = json.dumps(case.data, ensure_ascii=False)
+    members = [
+        (
+            case.id,
+            m.key,
+            json.dumps({"platform": m.member.platform, "id": m.member.id, "name": m.member.name}),
+            m.role,
+            json.dumps(m.state),
+        )
+        for m in case.members
+    ]
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO cases (id, community, kind, status, opened_by, mediator, space,"
+            " created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
+            " mediator = excluded.mediator, space = excluded.space,"
+            " updated_at = excluded.updated_at, data = excluded.data",
+            (
+                case.id,
+                case.community,
+                case.kind,
+                case.status,
+                case.opened_by,
+                case.mediator,
+                case.space,
+                iso(case.created_at),
+                iso(now),
+                data,
+            ),
+        )
+        conn.execute("DELETE FROM case_members WHERE case_id = ?", (case.id,))
+        conn.executemany("INSERT INTO case_members VALUES (?, ?, ?, ?, ?)", members)
+
+    return write
+
+
+def add_text(case_id: int, author: str, kind: str, text: str, shared: bool, now: datetime) -> Write:
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO case_texts (case_id, author, kind, text, shared, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (case_id, author, kind, text, int(shared), iso(now)),
+        )
+
+    return write
+
+
+def delete_texts(case_id: int, kinds: tuple[str, ...]) -> Write:
+    def write(conn: sqlite3.Connection) -> None:
+        marks = ",".join("?" * len(kinds))
+        conn.execute(
+            f"DELETE FROM case_texts WHERE case_id = ? AND kind IN ({marks})", (case_id, *kinds)
+        )
+
+    return write
+
+
+def add_audit(case_id: int, actor: str, action: str, detail: str, now: datetime) -> Write:
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO case_audit (case_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+            (case_id, iso(now), actor, action, detail),
+        )
+
+    return write
+
+
+def add_invitation(
+    community: str, requester: str, target: str, case_id: int, now: datetime
+) -> Write:
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO invitations (community, requester, target, case_id, at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (community, requester, target, case_id, iso(now)),
+        )
+
+    return write
+
+
+def set_invitation(case_id: int, target: str, outcome: str) -> Write:
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "UPDATE invitations SET outcome = ? WHERE case_id = ? AND target = ?",
+            (outcome, case_id, target),
+        )
+
+    return write
+
+
+def add_block(community: str, target: str, requester: str, now: datetime) -> Write:
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
+            (community, target, requester, iso(now)),
+        )
+
+    return write
