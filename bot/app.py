@@ -15,6 +15,7 @@ from bot.dialogs.model import Dialog
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.i18n.catalogs import Catalogs
+from bot.sealing import Sealer
 from bot.services import Services
 from bot.steps import ACTIONS, CHOICE_SOURCES
 from bot.store.sqlite import SQLiteStore
@@ -45,7 +46,7 @@ def build_engine(
 ) -> Engine:
     catalogs, coc, dialogs = load_content(config)
     path = database or config.database or default_database()
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, sealer=Sealer(config.privacy.encryption_key))
     services = Services(
         config=config,
         catalogs=catalogs,

@@ -74,6 +74,8 @@ BUILTIN: tuple[Command, ...] = (
 def command_table(dialogs: list[Dialog], extra: tuple[Command, ...] = ()) -> dict[str, Command]:
     table = {command.name: command for command in (*BUILTIN, *extra)}
     for dialog in dialogs:
+        if dialog.command in table:
+            raise ValueError(f"command /{dialog.command} is defined twice")
         if dialog.command:
             table[dialog.command] = Command(
                 dialog.command, dialog_command(dialog.id), help=dialog.help

@@ -14,6 +14,7 @@ from typing import Any
 from bot import resources
 from bot import validate as v
 from bot.config_mediation import Mediation, parse_mediation
+from bot.config_reports import Privacy, Reports, parse_privacy, parse_reports
 from bot.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
 
 _TOP = (
@@ -44,9 +45,6 @@ _INTEREST = ("id", "label", "channels", "resources")
 _MENTOR = ("member", "name", "languages", "interests", "capacity", "away")
 _MODERATORS = ("channel", "members")
 _LIMITS = ("messages_per_minute",)
-# Sections whose features are not in this version yet: reserved so that a config
-# written for a later version fails loudly instead of being silently ignored.
-_RESERVED = ("reports", "privacy")
 PLATFORMS = ("discord", "matrix", "telegram")
 
 
@@ -117,6 +115,8 @@ class Config:
     messages_per_minute: int = 20
     platforms: dict[str, PlatformSection] = field(default_factory=dict)
     mediation: Mediation = field(default_factory=Mediation)
+    reports: Reports = field(default_factory=Reports)
+    privacy: Privacy = field(default_factory=Privacy)
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -131,9 +131,6 @@ def load_config(path: Path | str | None) -> Config:
 
 def parse_config(doc: YamlDocument, base: Path) -> Config:
     top = v.mapping(doc, (), doc.data, _TOP, required=("community",))
-    for name in _RESERVED:
-        if top.get(name):
-            raise doc.error((name,), "this section is not supported by this version of Concord")
     community = v.mapping(doc, ("community",), top["community"], _COMMUNITY, ("id", "name"))
     default_language = v.language(
         doc, ("community", "default_language"), community.get("default_language", "en")
@@ -183,6 +180,8 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         database=_path(base, v.text(doc, ("database",), database)) if database else None,
         platforms=_platforms(doc, top.get("platforms") or {}),
         mediation=parse_mediation(doc, top.get("mediation")),
+        reports=parse_reports(doc, top.get("reports")),
+        privacy=parse_privacy(doc, top.get("privacy")),
         messages_per_minute=v.integer(
             doc, ("limits", "messages_per_minute"), limits.get("messages_per_minute", 20), 1, 10000
         ),

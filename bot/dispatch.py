@@ -17,6 +17,8 @@ from bot.events import (
 )
 from bot.mediation import RELAY
 from bot.mediation_signals import on_case_signal
+from bot.privacy import is_quiet
+from bot.reports_commands import on_report_signal
 from bot.runner import answer, current_dialog, enter, reask, start_dialog
 from bot.turn import Turn
 
@@ -133,10 +135,19 @@ def on_text(turn: Turn, event: TextSaid) -> None:
         turn.say("common.help", place=place)
 
 
+# Timers that would start a conversation the member did not ask for.
+UNINVITED = ("reminder", "checkin", "reacknowledge")
+
+
 def on_timer(turn: Turn, event: TimerFired) -> None:
     frames = turn.conversation.frames
+    if is_quiet(turn) and (event.kind in UNINVITED or event.kind.startswith("case:invite")):
+        turn.record("quiet_skipped", turn.member.key, event.kind)
+        return
     if event.kind.startswith("case:"):
         on_case_signal(turn, event)
+    elif event.kind.startswith("report:"):
+        on_report_signal(turn, event.kind)
     elif event.kind == "timeout":
         found = current_dialog(turn)
         if found and turn.frame and turn.frame.waiting:

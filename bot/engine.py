@@ -22,6 +22,8 @@ from bot.errors import DeliveryError
 from bot.events import Event, MemberRef, TimerFired
 from bot.mediation_commands import COMMANDS as MEDIATION_COMMANDS
 from bot.middleware import Handler, Middleware, RateLimit, audit_middleware, locale_middleware
+from bot.privacy import COMMANDS as PRIVACY_COMMANDS
+from bot.reports_commands import COMMANDS as REPORT_COMMANDS
 from bot.services import Services
 from bot.state import (
     Conversation,
@@ -31,6 +33,7 @@ from bot.state import (
     profile_from_dict,
     profile_to_dict,
 )
+from bot.store.privacy import ERASED, forget_member
 from bot.store.types import Changes, OutboxItem
 from bot.turn import Turn
 
@@ -59,7 +62,8 @@ class Engine:
         self.services = services
         self.adapters: dict[str, Adapter] = {}
         self.commands: dict[str, Command] = command_table(
-            list(services.dialogs.values()), MEDIATION_COMMANDS
+            list(services.dialogs.values()),
+            (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS),
         )
         self.middlewares: list[Middleware] = list(
             middlewares
@@ -76,6 +80,8 @@ class Engine:
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()
         self._backlog = False
+        self._erase: set[str] = set()
+        self._next_housekeeping = services.clock.now()
         self._signalled = False
         self._firing = False
 
@@ -108,6 +114,9 @@ class Engine:
                     await self.flush_outbox()
                 elif not await self._deliver(items):
                     self._backlog = True
+                if event.member.id in self._erase:
+                    self._erase.discard(event.member.id)
+                    store.erase_delivered()
         finally:
             self._waiting[member_key] -= 1
             if not self._waiting[member_key]:
@@ -159,7 +168,11 @@ class Engine:
         if items is None:
             self._cache.pop(event.member.key, None)
             return None
-        self._remember(turn.member.key, turn.conversation, turn.profile)
+        if turn.forget:
+            self._erase.add(turn.member.id)
+            self._cache.pop(turn.member.key, None)
+        else:
+            self._remember(turn.member.key, turn.conversation, turn.profile)
         if turn.timers:
             self._timer_wakeup.set()
             if any(t.due_at <= turn.now for t in turn.timers):
@@ -178,6 +191,15 @@ class Engine:
     def _changes(self, turn: Turn, event_key: str, timer_id: int | None) -> Changes:
         community = self.community
         member = turn.member.key
+        if turn.forget:
+            keep = self.services.config.privacy.keep_open_cases
+            return Changes(
+                at=turn.now,
+                event_key=event_key,
+                outbox=[(community, action) for action in turn.outbox],
+                writes=[forget_member(community, member, keep)],
+                audit=[(community, ERASED, "erased", "", "")],
+            )
         state = conversation_to_dict(turn.conversation) if turn.conversation.frames else None
         changes = Changes(
             at=turn.now,
@@ -295,9 +317,23 @@ class Engine:
                     self.services.store.delete_timer(timer.id)
         return fired
 
+    def housekeeping(self) -> int:
+        """The retention policy and the pruning of delivered messages, once a day."""
+        services = self.services
+        now = services.clock.now()
+        removed = 0
+        days = services.config.privacy.retention_days
+        if days is not None:
+            removed = services.store.purge(self.community, now - timedelta(days=days))
+        services.store.prune(now - timedelta(days=7))
+        self._next_housekeeping = now + timedelta(days=1)
+        return removed
+
     async def run_timers(self, poll: timedelta = timedelta(seconds=60)) -> None:
         """Sleep until the next timer is due (or a new one is set), fire, repeat."""
         while True:
+            if self.services.clock.now() >= self._next_housekeeping:
+                self.housekeeping()
             await self.fire_due_timers()
             due = self.services.store.next_timer_due()
             wait = poll.total_seconds()

@@ -14,22 +14,35 @@ from datetime import date
 from bot.actions import NotifyModerators, OpenPrivateSpace, Say
 from bot.config_mediation import MediatorEntry
 from bot.events import MemberRef, Place, PlaceKind
+from bot.i18n import N_
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, isolate
-from bot.people import display, locale_of, profile_of, tell
+from bot.people import display, locale_of, member_ref, profile_of, tell
 from bot.store.cases import (
     Case,
     CaseMember,
     add_audit,
     add_block,
     add_invitation,
-    add_text,
     save_case,
     set_invitation,
 )
 from bot.turn import Turn
 
 KIND = "mediation"
+# How each status reads, for /case list and /case show.
+STATUS_MESSAGES = {
+    "screening": N_("mediation.status.screening"),
+    "consent": N_("mediation.status.consent"),
+    "waiting": N_("mediation.status.waiting"),
+    "statements": N_("mediation.status.statements"),
+    "joint": N_("mediation.status.joint"),
+    "agreement": N_("mediation.status.agreement"),
+    "closed": N_("mediation.status.closed"),
+    "declined": N_("mediation.status.declined"),
+    "screened_out": N_("mediation.status.screened_out"),
+    "cancelled": N_("mediation.status.cancelled"),
+}
 REQUEST, CONSENT, STATEMENT = "mediation_request", "mediation_consent", "mediation_statement"
 CONFIRM, FOLLOWUP, RELAY = "mediation_confirm", "mediation_followup", "mediation_relay"
 STATEMENT_KINDS = ("statement_what", "statement_affected", "statement_need")
@@ -50,11 +63,6 @@ def save(turn: Turn, case: Case) -> None:
 
 def audit(turn: Turn, case: Case, action: str, detail: str = "") -> None:
     turn.writes.append(add_audit(case.id, turn.member.key, action, detail, turn.now))
-
-
-def member_ref(key: str, name: str = "") -> MemberRef:
-    platform, _, member_id = key.partition(":")
-    return MemberRef(platform, member_id, name)
 
 
 def mediator_of(turn: Turn, case: Case) -> MemberRef | None:
@@ -84,14 +92,18 @@ def invitation_refusal(turn: Turn, target: MemberRef) -> str | None:
     settings = services.config.mediation
     records, community = services.store.cases, services.config.community_id
     since = turn.now - settings.invitation_window
+    cannot = N_("mediation.cannot_invite")
     if records.refused(community, turn.member.key, target.key, since):
-        return "mediation.cannot_invite"
+        return cannot
     sent = records.invitations_since(community, since, requester=turn.member.key)
     if sent >= settings.invitations_per_requester:
-        return "mediation.limit_reached"
+        return N_("mediation.limit_reached")
     received = records.invitations_since(community, since, target=target.key)
     if received >= settings.invitations_per_target:
-        return "mediation.cannot_invite"
+        return cannot
+    profile = profile_of(services, target.key)
+    if profile is not None and profile.extra.get("quiet"):
+        return cannot
     return None
 
 
@@ -227,7 +239,9 @@ def save_statement(turn: Turn, case: Case, answers: dict[str, str], shared: bool
         return
     for kind in STATEMENT_KINDS:
         text = clean_user_text(answers.get(kind, ""), 4000)
-        turn.writes.append(add_text(case.id, member.key, kind, text, shared, turn.now))
+        turn.writes.append(
+            turn.services.store.cases.add_text(case.id, member.key, kind, text, shared, turn.now)
+        )
     member.state["statement"] = "shared" if shared else "private"
     audit(turn, case, "statement")
     mediator = mediator_of(turn, case)

@@ -7,7 +7,7 @@ from bot import mediation as med
 from bot.dialogs.model import ActionCall
 from bot.i18n.locales import clean_user_text
 from bot.mediation_agreement import confirm_agreement, reopen
-from bot.store.cases import Case, add_text
+from bot.store.cases import Case
 from bot.turn import ActionFunction, ChoiceSource, Turn
 
 
@@ -23,7 +23,9 @@ def send_request(turn: Turn, call: ActionCall) -> str | None:
     assert turn.frame is not None
     description = clean_user_text(turn.frame.values.get("description", ""), 4000)
     turn.writes.append(
-        add_text(case.id, turn.member.key, "description", description, False, turn.now)
+        turn.services.store.cases.add_text(
+            case.id, turn.member.key, "description", description, False, turn.now
+        )
     )
     med.send_invitations(turn, case)
     return None

@@ -26,7 +26,7 @@ from bot.mediation_session import (
 )
 from bot.people import display, is_bot, resolve
 from bot.runner import start_dialog
-from bot.store.cases import Case, add_audit, add_text
+from bot.store.cases import Case, add_audit
 from bot.turn import Turn
 
 
@@ -154,7 +154,7 @@ def _list(turn: Turn, entry: MediatorEntry | None, admin: bool) -> None:
         return
     lines = [turn.text("mediation.cases_heading")]
     for case in shown:
-        status = turn.text(f"mediation.status.{case.status}")
+        status = turn.text(med.STATUS_MESSAGES[case.status])
         lines.append(f"#{case.id}: {status}")
     turn.say_text("\n".join(lines))
 
@@ -203,7 +203,7 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
         turn.text(
             "mediation.show_heading",
             case=str(case.id),
-            status=turn.text(f"mediation.status.{case.status}"),
+            status=turn.text(med.STATUS_MESSAGES[case.status]),
         )
     ]
     for member in case.members:
@@ -220,7 +220,8 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
     for text in records.texts(case.id):
         lines.append(f"[{labels.get(text.kind, text.kind)}] {text.author}: {text.text}")
     if case.data.get("agreement"):
-        lines.append(f"[{turn.text('mediation.label_agreement')}] {case.data['agreement']}")
+        label = turn.text("mediation.label_agreement")
+        lines.append(f"[{label}] {case.data['agreement']}")
     lines.append(turn.text("mediation.log_heading"))
     for at, actor, action, detail in records.audit(case.id):
         lines.append(f"{at:%Y-%m-%d %H:%M} {actor} {action} {detail}".rstrip())
@@ -232,7 +233,9 @@ def _note(turn: Turn, case: Case, rest: str) -> None:
         turn.say("mediation.needs_text")
         return
     turn.writes.append(
-        add_text(case.id, turn.member.key, "note", clean_user_text(rest, 2000), False, turn.now)
+        turn.services.store.cases.add_text(
+            case.id, turn.member.key, "note", clean_user_text(rest, 2000), False, turn.now
+        )
     )
     med.audit(turn, case, "note")
     turn.say("mediation.noted", case=str(case.id))

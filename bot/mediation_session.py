@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from bot import mediation as med
 from bot.events import Place, PlaceKind
+from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
 from bot.mediation_agreement import close
 from bot.people import display, resolve, tell
-from bot.store.cases import Case, add_text
+from bot.store.cases import Case
 from bot.turn import Turn
 
 
@@ -18,7 +19,10 @@ def set_pause(turn: Turn, case: Case, paused: bool) -> None:
         return
     case.data["paused"] = paused
     med.announce(
-        turn, case, "mediation.paused" if paused else "mediation.resumed", name=display(turn.member)
+        turn,
+        case,
+        N_("mediation.paused") if paused else N_("mediation.resumed"),
+        name=display(turn.member),
     )
     med.audit(turn, case, "paused" if paused else "resumed")
     med.save(turn, case)
@@ -95,9 +99,14 @@ def run_propose(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     case = session_case(turn, place)
     text = clean_user_text(" ".join(args), 2000)
     if case is None or not text:
-        turn.say("mediation.not_in_session" if case is None else "mediation.needs_text")
+        message = N_("mediation.not_in_session") if case is None else N_("mediation.needs_text")
+        turn.say(message)
         return
-    turn.writes.append(add_text(case.id, turn.member.key, "proposal", text, True, turn.now))
+    turn.writes.append(
+        turn.services.store.cases.add_text(
+            case.id, turn.member.key, "proposal", text, True, turn.now
+        )
+    )
     med.announce(turn, case, "mediation.proposal", name=display(turn.member), text=text)
     med.audit(turn, case, "proposal")
 

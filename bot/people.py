@@ -28,17 +28,23 @@ def translator_of(services: Services, member_key: str) -> Translator:
     return services.catalogs.translator(locale_of(services, member_key))
 
 
-def tell(turn: Turn, member: MemberRef, message: str, **values: str) -> None:
+def tell(turn: Turn, to: MemberRef, message: str, **values: str) -> None:
     """A direct message to another member, in that member's language. Member-supplied
     values are cleaned and, in a right-to-left language, isolated."""
-    if member.key == turn.member.key:
-        turn.say(message, place=Place.direct(member), **values)
+    if to.key == turn.member.key:
+        turn.say_text(turn.text(message, **values), place=Place.direct(to))
         return
-    locale = locale_of(turn.services, member.key)
+    locale = locale_of(turn.services, to.key)
     translator = turn.services.catalogs.translator(locale)
     base = {"community": turn.services.config.community_name}
     shown = {k: isolate(v, locale) for k, v in {**base, **values}.items()}
-    turn.outbox.append(Say(Place.direct(member), translator.format(message, **shown)))
+    turn.outbox.append(Say(Place.direct(to), translator.format(message, **shown)))
+
+
+def member_ref(key: str, name: str = "") -> MemberRef:
+    """A member from the ``platform:id`` key used in the config and the records."""
+    platform, _, member_id = key.partition(":")
+    return MemberRef(platform, member_id, name)
 
 
 def display(member: MemberRef) -> str:

@@ -6,15 +6,24 @@ function in the module of the flow it belongs to.
 
 from __future__ import annotations
 
-from bot import coc_actions, mediation_actions, onboarding_actions
+from bot import (
+    coc_actions,
+    mediation_actions,
+    onboarding_actions,
+    privacy_actions,
+    reports_actions,
+)
 from bot.turn import ActionFunction, ChoiceSource
 
 ACTIONS: dict[str, ActionFunction] = {
     **onboarding_actions.ACTIONS,
     **coc_actions.ACTIONS,
     **mediation_actions.ACTIONS,
+    **reports_actions.ACTIONS,
+    **privacy_actions.ACTIONS,
 }
 CHOICE_SOURCES: dict[str, ChoiceSource] = {
     **onboarding_actions.CHOICE_SOURCES,
     **coc_actions.CHOICE_SOURCES,
+    **reports_actions.CHOICE_SOURCES,
 }

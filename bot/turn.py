@@ -38,6 +38,7 @@ class Turn:
     mentorships: list[tuple[str, str]] = field(default_factory=list)
     audit: list[tuple[str, str, str]] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
+    forget: bool = False  # /forget: nothing of this member is written back
 
     @property
     def member(self) -> MemberRef:

@@ -73,10 +73,20 @@ def test_a_small_config_gets_defaults(tmp_path: Path) -> None:
             "whole number",
         ),
         (GOOD + "platforms:\n  irc: {token_env: X}\n", 10, "platforms.irc", "unknown key"),
-        (GOOD + "reports:\n  rounds: 3\n", 9, "reports", "not supported"),
+        (GOOD + "reports:\n  rounds: 3\n", 10, "reports.rounds", "unknown key"),
+        (
+            GOOD + "privacy:\n  encryption_key_env: CONCORD_TEST_NO_SUCH_KEY\n",
+            10,
+            "privacy.encryption_key_env",
+            "is not set",
+        ),
         (GOOD + "mediation:\n  rounds: 3\n", 10, "mediation.rounds", "unknown key"),
-        (GOOD + "mediation:\n  consent_timeout: 2h\n", 10, "mediation.consent_timeout",
-         "at least 24h"),
+        (
+            GOOD + "mediation:\n  consent_timeout: 2h\n",
+            10,
+            "mediation.consent_timeout",
+            "at least 24h",
+        ),
         (GOOD + "onboarding2: 1\n", 9, "onboarding2", "unknown key"),
         (
             GOOD.replace("community:\n", "community:\n  id: again\n"),

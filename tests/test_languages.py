@@ -15,7 +15,24 @@ from bot.i18n.locales import FSI, PDI
 from bot.resources import locales_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRACT = ["-k", "N_", "-k", "say", "-k", "text", "-k", "format", "-k", "ntext:1,2"]
+EXTRACT = [
+    "-k",
+    "N_",
+    "-k",
+    "say",
+    "-k",
+    "text",
+    "-k",
+    "format",
+    "-k",
+    "ntext:1,2",
+    "-k",
+    "tell:3",
+    "-k",
+    "announce:3",
+    "-k",
+    "notify_moderators:2",
+]
 
 
 def ids(path: Path) -> set[str]:

@@ -14,8 +14,8 @@ from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.engine import Engine
-from bot.people import translator_of
 from bot.events import CommandRun, MemberJoined, MemberLeft, MemberRef, Place, PlaceKind, TextSaid
+from bot.people import translator_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +46,13 @@ def config(tmp_path: Path) -> Config:
     text = text.replace("messages_per_minute: 20", "messages_per_minute: 10000")
     text = text.replace("# code_of_conduct:", "code_of_conduct:")
     path = tmp_path / "concord.yaml"
-    path.write_text(text.replace("code_of_conduct: code-of-conduct.yaml",
-                                 f"code_of_conduct: {ROOT / 'community' / 'code-of-conduct.yaml'}"),
-                    "utf-8")
+    path.write_text(
+        text.replace(
+            "code_of_conduct: code-of-conduct.yaml",
+            f"code_of_conduct: {ROOT / 'community' / 'code-of-conduct.yaml'}",
+        ),
+        "utf-8",
+    )
     return load_config(path)
 
 
@@ -63,8 +67,9 @@ def adapter() -> RelayAdapter:
 
 
 @pytest.fixture
-def engine(config: Config, tmp_path: Path, clock: ManualClock, adapter: RelayAdapter
-           ) -> Iterator[Engine]:
+def engine(
+    config: Config, tmp_path: Path, clock: ManualClock, adapter: RelayAdapter
+) -> Iterator[Engine]:
     built = build_engine(config, tmp_path / "c.db", clock)
     built.add_adapter(adapter)
     yield built
@@ -94,8 +99,9 @@ async def run(engine: Engine, name: str, text: str, channel: str | None = None) 
     who = ref(name)
     place = Place("test", PlaceKind.CHANNEL, channel) if channel else Place.direct(who)
     words = text.lstrip("/").split()
-    await engine.handle(CommandRun(eid(), "example", who, place=place, name=words[0],
-                                   args=tuple(words[1:])))
+    await engine.handle(
+        CommandRun(eid(), "example", who, place=place, name=words[0], args=tuple(words[1:]))
+    )
 
 
 REQUEST = ["We disagree about how reviews are done.", "2", "2", "1", "1"]
@@ -151,8 +157,7 @@ async def test_each_party_reads_the_bot_in_their_own_language(
     spanish = engine.services.catalogs.translator("es").gettext("mediation.answer_accept")
     english = engine.services.catalogs.translator("en").gettext("mediation.answer_accept")
     sam_asks = [a for a in adapter.sent if isinstance(a, Ask) and a.to.id == "sam"]
-    assert spanish in sam_asks[-1].text and (spanish == english or english not in
-                                              sam_asks[-1].text)
+    assert spanish in sam_asks[-1].text and (spanish == english or english not in sam_asks[-1].text)
 
 
 async def test_private_space_where_the_platform_has_one(
@@ -170,15 +175,22 @@ async def test_private_space_where_the_platform_has_one(
     assert {m.id for m in spaces[0].members} == {"ana", "sam", "noor"}
     await run(engine, "sam", "/pause")
     assert case(engine).data["paused"] is False  # /pause is for the session's own place
-    await engine.handle(CommandRun(eid(), "example", ref("sam"),
-                                   place=Place("test", PlaceKind.PRIVATE, "case-1"),
-                                   name="pause"))
+    await engine.handle(
+        CommandRun(
+            eid(),
+            "example",
+            ref("sam"),
+            place=Place("test", PlaceKind.PRIVATE, "case-1"),
+            name="pause",
+        )
+    )
     assert case(engine).data["paused"] is True
     engine.services.store.close()
 
 
-async def test_screening_steers_harassment_to_a_report(engine: Engine, adapter: RelayAdapter
-                                                       ) -> None:
+async def test_screening_steers_harassment_to_a_report(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
     await join(engine, "ana")
     await join(engine, "sam")
     await run(engine, "ana", "/mediate sam")
@@ -186,8 +198,7 @@ async def test_screening_steers_harassment_to_a_report(engine: Engine, adapter: 
     await say(engine, "ana", "2")
     await say(engine, "ana", "1")  # yes, harassment
     assert case(engine).status == "screened_out"
-    assert adapter.to("sam") == [] or not any("mediation" in t.lower()
-                                                for t in adapter.to("sam"))
+    assert adapter.to("sam") == [] or not any("mediation" in t.lower() for t in adapter.to("sam"))
     assert not engine.services.store.cases.texts(1)  # the description is not kept
     assert any("/human" in t for t in adapter.to("ana"))
 
@@ -207,8 +218,10 @@ async def test_decline_expire_and_block_all_read_the_same(
             clock.advance(timedelta(days=3, minutes=1))
             await engine.fire_due_timers()
         outcomes.append([t for t in adapter.to("ana") if "case" in t][-1])
-    neutral = [text.replace("case 1", "case N").replace("case 2", "case N")
-               .replace("case 3", "case N") for text in outcomes]
+    neutral = [
+        text.replace("case 1", "case N").replace("case 2", "case N").replace("case 3", "case N")
+        for text in outcomes
+    ]
     assert len(set(neutral)) == 1  # declined, blocked, no answer: the same words
     # Blocked, declined and expired targets cannot be reached again through the bot.
     for target in ("sam", "kim", "lee"):
@@ -238,11 +251,17 @@ async def test_invitation_limits(engine: Engine, adapter: RelayAdapter) -> None:
 
 @pytest.mark.parametrize(
     ("words", "expected"),
-    [("ana", "with yourself"), ("bot", "is a bot"), ("ghost", "do not know"),
-     ("gone", "no longer a member"), ("", "/mediate")],
+    [
+        ("ana", "with yourself"),
+        ("bot", "is a bot"),
+        ("ghost", "do not know"),
+        ("gone", "no longer a member"),
+        ("", "/mediate"),
+    ],
 )
-async def test_bad_mediation_requests(engine: Engine, adapter: RelayAdapter, words: str,
-                                      expected: str) -> None:
+async def test_bad_mediation_requests(
+    engine: Engine, adapter: RelayAdapter, words: str, expected: str
+) -> None:
     await join(engine, "ana")
     await join(engine, "gone")
     await engine.handle(MemberLeft(eid(), "example", ref("gone")))
@@ -252,12 +271,21 @@ async def test_bad_mediation_requests(engine: Engine, adapter: RelayAdapter, wor
     assert case(engine) is None
 
 
-CASE_COMMANDS = ["show 1", "note 1 x", "pause 1", "resume 1", "agreement 1 x", "close 1 r",
-                 "escalate 1", "reopen 1"]
+CASE_COMMANDS = [
+    "show 1",
+    "note 1 x",
+    "pause 1",
+    "resume 1",
+    "agreement 1 x",
+    "close 1 r",
+    "escalate 1",
+    "reopen 1",
+]
 
 
-async def test_authorization_matrix(engine: Engine, adapter: RelayAdapter, clock: ManualClock
-                                    ) -> None:
+async def test_authorization_matrix(
+    engine: Engine, adapter: RelayAdapter, clock: ManualClock
+) -> None:
     await to_joint_session(engine)
     before = case(engine)
     await join(engine, "kim")
@@ -274,8 +302,11 @@ async def test_authorization_matrix(engine: Engine, adapter: RelayAdapter, clock
         await run(engine, "tomas", f"/case {sub}")
         assert "not the mediator" in adapter.to("tomas")[-1], sub
     after = case(engine)
-    assert (after.status, after.data, after.mediator) == (before.status, before.data,
-                                                          before.mediator)
+    assert (after.status, after.data, after.mediator) == (
+        before.status,
+        before.data,
+        before.mediator,
+    )
     # Parties never read each other's statements; the mediator does.
     assert not any("Pasó esto." in t for t in adapter.to("ana"))
     adapter.clear()
@@ -319,8 +350,9 @@ async def test_take_needs_an_eligible_mediator_in_term(
     assert adapter.to("noor")[-1].startswith("Case 5")
 
 
-async def test_nothing_about_a_case_is_said_in_public(engine: Engine, adapter: RelayAdapter
-                                                      ) -> None:
+async def test_nothing_about_a_case_is_said_in_public(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
     await join(engine, "ana")
     await join(engine, "sam")
     await run(engine, "ana", "/mediate sam", channel="general")
@@ -328,8 +360,9 @@ async def test_nothing_about_a_case_is_said_in_public(engine: Engine, adapter: R
         await say(engine, "ana", answer)
     await say(engine, "sam", "1")
     await run(engine, "noor", "/case show 1", channel="general")
-    public = [a for a in adapter.sent if isinstance(a, Say | Ask)
-              and a.to.kind is PlaceKind.CHANNEL]
+    public = [
+        a for a in adapter.sent if isinstance(a, Say | Ask) and a.to.kind is PlaceKind.CHANNEL
+    ]
     assert public == []
 
 
@@ -337,8 +370,12 @@ async def test_wrong_case_number_and_missing_reason_change_nothing(
     engine: Engine, adapter: RelayAdapter
 ) -> None:
     await to_joint_session(engine)
-    for sub, expected in (("show 99", "no mediation case 99"), ("close 1", "give a reason"),
-                          ("show x", "no mediation case x"), ("frobnicate 1", "/case list")):
+    for sub, expected in (
+        ("show 99", "no mediation case 99"),
+        ("close 1", "give a reason"),
+        ("show x", "no mediation case x"),
+        ("frobnicate 1", "/case list"),
+    ):
         adapter.clear()
         await run(engine, "noor", f"/case {sub}")
         assert expected in adapter.to("noor")[-1]
@@ -352,11 +389,17 @@ async def test_restart_at_every_step_and_timers_survive(
     database = tmp_path / "r.db"
     adapter = RelayAdapter()
     script = [
-        ("join", "ana", ""), ("join", "sam", "es"), ("run", "ana", "/mediate sam"),
-        *[("say", "ana", a) for a in REQUEST], ("say", "sam", "1"),
-        *[("say", "ana", a) for a in STATEMENT], *[("say", "sam", a) for a in STATEMENT],
-        ("say", "ana", "hello"), ("run", "noor", "/case agreement 1 Be kind."),
-        ("say", "ana", "1"), ("say", "sam", "1"),
+        ("join", "ana", ""),
+        ("join", "sam", "es"),
+        ("run", "ana", "/mediate sam"),
+        *[("say", "ana", a) for a in REQUEST],
+        ("say", "sam", "1"),
+        *[("say", "ana", a) for a in STATEMENT],
+        *[("say", "sam", a) for a in STATEMENT],
+        ("say", "ana", "hello"),
+        ("run", "noor", "/case agreement 1 Be kind."),
+        ("say", "ana", "1"),
+        ("say", "sam", "1"),
     ]
     engine = build_engine(config, database, clock)
     engine.add_adapter(adapter)

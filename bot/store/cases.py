@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.events import MemberRef
+from bot.sealing import Sealer
 from bot.store.types import Write, iso, parse_iso
 
 OPEN_STATUSES = ("screening", "consent", "waiting", "statements", "joint", "agreement")
@@ -65,10 +66,26 @@ class CaseText:
 
 
 class CaseRecords:
-    """Reading case records."""
+    """Reading case records, and sealing the texts written to them."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, sealer: Sealer | None = None) -> None:
         self.conn = conn
+        self.sealer = sealer or Sealer(None)
+
+    def add_text(
+        self, case_id: int, author: str, kind: str, text: str, shared: bool, now: datetime
+    ) -> Write:
+        """A case text (statement, report, evidence), encrypted when a key is set."""
+        sealed = self.sealer.seal(text)
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO case_texts (case_id, author, kind, text, shared, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, author, kind, sealed, int(shared), iso(now)),
+            )
+
+        return write
 
     def load(self, community: str, case_id: int) -> Case | None:
         row = self.conn.execute(
@@ -118,7 +135,10 @@ class CaseRecords:
             " WHERE case_id = ? ORDER BY id",
             (case_id,),
         )
-        return [CaseText(i, a, k, t, bool(s), parse_iso(at)) for i, a, k, t, s, at in rows]
+        return [
+            CaseText(i, a, k, self.sealer.open(t), bool(s), parse_iso(at))
+            for i, a, k, t, s, at in rows
+        ]
 
     def audit(self, case_id: int) -> list[tuple[datetime, str, str, str]]:
         rows = self.conn.execute(
@@ -228,17 +248,6 @@ def save_case(case: Case, now: datetime) -> Write:
         )
         conn.execute("DELETE FROM case_members WHERE case_id = ?", (case.id,))
         conn.executemany("INSERT INTO case_members VALUES (?, ?, ?, ?, ?)", members)
-
-    return write
-
-
-def add_text(case_id: int, author: str, kind: str, text: str, shared: bool, now: datetime) -> Write:
-    def write(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO case_texts (case_id, author, kind, text, shared, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (case_id, author, kind, text, int(shared), iso(now)),
-        )
 
     return write
 

@@ -20,8 +20,10 @@ import sqlite_utils
 from bot.actions import action_from_json, action_platform, action_to_json
 from bot.errors import StoreError
 from bot.events import MemberRef
+from bot.sealing import Sealer
 from bot.store.cases import CaseRecords
 from bot.store.migrations import migrate
+from bot.store.privacy import purge_older_than
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
@@ -30,7 +32,9 @@ from bot.store.types import parse_iso as _parse
 class SQLiteStore:
     """The default store. Not thread-safe: the engine uses it from one event loop."""
 
-    def __init__(self, path: Path | str, *, durable: bool = False) -> None:
+    def __init__(
+        self, path: Path | str, *, durable: bool = False, sealer: Sealer | None = None
+    ) -> None:
         self.path = str(path)
         try:
             if self.path != ":memory:":
@@ -45,7 +49,16 @@ class SQLiteStore:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
-        self.cases = CaseRecords(conn)
+        # Conversation states and queued messages can hold what members wrote (report
+        # drafts, statements): sealed like case texts when a key is set.
+        self.sealer = sealer or Sealer(None)
+        self.cases = CaseRecords(conn, sealer)
+        self._check_key(sealer or Sealer(None))
+
+    def _check_key(self, sealer: Sealer) -> None:
+        new_check = sealer.check(self.cursor("crypto:check"))
+        if new_check is not None:
+            self.set_cursor("crypto:check", new_check)
 
     def close(self) -> None:
         self._conn.close()
@@ -72,7 +85,7 @@ class SQLiteStore:
             "SELECT state FROM conversations WHERE community = ? AND member = ?",
             (community, member),
         ).fetchone()
-        return json.loads(row[0]) if row else None
+        return json.loads(self.sealer.open(row[0])) if row else None
 
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
         row = self._conn.execute(
@@ -110,7 +123,7 @@ class SQLiteStore:
             " ORDER BY id LIMIT ?",
             (limit,),
         )
-        return [OutboxItem(i, c, action_from_json(a), n) for i, c, a, n in rows]
+        return [OutboxItem(i, c, action_from_json(self.sealer.open(a)), n) for i, c, a, n in rows]
 
     def next_timer_due(self) -> datetime | None:
         row = self._conn.execute("SELECT min(due_at) FROM timers").fetchone()
@@ -154,7 +167,12 @@ class SQLiteStore:
                 else:
                     conn.execute(
                         "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?)",
-                        (community, member, json.dumps(state, ensure_ascii=False), now),
+                        (
+                            community,
+                            member,
+                            self.sealer.seal(json.dumps(state, ensure_ascii=False)),
+                            now,
+                        ),
                     )
             for (community, member), profile in changes.profiles.items():
                 conn.execute(
@@ -208,7 +226,12 @@ class SQLiteStore:
                 cursor = conn.execute(
                     "INSERT INTO outbox (community, platform, action, created_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (community, action_platform(action), action_to_json(action), now),
+                    (
+                        community,
+                        action_platform(action),
+                        self.sealer.seal(action_to_json(action)),
+                        now,
+                    ),
                 )
                 assert cursor.lastrowid is not None
                 items.append(OutboxItem(cursor.lastrowid, community, action, 0))
@@ -246,6 +269,19 @@ class SQLiteStore:
 
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
+
+    def erase_delivered(self) -> None:
+        """After ``/forget``: the reply telling the member is delivered; now no sent
+        message naming them stays (delivered messages have no further use, and sealed
+        ones cannot be searched), and no old page of them stays in the WAL."""
+        self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def purge(self, community: str, before: datetime) -> int:
+        with self._transaction() as conn:
+            removed = purge_older_than(conn, community, before)
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def prune(self, before: datetime) -> None:
         """Forget delivered outbox rows and old inbox ids (platforms re-deliver for a day

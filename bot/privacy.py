@@ -1,0 +1,89 @@
+"""What a member controls about their own data: see it (``/mydata``), erase it
+(``/forget``), and ask never to be written to first (``/quiet``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.commands import Command
+from bot.events import Place
+from bot.i18n import N_
+from bot.state import profile_to_dict
+from bot.store.types import iso
+from bot.turn import Turn
+
+
+def my_data(turn: Turn) -> dict[str, Any]:
+    """Everything stored about the member, and nothing about anyone else: their own
+    texts in cases, never the other parties'."""
+    services = turn.services
+    store, community, key = services.store, services.config.community_id, turn.member.key
+    cases = []
+    for case in store.cases.of_member(community, key):
+        own_names = {key}
+        if case.kind == "report":
+            own_names.add(str(case.data.get("alias", "")))
+        cases.append(
+            {
+                "case": case.id,
+                "kind": case.kind,
+                "status": case.status,
+                "opened": iso(case.created_at),
+                "your_texts": [
+                    {"kind": t.kind, "text": t.text, "at": iso(t.at)}
+                    for t in store.cases.texts(case.id)
+                    if t.author in own_names
+                ],
+            }
+        )
+    return {
+        "member": key,
+        "profile": profile_to_dict(turn.profile),
+        "conversation": [
+            {"dialog": f.dialog, "step": f.step, "answers": f.values}
+            for f in turn.conversation.frames
+        ],
+        "acknowledgements": [
+            {"version": version, "at": iso(at)}
+            for version, at in store.acknowledgements(community, key)
+        ],
+        "cases": cases,
+        "log": [
+            entry
+            for entry in store.audit_log(community)
+            if key in (entry["actor"], entry["subject"])
+        ],
+    }
+
+
+def run_mydata(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    data = my_data(turn)
+    summary = turn.text(
+        "privacy.mydata_summary",
+        language=turn.locale,
+        version=str(data["profile"]["acknowledged_version"] or "-"),
+        cases=str(len(data["cases"])),
+    )
+    body = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
+    turn.say_text(f"{summary}\n{body}", place=Place.direct(turn.member))
+
+
+def run_quiet(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    """The bot will never start a conversation with this member again (no reminders,
+    check-ins or invitations); it still answers when they write."""
+    turn.profile.extra["quiet"] = not bool(turn.profile.extra.get("quiet"))
+    turn.record("quiet", turn.member.key, str(turn.profile.extra["quiet"]))
+    quiet = bool(turn.profile.extra["quiet"])
+    message = N_("privacy.quiet_on") if quiet else N_("privacy.quiet_off")
+    turn.say(message, place=Place.direct(turn.member))
+
+
+def is_quiet(turn: Turn) -> bool:
+    return bool(turn.profile.extra.get("quiet"))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("mydata", run_mydata, private=True, help=N_("command.mydata")),
+    Command("quiet", run_quiet, private=True, help=N_("command.quiet")),
+)

@@ -1,0 +1,98 @@
+"""Erasure and retention on the database: what ``/forget`` and the retention policy
+remove, as writes inside an event's transaction or as one housekeeping transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import datetime
+
+from bot.store.types import Write, iso
+
+ERASED = "erased"
+CLOSED_STATUSES = ("closed", "declined", "screened_out", "cancelled")
+
+
+def forget_member(community: str, key: str, keep_open_cases: bool) -> Write:
+    """Everything stored about one member, gone: profile, conversation, agreements,
+    mentorships, timers, invitations, their texts in cases (open cases keep theirs when
+    policy says so), and their identity wherever a record names them."""
+    platform, _, member_id = key.partition(":")
+    like = f"%{member_id}%"
+
+    def write(conn: sqlite3.Connection) -> None:
+        for table in ("profiles", "conversations", "acknowledgements"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE community = ? AND member = ?", (community, key)
+            )
+        conn.execute(
+            "DELETE FROM mentorships WHERE community = ? AND (mentee = ? OR mentor = ?)",
+            (community, key, key),
+        )
+        conn.execute("DELETE FROM timers WHERE community = ? AND member = ?", (community, key))
+        conn.execute(
+            "DELETE FROM invitations WHERE community = ? AND (requester = ? OR target = ?)",
+            (community, key, key),
+        )
+        conn.execute(
+            "DELETE FROM blocks WHERE community = ? AND (requester = ? OR target = ?)",
+            (community, key, key),
+        )
+        marks = ",".join("?" * len(CLOSED_STATUSES))
+        open_cases = f"SELECT id FROM cases WHERE status NOT IN ({marks})"
+        # Their texts: written under their key, or under a report alias of theirs.
+        theirs = (
+            "(author = ? OR case_id IN (SELECT case_id FROM case_members"
+            " WHERE member = ? AND role = 'reporter'))"
+        )
+        if keep_open_cases:
+            conn.execute(
+                f"DELETE FROM case_texts WHERE {theirs} AND case_id NOT IN ({open_cases})",
+                (key, key, *CLOSED_STATUSES),
+            )
+        else:
+            conn.execute(f"DELETE FROM case_texts WHERE {theirs}", (key, key))
+        conn.execute("UPDATE case_texts SET author = ? WHERE author = ?", (ERASED, key))
+        conn.execute(
+            "UPDATE case_members SET member = ?, member_ref = ? WHERE member = ?",
+            (f"{ERASED}:{uuid.uuid4().hex[:8]}", '{"platform": "", "id": "", "name": ""}', key),
+        )
+        conn.execute("UPDATE cases SET opened_by = ? WHERE opened_by = ?", (ERASED, key))
+        conn.execute("UPDATE cases SET mediator = ? WHERE mediator = ?", (ERASED, key))
+        conn.execute("UPDATE audit SET actor = ? WHERE actor = ?", (ERASED, key))
+        conn.execute("UPDATE audit SET subject = ? WHERE subject = ?", (ERASED, key))
+        conn.execute("UPDATE audit SET detail = ? WHERE detail LIKE ?", (ERASED, like))
+        conn.execute(
+            "UPDATE profiles SET profile = replace(profile, ?, ?) WHERE profile LIKE ?",
+            (f'"{key}"', f'"{ERASED}"', f'%"{key}"%'),
+        )
+        conn.execute("UPDATE case_audit SET actor = ? WHERE actor = ?", (ERASED, key))
+        conn.execute("UPDATE case_audit SET detail = ? WHERE detail LIKE ?", (ERASED, like))
+        conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
+        conn.execute("DELETE FROM cursors WHERE name LIKE ?", (f"%{platform}%{member_id}%",))
+
+    return write
+
+
+def purge_older_than(conn: sqlite3.Connection, community: str, before: datetime) -> int:
+    """Texts of finished cases and idle conversations older than ``before`` go; the
+    finished cases stay as counts (kind, status, dates) without identities."""
+    marks = ",".join("?" * len(CLOSED_STATUSES))
+    old_cases = (
+        f"SELECT id FROM cases WHERE community = ? AND status IN ({marks}) AND updated_at < ?"
+    )
+    args = (community, *CLOSED_STATUSES, iso(before))
+    removed = conn.execute(f"DELETE FROM case_texts WHERE case_id IN ({old_cases})", args).rowcount
+    conn.execute(f"DELETE FROM case_members WHERE case_id IN ({old_cases})", args)
+    conn.execute(
+        f"UPDATE case_audit SET actor = '', detail = '' WHERE case_id IN ({old_cases})", args
+    )
+    conn.execute(
+        f"UPDATE cases SET opened_by = '', mediator = NULL, space = NULL,"
+        f" data = '{{}}' WHERE id IN ({old_cases})",
+        args,
+    )
+    removed += conn.execute(
+        "DELETE FROM conversations WHERE community = ? AND updated_at < ?", (community, iso(before))
+    ).rowcount
+    return removed

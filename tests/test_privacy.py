@@ -1,0 +1,140 @@
+"""What members control about their data: /mydata, /forget, /quiet, and retention."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_engine
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.engine import Engine
+from tests.conftest import RecordingAdapter
+from tests.test_mediation import REQUEST, STATEMENT
+from tests.test_reports import SECRET, make_config, member, report, run, say
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def adapter() -> RecordingAdapter:
+    return RecordingAdapter()
+
+
+@pytest.fixture
+def engine(
+    config: Config, tmp_path: Path, clock: ManualClock, adapter: RecordingAdapter
+) -> Iterator[Engine]:
+    built = build_engine(config, tmp_path / "p.db", clock)
+    built.add_adapter(adapter)
+    yield built
+    built.services.store.close()
+
+
+async def onboarded(engine: Engine, name: str) -> None:
+    from tests.conftest import joined
+    from tests.test_engine import ONBOARDING_ANSWERS
+
+    await engine.handle(joined(name))
+    for answer in ONBOARDING_ANSWERS:
+        await say(engine, name, answer)
+
+
+async def test_mydata_has_everything_of_the_member_and_nothing_of_others(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await onboarded(engine, "ana")
+    await member(engine, "sam")
+    await run(engine, "ana", "/mediate sam")
+    for answer in REQUEST:
+        await say(engine, "ana", answer)
+    await say(engine, "sam", "1")
+    for answer in STATEMENT:
+        await say(engine, "ana", answer)
+    for answer in ("Sam's own account.", "Sam felt bad.", "Sam needs time.", "1"):
+        await say(engine, "sam", answer)
+    await report(engine, "ana")
+    adapter.take()
+    await run(engine, "ana", "/mydata")
+    [text] = adapter.texts("ana")
+    data = json.loads(text[text.index("{") :])
+    assert data["profile"]["acknowledged_version"] == engine.services.coc.version
+    assert data["profile"]["interests"] == ["translation", "code"]
+    assert [a["version"] for a in data["acknowledgements"]] == [engine.services.coc.version]
+    mine = [t["text"] for c in data["cases"] for t in c["your_texts"]]
+    assert SECRET in mine and "What happened." in mine
+    assert "We disagree about how reviews are done." in mine
+    assert not any("Sam" in t for t in mine)  # the other party's statement is theirs
+    assert {c["kind"] for c in data["cases"]} == {"mediation", "report"}
+
+
+async def test_forget_leaves_no_personal_data_in_the_file(
+    engine: Engine, adapter: RecordingAdapter, tmp_path: Path
+) -> None:
+    name = "zoeunique"
+    await onboarded(engine, name)
+    await report(engine, name)
+    await run(engine, "mod", f"/reports close 1 Handled, thank you {name}.")
+    await say(engine, name, "A question about spam, please.")
+    await run(engine, name, "/forget")
+    await say(engine, name, "1")
+    assert "erased" in adapter.texts(name)[-1]
+    store = engine.services.store
+    assert store.load_profile("example", f"test:{name}") is None
+    assert store.load_conversation("example", f"test:{name}") is None
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
+    for needle in (name, name.capitalize(), SECRET, "A question about spam"):
+        assert needle.encode() not in raw, needle
+    assert any(e["action"] == "erased" for e in store.audit_log("example"))
+    # Writing again starts fresh.
+    adapter.take()
+    await run(engine, name, "/start")
+    assert "Welcome" in adapter.texts(name)[0]
+
+
+async def test_quiet_members_are_never_written_to_first(
+    engine: Engine, adapter: RecordingAdapter, clock: ManualClock
+) -> None:
+    await onboarded(engine, "ana")
+    await member(engine, "sam")
+    await run(engine, "ana", "/quiet")
+    adapter.take()
+    clock.advance(timedelta(days=8))
+    await engine.fire_due_timers()
+    assert adapter.texts("ana") == []  # no check-in
+    await run(engine, "sam", "/mediate ana")
+    assert "cannot send" in adapter.texts("sam")[-1]
+    await say(engine, "ana", "what about privacy?")
+    assert adapter.texts("ana")  # she is still answered when she writes
+
+
+async def test_retention_purges_exactly_what_is_due(
+    engine: Engine, adapter: RecordingAdapter, clock: ManualClock
+) -> None:
+    await member(engine, "ana")
+    await report(engine, "ana")  # case 1: will be closed and old
+    await run(engine, "mod", "/reports close 1 Done.")
+    clock.advance(timedelta(days=100))
+    await report(engine, "ana")  # case 2: closed, but recent
+    await run(engine, "mod", "/reports close 2 Done.")
+    await report(engine, "ana")  # case 3: open
+    clock.advance(timedelta(days=90))  # retention is 180 days: case 1 is 190 days old
+    engine.housekeeping()
+    cases = engine.services.store.cases
+    assert cases.texts(1) == []
+    assert cases.load("example", 1).members == []  # a count, without identity
+    assert cases.load("example", 1).status == "closed"
+    assert len(cases.texts(2)) == 4 and len(cases.texts(3)) == 4
+    assert cases.load("example", 2).members
