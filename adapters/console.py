@@ -30,6 +30,7 @@ from bot.actions import (
     Action,
     Ask,
     Capabilities,
+    DeleteRecentMessages,
     GrantRole,
     NotifyModerators,
     OfferPrivateChat,
@@ -125,6 +126,8 @@ def format_action(action: Action, moderators_channel: str) -> str:
     """How an action looks in the console: where it went, then what it says."""
     if isinstance(action, Say | Ask):
         return _message(_where(action.to), action.text)
+    if isinstance(action, DeleteRecentMessages):
+        return f"* the bot's recent messages to {_where(action.to)} are deleted"
     if isinstance(action, OfferPrivateChat):
         return _message(_where(action.to), f"{action.text}\n[{action.button}]")
     if isinstance(action, NotifyModerators):
@@ -162,7 +165,7 @@ class ConsoleAdapter:
         private_spaces=True,
         direct_first=True,
         roles=True,
-        delete_messages=False,
+        delete_messages=True,
         max_length=100_000,
     )
 

@@ -48,6 +48,14 @@ class OfferPrivateChat:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteRecentMessages:
+    """Safety exit: the bot deletes its own recent messages in a place, where the
+    platform allows (capability ``delete_messages``)."""
+
+    to: Place
+
+
+@dataclass(frozen=True, slots=True)
 class GrantRole:
     member: MemberRef
     role: str
@@ -82,13 +90,23 @@ class ScheduleTimer:
     payload: str = ""
 
 
-Action = Say | Ask | OfferPrivateChat | GrantRole | RevokeRole | OpenPrivateSpace | NotifyModerators
+Action = (
+    Say
+    | Ask
+    | OfferPrivateChat
+    | DeleteRecentMessages
+    | GrantRole
+    | RevokeRole
+    | OpenPrivateSpace
+    | NotifyModerators
+)
 _ACTION_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         Say,
         Ask,
         OfferPrivateChat,
+        DeleteRecentMessages,
         GrantRole,
         RevokeRole,
         OpenPrivateSpace,
@@ -98,7 +116,7 @@ _ACTION_TYPES: dict[str, type[Any]] = {
 
 
 def action_platform(action: Action) -> str:
-    if isinstance(action, Say | Ask | OfferPrivateChat):
+    if isinstance(action, Say | Ask | OfferPrivateChat | DeleteRecentMessages):
         return action.to.platform
     if isinstance(action, GrantRole | RevokeRole):
         return action.member.platform

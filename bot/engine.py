@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.actions import Action, Capabilities, ScheduleTimer, action_platform
+from bot.appeals_commands import COMMANDS as APPEAL_COMMANDS
 from bot.commands import Command, command_table
 from bot.dispatch import handle
 from bot.errors import DeliveryError
@@ -63,7 +64,7 @@ class Engine:
         self.adapters: dict[str, Adapter] = {}
         self.commands: dict[str, Command] = command_table(
             list(services.dialogs.values()),
-            (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS),
+            (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS, *APPEAL_COMMANDS),
         )
         self.middlewares: list[Middleware] = list(
             middlewares

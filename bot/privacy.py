@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.actions import DeleteRecentMessages
 from bot.commands import Command
 from bot.events import Place
 from bot.i18n import N_
@@ -83,7 +84,21 @@ def is_quiet(turn: Turn) -> bool:
     return bool(turn.profile.extra.get("quiet"))
 
 
+def run_clear(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    """Safety exit: end every flow and delete the bot's recent messages in the direct
+    messages, leaving nothing new behind; where the platform does not allow deleting,
+    say how to delete the chat instead."""
+    turn.conversation.frames.clear()
+    direct = Place.direct(turn.member)
+    if turn.services.can(turn.member.platform).delete_messages:
+        turn.outbox.append(DeleteRecentMessages(direct))
+    else:
+        turn.say("privacy.cannot_delete", place=direct)
+    turn.record("cleared", turn.member.key)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("mydata", run_mydata, private=True, help=N_("command.mydata")),
     Command("quiet", run_quiet, private=True, help=N_("command.quiet")),
+    Command("clear", run_clear, private=True, help=N_("command.clear")),
 )

@@ -90,7 +90,7 @@ def enter(turn: Turn, step_name: str) -> None:
 
 def _only_choice(turn: Turn, step: Step) -> str:
     assert step.ask is not None
-    if not step.ask.choices_from:
+    if not step.ask.choices_from or not step.ask.auto:
         return ""
     choices = CHOICE_SOURCES[step.ask.choices_from](turn)
     return choices[0].key if len(choices) == 1 else ""

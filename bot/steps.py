@@ -7,6 +7,7 @@ function in the module of the flow it belongs to.
 from __future__ import annotations
 
 from bot import (
+    appeals,
     coc_actions,
     mediation_actions,
     onboarding_actions,
@@ -21,9 +22,11 @@ ACTIONS: dict[str, ActionFunction] = {
     **mediation_actions.ACTIONS,
     **reports_actions.ACTIONS,
     **privacy_actions.ACTIONS,
+    **appeals.ACTIONS,
 }
 CHOICE_SOURCES: dict[str, ChoiceSource] = {
     **onboarding_actions.CHOICE_SOURCES,
     **coc_actions.CHOICE_SOURCES,
     **reports_actions.CHOICE_SOURCES,
+    **appeals.CHOICE_SOURCES,
 }

@@ -263,3 +263,38 @@ async def test_report_texts_are_encrypted_at_rest(
 
     with pytest.raises(ConcordError, match="set the encryption key"):
         build_engine(replace(plain, privacy=Privacy()), database, ManualClock())
+
+
+async def test_appeal_goes_to_another_moderator(engine: Engine, adapter: RecordingAdapter) -> None:
+    await member(engine, "sam")
+    await run(engine, "mod", "/sanction sam warning Insults in #general.")
+    assert any("Insults in #general." in t for t in adapter.texts("sam"))
+    await run(engine, "sam", "/appeal")
+    await say(engine, "sam", "1")
+    await say(engine, "sam", "It was a joke between friends, and I apologised.")
+    notice = [a.text for a in adapter.sent if isinstance(a, NotifyModerators)][-1]
+    assert "other than test:mod" in notice
+    await run(engine, "sam", "/appeal")
+    assert "already have an open appeal" in adapter.texts("sam")[-1]
+    adapter.take()
+    await run(engine, "mod", "/appeals decide 2 lifted It was a joke.")
+    assert "another moderator must decide" in adapter.texts("mod")[-1]
+    await run(engine, "kai", "/appeals decide 2 lifted")
+    assert "then the reason" in adapter.texts("kai")[-1]
+    await run(engine, "kai", "/appeals decide 2 lifted Friends joking; apology given.")
+    assert "decision is lifted" in adapter.texts("sam")[-1]
+    await run(engine, "sam", "/appeal")
+    await say(engine, "sam", "1")
+    await say(engine, "sam", "Again, please.")
+    assert "reviewed recently" in adapter.texts("sam")[-1], adapter.texts("sam")
+
+
+async def test_safety_exit_deletes_recent_messages_where_possible(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    await member(engine, "ana")
+    await run(engine, "ana", "/report")
+    adapter.take()
+    await run(engine, "ana", "/clear")
+    assert "does not let me delete" in adapter.texts("ana")[-1]  # this platform cannot
+    assert engine.services.store.load_conversation("example", "test:ana") is None

@@ -12,7 +12,17 @@ from bot.yamlsource import KeyPath, YamlDocument, load_yaml_file
 
 _TOP_KEYS = ("dialog", "command", "help", "start", "steps", "talk_to_person", "progress")
 _STEP_KEYS = ("say", "actions", "ask", "next", "on_result", "timeout", "on_timeout", "end")
-_ASK_KEYS = ("message", "choices", "choices_from", "multiple", "text", "invalid", "store", "next")
+_ASK_KEYS = (
+    "message",
+    "choices",
+    "choices_from",
+    "multiple",
+    "text",
+    "invalid",
+    "store",
+    "next",
+    "auto",
+)
 _CHOICE_KEYS = ("key", "label", "next")
 _TEXT_KEYS = ("min_length", "max_length")
 
@@ -193,6 +203,7 @@ def _parse_ask(doc: YamlDocument, path: KeyPath, raw: Any, rules: DialogRules) -
         invalid=invalid,
         store=v.text(doc, (*path, "store"), raw["store"]) if "store" in raw else None,
         next=next_step,
+        auto=v.boolean(doc, (*path, "auto"), raw.get("auto", False)),
     )
 
 

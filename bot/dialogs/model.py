@@ -29,6 +29,7 @@ class AskSpec:
     invalid: str | None = None
     store: str | None = None
     next: str | None = None
+    auto: bool = False  # with exactly one choice on offer, take it without asking
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,110 @@
+"""Commands of moderation records and appeals: ``/sanction``, ``/appeal`` and
+``/appeals``."""
+
+from __future__ import annotations
+
+from bot.appeals import APPEAL, OUTCOMES, SANCTION, member_cases, new_case
+from bot.commands import Command
+from bot.events import Place
+from bot.i18n import N_
+from bot.i18n.locales import clean_user_text
+from bot.people import display, resolve, tell
+from bot.reports import is_moderator
+from bot.runner import start_dialog
+from bot.store.cases import Case, CaseMember, add_audit, save_case
+from bot.turn import Turn
+
+
+def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    """``/sanction NAME TYPE REASON``: a moderator records what they did and why."""
+    if not is_moderator(turn):
+        turn.say("common.not_allowed", command="sanction")
+        return
+    target = resolve(turn, args[0]) if args else None
+    reason = clean_user_text(" ".join(args[2:]), 500)
+    if target is None or len(args) < 3 or not reason:
+        turn.say("appeal.sanction_usage")
+        return
+    kind = clean_user_text(args[1], 40)
+    case = new_case(
+        turn,
+        SANCTION,
+        CaseMember(target, "subject"),
+        {"type": kind, "reason": reason, "by": turn.member.key},
+    )
+    case.status = "recorded"
+    turn.writes.append(save_case(case, turn.now))
+    tell(turn, target, "appeal.sanction_notice", case=str(case.id), type=kind, reason=reason)
+    turn.say("appeal.sanction_recorded", case=str(case.id), name=display(target))
+
+
+def run_appeal(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    if any(c.status == "open" for c in member_cases(turn, APPEAL)):
+        turn.say("appeal.one_at_a_time")
+        return
+    if not member_cases(turn, SANCTION):
+        turn.say("appeal.nothing_to_appeal")
+        return
+    start_dialog(turn, "appeal", Place.direct(turn.member))
+
+
+def run_appeals(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    """``/appeals list``, ``show N``, ``decide N upheld|lifted REASON``."""
+    if not is_moderator(turn):
+        turn.say("common.not_allowed", command="appeals")
+        return
+    what = args[0].lower() if args else ""
+    records = turn.services.store.cases
+    community = turn.services.config.community_id
+    if what == "list":
+        open_ones = [c for c in records.listing(community, APPEAL) if c.status == "open"]
+        lines = [turn.text("appeal.list_heading")]
+        lines += [f"#{c.id}: {display(c.members[0].member)}" for c in open_ones]
+        turn.say_text("\n".join(lines) if open_ones else turn.text("appeal.none_open"))
+        return
+    case = records.load(community, int(args[1])) if len(args) > 1 and args[1].isdigit() else None
+    if case is None or case.kind != APPEAL or what not in ("show", "decide"):
+        turn.say("appeal.usage")
+        return
+    sanction = records.load(community, int(case.data["sanction"]))
+    if what == "show":
+        texts = [t.text for t in records.texts(case.id)]
+        turn.say_text(
+            turn.text(
+                "appeal.show",
+                case=str(case.id),
+                name=display(case.members[0].member),
+                type=str(sanction.data.get("type") if sanction else "-"),
+                reason=str(sanction.data.get("reason") if sanction else "-"),
+                appeal=" ".join(texts) or "-",
+            ),
+            place=Place.direct(turn.member),
+        )
+        return
+    decide(turn, case, args[2:])
+
+
+def decide(turn: Turn, case: Case, words: tuple[str, ...]) -> None:
+    outcome = words[0].lower() if words else ""
+    reason = clean_user_text(" ".join(words[1:]), 500)
+    if case.status != "open":
+        turn.say("appeal.already_decided", case=str(case.id))
+    elif turn.member.key == case.data.get("acted_by"):
+        turn.say("appeal.not_the_same_moderator", case=str(case.id))
+    elif outcome not in OUTCOMES or not reason:
+        turn.say("appeal.decide_usage")
+    else:
+        case.status = "decided"
+        case.data.update({"outcome": outcome, "reason": reason, "decided_by": turn.member.key})
+        turn.writes.append(save_case(case, turn.now))
+        turn.writes.append(add_audit(case.id, turn.member.key, "decided", outcome, turn.now))
+        message = N_("appeal.upheld") if outcome == "upheld" else N_("appeal.lifted")
+        tell(turn, case.members[0].member, message, case=str(case.id), reason=reason)
+        turn.say("appeal.decided", case=str(case.id))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("sanction", run_sanction, private=True),
+    Command("appeal", run_appeal, private=True, help=N_("command.appeal")),
+    Command("appeals", run_appeals, private=True),
+)
