@@ -37,6 +37,7 @@ from bot.actions import (
     OpenPrivateSpace,
     RevokeRole,
     Say,
+    SendFile,
 )
 from bot.durations import parse_duration
 from bot.events import (
@@ -126,6 +127,8 @@ def format_action(action: Action, moderators_channel: str) -> str:
     """How an action looks in the console: where it went, then what it says."""
     if isinstance(action, Say | Ask):
         return _message(_where(action.to), action.text)
+    if isinstance(action, SendFile):
+        return _message(_where(action.to), f"[file {action.name}]\n{action.content}")
     if isinstance(action, DeleteRecentMessages):
         return f"* the bot's recent messages to {_where(action.to)} are deleted"
     if isinstance(action, OfferPrivateChat):

@@ -48,6 +48,15 @@ class OfferPrivateChat:
 
 
 @dataclass(frozen=True, slots=True)
+class SendFile:
+    """A file (for example the JSON of /mydata), where the platform allows files."""
+
+    to: Place
+    name: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteRecentMessages:
     """Safety exit: the bot deletes its own recent messages in a place, where the
     platform allows (capability ``delete_messages``)."""
@@ -94,6 +103,7 @@ Action = (
     Say
     | Ask
     | OfferPrivateChat
+    | SendFile
     | DeleteRecentMessages
     | GrantRole
     | RevokeRole
@@ -106,6 +116,7 @@ _ACTION_TYPES: dict[str, type[Any]] = {
         Say,
         Ask,
         OfferPrivateChat,
+        SendFile,
         DeleteRecentMessages,
         GrantRole,
         RevokeRole,
@@ -116,7 +127,7 @@ _ACTION_TYPES: dict[str, type[Any]] = {
 
 
 def action_platform(action: Action) -> str:
-    if isinstance(action, Say | Ask | OfferPrivateChat | DeleteRecentMessages):
+    if isinstance(action, Say | Ask | OfferPrivateChat | SendFile | DeleteRecentMessages):
         return action.to.platform
     if isinstance(action, GrantRole | RevokeRole):
         return action.member.platform
@@ -156,4 +167,5 @@ class Capabilities:
     direct_first: bool = True
     roles: bool = True
     delete_messages: bool = False
+    files: bool = False
     max_length: int = 4000

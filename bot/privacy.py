@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.actions import DeleteRecentMessages
+from bot.actions import DeleteRecentMessages, SendFile
 from bot.commands import Command
 from bot.events import Place
 from bot.i18n import N_
@@ -67,7 +67,12 @@ def run_mydata(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         cases=str(len(data["cases"])),
     )
     body = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
-    turn.say_text(f"{summary}\n{body}", place=Place.direct(turn.member))
+    direct = Place.direct(turn.member)
+    if turn.services.can(turn.member.platform).files:
+        turn.say_text(summary, place=direct)
+        turn.outbox.append(SendFile(direct, "concord-mydata.json", body))
+    else:
+        turn.say_text(f"{summary}\n{body}", place=direct)
 
 
 def run_quiet(turn: Turn, args: tuple[str, ...], place: Place) -> None:
