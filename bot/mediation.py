@@ -291,19 +291,19 @@ def shared_statements(
     for text in turn.services.store.cases.texts(case.id):
         if text.shared and text.kind in STATEMENT_KINDS:
             found.setdefault(text.author, {})[text.kind] = text.text
+    reader = translator or turn.translator
     result = []
     for member in case.members:
         answers = found.get(member.key)
         if answers:
-            result.append(
-                turn.text(
-                    "mediation.shared_statement",
-                    name=display(member.member),
-                    what=answers.get("statement_what", ""),
-                    affected=answers.get("statement_affected", ""),
-                    need=answers.get("statement_need", ""),
-                )
-            )
+            values = {
+                "name": display(member.member),
+                "what": answers.get("statement_what", ""),
+                "affected": answers.get("statement_affected", ""),
+                "need": answers.get("statement_need", ""),
+            }
+            shown = {k: isolate(v, reader.locale) for k, v in values.items()}
+            result.append(reader.format("mediation.shared_statement", **shown))
     return result
 
 

@@ -53,7 +53,9 @@ def submit(turn: Turn, call: ActionCall) -> str | None:
         turn,
         "report.new",
         case=str(case.id),
-        section=section_title(turn, case),
+        section=section_title(
+            turn, case, turn.services.catalogs.translator(turn.services.config.default_language)
+        ),
         reporter=reports.shown_reporter(case),
     )
     return None
