@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.actions import Choice
-from bot.coc import Section, find_section, search, section_texts
+from bot.coc import Section, coc_title, find_section, search, section_texts
 from bot.dialogs.model import ActionCall
 from bot.turn import ActionFunction, ChoiceSource, Turn
 
@@ -51,26 +51,18 @@ def walkthrough_next(turn: Turn, call: ActionCall) -> str | None:
 
 
 def walkthrough_details(turn: Turn, call: ActionCall) -> str | None:
-    frame = turn.frame
-    assert frame is not None
-    section = _by_id(turn, frame.values.get("walk_section", ""))
-    if section is not None:
-        turn.say_text(render_section(turn, section))
+    _show_section_named_by(turn, "walk_section")
     return None
 
 
 def show_all(turn: Turn, call: ActionCall) -> str | None:
     lookup = turn.translator.lookup
-    lines = [turn.text("coc.all_heading", title=section_texts_title(turn))]
+    lines = [turn.text("coc.all_heading", title=coc_title(turn.services.coc, lookup))]
     for section in turn.services.coc.sections:
         texts = section_texts(section, lookup)
         lines.append(f"{section.number}. {texts['title']}: {texts['summary']}")
     turn.say_text("\n\n".join(lines))
     return None
-
-
-def section_texts_title(turn: Turn) -> str:
-    return turn.translator.lookup("coc.title") or turn.services.coc.title
 
 
 def route(turn: Turn, call: ActionCall) -> str | None:
@@ -99,12 +91,16 @@ def route(turn: Turn, call: ActionCall) -> str | None:
 
 
 def show_choice(turn: Turn, call: ActionCall) -> str | None:
-    frame = turn.frame
-    assert frame is not None
-    section = _by_id(turn, frame.values.get("choice", ""))
+    _show_section_named_by(turn, "choice")
+    return None
+
+
+def _show_section_named_by(turn: Turn, value: str) -> None:
+    """The whole section whose id the dialog keeps under ``value``."""
+    assert turn.frame is not None
+    section = _by_id(turn, turn.frame.values.get(value, ""))
     if section is not None:
         turn.say_text(render_section(turn, section))
-    return None
 
 
 def _by_id(turn: Turn, section_id: str) -> Section | None:
