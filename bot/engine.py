@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -39,6 +40,13 @@ from bot.store.types import Changes, OutboxItem
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS_ON_BUG = 3
+
+# The outbox id of the action being delivered, for the adapter: a platform that takes an
+# idempotency key (a Matrix transaction id, a nonce) can send it, so that an action
+# delivered just before a crash, and so never marked sent, is not shown twice when it
+# is delivered again after the restart.
+delivering: ContextVar[int | None] = ContextVar("delivering", default=None)
 
 
 class Adapter(Protocol):
@@ -251,6 +259,7 @@ class Engine:
             if adapter is None:
                 store.mark_failed(item.id, "no adapter for this platform")
                 return False
+            token = delivering.set(item.id)
             try:
                 await adapter.deliver(item.action)
             except DeliveryError as exc:
@@ -258,10 +267,17 @@ class Engine:
                 store.mark_failed(item.id, str(exc))
                 return False
             except Exception as exc:
-                # An adapter bug must not take the engine down: the action stays queued.
+                # An adapter bug must not take the engine down, nor block every later
+                # message: retried a few times, then set aside with the error recorded.
                 log.exception("adapter %s failed to deliver", adapter.platform)
-                store.mark_failed(item.id, f"{type(exc).__name__}: {exc}")
+                error = f"{type(exc).__name__}: {exc}"
+                if item.attempts + 1 >= MAX_ATTEMPTS_ON_BUG:
+                    store.mark_dead(item.id, error, self.services.clock.now())
+                    continue
+                store.mark_failed(item.id, error)
                 return False
+            finally:
+                delivering.reset(token)
             store.mark_sent(item.id, self.services.clock.now())
         return True
 

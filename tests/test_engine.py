@@ -432,3 +432,26 @@ async def test_where_the_bot_may_not_write_first_it_invites_to_a_private_chat(
         a.to == Place.direct(member("ana")) for a in adapter.sent if isinstance(a, Say | Ask)
     )
     engine.services.store.close()
+
+
+class BuggyAdapter(RecordingAdapter):
+    """An adapter that cannot deliver one kind of action (a bug, not a network error)."""
+
+    async def deliver(self, action):  # type: ignore[no-untyped-def]
+        if isinstance(action, GrantRole):
+            raise TypeError("unsupported action")
+        await super().deliver(action)
+
+
+async def test_an_adapter_bug_does_not_block_later_messages(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    adapter = BuggyAdapter()
+    engine = new_engine(config, database, clock, adapter)
+    await onboard(engine, "ana", ONBOARDING_ANSWERS[:7])  # up to the agreement: a role
+    for _ in range(3):
+        await engine.flush_outbox()
+    assert engine.services.store.pending_outbox() == []
+    await engine.handle(says("ana", "1 3"))
+    assert "Good places to start" in adapter.texts("ana")[-2]
+    engine.services.store.close()

@@ -267,6 +267,13 @@ class SQLiteStore:
             members.append(MemberRef(platform, member_id))
         return members
 
+    def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
+        """An action no adapter can deliver: kept out of the way, with the reason."""
+        self._conn.execute(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (_iso(at), f"undeliverable: {error}"[:500], outbox_id),
+        )
+
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
 
