@@ -17,21 +17,22 @@ class TokenBucket:
         self.tokens = burst
         self.updated = time.monotonic()
 
-    def wait_time(self) -> float:
+    def refill(self) -> None:
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        needed = (1 - self.tokens) / self.rate
-        self.tokens -= 1  # reserve this send; the next caller waits behind it
-        return needed
+
+    def wait_time(self) -> float:
+        """Seconds until a token is free (0 when one is free now); takes nothing."""
+        self.refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
 class Pacer:
     """A global bucket plus one bucket per chat (Telegram: ~30/s overall, ~1/s per
-    chat). Per-chat buckets are kept in a bounded map."""
+    chat). A send waits until BOTH have a token and only then takes one from each, so
+    sends held back by one chat never burst past the overall limit together. Per-chat
+    buckets are kept in a bounded map."""
 
     def __init__(
         self,
@@ -47,13 +48,21 @@ class Pacer:
         self.max_chats = max_chats
         self.chats: OrderedDict[str, TokenBucket] = OrderedDict()
 
-    async def wait(self, chat: str) -> None:
+    def _bucket(self, chat: str) -> TokenBucket:
         bucket = self.chats.pop(chat, None) or TokenBucket(
             self.per_chat_second, self.per_chat_burst
         )
         self.chats[chat] = bucket
         if len(self.chats) > self.max_chats:
             self.chats.popitem(last=False)
-        delay = max(bucket.wait_time(), self.overall.wait_time())
-        if delay > 0:
+        return bucket
+
+    async def wait(self, chat: str) -> None:
+        while True:
+            bucket = self._bucket(chat)
+            delay = max(bucket.wait_time(), self.overall.wait_time())
+            if delay <= 0:
+                bucket.tokens -= 1
+                self.overall.tokens -= 1
+                return
             await asyncio.sleep(delay)

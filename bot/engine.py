@@ -257,8 +257,13 @@ class Engine:
         for item in items:
             adapter = self.adapters.get(action_platform(item.action))
             if adapter is None:
-                store.mark_failed(item.id, "no adapter for this platform")
-                return False
+                # Nothing here can ever deliver it (a mentor on a platform that is not
+                # running, say): set it aside rather than block everything after it.
+                log.error(
+                    "no adapter for %s; setting an action aside", action_platform(item.action)
+                )
+                store.mark_dead(item.id, "no adapter for this platform", self.services.clock.now())
+                continue
             token = delivering.set(item.id)
             try:
                 await adapter.deliver(item.action)

@@ -1,0 +1,396 @@
+"""The Telegram adapter: long polling with an offset kept in Concord's database,
+neutral events in, plain-text messages with inline keyboards out.
+
+The offset moves only after every update before it was handed in, so a restart
+neither replays nor skips. Telegram bots may not write first to a member, so a
+newcomer gets a message in the group with a deep link to a private chat, where
+``/start`` begins onboarding. Optionally newcomers are restricted in the group
+until the core grants the member role (after they agree to the code of conduct).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import warnings
+from collections import OrderedDict, defaultdict
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    ChatPermissions,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+    User,
+)
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
+
+from adapters.telegram_events import (
+    ALLOWED_UPDATES,
+    PLATFORM,
+    START_PAYLOAD,
+    Context,
+    Incoming,
+    translate,
+)
+from adapters.telegram_send import Limits, Sender, Undeliverable, retry_seconds
+from adapters.telegram_settings import TelegramSettings
+from bot.actions import (
+    Action,
+    Ask,
+    Capabilities,
+    GrantRole,
+    NotifyModerators,
+    OfferPrivateChat,
+    OpenPrivateSpace,
+    RevokeRole,
+    Say,
+)
+from bot.errors import ConcordError, DeliveryError
+from bot.events import Place, PlaceKind
+from bot.host import AdapterHost
+
+log = logging.getLogger(__name__)
+
+OFFSET = "telegram:offset"
+_COMMAND_NAME = r"^[a-z0-9_]{1,32}$"
+_MAX_BACKOFF = 60.0
+# Raw getUpdates lets one malformed update be skipped instead of failing the batch;
+# python-telegram-bot warns that a typed method exists, which is known here.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
+
+
+def create(
+    settings: TelegramSettings, host: AdapterHost, limits: Limits | None = None
+) -> TelegramAdapter:
+    return TelegramAdapter(settings, host, limits or Limits())
+
+
+class TelegramAdapter:
+    platform = PLATFORM
+
+    def __init__(self, settings: TelegramSettings, host: AdapterHost, limits: Limits) -> None:
+        self.settings = settings
+        self.host = host
+        # Telegram has no roles; the one role with an effect is the member role, which
+        # lifts the newcomer restriction when that is configured.
+        self.capabilities = Capabilities(
+            native_choices=True,
+            private_spaces=False,
+            direct_first=False,
+            roles=settings.restrict_until_acknowledged,
+            delete_messages=False,
+            max_length=4096,
+        )
+        poll = settings.poll_timeout
+        self.bot = Bot(
+            settings.token,
+            base_url=settings.base_url,
+            request=HTTPXRequest(read_timeout=20.0, pool_timeout=30.0),
+            get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=poll + 10.0),
+        )
+        self.sender = Sender(self.bot, limits)
+        self.me: User | None = None
+        self._ready = asyncio.Lock()
+        self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
+        # httpx logs every request URL at INFO, and the URL holds the token.
+        httpx_log = logging.getLogger("httpx")
+        if httpx_log.level == logging.NOTSET:
+            httpx_log.setLevel(logging.WARNING)
+        self._check_member_role()
+
+    def _check_member_role(self) -> None:
+        role = self.host.engine.services.config.onboarding.role
+        if self.settings.restrict_until_acknowledged and role != self.settings.member_role:
+            log.warning(
+                "telegram: restrict_until_acknowledged is on but onboarding grants the role %r,"
+                " not member_role %r: newcomers would stay restricted",
+                role,
+                self.settings.member_role,
+            )
+
+    # Connecting ------------------------------------------------------------------
+
+    async def _connect(self) -> User:
+        """getMe once; a rejected token is a clear error naming its variable."""
+        async with self._ready:
+            if self.me is None:
+                try:
+                    await self.bot.initialize()
+                except InvalidToken:
+                    raise ConcordError(
+                        f"telegram: the token in {self.settings.token_env} was rejected"
+                        " (check it with @BotFather)"
+                    ) from None
+                self.me = self.bot.bot
+            return self.me
+
+    async def run(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                me = await self._connect()
+                break
+            except (NetworkError, RetryAfter) as exc:
+                log.warning("telegram: cannot connect (%s); retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+        log.info("telegram ready as @%s", me.username)
+        await self._prepare()
+        await self._poll()
+
+    async def _prepare(self) -> None:
+        """Polling needs no webhook (pending updates are kept); then command menus."""
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramError as exc:
+            log.warning("telegram: could not remove a webhook: %s", exc)
+        await self.publish_commands()
+
+    async def publish_commands(self) -> None:
+        """The command menu in every enabled language Telegram can name (two letters),
+        plus a default menu in the community's default language."""
+        infos = [
+            c
+            for c in self.host.commands()
+            if c.requires is None and re.fullmatch(_COMMAND_NAME, c.name)
+        ]
+        menus: list[tuple[str | None, str]] = [(None, self.host.default_language)]
+        seen: set[str] = set()
+        for code in self.host.languages:
+            short = code.split("-")[0].lower()
+            if len(short) == 2 and short not in seen:
+                seen.add(short)
+                menus.append((short, code))
+        for language_code, code in menus:
+            commands = [
+                BotCommand(c.name, (c.descriptions.get(code) or c.name)[:256]) for c in infos
+            ]
+            try:
+                await self.bot.set_my_commands(commands, language_code=language_code)
+            except TelegramError as exc:
+                log.warning("telegram: command menu for %s not set: %s", code, exc)
+
+    # Receiving -------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        saved = self.host.cursor(OFFSET)
+        offset = int(saved) if saved else 0
+        timeout = self.settings.poll_timeout
+        backoff = 1.0
+        while True:
+            try:
+                raw = await self._fetch(offset, timeout)
+                if raw:
+                    offset = await self._hand_in(raw, offset)
+                    self.host.save_cursor(OFFSET, str(offset))
+                backoff = 1.0
+            except InvalidToken:
+                raise ConcordError(
+                    f"telegram: the token in {self.settings.token_env} was rejected"
+                ) from None
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+            except (TelegramError, _HandInFailed) as exc:
+                # Network trouble, a conflicting poller, or a store failure: the offset
+                # stays, so the same updates come again.
+                log.warning("telegram: %s; retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    async def _fetch(self, offset: int, timeout: int) -> list[Any]:
+        kwargs: dict[str, Any] = {
+            "timeout": timeout,
+            "limit": 100,
+            "allowed_updates": list(ALLOWED_UPDATES),
+        }
+        if offset:
+            kwargs["offset"] = offset
+        result = await self.bot.do_api_request(
+            "getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10.0
+        )
+        if not isinstance(result, list):
+            log.warning("telegram: getUpdates answered %r; ignored", type(result).__name__)
+            return []
+        return result
+
+    async def _hand_in(self, raw: list[Any], offset: int) -> int:
+        """Translate a batch and hand it in: one member's events in order, different
+        members concurrently. Returns the offset after the batch."""
+        me = await self._connect()
+        context = Context(
+            community=self.host.community,
+            bot_username=me.username or "",
+            groups=frozenset(self.settings.groups),
+            moderator_ids=frozenset(self.settings.moderator_ids),
+            mediator_ids=frozenset(self.settings.mediator_ids),
+        )
+        chains: defaultdict[int, list[Incoming]] = defaultdict(list)
+        for item in raw:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int):
+                log.warning("telegram: skipping an update without update_id")
+                continue
+            offset = max(offset, update_id + 1)
+            try:
+                update = Update.de_json(item, self.bot)
+                incoming = translate(update, context)
+            except Exception as exc:
+                log.warning(
+                    "telegram: skipping update %s of an unexpected shape: %r", update_id, exc
+                )
+                continue
+            for one in incoming:
+                chains[one.user_id].append(one)
+        results = await asyncio.gather(
+            *(self._chain(chain) for chain in chains.values()), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise _HandInFailed(f"handing in failed: {failures[0]!r}")
+        return offset
+
+    async def _chain(self, chain: list[Incoming]) -> None:
+        for incoming in chain:
+            await self._hand_in_one(incoming)
+
+    async def _hand_in_one(self, incoming: Incoming) -> None:
+        event = incoming.event
+        if incoming.join_chat is not None and event is not None:
+            key = (incoming.join_chat, incoming.user_id)
+            previous = self._joins.get(key)
+            if previous is not None and abs(previous - incoming.joined_at) < 120:
+                return  # the same join, reported both as chat_member and as a message
+            if self.settings.restrict_until_acknowledged:
+                await self._restrict_newcomer(incoming.join_chat, incoming.user_id)
+        if event is not None:
+            await self.host.handle(event)
+        if incoming.join_chat is not None:
+            self._joins[(incoming.join_chat, incoming.user_id)] = incoming.joined_at
+            while len(self._joins) > 10_000:
+                self._joins.popitem(last=False)
+        if incoming.callback_id is not None:
+            # The confirmation is the bot's next message; this only stops the spinner.
+            try:
+                await self.bot.answer_callback_query(incoming.callback_id)
+            except TelegramError as exc:
+                log.info("telegram: could not answer a button press: %s", exc)
+
+    # Restriction of newcomers ----------------------------------------------------
+
+    def _member_state(self, user_id: int) -> dict[str, Any]:
+        saved = self.host.cursor(f"telegram:member:{user_id}")
+        state: dict[str, Any] = json.loads(saved) if saved else {}
+        return {"groups": list(state.get("groups", [])), "member": bool(state.get("member"))}
+
+    def _save_member_state(self, user_id: int, state: dict[str, Any]) -> None:
+        self.host.save_cursor(f"telegram:member:{user_id}", json.dumps(state))
+
+    async def _restrict_newcomer(self, chat_id: int, user_id: int) -> None:
+        state = self._member_state(user_id)
+        if chat_id not in state["groups"]:
+            state["groups"].append(chat_id)
+            self._save_member_state(user_id, state)
+        if state["member"]:
+            return  # came back after agreeing earlier: nothing to wait for
+        try:
+            await self._set_permissions(chat_id, user_id, ChatPermissions.no_permissions())
+        except (Undeliverable, DeliveryError) as exc:
+            log.warning("telegram: could not restrict newcomer %s: %s", user_id, exc)
+
+    async def _set_permissions(
+        self, chat_id: int, user_id: int, permissions: ChatPermissions
+    ) -> None:
+        await self.sender.call(
+            chat_id,
+            lambda c: self.bot.restrict_chat_member(c, user_id, permissions),
+            paced=False,
+        )
+
+    async def _member_role(self, user_id: int, granted: bool) -> None:
+        state = self._member_state(user_id)
+        if self.settings.restrict_until_acknowledged:
+            permissions = (
+                ChatPermissions.all_permissions() if granted else ChatPermissions.no_permissions()
+            )
+            for chat_id in state["groups"]:
+                try:
+                    await self._set_permissions(chat_id, user_id, permissions)
+                except Undeliverable as exc:
+                    log.warning("telegram: permissions of %s not changed: %s", user_id, exc)
+        state["member"] = granted
+        self._save_member_state(user_id, state)
+
+    # Delivering ------------------------------------------------------------------
+
+    async def deliver(self, action: Action) -> None:
+        try:
+            await self._deliver(action)
+        except Undeliverable as exc:
+            log.warning("telegram: not delivered (%s): %s", type(action).__name__, exc)
+
+    async def _deliver(self, action: Action) -> None:
+        if isinstance(action, Say):
+            await self._send(action.to, action.text)
+        elif isinstance(action, Ask):
+            buttons = [
+                [InlineKeyboardButton(c.label, callback_data=c.key)]
+                for c in action.choices
+                if 0 < len(c.key.encode("utf-8")) <= 64
+            ]
+            await self._send(
+                action.to, action.text, InlineKeyboardMarkup(buttons) if buttons else None
+            )
+        elif isinstance(action, OfferPrivateChat):
+            link = await self.deep_link()
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(action.button, url=link)]])
+            await self._send(action.to, action.text, markup)
+        elif isinstance(action, GrantRole | RevokeRole):
+            if action.role != self.settings.member_role:
+                log.info("telegram: no Telegram equivalent for the role %r", action.role)
+                return
+            if not action.member.id.isdigit():
+                raise Undeliverable(f"{action.member.id!r} is not a Telegram user id")
+            await self._member_role(int(action.member.id), isinstance(action, GrantRole))
+        elif isinstance(action, NotifyModerators):
+            chat = self.settings.moderators_chat
+            if chat is None:
+                log.warning("telegram: a moderator notice was dropped: set moderators_chat")
+                return
+            await self.sender.send_text(chat, action.text)
+        elif isinstance(action, OpenPrivateSpace):
+            log.warning("telegram: bots cannot create private groups; %s not opened", action.space)
+
+    async def deep_link(self) -> str:
+        try:
+            me = await self._connect()
+        except (TelegramError, ConcordError) as exc:
+            raise DeliveryError(f"telegram: {exc}") from exc
+        return f"https://t.me/{me.username}?start={START_PAYLOAD}"
+
+    async def _send(
+        self, place: Place, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        chat: int | None = None
+        if place.kind is PlaceKind.DIRECT:
+            chat = int(place.id) if place.id.lstrip("-").isdigit() else None
+        elif place.kind is PlaceKind.CHANNEL:
+            chat = self.settings.channel_chat(place.id)
+        if chat is None:
+            raise Undeliverable(f"no Telegram chat for {place.kind} {place.id!r}")
+        await self.sender.send_text(chat, text, markup)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.bot.shutdown()
+
+
+class _HandInFailed(Exception):
+    """An event could not be handed in (the store failed): poll the same updates again."""

@@ -1,0 +1,174 @@
+"""Sending to Telegram under its flood limits, as plain text.
+
+Telegram documents about 30 messages a second overall, about one a second per chat
+(short bursts allowed) and 20 a minute per group; beyond that it answers 429 with
+``retry_after``. The pacer keeps a margin under each limit; a 429 that happens anyway
+is waited out and the call repeated. Text is sent with no ``parse_mode``, so member
+words inside it (``<b>``, ``*bold*``, ``@everyone``) stay inert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import logging
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.errors import DeliveryError
+from bot.text import split_message
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's documented flood limits (the adapter stays under them)."""
+
+    messages_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    per_chat_burst: int = 3
+    per_group_per_minute: int = 20
+
+
+class Undeliverable(Exception):
+    """Telegram refused for good (blocked by the member, chat gone, no rights):
+    retrying cannot help, so the action is logged and dropped."""
+
+
+class _Bucket:
+    """``rate`` sends a second with bursts of ``burst``: at most burst + rate*w sends
+    in any window of w seconds."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.updated = time.monotonic()
+
+    def delay(self, now: float) -> float:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+
+class TelegramPacer:
+    """Overall, per-chat and per-group buckets, each with a margin under its limit.
+
+    A send waits until every bucket it draws on has a token and only then takes one
+    from each. (Reserving in each bucket and sleeping for the longest wait, as
+    adapters/pacing.py does, lets sends held back by one chat's bucket leave together
+    and break the overall limit.)"""
+
+    def __init__(self, limits: Limits, max_chats: int = 10_000) -> None:
+        overall = limits.messages_per_second
+        self.overall = _Bucket(overall * 0.6, max(1.0, overall * 0.2))
+        self.limits = limits
+        self.max_chats = max_chats
+        self.chats: OrderedDict[int, list[_Bucket]] = OrderedDict()
+
+    def _buckets(self, chat_id: int) -> list[_Bucket]:
+        found = self.chats.pop(chat_id, None)
+        if found is None:
+            limits = self.limits
+            per_chat = limits.per_chat_per_second
+            found = [_Bucket(per_chat * 0.8, max(1.0, limits.per_chat_burst - 1.0))]
+            if chat_id < 0:  # groups and supergroups have negative ids
+                per_minute = limits.per_group_per_minute
+                found.append(_Bucket(per_minute * 0.7 / 60.0, max(1.0, per_minute * 0.25)))
+        self.chats[chat_id] = found
+        if len(self.chats) > self.max_chats:
+            self.chats.popitem(last=False)
+        return [self.overall, *found]
+
+    async def wait(self, chat_id: int) -> None:
+        while True:
+            buckets = self._buckets(chat_id)
+            now = time.monotonic()
+            delay = max(bucket.delay(now) for bucket in buckets)
+            if delay <= 0.0:
+                for bucket in buckets:
+                    bucket.tokens -= 1.0
+                return
+            await asyncio.sleep(delay)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    seconds = value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+    return max(seconds, 0.0)
+
+
+class Sender:
+    def __init__(self, bot: Bot, limits: Limits, attempts: int = 5) -> None:
+        self.bot = bot
+        self.pacer = TelegramPacer(limits)
+        self.attempts = attempts
+
+    async def send_text(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Send ``text`` in pieces of at most 4,096 characters; buttons go on the last."""
+        pieces = split_message(text, MAX_MESSAGE)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            await self.message(chat_id, piece, markup if last else None)
+
+    async def message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        try:
+            await self.call(chat_id, lambda c: self.bot.send_message(c, text, reply_markup=markup))
+        except ChatMigrated as exc:
+            log.warning(
+                "telegram: chat %s is now %s; update platforms.telegram in the config",
+                chat_id,
+                exc.new_chat_id,
+            )
+            new_id = exc.new_chat_id
+            await self.call(new_id, lambda c: self.bot.send_message(c, text, reply_markup=markup))
+
+    async def call(
+        self, chat_id: int, make: Callable[[int], Awaitable[T]], paced: bool = True
+    ) -> T:
+        """One API call with pacing and 429 handling; errors become DeliveryError
+        (worth retrying later) or Undeliverable (not)."""
+        for _ in range(self.attempts):
+            if paced:
+                await self.pacer.wait(chat_id)
+            try:
+                return await make(chat_id)
+            except RetryAfter as exc:
+                wait = retry_seconds(exc)
+                log.warning("telegram: flood limit on chat %s, waiting %.0f s", chat_id, wait)
+                await asyncio.sleep(wait)
+            except ChatMigrated:
+                raise
+            except (Forbidden, BadRequest) as exc:
+                raise Undeliverable(f"chat {chat_id}: {exc.message}") from exc
+            except InvalidToken as exc:
+                raise DeliveryError("telegram rejected the bot token") from exc
+            except NetworkError as exc:
+                raise DeliveryError(f"telegram: {exc.message}") from exc
+            except TelegramError as exc:
+                raise DeliveryError(f"telegram: {exc.message}") from exc
+        raise DeliveryError(f"telegram: still flood-limited on chat {chat_id}")

@@ -1,0 +1,150 @@
+"""Settings of the Telegram adapter (``platforms.telegram`` in concord.yaml).
+
+No python-telegram-bot import here, so ``concord check`` works without the extra.
+The token never lives in the file: ``token_env`` names the environment variable
+that holds it. Example::
+
+    platforms:
+      telegram:
+        token_env: CONCORD_TELEGRAM_TOKEN
+        groups: [-1001234567890]          # groups the bot serves; others are ignored
+        moderators_chat: -1009876543210   # where "talk to a person" notices go
+        restrict_until_acknowledged: true # newcomers may not post until they agree
+        member_role: member               # the role whose grant lifts the restriction
+        moderator_ids: [111111111]        # Telegram user ids with the moderator role
+        mediator_ids: []
+        channels: {welcome: -1001234567890}  # neutral channel names used by the config
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import validate as v
+from bot.config import PlatformSection
+from bot.yamlsource import KeyPath, YamlDocument
+
+KEYS = (
+    "token_env",
+    "groups",
+    "moderators_chat",
+    "member_role",
+    "restrict_until_acknowledged",
+    "moderator_ids",
+    "mediator_ids",
+    "channels",
+    "base_url",
+    "poll_timeout",
+)
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Telegram ids fit in 52 bits; anything larger is a typo.
+_MAX_ID = 2**52
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token_env: str
+    token: str = field(default="", repr=False)
+    groups: tuple[int, ...] = ()
+    moderators_chat: int | None = None
+    member_role: str = "member"
+    restrict_until_acknowledged: bool = False
+    moderator_ids: tuple[int, ...] = ()
+    mediator_ids: tuple[int, ...] = ()
+    channels: tuple[tuple[str, int], ...] = ()
+    base_url: str = DEFAULT_BASE_URL
+    poll_timeout: int = 30
+
+    def channel_chat(self, name: str) -> int | None:
+        """The chat id of a neutral channel name, or of a channel given by its id."""
+        for channel, chat in self.channels:
+            if channel == name:
+                return chat
+        try:
+            return int(name)
+        except ValueError:
+            return None
+
+
+def parse(section: PlatformSection, check_only: bool = False) -> TelegramSettings:
+    doc, base, data = section.doc, section.path, section.data
+    v.mapping(doc, base, data, KEYS, required=("token_env",))
+    token_env = v.text(doc, (*base, "token_env"), data["token_env"])
+    if not _ENV_NAME.fullmatch(token_env):
+        raise doc.error((*base, "token_env"), "expected the name of an environment variable")
+    token = "" if check_only else os.environ.get(token_env, "").strip()
+    if not check_only and not token:
+        raise doc.error((*base, "token_env"), f"environment variable {token_env} is not set")
+    groups = _ids(doc, (*base, "groups"), data.get("groups", []))
+    for i, group in enumerate(groups):
+        if group >= 0:
+            raise doc.error(
+                (*base, "groups", i), "group chat ids are negative (for example -1001234567890)"
+            )
+    moderators_chat = data.get("moderators_chat")
+    member_role = data.get("member_role", "member")
+    base_url = v.text(doc, (*base, "base_url"), data.get("base_url", DEFAULT_BASE_URL))
+    if not base_url.startswith(("https://", "http://")):
+        raise doc.error((*base, "base_url"), "expected an http(s) URL such as " + DEFAULT_BASE_URL)
+    return TelegramSettings(
+        token_env=token_env,
+        token=token,
+        groups=tuple(groups),
+        moderators_chat=(
+            _id(doc, (*base, "moderators_chat"), moderators_chat)
+            if moderators_chat is not None
+            else None
+        ),
+        member_role=v.text(doc, (*base, "member_role"), member_role),
+        restrict_until_acknowledged=v.boolean(
+            doc,
+            (*base, "restrict_until_acknowledged"),
+            data.get("restrict_until_acknowledged", False),
+        ),
+        moderator_ids=tuple(_users(doc, (*base, "moderator_ids"), data.get("moderator_ids", []))),
+        mediator_ids=tuple(_users(doc, (*base, "mediator_ids"), data.get("mediator_ids", []))),
+        channels=_channels(doc, (*base, "channels"), data.get("channels", {})),
+        base_url=base_url.rstrip("/"),
+        poll_timeout=v.integer(doc, (*base, "poll_timeout"), data.get("poll_timeout", 30), 1, 60),
+    )
+
+
+def _id(doc: YamlDocument, path: KeyPath, value: Any) -> int:
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,16}", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        raise doc.error(path, "expected a Telegram id (a whole number such as -1001234567890)")
+    if abs(value) >= _MAX_ID:
+        raise doc.error(path, "too large for a Telegram id")
+    return value
+
+
+def _ids(doc: YamlDocument, path: KeyPath, value: Any) -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise doc.error(path, "expected a list of Telegram ids")
+    return [_id(doc, (*path, i), item) for i, item in enumerate(value)]
+
+
+def _users(doc: YamlDocument, path: KeyPath, value: Any) -> list[int]:
+    users = _ids(doc, path, value)
+    for i, user in enumerate(users):
+        if user < 0:
+            raise doc.error((*path, i), "user ids are positive (negative ids are group chats)")
+    return users
+
+
+def _channels(doc: YamlDocument, path: KeyPath, value: Any) -> tuple[tuple[str, int], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise doc.error(path, "expected a mapping of channel names to chat ids")
+    return tuple(
+        (v.text(doc, (*path, name), name), _id(doc, (*path, name), chat))
+        for name, chat in value.items()
+    )

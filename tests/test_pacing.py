@@ -1,0 +1,32 @@
+"""Pacing: a burst never goes faster than the limits, overall or per chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from adapters.pacing import Pacer
+
+
+async def test_burst_stays_under_overall_and_per_chat_limits() -> None:
+    pacer = Pacer(per_second=50, burst=5, per_chat_second=20, per_chat_burst=2)
+    sent: list[tuple[float, str]] = []
+
+    async def send(chat: str) -> None:
+        await pacer.wait(chat)
+        sent.append((time.monotonic(), chat))
+
+    start = time.monotonic()
+    await asyncio.gather(*(send(f"c{i % 4}") for i in range(40)))
+    assert len(sent) == 40
+    # In any window of one second there are at most burst + rate sends overall...
+    times = sorted(t for t, _ in sent)
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[i:] if u - t < 1.0) <= 5 + 50
+    # ...and per chat at most its burst + rate.
+    for chat in ("c0", "c1", "c2", "c3"):
+        mine = sorted(t for t, c in sent if c == chat)
+        for i, t in enumerate(mine):
+            assert sum(1 for u in mine[i:] if u - t < 1.0) <= 2 + 20
+    # 40 sends at 50/s with a burst of 5 need at least (40 - 5) / 50 seconds.
+    assert time.monotonic() - start >= (40 - 5) / 50 * 0.9

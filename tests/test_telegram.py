@@ -1,0 +1,468 @@
+"""The Telegram adapter end to end: python-telegram-bot, unmodified except its base
+URL, over real HTTP to a loopback stand-in of the Bot API (tests/telegram_standin.py),
+with a real engine on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Bot, Update
+
+from adapters.telegram import OFFSET, TelegramAdapter, create
+from adapters.telegram_events import Context, translate
+from adapters.telegram_send import Limits
+from adapters.telegram_settings import TelegramSettings, parse
+from bot.actions import Say
+from bot.app import build_engine
+from bot.clock import ManualClock
+from bot.config import Config, load_config
+from bot.engine import Engine
+from bot.errors import ConcordError, ConfigError
+from bot.events import ChoiceMade, CommandRun, MemberJoined, Place, PlaceKind, TextSaid
+from bot.host import AdapterHost
+from tests.telegram_standin import BotApiStandIn
+
+# The adapter reads raw getUpdates to skip one malformed update rather than a batch;
+# it silences this library warning at import, which pytest's own filters undo.
+# python-telegram-bot 22 also warns, from inside its RetryAfter, about a future type.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'"),
+    pytest.mark.filterwarnings("ignore:Deprecated since version v22.2"),
+]
+
+ROOT = Path(__file__).parents[1]
+TOKEN_ENV = "CONCORD_TEST_TELEGRAM_TOKEN"
+TOKEN = "123456:stand-in-token"
+GROUP = -1001000000001
+MODERATORS = -1001000000099
+MENTOR = 7001
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotApiStandIn]:
+    server = BotApiStandIn(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+def write_config(tmp_path: Path, standin: BotApiStandIn, **telegram: Any) -> Config:
+    """The example community, its mentor on Telegram, served by the stand-in."""
+    text = (ROOT / "community" / "concord.yaml").read_text("utf-8")
+    start, end = text.index("  mentors:"), text.index("\nmoderators:")
+    mentors = (
+        f'  mentors:\n    - {{member: "telegram:{MENTOR}", name: Maria, languages: [es, en],'
+        " interests: [translation, code], capacity: 5}\n"
+    )
+    text = text[:start] + mentors + text[end:]
+    coc = ROOT / "community" / "code-of-conduct.yaml"
+    text = text.replace("# code_of_conduct: code-of-conduct.yaml", f"code_of_conduct: {coc}")
+    section = {
+        "token_env": TOKEN_ENV,
+        "base_url": standin.base_url,
+        "groups": [GROUP],
+        "moderators_chat": MODERATORS,
+        "poll_timeout": 5,
+        **telegram,
+    }
+    text += "\nplatforms:\n  telegram: " + json.dumps(section) + "\n"
+    path = tmp_path / "concord.yaml"
+    path.write_text(text, "utf-8")
+    return load_config(path)
+
+
+# Telegram's limits ten times over, on both sides, for tests of dialogs with many
+# replies; the pacing tests use the documented limits.
+FAST = Limits(
+    messages_per_second=300, per_chat_per_second=10, per_chat_burst=5, per_group_per_minute=200
+)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    config: Config, database: Path, standin: BotApiStandIn, limits: Limits | None = None
+) -> AsyncIterator[tuple[TelegramAdapter, Engine]]:
+    """Concord with its Telegram adapter, as ``concord run`` starts it, until it is
+    polling; stopped (task cancelled, adapter closed, store closed) afterwards."""
+    if limits is not None:
+        standin.limits = limits
+    engine = build_engine(config, database, ManualClock())
+    adapter = create(parse(config.platforms["telegram"]), AdapterHost(engine), limits)
+    engine.add_adapter(adapter)
+    polls = len(standin.poll_offsets)
+    task = asyncio.create_task(adapter.run())
+    try:
+        await standin.wait_for(lambda: len(standin.poll_offsets) > polls or task.done())
+        if task.done():
+            task.result()
+        yield adapter, engine
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await adapter.close()
+        engine.services.store.close()
+
+
+def catalog_start(engine: Engine, locale: str, message: str) -> str:
+    """The fixed beginning of a catalog text (up to its first placeholder)."""
+    return engine.services.catalogs.translator(locale).gettext(message).split("{")[0]
+
+
+async def test_join_gets_a_deep_link_and_start_onboards_in_the_members_language(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    group = standin.group(GROUP)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (_, engine):
+        ana = standin.user(5001, "Ana", language_code="es")
+        standin.join(group, ana)  # reported twice: chat_member and new_chat_members
+        await standin.wait_for(lambda: bool(standin.to(GROUP)))
+        offer = standin.to(GROUP)[0]
+        assert offer.text.startswith(catalog_start(engine, "es", "onboarding.welcome_public"))
+        assert "Ana" in offer.text
+        (button,) = offer.buttons
+        assert button["url"] == "https://t.me/concord_test_bot?start=welcome"
+        assert button["text"] == catalog_start(engine, "es", "onboarding.open_private")
+        assert standin.to(5001) == []  # a bot may not write first
+
+        standin.say(ana, "/start welcome")  # what Telegram sends when the link is opened
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(5001)))
+        welcome, question = standin.to(5001)[:2]
+        assert welcome.text.startswith(catalog_start(engine, "es", "onboarding.welcome"))
+        assert question.text.startswith(catalog_start(engine, "es", "onboarding.choose_language"))
+        keys = [b["callback_data"] for b in question.buttons]
+        assert keys[:2] == ["en", "es"] and keys[-1] == "person"
+        assert question.buttons[1]["text"] == "Español"
+        assert len(standin.to(GROUP)) == 1, "one join, one welcome in the group"
+        assert standin.unknown == []
+
+
+async def test_inline_keyboard_choices_and_a_person_on_request(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST) as (_, engine):
+        bia = standin.user(5002, "Bia", language_code="pt-br")
+        standin.say(bia, "/start")
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(5002)))
+        assert standin.texts(5002)[0].startswith(
+            catalog_start(engine, "pt-BR", "onboarding.welcome")
+        )
+        question = standin.to(5002)[-1]
+        standin.press(bia, question, "fr")
+        await standin.wait_for(lambda: len(standin.calls_of("answerCallbackQuery")) == 1)
+        after = standin.texts(5002)[2:]
+        assert after, "the press is confirmed by the next message"
+        assert any(catalog_start(engine, "fr", "onboarding.walk_question") in t for t in after)
+        (answer,) = standin.calls_of("answerCallbackQuery")
+        assert "text" not in answer.params and "show_alert" not in answer.params  # no toast
+
+        walk = standin.to(5002)[-1]
+        assert [b["callback_data"] for b in walk.buttons] == ["next", "more", "person"]
+        standin.press(bia, walk, "person")
+        await standin.wait_for(lambda: bool(standin.to(MODERATORS)))
+        assert "telegram:5002" in standin.texts(MODERATORS)[0]
+
+
+async def test_newcomer_is_restricted_until_agreeing(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, standin, restrict_until_acknowledged=True)
+    group = standin.group(GROUP)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST):
+        cai = standin.user(5003, "Cai", language_code="en")
+        standin.join(group, cai)
+        await standin.wait_for(lambda: bool(standin.to(GROUP)))
+        assert standin.permissions[(GROUP, 5003)]["can_send_messages"] is False
+        standin.say(cai, "/start welcome")
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(5003)))
+        # Language, the four parts of the walkthrough, the check question: not yet agreed.
+        for answer in ["English", "1", "1", "1", "1", "1"]:
+            count = len(standin.to(5003))
+            standin.say(cai, answer)
+            # Each reply ends with the next question and its buttons.
+            await standin.wait_for(lambda c=count: any(s.buttons for s in standin.to(5003)[c:]))  # type: ignore[misc]
+        assert standin.permissions[(GROUP, 5003)]["can_send_messages"] is False
+        agree = standin.to(5003)[-1]
+        assert agree.buttons[0]["callback_data"] == "agree"
+        standin.press(cai, agree, "agree")
+        await standin.wait_for(lambda: standin.permissions[(GROUP, 5003)]["can_send_messages"])
+        assert all(standin.permissions[(GROUP, 5003)].values())
+        # The restriction and its lifting came back as chat_member updates: no new welcome.
+        await standin.drained()
+        assert len(standin.to(GROUP)) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_command_menus_in_every_language(tmp_path: Path, standin: BotApiStandIn) -> None:
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
+        menus = standin.command_menus
+        assert set(menus) == {"", "en", "es", "fr", "ar", "hi", "pt", "sw", "id"}
+        infos = {c.name: c for c in adapter.host.commands()}
+        for code, language in [("es", "es"), ("pt", "pt-BR"), ("ar", "ar"), ("", "en")]:
+            names = [c["command"] for c in menus[code]]
+            assert {"start", "help", "coc", "language"} <= set(names)
+            for command in menus[code]:
+                assert command["description"] == infos[command["command"]].descriptions[language]
+        assert menus["es"] != menus["en"]
+
+
+async def test_member_words_are_sent_inert(tmp_path: Path, standin: BotApiStandIn) -> None:
+    config = write_config(tmp_path, standin)
+    group = standin.group(GROUP)
+    sly = "@everyone <@123> <b>html</b> *markdown*"
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin):
+        standin.join(group, standin.user(5004, sly, language_code="en"))
+        await standin.wait_for(lambda: bool(standin.to(GROUP)))
+        assert sly in standin.texts(GROUP)[0]  # repeated as it was: not a mention, no markup
+        standin.say(standin.user(5004, sly), "/start")
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(5004)))
+        assert sly in standin.texts(5004)[0]
+    messages = standin.calls_of("sendMessage")
+    assert messages
+    for call in messages:
+        assert "parse_mode" not in call.params and "entities" not in call.params
+
+
+async def test_restart_neither_replays_nor_skips(tmp_path: Path, standin: BotApiStandIn) -> None:
+    config = write_config(tmp_path, standin)
+    database = tmp_path / "db"
+    dan = standin.user(5005, "Dan", language_code="en")
+    async with asyncio.timeout(30):
+        async with running(config, database, standin) as (_, engine):
+            first = standin.say(dan, "/help")
+            await standin.wait_for(lambda: len(standin.to(5005)) == 1)
+            await standin.wait_for(lambda: engine.services.store.cursor(OFFSET) == str(first + 1))
+        # While Concord is down, Dan writes again; Telegram keeps the update.
+        second = standin.say(dan, "/help")
+        polls = len(standin.poll_offsets)
+        async with running(config, database, standin):
+            assert standin.poll_offsets[polls] == first + 1  # resumes after what was handled
+            await standin.wait_for(lambda: len(standin.to(5005)) == 2)
+            await standin.wait_for(lambda: standin.poll_offsets[-1] == second + 1)
+        help_start = catalog_start(engine, "en", "common.help")
+        assert [t.startswith(help_start) for t in standin.texts(5005)] == [True, True]
+
+
+async def test_an_update_not_handed_in_is_not_confirmed(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    hal = standin.user(5009, "Hal", language_code="en")
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
+        real_handle = adapter.host.handle
+        failures: list[object] = []
+
+        async def failing_once(event: Any) -> bool:
+            if not failures:
+                failures.append(event)
+                raise OSError("disk full")
+            return await real_handle(event)
+
+        adapter.host.handle = failing_once  # type: ignore[method-assign]
+        update_id = standin.say(hal, "/help")
+        await standin.wait_for(lambda: len(standin.to(5009)) == 1)
+        await standin.drained()
+    assert failures, "the first attempt failed"
+    # Polled again without confirming it (no offset yet), then confirmed once handled.
+    assert standin.poll_offsets == [0, 0, update_id + 1]
+    assert len(standin.to(5009)) == 1
+
+
+async def test_a_burst_of_joins_is_paced_under_the_limits(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    groups = [GROUP - i for i in range(40)]
+    config = write_config(tmp_path, standin, groups=groups)
+    chats = [standin.group(g) for g in groups]
+    async with asyncio.timeout(40), running(config, tmp_path / "db", standin):
+        for n in range(200):
+            user = standin.user(10_000 + n, f"Newcomer {n}", language_code="en")
+            standin.join(chats[n // 5], user, how="chat_member")
+        await standin.wait_for(lambda: len(standin.sent) == 200, timeout=35)
+    assert standin.too_many == []
+    assert sorted(len(standin.to(g)) for g in groups) == [5] * 40
+    for n in range(200):
+        assert any(f"Newcomer {n}!" in t for t in standin.texts(groups[n // 5]))
+
+
+async def test_flood_limit_answer_is_waited_out(tmp_path: Path, standin: BotApiStandIn) -> None:
+    config = write_config(tmp_path, standin)
+    eve = standin.user(5006, "Eve", language_code="en")
+    standin.force_error("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin):
+        standin.say(eve, "/help")
+        await standin.wait_for(lambda: len(standin.to(5006)) == 1)
+    attempts = [c for c in standin.calls_of("sendMessage") if c.params["chat_id"] == "5006"]
+    assert [c.status for c in attempts] == [429, 200]
+
+
+async def test_an_odd_update_is_skipped(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, standin)
+    fay = standin.user(5007, "Fay", language_code="en")
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (_, engine):
+        odd = standin.push_raw({"message": {"text": "no chat, no date"}})
+        standin.say(fay, "/help")
+        await standin.wait_for(lambda: len(standin.to(5007)) == 1)
+        await standin.wait_for(lambda: engine.services.store.cursor(OFFSET) == str(odd + 2))
+    assert any(f"skipping update {odd}" in r.getMessage() for r in caplog.records)
+
+
+async def test_long_text_is_split_at_the_telegram_limit(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    standin.started.add(5008)  # Gus opened the private chat earlier
+    lines = [f"line {i} " + "x" * 90 for i in range(100)]  # about 10,000 characters
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
+        await adapter.deliver(Say(Place("telegram", PlaceKind.DIRECT, "5008"), "\n".join(lines)))
+    pieces = standin.texts(5008)
+    assert len(pieces) == 3 and all(len(p) <= 4096 for p in pieces)
+    assert "\n".join(pieces).split("\n") == lines
+
+
+async def test_a_rejected_token_is_one_clear_line(
+    tmp_path: Path, standin: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "999:wrong-token")
+    config = write_config(tmp_path, standin)
+    engine = build_engine(config, tmp_path / "db", ManualClock())
+    adapter = create(parse(config.platforms["telegram"]), AdapterHost(engine))
+    try:
+        async with asyncio.timeout(10):
+            with pytest.raises(ConcordError) as caught:
+                await adapter.run()
+    finally:
+        await adapter.close()
+        engine.services.store.close()
+    message = str(caught.value)
+    assert TOKEN_ENV in message and "rejected" in message and "wrong-token" not in message
+    assert "\n" not in message
+
+
+# Settings --------------------------------------------------------------------------
+
+
+def settings_error(tmp_path: Path, standin: BotApiStandIn, **telegram: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse(write_config(tmp_path, standin, **telegram).platforms["telegram"])
+    return caught.value
+
+
+def test_settings_are_validated(
+    tmp_path: Path, standin: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = parse(write_config(tmp_path, standin).platforms["telegram"])
+    assert settings.token == TOKEN and TOKEN not in repr(settings)
+    assert settings.groups == (GROUP,) and settings.member_role == "member"
+    assert settings_error(tmp_path, standin, colour="blue").key == "platforms.telegram.colour"
+    assert "negative" in settings_error(tmp_path, standin, groups=[42]).message
+    error = settings_error(tmp_path, standin, moderator_ids=["x"])
+    assert error.key == "platforms.telegram.moderator_ids[0]"
+    assert settings_error(tmp_path, standin, poll_timeout=0).key.endswith("poll_timeout")
+    assert settings_error(tmp_path, standin, restrict_until_acknowledged="yes").key.endswith(
+        "restrict_until_acknowledged"
+    )
+    monkeypatch.delenv(TOKEN_ENV)
+    error = settings_error(tmp_path, standin)
+    assert error.key == "platforms.telegram.token_env"
+    assert error.message == f"environment variable {TOKEN_ENV} is not set"
+    assert error.line > 1
+    config = write_config(tmp_path, standin)
+    assert parse(config.platforms["telegram"], check_only=True).token == ""
+
+
+# Translation alone -----------------------------------------------------------------
+
+
+def _update(data: dict[str, Any]) -> Update:
+    update = Update.de_json(data, Bot(TOKEN))
+    assert update is not None
+    return update
+
+
+CONTEXT = Context("example", "concord_test_bot", frozenset({GROUP}), frozenset({9}))
+NOW = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _message(chat: dict[str, Any], user: dict[str, Any], text: str) -> dict[str, Any]:
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    message = {"message_id": 1, "date": NOW, "chat": chat, "from": user, "text": text}
+    if text.startswith("/"):
+        message["entities"] = entities
+    return {"update_id": 1, "message": message}
+
+
+def test_translation_of_messages_and_commands() -> None:
+    mod = {"id": 9, "is_bot": False, "first_name": "Mo", "language_code": "zh-hant-tw"}
+    group = {"id": GROUP, "type": "supergroup", "title": "G"}
+    (run,) = translate(_update(_message(group, mod, "/coc@concord_test_bot be kind")), CONTEXT)
+    assert isinstance(run.event, CommandRun)
+    assert (run.event.name, run.event.args) == ("coc", ("be", "kind"))
+    assert run.event.roles == ("moderator",) and run.event.locale == "zh-hant-tw"
+    assert run.event.place == Place("telegram", PlaceKind.CHANNEL, str(GROUP))
+    assert translate(_update(_message(group, mod, "/coc@other_bot")), CONTEXT) == []
+    other = {"id": -5, "type": "supergroup", "title": "not served"}
+    assert translate(_update(_message(other, mod, "/help")), CONTEXT) == []
+    direct = {"id": 9, "type": "private", "first_name": "Mo"}
+    (said,) = translate(_update(_message(direct, mod, "hello /there")), CONTEXT)
+    assert isinstance(said.event, TextSaid) and said.event.text == "hello /there"
+    (start,) = translate(_update(_message(direct, mod, "/start welcome")), CONTEXT)
+    assert isinstance(start.event, CommandRun) and start.event.args == ()
+
+
+def test_translation_of_joins_and_presses() -> None:
+    user = {"id": 8, "is_bot": False, "first_name": "Ny"}
+    group = {"id": GROUP, "type": "supergroup", "title": "G"}
+    change = {
+        "chat": group,
+        "from": user,
+        "date": NOW,
+        "old_chat_member": {"status": "left", "user": user},
+        "new_chat_member": {"status": "member", "user": user},
+    }
+    (joined,) = translate(_update({"update_id": 2, "chat_member": change}), CONTEXT)
+    assert isinstance(joined.event, MemberJoined) and joined.join_chat == GROUP
+    assert joined.event.event_id == f"join:{GROUP}:8:{NOW}"
+    left = {**change, "old_chat_member": change["new_chat_member"]}
+    left["new_chat_member"] = {"status": "left", "user": user}
+    assert translate(_update({"update_id": 3, "chat_member": left}), CONTEXT) == []
+    direct = {"id": 8, "type": "private", "first_name": "Ny"}
+    bot_message = {"message_id": 4, "date": NOW, "chat": direct, "text": "Q?"}
+    press = {"id": "77", "from": user, "message": bot_message, "chat_instance": "c", "data": "es"}
+    (chosen,) = translate(_update({"update_id": 4, "callback_query": press}), CONTEXT)
+    assert isinstance(chosen.event, ChoiceMade) and chosen.event.choice == "es"
+    assert chosen.callback_id == "77"
+
+
+def test_adapter_declares_what_telegram_can_do(tmp_path: Path, standin: BotApiStandIn) -> None:
+    config = write_config(tmp_path, standin)
+    engine = build_engine(config, tmp_path / "db", ManualClock())
+    try:
+        settings = parse(config.platforms["telegram"])
+        adapter = create(settings, AdapterHost(engine))
+        capabilities = adapter.capabilities
+        assert adapter.platform == "telegram"
+        assert capabilities.native_choices and not capabilities.private_spaces
+        assert not capabilities.direct_first and capabilities.max_length == 4096
+        assert isinstance(settings, TelegramSettings)
+        assert logging.getLogger("httpx").level >= logging.WARNING  # URLs carry the token
+    finally:
+        engine.services.store.close()
