@@ -142,3 +142,36 @@ def test_wheel_ships_dialogs_catalogs_and_example_and_runs_elsewhere(tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     assert "8 languages" in result.stdout
+
+
+def test_run_names_a_missing_token_variable(tmp_path: Path) -> None:
+    config = tmp_path / "concord.yaml"
+    config.write_text(
+        "community: {id: x, name: X}\n"
+        "platforms:\n"
+        "  telegram:\n"
+        "    token_env: CONCORD_TEST_UNSET_TOKEN\n"
+        "    groups: [-1001]\n",
+        "utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CONCORD_TEST_UNSET_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run", str(config), "--db", str(tmp_path / "x.db")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CONCORD_TEST_UNSET_TOKEN" in lines[0], result.stderr
+    assert "platforms.telegram.token_env" in lines[0]
+    assert not (tmp_path / "x.db").exists()  # nothing started, nothing written
+
+
+def test_check_without_platforms_is_fine_and_run_needs_one(tmp_path: Path) -> None:
+    config = tmp_path / "concord.yaml"
+    config.write_text("community: {id: x, name: X}\n", "utf-8")
+    result = concord("run", str(config))
+    assert result.returncode == 1 and "no platform is configured" in result.stderr
