@@ -1,0 +1,349 @@
+"""The Discord adapter: discord.py's gateway in, plain inert messages with buttons out.
+
+discord.py keeps the gateway connection (heartbeats, RESUME, re-identify with
+backoff); ``on_ready`` comes again after every re-identify, so the one-time set-up
+(publishing the slash commands) is guarded to run once. Events are translated in
+``discord_events``; each member's events are handed in in the order they arrived.
+
+Interactions must be answered within three seconds, so a slash command is deferred
+at once (Discord shows "thinking...") and the core's replies to the same direct
+message or private thread become the interaction's followups; a command typed in a
+public channel is deferred privately, so nobody else sees that a member ran, say,
+``/report``. A pressed button is answered by removing the buttons from its message
+(the question is answered), then the core's next message follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+
+from adapters import discord_commands
+from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context
+from adapters.discord_send import REPLY, Reply, Sender, Undeliverable, choice_view, link_view
+from adapters.discord_settings import DiscordSettings
+from bot.actions import (
+    Action,
+    Ask,
+    Capabilities,
+    GrantRole,
+    NotifyModerators,
+    OfferPrivateChat,
+    OpenPrivateSpace,
+    RevokeRole,
+    Say,
+)
+from bot.errors import ConcordError
+from bot.events import Event, MemberRef, Place, PlaceKind
+from bot.host import AdapterHost
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF = 60.0
+
+
+def create(settings: DiscordSettings, host: AdapterHost) -> DiscordAdapter:
+    return DiscordAdapter(settings, host)
+
+
+class ConcordClient(discord.Client):
+    """discord.py's client with its events passed to the adapter."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        super().__init__(**options)
+        self.adapter = adapter
+
+    async def on_ready(self) -> None:
+        await self.adapter.on_ready()
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        await self.adapter.hand_in(member.id, self.adapter.places.joined(member))
+
+    async def on_member_remove(self, member: discord.Member) -> None:
+        await self.adapter.hand_in(member.id, self.adapter.places.left(member))
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.hand_in(message.author.id, self.adapter.places.said(message))
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.component:
+            await self.adapter.on_press(interaction)
+
+
+class InOrder:
+    """Hands in each member's events in the order they arrived, even when some wait
+    on Discord first (answering an interaction). A ticket is taken synchronously, as
+    the event's task starts; discord.py starts those tasks in arrival order."""
+
+    def __init__(self) -> None:
+        self._tails: dict[int, asyncio.Future[None]] = {}
+
+    def ticket(self, key: int) -> tuple[asyncio.Future[None] | None, asyncio.Future[None]]:
+        previous = self._tails.get(key)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[key] = mine
+        return previous, mine
+
+    @staticmethod
+    async def wait(previous: asyncio.Future[None] | None) -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])  # never cancels the previous event's ticket
+
+    def done(self, key: int, mine: asyncio.Future[None]) -> None:
+        if not mine.done():
+            mine.set_result(None)
+        if self._tails.get(key) is mine:
+            del self._tails[key]
+
+
+class DiscordAdapter:
+    platform = PLATFORM
+
+    def __init__(self, settings: DiscordSettings, host: AdapterHost) -> None:
+        self.settings = settings
+        self.host = host
+        self.capabilities = Capabilities(
+            native_choices=True,
+            # A private thread needs a parent channel known from the config; without
+            # one the core relays a mediation through direct messages instead.
+            private_spaces=settings.spaces_channel is not None
+            or settings.welcome_channel is not None,
+            direct_first=True,
+            roles=bool(settings.roles),
+            delete_messages=False,
+            max_length=2000,
+        )
+        if settings.api_base:
+            discord.http.Route.BASE = settings.api_base
+        if settings.gateway:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway)
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.members = True
+        intents.guild_messages = True
+        intents.dm_messages = True
+        intents.message_content = settings.message_content
+        self.client = ConcordClient(
+            self,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=settings.guild_ready_timeout,
+            max_messages=None,
+        )
+        self.tree = app_commands.CommandTree(self.client)
+        welcome = host.engine.services.config.onboarding.welcome_channel
+        self.places = Context(settings, self.client, host, welcome)
+        self.sender = Sender(self.client, self.places, settings.requests_per_second)
+        self.order = InOrder()
+        self._ready_before = False
+        self._commands_published = False
+        self._publishing = asyncio.Lock()
+
+    # Connecting --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._login()
+        try:
+            await self.client.connect(reconnect=True)
+        except discord.PrivilegedIntentsRequired:
+            raise ConcordError(
+                "discord: turn on the Server Members intent"
+                + (" and the Message Content intent" if self.settings.message_content else "")
+                + " for the bot (Developer Portal, Bot page)"
+            ) from None
+        except discord.ConnectionClosed as exc:
+            if exc.code == 4004:
+                raise self._token_rejected() from None
+            raise ConcordError(
+                f"discord: the gateway closed the connection ({exc.code} {exc.reason})"
+            ) from None
+
+    async def _login(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await self.client.login(self.settings.token)
+                return
+            except discord.LoginFailure:
+                raise self._token_rejected() from None
+            except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("discord: cannot log in (%s); retrying in %.0f s", exc, backoff)
+                await self.client.http.close()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    def _token_rejected(self) -> ConcordError:
+        return ConcordError(
+            f"discord: the token in {self.settings.token_env} was rejected (LoginFailure);"
+            " copy the bot token again from the Developer Portal"
+        )
+
+    async def on_ready(self) -> None:
+        """After every (re-)identify; what must happen once is guarded."""
+        user = self.client.user
+        if not self._ready_before:
+            self._ready_before = True
+            log.info("discord ready as %s", user.name if user else "?")
+            if self.places.guild is None:
+                log.warning(
+                    "discord: the bot is not in server %s (platforms.discord.guild); invite it",
+                    self.settings.guild,
+                )
+        else:
+            log.info("discord: connected again")
+        await self.publish_commands()
+
+    async def publish_commands(self) -> None:
+        """The slash commands, with their localized descriptions, once per process."""
+        async with self._publishing:
+            if self._commands_published:
+                return
+            commands, translator = discord_commands.build(self.host, self.on_slash)
+            self.tree.clear_commands(guild=None)
+            for command in commands:
+                self.tree.add_command(command)
+            await self.tree.set_translator(translator)
+            try:
+                await self.tree.sync()
+            except discord.HTTPException as exc:
+                log.warning("discord: slash commands not published (%s); next time", exc)
+                return
+            self._commands_published = True
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.close()
+
+    # Receiving ---------------------------------------------------------------------
+
+    async def hand_in(self, user_id: int, event: Event | None) -> None:
+        if event is None:
+            return
+        previous, mine = self.order.ticket(user_id)
+        try:
+            await self.order.wait(previous)
+            await self._handle(event)
+        finally:
+            self.order.done(user_id, mine)
+
+    async def _handle(self, event: Event) -> None:
+        try:
+            await self.host.handle(event)
+        except Exception:
+            # Discord does not deliver an event twice: say clearly that one was lost.
+            log.exception(
+                "discord: %s %s could not be handled", type(event).__name__, event.event_id
+            )
+
+    async def on_slash(self, interaction: discord.Interaction, words: str | None) -> None:
+        """A slash command: acknowledged at once, then handed in in order."""
+        name = interaction.command.name if interaction.command else ""
+        event = self.places.command(interaction, name, words)
+        previous, mine = self.order.ticket(interaction.user.id)
+        try:
+            place = event.place if event is not None else None
+            # In a public channel only the member sees that a command was run.
+            public = place is not None and place.kind is not PlaceKind.CHANNEL
+            deferred = await self._acknowledge(
+                interaction.response.defer(thinking=True, ephemeral=not public)
+            )
+            if event is None or place is None:
+                await self._withdraw(interaction, deferred)
+                return
+            await self.order.wait(previous)
+            reply = Reply(interaction, place) if deferred and public else None
+            token = REPLY.set(reply)
+            try:
+                await self._handle(event)
+            finally:
+                REPLY.reset(token)
+            if reply is None or not reply.used:
+                await self._withdraw(interaction, deferred)
+        finally:
+            self.order.done(interaction.user.id, mine)
+
+    async def on_press(self, interaction: discord.Interaction) -> None:
+        """A button: its buttons are removed (the question is answered), then the
+        choice is handed in. Buttons that are not Concord's are left alone."""
+        event = self.places.pressed(interaction)
+        data: dict[str, Any] = dict(interaction.data or {})
+        if event is None:
+            if str(data.get("custom_id", "")).startswith(CHOICE_PREFIX):
+                await self._acknowledge(interaction.response.defer())
+            return
+        previous, mine = self.order.ticket(interaction.user.id)
+        try:
+            await self._acknowledge(interaction.response.edit_message(view=None))
+            await self.order.wait(previous)
+            await self._handle(event)
+        finally:
+            self.order.done(interaction.user.id, mine)
+
+    @staticmethod
+    async def _acknowledge(call: Awaitable[Any]) -> bool:
+        try:
+            await call
+            return True
+        except discord.HTTPException as exc:
+            # Too late (over three seconds) or already answered: the event still counts.
+            log.warning("discord: an interaction could not be acknowledged: %s", exc)
+            return False
+
+    @staticmethod
+    async def _withdraw(interaction: discord.Interaction, deferred: bool) -> None:
+        """Remove the "thinking..." notice when the answer went elsewhere."""
+        if not deferred:
+            return
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException as exc:
+            log.info("discord: could not remove an interaction notice: %s", exc)
+
+    # Delivering --------------------------------------------------------------------
+
+    async def deliver(self, action: Action) -> None:
+        try:
+            await self._deliver(action)
+        except Undeliverable as exc:
+            log.warning("discord: %s not delivered: %s", type(action).__name__, exc)
+
+    async def _deliver(self, action: Action) -> None:
+        send = self.sender
+        if isinstance(action, Say):
+            await send.text(action.to, action.text)
+        elif isinstance(action, Ask):
+            choices = action.choices
+            await send.text(action.to, action.text, lambda: choice_view(choices))
+        elif isinstance(action, OfferPrivateChat):
+            url = f"https://discord.com/users/{self.client.user.id if self.client.user else ''}"
+            button = action.button
+            await send.text(action.to, action.text, lambda: link_view(button, url))
+        elif isinstance(action, GrantRole | RevokeRole):
+            role = self.settings.role_id(action.role)
+            if role is None:
+                log.info("discord: no Discord role for %r in platforms.discord.roles", action.role)
+                return
+            await send.set_role(_user_id(action.member), role, isinstance(action, GrantRole))
+        elif isinstance(action, OpenPrivateSpace):
+            members = [_user_id(m) for m in action.members if m.platform == PLATFORM]
+            await send.open_thread(action.space, action.title, members)
+        elif isinstance(action, NotifyModerators):
+            channel = self.settings.moderators_channel
+            if channel is None:
+                log.warning("discord: a moderator notice was dropped: set moderators_channel")
+                return
+            await send.text(Place(PLATFORM, PlaceKind.CHANNEL, str(channel)), action.text)
+
+
+def _user_id(member: MemberRef) -> int:
+    if not member.id.isdigit():
+        raise Undeliverable(f"{member.id!r} is not a Discord user id")
+    return int(member.id)

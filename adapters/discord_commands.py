@@ -1,0 +1,110 @@
+"""Concord's commands as Discord slash commands, localized from the catalogs.
+
+Every command the core offers (``host.commands()``) becomes a global slash command
+(global, so it also works in the member's direct messages with the bot) with one
+optional free-text argument for the command's words (``/coc 3``). Descriptions come
+in every enabled language Discord has a locale for, through discord.py's pluggable
+translator; languages Discord lacks (Arabic, Swahili, ...) keep the community's
+default text, and such members choose their language in the conversation.
+Command names stay as they are: the catalogs hold no translated names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.host import AdapterHost, CommandInfo
+from bot.i18n.locales import negotiate
+
+ARGUMENT = "words"
+# The argument's description: the catalogs' hint for answering in one's own words.
+ARGUMENT_HINT = "common.choice_hint"
+_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+_MAX_DESCRIPTION = 100
+
+Handler = Callable[[discord.Interaction, str | None], Awaitable[None]]
+Slash = Callable[[discord.Interaction, str | None], Coroutine[Any, Any, None]]
+SlashCommand = app_commands.Command[Any, ..., None]
+
+
+def discord_languages(languages: Sequence[str]) -> dict[str, str]:
+    """Discord locale -> Concord language, for every Discord locale some enabled
+    catalog serves (es-ES and es-419 -> es, pt-BR -> pt-BR, no -> nb ...)."""
+    found = {}
+    for locale in discord.Locale:
+        language = negotiate([locale.value], languages, "")
+        if language:
+            found[locale.value] = language
+    return found
+
+
+def fit(text: str) -> str:
+    """Discord refuses descriptions over 100 characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DESCRIPTION else text[: _MAX_DESCRIPTION - 1] + "…"
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Looks a ``locale_str`` up by its ``concord`` key in texts per language."""
+
+    def __init__(self, texts: dict[str, dict[str, str]], languages: Sequence[str]) -> None:
+        self.texts = texts
+        self.locales = discord_languages(languages)
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        key = string.extras.get("concord")
+        language = self.locales.get(locale.value)
+        if not key or not language:
+            return None
+        text = self.texts.get(key, {}).get(language)
+        return fit(text) if text else None
+
+
+def slash_callback(handler: Handler, hint: app_commands.locale_str) -> Slash:
+    """One callback for every command; the command's name is on the interaction."""
+
+    @app_commands.describe(words=hint)
+    async def slash(interaction: discord.Interaction, words: str | None = None) -> None:
+        await handler(interaction, words)
+
+    return slash
+
+
+def build(host: AdapterHost, handler: Handler) -> tuple[list[SlashCommand], CatalogTranslator]:
+    """The slash commands and their translator (names and descriptions per locale)."""
+    default = host.default_language
+    hint_texts = {code: host.text(code, ARGUMENT_HINT) for code in host.languages}
+    hint = app_commands.locale_str(
+        fit(hint_texts.get(default) or host.text(default, ARGUMENT_HINT)), concord=ARGUMENT_HINT
+    )
+    callback = slash_callback(handler, hint)
+    texts: dict[str, dict[str, str]] = {ARGUMENT_HINT: hint_texts}
+    commands: list[SlashCommand] = []
+    for info in host.commands():
+        if not _NAME.fullmatch(info.name):
+            continue
+        key = f"command:{info.name}"
+        texts[key] = dict(info.descriptions)
+        commands.append(
+            app_commands.Command(
+                name=info.name,
+                description=app_commands.locale_str(description(info, default), concord=key),
+                callback=callback,
+            )
+        )
+    return commands, CatalogTranslator(texts, host.languages)
+
+
+def description(info: CommandInfo, default: str) -> str:
+    text = info.descriptions.get(default) or next(iter(info.descriptions.values()), "")
+    return fit(text or info.name)

@@ -1,0 +1,208 @@
+"""Discord events as Concord's neutral events: translation only, no decisions.
+
+A member joining the served server becomes ``MemberJoined`` (its place is the
+welcome or system channel), leaving becomes ``MemberLeft``; a message in a direct
+message, a private space or a channel of the served server becomes ``TextSaid``
+(or ``CommandRun`` for ``/word ...`` typed in a direct message or private space,
+which Discord sends as text when no slash command matches); a slash command
+becomes ``CommandRun`` with the interaction's locale; a pressed button becomes
+``ChoiceMade``. Everything else (bots, other servers, system messages) is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from adapters.discord_settings import DiscordSettings
+from bot.events import (
+    ChoiceMade,
+    CommandRun,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MemberRef,
+    Place,
+    PlaceKind,
+    TextSaid,
+)
+from bot.host import AdapterHost
+
+PLATFORM = "discord"
+# Buttons Concord sends carry the choice key after this prefix; others are not ours.
+CHOICE_PREFIX = "concord:"
+_COMMAND = re.compile(r"^/([A-Za-z0-9_-]{1,32})(?:\s+(.*))?$", re.DOTALL)
+_SPOKEN = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def space_key(space: str) -> str:
+    """Where the thread id of a private space is kept (``host.cursor``)."""
+    return f"{PLATFORM}:space:{space}"
+
+
+def thread_key(thread_id: int) -> str:
+    """Where the neutral space id of a private thread is kept."""
+    return f"{PLATFORM}:thread:{thread_id}"
+
+
+def member_ref(user: discord.User | discord.Member) -> MemberRef:
+    return MemberRef(PLATFORM, str(user.id), user.display_name)
+
+
+@dataclass
+class Context:
+    """What translation needs: the settings, the client's caches, the host's store of
+    private spaces, and the neutral name of the welcome channel in the config."""
+
+    settings: DiscordSettings
+    client: discord.Client
+    host: AdapterHost
+    welcome_name: str
+
+    # Places -----------------------------------------------------------------------
+
+    @property
+    def guild(self) -> discord.Guild | None:
+        return self.client.get_guild(self.settings.guild)
+
+    def welcome_channel_id(self) -> int | None:
+        if self.settings.welcome_channel is not None:
+            return self.settings.welcome_channel
+        guild = self.guild
+        return guild.system_channel.id if guild and guild.system_channel else None
+
+    def place_of(self, guild_id: int | None, channel_id: int | None, user_id: int) -> Place | None:
+        """The neutral place of a Discord channel, or None for one Concord does not serve."""
+        if guild_id is None:
+            return Place(PLATFORM, PlaceKind.DIRECT, str(user_id))
+        if guild_id != self.settings.guild or channel_id is None:
+            return None
+        space = self.host.cursor(thread_key(channel_id))
+        if space:
+            return Place(PLATFORM, PlaceKind.PRIVATE, space)
+        if channel_id == self.welcome_channel_id():
+            return Place(PLATFORM, PlaceKind.CHANNEL, self.welcome_name)
+        for name, known in self.settings.channels:
+            if known == channel_id:
+                return Place(PLATFORM, PlaceKind.CHANNEL, name)
+        return Place(PLATFORM, PlaceKind.CHANNEL, str(channel_id))
+
+    def channel_id_of(self, name: str) -> int | None:
+        """The Discord channel of a neutral channel name (the reverse of ``place_of``)."""
+        if name == self.welcome_name:
+            return self.welcome_channel_id()
+        for known, channel_id in self.settings.channels:
+            if known == name:
+                return channel_id
+        if name.isdigit():
+            return int(name)
+        guild = self.guild
+        found = guild and discord.utils.get(guild.text_channels, name=name.lstrip("#"))
+        return found.id if found else None
+
+    # Members ----------------------------------------------------------------------
+
+    def roles_of(self, user: discord.User | discord.Member) -> tuple[str, ...]:
+        """Neutral roles from the member's Discord roles in the served server (a
+        direct message carries no roles, so the cached member is looked up)."""
+        member: discord.Member | None = None
+        if isinstance(user, discord.Member) and user.guild.id == self.settings.guild:
+            member = user
+        elif self.guild is not None:
+            member = self.guild.get_member(user.id)
+        if member is None:
+            return ()
+        return self.settings.neutral_roles({role.id for role in member.roles})
+
+    # Events -----------------------------------------------------------------------
+
+    def joined(self, member: discord.Member) -> MemberJoined | None:
+        if member.bot or member.guild.id != self.settings.guild:
+            return None
+        since = int(member.joined_at.timestamp()) if member.joined_at else 0
+        welcome = self.welcome_channel_id()
+        return MemberJoined(
+            f"join:{member.guild.id}:{member.id}:{since}",
+            self.host.community,
+            member_ref(member),
+            roles=self.roles_of(member),
+            place=Place(PLATFORM, PlaceKind.CHANNEL, self.welcome_name) if welcome else None,
+        )
+
+    def left(self, member: discord.Member) -> MemberLeft | None:
+        if member.bot or member.guild.id != self.settings.guild:
+            return None
+        since = int(member.joined_at.timestamp()) if member.joined_at else 0
+        return MemberLeft(
+            f"leave:{member.guild.id}:{member.id}:{since}", self.host.community, member_ref(member)
+        )
+
+    def said(self, message: discord.Message) -> Event | None:
+        author = message.author
+        if author.bot or message.type not in _SPOKEN:
+            return None
+        guild_id = message.guild.id if message.guild else None
+        place = self.place_of(guild_id, message.channel.id, author.id)
+        if place is None:
+            return None
+        text = message.content
+        if place.kind is not PlaceKind.DIRECT and not text.strip():
+            # A picture in a channel or thread is between people (and without the
+            # Message Content intent every server message arrives empty).
+            return None
+        member = member_ref(author)
+        roles = self.roles_of(author)
+        event_id = str(message.id)
+        match = _COMMAND.match(text.strip())
+        if match and place.kind is not PlaceKind.CHANNEL:
+            return CommandRun(
+                event_id,
+                self.host.community,
+                member,
+                roles=roles,
+                place=place,
+                name=match.group(1).lower(),
+                args=tuple((match.group(2) or "").split()),
+            )
+        return TextSaid(event_id, self.host.community, member, roles=roles, place=place, text=text)
+
+    def interaction_place(self, interaction: discord.Interaction) -> Place | None:
+        return self.place_of(interaction.guild_id, interaction.channel_id, interaction.user.id)
+
+    def command(
+        self, interaction: discord.Interaction, name: str, words: str | None
+    ) -> CommandRun | None:
+        place = self.interaction_place(interaction)
+        if place is None:
+            return None
+        return CommandRun(
+            str(interaction.id),
+            self.host.community,
+            member_ref(interaction.user),
+            locale=interaction.locale.value,
+            roles=self.roles_of(interaction.user),
+            place=place,
+            name=name,
+            args=tuple((words or "").split()),
+        )
+
+    def pressed(self, interaction: discord.Interaction) -> ChoiceMade | None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = data.get("custom_id")
+        if not isinstance(custom_id, str) or not custom_id.startswith(CHOICE_PREFIX):
+            return None
+        place = self.interaction_place(interaction)
+        if place is None or interaction.user.bot:
+            return None
+        return ChoiceMade(
+            str(interaction.id),
+            self.host.community,
+            member_ref(interaction.user),
+            locale=interaction.locale.value,
+            roles=self.roles_of(interaction.user),
+            place=place,
+            choice=custom_id[len(CHOICE_PREFIX) :],
+        )

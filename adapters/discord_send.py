@@ -1,0 +1,261 @@
+"""Sending to Discord as inert text, under its rate limits, never dropping on 429.
+
+Every message goes with ``allowed_mentions`` set to none (so ``@everyone``, role and
+member mentions in member-supplied names or words never ping anyone) and with its
+Markdown escaped (so a member's ``[text](link)`` or ``**bold**`` shows as typed), in
+pieces of at most 2,000 characters cut at line breaks.
+
+discord.py keeps Discord's per-route buckets and waits out a 429 itself; the pacer
+here keeps the whole bot under the global 50 requests a second. A 429 that outlasts
+discord.py's retries, a server error or a network failure raises ``DeliveryError``,
+so the action stays in the outbox and is sent again in order. A refusal that a retry
+cannot fix (a member who closed their direct messages, a deleted channel, missing
+permissions) raises ``Undeliverable``, which the adapter logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+import discord
+
+from adapters.discord_events import CHOICE_PREFIX, Context, space_key, thread_key
+from adapters.pacing import TokenBucket
+from bot.actions import Choice
+from bot.errors import DeliveryError
+from bot.events import Place, PlaceKind
+from bot.text import split_message
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 2000
+NO_MENTIONS = discord.AllowedMentions.none()
+_MAX_BUTTONS = 25
+_MAX_LABEL = 80
+_MAX_CUSTOM_ID = 100
+T = TypeVar("T")
+
+
+class Undeliverable(Exception):
+    """Discord refused for good; retrying cannot help."""
+
+
+@dataclass
+class Reply:
+    """A slash command being answered in a direct message or a private thread. While
+    its event is handled, the core's replies to the same place go as the interaction's
+    followups (the first one replaces Discord's "thinking..." notice)."""
+
+    interaction: discord.Interaction
+    place: Place
+    used: bool = False
+    broken: bool = False
+
+
+# Set by the adapter around ``host.handle`` of an interaction: the engine delivers that
+# event's replies in the same task, so this context reaches ``deliver``.
+REPLY: ContextVar[Reply | None] = ContextVar("discord_reply", default=None)
+
+
+def inert(text: str) -> str:
+    """Markdown shown as typed; links are left alone so they stay clickable."""
+    return discord.utils.escape_markdown(text)
+
+
+def choice_view(choices: Sequence[Choice]) -> discord.ui.View | None:
+    """Buttons labelled with the choices; each custom_id carries the choice key. The
+    view is stopped before sending so discord.py keeps no state for it: presses
+    arrive as interactions and are answered by the adapter, also after a restart."""
+    view = discord.ui.View(timeout=None)
+    for choice in choices[:_MAX_BUTTONS]:
+        custom_id = CHOICE_PREFIX + choice.key
+        label = " ".join(choice.label.split())[:_MAX_LABEL]
+        if len(custom_id) > _MAX_CUSTOM_ID or not label:
+            continue
+        view.add_item(
+            discord.ui.Button(label=label, custom_id=custom_id, style=discord.ButtonStyle.secondary)
+        )
+    view.stop()
+    return view if view.children else None
+
+
+def link_view(label: str, url: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(discord.ui.Button(label=" ".join(label.split())[:_MAX_LABEL], url=url))
+    view.stop()
+    return view
+
+
+def sending(
+    send: Callable[..., Awaitable[Any]], content: str, view: discord.ui.View | None
+) -> Callable[[], Awaitable[Any]]:
+    """A message send, mentions disabled; buttons only when there are some."""
+    extra: dict[str, Any] = {} if view is None else {"view": view}
+    return functools.partial(send, content, allowed_mentions=NO_MENTIONS, **extra)
+
+
+class Sender:
+    def __init__(self, client: discord.Client, places: Context, per_second: float) -> None:
+        self.client = client
+        self.places = places
+        self.bucket = TokenBucket(per_second, max(1.0, per_second * 0.2))
+        self._dms: OrderedDict[int, int] = OrderedDict()  # user id -> DM channel id
+        self._max_dms = 10_000
+
+    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """One REST call, paced; Discord's errors become DeliveryError (worth retrying
+        later, in order) or Undeliverable (not)."""
+        if self.client.user is None or self.client.is_closed():
+            raise DeliveryError("discord: not connected yet")
+        delay = self.bucket.wait_time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            return await make()
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise Undeliverable(f"{exc.status} {exc.text or exc}") from exc
+        except discord.RateLimited as exc:
+            raise DeliveryError(f"discord: rate limited for {exc.retry_after:.0f} s") from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise DeliveryError(f"discord: HTTP {exc.status}") from exc
+            raise Undeliverable(f"{exc.status} {exc.text or exc}") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"discord: {type(exc).__name__}: {exc}") from exc
+
+    # Messages ---------------------------------------------------------------------
+
+    async def text(
+        self, place: Place, text: str, view: Callable[[], discord.ui.View | None] = lambda: None
+    ) -> None:
+        """Send ``text`` to a neutral place; ``view`` (made fresh, for the last piece)
+        adds buttons."""
+        pieces = split_message(inert(text), MAX_MESSAGE)
+        reply = REPLY.get()
+        if reply is not None and reply.place == place and not reply.broken:
+            pieces = await self._followups(reply, pieces, view)
+            if not pieces:
+                return
+        target = await self.messageable(place)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            await self.call(sending(target.send, piece, view() if last else None))
+
+    async def _followups(
+        self, reply: Reply, pieces: list[str], view: Callable[[], discord.ui.View | None]
+    ) -> list[str]:
+        """Send pieces as followups; what could not be sent so is returned."""
+        webhook = reply.interaction.followup
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            try:
+                await self.call(sending(webhook.send, piece, view() if last else None))
+            except Undeliverable as exc:
+                # An expired or unknown interaction: send the rest the ordinary way.
+                log.info("discord: followup refused (%s); sending to the channel", exc)
+                reply.broken = True
+                return pieces[index:]
+            reply.used = True
+        return []
+
+    async def messageable(self, place: Place) -> discord.PartialMessageable:
+        if place.kind is PlaceKind.DIRECT:
+            if not place.id.isdigit():
+                raise Undeliverable(f"{place.id!r} is not a Discord user id")
+            direct = await self.direct_channel(int(place.id))
+            return self.client.get_partial_messageable(direct, type=discord.ChannelType.private)
+        if place.kind is PlaceKind.PRIVATE:
+            thread = self.places.host.cursor(space_key(place.id))
+            if not thread:
+                raise Undeliverable(f"no Discord thread for the private space {place.id!r}")
+            return self.client.get_partial_messageable(
+                int(thread), guild_id=self.places.settings.guild
+            )
+        channel_id = self.places.channel_id_of(place.id)
+        if channel_id is None:
+            raise Undeliverable(
+                f"no Discord channel for {place.id!r}; map it in platforms.discord.channels"
+            )
+        return self.client.get_partial_messageable(channel_id, guild_id=self.places.settings.guild)
+
+    async def direct_channel(self, user_id: int) -> int:
+        """The direct-message channel with a member (created once, then remembered)."""
+        known = self._dms.pop(user_id, None)
+        if known is None:
+            channel = await self.call(lambda: self.client.create_dm(discord.Object(user_id)))
+            known = channel.id
+        channel_id = known
+        self._dms[user_id] = channel_id
+        if len(self._dms) > self._max_dms:
+            self._dms.popitem(last=False)
+        return channel_id
+
+    # Members and threads --------------------------------------------------------------
+
+    async def member(self, user_id: int) -> discord.Member:
+        guild = self.places.guild
+        if guild is None:
+            raise DeliveryError("discord: the server is not available yet")
+        found = guild.get_member(user_id)
+        if found is None:
+            found = await self.call(lambda: guild.fetch_member(user_id))
+        return found
+
+    async def set_role(self, user_id: int, role_id: int, granted: bool) -> None:
+        member = await self.member(user_id)
+        role = discord.Object(role_id)
+        if granted:
+            await self.call(lambda: member.add_roles(role, reason="Concord"))
+        else:
+            await self.call(lambda: member.remove_roles(role, reason="Concord"))
+
+    async def open_thread(self, space: str, title: str, user_ids: Sequence[int]) -> None:
+        """A private thread for a private space: created once (its id kept in the
+        store, both ways), then every member added (adding twice does no harm)."""
+        guild = self.places.guild
+        if guild is None:
+            raise DeliveryError("discord: the server is not available yet")
+        host = self.places.host
+        saved = host.cursor(space_key(space))
+        thread: discord.Thread | None = None
+        if saved:
+            thread = guild.get_thread(int(saved))
+            if thread is None:
+                fetched = await self.call(lambda: guild.fetch_channel(int(saved)))
+                if not isinstance(fetched, discord.Thread):
+                    raise Undeliverable(f"channel {saved} of space {space!r} is not a thread")
+                thread = fetched
+        else:
+            thread = await self._create_thread(guild, space, title)
+        for user_id in user_ids:
+            await self.call(functools.partial(thread.add_user, discord.Object(user_id)))
+
+    async def _create_thread(self, guild: discord.Guild, space: str, title: str) -> discord.Thread:
+        settings = self.places.settings
+        parent_id = settings.spaces_channel or self.places.welcome_channel_id()
+        parent = guild.get_channel(parent_id) if parent_id else None
+        if not isinstance(parent, discord.TextChannel):
+            raise Undeliverable(
+                "private spaces need a text channel: set platforms.discord.spaces_channel"
+            )
+        name = " ".join(title.split())[:100] or space
+        thread = await self.call(
+            lambda: parent.create_thread(
+                name=name,
+                type=discord.ChannelType.private_thread,
+                invitable=False,
+                auto_archive_duration=10080,
+                reason="Concord private space",
+            )
+        )
+        self.places.host.save_cursor(space_key(space), str(thread.id))
+        self.places.host.save_cursor(thread_key(thread.id), space)
+        return thread

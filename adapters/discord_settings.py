@@ -1,0 +1,183 @@
+"""Settings of the Discord adapter (``platforms.discord`` in concord.yaml).
+
+No discord.py import here, so ``concord check`` works without the extra. The bot
+token never lives in the file: ``token_env`` names the environment variable that
+holds it. Example::
+
+    platforms:
+      discord:
+        token_env: CONCORD_DISCORD_TOKEN
+        guild: 123456789012345678              # the server Concord serves
+        moderators_channel: 223456789012345678 # where "talk to a person" notices go
+        welcome_channel: 323456789012345678    # optional: else the server's system channel
+        spaces_channel: 423456789012345678     # optional: parent of private threads
+        roles: {member: 523456789012345678}    # neutral role name -> Discord role id
+        moderator_roles: [623456789012345678]  # members with these roles are moderators
+        mediator_roles: [723456789012345678]
+        channels: {rules: 823456789012345678}  # neutral channel names used by the config
+
+The bot needs the "Server Members" and "Message Content" privileged intents
+(Developer Portal, Bot page); ``message_content: false`` does without the second,
+and then only buttons and slash commands work in server channels and threads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from bot import validate as v
+from bot.config import PlatformSection
+from bot.errors import ConfigError
+from bot.yamlsource import KeyPath, YamlDocument
+
+KEYS = (
+    "token_env",
+    "guild",
+    "moderators_channel",
+    "welcome_channel",
+    "spaces_channel",
+    "channels",
+    "roles",
+    "moderator_roles",
+    "mediator_roles",
+    "message_content",
+    "requests_per_second",
+    "guild_ready_timeout",
+    "api_base",
+    "gateway",
+)
+REQUIRED = ("token_env", "guild")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
+_MAX_ID = 2**64
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    token_env: str
+    guild: int
+    token: str = field(default="", repr=False)
+    moderators_channel: int | None = None
+    welcome_channel: int | None = None
+    spaces_channel: int | None = None
+    channels: tuple[tuple[str, int], ...] = ()
+    roles: tuple[tuple[str, int], ...] = ()
+    moderator_roles: tuple[int, ...] = ()
+    mediator_roles: tuple[int, ...] = ()
+    message_content: bool = True
+    # Discord allows 50 requests a second per bot; stay well under it.
+    requests_per_second: float = 40.0
+    guild_ready_timeout: float = 2.0
+    api_base: str | None = None  # only for tests: a loopback stand-in of the REST API
+    gateway: str | None = None  # only for tests: a loopback stand-in of the gateway
+
+    def role_id(self, name: str) -> int | None:
+        """The Discord role id of a neutral role name."""
+        return dict(self.roles).get(name)
+
+    def neutral_roles(self, role_ids: set[int]) -> tuple[str, ...]:
+        """The neutral roles ("moderator", "mediator") a member's Discord roles give."""
+        found = []
+        if role_ids & set(self.moderator_roles):
+            found.append("moderator")
+        if role_ids & set(self.mediator_roles):
+            found.append("mediator")
+        return tuple(found)
+
+
+def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings:
+    doc, base, data = section.doc, section.path, section.data
+    v.mapping(doc, base, data, KEYS, required=REQUIRED)
+
+    def at(key: str) -> KeyPath:
+        return (*base, key)
+
+    token_env = v.text(doc, at("token_env"), data["token_env"])
+    if not _ENV_NAME.fullmatch(token_env):
+        raise doc.error(at("token_env"), "expected the name of an environment variable")
+    token = "" if check_only else os.environ.get(token_env, "").strip()
+    if not check_only and not token:
+        raise ConfigError(
+            doc.name,
+            doc.line(at("token_env")),
+            f"{'.'.join(base)}.token_env",
+            f"environment variable {token_env} is not set",
+        )
+    return DiscordSettings(
+        token_env=token_env,
+        token=token,
+        guild=_id(doc, at("guild"), data["guild"]),
+        moderators_channel=_optional_id(doc, at("moderators_channel"), data),
+        welcome_channel=_optional_id(doc, at("welcome_channel"), data),
+        spaces_channel=_optional_id(doc, at("spaces_channel"), data),
+        channels=_named_ids(doc, at("channels"), data.get("channels"), "channel"),
+        roles=_named_ids(doc, at("roles"), data.get("roles"), "role"),
+        moderator_roles=_ids(doc, at("moderator_roles"), data.get("moderator_roles")),
+        mediator_roles=_ids(doc, at("mediator_roles"), data.get("mediator_roles")),
+        message_content=v.boolean(doc, at("message_content"), data.get("message_content", True)),
+        requests_per_second=_number(
+            doc, at("requests_per_second"), data.get("requests_per_second", 40.0), 0.1, 10_000
+        ),
+        guild_ready_timeout=_number(
+            doc, at("guild_ready_timeout"), data.get("guild_ready_timeout", 2.0), 0.01, 60
+        ),
+        api_base=_url(doc, at("api_base"), data.get("api_base"), ("http", "https")),
+        gateway=_url(doc, at("gateway"), data.get("gateway"), ("ws", "wss")),
+    )
+
+
+def _id(doc: YamlDocument, path: KeyPath, value: Any) -> int:
+    """A Discord id (a snowflake): a whole number, in YAML as a number or a string."""
+    if isinstance(value, str) and _SNOWFLAKE.fullmatch(value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < _MAX_ID:
+        raise doc.error(path, "expected a Discord id (a number such as 123456789012345678)")
+    return value
+
+
+def _optional_id(doc: YamlDocument, path: KeyPath, data: dict[str, Any]) -> int | None:
+    value = data.get(str(path[-1]))
+    return None if value is None else _id(doc, path, value)
+
+
+def _ids(doc: YamlDocument, path: KeyPath, value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        value = [value]
+    return tuple(_id(doc, (*path, i), item) for i, item in enumerate(value))
+
+
+def _named_ids(
+    doc: YamlDocument, path: KeyPath, value: Any, what: str
+) -> tuple[tuple[str, int], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise doc.error(path, f"expected a mapping of {what} names to Discord {what} ids")
+    return tuple(
+        (v.text(doc, (*path, str(name)), name), _id(doc, (*path, str(name)), item))
+        for name, item in value.items()
+    )
+
+
+def _number(doc: YamlDocument, path: KeyPath, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise doc.error(path, "expected a number")
+    if not low <= value <= high:
+        raise doc.error(path, f"must be between {low:g} and {high:g}")
+    return float(value)
+
+
+def _url(doc: YamlDocument, path: KeyPath, value: Any, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    text = v.text(doc, path, value).strip()
+    url = urlparse(text)
+    if url.scheme not in schemes or not url.netloc:
+        raise doc.error(path, f"expected a {' or '.join(schemes)} URL")
+    return text.rstrip("/")
