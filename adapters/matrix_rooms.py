@@ -1,0 +1,353 @@
+"""Which Matrix room is which: served rooms, members' direct rooms, private spaces,
+and the rooms and power levels that stand for roles.
+
+A member's direct room is a room with exactly the bot and that member (besides the
+configured rooms and private spaces), created by the bot or accepted from the member's
+invite. The member -> room mapping is kept with ``host.save_cursor("matrix:dm:<user>")``
+so it survives restarts; a private space is an invite-only room marked with a
+``org.concord.space`` state event, so it is recognised again after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from nio import (  # type: ignore[import-untyped]
+    InviteMemberEvent,
+    MatrixRoom,
+    RoomCreateEvent,
+    RoomPreset,
+    RoomVisibility,
+    UnknownEvent,
+)
+
+from adapters.matrix_events import PLATFORM, Question
+from adapters.matrix_send import Refused, Sender
+from adapters.matrix_settings import Settings, is_room
+from bot.actions import OpenPrivateSpace
+from bot.events import MemberRef, Place, PlaceKind
+from bot.host import AdapterHost
+
+log = logging.getLogger("concord.matrix")
+
+SPACE_MARKER = "org.concord.space"
+OLD_VERSIONS = {str(n) for n in range(1, 12)}
+CREATOR_POWER = 1_000_000
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
+
+class Rooms:
+    def __init__(self, client: Any, sender: Sender, host: AdapterHost, settings: Settings) -> None:
+        self.client = client
+        self.sender = sender
+        self.host = host
+        self.settings = settings
+        self.bot = settings.user_id
+        self.served: set[str] = set()
+        self.moderators_room: str | None = None
+        self.members_room: str | None = None
+        self.aliases: dict[str, str] = {}
+        self.spaces: dict[str, str] = {}  # room id -> neutral space id
+        self.questions: dict[str, Question] = {}
+        self.creators: dict[str, set[str]] = {}
+
+    @property
+    def channels(self) -> set[str]:
+        extra = {self.moderators_room, self.members_room}
+        return self.served | {room for room in extra if room}
+
+    # Configured rooms ---------------------------------------------------------------
+
+    async def resolve(self, name: str) -> str:
+        """A room id for a room id or an alias (raises Refused for an unknown alias)."""
+        if name.startswith("!"):
+            return name
+        if name not in self.aliases:
+            response = await self.sender.call(
+                f"resolve {name}", lambda: self.client.room_resolve_alias(name), paced=False
+            )
+            self.aliases[name] = str(response.room_id)
+        return self.aliases[name]
+
+    async def join_configured(self) -> None:
+        settings = self.settings
+        self.served = set()
+        for name in (*settings.rooms, settings.moderators_room, settings.members_room):
+            if name is None:
+                continue
+            try:
+                room_id = await self.resolve(name)
+            except Refused as exc:
+                log.error("%s", exc)
+                continue
+            if name in settings.rooms:
+                self.served.add(room_id)
+            if name == settings.moderators_room:
+                self.moderators_room = room_id
+            if name == settings.members_room:
+                self.members_room = room_id
+            try:
+                await self.sender.call(f"join {name}", partial(self.client.join, room_id))
+            except Refused as exc:
+                # Joined as soon as someone invites the bot.
+                log.error("%s (is the bot invited?)", exc)
+
+    # Recognising rooms ----------------------------------------------------------------
+
+    def scan_state(self, room_id: str, events: list[Any]) -> None:
+        for event in events:
+            if isinstance(event, RoomCreateEvent) and event.room_version not in OLD_VERSIONS:
+                # From room version 12 the creators hold the highest power, unlisted.
+                content = event.source.get("content", {})
+                extra = content.get("additional_creators")
+                extra = [u for u in extra if isinstance(u, str)] if isinstance(extra, list) else []
+                self.creators[room_id] = {event.sender, *extra}
+            if isinstance(event, UnknownEvent) and event.type == SPACE_MARKER:
+                space = event.source.get("content", {}).get("space")
+                if isinstance(space, str) and space:
+                    self.spaces[room_id] = space
+
+    def forget(self, room_id: str) -> None:
+        self.spaces.pop(room_id, None)
+        self.questions.pop(room_id, None)
+
+    def is_direct(self, room_id: str, user: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        if room is None or room_id in self.channels or room_id in self.spaces:
+            return False
+        return user in room.users and set(room.users) <= {self.bot, user}
+
+    def place_for(self, room_id: str, sender: str) -> Place | None:
+        """Where an event in this room happened, or None for a room the bot does not serve."""
+        if room_id in self.channels:
+            return Place(PLATFORM, PlaceKind.CHANNEL, room_id)
+        if room_id in self.spaces:
+            return Place(PLATFORM, PlaceKind.PRIVATE, self.spaces[room_id])
+        if self.is_direct(room_id, sender):
+            if self.host.cursor(f"matrix:dm:{sender}") != room_id:
+                self.host.save_cursor(f"matrix:dm:{sender}", room_id)
+            return Place(PLATFORM, PlaceKind.DIRECT, sender)
+        return None
+
+    async def on_invite(self, room_id: str, info: Any) -> None:
+        """Accept a member's invitation to a direct room, and invitations to configured
+        rooms; leave other invitations pending (the bot is no general-purpose guest)."""
+        invite = next(
+            (
+                e
+                for e in info.invite_state
+                if isinstance(e, InviteMemberEvent)
+                and e.state_key == self.bot
+                and e.membership == "invite"
+            ),
+            None,
+        )
+        if invite is None:
+            return
+        configured = room_id in self.channels
+        if not configured and not invite.content.get("is_direct"):
+            log.info("matrix: ignoring an invitation to %s from %s", room_id, invite.sender)
+            return
+        try:
+            await self.sender.call(f"join {room_id}", lambda: self.client.join(room_id))
+        except Refused as exc:
+            log.warning("%s", exc)
+            return
+        if not configured:
+            self.host.save_cursor(f"matrix:dm:{invite.sender}", room_id)
+            log.info("matrix: accepted a direct room from %s", invite.sender)
+
+    # Rooms for places -----------------------------------------------------------------
+
+    async def room_for(self, place: Place) -> str:
+        if place.kind is PlaceKind.DIRECT:
+            return await self.direct_room(place.id)
+        if place.kind is PlaceKind.PRIVATE:
+            room_id = self.host.cursor(f"matrix:space:{place.id}")
+            if room_id is None:
+                raise Refused(f"matrix: no room for the private space {place.id}")
+            return room_id
+        if is_room(place.id):
+            return await self.resolve(place.id)
+        raise Refused(f"matrix: '{place.id}' is not a room id or alias")
+
+    async def direct_room(self, user: str) -> str:
+        room_id = self.host.cursor(f"matrix:dm:{user}")
+        if room_id is not None and self.is_direct(room_id, user):
+            return room_id
+        for candidate in self.client.rooms:
+            if self.is_direct(candidate, user):
+                self.host.save_cursor(f"matrix:dm:{user}", candidate)
+                return str(candidate)
+        room_id = await self.create(
+            f"direct room with {user}", [user], is_direct=True, preset=RoomPreset.private_chat
+        )
+        self.host.save_cursor(f"matrix:dm:{user}", room_id)
+        log.info("matrix: opened a direct room with %s", user)
+        return room_id
+
+    async def create(
+        self,
+        what: str,
+        invite: list[str],
+        *,
+        is_direct: bool = False,
+        preset: Any = None,
+        name: str | None = None,
+        state: list[dict[str, Any]] | None = None,
+    ) -> str:
+        encrypted = self.settings.encryption
+        initial = [*([ENCRYPTION] if encrypted else []), *(state or [])]
+        response = await self.sender.call(
+            f"create a {what}",
+            lambda: self.client.room_create(
+                visibility=RoomVisibility.private,
+                name=name,
+                is_direct=is_direct,
+                preset=preset,
+                invite=invite,
+                initial_state=initial,
+            ),
+        )
+        room_id = str(response.room_id)
+        await self.register(room_id, invite, encrypted)
+        return room_id
+
+    async def register(self, room_id: str, invited: list[str], encrypted: bool) -> None:
+        """Tell nio about a room the bot just created, before the next sync does, so that
+        the first message (encrypted for the invited members' devices) can go out now."""
+        if room_id in self.client.rooms:
+            return
+        room = MatrixRoom(room_id, self.bot, encrypted)
+        room.add_member(self.bot, None, None)
+        for user in invited:
+            room.add_member(user, None, None, invited=True)
+        room.members_synced = True
+        self.client.rooms[room_id] = room
+        if encrypted and self.client.olm is not None:
+            self.client.encrypted_rooms.add(room_id)
+            self.client.olm.update_tracked_users(room)
+            if self.client.should_query_keys:
+                await self.sender.call("query keys", self.client.keys_query, paced=False)
+
+    # Questions answered by reactions -----------------------------------------------------
+
+    def remember_question(self, room_id: str, question: Question) -> None:
+        self.questions[room_id] = question
+        self.host.save_cursor(f"matrix:ask:{room_id}", question.dump())
+
+    def question(self, room_id: str) -> Question | None:
+        if room_id not in self.questions:
+            found = Question.load(self.host.cursor(f"matrix:ask:{room_id}"))
+            if found is None:
+                return None
+            self.questions[room_id] = found
+        return self.questions[room_id]
+
+    # Private spaces -------------------------------------------------------------------------
+
+    async def open_space(self, action: OpenPrivateSpace) -> None:
+        users = [m.id for m in action.members if m.platform == PLATFORM and m.id != self.bot]
+        key = f"matrix:space:{action.space}"
+        room_id = self.host.cursor(key)
+        if room_id is None:
+            marker = {"type": SPACE_MARKER, "state_key": "", "content": {"space": action.space}}
+            room_id = await self.create(
+                f"private space {action.space}",
+                users,
+                preset=RoomPreset.private_chat,
+                name=action.title,
+                state=[marker],
+            )
+            self.host.save_cursor(key, room_id)
+            self.spaces[room_id] = action.space
+            return
+        room = self.client.rooms.get(room_id)
+        for user in users:
+            if room is None or user not in room.users:
+                await self.invite(room_id, user)
+
+    async def invite(self, room_id: str, user: str) -> None:
+        await self.sender.call(
+            f"invite {user} to {room_id}", lambda: self.client.room_invite(room_id, user), room_id
+        )
+
+    # Roles ----------------------------------------------------------------------------------
+
+    def power(self, user: str) -> int:
+        """The member's highest power level in the configured rooms."""
+        levels = [
+            CREATOR_POWER
+            if user in self.creators.get(r, ())
+            else self.client.rooms[r].power_levels.get_user_level(user)
+            for r in self.channels
+            if r in self.client.rooms
+        ]
+        return max(levels, default=0)
+
+    def roles(self, user: str) -> tuple[str, ...]:
+        settings = self.settings
+        found = []
+        if user in settings.moderators or self.power(user) >= settings.moderator_power:
+            found.append("moderator")
+        if user in settings.mediators:
+            found.append("mediator")
+        return tuple(found)
+
+    async def set_role(self, member: MemberRef, role: str, granted: bool) -> None:
+        if member.platform != PLATFORM:
+            return
+        if self.settings.role_mode == "room":
+            await self._members_room(member.id, granted)
+            return
+        level = self.settings.role_powers.get(role)
+        if level is None:
+            log.warning("matrix: no power level configured for the role %r (role_powers)", role)
+            return
+        for room_id in sorted(self.served):
+            await self._power_level(room_id, member.id, level, granted)
+
+    async def _members_room(self, user: str, granted: bool) -> None:
+        room_id = self.members_room
+        if room_id is None:
+            raise Refused("matrix: the members room could not be joined")
+        room = self.client.rooms.get(room_id)
+        present = room is not None and user in room.users
+        if granted and not present:
+            await self.invite(room_id, user)
+        elif not granted and present:
+            await self.sender.call(
+                f"remove {user} from {room_id}",
+                lambda: self.client.room_kick(room_id, user),
+                room_id,
+            )
+
+    async def _power_level(self, room_id: str, user: str, level: int, granted: bool) -> None:
+        """Raise a member to ``level`` (never lowering a higher level), or take back
+        exactly the level a grant gave."""
+        response = await self.sender.call(
+            f"read power levels of {room_id}",
+            lambda: self.client.room_get_state_event(room_id, "m.room.power_levels"),
+            paced=False,
+        )
+        content = dict(response.content)
+        users = dict(content.get("users") or {})
+        current = int(users.get(user, content.get("users_default", 0)) or 0)
+        if granted and current < level:
+            users[user] = level
+        elif not granted and user in users and users[user] == level:
+            del users[user]
+        else:
+            return
+        content["users"] = users
+        await self.sender.call(
+            f"set the power level of {user} in {room_id}",
+            lambda: self.client.room_put_state(room_id, "m.room.power_levels", content),
+            room_id,
+        )

@@ -1,0 +1,142 @@
+"""Sending to Matrix safely: inert plain text, pacing, bounded rate-limit waits.
+
+Every message is ``m.text`` with a plain ``body`` only (no ``formatted_body``, so no
+HTML or Markdown is ever rendered) and an empty ``m.mentions``, which tells clients and
+servers that support intentional mentions that it mentions nobody. For older servers,
+whose legacy push rule fires on the word "@room" from a sender allowed to notify the
+room, a WORD JOINER (U+2060, invisible) is put after the "@" so the rule cannot match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import aiohttp
+from nio import ErrorResponse  # type: ignore[import-untyped]
+from nio.exceptions import (  # type: ignore[import-untyped]
+    EncryptionError,
+    GroupEncryptionError,
+    OlmTrustError,
+    ProtocolError,
+)
+
+from adapters.pacing import Pacer
+from bot.errors import ConcordError, DeliveryError
+from bot.text import split_message
+
+log = logging.getLogger("concord.matrix")
+
+# Matrix has no hard message limit below the 64 KiB event size; long messages are
+# split so that each stays readable on a phone.
+MAX_LENGTH = 4000
+# Bounds on rate-limit waits: nio would otherwise sleep and retry without end.
+MAX_ATTEMPTS = 4
+MAX_WAIT = 30.0
+REQUEST_TIMEOUT = 45.0
+WORD_JOINER = "\u2060"
+_ROOM_MENTION = re.compile(r"@(room)\b", re.IGNORECASE)
+
+
+class Refused(ConcordError):
+    """The homeserver refused a request for good (no power, not in the room): retrying
+    the same action would only block the outbox behind it."""
+
+
+def inert(text: str) -> str:
+    """The text with any "@room" made unable to notify a whole room."""
+    return _ROOM_MENTION.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
+
+
+def text_content(text: str) -> dict[str, Any]:
+    return {"msgtype": "m.text", "body": inert(text), "m.mentions": {}}
+
+
+def is_rate_limited(response: Any) -> bool:
+    status = getattr(getattr(response, "transport_response", None), "status", None)
+    return status == 429 or getattr(response, "status_code", None) == "M_LIMIT_EXCEEDED"
+
+
+def is_transient(response: Any) -> bool:
+    """A failure worth retrying later: the server is down or busy."""
+    status = getattr(getattr(response, "transport_response", None), "status", None)
+    return status is None or status >= 500 or is_rate_limited(response)
+
+
+class Sender:
+    """Requests to the homeserver with pacing and bounded waits on HTTP 429."""
+
+    def __init__(self, client: Any, pacer: Pacer) -> None:
+        self.client = client
+        self.pacer = pacer
+        # Pieces of a split message already sent, so a retried action does not repeat them.
+        self.partial: dict[tuple[str, str], int] = {}
+
+    async def call(
+        self, what: str, make: Callable[[], Awaitable[Any]], room: str = "", paced: bool = True
+    ) -> Any:
+        """One request; rate limits are waited out (``retry_after_ms``, bounded)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if paced:
+                await self.pacer.wait(room or "-")
+            try:
+                async with asyncio.timeout(REQUEST_TIMEOUT):
+                    response = await make()
+            except (aiohttp.ClientError, OSError, TimeoutError, ProtocolError) as exc:
+                raise DeliveryError(f"matrix: {what}: {type(exc).__name__}: {exc}") from exc
+            except (EncryptionError, GroupEncryptionError, OlmTrustError) as exc:
+                raise DeliveryError(f"matrix: {what}: encryption failed: {exc}") from exc
+            if not isinstance(response, ErrorResponse):
+                return response
+            if is_rate_limited(response):
+                wait = (response.retry_after_ms or 1000) / 1000
+                if wait > MAX_WAIT or attempt == MAX_ATTEMPTS:
+                    raise DeliveryError(f"matrix: {what}: rate limited for {wait:.0f} s")
+                log.warning("matrix: %s: rate limited, waiting %.1f s", what, wait)
+                await asyncio.sleep(wait)
+                continue
+            if is_transient(response):
+                raise DeliveryError(f"matrix: {what}: {response}")
+            raise Refused(f"matrix: {what}: {response.status_code} {response.message}")
+        raise DeliveryError(f"matrix: {what}: gave up")  # pragma: no cover
+
+    async def send_text(self, room_id: str, text: str) -> list[str]:
+        """Send ``text`` as one or more messages; returns their event ids."""
+        pieces = split_message(text, MAX_LENGTH)
+        key = (room_id, text)
+        done = self.partial.get(key, 0)
+        event_ids: list[str] = []
+        for index, piece in enumerate(pieces):
+            if index < done:
+                continue
+            response = await self.call(
+                f"send to {room_id}",
+                partial(
+                    self.client.room_send,
+                    room_id,
+                    "m.room.message",
+                    text_content(piece),
+                    ignore_unverified_devices=True,
+                ),
+                room_id,
+            )
+            event_ids.append(str(response.event_id))
+            self.partial[key] = index + 1
+            if len(self.partial) > 1000:
+                self.partial.pop(next(iter(self.partial)))
+        self.partial.pop(key, None)
+        return event_ids
+
+    async def react(self, room_id: str, event_id: str, key: str) -> None:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        await self.call(
+            f"react in {room_id}",
+            lambda: self.client.room_send(
+                room_id, "m.reaction", content, ignore_unverified_devices=True
+            ),
+            room_id,
+        )

@@ -1,0 +1,549 @@
+"""The Matrix adapter against a real Synapse homeserver on loopback.
+
+Members are real matrix-nio clients with their own crypto stores; the bot is the
+product's adapter on an engine built like ``concord run`` builds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import textwrap
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("nio")
+pytest.importorskip("synapse")
+
+from nio import ErrorResponse, RoomPreset, RoomVisibility  # type: ignore[import-untyped]
+from nio.api import Api  # type: ignore[import-untyped]
+
+from adapters import matrix_settings
+from adapters.matrix import MatrixAdapter, create
+from adapters.matrix_events import (
+    keycap,
+    parse_command,
+    reaction_number,
+    strip_reply_fallback,
+)
+from adapters.matrix_send import WORD_JOINER, inert
+from bot.actions import GrantRole, OpenPrivateSpace, RevokeRole, Say
+from bot.app import build_engine
+from bot.config import load_config
+from bot.engine import Engine
+from bot.errors import ConcordError, ConfigError
+from bot.events import CommandRun, Event, MemberRef, Place, PlaceKind, TextSaid
+from bot.host import AdapterHost
+from tests.synapse import (
+    SERVER_NAME,
+    Account,
+    Member,
+    Synapse,
+    synapse_server,
+    unique,
+)
+
+ROOT = Path(__file__).parents[1]
+TOKEN_ENV = "CONCORD_TEST_MATRIX_TOKEN"
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    yield from synapse_server(tmp_path_factory.mktemp("synapse"))
+
+
+class RecordingHost(AdapterHost):
+    """The real host, remembering every event the adapter handed in."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.events: list[Event] = []
+
+    async def handle(self, event: Event) -> bool:
+        self.events.append(event)
+        return await super().handle(event)
+
+
+def write_config(folder: Path, server: Synapse, bot: Account, matrix: str) -> Path:
+    text = (ROOT / "community" / "concord.yaml").read_text("utf-8")
+    coc = ROOT / "community" / "code-of-conduct.yaml"
+    text = text.replace("# code_of_conduct: code-of-conduct.yaml", f"code_of_conduct: {coc}")
+    section = textwrap.indent(textwrap.dedent(matrix).strip(), "    ")
+    text += (
+        "\nplatforms:\n  matrix:\n"
+        f"    homeserver: {server.url}\n"
+        f'    user_id: "{bot.user_id}"\n'
+        f"    token_env: {TOKEN_ENV}\n"
+        f"    store_path: {folder / 'bot-store'}\n"
+        "    send_rate: 1000\n"
+        "    send_burst: 1000\n"
+        f"{section}\n"
+    )
+    path = folder / "concord.yaml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+class Bot:
+    """The adapter running on an engine, as ``concord run`` would run it."""
+
+    def __init__(self, config: Path, database: Path) -> None:
+        self.config = load_config(config)
+        self.database = database
+        self.engine = build_engine(self.config, database)
+        self.host = RecordingHost(self.engine)
+        self.settings = matrix_settings.parse(self.config.platforms["matrix"])
+        self.adapter: MatrixAdapter = create(self.settings, self.host)
+        self.engine.add_adapter(self.adapter)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, **attributes: Any) -> Bot:
+        for name, value in attributes.items():
+            setattr(self.adapter, name, value)
+        self.task = asyncio.create_task(self.adapter.run())
+        ready = asyncio.create_task(self.adapter.ready.wait())
+        await asyncio.wait([self.task, ready], timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if self.task.done():
+            self.task.result()
+        assert self.adapter.ready.is_set(), "the adapter did not get ready"
+        return self
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.wait([self.task])
+        await self.adapter.close()
+        self.engine.services.store.close()
+
+
+@pytest.fixture
+async def world(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[World]:
+    world = World(synapse, tmp_path, monkeypatch)
+    try:
+        yield world
+    finally:
+        await world.close()
+
+
+class World:
+    """Users, rooms and bots of one test; everything is closed at the end."""
+
+    def __init__(self, server: Synapse, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.server = server
+        self.folder = folder
+        self.bot_account = server.register(unique("bot"))
+        monkeypatch.setenv(TOKEN_ENV, self.bot_account.token)
+        self.members: list[Member] = []
+        self.bots: list[Bot] = []
+        self.aliases: dict[str, str] = {}
+
+    @property
+    def bot_id(self) -> str:
+        return self.bot_account.user_id
+
+    @property
+    def bot_token(self) -> str:
+        return self.bot_account.token
+
+    async def member(self, name: str, admin: bool = False) -> Member:
+        account = self.server.register(unique(name), admin=admin)
+        member = Member(self.server, account, self.folder / "members" / account.device_id)
+        await member.start()
+        self.members.append(member)
+        return member
+
+    async def public_room(self, owner: Member, name: str, powers: dict[str, int]) -> str:
+        """A public room created by ``owner`` (so with the highest power, in room version
+        12), with an alias; the bot gets power 100."""
+        localpart = unique(name)
+        response = await owner.client.room_create(
+            visibility=RoomVisibility.public,
+            alias=localpart,
+            preset=RoomPreset.public_chat,
+            power_level_override={
+                "users": {self.bot_id: 100, **powers},
+            },
+        )
+        assert not isinstance(response, ErrorResponse), response
+        self.aliases[str(response.room_id)] = f"#{localpart}:{SERVER_NAME}"
+        return str(response.room_id)
+
+    async def bot(self, matrix: str = "", database: str = "concord.db", **attrs: Any) -> Bot:
+        config = write_config(self.folder, self.server, self.bot_account, matrix)
+        bot = Bot(config, self.folder / database)
+        self.bots.append(bot)
+        return await bot.start(**attrs)
+
+    async def close(self) -> None:
+        for bot in self.bots:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(bot.stop(), 10)
+        for member in self.members:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(member.close(), 10)
+
+
+async def until(check: Callable[[], bool], member: Member, timeout: float = 15) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await member.sync()
+
+
+def joined(member: Member, room_id: str, user: str) -> bool:
+    room = member.client.rooms.get(room_id)
+    return room is not None and user in room.users and user not in room.invited_users
+
+
+# End to end ---------------------------------------------------------------------------------
+
+
+async def test_join_onboarding_in_chosen_language_by_typing_and_reaction(world: World) -> None:
+    async with asyncio.timeout(60):
+        owner = await world.member("owner")
+        room = await world.public_room(owner, "welcome", {})
+        await world.bot(f'rooms: ["{world.aliases[room]}"]')
+        ana = await world.member("ana")
+        await ana.client.join(room)
+
+        # The welcome comes in a new encrypted direct room that the bot opened.
+        welcome = await ana.from_bot(world.bot_id, "Welcome to Example Community")
+        dm = welcome.room_id
+        assert dm != room and welcome.encrypted
+        assert ana.client.rooms[dm].encrypted
+        question = await ana.from_bot(world.bot_id, "1. English", room=dm)
+        assert "2. Español" in question.body
+
+        # Matrix gives no locale: the member picks a language by typing its name.
+        await ana.say(dm, "Español")
+        walk = await ana.from_bot(world.bot_id, "¿Seguimos?", room=dm)
+        reactions = await ana.wait_for(
+            lambda r: (
+                r.type == "m.reaction" and r.content["m.relates_to"]["event_id"] == walk.event_id
+            ),
+            count=3,
+        )
+        assert [r.content["m.relates_to"]["key"] for r in reactions] == [
+            keycap(1),
+            keycap(2),
+            keycap(3),
+        ]
+        # A reaction answers the question ("Seguir": the next part)...
+        await ana.react(dm, walk.event_id, keycap(1))
+        second = await ana.from_bot(world.bot_id, "¿Seguimos?", room=dm)
+        assert second.event_id != walk.event_id
+        # ...and so does typing; the rest of the onboarding is typed (the example's
+        # mentors are console members, so no mentor is asked for).
+        for answer in ["1", "1", "1", "1", "1", "1 3", "2"]:
+            await ana.say(dm, answer)
+        await ana.from_bot(world.bot_id, "¡Todo listo!", room=dm, timeout=20)
+
+        # The "member" role is a power level in the served room.
+        await until(
+            lambda: ana.client.rooms[room].power_levels.get_user_level(ana.user_id) == 1, ana
+        )
+        bot = world.bots[0]
+        assert bot.host.cursor(f"matrix:dm:{ana.user_id}") == dm
+
+
+async def test_encrypted_direct_room_opened_by_the_member(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with asyncio.timeout(40):
+        bot = await world.bot(decrypt_grace=0.3)
+        bob = await world.member("bob")
+        created = await bob.client.room_create(
+            is_direct=True,
+            invite=[world.bot_id],
+            preset=RoomPreset.private_chat,
+            initial_state=[ENCRYPTION],
+        )
+        dm = str(created.room_id)
+        await until(lambda: joined(bob, dm, world.bot_id), bob)
+        assert bob.client.rooms[dm].encrypted  # as Element makes direct rooms
+        await bob.say(dm, "!concord help")
+        answer = await bob.from_bot(world.bot_id, "Here is what I can do", room=dm)
+        assert answer.encrypted  # the bot decrypted the command and encrypted its answer
+        assert bot.host.cursor(f"matrix:dm:{bob.user_id}") == dm
+        commands = [e for e in bot.host.events if isinstance(e, CommandRun)]
+        assert commands[-1].name == "help"
+        assert commands[-1].place == Place("matrix", PlaceKind.DIRECT, bob.user_id)
+
+        # A message whose key the bot never got: it says so in the room and in the log.
+        caplog.set_level(logging.WARNING, "concord.matrix")
+        olm = bob.client.olm
+        content = {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgAEnB" + "A" * 40,
+            "sender_key": olm.account.identity_keys["curve25519"],
+            "device_id": bob.client.device_id,
+            "session_id": "concord-test-unknown-session",
+        }
+        method, path, data = Api.room_send(
+            bob.client.access_token, dm, "m.room.encrypted", content, unique("tx")
+        )
+        await bob.client.send(method, path, data)
+        notice = await bob.from_bot(world.bot_id, "could not read", room=dm)
+        assert notice.encrypted
+        assert any("cannot decrypt" in r.getMessage() for r in caplog.records)
+
+
+async def test_private_space_moderators_and_roles(world: World) -> None:
+    async with asyncio.timeout(40):
+        owner = await world.member("owner")
+        mod = await world.member("mod")
+        room = await world.public_room(owner, "hall", {mod.user_id: 50})
+        mods_room = await world.public_room(owner, "mods", {})
+        members_room = await world.public_room(owner, "members", {})
+        await mod.client.join(room)
+        await mod.client.join(mods_room)
+        bot = await world.bot(
+            f'rooms: ["{room}"]\nmoderators_room: "{mods_room}"\n'
+            f'members_room: "{members_room}"\nrole_mode: room'
+        )
+        carla, dan = await world.member("carla"), await world.member("dan")
+        await carla.client.join(room)
+
+        # A private space is an invite-only room with the members, marked for restarts.
+        people = (MemberRef("matrix", carla.user_id), MemberRef("matrix", dan.user_id))
+        await bot.adapter.deliver(OpenPrivateSpace("case-7", "Case 7", people))
+        space = Place("matrix", PlaceKind.PRIVATE, "case-7")
+        await bot.adapter.deliver(Say(space, "Ground rules: one person speaks at a time."))
+        for member in (carla, dan):
+            said = await member.from_bot(world.bot_id, "Ground rules")
+            space_room = member.client.rooms[said.room_id]
+            assert space_room.join_rule == "invite" and space_room.name == "Case 7"
+        await carla.say(said.room_id, "I would like to start")
+        await until(lambda: any(isinstance(e, TextSaid) for e in bot.host.events), carla)
+        spoken = [e for e in bot.host.events if isinstance(e, TextSaid)][-1]
+        assert spoken.place == space and spoken.member.id == carla.user_id
+        assert spoken.roles == ()
+
+        # A moderator by power level; a request for a person reaches the moderators' room.
+        await mod.say(room, "!concord help")
+        await carla.say(room, "!concord human")
+        notice = await mod.from_bot(world.bot_id, "would like to talk to a person", room=mods_room)
+        assert carla.user_id in notice.body
+        runs = {e.member.id: e for e in bot.host.events if isinstance(e, CommandRun)}
+        assert runs[mod.user_id].roles == ("moderator",)
+        assert runs[mod.user_id].place == Place("matrix", PlaceKind.CHANNEL, room)
+        assert runs[carla.user_id].roles == ()
+
+        # role_mode room: a role is an invitation to the members' room, taken back by a kick.
+        await bot.adapter.deliver(GrantRole(people[0], "member"))
+        await until(lambda: joined(carla, members_room, carla.user_id), carla)
+        await bot.adapter.deliver(RevokeRole(people[0], "member"))
+        await owner.sync(0)
+        await until(lambda: not joined(owner, members_room, carla.user_id), owner)
+        assert members_room in owner.client.rooms
+
+
+async def test_restart_resumes_without_replaying(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with asyncio.timeout(50):
+        owner = await world.member("owner")
+        room = await world.public_room(owner, "square", {})
+        # History from before the bot's very first start is not replayed.
+        await asyncio.to_thread(
+            world.server.request, "POST", f"/_matrix/client/v3/join/{room}", {}, world.bot_token
+        )
+        zoe = await world.member("zoe")
+        await zoe.client.join(room)
+        await zoe.say(room, "!concord help")
+        first = await world.bot(f'rooms: ["{room}"]')
+        erin = await world.member("erin")
+        await erin.client.join(room)
+        await erin.from_bot(world.bot_id, "Welcome to Example Community")
+        question = await erin.from_bot(world.bot_id, "1. English")
+        await first.stop()
+
+        # While the bot is away, erin answers twice; the new bot sees a limited timeline.
+        await erin.say(question.room_id, "English")
+        await erin.say(question.room_id, "1")
+        caplog.set_level(logging.INFO, "concord.matrix")
+        await world.bot(f'rooms: ["{room}"]', timeline_limit=1)
+        await erin.from_bot(world.bot_id, "Shall we go on?", room=question.room_id)
+        await erin.from_bot(world.bot_id, "Shall we go on?", room=question.room_id)
+        assert any("missed events in" in r.getMessage() for r in caplog.records)
+        welcomes = [r for r in erin.received if "Welcome to Example" in r.body]
+        assert len(welcomes) == 1
+        await erin.say(question.room_id, "1")
+        await erin.from_bot(world.bot_id, "Shall we go on?", room=question.room_id)
+        assert len([r for r in erin.received if "Welcome to Example" in r.body]) == 1
+        await zoe.sync(0)
+        assert not [r for r in zoe.received if r.sender == world.bot_id and r.body]
+        seen = {e.member.id for bot in world.bots for e in bot.host.events}
+        assert zoe.user_id not in seen
+
+
+async def test_member_text_never_pings_or_formats(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with asyncio.timeout(40):
+        owner = await world.member("owner", admin=True)
+        room = await world.public_room(owner, "plaza", {})
+        bot = await world.bot(f'rooms: ["{room}"]')
+        fay, gus = await world.member("fay"), await world.member("gus")
+        await fay.client.join(room)
+        await gus.client.join(room)
+
+        # Control: the owner's plain "@room" does highlight fay, so the check below can fail.
+        control = await owner.say(room, "@room control")
+        tricky = "@room<b>html</b>*markdown*@everyone"
+        await gus.say(room, f"!concord {tricky}")
+        echo = await fay.from_bot(world.bot_id, "I do not know the command", room=room)
+        assert echo.content["msgtype"] == "m.text"
+        assert "formatted_body" not in echo.content and "format" not in echo.content
+        assert echo.content["m.mentions"] == {}
+        assert f"/{tricky}" in echo.body.replace(WORD_JOINER, "")
+        highlights = await asyncio.to_thread(
+            world.server.request,
+            "GET",
+            "/_matrix/client/v3/notifications?only=highlight",
+            None,
+            fay.account.token,
+        )
+        highlighted = {n["event"]["event_id"] for n in highlights["notifications"]}
+        assert control in highlighted and echo.event_id not in highlighted
+
+        # Long texts are split at line breaks, in order, none over the limit.
+        lines = [f"line {n}: " + " ".join(["word"] * 30) for n in range(120)]
+        await bot.adapter.deliver(Say(Place("matrix", PlaceKind.CHANNEL, room), "\n".join(lines)))
+        pieces = await fay.wait_for(
+            lambda r: r.sender == world.bot_id and "line " in r.body, count=5
+        )
+        assert all(len(p.body) <= 4000 for p in pieces)
+        assert "\n".join(p.body for p in pieces) == "\n".join(lines)
+
+        # A homeserver rate limit (HTTP 429 with retry_after_ms) is waited out.
+        caplog.set_level(logging.WARNING, "concord.matrix")
+        await asyncio.to_thread(
+            world.server.request,
+            "POST",
+            f"/_synapse/admin/v1/users/{world.bot_id}/override_ratelimit",
+            {"messages_per_second": 2, "burst_count": 1},
+            owner.account.token,
+        )
+        place = Place("matrix", PlaceKind.CHANNEL, room)
+        for n in range(3):
+            await bot.adapter.deliver(Say(place, f"paced {n}"))
+        paced = await fay.wait_for(lambda r: "paced" in r.body, count=3)
+        assert [p.body for p in paced] == ["paced 0", "paced 1", "paced 2"]
+        assert any("rate limited" in r.getMessage() for r in caplog.records)
+
+
+async def test_rejected_token_names_the_variable(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "syt_not_a_real_token")
+    with pytest.raises(ConcordError, match=TOKEN_ENV):
+        async with asyncio.timeout(15):
+            await world.bot()
+
+
+async def test_unreachable_homeserver_is_retried_with_a_log_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "token")
+    closed = Synapse(tmp_path / "none")  # never started: its port is closed
+    bot = Bot(
+        write_config(tmp_path, closed, Account("@bot:concord.test", "t", "D"), ""),
+        tmp_path / "c.db",
+    )
+    caplog.set_level(logging.WARNING, "concord.matrix")
+    task = asyncio.create_task(bot.adapter.run())
+    try:
+        async with asyncio.timeout(10):
+            while not any("cannot reach" in r.getMessage() for r in caplog.records):
+                await asyncio.sleep(0.05)
+        assert not task.done()
+        assert "retrying in" in caplog.records[-1].getMessage()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await bot.adapter.close()
+        bot.engine.services.store.close()
+
+
+# Settings and translation (no server) ------------------------------------------------------
+
+
+def section(tmp_path: Path, body: str) -> Any:
+    text = (ROOT / "community" / "concord.yaml").read_text("utf-8")
+    text += "\nplatforms:\n  matrix:\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
+    path = tmp_path / "concord.yaml"
+    path.write_text(text + "\n", "utf-8")
+    return load_config(path).platforms["matrix"]
+
+
+BASE = f"""
+homeserver: https://matrix.example.org/
+user_id: "@concord:example.org"
+token_env: {TOKEN_ENV}
+"""
+
+
+def test_settings_defaults_and_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "secret")
+    settings = matrix_settings.parse(section(tmp_path, BASE + "store_path: keys\n"))
+    assert settings.homeserver == "https://matrix.example.org"
+    assert settings.token == "secret" and "secret" not in repr(settings)
+    assert settings.store_path == tmp_path / "keys"
+    assert (settings.role_mode, settings.moderator_power, settings.encryption) == (
+        "power",
+        50,
+        True,
+    )
+    monkeypatch.delenv(TOKEN_ENV)
+    with pytest.raises(ConfigError, match=f"environment variable {TOKEN_ENV} is not set") as error:
+        matrix_settings.parse(section(tmp_path, BASE))
+    assert error.value.key == "platforms.matrix.token_env" and error.value.line > 1
+    assert matrix_settings.parse(section(tmp_path, BASE), check_only=True).token == ""
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "message"),
+    [
+        ("colour: blue", "colour", "unknown key"),
+        ("rooms: [general]", "rooms[0]", "room id"),
+        ("moderator_power: high", "moderator_power", "whole number"),
+        ("role_mode: room", "role_mode", "members_room"),
+        ("role_mode: roles", "role_mode", "must be one of"),
+        ("encryption: yes please", "encryption", "true or false"),
+        ("command_prefix: /concord", "command_prefix", "one word"),
+        ('moderators: ["alice"]', "moderators[0]", "user id"),
+    ],
+)
+def test_settings_mistakes_name_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, key: str, message: str
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "secret")
+    with pytest.raises(ConfigError, match=message) as error:
+        matrix_settings.parse(section(tmp_path, BASE + extra))
+    assert error.value.key == f"platforms.matrix.{key}"
+
+
+def test_commands_reactions_and_replies() -> None:
+    assert parse_command("!concord coc 3", "!concord", direct=False) == ("coc", ("3",))
+    assert parse_command("!Concord", "!concord", direct=False) == ("help", ())
+    assert parse_command("/language", "!concord", direct=True) == ("language", ())
+    assert parse_command("/language", "!concord", direct=False) is None
+    assert parse_command("hello !concord", "!concord", direct=True) is None
+    assert [reaction_number(keycap(n)) for n in (1, 9, 10)] == [1, 9, 10]
+    assert reaction_number("1\u20e3") == 1 and reaction_number("👍") is None
+    assert strip_reply_fallback("> <@a:x> old\n> more\n\nnew text") == "new text"
+    assert inert("hi @room and @Room!") == f"hi @{WORD_JOINER}room and @{WORD_JOINER}Room!"
+    assert inert("@roommate") == "@roommate"
