@@ -34,12 +34,14 @@ from bot.actions import (
     Action,
     Ask,
     Capabilities,
+    DeleteRecentMessages,
     GrantRole,
     NotifyModerators,
     OfferPrivateChat,
     OpenPrivateSpace,
     RevokeRole,
     Say,
+    SendFile,
 )
 from bot.errors import ConcordError
 from bot.events import Event, MemberRef, Place, PlaceKind
@@ -118,7 +120,8 @@ class DiscordAdapter:
             or settings.welcome_channel is not None,
             direct_first=True,
             roles=bool(settings.roles),
-            delete_messages=False,
+            delete_messages=True,
+            files=True,
             max_length=2000,
         )
         if settings.api_base:
@@ -326,6 +329,10 @@ class DiscordAdapter:
             url = f"https://discord.com/users/{self.client.user.id if self.client.user else ''}"
             button = action.button
             await send.text(action.to, action.text, lambda: link_view(button, url))
+        elif isinstance(action, SendFile):
+            await send.file(action.to, action.name, action.content)
+        elif isinstance(action, DeleteRecentMessages):
+            await send.delete_recent(action.to)
         elif isinstance(action, GrantRole | RevokeRole):
             role = self.settings.role_id(action.role)
             if role is None:

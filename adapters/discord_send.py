@@ -11,12 +11,20 @@ discord.py's retries, a server error or a network failure raises ``DeliveryError
 so the action stays in the outbox and is sent again in order. A refusal that a retry
 cannot fix (a member who closed their direct messages, a deleted channel, missing
 permissions) raises ``Undeliverable``, which the adapter logs.
+
+The ids of the bot's own messages in each direct-message conversation (the last
+100) are kept in the store under ``discord:sent:<user id>``, so the safety exit
+(``DeleteRecentMessages``) can delete them one by one, also after a restart: in a
+direct message a bot may delete its own messages, but bulk deletion is for servers
+only. A message that cannot be deleted (already gone) is logged and skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import io
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +35,7 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
-from adapters.discord_events import CHOICE_PREFIX, Context, space_key, thread_key
+from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context, space_key, thread_key
 from adapters.pacing import TokenBucket
 from bot.actions import Choice
 from bot.errors import DeliveryError
@@ -37,6 +45,8 @@ from bot.text import split_message
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 2000
+MAX_FILE = 10 * 1024 * 1024  # Discord's upload limit for a bot without boosts
+SENT_KEPT = 100  # the bot's own messages remembered per direct-message conversation
 NO_MENTIONS = discord.AllowedMentions.none()
 _MAX_BUTTONS = 25
 _MAX_LABEL = 80
@@ -46,6 +56,22 @@ T = TypeVar("T")
 
 class Undeliverable(Exception):
     """Discord refused for good; retrying cannot help."""
+
+
+def sent_key(user_id: str) -> str:
+    """Where the ids of the bot's recent messages to a member's direct messages are kept."""
+    return f"{PLATFORM}:sent:{user_id}"
+
+
+def message_ids(saved: str | None) -> list[int]:
+    """The message ids in a ``sent_key`` entry, oldest first (nothing when unreadable)."""
+    try:
+        loaded = json.loads(saved) if saved else []
+    except ValueError:
+        return []
+    if not isinstance(loaded, list):
+        return []
+    return [int(i) for i in loaded if isinstance(i, int) or (isinstance(i, str) and i.isdigit())]
 
 
 @dataclass
@@ -147,7 +173,8 @@ class Sender:
         target = await self.messageable(place)
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
-            await self.call(sending(target.send, piece, view() if last else None))
+            message = await self.call(sending(target.send, piece, view() if last else None))
+            self.remember(place, message)
 
     async def _followups(
         self, reply: Reply, pieces: list[str], view: Callable[[], discord.ui.View | None]
@@ -157,14 +184,70 @@ class Sender:
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             try:
-                await self.call(sending(webhook.send, piece, view() if last else None))
+                message = await self.call(sending(webhook.send, piece, view() if last else None))
             except Undeliverable as exc:
                 # An expired or unknown interaction: send the rest the ordinary way.
                 log.info("discord: followup refused (%s); sending to the channel", exc)
                 reply.broken = True
                 return pieces[index:]
             reply.used = True
+            self.remember(reply.place, message)
         return []
+
+    async def file(self, place: Place, name: str, content: str) -> None:
+        """``content`` as a UTF-8 file attachment named ``name``, without any text."""
+        data = content.encode("utf-8")
+        if len(data) > MAX_FILE:
+            raise Undeliverable(f"{name!r} is {len(data)} bytes, over Discord's upload limit")
+        target = await self.messageable(place)
+
+        def upload() -> Awaitable[discord.Message]:
+            # A fresh file for every attempt: a sent one has been read to its end.
+            attachment = discord.File(io.BytesIO(data), filename=name)
+            return target.send(file=attachment, allowed_mentions=NO_MENTIONS)
+
+        self.remember(place, await self.call(upload))
+
+    # The bot's own messages in direct messages -----------------------------------------
+
+    def remember(self, place: Place, message: discord.abc.Snowflake | None) -> None:
+        """Note a message the bot sent to a member's direct messages (the last
+        ``SENT_KEPT``), so that the safety exit can delete it later."""
+        if place.kind is not PlaceKind.DIRECT or message is None:
+            return
+        host = self.places.host
+        key = sent_key(place.id)
+        ids = [*message_ids(host.cursor(key)), message.id]
+        host.save_cursor(key, json.dumps(ids[-SENT_KEPT:]))
+
+    async def delete_recent(self, place: Place) -> None:
+        """Delete the bot's remembered messages in a member's direct messages, newest
+        first, one by one. One that cannot be deleted (already deleted, unknown) is
+        logged and skipped; a failure worth retrying (rate limit, server error,
+        network) raises ``DeliveryError`` with what is done already forgotten."""
+        if place.kind is not PlaceKind.DIRECT:
+            raise Undeliverable("only the bot's messages in direct messages are deleted")
+        host = self.places.host
+        key = sent_key(place.id)
+        pending = message_ids(host.cursor(key))
+        if not pending:
+            return
+        target = await self.messageable(place)
+        done: set[int] = set()
+        deleted = 0
+        try:
+            for message_id in reversed(pending):
+                try:
+                    await self.call(target.get_partial_message(message_id).delete)
+                    deleted += 1
+                except Undeliverable as exc:
+                    log.info("discord: a message was not deleted (%s); skipped", exc)
+                done.add(message_id)
+        finally:
+            # Read again: a message sent meanwhile (for another member's event) stays.
+            left = [i for i in message_ids(host.cursor(key)) if i not in done]
+            host.save_cursor(key, json.dumps(left))
+        log.info("discord: deleted %d of %d recent messages in a DM", deleted, len(pending))
 
     async def messageable(self, place: Place) -> discord.PartialMessageable:
         if place.kind is PlaceKind.DIRECT:

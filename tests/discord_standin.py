@@ -14,7 +14,12 @@ on it, it behaves like Discord:
 - JSON is answered with ``Content-Type: application/json`` exactly, as discord.py needs;
 - interaction callbacks and followups need no Authorization header (as on Discord);
 - rate limits: per-bucket ``X-RateLimit-*`` headers, and 429 with ``retry_after`` (and
-  the ``Via`` header Discord's edge adds) when a bucket is exceeded or a 429 is forced.
+  the ``Via`` header Discord's edge adds) when a bucket is exceeded or a 429 is forced;
+- files come as ``multipart/form-data`` (``payload_json`` and ``files[n]``) and are
+  answered as the message's ``attachments``;
+- in a direct message the bot may delete its own messages one by one (a deleted or
+  unknown one is 404 Unknown Message, a member's is 403, and bulk deletion is refused:
+  it is for server channels only).
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ import asyncio
 import contextlib
 import itertools
 import json
+import mimetypes
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 API = "/api/v10"
 _JSON = "application/json"
@@ -49,12 +55,24 @@ class Request:
 
 
 @dataclass
+class Upload:
+    """A file sent with a message (a ``files[n]`` part)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
 class Sent:
     """A message the bot sent: to a channel, as an interaction callback or followup."""
 
     channel_id: int
     payload: dict[str, Any]
     via: str = "channel"
+    message_id: int = 0
+    files: list[Upload] = field(default_factory=list)
+    deleted: bool = False
 
     @property
     def content(self) -> str:
@@ -93,6 +111,7 @@ class DiscordStandIn:
         self.roles: list[dict[str, Any]] = [_role(guild_id, "@everyone", 0)]
         self.members: dict[int, dict[str, Any]] = {}
         self.dm_channels: dict[int, int] = {}  # user id -> channel id
+        self.member_messages: dict[int, int] = {}  # message id -> channel id
         self.requests: list[Request] = []
         self.unknown: list[str] = []
         self.sent: list[Sent] = []
@@ -331,6 +350,7 @@ class DiscordStandIn:
                 "guild_id": str(self.guild_id),
                 "member": {k: v for k, v in member.items() if k != "user"},
             }
+        self.member_messages[message_id] = int(data["channel_id"])
         await self.dispatch("MESSAGE_CREATE", data)
         return message_id
 
@@ -352,7 +372,7 @@ class DiscordStandIn:
         self, user: dict[str, Any], sent: Sent, custom_id: str, locale: str = "en-US"
     ) -> str:
         """A button pressed on a message the bot sent (a type 3 interaction)."""
-        message = self._message(sent.channel_id, sent.payload)
+        message = self._message(sent.channel_id, sent.payload, sent.message_id)
         data = {"custom_id": custom_id, "component_type": 2}
         channel = None if sent.channel_id in self.dm_channels.values() else sent.channel_id
         return await self._interact(user, 3, data, channel, locale, message)
@@ -424,6 +444,10 @@ class DiscordStandIn:
     def texts_to_user(self, user_id: int) -> list[str]:
         return [s.content for s in self.to_user(user_id)]
 
+    def shown_to_user(self, user_id: int) -> list[Sent]:
+        """What the member still sees from the bot in their direct messages."""
+        return [s for s in self.to_user(user_id) if not s.deleted]
+
     def calls(self, method: str, prefix: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
 
@@ -439,7 +463,12 @@ class DiscordStandIn:
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = request.path[len(API) :]
-        body = await request.json() if request.can_read_body else None
+        body: Any = None
+        uploads: list[Upload] = []
+        if request.content_type == "multipart/form-data":
+            body, uploads = await _multipart(request)
+        elif request.can_read_body:
+            body = await request.json()
         authorized = request.headers.get("Authorization") == f"Bot {self.token}"
         record = Request(request.method, path, body, authorized)
         self.requests.append(record)
@@ -452,7 +481,7 @@ class DiscordStandIn:
             if limited is not None:
                 record.status = 429
                 return limited
-            status, result = await self._handle(request.method, path, body, request.query)
+            status, result = await self._handle(request.method, path, body, request.query, uploads)
             record.status = status
             headers = self._bucket_headers(route, major)
             if status == 204:
@@ -513,7 +542,9 @@ class DiscordStandIn:
             "X-RateLimit-Bucket": _bucket_hash(route),
         }
 
-    async def _handle(self, method: str, path: str, body: Any, query: Any) -> tuple[int, Any]:
+    async def _handle(
+        self, method: str, path: str, body: Any, query: Any, uploads: list[Upload]
+    ) -> tuple[int, Any]:
         parts = path.strip("/").split("/")
         match method, parts:
             case "GET", ["users", "@me"]:
@@ -535,7 +566,13 @@ class DiscordStandIn:
                     "flags": 0,
                 }
             case "POST", ["channels", channel, "messages"]:
-                return 200, self._post(int(channel), body, "channel")
+                return 200, self._post(int(channel), body, "channel", uploads)
+            case "DELETE", ["channels", channel, "messages", message]:
+                self._delete(int(channel), int(message))
+                return 204, None
+            case "POST", ["channels", channel, "messages", "bulk-delete"]:
+                if int(channel) in self.dm_channels.values():
+                    raise ApiError(403, 50003, "Cannot execute action on a DM channel")
             case "POST", ["channels", channel, "threads"]:
                 return 201, self._thread(int(channel), body)
             case "PUT", ["channels", thread, "thread-members", user]:
@@ -566,7 +603,8 @@ class DiscordStandIn:
                 interaction = self._interactions.get(token)
                 if interaction is None:
                     raise ApiError(404, 10015, "Unknown Webhook")
-                return 200, self._post(int(interaction["channel_id"]), body, "followup")
+                channel_id = int(interaction["channel_id"])
+                return 200, self._post(channel_id, body, "followup", uploads)
             case "DELETE", ["webhooks", _, token, "messages", "@original"]:
                 self.withdrawn.append(token)
                 return 204, None
@@ -596,18 +634,45 @@ class DiscordStandIn:
             "default_member_permissions": None,
         }
 
-    def _post(self, channel_id: int, body: dict[str, Any], via: str) -> dict[str, Any]:
+    def _post(
+        self, channel_id: int, body: dict[str, Any], via: str, uploads: list[Upload]
+    ) -> dict[str, Any]:
         content = body.get("content") or ""
-        if not content and not body.get("components"):
+        if not content and not body.get("components") and not uploads:
             raise ApiError(400, 50006, "Cannot send an empty message")
         if len(content) > 2000:
             raise ApiError(400, 50035, "Invalid Form Body: content longer than 2000")
-        self.sent.append(Sent(channel_id, body, via))
-        return self._message(channel_id, body)
+        if sum(len(u.data) for u in uploads) > 10 * 1024 * 1024:
+            raise ApiError(413, 40005, "Request entity too large")
+        message_id = next(self._ids)
+        self.sent.append(Sent(channel_id, body, via, message_id, uploads))
+        return self._message(channel_id, body, message_id, uploads)
 
-    def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    def _delete(self, channel_id: int, message_id: int) -> None:
+        """DELETE /channels/{channel}/messages/{message}: in a direct message, only the
+        bot's own messages."""
+        if self.member_messages.get(message_id) == channel_id:
+            if channel_id in self.dm_channels.values():
+                raise ApiError(403, 50003, "Cannot execute action on a DM channel")
+            raise ApiError(403, 50013, "Missing Permissions")
+        for sent in self.sent:
+            if sent.channel_id == channel_id and sent.message_id == message_id:
+                if sent.deleted:
+                    break
+                sent.deleted = True
+                return
+        raise ApiError(404, 10008, "Unknown Message")
+
+    def _message(
+        self,
+        channel_id: int,
+        body: dict[str, Any],
+        message_id: int | None = None,
+        uploads: list[Upload] | None = None,
+    ) -> dict[str, Any]:
+        message_id = next(self._ids) if message_id is None else message_id
         message = {
-            "id": str(next(self._ids)),
+            "id": str(message_id),
             "channel_id": str(channel_id),
             "type": 0,
             "content": body.get("content") or "",
@@ -618,7 +683,9 @@ class DiscordStandIn:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": [
+                _attachment(channel_id, next(self._ids), upload) for upload in uploads or ()
+            ],
             "embeds": [],
             "pinned": False,
             "flags": body.get("flags") or 0,
@@ -701,6 +768,35 @@ def _user(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
         "bot": bot,
         "public_flags": 0,
     }
+
+
+def _attachment(channel_id: int, attachment_id: int, upload: Upload) -> dict[str, Any]:
+    url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{upload.filename}"
+    return {
+        "id": str(attachment_id),
+        "filename": upload.filename,
+        "size": len(upload.data),
+        "url": url,
+        "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+        # Discord tells the type from the name, as a browser would.
+        "content_type": mimetypes.guess_type(upload.filename)[0] or upload.content_type,
+    }
+
+
+async def _multipart(request: web.Request) -> tuple[dict[str, Any], list[Upload]]:
+    """A message with files: its JSON in ``payload_json``, each file in ``files[n]``."""
+    body: dict[str, Any] = {}
+    uploads: list[Upload] = []
+    reader = await request.multipart()
+    async for part in reader:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "payload_json":
+            body = json.loads(await part.text())
+        elif part.name and part.name.startswith("files["):
+            content_type = part.headers.get("Content-Type", "")
+            uploads.append(Upload(part.filename or "", content_type, bytes(await part.read())))
+    return body, uploads
 
 
 def _role(role_id: int, name: str, position: int) -> dict[str, Any]:

@@ -563,3 +563,70 @@ async def test_mediation_opens_a_private_thread_where_the_session_happens(
         case = engine.services.store.cases.load("example", 1)
         assert case is not None and case.data["paused"] is True
         assert standin.unknown == []
+
+
+# Privacy: /mydata as a file, /clear deletes the bot's messages ------------------------
+
+
+async def test_mydata_in_a_direct_message_arrives_as_a_json_file(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    async with (
+        asyncio.timeout(30),
+        running(config, tmp_path / "db", standin) as (adapter, engine),
+    ):
+        assert adapter.capabilities.files
+        gil = standin.user(2013, "Gil")
+        await act(adapter, standin, standin.slash(gil, "mydata"))
+        summary, attached = standin.to_user(2013)
+        assert summary.via == "followup"  # replaces the "thinking..." notice
+        assert summary.content.startswith(catalog(engine, "en", "privacy.mydata_summary"))
+        assert attached.content == "" and attached.via == "channel"
+        (upload,) = attached.files
+        assert upload.filename == "concord-mydata.json"
+        assert [a["filename"] for a in attached.payload["attachments"]] == [upload.filename]
+        data = json.loads(upload.data.decode("utf-8"))
+        assert data["member"] == "discord:2013"
+        assert standin.unknown == []
+
+
+async def test_clear_deletes_the_bots_messages_in_the_dm_also_after_a_restart(
+    tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.discord_send")
+    config = write_config(tmp_path, standin)
+    database = tmp_path / "db"
+    hal, ivy = standin.person(2014, "Hal"), standin.person(2015, "Ivy")
+    async with asyncio.timeout(30), running(config, database, standin) as (adapter, _):
+        for user in (hal, ivy):
+            await act(adapter, standin, standin.join(user))  # a welcome and a question
+        await act(adapter, standin, standin.say(hal, "English"))  # the walkthrough begins
+    standin.commands = []  # so that the restarted bot is awaited until it is connected
+    async with asyncio.timeout(30), running(config, database, standin) as (adapter, engine):
+        assert adapter.capabilities.delete_messages
+        await act(adapter, standin, standin.slash(hal, "help"))  # a followup in the DM
+        shown = standin.shown_to_user(2014)
+        assert len(shown) >= 4 and shown[-1].via == "followup"
+        shown[0].deleted = True  # already gone: Discord answers 404 Unknown Message
+        ivy_sees = standin.shown_to_user(2015)
+        count = len(standin.to_user(2014))
+        token = await standin.slash(hal, "clear")
+        await standin.wait_for(lambda: token in standin.withdrawn)  # "thinking..." removed
+        # Every message the bot sent Hal is gone, before and after the restart; nothing
+        # new was sent; Ivy's direct messages are untouched.
+        assert standin.shown_to_user(2014) == []
+        assert len(standin.to_user(2014)) == count
+        assert standin.shown_to_user(2015) == ivy_sees
+        dm = standin.dm_channels[2014]
+        deletes = standin.calls("DELETE", f"/channels/{dm}/messages/")
+        assert sorted(r.status for r in deletes) == [204] * (len(shown) - 1) + [404]
+        assert standin.calls("POST", f"/channels/{dm}/messages/bulk-delete") == []
+        assert "Unknown Message" in caplog.text  # the one already gone: logged, skipped
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert engine.services.store.pending_outbox() == []
+        # A second /clear has nothing left to delete.
+        token = await standin.slash(hal, "clear")
+        await standin.wait_for(lambda: token in standin.withdrawn)
+        assert len(standin.calls("DELETE", f"/channels/{dm}/messages/")) == len(deletes)
+        assert standin.unknown == []
