@@ -6,6 +6,8 @@ neither replays nor skips. Telegram bots may not write first to a member, so a
 newcomer gets a message in the group with a deep link to a private chat, where
 ``/start`` begins onboarding. Optionally newcomers are restricted in the group
 until the core grants the member role (after they agree to the code of conduct).
+Files (``/mydata``) go out as documents; the ids of the bot's messages in each
+private chat are kept (adapters/telegram_history.py) so ``/clear`` can delete them.
 """
 
 from __future__ import annotations
@@ -40,18 +42,21 @@ from adapters.telegram_events import (
     Incoming,
     translate,
 )
+from adapters.telegram_history import SentHistory
 from adapters.telegram_send import Limits, Sender, Undeliverable, retry_seconds
 from adapters.telegram_settings import TelegramSettings
 from bot.actions import (
     Action,
     Ask,
     Capabilities,
+    DeleteRecentMessages,
     GrantRole,
     NotifyModerators,
     OfferPrivateChat,
     OpenPrivateSpace,
     RevokeRole,
     Say,
+    SendFile,
 )
 from bot.errors import ConcordError, DeliveryError
 from bot.events import Place, PlaceKind
@@ -86,7 +91,8 @@ class TelegramAdapter:
             private_spaces=False,
             direct_first=False,
             roles=settings.restrict_until_acknowledged,
-            delete_messages=False,
+            delete_messages=True,
+            files=True,
             max_length=4096,
         )
         poll = settings.poll_timeout
@@ -97,6 +103,7 @@ class TelegramAdapter:
             get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=poll + 10.0),
         )
         self.sender = Sender(self.bot, limits)
+        self.history = SentHistory(host, self.bot, self.sender)
         self.me: User | None = None
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
@@ -348,6 +355,16 @@ class TelegramAdapter:
             await self._send(
                 action.to, action.text, InlineKeyboardMarkup(buttons) if buttons else None
             )
+        elif isinstance(action, SendFile):
+            to = self._chat(action.to)
+            message_id = await self.sender.document(to, action.name, action.content.encode())
+            if action.to.kind is PlaceKind.DIRECT:
+                self.history.remember(to, message_id)
+        elif isinstance(action, DeleteRecentMessages):
+            if action.to.kind is not PlaceKind.DIRECT:
+                log.info("telegram: only the bot's messages in private chats are deleted")
+                return
+            await self.history.delete_recent(self._chat(action.to))
         elif isinstance(action, OfferPrivateChat):
             link = await self.deep_link()
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(action.button, url=link)]])
@@ -375,9 +392,7 @@ class TelegramAdapter:
             raise DeliveryError(f"telegram: {exc}") from exc
         return f"https://t.me/{me.username}?start={START_PAYLOAD}"
 
-    async def _send(
-        self, place: Place, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
+    def _chat(self, place: Place) -> int:
         chat: int | None = None
         if place.kind is PlaceKind.DIRECT:
             chat = int(place.id) if place.id.lstrip("-").isdigit() else None
@@ -385,7 +400,16 @@ class TelegramAdapter:
             chat = self.settings.channel_chat(place.id)
         if chat is None:
             raise Undeliverable(f"no Telegram chat for {place.kind} {place.id!r}")
-        await self.sender.send_text(chat, text, markup)
+        return chat
+
+    async def _send(
+        self, place: Place, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        chat = self._chat(place)
+        # The bot's messages in a private chat are recorded for /clear.
+        direct = place.kind is PlaceKind.DIRECT
+        remember = (lambda m: self.history.remember(chat, m)) if direct else None
+        await self.sender.send_text(chat, text, markup, remember)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -127,17 +127,27 @@ class Sender:
         self.attempts = attempts
 
     async def send_text(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        sent: Callable[[int], None] | None = None,
     ) -> None:
-        """Send ``text`` in pieces of at most 4,096 characters; buttons go on the last."""
+        """Send ``text`` in pieces of at most 4,096 characters; buttons go on the last.
+        ``sent`` is told the id of each piece as soon as it is sent."""
         pieces = split_message(text, MAX_MESSAGE)
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
-            await self.message(chat_id, piece, markup if last else None)
+            message_id = await self.message(chat_id, piece, markup if last else None)
+            if sent is not None:
+                sent(message_id)
 
-    async def message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
+        """Send one piece; returns its message id."""
         try:
-            await self.call(chat_id, lambda c: self.bot.send_message(c, text, reply_markup=markup))
+            message = await self.call(
+                chat_id, lambda c: self.bot.send_message(c, text, reply_markup=markup)
+            )
         except ChatMigrated as exc:
             log.warning(
                 "telegram: chat %s is now %s; update platforms.telegram in the config",
@@ -145,7 +155,19 @@ class Sender:
                 exc.new_chat_id,
             )
             new_id = exc.new_chat_id
-            await self.call(new_id, lambda c: self.bot.send_message(c, text, reply_markup=markup))
+            message = await self.call(
+                new_id, lambda c: self.bot.send_message(c, text, reply_markup=markup)
+            )
+        return message.message_id
+
+    async def document(self, chat_id: int, name: str, content: bytes) -> int:
+        """Send ``content`` as a file attachment named ``name``, with no caption; returns
+        its message id. (Bytes, never a str: a str would be taken as a file id or URL.)"""
+        message = await self.call(
+            chat_id,
+            lambda c: self.bot.send_document(c, content, filename=name),
+        )
+        return message.message_id
 
     async def call(
         self, chat_id: int, make: Callable[[int], Awaitable[T]], paced: bool = True

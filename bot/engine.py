@@ -22,6 +22,7 @@ from bot.commands import Command, command_table
 from bot.dispatch import handle
 from bot.errors import DeliveryError
 from bot.events import Event, MemberRef, TimerFired
+from bot.i18n.catalogs import Translator
 from bot.mediation_commands import COMMANDS as MEDIATION_COMMANDS
 from bot.middleware import Handler, Middleware, RateLimit, audit_middleware, locale_middleware
 from bot.privacy import COMMANDS as PRIVACY_COMMANDS
@@ -93,6 +94,7 @@ class Engine:
         self._next_housekeeping = services.clock.now()
         self._signalled = False
         self._firing = False
+        self._translator: Translator | None = None
 
     @property
     def community(self) -> str:
@@ -125,7 +127,7 @@ class Engine:
                     self._backlog = True
                 if event.member.id in self._erase:
                     self._erase.discard(event.member.id)
-                    store.erase_delivered()
+                    store.erase_delivered(event.member.platform, event.member.id)
         finally:
             self._waiting[member_key] -= 1
             if not self._waiting[member_key]:
@@ -155,7 +157,7 @@ class Engine:
             conversation=conversation,
             profile=profile,
             locale=default,
-            translator=services.catalogs.translator(default),
+            translator=self._default_translator(),
         )
         try:
             await self._run_middlewares(turn)
@@ -187,6 +189,13 @@ class Engine:
             if any(t.due_at <= turn.now for t in turn.timers):
                 self._signalled = True
         return items
+
+    def _default_translator(self) -> Translator:
+        # Looked up once: negotiating the locale on every event showed in profiles.
+        if self._translator is None:
+            services = self.services
+            self._translator = services.catalogs.translator(services.config.default_language)
+        return self._translator
 
     async def _run_middlewares(self, turn: Turn) -> None:
         async def core(current: Turn) -> None:

@@ -10,7 +10,11 @@ Telegram where the adapter's correctness depends on it:
 - a bot may not write first to a user who never opened a private chat with it (403);
 - flood limits: answers 429 with ``retry_after`` beyond about 30 messages a second
   overall, one a second per chat (short bursts allowed) or 20 a minute per group;
-- restricting a member emits the ``chat_member`` update Telegram would send.
+- restricting a member emits the ``chat_member`` update Telegram would send;
+- ``sendDocument`` takes only an uploaded file (multipart), as the adapter sends it;
+- ``deleteMessage`` refuses a message it does not know (or already deleted) and one
+  older than 48 hours; ``deleteMessages`` skips unknown ids but, in the strictest
+  reading of the documentation, refuses the whole batch when one of them is too old.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ _JSON_FIELDS = (
     "commands",
     "entities",
     "link_preview_options",
+    "message_ids",
     "permissions",
     "reply_markup",
     "reply_parameters",
@@ -76,12 +81,27 @@ class Call:
     status: int = 200
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class Sent:
     chat_id: int
     text: str
     params: dict[str, Any]
     message: dict[str, Any] = field(default_factory=dict)
+    document: Upload | None = None
+    deleted: bool = False
+
+    @property
+    def message_id(self) -> int:
+        return int(self.message["message_id"])
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -198,6 +218,9 @@ class BotApiStandIn:
             "deletewebhook": self._delete_webhook,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
+            "senddocument": self._send_document,
+            "deletemessage": self._delete_message,
+            "deletemessages": self._delete_messages,
             "answercallbackquery": self._answer_callback_query,
             "restrictchatmember": self._restrict_chat_member,
             "setmycommands": self._set_my_commands,
@@ -258,6 +281,14 @@ class BotApiStandIn:
         if len(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         _check_markup(params.get("reply_markup"))
+        self._may_send(chat_id)
+        message = self._message(chat_id, text=text)
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        self.sent.append(Sent(chat_id, text, params, message))
+        return message
+
+    def _may_send(self, chat_id: int) -> None:
         if chat_id > 0 and chat_id not in self.started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         retry_after = self._flood(chat_id)
@@ -265,17 +296,71 @@ class BotApiStandIn:
             raise ApiError(
                 429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
             )
-        message: dict[str, Any] = {
+
+    def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+        return {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": self.chats.get(chat_id) or {"id": chat_id, "type": "supergroup", "title": "?"},
             "from": self.bot_user,
-            "text": text,
+            **content,
         }
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
-        self.sent.append(Sent(chat_id, text, params, message))
+
+    async def _send_document(self, params: dict[str, Any]) -> Any:
+        chat_id = _int(params, "chat_id")
+        upload = params.get("document")
+        if not isinstance(upload, Upload):
+            # A string would be a file_id or an HTTP URL, which this stand-in never issued.
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if not upload.data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        caption = params.get("caption") or ""
+        if len(caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        _check_markup(params.get("reply_markup"))
+        self._may_send(chat_id)
+        unique = f"doc{next(self._message_ids)}"
+        document = {
+            "file_id": f"BQAC{unique}",
+            "file_unique_id": unique,
+            "file_name": upload.filename,
+            "mime_type": upload.content_type,
+            "file_size": len(upload.data),
+        }
+        message = self._message(chat_id, document=document)
+        if caption:
+            message["caption"] = caption
+        self.sent.append(Sent(chat_id, caption, params, message, document=upload))
         return message
+
+    def _deletable(self, chat_id: int, message_id: int) -> Sent | None:
+        """The bot's message, or None when there is none (any more); raises when it is
+        too old to delete."""
+        for sent in self.sent:
+            if sent.chat_id == chat_id and sent.message_id == message_id and not sent.deleted:
+                if time.time() - sent.message["date"] >= 48 * 3600:
+                    raise ApiError(400, "Bad Request: message can't be deleted")
+                return sent
+        return None
+
+    async def _delete_message(self, params: dict[str, Any]) -> Any:
+        found = self._deletable(_int(params, "chat_id"), _int(params, "message_id"))
+        if found is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        found.deleted = True
+        return True
+
+    async def _delete_messages(self, params: dict[str, Any]) -> Any:
+        chat_id, ids = _int(params, "chat_id"), params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise ApiError(400, "Bad Request: message_ids must contain 1-100 identifiers")
+        if not all(isinstance(i, int) for i in ids):
+            raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
+        found = [self._deletable(chat_id, i) for i in ids]  # raises before deleting any
+        for sent in found:
+            if sent is not None:
+                sent.deleted = True
+        return True
 
     def _flood(self, chat_id: int) -> int | None:
         """Seconds to wait when a documented limit would be exceeded, else None."""
@@ -441,6 +526,14 @@ class BotApiStandIn:
     def to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id]
 
+    def visible(self, chat_id: int) -> list[Sent]:
+        """What the bot sent to the chat and did not delete."""
+        return [s for s in self.to(chat_id) if not s.deleted]
+
+    def backdate(self, sent: Sent, seconds: float) -> None:
+        """Make a sent message ``seconds`` older (for the 48-hour deletion limit)."""
+        sent.message["date"] = int(sent.message["date"] - seconds)
+
     def texts(self, chat_id: int) -> list[str]:
         return [s.text for s in self.to(chat_id)]
 
@@ -477,7 +570,12 @@ async def _params(request: web.Request) -> dict[str, Any]:
             params.update(await request.json())
         else:
             form = await request.post()
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            for key, value in form.items():
+                if isinstance(value, str):
+                    params[key] = value
+                elif isinstance(value, web.FileField):
+                    data = value.file.read()
+                    params[key] = Upload(value.filename, value.content_type, data)
     for key in _JSON_FIELDS:
         if isinstance(params.get(key), str):
             try:

@@ -338,6 +338,76 @@ async def test_long_text_is_split_at_the_telegram_limit(
     assert "\n".join(pieces).split("\n") == lines
 
 
+async def test_mydata_arrives_as_a_json_file(tmp_path: Path, standin: BotApiStandIn) -> None:
+    config = write_config(tmp_path, standin)
+    ivy = standin.user(5010, "Ivy", language_code="en")
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST) as (_, engine):
+        standin.say(ivy, "/mydata")
+        await standin.wait_for(lambda: any(s.document for s in standin.to(5010)))
+        await standin.drained()
+    summary, attachment = standin.to(5010)
+    assert summary.text.startswith(catalog_start(engine, "en", "privacy.mydata_summary"))
+    assert attachment.document is not None and attachment.text == ""  # no caption
+    assert attachment.message["document"]["file_name"] == "concord-mydata.json"
+    assert attachment.document.filename == "concord-mydata.json"
+    data = json.loads(attachment.document.data.decode("utf-8"))
+    assert data["member"] == "telegram:5010"
+    assert "telegram:5010" not in summary.text  # the data is in the file, not the chat
+    (call,) = standin.calls_of("sendDocument")
+    assert "parse_mode" not in call.params and "caption" not in call.params
+    assert standin.unknown == []
+
+
+async def test_clear_deletes_the_bots_messages_even_after_a_restart(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    database = tmp_path / "db"
+    jo = standin.user(5011, "Jo", language_code="en")
+    async with asyncio.timeout(30):
+        async with running(config, database, standin, FAST):
+            standin.say(jo, "/start")
+            await standin.wait_for(lambda: any(s.buttons for s in standin.to(5011)))
+            standin.say(jo, "/mydata")
+            await standin.wait_for(lambda: any(s.document for s in standin.to(5011)))
+            await standin.drained()
+        before = standin.to(5011)
+        assert len(before) >= 4 and standin.visible(5011) == before
+        async with running(config, database, standin, FAST) as (_, engine):
+            standin.say(jo, "/clear")
+            await standin.wait_for(lambda: all(s.deleted for s in standin.to(5011)))
+            await standin.drained()  # /clear was handled to the end
+            assert engine.services.store.cursor("telegram:sent:5011") == "[]"
+    assert standin.to(5011) == before, "nothing new was sent"
+    assert standin.visible(5011) == []
+    (bulk,) = standin.calls_of("deleteMessages")
+    assert bulk.status == 200 and standin.calls_of("deleteMessage") == []
+    assert standin.unknown == []
+
+
+async def test_clear_skips_a_message_too_old_to_delete(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, standin)
+    kim = standin.user(5012, "Kim", language_code="en")
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST):
+        for count in (1, 2):
+            standin.say(kim, "/help")
+            await standin.wait_for(lambda c=count: len(standin.to(5012)) == c)  # type: ignore[misc]
+        old, recent = standin.to(5012)
+        standin.backdate(old, 3 * 24 * 3600)
+        caplog.set_level(logging.INFO, logger="adapters.telegram_history")
+        standin.say(kim, "/clear")
+        await standin.wait_for(lambda: recent.deleted)
+        await standin.drained()
+    assert not old.deleted and standin.visible(5012) == [old]
+    assert [c.status for c in standin.calls_of("deleteMessages")] == [400]
+    assert sorted(c.status for c in standin.calls_of("deleteMessage")) == [200, 400]
+    assert any(f"message {old.message_id} not deleted" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(standin.to(5012)) == 2, "nothing new was sent"
+
+
 async def test_a_rejected_token_is_one_clear_line(
     tmp_path: Path, standin: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -462,6 +532,7 @@ def test_adapter_declares_what_telegram_can_do(tmp_path: Path, standin: BotApiSt
         assert adapter.platform == "telegram"
         assert capabilities.native_choices and not capabilities.private_spaces
         assert not capabilities.direct_first and capabilities.max_length == 4096
+        assert capabilities.files and capabilities.delete_messages
         assert isinstance(settings, TelegramSettings)
         assert logging.getLogger("httpx").level >= logging.WARNING  # URLs carry the token
     finally:

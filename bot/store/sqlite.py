@@ -49,6 +49,7 @@ class SQLiteStore:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
+        self.durable = durable
         # Conversation states and queued messages can hold what members wrote (report
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)
@@ -165,8 +166,12 @@ class SQLiteStore:
                         (community, member),
                     )
                 else:
+                    # An upsert changes the row where it is; REPLACE would delete and
+                    # re-insert it, writing (and, with secure_delete, zeroing) more pages.
                     conn.execute(
-                        "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?)",
+                        "INSERT INTO conversations VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (community, member) DO UPDATE"
+                        " SET state = excluded.state, updated_at = excluded.updated_at",
                         (
                             community,
                             member,
@@ -176,7 +181,8 @@ class SQLiteStore:
                     )
             for (community, member), profile in changes.profiles.items():
                 conn.execute(
-                    "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?)",
+                    "INSERT INTO profiles VALUES (?, ?, ?, ?) ON CONFLICT (community, member)"
+                    " DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
                     (community, member, json.dumps(profile, ensure_ascii=False), now),
                 )
             for timer_id in changes.timers_done:
@@ -242,7 +248,17 @@ class SQLiteStore:
         return items
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        self._conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id))
+        if not self.durable:
+            self._conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id))
+            return
+        # A mark lost to a power cut only means the action is delivered again, which the
+        # outbox allows (at least once): it need not wait for its own fsync. The next
+        # durable commit syncs the log up to and including it.
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id))
+        finally:
+            self._conn.execute("PRAGMA synchronous = FULL")
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._conn.execute(
@@ -277,11 +293,13 @@ class SQLiteStore:
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
 
-    def erase_delivered(self) -> None:
+    def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget``: the reply telling the member is delivered; now no sent
         message naming them stays (delivered messages have no further use, and sealed
-        ones cannot be searched), and no old page of them stays in the WAL."""
+        ones cannot be searched), no adapter record of that reply (a message id kept
+        under their id), and no old page of them in the WAL."""
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
+        self._conn.execute("DELETE FROM cursors WHERE name LIKE ?", (f"%{platform}%{member_id}%",))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def purge(self, community: str, before: datetime) -> int:

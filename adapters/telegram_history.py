@@ -1,0 +1,79 @@
+"""What the bot sent in each private chat, so ``/clear`` can delete it again.
+
+The ids of the bot's recent messages in a member's private chat are kept in
+Concord's database (a cursor named ``telegram:sent:<user id>``, a short JSON list),
+so deleting still works after a restart; ``/forget`` erases these cursors with the
+rest of the member's data. Telegram deletes up to 100 messages in one call and only
+messages younger than 48 hours, so only the last 100 are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from telegram import Bot
+
+from adapters.telegram_send import Sender, Undeliverable
+from bot.host import AdapterHost
+
+log = logging.getLogger(__name__)
+
+KEEP = 100  # deleteMessages takes at most 100 ids
+
+
+def sent_cursor(chat_id: int) -> str:
+    return f"telegram:sent:{chat_id}"
+
+
+class SentHistory:
+    def __init__(self, host: AdapterHost, bot: Bot, sender: Sender) -> None:
+        self.host = host
+        self.bot = bot
+        self.sender = sender
+
+    def recorded(self, chat_id: int) -> list[int]:
+        saved = self.host.cursor(sent_cursor(chat_id))
+        try:
+            ids = json.loads(saved) if saved else []
+        except json.JSONDecodeError:
+            return []
+        if not isinstance(ids, list):
+            return []
+        return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+
+    def _save(self, chat_id: int, ids: list[int]) -> None:
+        self.host.save_cursor(sent_cursor(chat_id), json.dumps(ids[-KEEP:]))
+
+    def remember(self, chat_id: int, message_id: int) -> None:
+        """Called as soon as a message is sent, so a later failure loses nothing."""
+        ids = self.recorded(chat_id)
+        if message_id not in ids:
+            ids.append(message_id)
+        self._save(chat_id, ids)
+
+    async def delete_recent(self, chat_id: int) -> None:
+        """Delete the bot's recorded messages in this private chat: in one call, or one
+        by one when Telegram refuses the batch (a message too old to delete, say). A
+        message that cannot be deleted is logged and skipped; a network failure raises
+        DeliveryError, and the retry deletes what is left."""
+        ids = self.recorded(chat_id)
+        if not ids:
+            return
+        try:
+            await self.sender.call(chat_id, lambda c: self.bot.delete_messages(c, ids), paced=False)
+        except Undeliverable as exc:
+            log.info("telegram: batch deletion refused (%s); deleting one by one", exc)
+            for message_id in ids:
+                await self._delete_one(chat_id, message_id)
+        # Forget what was tried; keep anything sent meanwhile.
+        tried = set(ids)
+        self._save(chat_id, [i for i in self.recorded(chat_id) if i not in tried])
+
+    async def _delete_one(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self.sender.call(
+                chat_id, lambda c: self.bot.delete_message(c, message_id), paced=False
+            )
+        except Undeliverable as exc:
+            log.info("telegram: message %s not deleted, skipped: %s", message_id, exc)
