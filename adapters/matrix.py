@@ -12,6 +12,8 @@ Only translation lives here; the engine decides everything. What it does:
   every device of the members, verified or not (``ignore_unverified_devices=True``),
   which is the usual choice for a bot that nobody verifies interactively.
 * Sends plain text only, never pinging anyone (see adapters/matrix_send.py).
+* Sends files (``m.file``, encrypted in encrypted rooms) and, for ``/clear``, redacts
+  its own remembered messages in a member's direct room (adapters/matrix_history.py).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from adapters.matrix_events import (
     keycap,
     translate,
 )
+from adapters.matrix_history import History
 from adapters.matrix_rooms import Rooms
 from adapters.matrix_send import MAX_LENGTH, Refused, Sender, is_transient
 from adapters.matrix_settings import Settings
@@ -49,15 +52,17 @@ from bot.actions import (
     Action,
     Ask,
     Capabilities,
+    DeleteRecentMessages,
     GrantRole,
     NotifyModerators,
     OfferPrivateChat,
     OpenPrivateSpace,
     RevokeRole,
     Say,
+    SendFile,
 )
 from bot.errors import ConcordError, DeliveryError
-from bot.events import MemberJoined, MemberRef
+from bot.events import MemberJoined, MemberRef, PlaceKind
 from bot.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
@@ -86,7 +91,8 @@ class MatrixAdapter:
         private_spaces=True,
         direct_first=True,
         roles=True,
-        delete_messages=False,
+        delete_messages=True,
+        files=True,
         max_length=MAX_LENGTH,
     )
 
@@ -101,6 +107,7 @@ class MatrixAdapter:
         self.client: Any = None
         self.sender: Sender | None = None
         self.rooms: Rooms | None = None
+        self.history: History | None = None
         self.ready = asyncio.Event()  # set once the first sync is handled
         self.lock = asyncio.Lock()  # one delivery (or key exchange) at a time
         self.synced = False
@@ -153,6 +160,7 @@ class MatrixAdapter:
         sender = Sender(client, self.pacer)
         self.sender = sender
         self.rooms = Rooms(client, sender, self.host, settings)
+        self.history = History(client, sender, self.host)
         return client
 
     async def _request(self, what: str, make: Any) -> Any:
@@ -371,15 +379,27 @@ class MatrixAdapter:
                 log.error("%s; dropped %s", exc, type(action).__name__)
 
     async def _deliver(self, action: Action) -> None:
-        rooms, sender = self.rooms, self.sender
-        assert rooms is not None and sender is not None
-        if isinstance(action, Say | Ask):
+        rooms, sender, history = self.rooms, self.sender, self.history
+        assert rooms is not None and sender is not None and history is not None
+        if isinstance(action, Say | Ask | SendFile):
             room_id = self._joined(await rooms.room_for(action.to))
             if self.client.olm is not None and self.client.should_query_keys:
                 await sender.call("query keys", self.client.keys_query, paced=False)
-            event_ids = await sender.send_text(room_id, action.text)
-            if isinstance(action, Ask) and action.choices and event_ids:
-                await self._offer_reactions(room_id, event_ids[-1], action)
+            sent: list[str] = []
+            try:
+                if isinstance(action, SendFile):
+                    sent.append(await history.send_file(room_id, action.name, action.content))
+                else:
+                    await sender.send_text(room_id, action.text, sent)
+                    if isinstance(action, Ask) and action.choices and sent:
+                        await self._offer_reactions(room_id, sent[-1], action, sent)
+            finally:
+                if action.to.kind is PlaceKind.DIRECT:
+                    history.remember(action.to.id, room_id, sent)
+        elif isinstance(action, DeleteRecentMessages):
+            if action.to.kind is not PlaceKind.DIRECT:
+                raise Refused("matrix: only messages in direct rooms are deleted")
+            await history.take_back(action.to.id)
         elif isinstance(action, OfferPrivateChat):
             room_id = self._joined(await rooms.room_for(action.to))
             link = f"https://matrix.to/#/{self.settings.user_id}"
@@ -398,7 +418,9 @@ class MatrixAdapter:
             raise Refused(f"matrix: the bot is not in the room {room_id} (is it invited?)")
         return room_id
 
-    async def _offer_reactions(self, room_id: str, event_id: str, action: Ask) -> None:
+    async def _offer_reactions(
+        self, room_id: str, event_id: str, action: Ask, sent: list[str]
+    ) -> None:
         assert self.rooms is not None and self.sender is not None
         keys = tuple(choice.key for choice in action.choices)
         self.rooms.remember_question(room_id, Question(event_id, keys))
@@ -406,7 +428,7 @@ class MatrixAdapter:
             return
         for number in range(1, len(keys) + 1):
             try:
-                await self.sender.react(room_id, event_id, keycap(number))
+                sent.append(await self.sender.react(room_id, event_id, keycap(number)))
             except (DeliveryError, Refused) as exc:
                 # Reactions are a shortcut; typing the number always works.
                 log.warning("%s", exc)

@@ -104,8 +104,10 @@ class Sender:
             raise Refused(f"matrix: {what}: {response.status_code} {response.message}")
         raise DeliveryError(f"matrix: {what}: gave up")  # pragma: no cover
 
-    async def send_text(self, room_id: str, text: str) -> list[str]:
-        """Send ``text`` as one or more messages; returns their event ids."""
+    async def send_text(self, room_id: str, text: str, sent: list[str] | None = None) -> list[str]:
+        """Send ``text`` as one or more messages; returns their event ids. Each id is
+        also appended to ``sent`` as soon as it is known, so pieces that went out
+        before a failure are still on record."""
         pieces = split_message(text, MAX_LENGTH)
         key = (room_id, text)
         done = self.partial.get(key, 0)
@@ -125,18 +127,22 @@ class Sender:
                 room_id,
             )
             event_ids.append(str(response.event_id))
+            if sent is not None:
+                sent.append(str(response.event_id))
             self.partial[key] = index + 1
             if len(self.partial) > 1000:
                 self.partial.pop(next(iter(self.partial)))
         self.partial.pop(key, None)
         return event_ids
 
-    async def react(self, room_id: str, event_id: str, key: str) -> None:
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """Add a reaction; its event id."""
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        await self.call(
+        response = await self.call(
             f"react in {room_id}",
             lambda: self.client.room_send(
                 room_id, "m.reaction", content, ignore_unverified_devices=True
             ),
             room_id,
         )
+        return str(response.event_id)

@@ -14,10 +14,12 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from nio import (  # type: ignore[import-untyped]
     AsyncClient,
     AsyncClientConfig,
@@ -109,6 +112,7 @@ class Synapse:
             "suppress_key_server_warning": True,
             "federation_domain_whitelist": [],
             "presence": {"enabled": False},
+            "user_directory": {"enabled": False},
             "bcrypt_rounds": 4,
             "url_preview_enabled": False,
             "enable_metrics": False,
@@ -187,15 +191,60 @@ class Synapse:
         answer = self.request("POST", "/_synapse/admin/v1/register", body)
         return Account(answer["user_id"], answer["access_token"], answer["device_id"])
 
+    async def bulk_users(
+        self, admin: Account, localparts: list[str], room_id: str, parallel: int = 16
+    ) -> list[str]:
+        """Many users at once through the admin API (no devices, no passwords), each
+        joined to ``room_id`` by the admin join API; their user ids. Bounded: ``parallel``
+        requests at a time, each with a timeout."""
+        limit = asyncio.Semaphore(parallel)
+        headers = {"Authorization": f"Bearer {admin.token}"}
+        timeout = aiohttp.ClientTimeout(total=30)
 
-def synapse_server(folder: Path) -> Iterator[Synapse]:
-    """The body of a session fixture: start, yield, always stop."""
-    server = Synapse(folder)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+        async def one(session: aiohttp.ClientSession, localpart: str) -> str:
+            user_id = f"@{localpart}:{SERVER_NAME}"
+            async with limit:
+                path = f"{self.url}/_synapse/admin/v2/users/{user_id}"
+                async with session.put(path, json={"displayname": localpart}) as response:
+                    response.raise_for_status()
+                path = f"{self.url}/_synapse/admin/v1/join/{room_id}"
+                async with session.post(path, json={"user_id": user_id}) as response:
+                    response.raise_for_status()
+            return user_id
+
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+            return list(await asyncio.gather(*(one(session, name) for name in localparts)))
+
+    def room_events(self, admin: Account, room_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest events of a room, through the admin API (blocking)."""
+        path = f"/_synapse/admin/v1/rooms/{room_id}/messages?dir=b&limit={limit}"
+        events: list[dict[str, Any]] = self.request("GET", path, token=admin.token)["chunk"]
+        return events
+
+
+def synapse_server(fallback: Path) -> Iterator[Synapse]:
+    """The body of a session fixture: start, yield, always stop. Synapse commits every
+    event to SQLite with an fsync, which dominates its speed on a disk; where there is a
+    memory file system (/dev/shm) its files go there (about twice as fast), removed at
+    the end; otherwise into ``fallback``."""
+    with memory_folder() as folder:
+        server = Synapse(folder or fallback)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def memory_folder() -> Iterator[Path | None]:
+    """A temporary folder on /dev/shm, or None where there is none to write to."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="concord-synapse-", dir=shm) as name:
+        yield Path(name)
 
 
 def unique(prefix: str) -> str:
