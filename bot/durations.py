@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Longer than any sensible reminder or retention, and far from date overflow.
+MAX_SECONDS = 100 * 365 * 86400
 _PATTERN = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
 
 
@@ -17,4 +19,4 @@ def parse_duration(text: object) -> timedelta | None:
     if not match:
         return None
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
-    return timedelta(seconds=seconds) if seconds > 0 else None
+    return timedelta(seconds=seconds) if 0 < seconds <= MAX_SECONDS else None

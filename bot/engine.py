@@ -371,8 +371,11 @@ class Engine:
             if due is not None:
                 wait = min(wait, max((due - self.services.clock.now()).total_seconds(), 0.0))
             self._timer_wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+            # cancellation that arrives as the wake-up does, and the loop would go on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._timer_wakeup.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._timer_wakeup.wait()
 
     def schedule_reacknowledgements(self) -> int:
         """Members who acknowledged an older code of conduct are asked again."""
