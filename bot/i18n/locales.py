@@ -218,6 +218,7 @@ def display_name(code: str) -> str:
     return first.title() + name[1:]
 
 
+@lru_cache(maxsize=1024)
 def text_direction(code: str) -> str:
     """``"rtl"`` or ``"ltr"``; an explicit script decides, because Babel drops
     scripts it has no data for (``ku-Arab`` parses as ``ku``)."""
