@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.draft_notice import tell_if_draft
 from bot.events import CommandRun, TimerFired
 from bot.i18n.locales import negotiate, normalize_tag
 from bot.turn import Turn
@@ -30,6 +31,7 @@ async def locale_middleware(turn: Turn, call_next: Handler) -> None:
         turn.profile.platform_locale = reported
     turn.set_locale(choose_locale(turn))
     await call_next(turn)
+    tell_if_draft(turn, after_first_reply=True)
 
 
 class RateLimit:

@@ -8,12 +8,8 @@ from bot.actions import Choice, GrantRole, Say
 from bot.config import Mentor
 from bot.dialogs.model import ActionCall
 from bot.events import MemberRef, Place
-from bot.i18n.locales import display_name, language_name, negotiate
+from bot.i18n.locales import language_name, negotiate
 from bot.turn import ActionFunction, ChoiceSource, Turn
-
-
-def language_choices(turn: Turn) -> list[Choice]:
-    return [Choice(code, display_name(code)) for code in turn.services.languages]
 
 
 def interest_choices(turn: Turn) -> list[Choice]:
@@ -21,14 +17,6 @@ def interest_choices(turn: Turn) -> list[Choice]:
         Choice(i.id, turn.translator.lookup(f"interest.{i.id}") or i.label)
         for i in turn.services.config.onboarding.interests
     ] + [Choice("none", turn.text("onboarding.interest_none"))]
-
-
-def set_language(turn: Turn, call: ActionCall) -> str | None:
-    chosen = turn.frame.values.get("choice") if turn.frame else None
-    if chosen and chosen in turn.services.languages:
-        turn.profile.chosen_locale = chosen
-        turn.set_locale(chosen)
-    return None
 
 
 def record_acknowledgement(turn: Turn, call: ActionCall) -> str | None:
@@ -164,7 +152,6 @@ def best_mentor(turn: Turn, mentors: tuple[Mentor, ...]) -> Mentor | None:
 
 
 ACTIONS: dict[str, ActionFunction] = {
-    "set_language": set_language,
     "record_acknowledgement": record_acknowledgement,
     "grant_role": grant_role,
     "schedule_reminder": schedule_reminder,
@@ -178,6 +165,5 @@ ACTIONS: dict[str, ActionFunction] = {
 }
 
 CHOICE_SOURCES: dict[str, ChoiceSource] = {
-    "languages": language_choices,
     "interests": interest_choices,
 }

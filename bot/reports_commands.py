@@ -143,9 +143,15 @@ def _reveal(turn: Turn, case: Case, rest: str) -> None:
     reports.audit(turn, case, "reveal_approved")
     needed = turn.services.config.reports.reveal_approvals
     if len(approvals) < needed:
-        turn.say(
-            "report.reveal_pending", case=str(case.id), have=str(len(approvals)), needed=str(needed)
+        pending = turn.ntext(
+            "report.reveal_pending",
+            "report.reveal_pending.plural",
+            needed,
+            case=str(case.id),
+            have=str(len(approvals)),
+            needed=str(needed),
         )
+        turn.say_text(pending)
     else:
         case.data["revealed"] = True
         reports.audit(turn, case, "revealed", ",".join(approvals))

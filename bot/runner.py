@@ -8,10 +8,9 @@ from bot.actions import Choice, NotifyModerators
 from bot.choices import match_choice, match_many
 from bot.dialogs.model import END, Dialog, Step
 from bot.events import Place
-from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
 from bot.state import Frame
-from bot.steps import ACTIONS, CHOICE_SOURCES
+from bot.steps import ACTIONS, CHOICE_RESOLVERS, CHOICE_SOURCES
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -142,9 +141,13 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     if spec.text:
         cleaned = clean_user_text(text or "", 10_000)
         if len(cleaned) < max(spec.min_length, 1):
-            _invalid(turn, dialog, step, N_("common.empty_answer"))
+            _invalid(turn, dialog, step, turn.text("common.empty_answer"))
         elif len(cleaned) > spec.max_length:
-            _invalid(turn, dialog, step, N_("common.answer_too_long"), limit=str(spec.max_length))
+            limit = spec.max_length
+            too_long = turn.ntext(
+                "common.answer_too_long", "common.answer_too_long.plural", limit, limit=str(limit)
+            )
+            _invalid(turn, dialog, step, too_long)
         else:
             if spec.store:
                 frame.values[spec.store] = cleaned
@@ -159,8 +162,12 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     else:
         single = match_choice(text or "", choices)
         picked = [single] if single else None
+    resolve = CHOICE_RESOLVERS.get(spec.choices_from or "")
+    if not picked and resolve is not None and text:
+        resolved = resolve(turn, text)
+        picked = [resolved] if resolved else None
     if not picked:
-        _invalid(turn, dialog, step, N_("common.invalid_choice"), count=str(len(choices)))
+        _invalid(turn, dialog, step, turn.text("common.invalid_choice", count=str(len(choices))))
         return
     if any(c.key == PERSON for c in picked):
         talk_to_person(turn)
@@ -182,11 +189,12 @@ def _leave(turn: Turn, step: Step, target: str | None) -> None:
     enter(turn, target)
 
 
-def _invalid(turn: Turn, dialog: Dialog, step: Step, default: str, **extra: str) -> None:
-    """A kind reply saying what is expected; the conversation stays where it was."""
+def _invalid(turn: Turn, dialog: Dialog, step: Step, explanation: str) -> None:
+    """A kind reply saying what is expected (the step's own ``invalid`` message if it
+    has one, else ``explanation``); the conversation stays where it was."""
     assert turn.frame is not None and step.ask is not None
     turn.frame.invalid_count += 1
-    turn.say_text(turn.text(step.ask.invalid or default, **extra))
+    turn.say_text(turn.text(step.ask.invalid) if step.ask.invalid else explanation)
     if turn.frame.invalid_count >= 3 and dialog.talk_to_person:
         turn.say("common.offer_person")
     ask(turn, dialog, step)

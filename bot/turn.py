@@ -119,3 +119,6 @@ class Turn:
 ActionFunction = Callable[[Turn, ActionCall], str | None]
 # A named source of choices for a question's ``choices_from``.
 ChoiceSource = Callable[[Turn], list[Choice]]
+# For a source that lists only some of what it accepts (languages): the choice a
+# member's typed words name among the unlisted ones, or None.
+ChoiceResolver = Callable[[Turn, str], Choice | None]

@@ -1,0 +1,119 @@
+"""Choosing a language: a short list to pick from, any language by its typed name.
+
+Thirty-five languages do not fit one readable question (nor Discord's 25 buttons), so
+the list shows the few most likely ones, each by its own name, and "another
+language" asks for the name instead; a name is found in any spelling a member would
+type: its own name, its name in English or in the current language, or its code.
+"""
+
+from __future__ import annotations
+
+from bot.actions import Choice
+from bot.choices import fold
+from bot.dialogs.model import ActionCall
+from bot.draft_notice import tell_if_draft
+from bot.i18n.locales import (
+    SOURCE_LOCALE,
+    display_name,
+    isolate,
+    language_name,
+    negotiate,
+    normalize_tag,
+)
+from bot.turn import ActionFunction, ChoiceResolver, ChoiceSource, Turn
+
+SHORT_LIST = 6
+OTHER = "other"
+
+
+def likely_languages(turn: Turn) -> list[str]:
+    """The member's own choice, their platform's language, the community's default,
+    then the community's languages in its order: at most ``SHORT_LIST``."""
+    services = turn.services
+    available = services.languages
+    profile = turn.profile
+    first = [
+        negotiate([tag], available, "") if tag else ""
+        for tag in (profile.chosen_locale, profile.platform_locale)
+    ]
+    ordered = [*first, services.config.default_language, *available]
+    return list(dict.fromkeys(code for code in ordered if code))[:SHORT_LIST]
+
+
+def language_choices(turn: Turn) -> list[Choice]:
+    shown = likely_languages(turn)
+    choices = [Choice(code, display_name(code)) for code in shown]
+    if len(turn.services.languages) > len(shown):
+        choices.append(Choice(OTHER, turn.text("language.other")))
+    return choices
+
+
+def typed_language(turn: Turn, typed: str) -> Choice | None:
+    """Any of the community's languages typed by name or code, listed or not."""
+    found = match_language(typed, turn.services.languages, turn.locale)
+    return Choice(found, display_name(found)) if found else None
+
+
+def set_language(turn: Turn, call: ActionCall) -> str | None:
+    """Take the picked language; ``other`` when the member wants one not listed."""
+    chosen = turn.frame.values.get("choice") if turn.frame else None
+    if chosen == OTHER:
+        return OTHER
+    if chosen and chosen in turn.services.languages:
+        _use(turn, chosen)
+    return None
+
+
+def find_language(turn: Turn, call: ActionCall) -> str | None:
+    """The language a member typed by name or code; ``unknown`` (and the full list,
+    each by its own name) when none matches."""
+    typed = turn.frame.values.get("typed_language", "") if turn.frame else ""
+    found = match_language(typed, turn.services.languages, turn.locale)
+    if found is None:
+        return "unknown"
+    _use(turn, found)
+    return None
+
+
+def language_list(turn: Turn, call: ActionCall) -> str | None:
+    """``{languages}``: every language of the community by its own name."""
+    if turn.frame is not None:
+        names = (isolate(display_name(code), turn.locale) for code in turn.services.languages)
+        turn.frame.values["languages"] = ", ".join(names)
+    return None
+
+
+def match_language(typed: str, available: tuple[str, ...], reader: str) -> str | None:
+    wanted = fold(typed)
+    if not wanted:
+        return None
+    tag = normalize_tag(typed.strip())
+    if tag is not None:
+        negotiated = negotiate([tag], available, "")
+        if negotiated:
+            return negotiated
+    for code in available:
+        names = {
+            display_name(code),
+            language_name(code, reader),
+            language_name(code, SOURCE_LOCALE),
+        }
+        if wanted in {fold(name) for name in names}:
+            return code
+    return None
+
+
+def _use(turn: Turn, code: str) -> None:
+    turn.profile.chosen_locale = code
+    turn.set_locale(code)
+    tell_if_draft(turn)
+
+
+ACTIONS: dict[str, ActionFunction] = {
+    "set_language": set_language,
+    "find_language": find_language,
+    "language_list": language_list,
+}
+
+CHOICE_SOURCES: dict[str, ChoiceSource] = {"languages": language_choices}
+CHOICE_RESOLVERS: dict[str, ChoiceResolver] = {"languages": typed_language}
