@@ -6,12 +6,14 @@ optional free-text argument for the command's words (``/coc 3``). Descriptions c
 in every enabled language Discord has a locale for, through discord.py's pluggable
 translator; languages Discord lacks (Arabic, Swahili, ...) keep the community's
 default text, and such members choose their language in the conversation.
-Command names stay as they are: the catalogs hold no translated names.
+Names are localized the same way (``/idioma`` for a Spanish client) where the
+catalog's name is one Discord accepts; the canonical name is always the fallback.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -26,6 +28,7 @@ ARGUMENT = "words"
 ARGUMENT_HINT = "common.choice_hint"
 _NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 _MAX_DESCRIPTION = 100
+_MAX_NAME = 32
 
 Handler = Callable[[discord.Interaction, str | None], Awaitable[None]]
 Slash = Callable[[discord.Interaction, str | None], Coroutine[Any, Any, None]]
@@ -41,6 +44,19 @@ def discord_languages(languages: Sequence[str]) -> dict[str, str]:
         if language:
             found[locale.value] = language
     return found
+
+
+def valid_name(name: str) -> bool:
+    """Discord's rule for a localized command name: at most 32 lowercase letters,
+    digits, ``-`` or ``_``; Devanagari and Thai may use their vowel signs."""
+    if not 0 < len(name) <= _MAX_NAME or name != name.lower():
+        return False
+    return all(c.isalnum() or c in "-_" or _sign_allowed(c) for c in name)
+
+
+def _sign_allowed(char: str) -> bool:
+    in_script = "\u0900" <= char <= "\u097f" or "\u0e00" <= char <= "\u0e7f"
+    return in_script and unicodedata.category(char).startswith("M")
 
 
 def fit(text: str) -> str:
@@ -67,7 +83,11 @@ class CatalogTranslator(app_commands.Translator):
         if not key or not language:
             return None
         text = self.texts.get(key, {}).get(language)
-        return fit(text) if text else None
+        if not text:
+            return None
+        if context.location is app_commands.TranslationContextLocation.command_name:
+            return text if valid_name(text) else None
+        return fit(text)
 
 
 def slash_callback(handler: Handler, hint: app_commands.locale_str) -> Slash:
@@ -95,9 +115,11 @@ def build(host: AdapterHost, handler: Handler) -> tuple[list[SlashCommand], Cata
             continue
         key = f"command:{info.name}"
         texts[key] = dict(info.descriptions)
+        name_key = f"command_name:{info.name}"
+        texts[name_key] = dict(info.names)
         commands.append(
             app_commands.Command(
-                name=info.name,
+                name=app_commands.locale_str(info.name, concord=name_key),
                 description=app_commands.locale_str(description(info, default), concord=key),
                 callback=callback,
             )

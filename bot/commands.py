@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.dialogs.model import Dialog
 from bot.events import Place
 from bot.i18n import N_
+from bot.plain import is_plain, set_plain
 from bot.runner import reask, start_dialog, stop_all, talk_to_person
 from bot.turn import Turn
 
@@ -37,6 +38,16 @@ def run_stop(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     stop_all(turn)
     turn.record("stopped", turn.member.key)
     turn.say("common.stopped", place=place)
+
+
+def run_plain(turn: Turn, args: tuple[str, ...], place: Place) -> None:
+    on = not is_plain(turn.profile)
+    set_plain(turn.profile, on)
+    if on:
+        turn.say("common.plain_on", place=place)
+    else:
+        turn.say("common.plain_off", place=place)
+    reask(turn)
 
 
 def run_person(turn: Turn, args: tuple[str, ...], place: Place) -> None:
@@ -68,6 +79,7 @@ BUILTIN: tuple[Command, ...] = (
     Command("continue", run_continue, help=N_("common.help_continue")),
     Command("stop", run_stop, help=N_("common.help_stop")),
     Command("human", run_person, help=N_("common.help_human")),
+    Command("plain", run_plain, help=N_("common.help_plain")),
 )
 
 

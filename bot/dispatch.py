@@ -28,7 +28,8 @@ CHECKIN = "checkin"
 REACKNOWLEDGE = "reacknowledge"
 
 
-def handle(turn: Turn, commands: dict[str, Command]) -> None:
+def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | None = None) -> None:
+    """``aliases``: command names in members' languages -> canonical names."""
     event = turn.event
     if isinstance(event, MemberJoined):
         turn.profile.left = False
@@ -37,7 +38,7 @@ def handle(turn: Turn, commands: dict[str, Command]) -> None:
         turn.profile.left = True
         turn.record("left", turn.member.key)
     elif isinstance(event, CommandRun):
-        on_command(turn, event, commands)
+        on_command(turn, event, commands, aliases or {})
     elif isinstance(event, ChoiceMade):
         if _answerable(turn, event.place):
             answer(turn, choice_key=event.choice)
@@ -82,10 +83,12 @@ def on_join(turn: Turn) -> None:
     start_dialog(turn, ONBOARDING, place)
 
 
-def on_command(turn: Turn, event: CommandRun, commands: dict[str, Command]) -> None:
+def on_command(
+    turn: Turn, event: CommandRun, commands: dict[str, Command], aliases: dict[str, str]
+) -> None:
     place = event.place or Place.direct(turn.member)
     name = event.name.lower().lstrip("/")
-    command = commands.get(name)
+    command = commands.get(name) or commands.get(aliases.get(name, ""))
     if command is None:
         turn.say("common.unknown_command", place=place, command=name[:40])
         return

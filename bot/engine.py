@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.actions import Action, Capabilities, ScheduleTimer, action_platform
 from bot.appeals_commands import COMMANDS as APPEAL_COMMANDS
+from bot.command_names import aliases
 from bot.commands import Command, command_table
 from bot.dispatch import handle
 from bot.errors import DeliveryError
@@ -75,6 +76,8 @@ class Engine:
             list(services.dialogs.values()),
             (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS, *APPEAL_COMMANDS),
         )
+        # Names members may type in their language: localized name -> command.
+        self.command_aliases = aliases(services.catalogs, self.commands, services.languages)
         self.middlewares: list[Middleware] = list(
             middlewares
             if middlewares is not None
@@ -199,7 +202,7 @@ class Engine:
 
     async def _run_middlewares(self, turn: Turn) -> None:
         async def core(current: Turn) -> None:
-            handle(current, self.commands)
+            handle(current, self.commands, self.command_aliases)
 
         chain: Handler = core
         for middleware in reversed(self.middlewares):

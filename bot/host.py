@@ -3,8 +3,9 @@ place to keep its resume position, and the commands to offer in every language."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.command_names import local_name
 from bot.engine import Engine
 from bot.events import Event
 
@@ -16,6 +17,7 @@ class CommandInfo:
     name: str
     descriptions: dict[str, str]
     requires: str | None = None
+    names: dict[str, str] = field(default_factory=dict)  # language -> localized name
 
 
 class AdapterHost:
@@ -57,7 +59,12 @@ class AdapterHost:
             descriptions = {
                 code: catalogs.translator(code).gettext(command.help) for code in self.languages
             }
-            infos.append(CommandInfo(command.name, descriptions, command.requires))
+            names = {
+                code: name
+                for code in self.languages
+                if (name := local_name(catalogs, command.name, code)) is not None
+            }
+            infos.append(CommandInfo(command.name, descriptions, command.requires, names))
         return infos
 
     def text(self, locale: str, message: str, **values: str) -> str:

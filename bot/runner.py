@@ -109,14 +109,11 @@ def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
 def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
     assert step.ask is not None
     question = turn.text(step.ask.message)
-    if dialog.progress:
-        question = turn.text("common.progress", question=question, **_progress(dialog, step))
+    if step.name in dialog.progress:
+        stage = dialog.progress.index(step.name) + 1
+        numbers = {"step": str(stage), "steps": str(len(dialog.progress))}
+        question = turn.text("common.progress", question=question, **numbers)
     turn.ask(question, choices_for(turn, dialog, step))
-
-
-def _progress(dialog: Dialog, step: Step) -> dict[str, str]:
-    asking = [name for name, s in dialog.steps.items() if s.ask is not None]
-    return {"step": str(asking.index(step.name) + 1), "steps": str(len(asking))}
 
 
 def reask(turn: Turn) -> bool:

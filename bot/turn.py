@@ -12,6 +12,7 @@ from bot.dialogs.model import ActionCall
 from bot.events import Event, MemberRef, Place
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, display_name, isolate
+from bot.plain import wording
 from bot.state import Conversation, Frame, Profile
 from bot.store.types import Write
 
@@ -68,10 +69,12 @@ class Turn:
         return {key: isolate(value, self.locale) for key, value in raw.items()}
 
     def text(self, message: str, **extra: str) -> str:
-        return self.translator.format(message, **self.values(extra))
+        return self.translator.format(wording(message, self.profile), **self.values(extra))
 
     def ntext(self, singular: str, plural: str, n: int, **extra: str) -> str:
         """A message whose wording depends on a number, in the member's plural rules."""
+        if wording(singular, self.profile) != singular:
+            return self.text(singular, **extra)  # plain wordings name no count
         values = self.values(extra)
         return self.translator.nformat(singular, plural, n, **values)
 

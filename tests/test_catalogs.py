@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError
-from bot.i18n.catalogs import Catalogs, placeholders, substitute
+from bot.i18n.catalogs import Catalogs
+from bot.i18n.filling import placeholders, substitute
 
 REPO_LOCALES = Path(__file__).resolve().parent.parent / "locales"
 

@@ -46,7 +46,7 @@ from bot.events import (
     PlaceKind,
     TextSaid,
 )
-from bot.i18n.catalogs import placeholders
+from bot.i18n.filling import placeholders
 from bot.i18n.locales import display_name, fallback_chain, negotiate, normalize_tag
 from bot.services import Services
 from bot.state import conversation_to_dict, profile_to_dict

@@ -141,12 +141,13 @@ async def test_join_gets_a_deep_link_and_start_onboards_in_the_members_language(
 
         standin.say(ana, "/start welcome")  # what Telegram sends when the link is opened
         await standin.wait_for(lambda: any(s.buttons for s in standin.to(5001)))
-        welcome, question = standin.to(5001)[:2]
+        welcome, draft_notice, question = standin.to(5001)[:3]
         assert welcome.text.startswith(catalog_start(engine, "es", "onboarding.welcome"))
-        assert question.text.startswith(catalog_start(engine, "es", "onboarding.choose_language"))
+        assert draft_notice.text.startswith(catalog_start(engine, "es", "common.draft_notice"))
+        assert catalog_start(engine, "es", "onboarding.choose_language") in question.text
         keys = [b["callback_data"] for b in question.buttons]
-        assert keys[:2] == ["en", "es"] and keys[-1] == "person"
-        assert question.buttons[1]["text"] == "Español"
+        assert keys[:2] == ["es", "en"] and keys[-1] == "person"  # their own language first
+        assert question.buttons[0]["text"] == "Español"
         assert len(standin.to(GROUP)) == 1, "one join, one welcome in the group"
         assert standin.unknown == []
 

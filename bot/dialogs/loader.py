@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from bot import validate as v
 from bot.dialogs.model import END, ActionCall, AskSpec, ChoiceSpec, Dialog, Step
 from bot.yamlsource import KeyPath, YamlDocument, load_yaml_file
 
+MIN_TIMEOUT = timedelta(hours=24)
 _TOP_KEYS = ("dialog", "command", "help", "start", "steps", "talk_to_person", "progress")
 _STEP_KEYS = ("say", "actions", "ask", "next", "on_result", "timeout", "on_timeout", "end")
 _ASK_KEYS = (
@@ -88,8 +90,22 @@ def parse_dialog(doc: YamlDocument, rules: DialogRules) -> Dialog:
         command=v.text(doc, ("command",), command) if command is not None else None,
         help=help_message,
         talk_to_person=v.boolean(doc, ("talk_to_person",), top.get("talk_to_person", True)),
-        progress=v.boolean(doc, ("progress",), top.get("progress", False)),
+        progress=_parse_progress(doc, top.get("progress", False), steps),
     )
+
+
+def _parse_progress(doc: YamlDocument, raw: Any, steps: dict[str, Step]) -> tuple[str, ...]:
+    """``progress: true`` numbers every question; a list names the questions that are
+    the member's stages ("Step 2 of 5"), so a repeated or optional question does not
+    make the count jump."""
+    asking = [name for name, step in steps.items() if step.ask is not None]
+    if isinstance(raw, bool):
+        return tuple(asking) if raw else ()
+    names = v.text_list(doc, ("progress",), raw)
+    for i, name in enumerate(names):
+        if name not in asking:
+            raise doc.error(("progress", i), f"'{name}' is not a step that asks a question")
+    return tuple(names)
 
 
 def _message(doc: YamlDocument, path: KeyPath, value: Any, rules: DialogRules) -> str:
@@ -123,6 +139,10 @@ def _parse_step(doc: YamlDocument, path: KeyPath, name: str, raw: Any, rules: Di
         raise doc.error(path, "'timeout' and 'on_timeout' go together")
     if timeout is not None and ask is None:
         raise doc.error((*path, "timeout"), "only a step that asks can time out")
+    if timeout is not None and timeout < MIN_TIMEOUT:
+        # Members who read slowly, use assistive technology or live in another time
+        # zone need a day at least (WCAG 2.2.1 exempts limits over 20 hours).
+        raise doc.error((*path, "timeout"), "a step may not expire in under 24 hours")
     end = v.boolean(doc, (*path, "end"), raw.get("end", False))
     next_step = v.text(doc, (*path, "next"), raw["next"]) if "next" in raw else None
     if ask is None and not end and next_step is None:

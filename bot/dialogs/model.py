@@ -70,7 +70,7 @@ class Dialog:
     command: str | None = None
     help: str | None = None
     talk_to_person: bool = True
-    progress: bool = False
+    progress: tuple[str, ...] = ()  # the questions numbered "Step k of n"
 
     def step(self, name: str) -> Step:
         return self.steps[name]

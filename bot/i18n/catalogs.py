@@ -27,6 +27,7 @@ from babel.messages.pofile import PoFileError, PoFileParser
 from babel.numbers import format_decimal
 
 from bot.errors import ConfigError
+from bot.i18n.filling import isolate_commands, substitute
 from bot.i18n.locales import (
     SOURCE_LOCALE,
     babel_locale,
@@ -44,37 +45,9 @@ MAX_PLURALS = 6
 Text = str | tuple[str, ...]
 PluralRule = Callable[[int], int]
 
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _QUOTED = r'"(?:[^"\\]|\\[\\"ntr])*"'
 _PO_LINE = re.compile(rf"(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?{_QUOTED}")
 _PLURAL_FORMS = re.compile(r"\s*nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*([^;]+?)\s*;?\s*")
-
-
-def placeholders(text: str) -> set[str]:
-    """Names of the ``{name}`` placeholders in ``text``; ``{{`` is a literal brace."""
-    return {m.group(1) for m in _PLACEHOLDER.finditer(text) if m.group(1)}
-
-
-def substitute(text: str, values: Mapping[str, object]) -> str:
-    """Fill ``{name}`` placeholders without ever raising.
-
-    Unlike ``str.format``, a missing value leaves the placeholder visible
-    instead of failing mid-conversation, and braces inside a value (a member's
-    name such as ``{admin}``) are inserted as they are, never re-read.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return match.group(0)[0]
-        if name not in values:
-            return match.group(0)
-        try:
-            return str(values[name])
-        except Exception:  # a value's __str__ must not break the reply
-            return match.group(0)
-
-    return _PLACEHOLDER.sub(replace, text)
 
 
 @dataclass(frozen=True)
@@ -296,11 +269,14 @@ class Translator:
         return singular_id if n == 1 else plural_id
 
     def format(self, msgid: str, **values: object) -> str:
-        return substitute(self.gettext(msgid), values)
+        return substitute(self._isolated(self.gettext(msgid)), values)
 
     def nformat(self, singular_id: str, plural_id: str, n: int, **values: object) -> str:
-        text = self.ngettext(singular_id, plural_id, n)
+        text = self._isolated(self.ngettext(singular_id, plural_id, n))
         return substitute(text, {**values, "n": self.format_number(n)})
+
+    def _isolated(self, text: str) -> str:
+        return isolate_commands(text) if self.direction == "rtl" else text
 
     def format_date(self, d: date) -> str:
         return babel_format_date(d, format="medium", locale=self._babel)

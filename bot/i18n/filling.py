@@ -1,0 +1,45 @@
+"""Filling a catalog text: placeholders, and commands kept readable in right-to-left."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bot.i18n.locales import FSI, PDI
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Commands (/help, !concord) and links inside a translated text: in right-to-left
+# text they are isolated so their Latin letters and slashes do not reorder the line.
+_COMMAND_OR_LINK = re.compile(r"(?<![\w/])(?:[/!][a-z][a-z_]*|https?://[^\s\u2068\u2069]+)")
+
+
+def placeholders(text: str) -> set[str]:
+    """Names of the ``{name}`` placeholders in ``text``; ``{{`` is a literal brace."""
+    return {m.group(1) for m in _PLACEHOLDER.finditer(text) if m.group(1)}
+
+
+def substitute(text: str, values: Mapping[str, object]) -> str:
+    """Fill ``{name}`` placeholders without ever raising.
+
+    Unlike ``str.format``, a missing value leaves the placeholder visible
+    instead of failing mid-conversation, and braces inside a value (a member's
+    name such as ``{admin}``) are inserted as they are, never re-read.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        if name not in values:
+            return match.group(0)
+        try:
+            return str(values[name])
+        except Exception:  # a value's __str__ must not break the reply
+            return match.group(0)
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def isolate_commands(text: str) -> str:
+    """Wrap each command and link of a right-to-left text in FSI ... PDI."""
+    return _COMMAND_OR_LINK.sub(lambda m: f"{FSI}{m.group(0)}{PDI}", text)
