@@ -18,6 +18,9 @@ from bot.app import default_database, load_content
 from bot.clock import ManualClock, SystemClock
 from bot.config import load_config
 from bot.errors import ConcordError
+from bot.i18n.catalogs import Catalogs
+from bot.i18n.status import language_statuses, markdown_table, replace_table
+from bot.resources import locales_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--transcript", type=Path, help="play a transcript and compare")
     check = commands.add_parser("check", help="validate config, dialogs, catalogs, code of conduct")
     check.add_argument("config", nargs="?", type=Path)
+    languages = commands.add_parser(
+        "languages", help="print each catalog's review status and completeness (Markdown)"
+    )
+    languages.add_argument(
+        "--write", type=Path, metavar="FILE", help="replace the table in FILE (README.md)"
+    )
     run = commands.add_parser("run", help="run every configured platform in one process")
     run.add_argument("config", type=Path)
     run.add_argument("--db", type=Path, help="database file")
@@ -41,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(args.config)
+        if args.command == "languages":
+            return run_languages(args.write)
         if args.command == "run":
             logging.getLogger().setLevel(logging.INFO)
             return asyncio.run(run_platforms(args.config, args.db))
@@ -56,6 +67,20 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (``concord chat | head``): nothing is lost, all is stored.
         sys.stderr.close()
         return 0
+
+
+def run_languages(write: Path | None) -> int:
+    table = markdown_table(language_statuses(Catalogs.load([locales_dir()])))
+    if write is None:
+        print(table)
+        return 0
+    try:
+        document = write.read_text(encoding="utf-8")
+        write.write_text(replace_table(document, table), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        print(f"concord: cannot update the table in {write}: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def run_check(config_path: Path | None) -> int:

@@ -34,7 +34,7 @@ from bot.host import AdapterHost
 PLATFORM = "discord"
 # Buttons Concord sends carry the choice key after this prefix; others are not ours.
 CHOICE_PREFIX = "concord:"
-_COMMAND = re.compile(r"^/([A-Za-z0-9_-]{1,32})(?:\s+(.*))?$", re.DOTALL)
+_COMMAND = re.compile(r"^/([^\s/]{1,32})(?:\s+(.*))?$", re.DOTALL)  # names in any script
 _SPOKEN = (discord.MessageType.default, discord.MessageType.reply)
 
 

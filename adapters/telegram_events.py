@@ -36,7 +36,7 @@ START_PAYLOAD = "welcome"
 # Updates the adapter asks for: chat_member is not delivered unless asked for.
 ALLOWED_UPDATES = ("message", "callback_query", "chat_member", "my_chat_member")
 
-_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
+_COMMAND = re.compile(r"^/([^\s/@]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
 _MEDIA = (
     "animation",
     "audio",
@@ -184,7 +184,9 @@ def _command(message: Message, text: str, context: Context) -> tuple[str, tuple[
         e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in message.entities or ()
     )
     match = _COMMAND.match(text)
-    if not starts or match is None:
+    # Telegram marks only ASCII names as commands; a name in another script (a
+    # command's localized name, "/idioma" works either way) is recognized by its shape.
+    if match is None or not (starts or not match.group(1).isascii()):
         return None
     name, target, rest = match.group(1), match.group(2), match.group(3) or ""
     if target and target.lower() != context.bot_username.lower():

@@ -42,6 +42,10 @@ def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | N
     elif isinstance(event, ChoiceMade):
         if _answerable(turn, event.place):
             answer(turn, choice_key=event.choice)
+        elif event.place is None or event.place.kind is not PlaceKind.CHANNEL:
+            # A button under a question already answered: say so, never stay silent
+            # (a screen-reader user would get no feedback at all).
+            turn.say("common.nothing_to_continue", place=event.place)
     elif isinstance(event, TextSaid):
         on_text(turn, event)
     elif isinstance(event, TimerFired):

@@ -36,6 +36,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.engine import delivering
 from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
+from bot.language_actions import SHORT_LIST
 
 PLATFORM = "console"
 COMMUNITY = "example"
@@ -43,7 +44,7 @@ COMMUNITY = "example"
 # interests, and "no, thank you" to a mentor (so no member's replies depend on
 # another member taking a mentor's last place first).
 ANSWERS_AFTER_LANGUAGE = ("1", "1", "1", "1", "1", "1", "1 3", "2")
-LANGUAGES = 8  # the example community offers eight languages
+LANGUAGES = SHORT_LIST  # the language question lists this many, then "another language"
 
 
 def member_name(index: int) -> str:

@@ -329,3 +329,55 @@ def test_shipped_catalogs_match_english() -> None:
             theirs = (found,) if isinstance(found, str) else found
             expected = set().union(*map(placeholders, forms))
             assert set().union(*map(placeholders, theirs)) == expected, f"{code}: {msgid}"
+
+
+SHIPPED = Catalogs.load([REPO_LOCALES])
+# Placeholder values as long as they get: names are cut to 80 characters, member text
+# that the bot repeats (statements, proposals) to the 2,000 a question accepts.
+LONG_VALUES = {"text": 2000, "agreement": 2000, "what": 2000, "affected": 2000, "need": 2000}
+DISCORD_LIMIT = 2000
+
+
+@pytest.mark.parametrize("code", SHIPPED.available)
+def test_plural_forms_are_complete(code: str) -> None:
+    """A message English counts is plural in every catalog, with every form its
+    language's plural rule can pick."""
+    english = SHIPPED.entries("en")
+    entries = SHIPPED.entries(code)
+    nplurals = SHIPPED.translator(code).plural_count
+    for msgid, source in english.items():
+        if isinstance(source, tuple):
+            found = entries.get(msgid)
+            assert isinstance(found, tuple), f"{code}: {msgid} is not plural"
+            assert len(found) == nplurals and all(found), f"{code}: {msgid} forms"
+
+
+@pytest.mark.parametrize("code", SHIPPED.available)
+def test_no_message_exceeds_the_platform_limit_once_filled(code: str) -> None:
+    """Filled with the longest values a member can cause, every message still fits a
+    Discord message (Telegram's 4,096 is larger); the English source is the model."""
+    translator = SHIPPED.translator(code)
+    for msgid in SHIPPED.entries(code):
+        for n in (1, 2, 5):
+            text = translator.ngettext(msgid, msgid, n)
+            values = {name: "x" * LONG_VALUES.get(name, 80) for name in placeholders(text)}
+            filled = substitute(text, values)
+            member_text = sum(LONG_VALUES.get(name, 0) for name in placeholders(text))
+            assert len(filled) - member_text <= DISCORD_LIMIT, f"{code}: {msgid}"
+
+
+@pytest.mark.parametrize("code", SHIPPED.available)
+def test_command_names_are_single_words_and_distinct(code: str) -> None:
+    """A localized command name is typed by members and shown by Discord: one lowercase
+    word, unique in its language, and never another command's canonical name."""
+    from adapters.discord_commands import discord_languages, valid_name
+    from bot.command_names import NAME_IDS
+
+    on_discord = code in discord_languages(SHIPPED.available).values()
+    translator = SHIPPED.translator(code)
+    names = {command: translator.gettext(msgid) for command, msgid in NAME_IDS.items()}
+    assert len(set(names.values())) == len(names), f"{code}: two commands share a name"
+    for command, name in names.items():
+        assert valid_name(name) or not on_discord, (code, command, name)
+        assert name == command or name not in NAME_IDS, (code, command, name)
+        assert " " not in name and name == name.lower() and len(name) <= 32

@@ -60,6 +60,9 @@ def test_a_good_dialog_loads(tmp_path: Path) -> None:
         (("[mark_onboarded]", "[launch_rockets]"), 6, "steps.hello.actions[0]", "unknown action"),
         (("timeout: 2d", "timeout: tomorrow"), 14, "steps.question.timeout", "duration"),
         (("timeout: 2d", "timeout: 0m"), 14, "steps.question.timeout", "duration"),
+        # WCAG 2.2.1: a member gets a day at least; shorter limits are refused.
+        (("timeout: 2d", "timeout: 23h"), 14, "steps.question.timeout", "under 24 hours"),
+        (("start: hello", "progress: [hello]\nstart: hello"), 2, "progress[0]", "asks"),
         (
             ("    end: true\n", "    end: true\n  lost:\n    end: true\n"),
             19,

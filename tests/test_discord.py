@@ -16,6 +16,7 @@ import discord
 import pytest
 
 from adapters.discord import DiscordAdapter, create
+from adapters.discord_commands import valid_name
 from adapters.discord_settings import parse
 from bot.actions import Say
 from bot.app import build_engine
@@ -191,9 +192,13 @@ async def test_ready_publishes_localized_commands_once_across_reconnects(
         assert localized["es-ES"] == localized["es-419"] == text("es").gettext("command.coc")
         assert localized["pt-BR"] == text("pt-BR").gettext("command.coc")
         assert localized["fr"] == text("fr").gettext("command.coc")
-        assert {"hi", "id"} <= set(localized)
-        assert "de" not in localized  # no German catalog (and Discord has no ar or sw)
-        assert coc["name_localizations"] == {}  # names stay the core's command names
+        assert {"hi", "id", "de", "ja", "zh-CN", "zh-TW", "uk"} <= set(localized)
+        assert "ar" not in localized and "sw" not in localized  # Discord has no such locale
+        # Names in the member's language where the catalog gives one Discord accepts.
+        names = by_name["language"]["name_localizations"]
+        assert names["es-ES"] == names["es-419"] == text("es").gettext("command_name.language")
+        assert names["de"] == text("de").gettext("command_name.language") != "language"
+        assert all(valid_name(name) for name in names.values())
         (words,) = coc["options"]
         assert words["name"] == "words" and words["type"] == 3 and not words.get("required")
         hint = text("fr").gettext("common.choice_hint")
@@ -281,7 +286,8 @@ async def test_join_welcome_dm_and_a_button_press_moves_on(
         assert "Ana" in welcome.content and not welcome.buttons
         assert catalog(engine, "en", "onboarding.choose_language") in question.content
         labels = {b["custom_id"]: b["label"] for b in question.buttons}
-        assert labels["concord:es"] == "Español" and labels["concord:ar"] == "العربية"
+        assert labels["concord:es"] == "Español" and labels["concord:de"] == "Deutsch"
+        assert "concord:other" in labels  # every other language by typing its name
         assert list(labels)[-1] == "concord:person"
         (join,) = events
         assert isinstance(join, MemberJoined) and join.member.id == "2001"

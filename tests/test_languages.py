@@ -27,6 +27,8 @@ EXTRACT = [
     "-k",
     "ntext:1,2",
     "-k",
+    "Nn_:1,2",
+    "-k",
     "tell:3",
     "-k",
     "announce:3",

@@ -26,6 +26,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.engine import Engine
 from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
+from bot.language_actions import SHORT_LIST
 from bot.middleware import RateLimit
 from bot.state import Conversation, Frame, Profile
 from tests.conftest import RecordingAdapter
@@ -79,7 +80,7 @@ def events(prefix: str, first: int, count: int, step: int) -> list[Event]:
         if step == 0:
             found.append(MemberJoined(f"{who.id}:0", "example", who))
         else:
-            text = str(1 + i % 8) if step == 1 else ANSWERS[step - 1]
+            text = str(1 + i % SHORT_LIST) if step == 1 else ANSWERS[step - 1]
             found.append(
                 TextSaid(f"{who.id}:{step}", "example", who, place=Place.direct(who), text=text)
             )

@@ -213,7 +213,10 @@ async def test_command_menus_in_every_language(tmp_path: Path, standin: BotApiSt
     config = write_config(tmp_path, standin)
     async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
         menus = standin.command_menus
-        assert set(menus) == {"", "en", "es", "fr", "ar", "hi", "pt", "sw", "id"}
+        # Telegram names languages with two letters: every enabled one that has them
+        # (zh-Hans and zh-Hant share "zh": the first, Simplified, wins; ckb has none).
+        short = {code.split("-")[0] for code in adapter.host.languages if code != "ckb"}
+        assert set(menus) == {"", *short}
         infos = {c.name: c for c in adapter.host.commands()}
         for code, language in [("es", "es"), ("pt", "pt-BR"), ("ar", "ar"), ("", "en")]:
             names = [c["command"] for c in menus[code]]

@@ -10,3 +10,8 @@ from __future__ import annotations
 def N_(msgid: str) -> str:
     """Marks a message id passed around as data, so ``pybabel extract -k N_`` finds it."""
     return msgid
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a plural message's ids passed around as data (``-k Nn_:1,2``)."""
+    return singular, plural

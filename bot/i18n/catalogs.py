@@ -11,7 +11,6 @@ line and message of the first mistake.
 from __future__ import annotations
 
 import gettext
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,9 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from babel.dates import TIMEDELTA_UNITS
 from babel.dates import format_date as babel_format_date
-from babel.dates import format_timedelta as babel_format_timedelta
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import PoFileError, PoFileParser
 from babel.numbers import format_decimal
@@ -36,8 +33,10 @@ from bot.i18n.locales import (
     normalize_tag,
     text_direction,
 )
+from bot.i18n.relative_time import relative_time
 
 PO_FILE = "messages.po"
+# Babel's output when CLDR lacks relative-time words for a locale: "+3 d", "-1 h".
 REVIEW_STATUSES = ("draft", "reviewed")
 MAX_PO_BYTES = 5_000_000
 MAX_PLURALS = 6
@@ -221,20 +220,6 @@ def _merge(files: Sequence[_Layer]) -> _Layer:
     return _Layer(last.path, last.header_line, status, last.plural_forms, last.rule, texts)
 
 
-def _floor_to_unit(td: timedelta) -> timedelta:
-    """Cut ``td`` down to whole units of the unit Babel will name.
-
-    Even with ``threshold=1`` Babel rounds within the unit (44 hours become
-    "2 days"); a deadline must never look further away than it is.
-    """
-    seconds = td.total_seconds()
-    size = abs(seconds)
-    for _unit, unit_seconds in TIMEDELTA_UNITS:
-        if size >= unit_seconds:
-            return timedelta(seconds=math.copysign(size // unit_seconds * unit_seconds, seconds))
-    return timedelta(0)
-
-
 class Translator:
     """Texts and formats for one locale; the locale is always explicit."""
 
@@ -248,6 +233,12 @@ class Translator:
             for loc in map(babel_locale, [*fallback_chain(locale), SOURCE_LOCALE])
             if loc is not None
         )
+
+    @property
+    def plural_count(self) -> int:
+        """How many plural forms this locale's own catalog has (its nplurals)."""
+        forms = self._layers[0].plural_forms if self._layers else "nplurals=2;"
+        return int(forms.split(";")[0].split("=")[1])
 
     @property
     def direction(self) -> str:
@@ -282,9 +273,9 @@ class Translator:
         return babel_format_date(d, format="medium", locale=self._babel)
 
     def format_timedelta(self, td: timedelta) -> str:
-        """Say "in 3 days" or "3 days ago", never rounded up."""
-        floored = _floor_to_unit(td)
-        return babel_format_timedelta(floored, threshold=1, add_direction=True, locale=self._babel)
+        """Say "in 3 days" or "3 days ago", never rounded up. Where CLDR has no words
+        for this locale (Babel says "+3 d" for Central Kurdish), the catalog's own."""
+        return relative_time(td, self._babel, self)
 
     def format_number(self, n: float | Decimal) -> str:
         return format_decimal(n, locale=self._babel)
