@@ -11,7 +11,10 @@ Only translation lives here; the engine decides everything. What it does:
   in the room (and in the log) rather than going silent. Trust: the bot encrypts for
   every device of the members, verified or not (``ignore_unverified_devices=True``),
   which is the usual choice for a bot that nobody verifies interactively.
-* Sends plain text only, never pinging anyone (see adapters/matrix_send.py).
+* Sends plain text only, never pinging anyone, with commands written as the members
+  type them here (``!concord help``, not ``/help``), and with transaction ids that make
+  a re-sent action show once (see adapters/matrix_send.py, adapters/matrix_commands.py).
+* Translates actions into requests in adapters/matrix_deliver.py.
 * Sends files (``m.file``, encrypted in encrypted rooms) and, for ``/clear``, redacts
   its own remembered messages in a member's direct room (adapters/matrix_history.py).
 """
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -34,40 +39,24 @@ from nio import (  # type: ignore[import-untyped]
 )
 from nio.api import MessageDirection  # type: ignore[import-untyped]
 
+from adapters.matrix_commands import CommandMentions, command_names
 from adapters.matrix_crypto import Undecryptable, notice
-from adapters.matrix_events import (
-    MAX_REACTIONS,
-    PLATFORM,
-    Question,
-    display_name,
-    keycap,
-    translate,
-)
+from adapters.matrix_deliver import Delivery
+from adapters.matrix_events import PLATFORM, display_name, translate
 from adapters.matrix_history import History
 from adapters.matrix_rooms import Rooms
 from adapters.matrix_send import MAX_LENGTH, Refused, Sender, is_transient
 from adapters.matrix_settings import Settings
 from adapters.pacing import Pacer
-from bot.actions import (
-    Action,
-    Ask,
-    Capabilities,
-    DeleteRecentMessages,
-    GrantRole,
-    NotifyModerators,
-    OfferPrivateChat,
-    OpenPrivateSpace,
-    RevokeRole,
-    Say,
-    SendFile,
-)
+from bot.actions import Action, Capabilities
 from bot.errors import ConcordError, DeliveryError
-from bot.events import MemberJoined, MemberRef, PlaceKind
+from bot.events import MemberJoined, MemberRef
 from bot.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
 
 CURSOR = "matrix:next_batch"
+TXN_TAG = "matrix:txn_tag"
 MAX_BACKOFF = 300.0
 BACKFILL_PAGES = 10
 
@@ -108,6 +97,7 @@ class MatrixAdapter:
         self.sender: Sender | None = None
         self.rooms: Rooms | None = None
         self.history: History | None = None
+        self.delivery: Delivery | None = None
         self.ready = asyncio.Event()  # set once the first sync is handled
         self.lock = asyncio.Lock()  # one delivery (or key exchange) at a time
         self.synced = False
@@ -157,11 +147,23 @@ class MatrixAdapter:
         )
         store = str(self.store_path) if settings.encryption else ""
         client = AsyncClient(settings.homeserver, settings.user_id, store_path=store, config=config)
-        sender = Sender(client, self.pacer)
+        mentions = CommandMentions(command_names(self.host), settings.command_prefix)
+        sender = Sender(client, self.pacer, self._txn_scope(), mentions.rewrite)
         self.sender = sender
         self.rooms = Rooms(client, sender, self.host, settings)
         self.history = History(client, sender, self.host)
+        self.delivery = Delivery(client, sender, self.rooms, self.history, settings)
         return client
+
+    def _txn_scope(self) -> str:
+        """The start of the transaction ids: the community and a random tag kept in
+        this database (a new database must not reuse the ids of an old one)."""
+        tag = self.host.cursor(TXN_TAG)
+        if not tag:
+            tag = secrets.token_hex(4)
+            self.host.save_cursor(TXN_TAG, tag)
+        community = re.sub(r"[^A-Za-z0-9_.]+", "_", self.host.community)[:40]
+        return f"concord-{community}-{tag}"
 
     async def _request(self, what: str, make: Any) -> Any:
         """A request outside delivery: network trouble becomes Unreachable."""
@@ -369,67 +371,11 @@ class MatrixAdapter:
     # Delivery -----------------------------------------------------------------------------
 
     async def deliver(self, action: Action) -> None:
-        if not self.synced or self.rooms is None or self.sender is None:
+        if not self.synced or self.delivery is None:
             raise DeliveryError("matrix: not connected yet")
         async with self.lock:
             try:
-                await self._deliver(action)
+                await self.delivery.deliver(action)
             except Refused as exc:
                 # Retrying would only block every later action behind this one.
                 log.error("%s; dropped %s", exc, type(action).__name__)
-
-    async def _deliver(self, action: Action) -> None:
-        rooms, sender, history = self.rooms, self.sender, self.history
-        assert rooms is not None and sender is not None and history is not None
-        if isinstance(action, Say | Ask | SendFile):
-            room_id = self._joined(await rooms.room_for(action.to))
-            if self.client.olm is not None and self.client.should_query_keys:
-                await sender.call("query keys", self.client.keys_query, paced=False)
-            sent: list[str] = []
-            try:
-                if isinstance(action, SendFile):
-                    sent.append(await history.send_file(room_id, action.name, action.content))
-                else:
-                    await sender.send_text(room_id, action.text, sent)
-                    if isinstance(action, Ask) and action.choices and sent:
-                        await self._offer_reactions(room_id, sent[-1], action, sent)
-            finally:
-                if action.to.kind is PlaceKind.DIRECT:
-                    history.remember(action.to.id, room_id, sent)
-        elif isinstance(action, DeleteRecentMessages):
-            if action.to.kind is not PlaceKind.DIRECT:
-                raise Refused("matrix: only messages in direct rooms are deleted")
-            await history.take_back(action.to.id)
-        elif isinstance(action, OfferPrivateChat):
-            room_id = self._joined(await rooms.room_for(action.to))
-            link = f"https://matrix.to/#/{self.settings.user_id}"
-            await sender.send_text(room_id, f"{action.text}\n{action.button}: {link}")
-        elif isinstance(action, NotifyModerators):
-            if rooms.moderators_room is None:
-                raise Refused("matrix: no moderators_room is configured or joined")
-            await sender.send_text(self._joined(rooms.moderators_room), action.text)
-        elif isinstance(action, GrantRole | RevokeRole):
-            await rooms.set_role(action.member, action.role, isinstance(action, GrantRole))
-        elif isinstance(action, OpenPrivateSpace):
-            await rooms.open_space(action)
-
-    def _joined(self, room_id: str) -> str:
-        if room_id not in self.client.rooms:
-            raise Refused(f"matrix: the bot is not in the room {room_id} (is it invited?)")
-        return room_id
-
-    async def _offer_reactions(
-        self, room_id: str, event_id: str, action: Ask, sent: list[str]
-    ) -> None:
-        assert self.rooms is not None and self.sender is not None
-        keys = tuple(choice.key for choice in action.choices)
-        self.rooms.remember_question(room_id, Question(event_id, keys))
-        if not self.settings.reactions or len(keys) > MAX_REACTIONS:
-            return
-        for number in range(1, len(keys) + 1):
-            try:
-                sent.append(await self.sender.react(room_id, event_id, keycap(number)))
-            except (DeliveryError, Refused) as exc:
-                # Reactions are a shortcut; typing the number always works.
-                log.warning("%s", exc)
-                return

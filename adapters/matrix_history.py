@@ -84,8 +84,11 @@ class History:
     def remember(self, user: str, room_id: str, event_ids: list[str]) -> None:
         if not event_ids:
             return
-        entries = [*self.sent(user), *((room_id, event_id) for event_id in event_ids)]
-        self._save(user, entries[-SENT_LIMIT:])
+        entries = self.sent(user)
+        # A re-delivered action gets its first events back (same transaction ids).
+        new = [(room_id, e) for e in event_ids if (room_id, e) not in entries]
+        if new:
+            self._save(user, [*entries, *new][-SENT_LIMIT:])
 
     async def send_file(self, room_id: str, name: str, text: str) -> str:
         """Upload ``text`` (UTF-8) as the file ``name`` and post it; its event id."""
@@ -110,16 +113,8 @@ class History:
         content = file_content(
             name, len(data), str(uploaded.content_uri), keys if encrypt else None
         )
-        response = await self.sender.call(
-            f"send {name} to {room_id}",
-            partial(
-                self.client.room_send,
-                room_id,
-                "m.room.message",
-                content,
-                ignore_unverified_devices=True,
-            ),
-            room_id,
+        response = await self.sender.send(
+            room_id, "m.room.message", content, "file", f"send {name} to"
         )
         return str(response.event_id)
 

@@ -5,6 +5,16 @@ HTML or Markdown is ever rendered) and an empty ``m.mentions``, which tells clie
 servers that support intentional mentions that it mentions nobody. For older servers,
 whose legacy push rule fires on the word "@room" from a sender allowed to notify the
 room, a WORD JOINER (U+2060, invisible) is put after the "@" so the rule cannot match.
+Command mentions ("/help") are rewritten to the adapter's prefix before that (see
+adapters/matrix_commands.py).
+
+Idempotent re-sends: while the engine delivers an outbox row (``bot.engine.delivering``),
+each message of that action is sent with a transaction id derived from the row's id
+(``concord-<community>-<database>-<row>-<part>``), so a message sent just before a crash,
+and so never marked sent, is de-duplicated by the homeserver when it is sent again after
+the restart (the client-server API returns the first event for the same device and
+transaction id; Synapse remembers them for a day). ``<database>`` is a random tag kept in
+the database, so a new database, whose row ids start again at 1, never reuses an id.
 """
 
 from __future__ import annotations
@@ -13,7 +23,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 import aiohttp
@@ -26,6 +35,7 @@ from nio.exceptions import (  # type: ignore[import-untyped]
 )
 
 from adapters.pacing import Pacer
+from bot.engine import delivering
 from bot.errors import ConcordError, DeliveryError
 from bot.text import split_message
 
@@ -70,11 +80,26 @@ def is_transient(response: Any) -> bool:
 class Sender:
     """Requests to the homeserver with pacing and bounded waits on HTTP 429."""
 
-    def __init__(self, client: Any, pacer: Pacer) -> None:
+    def __init__(
+        self,
+        client: Any,
+        pacer: Pacer,
+        scope: str = "concord",
+        rewrite: Callable[[str], str] | None = None,
+    ) -> None:
         self.client = client
         self.pacer = pacer
+        self.scope = scope  # the start of transaction ids: community and database
+        self.rewrite = rewrite or (lambda text: text)
         # Pieces of a split message already sent, so a retried action does not repeat them.
         self.partial: dict[tuple[str, str], int] = {}
+        self.rate_limited = 0  # HTTP 429 answers so far (for the log and the tests)
+
+    def txn_id(self, part: str) -> str | None:
+        """The transaction id of one message of the action being delivered, or None
+        (a random one) outside delivery."""
+        row = delivering.get()
+        return None if row is None else f"{self.scope}-{row}-{part}"
 
     async def call(
         self, what: str, make: Callable[[], Awaitable[Any]], room: str = "", paced: bool = True
@@ -93,6 +118,7 @@ class Sender:
             if not isinstance(response, ErrorResponse):
                 return response
             if is_rate_limited(response):
+                self.rate_limited += 1
                 wait = (response.retry_after_ms or 1000) / 1000
                 if wait > MAX_WAIT or attempt == MAX_ATTEMPTS:
                     raise DeliveryError(f"matrix: {what}: rate limited for {wait:.0f} s")
@@ -108,24 +134,14 @@ class Sender:
         """Send ``text`` as one or more messages; returns their event ids. Each id is
         also appended to ``sent`` as soon as it is known, so pieces that went out
         before a failure are still on record."""
-        pieces = split_message(text, MAX_LENGTH)
         key = (room_id, text)
+        pieces = split_message(self.rewrite(text), MAX_LENGTH)
         done = self.partial.get(key, 0)
         event_ids: list[str] = []
         for index, piece in enumerate(pieces):
             if index < done:
                 continue
-            response = await self.call(
-                f"send to {room_id}",
-                partial(
-                    self.client.room_send,
-                    room_id,
-                    "m.room.message",
-                    text_content(piece),
-                    ignore_unverified_devices=True,
-                ),
-                room_id,
-            )
+            response = await self.send(room_id, "m.room.message", text_content(piece), str(index))
             event_ids.append(str(response.event_id))
             if sent is not None:
                 sent.append(str(response.event_id))
@@ -138,11 +154,19 @@ class Sender:
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         """Add a reaction; its event id."""
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        response = await self.call(
-            f"react in {room_id}",
+        response = await self.send(room_id, "m.reaction", content, f"react-{key}", "react in")
+        return str(response.event_id)
+
+    async def send(
+        self, room_id: str, kind: str, content: dict[str, Any], part: str, what: str = "send to"
+    ) -> Any:
+        """One event in a room, with the transaction id of ``part`` of the action being
+        delivered (the same id on every attempt, so a retry never shows it twice)."""
+        txn = self.txn_id(part)
+        return await self.call(
+            f"{what} {room_id}",
             lambda: self.client.room_send(
-                room_id, "m.reaction", content, ignore_unverified_devices=True
+                room_id, kind, content, tx_id=txn, ignore_unverified_devices=True
             ),
             room_id,
         )
-        return str(response.event_id)

@@ -215,6 +215,21 @@ class Synapse:
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
             return list(await asyncio.gather(*(one(session, name) for name in localparts)))
 
+    def rate_limited(self, user: str = "") -> int:
+        """How many requests (of ``user``, or of anyone) the server answered with 429,
+        counted in its own access log."""
+        if self._log is not None:
+            self._log.flush()
+        log = self.folder / "homeserver.log"
+        if not log.exists():
+            return 0
+        who = f"{{{user}}}" if user else ""
+        return sum(
+            1
+            for line in log.read_text("utf-8", errors="replace").splitlines()
+            if "synapse.access.http" in line and ' 429 "' in line and who in line
+        )
+
     def room_events(self, admin: Account, room_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The latest events of a room, through the admin API (blocking)."""
         path = f"/_synapse/admin/v1/rooms/{room_id}/messages?dir=b&limit={limit}"

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import textwrap
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -32,18 +33,19 @@ from nio.crypto import decrypt_attachment  # type: ignore[import-untyped]
 
 from adapters import matrix_settings
 from adapters.matrix import MatrixAdapter, create
+from adapters.matrix_commands import CommandMentions, command_names
 from adapters.matrix_events import (
     keycap,
     parse_command,
     reaction_number,
     strip_reply_fallback,
 )
-from adapters.matrix_send import WORD_JOINER, inert
+from adapters.matrix_send import WORD_JOINER, inert, text_content
 from adapters.pacing import Pacer
-from bot.actions import GrantRole, OpenPrivateSpace, RevokeRole, Say
+from bot.actions import Action, Ask, Choice, GrantRole, OpenPrivateSpace, RevokeRole, Say
 from bot.app import build_engine
 from bot.config import load_config
-from bot.engine import Engine
+from bot.engine import Engine, delivering
 from bot.errors import ConcordError, ConfigError
 from bot.events import CommandRun, Event, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
 from bot.host import AdapterHost
@@ -400,6 +402,11 @@ async def test_mydata_file_and_clear_in_direct_rooms(world: World) -> None:
             ),
             count=3,
         )
+        # Bob can see the last reaction before the bot has read the server's answer:
+        # stop only once the question is delivered (its outbox row marked sent), or the
+        # reaction would be neither remembered nor, in this test, ever delivered again.
+        while world.bots[-1].engine.services.store.pending_outbox():
+            await asyncio.sleep(0.05)
         await world.bots[-1].stop()
         await world.bot()
         said = [r for r in bob.received if r.sender == world.bot_id and r.room_id == dm]
@@ -421,6 +428,33 @@ async def test_mydata_file_and_clear_in_direct_rooms(world: World) -> None:
         assert len(after) == 1 and "Here is what I can do" in after[0].body
         # Cleo's messages are hers: untouched by Bob's /clear.
         assert not await redacted(world, cleo, plain, event.event_id)
+
+
+async def test_commands_in_replies_are_written_as_members_type_them_here(world: World) -> None:
+    """The catalogs say "/help"; Element keeps "/" for itself, so the bot's replies say
+    "!concord help" (isolated in a right-to-left language), and never "/help"."""
+    async with asyncio.timeout(40):
+        await world.bot()
+        bob = await world.member("bob")
+        dm = await direct_room(world, bob, encrypted=True)
+        await bob.say(dm, "/continue")
+        nothing = await bob.from_bot(world.bot_id, "nothing to continue", room=dm)
+        assert "Type !concord help to see" in nothing.body
+        await bob.say(dm, "!concord help")
+        listed = await bob.from_bot(world.bot_id, "Here is what I can do", room=dm)
+        assert "\n!concord coc – " in listed.body and "\n!concord language – " in listed.body
+        # In Arabic the command stays isolated (FSI ... PDI) inside the right-to-left line.
+        await bob.say(dm, "/language")
+        await bob.from_bot(world.bot_id, "English", room=dm)
+        await bob.say(dm, "العربية")
+        await bob.from_bot(world.bot_id, "", room=dm)
+        await bob.say(dm, "/continue")
+        arabic = await bob.from_bot(world.bot_id, "\u2068!concord help\u2069", room=dm)
+        assert arabic.encrypted
+        said = [r.body for r in bob.received if r.sender == world.bot_id and r.room_id == dm]
+        assert len(said) >= 5
+        assert not [body for body in said if "/help" in body or "/coc" in body]
+        assert not [r for r in bob.received if "formatted_body" in r.content]
 
 
 async def test_private_space_moderators_and_roles(world: World) -> None:
@@ -568,30 +602,99 @@ async def test_member_text_never_pings_or_formats(
         assert any("rate limited" in r.getMessage() for r in caplog.records)
 
 
+async def deliver_as(bot: Bot, row: int, action: Action) -> None:
+    """Deliver ``action`` as the engine delivers outbox row ``row``."""
+    token = delivering.set(row)
+    try:
+        await bot.adapter.deliver(action)
+    finally:
+        delivering.reset(token)
+
+
+async def test_an_action_delivered_again_is_shown_once(world: World) -> None:
+    """A crash after sending but before the outbox row was marked sent: the row is
+    delivered again, with the same transaction ids, and the homeserver shows each
+    message once, also when a new adapter (after a restart) sends it again."""
+    async with asyncio.timeout(40):
+        owner = await world.member("owner", admin=True)
+        room = await world.public_room(owner, "forum", {})
+        config = f'rooms: ["{room}"]'
+        first = await world.bot(config)
+        ivy = await world.member("ivy")
+        dm = await direct_room(world, ivy, encrypted=True)
+        channel = Place("matrix", PlaceKind.CHANNEL, room)
+        direct = Place("matrix", PlaceKind.DIRECT, ivy.user_id)
+        long = "\n".join(f"part {n}: " + " ".join(["word"] * 30) for n in range(60))
+        question = Ask(direct, "Tea or coffee?", (Choice("tea", "Tea"), Choice("coffee", "Cof")))
+        actions = {7001: Say(channel, "once only"), 7002: Say(channel, long), 7003: question}
+        for row, action in actions.items():
+            await deliver_as(first, row, action)
+            await deliver_as(first, row, action)
+        # The control: two rows with the same text are two messages.
+        await deliver_as(first, 7004, Say(channel, "twice"))
+        await deliver_as(first, 7005, Say(channel, "twice"))
+        await first.stop()
+        again = await world.bot(config)
+        for row, action in actions.items():
+            await deliver_as(again, row, action)
+        await again.adapter.deliver(Say(channel, "the end"))
+        await again.adapter.deliver(Say(direct, "the end"))
+        await ivy.from_bot(world.bot_id, "the end", room=dm)
+        # Each event is remembered once for /clear, not once per delivery.
+        remembered = json.loads(again.host.cursor(f"matrix:sent:{ivy.user_id}") or "[]")
+        assert len(remembered) == len({tuple(e) for e in remembered}) == 4
+
+        events = await asyncio.to_thread(world.server.room_events, owner.account, room, 100)
+        bodies = [
+            e["content"].get("body", "")
+            for e in events
+            if e["sender"] == world.bot_id and e["type"] == "m.room.message"
+        ]
+        assert bodies.count("once only") == 1 and bodies.count("twice") == 2
+        pieces = [b for b in bodies if b.startswith("part ")]
+        assert len(pieces) >= 2 and "\n".join(reversed(pieces)) == long
+        mine = [r for r in ivy.received if r.sender == world.bot_id and r.room_id == dm]
+        assert [r.body for r in mine if r.type == "m.room.message"] == [
+            "Tea or coffee?",
+            "the end",
+        ]
+        assert [r.content["m.relates_to"]["key"] for r in mine if r.type == "m.reaction"] == [
+            keycap(1),
+            keycap(2),
+        ]
+
+
 BURST = 200
+RATE = 10
 
 
-async def test_burst_of_joins_is_welcomed_without_rate_limits(
+async def test_burst_of_joins_is_welcomed_under_real_rate_limits(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A raid-sized burst: 200 members join a served room at once. About 40 s with the
-    homeserver on /dev/shm (twice that on a disk), bounded at 150 s."""
-    async with asyncio.timeout(150):
+    """A raid-sized burst: 200 members join a served room at once, and the homeserver's
+    rate limit for the bot bites. About 60 s here with the homeserver on /dev/shm and
+    about 40 answers 429 (Synapse holds each 429 back for half a second); bounded at
+    120 s."""
+    async with asyncio.timeout(120):
         owner = await world.member("owner", admin=True)
         room = await world.public_room(owner, "crowd", {})
-        # The homeserver allows the bot 50 events a second (bursts of 50) and the bot is
-        # paced below that, as the settings tell operators to do. (This Synapse serves
-        # about 20 of the bot's requests a second here, so the limit is not what bounds
-        # the pace; 429 waits themselves are tested in the test on member text.)
+        # Synapse's rc_message for the bot (every message, and every room it creates):
+        # RATE a second in bursts of RATE, below the pace this Synapse keeps up with the
+        # bot unhindered here (about 14 of these requests a second). The bot is paced
+        # faster than that (an operator who did not match send_rate to rc_message), so
+        # the homeserver answers 429 M_LIMIT_EXCEEDED and the adapter has to wait each
+        # one out.
         await asyncio.to_thread(
             world.server.request,
             "POST",
             f"/_synapse/admin/v1/users/{world.bot_id}/override_ratelimit",
-            {"messages_per_second": 50, "burst_count": 50},
+            {"messages_per_second": RATE, "burst_count": RATE},
             owner.account.token,
         )
         bot = await world.bot(f'rooms: ["{room}"]\nencryption: false', pacer=Pacer(40, 40, 40, 40))
         caplog.set_level(logging.INFO)
+        refused_before = world.server.rate_limited(world.bot_id)
+        started = time.monotonic()
         names = [unique(f"crowd{n}x") for n in range(BURST)]
         users = await world.server.bulk_users(owner.account, names, room)
 
@@ -601,8 +704,17 @@ async def test_burst_of_joins_is_welcomed_without_rate_limits(
 
         while welcomed() < BURST or bot.engine.services.store.pending_outbox():
             await asyncio.sleep(0.2)
+        took = time.monotonic() - started
         arrivals = [e.member.id for e in bot.host.events if isinstance(e, MemberJoined)]
         assert sorted(arrivals) == sorted(users)
+
+        # The limit did bite: the homeserver answered 429 (as its own log says), and
+        # the adapter saw and waited out each of those answers.
+        assert bot.adapter.sender is not None
+        seen = bot.adapter.sender.rate_limited
+        refused = world.server.rate_limited(world.bot_id) - refused_before
+        print(f"\n{BURST} welcomes in {took:.1f} s; Synapse answered 429 {refused} times")
+        assert seen >= 1 and refused == seen
 
         # The server holds, for each of them, a direct room they were invited to with
         # exactly one welcome from the bot.
@@ -627,13 +739,15 @@ async def test_burst_of_joins_is_welcomed_without_rate_limits(
 
         for user in users:
             await asyncio.to_thread(check, user)
+        # Nothing failed or was retried by the engine: only the waits were logged.
         problems = [
             r.getMessage()
             for r in caplog.records
-            if r.levelno >= logging.WARNING and r.name.startswith("concord")
+            if r.levelno >= logging.WARNING
+            and r.name.startswith(("concord", "bot"))
+            and "rate limited, waiting" not in r.getMessage()
         ]
         assert not problems
-        assert not [r for r in caplog.records if "rate limited" in r.getMessage()]
 
 
 async def test_rejected_token_names_the_variable(
@@ -739,3 +853,33 @@ def test_commands_reactions_and_replies() -> None:
     assert strip_reply_fallback("> <@a:x> old\n> more\n\nnew text") == "new text"
     assert inert("hi @room and @Room!") == f"hi @{WORD_JOINER}room and @{WORD_JOINER}Room!"
     assert inert("@roommate") == "@roommate"
+
+
+def test_command_mentions_are_rewritten_without_pings_or_markup(tmp_path: Path) -> None:
+    engine = build_engine(load_config(ROOT / "community" / "concord.yaml"), tmp_path / "c.db")
+    try:
+        names = command_names(AdapterHost(engine))
+    finally:
+        engine.services.store.close()
+    # Canonical names (also of commands without a help line) and localized ones.
+    assert {"help", "coc", "language", "report", "reports", "sanction", "ayuda"} <= names
+    rewrite = CommandMentions(names, "!concord").rewrite
+    cases = {
+        "Type /help to see what I can do.": "Type !concord help to see what I can do.",
+        "/coc 3, then /reports (or /report)": "!concord coc 3, then !concord reports "
+        "(or !concord report)",
+        "يمكنك كتابة \u2068/help\u2069 لمعرفة": "يمكنك كتابة \u2068!concord help\u2069 لمعرفة",
+        "Escribe /ayuda o /Idioma.": "Escribe !concord ayuda o !concord Idioma.",
+        "line\n/stop\n": "line\n!concord stop\n",
+    }
+    for text, expected in cases.items():
+        assert rewrite(text) == expected, text
+    # Not a command mention: inside a word, a path or a link, or an unknown name.
+    for text in ["/helpful a/help //help /help_me /frobnicate", "https://example.org/#/help"]:
+        assert rewrite(text) == text
+    # Member text the bot repeats is rewritten too, and still never pings nor formats:
+    # the "@room" rule applies after the rewrite, even with an odd prefix.
+    content = text_content(CommandMentions(names, "@room").rewrite("@room <b>/help</b>"))
+    assert content["body"] == f"@{WORD_JOINER}room <b>@{WORD_JOINER}room help</b>"
+    assert set(content) == {"msgtype", "body", "m.mentions"} and content["m.mentions"] == {}
+    assert CommandMentions([], "!concord").rewrite("/help") == "/help"

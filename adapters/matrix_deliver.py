@@ -1,0 +1,98 @@
+"""Concord's actions as Matrix requests: texts, questions with keycap reactions, files,
+taking messages back, private spaces, roles and moderator notices.
+
+The adapter (adapters/matrix.py) runs one delivery at a time under its lock; this module
+only translates an action into requests through the Sender, Rooms and History.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adapters.matrix_events import MAX_REACTIONS, Question, keycap
+from adapters.matrix_history import History
+from adapters.matrix_rooms import Rooms
+from adapters.matrix_send import Refused, Sender
+from adapters.matrix_settings import Settings
+from bot.actions import (
+    Action,
+    Ask,
+    DeleteRecentMessages,
+    GrantRole,
+    NotifyModerators,
+    OfferPrivateChat,
+    OpenPrivateSpace,
+    RevokeRole,
+    Say,
+    SendFile,
+)
+from bot.errors import DeliveryError
+from bot.events import PlaceKind
+
+log = logging.getLogger("concord.matrix")
+
+
+class Delivery:
+    def __init__(
+        self, client: Any, sender: Sender, rooms: Rooms, history: History, settings: Settings
+    ) -> None:
+        self.client = client
+        self.sender = sender
+        self.rooms = rooms
+        self.history = history
+        self.settings = settings
+
+    async def deliver(self, action: Action) -> None:
+        rooms, sender, history = self.rooms, self.sender, self.history
+        if isinstance(action, Say | Ask | SendFile):
+            room_id = self.joined(await rooms.room_for(action.to))
+            if self.client.olm is not None and self.client.should_query_keys:
+                await sender.call("query keys", self.client.keys_query, paced=False)
+            sent: list[str] = []
+            try:
+                if isinstance(action, SendFile):
+                    sent.append(await history.send_file(room_id, action.name, action.content))
+                else:
+                    await sender.send_text(room_id, action.text, sent)
+                    if isinstance(action, Ask) and action.choices and sent:
+                        await self.offer_reactions(room_id, sent[-1], action, sent)
+            finally:
+                if action.to.kind is PlaceKind.DIRECT:
+                    history.remember(action.to.id, room_id, sent)
+        elif isinstance(action, DeleteRecentMessages):
+            if action.to.kind is not PlaceKind.DIRECT:
+                raise Refused("matrix: only messages in direct rooms are deleted")
+            await history.take_back(action.to.id)
+        elif isinstance(action, OfferPrivateChat):
+            room_id = self.joined(await rooms.room_for(action.to))
+            link = f"https://matrix.to/#/{self.settings.user_id}"
+            await sender.send_text(room_id, f"{action.text}\n{action.button}: {link}")
+        elif isinstance(action, NotifyModerators):
+            if rooms.moderators_room is None:
+                raise Refused("matrix: no moderators_room is configured or joined")
+            await sender.send_text(self.joined(rooms.moderators_room), action.text)
+        elif isinstance(action, GrantRole | RevokeRole):
+            await rooms.set_role(action.member, action.role, isinstance(action, GrantRole))
+        elif isinstance(action, OpenPrivateSpace):
+            await rooms.open_space(action)
+
+    def joined(self, room_id: str) -> str:
+        if room_id not in self.client.rooms:
+            raise Refused(f"matrix: the bot is not in the room {room_id} (is it invited?)")
+        return room_id
+
+    async def offer_reactions(
+        self, room_id: str, event_id: str, action: Ask, sent: list[str]
+    ) -> None:
+        keys = tuple(choice.key for choice in action.choices)
+        self.rooms.remember_question(room_id, Question(event_id, keys))
+        if not self.settings.reactions or len(keys) > MAX_REACTIONS:
+            return
+        for number in range(1, len(keys) + 1):
+            try:
+                sent.append(await self.sender.react(room_id, event_id, keycap(number)))
+            except (DeliveryError, Refused) as exc:
+                # Reactions are a shortcut; typing the number always works.
+                log.warning("%s", exc)
+                return
