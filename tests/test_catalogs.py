@@ -381,3 +381,78 @@ def test_command_names_are_single_words_and_distinct(code: str) -> None:
         assert valid_name(name) or not on_discord, (code, command, name)
         assert name == command or name not in NAME_IDS, (code, command, name)
         assert " " not in name and name == name.lower() and len(name) <= 32
+
+
+def babel_reading(lines: list[str]) -> tuple[str | None, int, dict[str, object]]:
+    from babel.messages.pofile import PoFileParser
+
+    from bot.i18n.catalogs import _RecordingCatalog, _translated
+
+    catalog = _RecordingCatalog()
+    PoFileParser(catalog, ignore_obsolete=True, abort_invalid=True).parse(lines)
+    return catalog.raw_header, catalog.header_line, dict(_translated(catalog))
+
+
+@pytest.mark.parametrize("path", sorted(REPO_LOCALES.glob("*/LC_MESSAGES/messages.po")))
+def test_the_quick_reader_reads_every_catalog_as_babel_does(path: Path) -> None:
+    """Start-up reads catalogs with a quick reader; it must agree with Babel exactly."""
+    from bot.i18n.po_reader import read_po
+
+    lines = path.read_text("utf-8").split("\n")
+    assert read_po(lines) == babel_reading(lines)
+
+
+ODD = """\
+msgid ""
+msgstr ""
+"Language: fr\\n"
+"Plural-Forms: nplurals=2; plural=(n > 1);\\n"
+
+#. a comment
+msgid "greet"
+msgstr ""
+"Salut, \\"{name}\\"\\n"
+"\\ttab \\\\ fin"
+
+#, fuzzy
+msgid "fuzzy"
+msgstr "ignorée"
+
+msgid "n"
+msgid_plural "n.plural"
+msgstr[0] "{n} chose"
+msgstr[1] "{n} choses"
+
+msgid "half"
+msgid_plural "half.plural"
+msgstr[0] "une"
+msgstr[1] ""
+
+msgid "empty"
+msgstr ""
+"""
+
+
+def test_the_quick_reader_on_escapes_fuzzy_and_plurals() -> None:
+    from bot.i18n.po_reader import read_po
+
+    lines = ODD.split("\n")
+    quick = read_po(lines)
+    assert quick == babel_reading(lines)
+    assert quick is not None and quick[2]["greet"] == 'Salut, "{name}"\n\ttab \\ fin'
+    assert "fuzzy" not in quick[2] and "half" not in quick[2] and "empty" not in quick[2]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        'msgctxt "x"\nmsgid "a"\nmsgstr "b"',  # contexts: Babel decides
+        'msgid "a"\nmsgstr "b"\n\nmsgid "a"\nmsgstr "c"',  # a repeated id: Babel reports it
+        'msgid "a"\n\nmsgid "b"\nmsgstr "c"',  # a missing msgstr: Babel names the line
+        '"stray"',
+    ],
+)
+def test_the_quick_reader_leaves_anything_unusual_to_babel(odd: str) -> None:
+    from bot.i18n.po_reader import read_po
+
+    assert read_po(odd.split("\n")) is None

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import PoFileError, PoFileParser
@@ -33,9 +34,11 @@ from bot.i18n.locales import (
     normalize_tag,
     text_direction,
 )
+from bot.i18n.po_reader import read_po
 from bot.i18n.relative_time import relative_time
 
 PO_FILE = "messages.po"
+_MAX_REMEMBERED_CODES = 1024
 # Babel's output when CLDR lacks relative-time words for a locale: "+3 d", "-1 h".
 REVIEW_STATUSES = ("draft", "reviewed")
 MAX_PO_BYTES = 5_000_000
@@ -172,6 +175,11 @@ def _parse_po(path: Path, code: str) -> _Layer:
     name = str(path)
     lines = _read_lines(path)
     _check_syntax(lines, name)
+    quick = read_po(lines)
+    if quick is not None:
+        raw_header, line, texts = quick
+        status, plural_forms, rule = _check_header(raw_header, name, line, code)
+        return _Layer(path, line, status, plural_forms, rule, texts)
     catalog = _RecordingCatalog()
     try:
         PoFileParser(catalog, ignore_obsolete=True, abort_invalid=True).parse(lines)
@@ -228,11 +236,18 @@ class Translator:
         self.review_status = layers[0].review_status if layers else "draft"
         self._layers = tuple(layers)
         self._source = (source,) if source is not None else ()
-        self._babel = next(
-            loc
-            for loc in map(babel_locale, [*fallback_chain(locale), SOURCE_LOCALE])
-            if loc is not None
-        )
+        self._babel_locale: Locale | None = None
+
+    @property
+    def _babel(self) -> Locale:
+        """Babel's locale data, loaded on first use: most translators only look texts up."""
+        if self._babel_locale is None:
+            self._babel_locale = next(
+                loc
+                for loc in map(babel_locale, [*fallback_chain(self.locale), SOURCE_LOCALE])
+                if loc is not None
+            )
+        return self._babel_locale
 
     @property
     def plural_count(self) -> int:
@@ -308,6 +323,7 @@ class Catalogs:
         self._problems = list(problems)
         self._layers: dict[str, _Layer] = {}
         self._translators: dict[str, Translator] = {}
+        self._by_code: dict[str, Translator] = {}
 
     @classmethod
     def load(cls, dirs: Sequence[Path]) -> Catalogs:
@@ -336,7 +352,16 @@ class Catalogs:
         return sorted(self._files, key=lambda code: (code != SOURCE_LOCALE, code))
 
     def translator(self, code: str) -> Translator:
-        """The best catalog for ``code``; English when there is none."""
+        """The best catalog for ``code``; English when there is none. Asked on every
+        event, so the answer per spelling is kept (bounded: tags come from outside)."""
+        found = self._by_code.get(code)
+        if found is None:
+            if len(self._by_code) >= _MAX_REMEMBERED_CODES:
+                self._by_code.clear()
+            found = self._by_code[code] = self._translator(code)
+        return found
+
+    def _translator(self, code: str) -> Translator:
         resolved = negotiate([code], self.available, SOURCE_LOCALE)
         if resolved not in self._translators:
             chain = [c for c in fallback_chain(resolved) if c in self._files]
