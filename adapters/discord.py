@@ -202,6 +202,8 @@ class DiscordAdapter:
                 )
         else:
             log.info("discord: connected again")
+        # Before the first await: an interaction's replies must not wait for the outbox.
+        self.host.ready(PLATFORM)
         await self.publish_commands()
 
     async def publish_commands(self) -> None:

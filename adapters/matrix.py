@@ -253,6 +253,7 @@ class MatrixAdapter:
                 first = False
                 self.ready.set()
                 log.info("matrix ready as %s", self.settings.user_id)
+                self.host.ready(PLATFORM)
 
     async def _keys(self) -> None:
         """Upload, query and claim encryption keys as nio's own loop would."""

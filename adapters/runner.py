@@ -76,13 +76,15 @@ async def run_platforms(config_path: Path, database: Path | None = None) -> int:
     adapters: list[PlatformAdapter] = []
     for name, module in modules.items():
         adapter = module.create(settings[name], host)
-        engine.add_adapter(adapter)
+        # Nothing is delivered to an adapter before it reports ready (host.ready).
+        engine.add_adapter(adapter, ready=False)
         adapters.append(adapter)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await engine.flush_outbox()
+    # What a crash left in the outbox goes out (by retry_outbox) as each adapter
+    # reports ready.
     engine.schedule_reacknowledgements()
     tasks = [
         asyncio.create_task(engine.run_timers(), name="timers"),

@@ -8,32 +8,26 @@ newcomer gets a message in the group with a deep link to a private chat, where
 until the core grants the member role (after they agree to the code of conduct).
 Files (``/mydata``) go out as documents; the ids of the bot's messages in each
 private chat are kept (adapters/telegram_history.py) so ``/clear`` can delete them.
+Actions are translated into Bot API calls in adapters/telegram_deliver.py, and
+newcomers are restricted in adapters/telegram_members.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import warnings
 from collections import OrderedDict, defaultdict
 from typing import Any
 
-from telegram import (
-    Bot,
-    BotCommand,
-    ChatPermissions,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-    User,
-)
+from telegram import Bot, BotCommand, Update, User
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
+from adapters.telegram_deliver import Delivery
 from adapters.telegram_events import (
     ALLOWED_UPDATES,
     PLATFORM,
@@ -43,23 +37,11 @@ from adapters.telegram_events import (
     translate,
 )
 from adapters.telegram_history import SentHistory
+from adapters.telegram_members import Restrictions
 from adapters.telegram_send import Limits, Sender, Undeliverable, retry_seconds
 from adapters.telegram_settings import TelegramSettings
-from bot.actions import (
-    Action,
-    Ask,
-    Capabilities,
-    DeleteRecentMessages,
-    GrantRole,
-    NotifyModerators,
-    OfferPrivateChat,
-    OpenPrivateSpace,
-    RevokeRole,
-    Say,
-    SendFile,
-)
+from bot.actions import Action, Capabilities
 from bot.errors import ConcordError, DeliveryError
-from bot.events import Place, PlaceKind
 from bot.host import AdapterHost
 
 log = logging.getLogger(__name__)
@@ -104,6 +86,10 @@ class TelegramAdapter:
         )
         self.sender = Sender(self.bot, limits)
         self.history = SentHistory(host, self.bot, self.sender)
+        self.restrictions = Restrictions(host, self.bot, self.sender, settings)
+        self.delivery = Delivery(
+            settings, self.sender, self.history, self.restrictions, self.deep_link
+        )
         self.me: User | None = None
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
@@ -151,6 +137,7 @@ class TelegramAdapter:
                 backoff = min(backoff * 2, _MAX_BACKOFF)
         log.info("telegram ready as @%s", me.username)
         await self._prepare()
+        self.host.ready(PLATFORM)
         await self._poll()
 
     async def _prepare(self) -> None:
@@ -276,7 +263,7 @@ class TelegramAdapter:
             if previous is not None and abs(previous - incoming.joined_at) < 120:
                 return  # the same join, reported both as chat_member and as a message
             if self.settings.restrict_until_acknowledged:
-                await self._restrict_newcomer(incoming.join_chat, incoming.user_id)
+                await self.restrictions.restrict_newcomer(incoming.join_chat, incoming.user_id)
         if event is not None:
             await self.host.handle(event)
         if incoming.join_chat is not None:
@@ -290,100 +277,13 @@ class TelegramAdapter:
             except TelegramError as exc:
                 log.info("telegram: could not answer a button press: %s", exc)
 
-    # Restriction of newcomers ----------------------------------------------------
-
-    def _member_state(self, user_id: int) -> dict[str, Any]:
-        saved = self.host.cursor(f"telegram:member:{user_id}")
-        state: dict[str, Any] = json.loads(saved) if saved else {}
-        return {"groups": list(state.get("groups", [])), "member": bool(state.get("member"))}
-
-    def _save_member_state(self, user_id: int, state: dict[str, Any]) -> None:
-        self.host.save_cursor(f"telegram:member:{user_id}", json.dumps(state))
-
-    async def _restrict_newcomer(self, chat_id: int, user_id: int) -> None:
-        state = self._member_state(user_id)
-        if chat_id not in state["groups"]:
-            state["groups"].append(chat_id)
-            self._save_member_state(user_id, state)
-        if state["member"]:
-            return  # came back after agreeing earlier: nothing to wait for
-        try:
-            await self._set_permissions(chat_id, user_id, ChatPermissions.no_permissions())
-        except (Undeliverable, DeliveryError) as exc:
-            log.warning("telegram: could not restrict newcomer %s: %s", user_id, exc)
-
-    async def _set_permissions(
-        self, chat_id: int, user_id: int, permissions: ChatPermissions
-    ) -> None:
-        await self.sender.call(
-            chat_id,
-            lambda c: self.bot.restrict_chat_member(c, user_id, permissions),
-            paced=False,
-        )
-
-    async def _member_role(self, user_id: int, granted: bool) -> None:
-        state = self._member_state(user_id)
-        if self.settings.restrict_until_acknowledged:
-            permissions = (
-                ChatPermissions.all_permissions() if granted else ChatPermissions.no_permissions()
-            )
-            for chat_id in state["groups"]:
-                try:
-                    await self._set_permissions(chat_id, user_id, permissions)
-                except Undeliverable as exc:
-                    log.warning("telegram: permissions of %s not changed: %s", user_id, exc)
-        state["member"] = granted
-        self._save_member_state(user_id, state)
-
     # Delivering ------------------------------------------------------------------
 
     async def deliver(self, action: Action) -> None:
         try:
-            await self._deliver(action)
+            await self.delivery.deliver(action)
         except Undeliverable as exc:
             log.warning("telegram: not delivered (%s): %s", type(action).__name__, exc)
-
-    async def _deliver(self, action: Action) -> None:
-        if isinstance(action, Say):
-            await self._send(action.to, action.text)
-        elif isinstance(action, Ask):
-            buttons = [
-                [InlineKeyboardButton(c.label, callback_data=c.key)]
-                for c in action.choices
-                if 0 < len(c.key.encode("utf-8")) <= 64
-            ]
-            await self._send(
-                action.to, action.text, InlineKeyboardMarkup(buttons) if buttons else None
-            )
-        elif isinstance(action, SendFile):
-            to = self._chat(action.to)
-            message_id = await self.sender.document(to, action.name, action.content.encode())
-            if action.to.kind is PlaceKind.DIRECT:
-                self.history.remember(to, message_id)
-        elif isinstance(action, DeleteRecentMessages):
-            if action.to.kind is not PlaceKind.DIRECT:
-                log.info("telegram: only the bot's messages in private chats are deleted")
-                return
-            await self.history.delete_recent(self._chat(action.to))
-        elif isinstance(action, OfferPrivateChat):
-            link = await self.deep_link()
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(action.button, url=link)]])
-            await self._send(action.to, action.text, markup)
-        elif isinstance(action, GrantRole | RevokeRole):
-            if action.role != self.settings.member_role:
-                log.info("telegram: no Telegram equivalent for the role %r", action.role)
-                return
-            if not action.member.id.isdigit():
-                raise Undeliverable(f"{action.member.id!r} is not a Telegram user id")
-            await self._member_role(int(action.member.id), isinstance(action, GrantRole))
-        elif isinstance(action, NotifyModerators):
-            chat = self.settings.moderators_chat
-            if chat is None:
-                log.warning("telegram: a moderator notice was dropped: set moderators_chat")
-                return
-            await self.sender.send_text(chat, action.text)
-        elif isinstance(action, OpenPrivateSpace):
-            log.warning("telegram: bots cannot create private groups; %s not opened", action.space)
 
     async def deep_link(self) -> str:
         try:
@@ -391,25 +291,6 @@ class TelegramAdapter:
         except (TelegramError, ConcordError) as exc:
             raise DeliveryError(f"telegram: {exc}") from exc
         return f"https://t.me/{me.username}?start={START_PAYLOAD}"
-
-    def _chat(self, place: Place) -> int:
-        chat: int | None = None
-        if place.kind is PlaceKind.DIRECT:
-            chat = int(place.id) if place.id.lstrip("-").isdigit() else None
-        elif place.kind is PlaceKind.CHANNEL:
-            chat = self.settings.channel_chat(place.id)
-        if chat is None:
-            raise Undeliverable(f"no Telegram chat for {place.kind} {place.id!r}")
-        return chat
-
-    async def _send(
-        self, place: Place, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
-        chat = self._chat(place)
-        # The bot's messages in a private chat are recorded for /clear.
-        direct = place.kind is PlaceKind.DIRECT
-        remember = (lambda m: self.history.remember(chat, m)) if direct else None
-        await self.sender.send_text(chat, text, markup, remember)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

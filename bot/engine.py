@@ -92,7 +92,10 @@ class Engine:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()
+        self._outbox_wakeup = asyncio.Event()
+        self._flushing = asyncio.Lock()  # one flush at a time, or an action goes out twice
         self._backlog = False
+        self._not_ready: set[str] = set()  # platforms whose adapter is still connecting
         self._erase: set[str] = set()
         self._next_housekeeping = services.clock.now()
         self._signalled = False
@@ -103,9 +106,21 @@ class Engine:
     def community(self) -> str:
         return self.services.config.community_id
 
-    def add_adapter(self, adapter: Adapter) -> None:
+    def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
+        """With ``ready=False`` nothing is delivered to the adapter until it calls
+        ``platform_ready`` (through ``AdapterHost.ready``) once it has connected."""
         self.adapters[adapter.platform] = adapter
         self.services.capabilities[adapter.platform] = adapter.capabilities
+        if not ready:
+            self._not_ready.add(adapter.platform)
+
+    def platform_ready(self, platform: str) -> None:
+        """The platform's adapter can deliver now: what waited for it goes out at once
+        (by ``retry_outbox``)."""
+        if platform in self._not_ready:
+            self._not_ready.discard(platform)
+            self._backlog = True
+            self._outbox_wakeup.set()
 
     # Handling ------------------------------------------------------------------------
 
@@ -267,15 +282,18 @@ class Engine:
         """Deliver in order; stop at the first failure so order is kept on retry."""
         store = self.services.store
         for item in items:
-            adapter = self.adapters.get(action_platform(item.action))
+            platform = action_platform(item.action)
+            adapter = self.adapters.get(platform)
             if adapter is None:
                 # Nothing here can ever deliver it (a mentor on a platform that is not
                 # running, say): set it aside rather than block everything after it.
-                log.error(
-                    "no adapter for %s; setting an action aside", action_platform(item.action)
-                )
+                log.error("no adapter for %s; setting an action aside", platform)
                 store.mark_dead(item.id, "no adapter for this platform", self.services.clock.now())
                 continue
+            if platform in self._not_ready:
+                # Still connecting: not a failure. It goes out, in order, when the adapter
+                # says it is ready.
+                return False
             token = delivering.set(item.id)
             try:
                 await adapter.deliver(item.action)
@@ -302,19 +320,25 @@ class Engine:
         """Deliver, in order, what was committed but not delivered: after a crash, or
         after a platform failed. Returns how many actions went out."""
         delivered = 0
-        while pending := self.services.store.pending_outbox():
-            for item in pending:
-                if not await self._deliver([item]):
-                    self._backlog = True
-                    return delivered
-                delivered += 1
-        self._backlog = False
+        async with self._flushing:
+            while pending := self.services.store.pending_outbox():
+                for item in pending:
+                    if not await self._deliver([item]):
+                        self._backlog = True
+                        return delivered
+                    delivered += 1
+            self._backlog = False
         return delivered
 
     async def retry_outbox(self, every: timedelta = timedelta(seconds=15)) -> None:
-        """Keep retrying undelivered actions while a platform is failing."""
+        """Keep retrying undelivered actions while a platform is failing; deliver at
+        once when a platform becomes ready."""
         while True:
-            await asyncio.sleep(every.total_seconds())
+            # asyncio.timeout, not wait_for (see run_timers).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every.total_seconds()):
+                    await self._outbox_wakeup.wait()
+            self._outbox_wakeup.clear()  # a platform ready during the flush wakes it again
             if self._backlog:
                 await self.flush_outbox()
 

@@ -36,6 +36,11 @@ class AdapterHost:
     def default_language(self) -> str:
         return self.engine.services.config.default_language
 
+    def ready(self, platform: str) -> None:
+        """Call once connected and able to deliver (again after a reconnection is
+        harmless): what waits in the outbox for this platform goes out now."""
+        self.engine.platform_ready(platform)
+
     async def handle(self, event: Event) -> bool:
         """Hand in one event; it is committed (and its replies delivered) on return.
         False means it was a re-delivery and was ignored."""

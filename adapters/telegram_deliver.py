@@ -1,0 +1,112 @@
+"""Concord's actions as Bot API calls: plain texts, questions with inline keyboards,
+documents, deleting the bot's messages, a deep link to a private chat, the member
+role and moderator notices.
+
+The adapter (adapters/telegram.py) logs an Undeliverable action and goes on; this
+module only translates an action into calls through the Sender, the SentHistory and
+the Restrictions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from adapters.telegram_history import SentHistory
+from adapters.telegram_members import Restrictions
+from adapters.telegram_send import Sender, Undeliverable
+from adapters.telegram_settings import TelegramSettings
+from bot.actions import (
+    Action,
+    Ask,
+    DeleteRecentMessages,
+    GrantRole,
+    NotifyModerators,
+    OfferPrivateChat,
+    OpenPrivateSpace,
+    RevokeRole,
+    Say,
+    SendFile,
+)
+from bot.events import Place, PlaceKind
+
+log = logging.getLogger(__name__)
+
+
+class Delivery:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        sender: Sender,
+        history: SentHistory,
+        restrictions: Restrictions,
+        deep_link: Callable[[], Awaitable[str]],
+    ) -> None:
+        self.settings = settings
+        self.sender = sender
+        self.history = history
+        self.restrictions = restrictions
+        self.deep_link = deep_link
+
+    async def deliver(self, action: Action) -> None:
+        if isinstance(action, Say):
+            await self._send(action.to, action.text)
+        elif isinstance(action, Ask):
+            buttons = [
+                [InlineKeyboardButton(c.label, callback_data=c.key)]
+                for c in action.choices
+                if 0 < len(c.key.encode("utf-8")) <= 64
+            ]
+            await self._send(
+                action.to, action.text, InlineKeyboardMarkup(buttons) if buttons else None
+            )
+        elif isinstance(action, SendFile):
+            to = self.chat(action.to)
+            message_id = await self.sender.document(to, action.name, action.content.encode())
+            if action.to.kind is PlaceKind.DIRECT:
+                self.history.remember(to, message_id)
+        elif isinstance(action, DeleteRecentMessages):
+            if action.to.kind is not PlaceKind.DIRECT:
+                log.info("telegram: only the bot's messages in private chats are deleted")
+                return
+            await self.history.delete_recent(self.chat(action.to))
+        elif isinstance(action, OfferPrivateChat):
+            link = await self.deep_link()
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(action.button, url=link)]])
+            await self._send(action.to, action.text, markup)
+        elif isinstance(action, GrantRole | RevokeRole):
+            if action.role != self.settings.member_role:
+                log.info("telegram: no Telegram equivalent for the role %r", action.role)
+                return
+            if not action.member.id.isdigit():
+                raise Undeliverable(f"{action.member.id!r} is not a Telegram user id")
+            await self.restrictions.set_member(int(action.member.id), isinstance(action, GrantRole))
+        elif isinstance(action, NotifyModerators):
+            chat = self.settings.moderators_chat
+            if chat is None:
+                log.warning("telegram: a moderator notice was dropped: set moderators_chat")
+                return
+            await self.sender.send_text(chat, action.text)
+        elif isinstance(action, OpenPrivateSpace):
+            log.warning("telegram: bots cannot create private groups; %s not opened", action.space)
+
+    def chat(self, place: Place) -> int:
+        chat: int | None = None
+        if place.kind is PlaceKind.DIRECT:
+            chat = int(place.id) if place.id.lstrip("-").isdigit() else None
+        elif place.kind is PlaceKind.CHANNEL:
+            chat = self.settings.channel_chat(place.id)
+        if chat is None:
+            raise Undeliverable(f"no Telegram chat for {place.kind} {place.id!r}")
+        return chat
+
+    async def _send(
+        self, place: Place, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        chat = self.chat(place)
+        # The bot's messages in a private chat are recorded for /clear.
+        direct = place.kind is PlaceKind.DIRECT
+        remember = (lambda m: self.history.remember(chat, m)) if direct else None
+        await self.sender.send_text(chat, text, markup, remember)

@@ -1,0 +1,82 @@
+"""Newcomers restricted in the groups until the core grants them the member role.
+
+With ``restrict_until_acknowledged`` a member who joins a group may not write there
+until they agree to the code of conduct. The groups each member joined and whether
+they have the member role are kept in Concord's database (a cursor named
+``telegram:member:<user id>``, erased by ``/forget`` with the rest of their data), so
+a restart forgets nothing and a member who comes back after agreeing is let in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from telegram import Bot, ChatPermissions
+
+from adapters.telegram_send import Sender, Undeliverable
+from adapters.telegram_settings import TelegramSettings
+from bot.errors import DeliveryError
+from bot.host import AdapterHost
+
+log = logging.getLogger(__name__)
+
+
+def member_cursor(user_id: int) -> str:
+    return f"telegram:member:{user_id}"
+
+
+class Restrictions:
+    def __init__(
+        self, host: AdapterHost, bot: Bot, sender: Sender, settings: TelegramSettings
+    ) -> None:
+        self.host = host
+        self.bot = bot
+        self.sender = sender
+        self.settings = settings
+
+    def _state(self, user_id: int) -> dict[str, Any]:
+        saved = self.host.cursor(member_cursor(user_id))
+        state: dict[str, Any] = json.loads(saved) if saved else {}
+        return {"groups": list(state.get("groups", [])), "member": bool(state.get("member"))}
+
+    def _save(self, user_id: int, state: dict[str, Any]) -> None:
+        self.host.save_cursor(member_cursor(user_id), json.dumps(state))
+
+    async def restrict_newcomer(self, chat_id: int, user_id: int) -> None:
+        state = self._state(user_id)
+        if chat_id not in state["groups"]:
+            state["groups"].append(chat_id)
+            self._save(user_id, state)
+        if state["member"]:
+            return  # came back after agreeing earlier: nothing to wait for
+        try:
+            await self._set_permissions(chat_id, user_id, ChatPermissions.no_permissions())
+        except (Undeliverable, DeliveryError) as exc:
+            log.warning("telegram: could not restrict newcomer %s: %s", user_id, exc)
+
+    async def set_member(self, user_id: int, granted: bool) -> None:
+        """The member role granted or revoked: lift or restore the restriction in every
+        group they joined."""
+        state = self._state(user_id)
+        if self.settings.restrict_until_acknowledged:
+            permissions = (
+                ChatPermissions.all_permissions() if granted else ChatPermissions.no_permissions()
+            )
+            for chat_id in state["groups"]:
+                try:
+                    await self._set_permissions(chat_id, user_id, permissions)
+                except Undeliverable as exc:
+                    log.warning("telegram: permissions of %s not changed: %s", user_id, exc)
+        state["member"] = granted
+        self._save(user_id, state)
+
+    async def _set_permissions(
+        self, chat_id: int, user_id: int, permissions: ChatPermissions
+    ) -> None:
+        await self.sender.call(
+            chat_id,
+            lambda c: self.bot.restrict_chat_member(c, user_id, permissions),
+            paced=False,
+        )

@@ -1,0 +1,183 @@
+"""``concord run`` delivers what a crash left in the outbox only once each adapter says
+it is ready (``host.ready``): before that an action waits, neither failing nor counted
+as an adapter bug and set aside. End to end with python-telegram-bot and discord.py
+over their loopback stand-ins; the engine's side with a recording adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import discord
+import pytest
+
+from adapters import runner
+from bot.actions import Action, NotifyModerators
+from bot.app import build_engine
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.engine import Engine
+from bot.store.types import Changes
+from tests import test_discord as on_discord
+from tests import test_telegram as on_telegram
+from tests.conftest import RecordingAdapter, says
+from tests.discord_standin import DiscordStandIn
+from tests.telegram_standin import BotApiStandIn
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'"),
+    pytest.mark.filterwarnings("ignore:Deprecated since version v22.2"),
+]
+
+
+@pytest.fixture
+async def telegram(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BotApiStandIn]:
+    monkeypatch.setenv(on_telegram.TOKEN_ENV, on_telegram.TOKEN)
+    server = BotApiStandIn(on_telegram.TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def discord_server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DiscordStandIn]:
+    monkeypatch.setenv(on_discord.TOKEN_ENV, on_discord.TOKEN)
+    # The adapter points these two class attributes at the stand-in; put them back.
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    server = DiscordStandIn(on_discord.TOKEN, on_discord.GUILD)
+    server.add_channel(on_discord.MODERATORS, "moderators")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def leave_in_outbox(config: Config, database: Path, action: Action) -> None:
+    """What a process that crashed after committing, before delivering, left behind."""
+    left = build_engine(config, database)
+    now = left.services.clock.now()
+    left.services.store.apply(Changes(at=now, outbox=[(left.community, action)]))
+    left.services.store.close()
+
+
+async def run_until_delivered(
+    config: Config, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``concord run`` until nothing is left in the outbox, then cancelled."""
+    delivered = asyncio.Event()
+
+    def build(config: Config, database: Path | None = None) -> Engine:
+        engine = build_engine(config, database)
+        store = engine.services.store
+        mark_sent = store.mark_sent
+
+        def marked(outbox_id: int, at: datetime) -> None:
+            mark_sent(outbox_id, at)
+            if not store.pending_outbox():
+                delivered.set()
+
+        monkeypatch.setattr(store, "mark_sent", marked)
+        return engine
+
+    monkeypatch.setattr(runner, "build_engine", build)
+    task = asyncio.create_task(runner.run_platforms(config.source, database))
+    waiting = asyncio.create_task(delivered.wait())
+    try:
+        async with asyncio.timeout(30):
+            await asyncio.wait([task, waiting], return_when=asyncio.FIRST_COMPLETED)
+        assert not task.done(), task.result()
+    finally:
+        for running in (task, waiting):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+
+
+def outbox_rows(database: Path) -> list[tuple[str | None, int, str | None]]:
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return conn.execute(
+            "SELECT sent_at, attempts, last_error FROM outbox ORDER BY id"
+        ).fetchall()
+
+
+async def test_run_delivers_what_a_crash_left_once_telegram_is_ready(
+    tmp_path: Path, telegram: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = on_telegram.write_config(tmp_path, telegram)
+    database = tmp_path / "concord.db"
+    leave_in_outbox(config, database, NotifyModerators("telegram", "left by a crash"))
+    await run_until_delivered(config, database, monkeypatch)
+
+    assert telegram.texts(on_telegram.MODERATORS) == ["left by a crash"]
+    methods = [call.method for call in telegram.calls]
+    sent = methods.index("sendmessage")
+    assert {"getme", "deletewebhook", "setmycommands"} <= set(methods[:sent])  # after set-up
+    assert methods.count("sendmessage") == 1
+    [(sent_at, attempts, error)] = outbox_rows(database)
+    assert sent_at is not None and attempts == 0 and error is None  # never failed, not dead
+
+
+async def test_run_delivers_what_a_crash_left_once_discord_is_ready(
+    tmp_path: Path, discord_server: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = on_discord.write_config(tmp_path, discord_server)
+    database = tmp_path / "concord.db"
+    leave_in_outbox(config, database, NotifyModerators("discord", "left by a crash"))
+    await run_until_delivered(config, database, monkeypatch)
+
+    sent = discord_server.to(on_discord.MODERATORS)
+    assert [s.content for s in sent] == ["left by a crash"]
+    assert discord_server.identifies  # delivered once connected, not before
+    assert all(request.authorized for request in discord_server.requests)
+    [(sent_at, attempts, error)] = outbox_rows(database)
+    assert sent_at is not None and attempts == 0 and error is None  # never failed, not dead
+
+
+class WaitingAdapter(RecordingAdapter):
+    """Fails the way an adapter that has not connected does: not a DeliveryError."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connected = False
+        self.delivered = asyncio.Event()
+
+    async def deliver(self, action: Action) -> None:
+        if not self.connected:
+            raise RuntimeError("not logged in")
+        await super().deliver(action)
+        self.delivered.set()
+
+
+async def test_actions_wait_for_a_platform_that_is_not_ready(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    engine = build_engine(config, database, clock)
+    adapter = WaitingAdapter()
+    engine.add_adapter(adapter, ready=False)
+    retrying = asyncio.create_task(engine.retry_outbox(every=timedelta(hours=1)))
+    try:
+        for n in range(4):  # more than MAX_ATTEMPTS_ON_BUG
+            assert await engine.handle(says("ana", f"hello {n}"))
+        assert await engine.flush_outbox() == 0
+        assert adapter.sent == []
+        pending = engine.services.store.pending_outbox()
+        assert pending and all(item.attempts == 0 for item in pending)
+
+        adapter.connected = True
+        engine.platform_ready("test")  # delivered now, not in an hour
+        async with asyncio.timeout(10):
+            while engine.services.store.pending_outbox():
+                adapter.delivered.clear()
+                await adapter.delivered.wait()
+        assert len(adapter.sent) == len(pending)
+        assert all(e is None for _, _, e in outbox_rows(database))
+    finally:
+        retrying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retrying
+        engine.services.store.close()
