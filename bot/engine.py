@@ -12,16 +12,15 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from contextvars import ContextVar
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from bot.actions import Action, Capabilities, ScheduleTimer, action_platform
+from bot.actions import ScheduleTimer
 from bot.appeals_commands import COMMANDS as APPEAL_COMMANDS
 from bot.command_names import aliases
 from bot.commands import Command, command_table
+from bot.delivery import Adapter, Outbox
+from bot.delivery import delivering as delivering  # adapters read it from here
 from bot.dispatch import handle
-from bot.errors import DeliveryError
 from bot.events import Event, MemberRef, TimerFired
 from bot.i18n.catalogs import Translator
 from bot.mediation_commands import COMMANDS as MEDIATION_COMMANDS
@@ -42,24 +41,6 @@ from bot.store.types import Changes, OutboxItem
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS_ON_BUG = 3
-
-# The outbox id of the action being delivered, for the adapter: a platform that takes an
-# idempotency key (a Matrix transaction id, a nonce) can send it, so that an action
-# delivered just before a crash, and so never marked sent, is not shown twice when it
-# is delivered again after the restart.
-delivering: ContextVar[int | None] = ContextVar("delivering", default=None)
-
-
-class Adapter(Protocol):
-    """What the engine needs from a platform adapter."""
-
-    platform: str
-    capabilities: Capabilities
-
-    async def deliver(self, action: Action) -> None:
-        """Deliver one action or raise DeliveryError; it stays in the outbox until then."""
-        ...
 
 
 class Engine:
@@ -71,7 +52,7 @@ class Engine:
         middlewares: Sequence[Middleware] | None = None,
     ) -> None:
         self.services = services
-        self.adapters: dict[str, Adapter] = {}
+        self.outbox = Outbox(services.store, services.clock)
         self.commands: dict[str, Command] = command_table(
             list(services.dialogs.values()),
             (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS, *APPEAL_COMMANDS),
@@ -92,10 +73,6 @@ class Engine:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()
-        self._outbox_wakeup = asyncio.Event()
-        self._flushing = asyncio.Lock()  # one flush at a time, or an action goes out twice
-        self._backlog = False
-        self._not_ready: set[str] = set()  # platforms whose adapter is still connecting
         self._erase: set[str] = set()
         self._next_housekeeping = services.clock.now()
         self._signalled = False
@@ -105,22 +82,6 @@ class Engine:
     @property
     def community(self) -> str:
         return self.services.config.community_id
-
-    def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
-        """With ``ready=False`` nothing is delivered to the adapter until it calls
-        ``platform_ready`` (through ``AdapterHost.ready``) once it has connected."""
-        self.adapters[adapter.platform] = adapter
-        self.services.capabilities[adapter.platform] = adapter.capabilities
-        if not ready:
-            self._not_ready.add(adapter.platform)
-
-    def platform_ready(self, platform: str) -> None:
-        """The platform's adapter can deliver now: what waited for it goes out at once
-        (by ``retry_outbox``)."""
-        if platform in self._not_ready:
-            self._not_ready.discard(platform)
-            self._backlog = True
-            self._outbox_wakeup.set()
 
     # Handling ------------------------------------------------------------------------
 
@@ -138,11 +99,7 @@ class Engine:
                 items = await self._handle_locked(event, event_key, timer_id)
                 if items is None:
                     return False
-                if self._backlog:
-                    # Something earlier is undelivered: send it first, in order.
-                    await self.flush_outbox()
-                elif not await self._deliver(items):
-                    self._backlog = True
+                await self.outbox.deliver_new(items)
                 if event.member.id in self._erase:
                     self._erase.discard(event.member.id)
                     store.erase_delivered(event.member.platform, event.member.id)
@@ -276,71 +233,22 @@ class Engine:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    # Delivery -------------------------------------------------------------------------
+    # Delivery: see bot/delivery.py -------------------------------------------------
 
-    async def _deliver(self, items: list[OutboxItem]) -> bool:
-        """Deliver in order; stop at the first failure so order is kept on retry."""
-        store = self.services.store
-        for item in items:
-            platform = action_platform(item.action)
-            adapter = self.adapters.get(platform)
-            if adapter is None:
-                # Nothing here can ever deliver it (a mentor on a platform that is not
-                # running, say): set it aside rather than block everything after it.
-                log.error("no adapter for %s; setting an action aside", platform)
-                store.mark_dead(item.id, "no adapter for this platform", self.services.clock.now())
-                continue
-            if platform in self._not_ready:
-                # Still connecting: not a failure. It goes out, in order, when the adapter
-                # says it is ready.
-                return False
-            token = delivering.set(item.id)
-            try:
-                await adapter.deliver(item.action)
-            except DeliveryError as exc:
-                log.warning("delivery failed, will retry: %s", exc)
-                store.mark_failed(item.id, str(exc))
-                return False
-            except Exception as exc:
-                # An adapter bug must not take the engine down, nor block every later
-                # message: retried a few times, then set aside with the error recorded.
-                log.exception("adapter %s failed to deliver", adapter.platform)
-                error = f"{type(exc).__name__}: {exc}"
-                if item.attempts + 1 >= MAX_ATTEMPTS_ON_BUG:
-                    store.mark_dead(item.id, error, self.services.clock.now())
-                    continue
-                store.mark_failed(item.id, error)
-                return False
-            finally:
-                delivering.reset(token)
-            store.mark_sent(item.id, self.services.clock.now())
-        return True
+    def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
+        """With ``ready=False`` nothing is delivered to the adapter until it calls
+        ``platform_ready`` (through ``AdapterHost.ready``) once it has connected."""
+        self.outbox.add_adapter(adapter, ready=ready)
+        self.services.capabilities[adapter.platform] = adapter.capabilities
+
+    def platform_ready(self, platform: str) -> None:
+        self.outbox.platform_ready(platform)
 
     async def flush_outbox(self) -> int:
-        """Deliver, in order, what was committed but not delivered: after a crash, or
-        after a platform failed. Returns how many actions went out."""
-        delivered = 0
-        async with self._flushing:
-            while pending := self.services.store.pending_outbox():
-                for item in pending:
-                    if not await self._deliver([item]):
-                        self._backlog = True
-                        return delivered
-                    delivered += 1
-            self._backlog = False
-        return delivered
+        return await self.outbox.flush()
 
     async def retry_outbox(self, every: timedelta = timedelta(seconds=15)) -> None:
-        """Keep retrying undelivered actions while a platform is failing; deliver at
-        once when a platform becomes ready."""
-        while True:
-            # asyncio.timeout, not wait_for (see run_timers).
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(every.total_seconds()):
-                    await self._outbox_wakeup.wait()
-            self._outbox_wakeup.clear()  # a platform ready during the flush wakes it again
-            if self._backlog:
-                await self.flush_outbox()
+        await self.outbox.retry_forever(every)
 
     # Timers ---------------------------------------------------------------------------
 

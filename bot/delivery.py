@@ -1,0 +1,136 @@
+"""Delivering committed actions to the platforms, in order, at least once.
+
+Every action is in the outbox (committed with the event that caused it) before it is
+delivered; a failure leaves it there, and later actions wait behind it so a member
+never reads replies out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Protocol
+
+from bot.actions import Action, Capabilities, action_platform
+from bot.clock import Clock
+from bot.errors import DeliveryError
+from bot.store.sqlite import SQLiteStore
+from bot.store.types import OutboxItem
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS_ON_BUG = 3
+
+# The outbox id of the action being delivered, for the adapter: a platform that takes an
+# idempotency key (a Matrix transaction id, a nonce) can send it, so that an action
+# delivered just before a crash, and so never marked sent, is not shown twice when it
+# is delivered again after the restart.
+delivering: ContextVar[int | None] = ContextVar("delivering", default=None)
+
+
+class Adapter(Protocol):
+    """What the engine needs from a platform adapter."""
+
+    platform: str
+    capabilities: Capabilities
+
+    async def deliver(self, action: Action) -> None:
+        """Deliver one action or raise DeliveryError; it stays in the outbox until then."""
+        ...
+
+
+class Outbox:
+    def __init__(self, store: SQLiteStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.adapters: dict[str, Adapter] = {}
+        self._wakeup = asyncio.Event()
+        self._flushing = asyncio.Lock()  # one flush at a time, or an action goes out twice
+        self._backlog = False
+        self._not_ready: set[str] = set()  # platforms whose adapter is still connecting
+
+    def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
+        self.adapters[adapter.platform] = adapter
+        if not ready:
+            self._not_ready.add(adapter.platform)
+
+    def platform_ready(self, platform: str) -> None:
+        """The platform's adapter can deliver now: what waited for it goes out at once
+        (by ``retry_forever``)."""
+        if platform in self._not_ready:
+            self._not_ready.discard(platform)
+            self._backlog = True
+            self._wakeup.set()
+
+    async def deliver_new(self, items: list[OutboxItem]) -> None:
+        """An event's actions, just committed: after anything still waiting, in order."""
+        if self._backlog:
+            await self.flush()
+        elif not await self._deliver(items):
+            self._backlog = True
+
+    async def _deliver(self, items: list[OutboxItem]) -> bool:
+        """Deliver in order; stop at the first failure so order is kept on retry."""
+        store = self.store
+        for item in items:
+            platform = action_platform(item.action)
+            adapter = self.adapters.get(platform)
+            if adapter is None:
+                # Nothing here can ever deliver it (a mentor on a platform that is not
+                # running, say): set it aside rather than block everything after it.
+                log.error("no adapter for %s; setting an action aside", platform)
+                store.mark_dead(item.id, "no adapter for this platform", self.clock.now())
+                continue
+            if platform in self._not_ready:
+                # Still connecting: not a failure. It goes out, in order, when the adapter
+                # says it is ready.
+                return False
+            token = delivering.set(item.id)
+            try:
+                await adapter.deliver(item.action)
+            except DeliveryError as exc:
+                log.warning("delivery failed, will retry: %s", exc)
+                store.mark_failed(item.id, str(exc))
+                return False
+            except Exception as exc:
+                # An adapter bug must not take the engine down, nor block every later
+                # message: retried a few times, then set aside with the error recorded.
+                log.exception("adapter %s failed to deliver", adapter.platform)
+                error = f"{type(exc).__name__}: {exc}"
+                if item.attempts + 1 >= MAX_ATTEMPTS_ON_BUG:
+                    store.mark_dead(item.id, error, self.clock.now())
+                    continue
+                store.mark_failed(item.id, error)
+                return False
+            finally:
+                delivering.reset(token)
+            store.mark_sent(item.id, self.clock.now())
+        return True
+
+    async def flush(self) -> int:
+        """Deliver, in order, what was committed but not delivered: after a crash, or
+        after a platform failed. Returns how many actions went out."""
+        delivered = 0
+        async with self._flushing:
+            while pending := self.store.pending_outbox():
+                for item in pending:
+                    if not await self._deliver([item]):
+                        self._backlog = True
+                        return delivered
+                    delivered += 1
+            self._backlog = False
+        return delivered
+
+    async def retry_forever(self, every: timedelta = timedelta(seconds=15)) -> None:
+        """Keep retrying undelivered actions while a platform is failing; deliver at
+        once when a platform becomes ready."""
+        while True:
+            # asyncio.timeout, not wait_for (see Engine.run_timers).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every.total_seconds()):
+                    await self._wakeup.wait()
+            self._wakeup.clear()  # a platform ready during the flush wakes it again
+            if self._backlog:
+                await self.flush()
