@@ -7,7 +7,7 @@ with mentions and markup disabled, so member-supplied values inside it stay iner
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -137,7 +137,22 @@ def action_platform(action: Action) -> str:
 
 
 def action_to_json(action: Action) -> str:
-    return json.dumps({"type": type(action).__name__, **asdict(action)}, ensure_ascii=False)
+    plain = _plain(action)
+    assert isinstance(plain, dict)
+    return json.dumps({"type": type(action).__name__, **plain}, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    """What ``dataclasses.asdict`` gives for an action, without its deep copies (it was
+    an eighth of the time of every event)."""
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in fields}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def action_from_json(text: str) -> Action:

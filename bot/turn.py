@@ -66,6 +66,8 @@ class Turn:
             raw.update(self.frame.values)
         if extra:
             raw.update(extra)
+        if self.translator.direction != "rtl":
+            return raw
         return {key: isolate(value, self.locale) for key, value in raw.items()}
 
     def text(self, message: str, **extra: str) -> str:

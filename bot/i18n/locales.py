@@ -81,6 +81,11 @@ def normalize_tag(tag: str | None) -> str | None:
     """Canonical BCP-47 spelling with Concord's aliases, or None for garbage."""
     if not isinstance(tag, str):
         return None
+    return _normalize(tag)
+
+
+@lru_cache(maxsize=4096)  # asked on every event: tags repeat, so remember them
+def _normalize(tag: str) -> str | None:
     lowered = tag.strip().replace("_", "-").lower()
     if lowered in _TAG_ALIASES:
         return _TAG_ALIASES[lowered]
@@ -199,6 +204,7 @@ def babel_locale(code: str) -> Locale | None:
         return None
 
 
+@lru_cache(maxsize=1024)
 def display_name(code: str) -> str:
     """The language's own name, capitalized as a list entry: "Español", "العربية"."""
     tag = normalize_tag(code)
