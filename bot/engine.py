@@ -13,6 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.actions import ScheduleTimer
 from bot.appeals_commands import COMMANDS as APPEAL_COMMANDS
@@ -68,7 +69,10 @@ class Engine:
                 audit_middleware,
             ]
         )
-        self._cache: OrderedDict[str, tuple[Conversation, Profile]] = OrderedDict()
+        # Live conversations: state, profile, and the profile as last written.
+        self._cache: OrderedDict[str, tuple[Conversation, Profile, dict[str, Any] | None]] = (
+            OrderedDict()
+        )
         self._cache_size = cache_size
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
@@ -118,7 +122,7 @@ class Engine:
         self, event: Event, event_key: str, timer_id: int | None
     ) -> list[OutboxItem] | None:
         now = self.services.clock.now()
-        conversation, profile = self._load(event.member)
+        conversation, profile, written = self._load(event.member)
         if profile.first_seen is None:
             profile.first_seen = now.isoformat()
         if event.member.name and event.member.name != profile.name:
@@ -140,12 +144,15 @@ class Engine:
             log.exception("error while handling %s", type(event).__name__)
             self._cache.pop(event.member.key, None)
             # The conversation stays where it was; the member hears something useful.
-            conversation, profile = self._load(event.member)
+            conversation, profile, written = self._load(event.member)
             turn = Turn(
                 event, turn.now, services, conversation, profile, turn.locale, turn.translator
             )
             turn.say("common.error")
+        profile_now = profile_to_dict(turn.profile)
         changes = self._changes(turn, event_key, timer_id)
+        if not turn.forget and profile_now != written:  # most events change no profile
+            changes.profiles[(self.community, turn.member.key)] = profile_now
         try:
             items = services.store.apply(changes)
         except Exception:
@@ -158,7 +165,7 @@ class Engine:
             self._erase.add(turn.member.id)
             self._cache.pop(turn.member.key, None)
         else:
-            self._remember(turn.member.key, turn.conversation, turn.profile)
+            self._remember(turn.member.key, turn.conversation, turn.profile, profile_now)
         if turn.timers:
             self._timer_wakeup.set()
             if any(t.due_at <= turn.now for t in turn.timers):
@@ -198,7 +205,6 @@ class Engine:
             at=turn.now,
             event_key=event_key,
             conversations={(community, member): state},
-            profiles={(community, member): profile_to_dict(turn.profile)},
             outbox=[(community, action) for action in turn.outbox],
             timers=[(community, timer) for timer in turn.timers],
             timers_cancelled=[(community, member, kind) for kind in turn.cancelled_timers],
@@ -211,7 +217,8 @@ class Engine:
             changes.timers_done.append(timer_id)
         return changes
 
-    def _load(self, member: MemberRef) -> tuple[Conversation, Profile]:
+    def _load(self, member: MemberRef) -> tuple[Conversation, Profile, dict[str, Any] | None]:
+        """The member's conversation and profile, and the profile as last written."""
         cached = self._cache.get(member.key)
         if cached is not None:
             self._cache.move_to_end(member.key)
@@ -225,10 +232,12 @@ class Engine:
         )
         stored_profile = store.load_profile(self.community, member.key)
         profile = profile_from_dict(stored_profile) if stored_profile else Profile(member.name)
-        return conversation, profile
+        return conversation, profile, stored_profile
 
-    def _remember(self, key: str, conversation: Conversation, profile: Profile) -> None:
-        self._cache[key] = (conversation, profile)
+    def _remember(
+        self, key: str, conversation: Conversation, profile: Profile, written: dict[str, Any]
+    ) -> None:
+        self._cache[key] = (conversation, profile, written)
         self._cache.move_to_end(key)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

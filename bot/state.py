@@ -111,5 +111,6 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
 
 
 def profile_from_dict(data: dict[str, Any]) -> Profile:
-    known = {k: v for k, v in data.items() if k in Profile.__dataclass_fields__}
+    """A profile that shares nothing with ``data`` (the engine compares the two later)."""
+    known = {k: deepcopy(v) for k, v in data.items() if k in Profile.__dataclass_fields__}
     return Profile(**known)
