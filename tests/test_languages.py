@@ -104,3 +104,45 @@ def test_every_catalog_says_whether_it_was_reviewed() -> None:
     assert statuses["en"] == "reviewed"
     assert set(statuses) >= {"en", "es", "fr", "ar", "hi", "pt-BR", "sw", "id"}
     assert set(statuses.values()) <= {"reviewed", "draft"}
+
+
+def test_the_readme_language_table_is_generated_and_current(tmp_path: Path) -> None:
+    """The table is what `concord languages` prints from the catalogs, never edited by
+    hand: after any catalog change, `concord languages --write README.md` updates it."""
+    from bot.i18n.status import TABLE_END, TABLE_START, language_statuses, markdown_table
+
+    table = markdown_table(language_statuses(Catalogs.load([locales_dir()])))
+    readme = (ROOT / "README.md").read_text("utf-8")
+    between = readme.split(TABLE_START)[1].split(TABLE_END)[0]
+    assert between.strip() == table
+    assert table.count("\n") == 2 + 35 - 1  # header, rule, a row per language
+    assert "| `ar` | العربية | Arabic | rtl | draft |" in table
+
+    # The command writes the same table into a copy of the README.
+    copy = tmp_path / "README.md"
+    copy.write_text(readme.replace(between, "\nstale\n"), "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "languages", "--write", str(copy)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert copy.read_text("utf-8") == readme
+
+
+def test_writing_the_table_into_a_file_without_its_markers_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "NOTES.md"
+    other.write_text("# Notes\n", "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "languages", "--write", str(other)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1 and "cannot update the table" in result.stderr
+    assert other.read_text("utf-8") == "# Notes\n"  # nothing lost
