@@ -75,7 +75,9 @@ class Delivery:
         elif isinstance(action, OfferPrivateChat):
             link = await self.deep_link()
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(action.button, url=link)]])
-            await self._send(action.to, action.text, markup)
+            # The link in the text too: a screen reader or a client without inline
+            # buttons still has the way in (an accessibility requirement, not a style).
+            await self._send(action.to, f"{action.text}\n{link}", markup)
         elif isinstance(action, GrantRole | RevokeRole):
             if action.role != self.settings.member_role:
                 log.info("telegram: no Telegram equivalent for the role %r", action.role)

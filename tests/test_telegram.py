@@ -136,6 +136,7 @@ async def test_join_gets_a_deep_link_and_start_onboards_in_the_members_language(
         assert "Ana" in offer.text
         (button,) = offer.buttons
         assert button["url"] == "https://t.me/concord_test_bot?start=welcome"
+        assert offer.text.endswith("\n" + button["url"])  # readable without the button
         assert button["text"] == catalog_start(engine, "es", "onboarding.open_private")
         assert standin.to(5001) == []  # a bot may not write first
 
