@@ -50,6 +50,7 @@ from bot.host import AdapterHost
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF = 60.0
+NONCE_TAG = "discord:nonce_tag"  # the start of message nonces made from outbox ids
 
 
 def create(settings: DiscordSettings, host: AdapterHost) -> DiscordAdapter:
@@ -145,6 +146,7 @@ class DiscordAdapter:
         welcome = host.engine.services.config.onboarding.welcome_channel
         self.places = Context(settings, self.client, host, welcome)
         self.sender = Sender(self.client, self.places, settings.requests_per_second)
+        self.sender.nonce_tag = host.database_tag(NONCE_TAG)
         self.order = InOrder()
         self._ready_before = False
         self._commands_published = False

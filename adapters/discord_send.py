@@ -38,6 +38,7 @@ import discord
 from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context, space_key, thread_key
 from adapters.pacing import TokenBucket
 from bot.actions import Choice
+from bot.delivery import delivering
 from bot.errors import DeliveryError
 from bot.events import Place, PlaceKind
 from bot.text import split_message
@@ -121,10 +122,16 @@ def link_view(label: str, url: str) -> discord.ui.View:
 
 
 def sending(
-    send: Callable[..., Awaitable[Any]], content: str, view: discord.ui.View | None
+    send: Callable[..., Awaitable[Any]],
+    content: str,
+    view: discord.ui.View | None,
+    nonce: str | None = None,
 ) -> Callable[[], Awaitable[Any]]:
-    """A message send, mentions disabled; buttons only when there are some."""
+    """A message send, mentions disabled; buttons only when there are some; with a
+    nonce, Discord creates it once however often it is sent (discord.py enforces it)."""
     extra: dict[str, Any] = {} if view is None else {"view": view}
+    if nonce is not None:
+        extra["nonce"] = nonce
     return functools.partial(send, content, allowed_mentions=NO_MENTIONS, **extra)
 
 
@@ -134,6 +141,7 @@ class Sender:
         self.places = places
         self.bucket = TokenBucket(per_second, max(1.0, per_second * 0.2))
         self._dms: OrderedDict[int, int] = OrderedDict()  # user id -> DM channel id
+        self.nonce_tag = ""  # per database (set by the adapter), so ids never collide
         self._max_dms = 10_000
 
     async def call(self, make: Callable[[], Awaitable[T]]) -> T:
@@ -171,9 +179,14 @@ class Sender:
             if not pieces:
                 return
         target = await self.messageable(place)
+        outbox = delivering.get()
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
-            message = await self.call(sending(target.send, piece, view() if last else None))
+            # The same outbox row gives the same nonce after a restart: a reply sent
+            # just before a crash is not shown twice when it is delivered again.
+            nonce = f"{self.nonce_tag}{outbox}-{index}" if outbox is not None else None
+            send = sending(target.send, piece, view() if last else None, nonce)
+            message = await self.call(send)
             self.remember(place, message)
 
     async def _followups(

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -158,10 +157,7 @@ class MatrixAdapter:
     def _txn_scope(self) -> str:
         """The start of the transaction ids: the community and a random tag kept in
         this database (a new database must not reuse the ids of an old one)."""
-        tag = self.host.cursor(TXN_TAG)
-        if not tag:
-            tag = secrets.token_hex(4)
-            self.host.save_cursor(TXN_TAG, tag)
+        tag = self.host.database_tag(TXN_TAG)
         community = re.sub(r"[^A-Za-z0-9_.]+", "_", self.host.community)[:40]
         return f"concord-{community}-{tag}"
 

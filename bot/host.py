@@ -3,6 +3,7 @@ place to keep its resume position, and the commands to offer in every language."
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from bot.command_names import local_name
@@ -50,6 +51,16 @@ class AdapterHost:
         """A resume position (Telegram update offset, Matrix next_batch) kept in the
         Concord database, so a restart neither replays nor skips events."""
         return self.engine.services.store.cursor(name)
+
+    def database_tag(self, name: str) -> str:
+        """A short random tag made once per database and kept in it: platform
+        idempotency keys built from outbox ids start with it, so a new database never
+        reuses the keys of an old one."""
+        tag = self.cursor(name)
+        if not tag:
+            tag = secrets.token_hex(3)
+            self.save_cursor(name, tag)
+        return tag
 
     def save_cursor(self, name: str, position: str) -> None:
         """Call only after the events before ``position`` were handed in."""

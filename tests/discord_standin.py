@@ -644,6 +644,15 @@ class DiscordStandIn:
             raise ApiError(400, 50035, "Invalid Form Body: content longer than 2000")
         if sum(len(u.data) for u in uploads) > 10 * 1024 * 1024:
             raise ApiError(413, 40005, "Request entity too large")
+        nonce = body.get("nonce")
+        if body.get("enforce_nonce") and nonce is not None:
+            # Discord: a message by the same author with the same nonce in the last few
+            # minutes is returned again instead of creating another one.
+            if len(str(nonce)) > 25:
+                raise ApiError(400, 50035, "Invalid Form Body: nonce longer than 25")
+            for earlier in self.sent:
+                if earlier.channel_id == channel_id and earlier.payload.get("nonce") == nonce:
+                    return self._message(channel_id, earlier.payload, earlier.message_id, [])
         message_id = next(self._ids)
         self.sent.append(Sent(channel_id, body, via, message_id, uploads))
         return self._message(channel_id, body, message_id, uploads)

@@ -23,6 +23,7 @@ from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.commands import Command
 from bot.config import Config, load_config
+from bot.delivery import delivering
 from bot.engine import Engine
 from bot.errors import ConcordError, ConfigError, DeliveryError
 from bot.events import (
@@ -31,6 +32,7 @@ from bot.events import (
     Event,
     MemberJoined,
     MemberLeft,
+    MemberRef,
     Place,
     PlaceKind,
     TextSaid,
@@ -638,3 +640,38 @@ async def test_clear_deletes_the_bots_messages_in_the_dm_also_after_a_restart(
         await standin.wait_for(lambda: token in standin.withdrawn)
         assert len(standin.calls("DELETE", f"/channels/{dm}/messages/")) == len(deletes)
         assert standin.unknown == []
+
+
+async def test_an_action_delivered_again_is_shown_once(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """An action delivered just before a crash is delivered again after the restart;
+    the message nonce made from its outbox row lets Discord create it only once, for
+    every piece of a long message, also through a new adapter on the same database."""
+    config = write_config(tmp_path, standin)
+    ana = standin.person(2001, "Ana")
+    to_ana = Place.direct(MemberRef("discord", "2001", "Ana"))
+    short = Say(to_ana, "Thank you for your report.")
+    long = Say(to_ana, "\n".join(f"Line {i}: " + "word " * 30 for i in range(30)))
+
+    async def deliver_as_row(adapter: DiscordAdapter, row: int, action: Say) -> None:
+        token = delivering.set(row)
+        try:
+            await adapter.deliver(action)
+        finally:
+            delivering.reset(token)
+
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
+        assert ana  # a member the stand-in knows
+        for _ in range(2):
+            await deliver_as_row(adapter, 7, short)
+            await deliver_as_row(adapter, 8, long)
+        pieces = len(standin.texts_to_user(2001)) - 1
+        assert pieces > 1  # the long one was split, and no piece doubled
+        await deliver_as_row(adapter, 9, short)  # another row: a new message
+        assert standin.texts_to_user(2001).count(short.text) == 2
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
+        await standin.wait_for(adapter.client.is_ready)  # the second login
+        await deliver_as_row(adapter, 8, long)  # after a restart: still the same messages
+        assert len(standin.texts_to_user(2001)) == pieces + 2
+    assert all(len(s.payload["nonce"]) <= 25 for s in standin.sent if "nonce" in s.payload)
