@@ -17,6 +17,27 @@ process so that peak RSS belongs to that run alone:
   ``Update.de_json`` and fed to ``Application.process_update``; replies go through
   ``reply_text`` to a request object that answers without any network. Its dialog is
   the peers' 3-step one (start, language, rules), one reply per update.
+* aiogram (when aiogram 3 is installed): its Dispatcher, Router and FSM (StatesGroup,
+  MemoryStorage) driven offline the way /work/shared/bench/peers.py measured it: raw Bot
+  API update dicts validated with ``Update.model_validate`` and fed to
+  ``Dispatcher.feed_update``; replies go through ``message.answer`` to a session whose
+  ``make_request`` builds the form data as for the POST and validates a canned answer
+  with the real ``check_response``. It walks the same 10 steps as concord (/start, then
+  the same nine answers), one handler per state and one reply per update, in two rows:
+  ``aiogram`` with the documented filter idiom (the State object and ``F.text``: plain
+  callables, which aiogram runs through ``asyncio.to_thread``, one thread-pool hop per
+  filter evaluated) and ``aiogram-async`` with the same checks as async filters
+  (``StateFilter`` and an async text filter: no hop; aiogram at its fastest).
+* telegram (when python-telegram-bot is installed): concord end to end through its
+  Telegram adapter, offline. The same raw Bot API update dicts (/start in the private
+  chat, then the nine answers) go through the adapter's own hand-in
+  (``TelegramAdapter._hand_in``: ``Update.de_json``, ``translate`` into neutral events,
+  the real engine and its SQLite store), and the replies through its ``Delivery``,
+  ``Sender`` and ``SentHistory`` into PTB ``send_message`` calls that reach a request
+  object answering locally (the adapter's ``HTTPXRequest`` is replaced inside the child
+  process: the HTTP layer only, the adapter is unchanged). Telegram's flood limits are
+  lifted (the pacer still runs, it never waits), and the update offset is not saved
+  per update (the adapter saves it once per getUpdates batch of up to 100).
 * durable: concord again with ``SQLiteStore(durable=True)`` (synchronous=FULL: an
   fsync per commit), and the floor with synchronous=FULL, at --durable-n members.
 * whatif (only when asked for): concord with ``bot.i18n.locales.text_direction``
@@ -28,11 +49,14 @@ process so that peak RSS belongs to that run alone:
 
 Per update: median and p99 of each update's own time, and the mean (wall time over
 updates); updates per second; peak RSS (VmHWM); RSS per conversation
-((peak - RSS before the first update) / N); store size per conversation.
+((peak - RSS before the first update) / N); store size per conversation; replies sent
+per update (concord: actions handed to the adapter; the others: messages sent).
 
 Options: ``--ns 1000,10000`` (default 1000,10000,100000), ``--runs 3`` (medians of
-runs), ``--systems concord,floor,ptb,durable,startup[,whatif]``, ``--profile N`` (pyinstrument
-over the concord run at N, top entries printed), ``--durable-n 1000``.
+runs), ``--systems concord,floor,ptb,durable,startup[,whatif,aiogram,telegram]``,
+``--profile N`` (pyinstrument over the concord run at N, top entries printed),
+``--durable-n 1000``. The peers come with ``pip install -e '.[bench]'``; a system whose
+library is missing is skipped with a line saying so.
 """
 
 from __future__ import annotations
@@ -167,7 +191,8 @@ class CountingAdapter:
         self.delivered += 1
 
 
-def make_engine(folder: Path, name: str, durable: bool) -> tuple[Any, CountingAdapter]:
+def build_engine(folder: Path, name: str, durable: bool) -> Any:
+    """The real engine on its SQLite store, with the example community; no adapter."""
     from bot.app import load_content
     from bot.clock import ManualClock
     from bot.config import load_config
@@ -186,10 +211,33 @@ def make_engine(folder: Path, name: str, durable: bool) -> tuple[Any, CountingAd
         languages=config.languages or tuple(catalogs.available),
         dialogs=dialogs,
     )
-    engine = Engine(services)
+    return Engine(services)
+
+
+def make_engine(folder: Path, name: str, durable: bool) -> tuple[Any, CountingAdapter]:
+    engine = build_engine(folder, name, durable)
     adapter = CountingAdapter()
     engine.add_adapter(adapter)
     return engine, adapter
+
+
+def check_onboarded(engine: Any, folder: Path, name: str, n: int) -> dict[str, Any]:
+    """Every member finished the onboarding and nothing waits in the outbox; the store's
+    size per conversation and the engine's cache entries. Closes the store."""
+    store = engine.services.store
+    done = store._conn.execute(
+        "SELECT count(*) FROM profiles WHERE profile LIKE '%\"onboarded\": true%'"
+    ).fetchone()[0]
+    if done != n:
+        raise AssertionError(f"{done} of {n} members finished the onboarding")
+    pending = store._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    if pending.fetchone()[0]:
+        raise AssertionError("undelivered replies")
+    store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sum(p.stat().st_size for p in folder.glob(f"{name}*"))
+    found = {"db_bytes_per_conv": size / n, "cache_entries": len(engine._cache)}
+    store.close()
+    return found
 
 
 async def run_concord(n: int, folder: Path, durable: bool, profile: bool) -> dict[str, Any]:
@@ -223,20 +271,7 @@ async def run_concord(n: int, folder: Path, durable: bool, profile: bool) -> dic
         timings,
         extra,
     )
-    store = engine.services.store
-    done = store._conn.execute(
-        "SELECT count(*) FROM profiles WHERE profile LIKE '%\"onboarded\": true%'"
-    ).fetchone()[0]
-    if done != n:
-        raise AssertionError(f"{done} of {n} members finished the onboarding")
-    pending = store._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-    if pending.fetchone()[0]:
-        raise AssertionError("undelivered replies")
-    store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    size = sum(p.stat().st_size for p in folder.glob("concord.db*"))
-    res["db_bytes_per_conv"] = size / n
-    res["cache_entries"] = len(engine._cache)
-    store.close()
+    res.update(check_onboarded(engine, folder, "concord.db", n))
     return res
 
 
@@ -324,43 +359,71 @@ def run_floor(n: int, folder: Path, full: bool) -> dict[str, Any]:
     elapsed, cpu = asyncio.run(timed_loop(afeed, updates(n), timings))
     assert len(sent) == n * STEPS and all(s == STEPS - 1 for s in states.values())
     res = result(
-        "floor-sqlite" + ("-full" if full else ""), n, n * STEPS, elapsed, cpu, base, timings
+        "floor-sqlite" + ("-full" if full else ""),
+        n,
+        n * STEPS,
+        elapsed,
+        cpu,
+        base,
+        timings,
+        {"replies": len(sent)},
     )
     conn.close()
     return res
 
 
-# --- python-telegram-bot -----------------------------------------------------------------
+# --- raw Bot API updates (ptb, aiogram and concord through its Telegram adapter) ----------
 
 PTB_TOKEN = "123456:benchBENCHbenchBENCHbenchBENCHbench12"
 PTB_TEXTS = ("Choose your language: en / fr", "Do you accept the rules? yes / no", "Welcome!")
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "bench", "username": "bench_bot"}
+DATE = 1700000000
 
 
-def ptb_update(k: int, uid: int, step: int) -> dict[str, Any]:
-    text = ("/start", "en", "yes")[step]
+def bot_api_update(k: int, uid: int, text: str) -> dict[str, Any]:
+    """A private-chat message update, as getUpdates (or a webhook) decodes to."""
     message: dict[str, Any] = {
         "message_id": k,
-        "date": 1700000000,
+        "date": DATE,
         "chat": {"id": uid, "type": "private", "first_name": "u"},
         "from": {"id": uid, "is_bot": False, "first_name": "u"},
         "text": text,
     }
-    if step == 0:
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+    if text.startswith("/"):
+        length = len(text.split()[0])
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
     return {"update_id": k, "message": message}
 
 
-async def run_ptb(n: int) -> dict[str, Any]:
-    from telegram import Update
-    from telegram.ext import Application, CommandHandler, ConversationHandler, MessageHandler
-    from telegram.ext import filters as ptb_filters
+def ptb_update(k: int, uid: int, step: int) -> dict[str, Any]:
+    return bot_api_update(k, uid, ("/start", "en", "yes")[step])
+
+
+def walk_updates(count: int, offset: int = 0) -> Iterator[dict[str, Any]]:
+    """Concord's 10-step walk as Bot API updates, step-major: /start in the private
+    chat, then the same nine answers as ``concord_updates`` (language 1-6, ...)."""
+    k = offset
+    texts = [("/start", str(1 + i % LANGUAGES), *ANSWERS) for i in range(count)]
+    for step in range(STEPS):
+        for index in range(count):
+            k += 1
+            yield bot_api_update(k, offset + index + 1, texts[index][step])
+
+
+def offline_request() -> tuple[type[Any], dict[str, int]]:
+    """A PTB request type that answers locally, and its count of messages sent."""
     from telegram.request import BaseRequest, RequestData
 
-    me = {"id": 1, "is_bot": True, "first_name": "bench", "username": "bench_bot"}
     counter = {"sent": 0}
+    me = json.dumps({"ok": True, "result": BOT_USER}).encode()
 
     class OfflineRequest(BaseRequest):
-        """Answers getMe and sendMessage with canned JSON; never opens a socket."""
+        """Answers getMe and sendMessage with canned JSON, as Telegram would (the message
+        with its keyboard echoed); never opens a socket. Takes HTTPXRequest's arguments,
+        so the Telegram adapter can build it in HTTPXRequest's place."""
+
+        def __init__(self, **_: Any) -> None:
+            pass
 
         @property
         def read_timeout(self) -> float:
@@ -384,19 +447,34 @@ async def run_ptb(n: int) -> dict[str, Any]:
         ) -> tuple[int, bytes]:
             endpoint = url.rsplit("/", 1)[-1]
             if endpoint == "getMe":
-                return 200, json.dumps({"ok": True, "result": me}).encode()
+                return 200, me
             if endpoint == "sendMessage" and request_data is not None:
                 params = request_data.json_parameters
                 counter["sent"] += 1
                 answer = {
                     "message_id": counter["sent"],
-                    "date": 1700000000,
+                    "date": DATE,
                     "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "u"},
-                    "from": me,
+                    "from": BOT_USER,
                     "text": params["text"],
                 }
+                if "reply_markup" in params:
+                    answer["reply_markup"] = json.loads(params["reply_markup"])
                 return 200, json.dumps({"ok": True, "result": answer}).encode()
             raise RuntimeError(f"unexpected Bot API call {endpoint}")
+
+    return OfflineRequest, counter
+
+
+# --- python-telegram-bot -----------------------------------------------------------------
+
+
+async def run_ptb(n: int) -> dict[str, Any]:
+    from telegram import Update
+    from telegram.ext import Application, CommandHandler, ConversationHandler, MessageHandler
+    from telegram.ext import filters as ptb_filters
+
+    request, counter = offline_request()
 
     async def start(update: Any, context: Any) -> int:
         await update.message.reply_text(PTB_TEXTS[0])
@@ -416,8 +494,8 @@ async def run_ptb(n: int) -> dict[str, Any]:
         app = (
             Application.builder()
             .token(PTB_TOKEN)
-            .request(OfflineRequest())
-            .get_updates_request(OfflineRequest())
+            .request(request())
+            .get_updates_request(request())
             .updater(None)
             .build()
         )
@@ -455,8 +533,196 @@ async def run_ptb(n: int) -> dict[str, Any]:
 
     elapsed, cpu = await timed_loop(feed, updates(n), timings)
     assert counter["sent"] == 3 * n, counter
-    res = result("ptb", n, 3 * n, elapsed, cpu, base, timings)
+    res = result("ptb", n, 3 * n, elapsed, cpu, base, timings, {"replies": counter["sent"]})
     await app.shutdown()
+    return res
+
+
+# --- concord through its Telegram adapter ------------------------------------------------
+
+
+async def run_concord_telegram(n: int, folder: Path) -> dict[str, Any]:
+    import adapters.telegram as telegram_adapter
+    from adapters.telegram_send import Limits
+    from adapters.telegram_settings import TelegramSettings
+    from bot.host import AdapterHost
+
+    request, counter = offline_request()
+    # The HTTP layer only: the adapter builds its Bot with this in place of HTTPXRequest.
+    telegram_adapter.HTTPXRequest = request  # type: ignore[attr-defined]
+    settings = TelegramSettings(token_env="CONCORD_BENCH_TOKEN", token=PTB_TOKEN)
+    # Telegram's limits would hold the walk to about 18 messages a second: lifted, so
+    # the pacer's bookkeeping runs on every send but never waits.
+    unpaced = Limits(
+        messages_per_second=1e9,
+        per_chat_per_second=1e9,
+        per_chat_burst=10**9,
+        per_group_per_minute=10**9,
+    )
+
+    async def build(name: str) -> tuple[Any, Any]:
+        engine = build_engine(folder, name, durable=False)
+        adapter = telegram_adapter.create(settings, AdapterHost(engine), unpaced)
+        engine.add_adapter(adapter)
+        await adapter._connect()  # getMe, as before the adapter's first poll
+        return engine, adapter
+
+    warm_engine, warm = await build("warm.db")
+    for raw in walk_updates(WARM_MEMBERS, offset=10**7):
+        await warm._hand_in([raw], 0)
+    await warm.close()
+    warm_engine.services.store.close()
+    del warm, warm_engine
+    counter["sent"] = 0
+    engine, adapter = await build("concord.db")
+    hand_in = adapter._hand_in
+    timings = Timings(n * STEPS)
+    gc.collect()
+    base = proc_status()["VmRSS"]
+
+    async def feed(raw: dict[str, Any]) -> None:
+        # What the poll loop does with a batch, here a batch of one update.
+        await hand_in([raw], 0)
+
+    elapsed, cpu = await timed_loop(feed, walk_updates(n), timings)
+    res = result(
+        "concord-telegram",
+        n,
+        n * STEPS,
+        elapsed,
+        cpu,
+        base,
+        timings,
+        {"replies": counter["sent"]},
+    )
+    res.update(check_onboarded(engine, folder, "concord.db", n))
+    await adapter.close()
+    return res
+
+
+# --- aiogram -----------------------------------------------------------------------------
+
+AIOGRAM_REPLIES = tuple(f"Onboarding, step {step + 1} of {STEPS}: reply" for step in range(STEPS))
+
+
+async def run_aiogram(n: int, async_filters: bool) -> dict[str, Any]:
+    from aiogram import Bot, Dispatcher, F, Router
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.filters import CommandStart, Filter, StateFilter
+    from aiogram.fsm.context import FSMContext
+    from aiogram.fsm.state import State, StatesGroup
+    from aiogram.fsm.storage.memory import MemoryStorage
+    from aiogram.types import Message, Update
+
+    counter = {"sent": 0}
+    me = json.dumps({"ok": True, "result": BOT_USER})
+
+    class OfflineSession(AiohttpSession):
+        """AiohttpSession minus the HTTP round trip: the form is built as for the POST,
+        and a canned answer goes through the real check_response (JSON decoding and
+        validation into aiogram's types); no aiohttp session is ever opened."""
+
+        async def make_request(self, bot: Any, method: Any, timeout: int | None = None) -> Any:
+            self.build_form_data(bot=bot, method=method)
+            api = method.__api_method__
+            if api == "sendMessage":
+                counter["sent"] += 1
+                answer = {
+                    "message_id": counter["sent"],
+                    "date": DATE,
+                    "chat": {"id": method.chat_id, "type": "private", "first_name": "u"},
+                    "from": BOT_USER,
+                    "text": method.text,
+                }
+                content = json.dumps({"ok": True, "result": answer})
+            elif api == "getMe":
+                content = me
+            else:
+                raise RuntimeError(f"unexpected Bot API call {api}")
+            return self.check_response(
+                bot=bot, method=method, status_code=200, content=content
+            ).result
+
+    class Walk(StatesGroup):
+        language = State()
+        part1 = State()
+        part2 = State()
+        part3 = State()
+        part4 = State()
+        check = State()
+        agreement = State()
+        interests = State()
+        mentor = State()
+        done = State()
+
+    order = list(Walk.__states__)  # in the order declared
+    assert len(order) == STEPS and order[0] is Walk.language and order[-1] is Walk.done
+
+    class HasText(Filter):
+        async def __call__(self, message: Message) -> bool:
+            return message.text is not None
+
+    def filters(state: Any) -> tuple[Any, ...]:
+        # The documented idiom: the State object and F.text, plain callables that
+        # aiogram runs through asyncio.to_thread. Or the same checks as async filters.
+        if async_filters:
+            return StateFilter(state), HasText()
+        return state, F.text
+
+    def answer_handler(index: int) -> Any:
+        name, following = str(order[index].state), order[index + 1]
+
+        async def answered(message: Message, state: FSMContext) -> None:
+            await state.update_data({name: message.text})
+            await state.set_state(following)
+            await message.answer(AIOGRAM_REPLIES[index + 1])
+
+        return answered
+
+    def build() -> tuple[Any, Any, Any]:
+        router = Router()
+
+        @router.message(CommandStart())
+        async def start(message: Message, state: FSMContext) -> None:
+            await state.set_state(order[0])
+            await message.answer(AIOGRAM_REPLIES[0])
+
+        for index in range(STEPS - 1):  # one handler per state, as aiogram's docs do
+            router.message.register(answer_handler(index), *filters(order[index]))
+        storage = MemoryStorage()
+        dispatcher = Dispatcher(storage=storage)
+        dispatcher.include_router(router)
+        return Bot(token=PTB_TOKEN, session=OfflineSession()), dispatcher, storage
+
+    validate = Update.model_validate
+    bot, dispatcher, _ = build()
+    await bot.me()
+    for raw in walk_updates(WARM_MEMBERS, offset=10**7):
+        await dispatcher.feed_update(bot, validate(raw, context={"bot": bot}))
+    await bot.session.close()
+    counter["sent"] = 0
+    bot, dispatcher, storage = build()
+    await bot.me()  # getMe through the session, cached afterwards
+    feed_update = dispatcher.feed_update
+    timings = Timings(n * STEPS)
+    gc.collect()
+    base = proc_status()["VmRSS"]
+
+    async def feed(raw: dict[str, Any]) -> None:
+        await feed_update(bot, validate(raw, context={"bot": bot}))
+
+    elapsed, cpu = await timed_loop(feed, walk_updates(n), timings)
+    name = "aiogram-async" if async_filters else "aiogram"
+    res = result(name, n, n * STEPS, elapsed, cpu, base, timings, {"replies": counter["sent"]})
+    if counter["sent"] != n * STEPS:
+        raise AssertionError(f"{counter['sent']} replies, not {n * STEPS}")
+    records = storage.storage
+    finished = sum(
+        1 for r in records.values() if r.state == Walk.done.state and len(r.data) == STEPS - 1
+    )
+    if finished != n or len(records) != n:
+        raise AssertionError(f"{finished} of {n} members finished the walk")
+    await bot.session.close()
     return res
 
 
@@ -529,6 +795,10 @@ def child(system: str, n: int, profile: bool) -> dict[str, Any]:
             return run_floor(n, folder, full=True)
         if system == "ptb":
             return asyncio.run(run_ptb(n))
+        if system == "concord-telegram":
+            return asyncio.run(run_concord_telegram(n, folder))
+        if system in ("aiogram", "aiogram-async"):
+            return asyncio.run(run_aiogram(n, async_filters=system == "aiogram-async"))
         raise SystemExit(f"unknown system {system}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -556,12 +826,18 @@ def median_run(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
-def has_ptb() -> bool:
-    try:
-        import telegram  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+# What each optional system needs: (--systems name, module, distribution).
+NEEDS = (
+    ("ptb", "telegram", "python-telegram-bot"),
+    ("telegram", "telegram", "python-telegram-bot"),
+    ("aiogram", "aiogram", "aiogram"),
+)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -576,6 +852,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         "peak RSS MB",
         "RSS/conv B",
         "DB/conv B",
+        "replies/update",
     )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -583,13 +860,24 @@ def table(rows: list[dict[str, Any]]) -> str:
             lines.append(f"| {r['system']} | {r['n']} | error: {r['error']} |")
             continue
         db = f"{r['db_bytes_per_conv']:,.0f}" if "db_bytes_per_conv" in r else "-"
+        replies = f"{r['replies'] / r['updates']:.1f}" if "replies" in r else "-"
         lines.append(
             f"| {r['system']} | {r['n']:,} | {r['median_us']:.0f} | {r['p99_us']:.0f}"
             f" | {r['mean_us']:.0f} | {r['cpu_seconds'] / r['updates'] * 1e6:.0f}"
             f" | {r['ups']:,.0f} | {r['peak_rss'] / 2**20:.0f}"
-            f" | {r['rss_per_conv']:,.0f} | {db} |"
+            f" | {r['rss_per_conv']:,.0f} | {db} | {replies} |"
         )
     return "\n".join(lines)
+
+
+def ratio_line(
+    n: int, name: str, ours: dict[str, Any] | None, peer: str, other: dict[str, Any] | None
+) -> None:
+    if ours and other:
+        print(
+            f"N={n:,}: {name}/{peer} = {ours['mean_us'] / other['mean_us']:.1f}x"
+            f" per update (mean), {ours['median_us'] / other['median_us']:.1f}x (median)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -610,6 +898,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     systems = set(args.systems.split(","))
+    for name, module, distribution in NEEDS:
+        if name in systems and not installed(module):
+            systems.discard(name)
+            print(
+                f"{name}: skipped, {distribution} is not installed (pip install -e '.[bench]')",
+                file=sys.stderr,
+                flush=True,
+            )
     ns = [int(n) for n in args.ns.split(",") if n]
     plan: list[tuple[str, int]] = []
     for n in ns:
@@ -619,8 +915,12 @@ def main(argv: list[str] | None = None) -> int:
             plan.append(("concord-whatif", n))
         if "floor" in systems:
             plan.append(("floor-sqlite", n))
-        if "ptb" in systems and has_ptb():
+        if "ptb" in systems:
             plan.append(("ptb", n))
+        if "telegram" in systems:
+            plan.append(("concord-telegram", n))
+        if "aiogram" in systems:
+            plan += [("aiogram", n), ("aiogram-async", n)]
     if "durable" in systems:
         plan += [("concord-durable", args.durable_n), ("floor-sqlite-full", args.durable_n)]
     rows = []
@@ -635,14 +935,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for n in ns:
         concord = by.get(("concord", n))
-        for peer in ("floor-sqlite", "ptb"):
-            other = by.get((peer, n))
-            if concord and other:
-                print(
-                    f"N={n:,}: Concord/{peer} = {concord['mean_us'] / other['mean_us']:.1f}x"
-                    f" per update (mean), {concord['median_us'] / other['median_us']:.1f}x"
-                    f" (median)"
-                )
+        for peer in ("floor-sqlite", "ptb", "aiogram", "aiogram-async"):
+            ratio_line(n, "Concord", concord, peer, by.get((peer, n)))
+        telegram = by.get(("concord-telegram", n))
+        for peer in ("ptb", "aiogram", "aiogram-async", "concord"):
+            ratio_line(n, "Concord via Telegram adapter", telegram, peer, by.get((peer, n)))
     durable, full = (
         by.get(("concord-durable", args.durable_n)),
         by.get(("floor-sqlite-full", args.durable_n)),
