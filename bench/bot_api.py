@@ -1,0 +1,95 @@
+"""Raw Bot API updates and an offline PTB request (for ptb, aiogram and concord-telegram)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from workload import ANSWERS, LANGUAGES, STEPS
+
+PTB_TOKEN = "123456:benchBENCHbenchBENCHbenchBENCHbench12"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "bench", "username": "bench_bot"}
+DATE = 1700000000
+
+
+def bot_api_update(k: int, uid: int, text: str) -> dict[str, Any]:
+    """A private-chat message update, as getUpdates (or a webhook) decodes to."""
+    message: dict[str, Any] = {
+        "message_id": k,
+        "date": DATE,
+        "chat": {"id": uid, "type": "private", "first_name": "u"},
+        "from": {"id": uid, "is_bot": False, "first_name": "u"},
+        "text": text,
+    }
+    if text.startswith("/"):
+        length = len(text.split()[0])
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return {"update_id": k, "message": message}
+
+
+def walk_updates(count: int, offset: int = 0) -> Iterator[dict[str, Any]]:
+    """Concord's 10-step walk as Bot API updates, step-major: /start in the private
+    chat, then the same nine answers as ``concord_updates`` (language 1-6, ...)."""
+    k = offset
+    texts = [("/start", str(1 + i % LANGUAGES), *ANSWERS) for i in range(count)]
+    for step in range(STEPS):
+        for index in range(count):
+            k += 1
+            yield bot_api_update(k, offset + index + 1, texts[index][step])
+
+
+def offline_request() -> tuple[type[Any], dict[str, int]]:
+    """A PTB request type that answers locally, and its count of messages sent."""
+    from telegram.request import BaseRequest, RequestData
+
+    counter = {"sent": 0}
+    me = json.dumps({"ok": True, "result": BOT_USER}).encode()
+
+    class OfflineRequest(BaseRequest):
+        """Answers getMe and sendMessage with canned JSON, as Telegram would (the message
+        with its keyboard echoed); never opens a socket. Takes HTTPXRequest's arguments,
+        so the Telegram adapter can build it in HTTPXRequest's place."""
+
+        def __init__(self, **_: Any) -> None:
+            pass
+
+        @property
+        def read_timeout(self) -> float:
+            return 5.0
+
+        async def initialize(self) -> None:
+            return None
+
+        async def shutdown(self) -> None:
+            return None
+
+        async def do_request(
+            self,
+            url: str,
+            method: str,
+            request_data: RequestData | None = None,
+            read_timeout: Any = None,
+            write_timeout: Any = None,
+            connect_timeout: Any = None,
+            pool_timeout: Any = None,
+        ) -> tuple[int, bytes]:
+            endpoint = url.rsplit("/", 1)[-1]
+            if endpoint == "getMe":
+                return 200, me
+            if endpoint == "sendMessage" and request_data is not None:
+                params = request_data.json_parameters
+                counter["sent"] += 1
+                answer = {
+                    "message_id": counter["sent"],
+                    "date": DATE,
+                    "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "u"},
+                    "from": BOT_USER,
+                    "text": params["text"],
+                }
+                if "reply_markup" in params:
+                    answer["reply_markup"] = json.loads(params["reply_markup"])
+                return 200, json.dumps({"ok": True, "result": answer}).encode()
+            raise RuntimeError(f"unexpected Bot API call {endpoint}")
+
+    return OfflineRequest, counter

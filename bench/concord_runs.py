@@ -1,0 +1,124 @@
+"""Concord's real engine on its SQLite store (plain or durable), fed neutral events."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from measuring import Timings, proc_status, result, timed_loop, top_entries
+from workload import ANSWERS, LANGUAGES, STEPS, WARM_MEMBERS
+
+
+def concord_updates(n: int, offset: int = 0) -> Iterator[Any]:
+    from bot.events import MemberJoined, MemberRef, Place, TextSaid
+
+    members = [MemberRef("console", f"m{offset + i}", f"m{offset + i}") for i in range(n)]
+    for who in members:
+        yield MemberJoined(f"{who.id}:0", "example", who)
+    answers_of = [(str(1 + i % LANGUAGES), *ANSWERS) for i in range(n)]
+    for step in range(1, STEPS):
+        for index, who in enumerate(members):
+            text = answers_of[index][step - 1]
+            yield TextSaid(f"{who.id}:{step}", "example", who, place=Place.direct(who), text=text)
+
+
+class CountingAdapter:
+    """Takes every action and keeps nothing but counts."""
+
+    platform = "console"
+
+    def __init__(self) -> None:
+        from bot.actions import Capabilities
+
+        self.capabilities = Capabilities(native_choices=False, private_spaces=True)
+        self.delivered = 0
+
+    async def deliver(self, action: object) -> None:
+        self.delivered += 1
+
+
+def build_engine(folder: Path, name: str, durable: bool) -> Any:
+    """The real engine on its SQLite store, with the example community; no adapter."""
+    from bot.app import load_content
+    from bot.clock import ManualClock
+    from bot.config import load_config
+    from bot.engine import Engine
+    from bot.services import Services
+    from bot.store.sqlite import SQLiteStore
+
+    config = load_config(None)
+    catalogs, coc, dialogs = load_content(config)
+    services = Services(
+        config=config,
+        catalogs=catalogs,
+        coc=coc,
+        store=SQLiteStore(folder / name, durable=durable),
+        clock=ManualClock(),
+        languages=config.languages or tuple(catalogs.available),
+        dialogs=dialogs,
+    )
+    return Engine(services)
+
+
+def make_engine(folder: Path, name: str, durable: bool) -> tuple[Any, CountingAdapter]:
+    engine = build_engine(folder, name, durable)
+    adapter = CountingAdapter()
+    engine.add_adapter(adapter)
+    return engine, adapter
+
+
+def check_onboarded(engine: Any, folder: Path, name: str, n: int) -> dict[str, Any]:
+    """Every member finished the onboarding and nothing waits in the outbox; the store's
+    size per conversation and the engine's cache entries. Closes the store."""
+    store = engine.services.store
+    done = store._conn.execute(
+        "SELECT count(*) FROM profiles WHERE profile LIKE '%\"onboarded\": true%'"
+    ).fetchone()[0]
+    if done != n:
+        raise AssertionError(f"{done} of {n} members finished the onboarding")
+    pending = store._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    if pending.fetchone()[0]:
+        raise AssertionError("undelivered replies")
+    store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sum(p.stat().st_size for p in folder.glob(f"{name}*"))
+    found = {"db_bytes_per_conv": size / n, "cache_entries": len(engine._cache)}
+    store.close()
+    return found
+
+
+async def run_concord(n: int, folder: Path, durable: bool, profile: bool) -> dict[str, Any]:
+    """N members walk the onboarding through the engine, after a warm-up of its own."""
+    warm, _ = make_engine(folder, "warm.db", durable)
+    for event in concord_updates(WARM_MEMBERS, offset=10**7):
+        await warm.handle(event)
+    warm.services.store.close()
+    del warm
+    engine, adapter = make_engine(folder, "concord.db", durable)
+    timings = Timings(n * STEPS)
+    gc.collect()
+    base = proc_status()["VmRSS"]
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+    elapsed, cpu = await timed_loop(engine.handle, concord_updates(n), timings)
+    extra: dict[str, Any] = {"replies": adapter.delivered, "durable": durable}
+    if profiler is not None:
+        profiler.stop()
+        extra["profile"] = top_entries(profiler)
+    res = result(
+        "concord" + ("-durable" if durable else ""),
+        n,
+        n * STEPS,
+        elapsed,
+        cpu,
+        base,
+        timings,
+        extra,
+    )
+    res.update(check_onboarded(engine, folder, "concord.db", n))
+    return res
