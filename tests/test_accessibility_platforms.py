@@ -53,18 +53,8 @@ ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 @pytest.fixture
 async def discord_server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DiscordStandIn]:
-    monkeypatch.setenv(on_discord.TOKEN_ENV, on_discord.TOKEN)
-    # The adapter points these two class attributes at the stand-in; put them back.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    server = DiscordStandIn(on_discord.TOKEN, on_discord.GUILD)
-    server.add_channel(on_discord.MODERATORS, "moderators")
-    server.add_channel(on_discord.SPACES, "spaces")
-    server.add_channel(on_discord.GENERAL, "general")
-    server.add_role(on_discord.MEMBER_ROLE, "member")
-    server.add_role(on_discord.MODERATOR_ROLE, "moderators")
-    await server.start()
+    on_discord.prepare_environment(monkeypatch)
+    server = await on_discord.example_server()
     yield server
     await server.stop()
 

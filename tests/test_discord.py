@@ -55,8 +55,9 @@ MODERATOR_ROLE = 960
 NO_PINGS: dict[str, list[str]] = {"parse": []}
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
+async def example_server() -> DiscordStandIn:
+    """The example community's guild, served: its channels and roles (other test
+    modules start theirs with this too)."""
     server = DiscordStandIn(TOKEN, GUILD)
     server.add_channel(MODERATORS, "moderators")
     server.add_channel(SPACES, "spaces")
@@ -64,6 +65,12 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
     server.add_role(MEMBER_ROLE, "member")
     server.add_role(MODERATOR_ROLE, "moderators")
     await server.start()
+    return server
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    server = await example_server()
     yield server
     await server.stop()
     # Whatever a test did, nothing the bot sent could ping anyone.
@@ -72,12 +79,17 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
 
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    prepare_environment(monkeypatch)
+    yield
+
+
+def prepare_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token variable set, and discord.py's addresses restored after the test."""
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     # The adapter points these two class attributes at the stand-in; put them back.
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
     gateway = discord.gateway.DiscordWebSocket
     monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    yield
 
 
 def write_config(tmp_path: Path, standin: DiscordStandIn, **discord_settings: Any) -> Config:

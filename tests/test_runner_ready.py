@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import discord
 import pytest
 
 from adapters import runner
@@ -45,14 +44,8 @@ async def telegram(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BotApiStand
 
 @pytest.fixture
 async def discord_server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DiscordStandIn]:
-    monkeypatch.setenv(on_discord.TOKEN_ENV, on_discord.TOKEN)
-    # The adapter points these two class attributes at the stand-in; put them back.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    server = DiscordStandIn(on_discord.TOKEN, on_discord.GUILD)
-    server.add_channel(on_discord.MODERATORS, "moderators")
-    await server.start()
+    on_discord.prepare_environment(monkeypatch)
+    server = await on_discord.example_server()
     yield server
     await server.stop()
 
