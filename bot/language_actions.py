@@ -65,8 +65,8 @@ def set_language(turn: Turn, call: ActionCall) -> str | None:
 
 
 def find_language(turn: Turn, call: ActionCall) -> str | None:
-    """The language a member typed by name or code; ``unknown`` (and the full list,
-    each by its own name) when none matches."""
+    """The language a member typed by name or code; ``unknown`` when none matches
+    (the dialog then says so and asks again, listing every language)."""
     typed = turn.frame.values.get("typed_language", "") if turn.frame else ""
     found = match_language(typed, turn.services.languages, turn.locale)
     if found is None:
