@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from measuring import Timings, proc_status, result, timed_loop, top_entries
+from measuring import Timings, proc_status, result, timed_concurrent, timed_loop, top_entries
 from workload import ANSWERS, LANGUAGES, STEPS, WARM_MEMBERS
 
 
@@ -88,8 +88,12 @@ def check_onboarded(engine: Any, folder: Path, name: str, n: int) -> dict[str, A
     return found
 
 
-async def run_concord(n: int, folder: Path, durable: bool, profile: bool) -> dict[str, Any]:
-    """N members walk the onboarding through the engine, after a warm-up of its own."""
+async def run_concord(
+    n: int, folder: Path, durable: bool, profile: bool, concurrency: int = 1
+) -> dict[str, Any]:
+    """N members walk the onboarding through the engine, after a warm-up of its own;
+    with ``concurrency`` above 1, that many updates are in flight at once (different
+    members: the walk is step-major)."""
     warm, _ = make_engine(folder, "warm.db", durable)
     for event in concord_updates(WARM_MEMBERS, offset=10**7):
         await warm.handle(event)
@@ -105,13 +109,22 @@ async def run_concord(n: int, folder: Path, durable: bool, profile: bool) -> dic
 
         profiler = Profiler(interval=0.001)
         profiler.start()
-    elapsed, cpu = await timed_loop(engine.handle, concord_updates(n), timings)
+    if concurrency > 1:
+        elapsed, cpu = await timed_concurrent(
+            engine.handle, concord_updates(n), timings, concurrency
+        )
+    else:
+        elapsed, cpu = await timed_loop(engine.handle, concord_updates(n), timings)
     extra: dict[str, Any] = {"replies": adapter.delivered, "durable": durable}
+    if engine.group_sync is not None:
+        extra["fsyncs"] = engine.group_sync.syncs
+        extra["concurrency"] = concurrency
     if profiler is not None:
         profiler.stop()
         extra["profile"] = top_entries(profiler)
+    name = "concord" + ("-durable" if durable else "")
     res = result(
-        "concord" + ("-durable" if durable else ""),
+        name + (f"-c{concurrency}" if concurrency > 1 else ""),
         n,
         n * STEPS,
         elapsed,

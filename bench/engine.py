@@ -38,8 +38,11 @@ process so that peak RSS belongs to that run alone:
   process: the HTTP layer only, the adapter is unchanged). Telegram's flood limits are
   lifted (the pacer still runs, it never waits), and the update offset is not saved
   per update (the adapter saves it once per getUpdates batch of up to 100).
-* durable: concord again with ``SQLiteStore(durable=True)`` (synchronous=FULL: an
-  fsync per commit), and the floor with synchronous=FULL, at --durable-n members.
+* durable: concord in strict durability (``durability: strict``: every step's commit
+  is on disk before its replies go out) at --durable-n members, once with one update
+  at a time (every commit waits for its own fsync) and once with --concurrency updates
+  in flight (different members; their commits share fsyncs, see
+  bot/store/group_sync.py); and the floor with synchronous=FULL (an fsync per step).
 * whatif (only when asked for): concord with ``bot.i18n.locales.text_direction``
   wrapped in an lru_cache inside the child: not a change to Concord, an estimate of
   what caching that pure function (the top entry of the profile) would give.
@@ -55,8 +58,9 @@ per update (concord: actions handed to the adapter; the others: messages sent).
 Options: ``--ns 1000,10000`` (default 1000,10000,100000), ``--runs 3`` (medians of
 runs), ``--systems concord,floor,ptb,durable,startup[,whatif,aiogram,telegram]``,
 ``--profile N`` (pyinstrument over the concord run at N, top entries printed),
-``--durable-n 1000``. The peers come with ``pip install -e '.[bench]'``; a system whose
-library is missing is skipped with a line saying so.
+``--durable-n 1000``, ``--concurrency 100``. The peers come with
+``pip install -e '.[bench]'``; a system whose library is missing is skipped with a line
+saying so.
 """
 
 from __future__ import annotations
@@ -105,8 +109,10 @@ def child(system: str, n: int, profile: bool) -> dict[str, Any]:
             locales.text_direction = functools.lru_cache(maxsize=256)(locales.text_direction)
             found = asyncio.run(run_concord(n, folder, durable=False, profile=False))
             return {**found, "system": system}
-        if system == "concord-durable":
-            return asyncio.run(run_concord(n, folder, durable=True, profile=False))
+        if system.startswith("concord-durable"):
+            _, _, width = system.partition("-c")
+            concurrency = int(width or 1)
+            return asyncio.run(run_concord(n, folder, True, False, concurrency))
         if system == "floor-sqlite":
             return run_floor(n, folder, full=False)
         if system == "floor-sqlite-full":
@@ -206,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--systems", default="concord,floor,ptb,durable,startup")
     parser.add_argument("--durable-n", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--profile", type=int, metavar="N", help="profile concord at N")
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
@@ -240,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
         if "aiogram" in systems:
             plan += [("aiogram", n), ("aiogram-async", n)]
     if "durable" in systems:
-        plan += [("concord-durable", args.durable_n), ("floor-sqlite-full", args.durable_n)]
+        grouped = f"concord-durable-c{args.concurrency}"
+        plan += [
+            ("concord-durable", args.durable_n),
+            (grouped, args.durable_n),
+            ("floor-sqlite-full", args.durable_n),
+        ]
     rows: list[dict[str, Any]] = []
     for system, n in plan:
         runs = [spawn(system, n) for _ in range(args.runs)]
@@ -258,15 +270,15 @@ def main(argv: list[str] | None = None) -> int:
         telegram = by.get(("concord-telegram", n))
         for peer in ("ptb", "aiogram", "aiogram-async", "concord"):
             ratio_line(n, "Concord via Telegram adapter", telegram, peer, by.get((peer, n)))
-    durable, full = (
-        by.get(("concord-durable", args.durable_n)),
-        by.get(("floor-sqlite-full", args.durable_n)),
-    )
-    if durable and full:
-        print(
-            f"durable N={args.durable_n:,}: Concord/floor = "
-            f"{durable['mean_us'] / full['mean_us']:.1f}x"
-        )
+    full = by.get(("floor-sqlite-full", args.durable_n))
+    for name in ("concord-durable", f"concord-durable-c{args.concurrency}"):
+        durable = by.get((name, args.durable_n))
+        if durable and full:
+            print(
+                f"{name} N={args.durable_n:,}: {durable['ups']:,.0f} steps/s,"
+                f" {durable['updates'] / max(durable['fsyncs'], 1):.1f} steps per fsync;"
+                f" per step {durable['mean_us'] / full['mean_us']:.2f}x the floor's fsync per step"
+            )
     extra: dict[str, Any] = {}
     if "startup" in systems:
         extra = run_startup(max(args.runs, 3), ROOT)

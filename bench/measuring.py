@@ -79,6 +79,38 @@ async def timed_loop(
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+async def timed_concurrent(
+    feed: Callable[[Any], Awaitable[object]],
+    items: Iterator[Any],
+    timings: Timings,
+    concurrency: int,
+) -> tuple[float, float]:
+    """Up to ``concurrency`` updates in flight at once, as when many members write at
+    the same moment; each update's time is its own latency, from hand-in to done."""
+    import asyncio
+
+    clock = time.perf_counter_ns
+    slots = asyncio.Semaphore(concurrency)
+    running: set[asyncio.Task[None]] = set()
+
+    async def one(item: Any) -> None:
+        begun = clock()
+        try:
+            await feed(item)
+        finally:
+            timings.add(clock() - begun)
+            slots.release()
+
+    start, cpu = time.perf_counter(), time.process_time()
+    for item in items:
+        await slots.acquire()
+        task = asyncio.create_task(one(item))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    await asyncio.gather(*running)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 def top_entries(profiler: Any, limit: int = 15) -> list[dict[str, Any]]:
     """Own time and total time per function, from pyinstrument's frame tree."""
     root = profiler.last_session.root_frame()

@@ -46,7 +46,11 @@ def build_engine(
 ) -> Engine:
     catalogs, coc, dialogs = load_content(config)
     path = database or config.database or default_database()
-    store = SQLiteStore(path, sealer=Sealer(config.privacy.encryption_key))
+    store = SQLiteStore(
+        path,
+        durable=config.durability == "strict",
+        sealer=Sealer(config.privacy.encryption_key),
+    )
     services = Services(
         config=config,
         catalogs=catalogs,

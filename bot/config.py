@@ -22,6 +22,7 @@ _TOP = (
     "onboarding",
     "moderators",
     "database",
+    "durability",
     "limits",
     "platforms",
     "mediation",
@@ -112,6 +113,7 @@ class Config:
     onboarding: Onboarding = field(default_factory=Onboarding)
     moderators: Moderators = field(default_factory=Moderators)
     database: Path | None = None
+    durability: str = "normal"  # "strict": every step on disk before its replies go out
     messages_per_minute: int = 20
     platforms: dict[str, PlatformSection] = field(default_factory=dict)
     mediation: Mediation = field(default_factory=Mediation)
@@ -178,6 +180,9 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         onboarding=_onboarding(doc, top.get("onboarding") or {}),
         moderators=_moderators(doc, top.get("moderators") or {}),
         database=_path(base, v.text(doc, ("database",), database)) if database else None,
+        durability=v.one_of(
+            doc, ("durability",), top.get("durability", "normal"), ("normal", "strict")
+        ),
         platforms=_platforms(doc, top.get("platforms") or {}),
         mediation=parse_mediation(doc, top.get("mediation")),
         reports=parse_reports(doc, top.get("reports")),

@@ -37,6 +37,7 @@ from bot.state import (
     profile_from_dict,
     profile_to_dict,
 )
+from bot.store.group_sync import GroupSync
 from bot.store.privacy import ERASED, forget_member
 from bot.store.types import Changes, OutboxItem
 from bot.turn import Turn
@@ -54,6 +55,8 @@ class Engine:
     ) -> None:
         self.services = services
         self.outbox = Outbox(services.store, services.clock)
+        # Strict durability: events commit at once and wait together for one fsync.
+        self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
         self.commands: dict[str, Command] = command_table(
             list(services.dialogs.values()),
             (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS, *APPEAL_COMMANDS),
@@ -103,6 +106,8 @@ class Engine:
                 items = await self._handle_locked(event, event_key, timer_id)
                 if items is None:
                     return False
+                if self.group_sync is not None:
+                    await self.group_sync.synced()  # nothing leaves before it is on disk
                 await self.outbox.deliver_new(items)
                 if event.member.id in self._erase:
                     self._erase.discard(event.member.id)
@@ -154,7 +159,7 @@ class Engine:
         if not turn.forget and profile_now != written:  # most events change no profile
             changes.profiles[(self.community, turn.member.key)] = profile_now
         try:
-            items = services.store.apply(changes)
+            items = services.store.apply(changes, sync_later=self.group_sync is not None)
         except Exception:
             self._cache.pop(event.member.key, None)
             raise

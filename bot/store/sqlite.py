@@ -7,6 +7,7 @@ leaves all of an event or none of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from bot.errors import StoreError
 from bot.events import MemberRef
 from bot.sealing import Sealer
 from bot.store.cases import CaseRecords
+from bot.store.group_sync import fsync_path
 from bot.store.migrations import migrate
 from bot.store.privacy import purge_older_than
 from bot.store.types import Changes, OutboxItem, TimerRow
@@ -46,6 +48,9 @@ class SQLiteStore:
             self.db.execute("PRAGMA busy_timeout = 5000")
             self.db.execute("PRAGMA secure_delete = ON")
             self.version = migrate(self.db)
+            if durable and self.path != ":memory:":
+                # The log's name in its folder must survive a power cut as well.
+                fsync_path(str(Path(self.path).resolve().parent))
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
@@ -74,6 +79,28 @@ class SQLiteStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @contextmanager
+    def _without_own_sync(self) -> Iterator[None]:
+        """In strict mode, commits made here skip their own fsync: the caller makes
+        them durable later (``sync_log``), or may lose them without harm."""
+        if not self.durable:
+            yield
+            return
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            self._conn.execute("PRAGMA synchronous = FULL")
+
+    def sync_log(self) -> None:
+        """Make every transaction committed so far durable: fsync the write-ahead log
+        (what synchronous=FULL does at each commit). Safe to call from another thread:
+        it touches the file only, never the connection."""
+        if self.path == ":memory:":
+            return
+        with contextlib.suppress(FileNotFoundError):  # nothing committed since a reset
+            fsync_path(self.path + "-wal")
 
     # Reads --------------------------------------------------------------------------
 
@@ -147,9 +174,17 @@ class SQLiteStore:
 
     # Writes -------------------------------------------------------------------------
 
-    def apply(self, changes: Changes) -> list[OutboxItem] | None:
+    def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:
         """Commit everything one event caused. Returns the new outbox items, or None when
-        the event was already handled (a re-delivery), in which case nothing is written."""
+        the event was already handled (a re-delivery), in which case nothing is written.
+        With ``sync_later`` a strict store skips this commit's fsync: the caller must
+        wait for ``sync_log`` (through a GroupSync) before anything leaves the process."""
+        if sync_later:
+            with self._without_own_sync():
+                return self._apply(changes)
+        return self._apply(changes)
+
+    def _apply(self, changes: Changes) -> list[OutboxItem] | None:
         now = _iso(changes.at)
         with self._transaction() as conn:
             if changes.event_key is not None:
@@ -248,17 +283,11 @@ class SQLiteStore:
         return items
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        if not self.durable:
-            self._conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id))
-            return
         # A mark lost to a power cut only means the action is delivered again, which the
         # outbox allows (at least once): it need not wait for its own fsync. The next
         # durable commit syncs the log up to and including it.
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        try:
+        with self._without_own_sync():
             self._conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id))
-        finally:
-            self._conn.execute("PRAGMA synchronous = FULL")
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._conn.execute(
