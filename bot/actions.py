@@ -142,11 +142,17 @@ def action_to_json(action: Action) -> str:
     return json.dumps({"type": type(action).__name__, **plain}, ensure_ascii=False)
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """What ``dataclasses.asdict`` gives for an action, without its deep copies (it was
     an eighth of the time of every event)."""
-    fields = getattr(value, "__dataclass_fields__", None)
-    if fields is not None and not isinstance(value, type):
+    kind = type(value)
+    if kind in _LEAVES:  # most values: checked first
+        return value
+    fields = getattr(kind, "__dataclass_fields__", None)
+    if fields is not None:
         return {name: _plain(getattr(value, name)) for name in fields}
     if isinstance(value, tuple | list):
         return [_plain(item) for item in value]

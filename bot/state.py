@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,11 +105,20 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
     data = dict(profile.__dict__)
     for key, value in data.items():
         if isinstance(value, list | dict):
-            data[key] = deepcopy(value)
+            data[key] = _copied(value)
     return data
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of JSON-like data (lists, dicts, scalars), without deepcopy's memo."""
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    return value
 
 
 def profile_from_dict(data: dict[str, Any]) -> Profile:
     """A profile that shares nothing with ``data`` (the engine compares the two later)."""
-    known = {k: deepcopy(v) for k, v in data.items() if k in Profile.__dataclass_fields__}
+    known = {k: _copied(v) for k, v in data.items() if k in Profile.__dataclass_fields__}
     return Profile(**known)

@@ -40,6 +40,7 @@ class Turn:
     audit: list[tuple[str, str, str]] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     forget: bool = False  # /forget: nothing of this member is written back
+    _common: tuple[str, dict[str, str]] | None = field(default=None, init=False, repr=False)
 
     @property
     def member(self) -> MemberRef:
@@ -56,19 +57,26 @@ class Turn:
     def values(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """Placeholders every message may use. Member-supplied text is cleaned and,
         in a right-to-left language, isolated so it cannot reorder the sentence."""
-        raw: dict[str, str] = {
-            "community": self.services.config.community_name,
-            "name": clean_user_text(self.member.name or self.member.id, 80),
-            "language": display_name(self.locale),
-            "version": self.services.coc.version,
-        }
-        if self.frame:
-            raw.update(self.frame.values)
-        if extra:
-            raw.update(extra)
+        raw = self._common_values()
+        frame = self.frame
+        if (frame and frame.values) or extra:
+            raw = {**raw, **(frame.values if frame else {}), **(extra or {})}
         if self.translator.direction != "rtl":
             return raw
         return {key: isolate(value, self.locale) for key, value in raw.items()}
+
+    def _common_values(self) -> dict[str, str]:
+        """The values every message of this turn shares, made once per locale (an
+        event's replies fill about ten texts). Never changed once made."""
+        if self._common is None or self._common[0] != self.locale:
+            common = {
+                "community": self.services.config.community_name,
+                "name": clean_user_text(self.member.name or self.member.id, 80),
+                "language": display_name(self.locale),
+                "version": self.services.coc.version,
+            }
+            self._common = (self.locale, common)
+        return self._common[1]
 
     def text(self, message: str, **extra: str) -> str:
         return self.translator.format(wording(message, self.profile), **self.values(extra))

@@ -177,6 +177,20 @@ def _language_match(tag: str, catalogs: Collection[str]) -> str | None:
 
 def negotiate(candidates: Sequence[str | None], available: Collection[str], default: str) -> str:
     """The first candidate (explicit choice, platform locale, ...) we have a catalog for."""
+    if isinstance(available, tuple):
+        # A pure function of hashable arguments, asked on every event: remembered.
+        return _negotiate_remembered(tuple(candidates), available, default)
+    return _negotiate(candidates, available, default)
+
+
+@lru_cache(maxsize=4096)
+def _negotiate_remembered(
+    candidates: tuple[str | None, ...], available: tuple[str, ...], default: str
+) -> str:
+    return _negotiate(candidates, available, default)
+
+
+def _negotiate(candidates: Sequence[str | None], available: Collection[str], default: str) -> str:
     normalized: dict[str, str] = {}
     for code in available:
         key = normalize_tag(code)

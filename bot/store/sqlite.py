@@ -286,8 +286,12 @@ class SQLiteStore:
         # A mark lost to a power cut only means the action is delivered again, which the
         # outbox allows (at least once): it need not wait for its own fsync. The next
         # durable commit syncs the log up to and including it.
+        sql, values = "UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id)
+        if not self.durable:
+            self._conn.execute(sql, values)
+            return
         with self._without_own_sync():
-            self._conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id))
+            self._conn.execute(sql, values)
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._conn.execute(

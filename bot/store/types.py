@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.actions import Action, ScheduleTimer
@@ -15,8 +16,10 @@ from bot.events import MemberRef
 Write = Callable[[sqlite3.Connection], None]
 
 
+@lru_cache(maxsize=8)
 def iso(moment: datetime) -> str:
-    """Timestamps as sortable UTC text."""
+    """Timestamps as sortable UTC text. (An event's writes and sent marks share one
+    moment: remembered, strftime showed in profiles.)"""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
