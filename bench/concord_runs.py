@@ -12,16 +12,18 @@ from workload import ANSWERS, LANGUAGES, STEPS, WARM_MEMBERS
 
 
 def concord_updates(n: int, offset: int = 0) -> Iterator[Any]:
+    """Made as they are handed in, so that the run's memory is the engine's alone."""
     from bot.events import MemberJoined, MemberRef, Place, TextSaid
 
-    members = [MemberRef("console", f"m{offset + i}", f"m{offset + i}") for i in range(n)]
-    for who in members:
-        yield MemberJoined(f"{who.id}:0", "example", who)
-    answers_of = [(str(1 + i % LANGUAGES), *ANSWERS) for i in range(n)]
-    for step in range(1, STEPS):
-        for index, who in enumerate(members):
-            text = answers_of[index][step - 1]
-            yield TextSaid(f"{who.id}:{step}", "example", who, place=Place.direct(who), text=text)
+    for step in range(STEPS):
+        for index in range(n):
+            name = f"m{offset + index}"
+            who = MemberRef("console", name, name)
+            if step == 0:
+                yield MemberJoined(f"{name}:0", "example", who)
+                continue
+            text = str(1 + index % LANGUAGES) if step == 1 else ANSWERS[step - 2]
+            yield TextSaid(f"{name}:{step}", "example", who, place=Place.direct(who), text=text)
 
 
 class CountingAdapter:
@@ -42,7 +44,7 @@ class CountingAdapter:
 def build_engine(folder: Path, name: str, durable: bool) -> Any:
     """The real engine on its SQLite store, with the example community; no adapter."""
     from bot.app import load_content
-    from bot.clock import ManualClock
+    from bot.clock import SystemClock
     from bot.config import load_config
     from bot.engine import Engine
     from bot.services import Services
@@ -55,7 +57,7 @@ def build_engine(folder: Path, name: str, durable: bool) -> Any:
         catalogs=catalogs,
         coc=coc,
         store=SQLiteStore(folder / name, durable=durable),
-        clock=ManualClock(),
+        clock=SystemClock(),  # time moves as in production (flood buckets expire)
         languages=config.languages or tuple(catalogs.available),
         dialogs=dialogs,
     )

@@ -38,7 +38,7 @@ class RateLimit:
     """A per-member token bucket; a member over the limit is told once to slow down.
     Buckets live in a bounded map, so memory stays flat however many members write."""
 
-    def __init__(self, per_minute: int, max_members: int = 50_000) -> None:
+    def __init__(self, per_minute: int, max_members: int = 10_000) -> None:
         self.per_minute = per_minute
         self.max_members = max_members
         self.buckets: OrderedDict[str, tuple[float, datetime, bool]] = OrderedDict()
@@ -52,7 +52,13 @@ class RateLimit:
         warn = not allowed and not warned
         tokens = tokens - 1.0 if allowed else tokens
         self.buckets[member] = (tokens, now, (warned and not allowed) or warn)
-        if len(self.buckets) > self.max_members:
+        # Least recently used first. A bucket untouched for a minute is full again, the
+        # same as none; past the bound, the least recent member's bucket is forgotten
+        # (they may then send a few more messages than the limit, never fewer).
+        while self.buckets:
+            _, oldest, _ = next(iter(self.buckets.values()))
+            if len(self.buckets) <= self.max_members and (now - oldest).total_seconds() < 60:
+                break
             self.buckets.popitem(last=False)
         return allowed, warn
 

@@ -357,6 +357,27 @@ async def test_flood_is_slowed_down(engine: Engine, adapter: RecordingAdapter) -
     assert len(warnings) == 1
 
 
+def test_the_flood_limit_forgets_whoever_is_quiet_and_stays_bounded() -> None:
+    from bot.middleware import RateLimit
+
+    limit = RateLimit(per_minute=3, max_members=100)
+    start = ManualClock().now()
+    # A burst: the fourth message within the minute is refused, and warned about once.
+    assert [limit.allow("ana", start) for _ in range(5)] == [(True, False)] * 3 + [
+        (False, True),
+        (False, False),
+    ]
+    # A member quiet for a minute has a full bucket again: nothing of them is kept.
+    later = start + timedelta(seconds=61)
+    limit.allow("bo", later)
+    assert list(limit.buckets) == ["bo"]
+    assert limit.allow("ana", later) == (True, False)
+    # However many members write within one minute, at most max_members are kept.
+    for i in range(1000):
+        limit.allow(f"m{i}", later)
+    assert len(limit.buckets) == 100 and "m999" in limit.buckets
+
+
 async def test_welcome_in_a_channel_then_private(
     config: Config, database: Path, clock: ManualClock
 ) -> None:
