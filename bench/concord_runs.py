@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,9 @@ def build_engine(folder: Path, name: str, durable: bool) -> Any:
         languages=config.languages or tuple(catalogs.available),
         dialogs=dialogs,
     )
-    return Engine(services)
+    # ``--live-conversations`` of bench/engine.py reaches the child processes this way.
+    live = os.environ.get("CONCORD_BENCH_LIVE")
+    return Engine(services, cache_size=int(live) if live else None)
 
 
 def make_engine(folder: Path, name: str, durable: bool) -> tuple[Any, CountingAdapter]:

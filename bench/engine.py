@@ -46,6 +46,9 @@ process so that peak RSS belongs to that run alone:
 * whatif (only when asked for): concord with ``bot.i18n.locales.text_direction``
   wrapped in an lru_cache inside the child: not a change to Concord, an estimate of
   what caching that pure function (the top entry of the profile) would give.
+* footprint: the fixed RSS of a process that built the engine on the example community
+  with only the console adapter, and with the Discord, Matrix and Telegram adapters
+  created (not connected): bench/footprint.py.
 * startup: seconds from starting ``concord check`` to its answer (every catalog,
   dialog and the code of conduct loaded and validated), and from starting ``concord
   chat`` to its first prompt and to the answer to a first "joins".
@@ -56,9 +59,10 @@ updates); updates per second; peak RSS (VmHWM); RSS per conversation
 per update (concord: actions handed to the adapter; the others: messages sent).
 
 Options: ``--ns 1000,10000`` (default 1000,10000,100000), ``--runs 3`` (medians of
-runs), ``--systems concord,floor,ptb,durable,startup[,whatif,aiogram,telegram]``,
+runs), ``--systems concord,floor,ptb,durable,startup,footprint[,whatif,aiogram,telegram]``,
 ``--profile N`` (pyinstrument over the concord run at N, top entries printed),
-``--durable-n 1000``, ``--concurrency 100``. The peers come with
+``--durable-n 1000``, ``--concurrency 100``, ``--live-conversations N`` (Concord's
+``limits.live_conversations``, default 10,000). The peers come with
 ``pip install -e '.[bench]'``; a system whose library is missing is skipped with a line
 saying so.
 """
@@ -68,6 +72,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -80,6 +85,7 @@ from aiogram_peer import run_aiogram
 from concord_runs import run_concord
 from concord_telegram import run_concord_telegram
 from floor import run_floor
+from footprint import spawn as spawn_footprint
 from ptb_peer import run_ptb
 from startup import run_startup
 
@@ -210,9 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ns", default="1000,10000,100000")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--systems", default="concord,floor,ptb,durable,startup")
+    parser.add_argument("--systems", default="concord,floor,ptb,durable,startup,footprint")
     parser.add_argument("--durable-n", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument(
+        "--live-conversations", type=int, help="Concord's limits.live_conversations"
+    )
     parser.add_argument("--profile", type=int, metavar="N", help="profile concord at N")
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
@@ -222,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args.child[0], int(args.child[1]), args.profile_child)))
         return 0
 
+    if args.live_conversations:
+        os.environ["CONCORD_BENCH_LIVE"] = str(args.live_conversations)
     systems = set(args.systems.split(","))
     for name, module, distribution in NEEDS:
         if name in systems and not installed(module):
@@ -286,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
             f"\nstartup: concord check {extra['check_s']:.2f} s; concord chat: first prompt"
             f" {extra['chat_prompt_s']:.2f} s, first reply {extra['chat_first_reply_s']:.2f} s"
         )
+    if "footprint" in systems:
+        print()
+        for which in ("console", "all"):
+            row = spawn_footprint(which)
+            shown = row.get("error") or f"{row['rss'] / 2**20:.0f} MB"
+            extra[f"footprint_{which}"] = row
+            print(f"fixed RSS (engine built, nothing handled), {which} adapters: {shown}")
     if args.profile:
         profiled = spawn("concord", args.profile, profile=True)
         print(f"\nprofile of concord at N={args.profile:,} (pyinstrument; % of the timed loop)")

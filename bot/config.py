@@ -45,7 +45,7 @@ _ONBOARDING = (
 _INTEREST = ("id", "label", "channels", "resources")
 _MENTOR = ("member", "name", "languages", "interests", "capacity", "away")
 _MODERATORS = ("channel", "members")
-_LIMITS = ("messages_per_minute",)
+_LIMITS = ("messages_per_minute", "live_conversations")
 PLATFORMS = ("discord", "matrix", "telegram")
 
 
@@ -115,6 +115,7 @@ class Config:
     database: Path | None = None
     durability: str = "normal"  # "strict": every step on disk before its replies go out
     messages_per_minute: int = 20
+    live_conversations: int = 10_000  # kept in memory; the others are read from the store
     platforms: dict[str, PlatformSection] = field(default_factory=dict)
     mediation: Mediation = field(default_factory=Mediation)
     reports: Reports = field(default_factory=Reports)
@@ -189,6 +190,13 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         privacy=parse_privacy(doc, top.get("privacy")),
         messages_per_minute=v.integer(
             doc, ("limits", "messages_per_minute"), limits.get("messages_per_minute", 20), 1, 10000
+        ),
+        live_conversations=v.integer(
+            doc,
+            ("limits", "live_conversations"),
+            limits.get("live_conversations", 10_000),
+            1,
+            10_000_000,
         ),
     )
 

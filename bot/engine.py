@@ -50,7 +50,7 @@ class Engine:
         self,
         services: Services,
         *,
-        cache_size: int = 10_000,
+        cache_size: int | None = None,
         middlewares: Sequence[Middleware] | None = None,
     ) -> None:
         self.services = services
@@ -76,7 +76,9 @@ class Engine:
         self._cache: OrderedDict[str, tuple[Conversation, Profile, dict[str, Any] | None]] = (
             OrderedDict()
         )
-        self._cache_size = cache_size
+        # Live conversations kept in memory (a fixed cost, about 3 KB each): the rest
+        # are read back from SQLite, so memory does not grow with conversations stored.
+        self._cache_size = cache_size or services.config.live_conversations
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()

@@ -74,6 +74,12 @@ def test_a_small_config_gets_defaults(tmp_path: Path) -> None:
         ),
         (GOOD + "platforms:\n  irc: {token_env: X}\n", 10, "platforms.irc", "unknown key"),
         (GOOD + "durability: paranoid\n", 9, "durability", "must be one of: normal, strict"),
+        (
+            GOOD + "limits:\n  live_conversations: 0\n",
+            10,
+            "limits.live_conversations",
+            "between 1 and",
+        ),
         (GOOD + "reports:\n  rounds: 3\n", 10, "reports.rounds", "unknown key"),
         (
             GOOD + "privacy:\n  encryption_key_env: CONCORD_TEST_NO_SUCH_KEY\n",

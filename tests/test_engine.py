@@ -161,10 +161,11 @@ async def test_a_thousand_members_interleaved(engine: Engine) -> None:
 
 
 async def test_cache_stays_bounded(config: Config, database: Path, clock: ManualClock) -> None:
+    from dataclasses import replace
+
     from bot.app import build_engine
 
-    small = build_engine(config, database, clock)
-    small._cache_size = 10
+    small = build_engine(replace(config, live_conversations=10), database, clock)
     small.add_adapter(RecordingAdapter())
     for i in range(50):
         await small.handle(joined(f"m{i}"))
