@@ -78,6 +78,7 @@ def check_onboarded(engine: Any, folder: Path, name: str, n: int) -> dict[str, A
     """Every member finished the onboarding and nothing waits in the outbox; the store's
     size per conversation and the engine's cache entries. Closes the store."""
     store = engine.services.store
+    store.flush_marks()
     done = store._conn.execute(
         "SELECT count(*) FROM profiles WHERE profile LIKE '%\"onboarded\": true%'"
     ).fetchone()[0]

@@ -50,6 +50,7 @@ class Outbox:
         self._flushing = asyncio.Lock()  # one flush at a time, or an action goes out twice
         self._backlog = False
         self._not_ready: set[str] = set()  # platforms whose adapter is still connecting
+        self._marks_flush_scheduled = False
 
     def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
         self.adapters[adapter.platform] = adapter
@@ -87,6 +88,9 @@ class Outbox:
                 # Still connecting: not a failure. It goes out, in order, when the adapter
                 # says it is ready.
                 return False
+            # Before anything else goes out, the last delivery's mark is written: at
+            # most one delivered action is ever unmarked.
+            store.flush_marks()
             token = delivering.set(item.id)
             try:
                 await adapter.deliver(item.action)
@@ -106,8 +110,23 @@ class Outbox:
                 return False
             finally:
                 delivering.reset(token)
-            store.mark_sent(item.id, self.clock.now())
+            store.mark_sent_later(item.id, self.clock.now())
+            self._flush_marks_when_idle()
         return True
+
+    def _flush_marks_when_idle(self) -> None:
+        """The mark of the last delivery rides along with the next event's commit;
+        if none comes before the event loop is idle, it is written on its own."""
+        if not self._marks_flush_scheduled:
+            self._marks_flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_marks)
+
+    def _flush_marks(self) -> None:
+        self._marks_flush_scheduled = False
+        try:
+            self.store.flush_marks()
+        except Exception:  # kept for the next write; delivered again at worst
+            log.exception("could not write sent marks")
 
     async def flush(self) -> int:
         """Deliver, in order, what was committed but not delivered: after a crash, or

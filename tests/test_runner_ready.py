@@ -67,14 +67,14 @@ async def run_until_delivered(
     def build(config: Config, database: Path | None = None) -> Engine:
         engine = build_engine(config, database)
         store = engine.services.store
-        mark_sent = store.mark_sent
+        mark_sent = store.mark_sent_later
 
         def marked(outbox_id: int, at: datetime) -> None:
             mark_sent(outbox_id, at)
-            if not store.pending_outbox():
+            if not store.pending_outbox():  # (which writes the mark first)
                 delivered.set()
 
-        monkeypatch.setattr(store, "mark_sent", marked)
+        monkeypatch.setattr(store, "mark_sent_later", marked)
         return engine
 
     monkeypatch.setattr(runner, "build_engine", build)

@@ -68,6 +68,33 @@ def test_one_event_is_all_or_nothing(store: SQLiteStore) -> None:
     assert store.load_conversation("c", "test:bob") is None
 
 
+def test_a_sent_mark_rides_with_the_next_commit(tmp_path: Path) -> None:
+    """What another process sees: the mark of the last delivery is written with the next
+    event, by the next delivery, or at close; a failed event writes it later still."""
+    import sqlite3
+
+    store = SQLiteStore(tmp_path / "marks.db")
+
+    def unsent() -> int:
+        with sqlite3.connect(tmp_path / "marks.db") as other:
+            return int(
+                other.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+            )
+
+    say = ("c", Say(Place.direct(ANA), "hi"))
+    first, second = store.apply(Changes(at=NOW, event_key="e1", outbox=[say, say])) or []
+    store.mark_sent_later(first.id, NOW)
+    assert unsent() == 2  # nothing written yet
+    with pytest.raises(TypeError):  # an event that fails keeps the mark for later
+        store.apply(Changes(at=NOW, event_key="e2", conversations={("c", "x"): {"bad": {1}}}))
+    assert unsent() == 2
+    store.apply(Changes(at=NOW, event_key="e3"))
+    assert unsent() == 1  # written in that event's transaction
+    store.mark_sent_later(second.id, NOW)
+    store.close()
+    assert unsent() == 0  # closing writes the last one
+
+
 def test_outbox_sent_and_timers_due(store: SQLiteStore) -> None:
     store.apply(
         Changes(

@@ -30,6 +30,8 @@ from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
 
+_MARK_SENT = "UPDATE outbox SET sent_at = ? WHERE id = ?"
+
 
 class SQLiteStore:
     """The default store. Not thread-safe: the engine uses it from one event loop."""
@@ -55,6 +57,8 @@ class SQLiteStore:
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
         self.durable = durable
+        # Sent marks not written yet, (sent_at, outbox id): see mark_sent_later.
+        self._unwritten_marks: list[tuple[str, int]] = []
         # Conversation states and queued messages can hold what members wrote (report
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)
@@ -67,6 +71,7 @@ class SQLiteStore:
             self.set_cursor("crypto:check", new_check)
 
     def close(self) -> None:
+        self.flush_marks()
         self._conn.close()
 
     @contextmanager
@@ -146,6 +151,7 @@ class SQLiteStore:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
+        self.flush_marks()
         rows = self._conn.execute(
             "SELECT id, community, action, attempts FROM outbox WHERE sent_at IS NULL"
             " ORDER BY id LIMIT ?",
@@ -186,6 +192,7 @@ class SQLiteStore:
 
     def _apply(self, changes: Changes) -> list[OutboxItem] | None:
         now = _iso(changes.at)
+        marks = self._unwritten_marks
         with self._transaction() as conn:
             if changes.event_key is not None:
                 inserted = conn.execute(
@@ -194,6 +201,8 @@ class SQLiteStore:
                 ).rowcount
                 if not inserted:
                     return None
+            if marks:  # they ride along: no commit of their own
+                conn.executemany(_MARK_SENT, marks)
             for (community, member), state in changes.conversations.items():
                 if state is None:
                     conn.execute(
@@ -280,18 +289,36 @@ class SQLiteStore:
                 write(conn)
             for name, position in changes.cursors.items():
                 conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
+        if marks:
+            self._unwritten_marks = []
         return items
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
+        self.mark_sent_later(outbox_id, at)
+        self.flush_marks()
+
+    def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
+        """Mark an action sent with the next write: the next event's transaction, or
+        ``flush_marks``, which the outbox calls before it delivers anything else. So
+        at most the one action delivered last is ever unmarked (and after a crash
+        delivered again), as with a mark of its own, and a busy engine saves a commit
+        per event."""
+        self._unwritten_marks.append((_iso(at), outbox_id))
+
+    def flush_marks(self) -> None:
+        marks = self._unwritten_marks
+        if not marks:
+            return
         # A mark lost to a power cut only means the action is delivered again, which the
         # outbox allows (at least once): it need not wait for its own fsync. The next
         # durable commit syncs the log up to and including it.
-        sql, values = "UPDATE outbox SET sent_at = ? WHERE id = ?", (_iso(at), outbox_id)
-        if not self.durable:
-            self._conn.execute(sql, values)
-            return
         with self._without_own_sync():
-            self._conn.execute(sql, values)
+            if len(marks) == 1:
+                self._conn.execute(_MARK_SENT, marks[0])
+            else:
+                with self._transaction() as conn:
+                    conn.executemany(_MARK_SENT, marks)
+        self._unwritten_marks = []
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._conn.execute(
@@ -331,11 +358,13 @@ class SQLiteStore:
         message naming them stays (delivered messages have no further use, and sealed
         ones cannot be searched), no adapter record of that reply (a message id kept
         under their id), and no old page of them in the WAL."""
+        self.flush_marks()
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
         self._conn.execute("DELETE FROM cursors WHERE name LIKE ?", (f"%{platform}%{member_id}%",))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def purge(self, community: str, before: datetime) -> int:
+        self.flush_marks()
         with self._transaction() as conn:
             removed = purge_older_than(conn, community, before)
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -344,6 +373,7 @@ class SQLiteStore:
     def prune(self, before: datetime) -> None:
         """Forget delivered outbox rows and old inbox ids (platforms re-deliver for a day
         at most, so a week of ids is plenty)."""
+        self.flush_marks()
         with self._transaction() as conn:
             conn.execute("DELETE FROM inbox WHERE seen_at < ?", (_iso(before),))
             conn.execute(
