@@ -45,12 +45,15 @@ class GroupSync:
             waiting, self._next = self._next, None
             try:
                 await asyncio.to_thread(self._sync)
-            except BaseException as exc:
-                # Nobody may take an unsynced commit for a durable one.
+            except asyncio.CancelledError:
+                # Shutting down: nobody may take an unsynced commit for a durable one.
+                for pending in (waiting, self._next):
+                    if pending is not None:
+                        pending.cancel()
+                raise
+            except Exception as exc:
                 if not waiting.done():
-                    waiting.set_exception(exc if isinstance(exc, Exception) else OSError(exc))
-                if not isinstance(exc, Exception):
-                    raise
+                    waiting.set_exception(exc)
                 continue
             self.syncs += 1
             if not waiting.done():
