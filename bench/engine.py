@@ -303,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             row = spawn_footprint(which)
             shown = row.get("error") or f"{row['rss'] / 2**20:.0f} MB"
             extra[f"footprint_{which}"] = row
-            print(f"fixed RSS (engine built, nothing handled), {which} adapters: {shown}")
+            label = "only the console adapter" if which == "console" else "every adapter"
+            print(f"fixed RSS (engine built, nothing handled), {label}: {shown}")
     if args.profile:
         profiled = spawn("concord", args.profile, profile=True)
         print(f"\nprofile of concord at N={args.profile:,} (pyinstrument; % of the timed loop)")
