@@ -85,7 +85,7 @@ from aiogram_peer import run_aiogram
 from concord_runs import run_concord
 from concord_telegram import run_concord_telegram
 from floor import run_floor
-from footprint import spawn as spawn_footprint
+from footprint import report as report_footprint
 from ptb_peer import run_ptb
 from startup import run_startup
 
@@ -299,12 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "footprint" in systems:
         print()
-        for which in ("console", "all"):
-            row = spawn_footprint(which)
-            shown = row.get("error") or f"{row['rss'] / 2**20:.0f} MB"
-            extra[f"footprint_{which}"] = row
-            label = "only the console adapter" if which == "console" else "every adapter"
-            print(f"fixed RSS (engine built, nothing handled), {label}: {shown}")
+        extra.update(report_footprint())
     if args.profile:
         profiled = spawn("concord", args.profile, profile=True)
         print(f"\nprofile of concord at N={args.profile:,} (pyinstrument; % of the timed loop)")

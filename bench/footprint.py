@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from measuring import proc_status
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -50,14 +52,6 @@ TOKENS = {
 }
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 async def measure(which: str, folder: Path) -> dict[str, Any]:
     from adapters.console import ConsoleAdapter
     from adapters.runner import adapter_module, check_platforms
@@ -81,7 +75,8 @@ async def measure(which: str, folder: Path) -> dict[str, Any]:
     else:
         engine.add_adapter(ConsoleAdapter(print, config.moderators.channel))
     gc.collect()
-    found = {"system": f"footprint-{which}", "rss": rss_bytes(), "adapters": len(adapters)}
+    rss = proc_status()["VmRSS"]
+    found = {"system": f"footprint-{which}", "rss": rss, "adapters": len(adapters)}
     engine.services.store.close()
     return found
 
@@ -95,6 +90,16 @@ def spawn(which: str) -> dict[str, Any]:
     return parsed
 
 
+def report() -> dict[str, Any]:
+    """Both footprints, each from a fresh process, printed; returned for --json-out."""
+    found: dict[str, Any] = {}
+    for which, label in (("console", "only the console adapter"), ("all", "every adapter")):
+        row = found[f"footprint_{which}"] = spawn(which)
+        shown = row.get("error") or f"{row['rss'] / 2**20:.0f} MB"
+        print(f"fixed RSS (engine built, nothing handled), {label}: {shown}")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child", choices=("console", "all"))
@@ -103,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as folder:
             print(json.dumps(asyncio.run(measure(args.child, Path(folder)))))
         return 0
-    for which in ("console", "all"):
-        row = spawn(which)
-        shown = row.get("error") or f"{row['rss'] / 2**20:.0f} MB"
-        print(f"fixed RSS, {which} adapter{'s' if which == 'all' else ''}: {shown}")
+    report()
     return 0
 
 
