@@ -97,9 +97,9 @@ def test_babel_runs_the_extractor_by_its_dotted_name() -> None:
 def test_babel_cfg_collects_python_dialogs_and_the_code_of_conduct(tmp_path: Path) -> None:
     """The project's own babel.cfg, run over a small tree shaped like the repo."""
     (tmp_path / "bot").mkdir()
-    (tmp_path / "bot" / "hello.py").write_text('_("engine.hello")\n', encoding="utf-8")
+    (tmp_path / "bot" / "hello.py").write_text('turn.say("engine.hello")\n', encoding="utf-8")
     (tmp_path / "adapters").mkdir()
-    (tmp_path / "adapters" / "chat.py").write_text('gettext("adapter.hi")\n', encoding="utf-8")
+    (tmp_path / "adapters" / "chat.py").write_text('N_("adapter.hi")\n', encoding="utf-8")
     (tmp_path / "dialogs").mkdir()
     (tmp_path / "dialogs" / "welcome.yaml").write_text(DIALOG, encoding="utf-8")
     (tmp_path / "community").mkdir()
@@ -110,7 +110,7 @@ def test_babel_cfg_collects_python_dialogs_and_the_code_of_conduct(tmp_path: Pat
         encoding="utf-8",
     )
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_x.py").write_text('_("not.shipped")\n', encoding="utf-8")
+    (tmp_path / "tests" / "test_x.py").write_text('N_("not.shipped")\n', encoding="utf-8")
 
     with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
@@ -125,3 +125,39 @@ def test_babel_cfg_collects_python_dialogs_and_the_code_of_conduct(tmp_path: Pat
     assert "not.shipped" not in found
     assert "Code and tools" not in found  # settings are not message ids...
     assert found["interest.code"] == "community/concord.yaml"  # ...but interests are shown
+
+
+PYTHON_SOURCE = '''\
+"""A module docstring that mentions say("common.fake") in passing."""
+
+
+def welcome(turn, text):
+    """How a reply looks: text("common.docstring") is not a call."""
+    if text[0] == "!":
+        turn.say("common.help")
+    shown = "{}…".format("common.not_an_id_call") + "…"
+    turn.outbox.append(turn.text("common.choice_hint", count="3"))
+    turn.ntext("common.answer_too_long", "common.answer_too_long.plural", 3)
+    tell(turn, member, "mediation.invited")
+    turn.say(variable_id)
+    turn.say("Not a message id!")
+    return shown
+'''
+
+
+def test_python_extraction_takes_only_ids_passed_to_the_text_functions() -> None:
+    """Docstrings, comparisons, string formatting and non-id literals are never taken,
+    whatever Babel's own tokenizer would make of them."""
+    method = "bot.i18n.extract_python:extract_python"
+    found = [
+        (line, message)
+        for line, message, _comments, _context in extract(
+            method, io.BytesIO(PYTHON_SOURCE.encode())
+        )
+    ]
+    assert found == [
+        (7, "common.help"),
+        (9, "common.choice_hint"),
+        (10, ("common.answer_too_long", "common.answer_too_long.plural")),
+        (11, "mediation.invited"),
+    ]
