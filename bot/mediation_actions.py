@@ -70,7 +70,7 @@ def save_statement(turn: Turn, call: ActionCall) -> str | None:
     values = turn.frame.values
     answers = {kind: values.get(kind, "") for kind in med.STATEMENT_KINDS}
     med.save_statement(turn, case, answers, values.get("share") == "share")
-    return None
+    return "started" if case.status == "joint" else None
 
 
 def _confirm(agreed: bool) -> ActionFunction:

@@ -117,5 +117,13 @@ def run_leave(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     if case is None:
         turn.say("mediation.not_in_session")
         return
+    leave(turn, case)
+
+
+def leave(turn: Turn, case: Case) -> None:
+    """The others in the session (the mediator too, where no shared space shows it)
+    hear who left; the case closes without agreement."""
+    who = display(turn.member)
+    med.announce(turn, case, N_("mediation.left_session"), exclude=turn.member.key, name=who)
     close(turn, case, "left")
     med.save(turn, case)

@@ -443,3 +443,39 @@ async def test_consent_deadline_survives_a_restart(
     assert case(engine).status == "declined"
     assert any("declined or not answered" in t for t in adapter.to("ana"))
     engine.services.store.close()
+
+
+async def test_relay_leave_is_told_to_the_mediator_and_the_other_party(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    """Without a private space nobody sees a member go: the mediator and the other
+    party are told who left and that the case is closed."""
+    await to_joint_session(engine)
+    adapter.clear()
+    await run(engine, "ana", "/leave")
+    assert case(engine).status == "closed"
+    assert any("ana has left" in t and "case 1" in t for t in adapter.to("noor"))
+    sam = translator_of(engine.services, "test:sam").format(
+        "mediation.left_session", case="1", name="ana"
+    )
+    assert sam in adapter.to("sam")
+    assert not any("has left" in t for t in adapter.to("ana"))
+    adapter.clear()
+    await say(engine, "sam", "Are you still there?")
+    assert not any("Are you still there?" in t for t in adapter.to("noor"))  # relay ended
+
+
+async def test_the_last_statement_is_not_told_to_wait(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    """Once the joint session opened, nobody is told it starts "when everyone has
+    answered": the last party hears that it starts now."""
+    await to_joint_session(engine)
+    english, spanish = (
+        translator_of(engine.services, "test:ana"),
+        translator_of(engine.services, "test:sam"),
+    )
+    # ana answered first: the session had not started yet.
+    assert english.gettext("mediation.statement_saved") in adapter.to("ana")
+    assert spanish.gettext("mediation.statement_saved") not in adapter.to("sam")
+    assert spanish.gettext("mediation.statement_saved_last") in adapter.to("sam")
