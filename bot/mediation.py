@@ -78,6 +78,11 @@ def participants(turn: Turn, case: Case) -> list[MemberRef]:
     return [*people, mediator] if mediator else people
 
 
+def someone_erased(case: Case) -> bool:
+    """A party erased by ``/forget`` is kept only as an anonymous place in the record."""
+    return any(not m.member.platform for m in case.members)
+
+
 def names(case: Case, exclude: str = "") -> str:
     return ", ".join(display(m.member) for m in case.members if m.key != exclude)
 

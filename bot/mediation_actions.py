@@ -56,6 +56,11 @@ def _answer(outcome: str) -> ActionFunction:
         case = _case(turn)
         if case is None or not case.is_open:
             return "gone"
+        if med.someone_erased(case):  # the requester (or another party) is gone
+            case.status = "cancelled"
+            med.audit(turn, case, "withdrawn")
+            med.save(turn, case)
+            return "gone"
         med.answer_invitation(turn, case, outcome)
         return None
 

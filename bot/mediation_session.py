@@ -120,6 +120,40 @@ def run_leave(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     leave(turn, case)
 
 
+def withdraw_from_cases(turn: Turn) -> None:
+    """``/forget``: the member leaves every mediation that is not over, so nothing
+    pending names them and nobody waits on them."""
+    services = turn.services
+    for case in services.store.cases.of_member(services.config.community_id, turn.member.key):
+        if case.kind == med.KIND and case.is_open:
+            withdraw(turn, case)
+
+
+def withdraw(turn: Turn, case: Case) -> None:
+    """An invitee who goes has declined (the same neutral words); before the mediation
+    starts, the others' invitations are withdrawn; after, it is as if they left."""
+    member = case.member(turn.member.key)
+    if member is not None and member.state.get("consent") == "pending":
+        med.answer_invitation(turn, case, "declined")
+    elif case.status in ("screening", "consent"):
+        for other in case.others(turn.member.key):
+            if other.state.get("consent") == "pending":
+                turn.signal(other.member, f"case:withdrawn:{case.id}", str(case.id))
+            else:
+                tell(
+                    turn,
+                    other.member,
+                    "mediation.left_session",
+                    case=str(case.id),
+                    name=display(turn.member),
+                )
+        case.status = "cancelled"
+        med.audit(turn, case, "withdrawn")
+        med.save(turn, case)
+    else:
+        leave(turn, case)
+
+
 def leave(turn: Turn, case: Case) -> None:
     """The others in the session (the mediator too, where no shared space shows it)
     hear who left; the case closes without agreement."""

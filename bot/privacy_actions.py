@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from bot.dialogs.model import ActionCall
 from bot.events import Place
+from bot.mediation_session import withdraw_from_cases
 from bot.turn import ActionFunction, Turn
 
 
 def forget(turn: Turn, call: ActionCall) -> str | None:
+    """Erase the member; first, nothing that waits on them is left waiting."""
+    withdraw_from_cases(turn)
     turn.conversation.frames.clear()
     turn.forget = True
     turn.say_text(turn.text("privacy.forgotten"), place=Place.direct(turn.member))
