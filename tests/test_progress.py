@@ -69,6 +69,11 @@ def assert_counted(shown: list[tuple[int, int]]) -> int:
     return count
 
 
+def onboarded(engine: Engine, name: str) -> bool:
+    profile = engine.services.store.load_profile("example", f"test:{name}")
+    return bool(profile and profile["onboarded"])
+
+
 def build(config: Config, tmp_path: Path, adapter: RecordingAdapter) -> Engine:
     engine = build_engine(config, tmp_path / f"{uuid.uuid4().hex}.db", ManualClock())
     engine.add_adapter(adapter)
@@ -79,6 +84,7 @@ async def test_onboarding_counts_each_stage_once(tmp_path: Path) -> None:
     adapter = RecordingAdapter()
     engine = build(make_config(tmp_path), tmp_path, adapter)
     await join(engine, "ana", ONBOARDING)
+    assert onboarded(engine, "ana")  # the whole way
     engine.services.store.close()
     assert assert_counted(stages(adapter, "ana")) == 6
     assert any(t.startswith("Part 4 of 4") for t in adapter.texts("ana"))  # every part shown
@@ -92,6 +98,7 @@ async def test_onboarding_counts_only_the_stages_this_community_has(tmp_path: Pa
     adapter = RecordingAdapter()
     engine = build(config, tmp_path, adapter)
     await join(engine, "ana", ["1", "1", "1", "1", "1", "1"])
+    assert onboarded(engine, "ana")
     engine.services.store.close()
     assert assert_counted(stages(adapter, "ana")) == 3
 
