@@ -124,9 +124,13 @@ def withdraw_from_cases(turn: Turn) -> None:
     """``/forget``: the member leaves every mediation that is not over, so nothing
     pending names them and nobody waits on them."""
     services = turn.services
-    for case in services.store.cases.of_member(services.config.community_id, turn.member.key):
+    community, key = services.config.community_id, turn.member.key
+    for case in services.store.cases.of_member(community, key):
         if case.kind == med.KIND and case.is_open:
             withdraw(turn, case)
+    for case in services.store.cases.listing(community, med.KIND):
+        if case.is_open and case.mediator == key:
+            leave(turn, case)  # as when a mediator types /leave
 
 
 def withdraw(turn: Turn, case: Case) -> None:

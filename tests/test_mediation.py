@@ -572,3 +572,17 @@ async def test_an_invitation_whose_requester_is_gone_ends_kindly(
     assert adapter.to("lee") == [gone]
     assert adapter.to("noor") == [] and not case(engine).is_open
     assert "no adapter" not in caplog.text
+
+
+async def test_forget_by_the_mediator_closes_their_cases_without_dangling_names(
+    engine: Engine, adapter: RelayAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    await to_joint_session(engine)
+    adapter.clear()
+    await forget(engine, "noor")
+    assert case(engine).status == "closed" and case(engine).mediator != "test:noor"
+    assert any("Noor has left" in t for t in adapter.to("ana"))
+    adapter.clear()
+    await say(engine, "ana", "Hello?")
+    assert adapter.to("sam") == []  # the relay ended
+    assert "no adapter" not in caplog.text
