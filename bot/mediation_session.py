@@ -120,17 +120,28 @@ def run_leave(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     leave(turn, case)
 
 
+def open_mediations(turn: Turn) -> tuple[list[Case], list[Case]]:
+    """The open mediations the member is a party to, and those they mediate."""
+    services = turn.services
+    community, key = services.config.community_id, turn.member.key
+    cases = services.store.cases
+    parties = [c for c in cases.of_member(community, key) if c.kind == med.KIND and c.is_open]
+    mediated = [c for c in cases.listing(community, med.KIND) if c.is_open and c.mediator == key]
+    return parties, mediated
+
+
+def in_open_mediation(turn: Turn) -> bool:
+    return any(open_mediations(turn))
+
+
 def withdraw_from_cases(turn: Turn) -> None:
     """``/forget``: the member leaves every mediation that is not over, so nothing
     pending names them and nobody waits on them."""
-    services = turn.services
-    community, key = services.config.community_id, turn.member.key
-    for case in services.store.cases.of_member(community, key):
-        if case.kind == med.KIND and case.is_open:
-            withdraw(turn, case)
-    for case in services.store.cases.listing(community, med.KIND):
-        if case.is_open and case.mediator == key:
-            leave(turn, case)  # as when a mediator types /leave
+    parties, mediated = open_mediations(turn)
+    for case in parties:
+        withdraw(turn, case)
+    for case in mediated:
+        leave(turn, case)  # as when a mediator types /leave
 
 
 def withdraw(turn: Turn, case: Case) -> None:

@@ -586,3 +586,19 @@ async def test_forget_by_the_mediator_closes_their_cases_without_dangling_names(
     await say(engine, "ana", "Hello?")
     assert adapter.to("sam") == []  # the relay ended
     assert "no adapter" not in caplog.text
+
+
+async def test_forget_says_first_that_an_open_mediation_would_end(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    await join(engine, "dave")
+    await join(engine, "lee")
+    await join(engine, "kim")
+    await request(engine, "dave", "lee")
+    warning = translator_of(engine.services, "test:lee").gettext("privacy.forget_mediation")
+    for name, warned in (("lee", True), ("dave", True), ("kim", False)):
+        adapter.clear()
+        await run(engine, name, "/forget")
+        assert (warning in adapter.to(name)) is warned, name
+        await say(engine, name, "2")  # keep everything
+    assert case(engine).status == "consent"
