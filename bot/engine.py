@@ -200,11 +200,13 @@ class Engine:
         member = turn.member.key
         if turn.forget:
             keep = self.services.config.privacy.keep_open_cases
+            # What concerns others (a withdrawn invitation, a closed case) still happens.
             return Changes(
                 at=turn.now,
                 event_key=event_key,
                 outbox=[(community, action) for action in turn.outbox],
-                writes=[forget_member(community, member, keep)],
+                timers=[(community, t) for t in turn.timers if t.member.key != member],
+                writes=[*turn.writes, forget_member(community, member, keep)],
                 audit=[(community, ERASED, "erased", "", "")],
             )
         state = conversation_to_dict(turn.conversation) if turn.conversation.frames else None

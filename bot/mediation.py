@@ -78,6 +78,11 @@ def participants(turn: Turn, case: Case) -> list[MemberRef]:
     return [*people, mediator] if mediator else people
 
 
+def someone_erased(case: Case) -> bool:
+    """A party erased by ``/forget`` is kept only as an anonymous place in the record."""
+    return any(not m.member.platform for m in case.members)
+
+
 def names(case: Case, exclude: str = "") -> str:
     return ", ".join(display(m.member) for m in case.members if m.key != exclude)
 
@@ -324,9 +329,9 @@ def relay(turn: Turn, case: Case, text: str) -> None:
             tell(turn, person, "mediation.relayed", name=display(turn.member), text=said)
 
 
-def announce(turn: Turn, case: Case, message: str, **values: str) -> None:
+def announce(turn: Turn, case: Case, message: str, exclude: str = "", **values: str) -> None:
     """A notice to everyone in the session, each in their own language: in a shared
-    space, once in each language spoken there."""
+    space, once in each language spoken there; relayed, to everyone but ``exclude``."""
     if case.space:
         for locale in space_locales(turn, case):
             text = turn.services.catalogs.translator(locale).format(
@@ -335,7 +340,8 @@ def announce(turn: Turn, case: Case, message: str, **values: str) -> None:
             turn.outbox.append(Say(space_place(turn, case), text))
         return
     for person in participants(turn, case):
-        tell(turn, person, message, case=str(case.id), **values)
+        if person.key != exclude:
+            tell(turn, person, message, case=str(case.id), **values)
 
 
 def space_place(turn: Turn, case: Case) -> Place:

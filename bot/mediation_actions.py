@@ -56,6 +56,11 @@ def _answer(outcome: str) -> ActionFunction:
         case = _case(turn)
         if case is None or not case.is_open:
             return "gone"
+        if med.someone_erased(case):  # the requester (or another party) is gone
+            case.status = "cancelled"
+            med.audit(turn, case, "withdrawn")
+            med.save(turn, case)
+            return "gone"
         med.answer_invitation(turn, case, outcome)
         return None
 
@@ -70,7 +75,7 @@ def save_statement(turn: Turn, call: ActionCall) -> str | None:
     values = turn.frame.values
     answers = {kind: values.get(kind, "") for kind in med.STATEMENT_KINDS}
     med.save_statement(turn, case, answers, values.get("share") == "share")
-    return None
+    return "started" if case.status == "joint" else None
 
 
 def _confirm(agreed: bool) -> ActionFunction:

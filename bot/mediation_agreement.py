@@ -70,11 +70,11 @@ def close(turn: Turn, case: Case, reason: str, *, agreed: bool = False) -> None:
                 )
         else:
             tell(turn, member.member, "mediation.closed_no_agreement", case=str(case.id))
-    if case.data.pop("relay", False):
-        for person in participants(turn, case):
-            turn.signal(person, f"case:end:{case.id}", str(case.id))
-    elif case.space:
+    relayed = case.data.pop("relay", False)
+    if case.space and not relayed:
         announce(turn, case, "mediation.session_closed")
+    for person in participants(turn, case):  # no question of this case stays open
+        turn.signal(person, f"case:end:{case.id}", str(case.id))
     audit(turn, case, "closed", case.data["closed"]["reason"])
 
 

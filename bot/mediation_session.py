@@ -117,5 +117,62 @@ def run_leave(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     if case is None:
         turn.say("mediation.not_in_session")
         return
+    leave(turn, case)
+
+
+def open_mediations(turn: Turn) -> tuple[list[Case], list[Case]]:
+    """The open mediations the member is a party to, and those they mediate."""
+    services = turn.services
+    community, key = services.config.community_id, turn.member.key
+    cases = services.store.cases
+    parties = [c for c in cases.of_member(community, key) if c.kind == med.KIND and c.is_open]
+    mediated = [c for c in cases.listing(community, med.KIND) if c.is_open and c.mediator == key]
+    return parties, mediated
+
+
+def in_open_mediation(turn: Turn) -> bool:
+    return any(open_mediations(turn))
+
+
+def withdraw_from_cases(turn: Turn) -> None:
+    """``/forget``: the member leaves every mediation that is not over, so nothing
+    pending names them and nobody waits on them."""
+    parties, mediated = open_mediations(turn)
+    for case in parties:
+        withdraw(turn, case)
+    for case in mediated:
+        leave(turn, case)  # as when a mediator types /leave
+
+
+def withdraw(turn: Turn, case: Case) -> None:
+    """An invitee who goes has declined (the same neutral words); before the mediation
+    starts, the others' invitations are withdrawn; after, it is as if they left."""
+    member = case.member(turn.member.key)
+    if member is not None and member.state.get("consent") == "pending":
+        med.answer_invitation(turn, case, "declined")
+    elif case.status in ("screening", "consent"):
+        for other in case.others(turn.member.key):
+            if other.state.get("consent") == "pending":
+                turn.signal(other.member, f"case:withdrawn:{case.id}", str(case.id))
+            else:
+                tell(
+                    turn,
+                    other.member,
+                    "mediation.left_session",
+                    case=str(case.id),
+                    name=display(turn.member),
+                )
+        case.status = "cancelled"
+        med.audit(turn, case, "withdrawn")
+        med.save(turn, case)
+    else:
+        leave(turn, case)
+
+
+def leave(turn: Turn, case: Case) -> None:
+    """The others in the session (the mediator too, where no shared space shows it)
+    hear who left; the case closes without agreement."""
+    who = display(turn.member)
+    med.announce(turn, case, N_("mediation.left_session"), exclude=turn.member.key, name=who)
     close(turn, case, "left")
     med.save(turn, case)

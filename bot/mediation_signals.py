@@ -10,6 +10,9 @@ from bot.runner import reask, start_dialog
 from bot.store.cases import Case
 from bot.turn import Turn
 
+# The questions of a case that mean nothing once it has ended.
+ENDED = (med.CONSENT, med.STATEMENT, med.CONFIRM, med.RELAY)
+
 
 def show_invitation(turn: Turn, case: Case) -> None:
     opener = case.member(case.opened_by)
@@ -35,23 +38,27 @@ def on_case_signal(turn: Turn, event: TimerFired) -> None:
     case = med.load(turn, number)
     if case is None:
         return
-    drop = {"withdrawn": med.CONSENT, "expire": med.CONSENT, "end": med.RELAY}.get(what)
+    drop = {"withdrawn": ENDED, "expire": (med.CONSENT,), "end": ENDED}.get(what)
     if drop:
         before = len(turn.conversation.frames)
         turn.conversation.frames = [
             f
             for f in turn.conversation.frames
-            if not (f.dialog == drop and f.values.get("case") == number)
+            if not (f.dialog in drop and f.values.get("case") == number)
         ]
+        dropped = before != len(turn.conversation.frames)
         if what == "expire":
             member = case.member(turn.member.key)
-            if member is None or member.state.get("consent") != "pending":
+            if member is None or member.state.get("consent") != "pending" or not case.is_open:
                 return
             med.answer_invitation(turn, case, "expired")
             turn.say("mediation.expired_ack", case=number)
-        elif what == "withdrawn" and before != len(turn.conversation.frames):
-            turn.say("mediation.withdrawn", case=number)
-        reask(turn)
+        elif what == "withdrawn":
+            turn.cancel(f"case:expire:{number}")  # nothing left to expire
+            if dropped:
+                turn.say("mediation.withdrawn", case=number)
+        if dropped or what == "expire":
+            reask(turn)
         return
     if what == "invite" and case.status == "consent":
         show_invitation(turn, case)

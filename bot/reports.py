@@ -44,6 +44,10 @@ def is_moderator(turn: Turn) -> bool:
     )
 
 
+def is_emergency_contact(turn: Turn) -> bool:
+    return turn.member.key in turn.services.config.reports.emergency_contacts
+
+
 def load(turn: Turn, number: str) -> Case | None:
     try:
         case_id = int(number)

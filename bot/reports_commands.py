@@ -15,6 +15,8 @@ from bot.turn import Turn
 
 REPORT_DIALOG, ANSWER_DIALOG = "report", "report_answer"
 SUBCOMMANDS = ("list", "show", "claim", "ask", "status", "close", "reveal", "mute", "unmute")
+# What an emergency contact who is not a moderator may do, on emergencies only.
+READ_ONLY = ("list", "show")
 
 
 def run_report(turn: Turn, args: tuple[str, ...], place: Place) -> None:
@@ -29,21 +31,26 @@ def run_report(turn: Turn, args: tuple[str, ...], place: Place) -> None:
 
 
 def run_reports(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    if not reports.is_moderator(turn):
-        turn.record("command_refused", turn.member.key, "reports")
-        turn.say("common.not_allowed", command="reports")
-        return
+    """Moderators handle every report; an emergency contact who is not a moderator may
+    read (list and show) the emergencies they are told about, and nothing else."""
     what = args[0].lower() if args else ""
+    moderator = reports.is_moderator(turn)
+    if not moderator and not (reports.is_emergency_contact(turn) and what in READ_ONLY):
+        _refuse(turn)
+        return
     if what not in SUBCOMMANDS:
         turn.say("report.usage")
         return
     if what == "list":
-        _list(turn)
+        _list(turn, emergencies_only=not moderator)
         return
     if what in ("mute", "unmute"):
         _mute(turn, args[1:], what == "mute")
         return
     case = reports.load(turn, args[1]) if len(args) > 1 else None
+    if case is not None and not moderator and not case.data.get("emergency"):
+        _refuse(turn)
+        return
     if case is None:
         shown = clean_user_text(args[1], 20) if len(args) > 1 else "-"
         turn.say("report.no_such_report", case=shown)
@@ -52,9 +59,18 @@ def run_reports(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     ACTIONS[what](turn, case, rest)
 
 
-def _list(turn: Turn) -> None:
+def _refuse(turn: Turn) -> None:
+    turn.record("command_refused", turn.member.key, "reports")
+    turn.say("common.not_allowed", command="reports")
+
+
+def _list(turn: Turn, emergencies_only: bool = False) -> None:
     cases = turn.services.store.cases.listing(turn.services.config.community_id, reports.KIND)
-    open_cases = [c for c in cases if c.status != "closed"]
+    open_cases = [
+        c
+        for c in cases
+        if c.status != "closed" and (c.data.get("emergency") or not emergencies_only)
+    ]
     if not open_cases:
         turn.say("report.none_open")
         return

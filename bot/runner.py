@@ -6,7 +6,7 @@ import logging
 
 from bot.actions import Choice, NotifyModerators
 from bot.choices import match_choice, match_many
-from bot.dialogs.model import END, Dialog, Step
+from bot.dialogs.model import END, ActionCall, Dialog, Step
 from bot.events import Place
 from bot.i18n.locales import clean_user_text
 from bot.state import Frame
@@ -109,11 +109,31 @@ def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
 def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
     assert step.ask is not None
     question = turn.text(step.ask.message)
-    if step.name in dialog.progress:
-        stage = dialog.progress.index(step.name) + 1
-        numbers = {"step": str(stage), "steps": str(len(dialog.progress))}
-        question = turn.text("common.progress", question=question, **numbers)
+    frame = turn.frame
+    path = stages(turn, dialog) if step.name in dialog.progress and frame else []
+    if frame is not None and step.name in path:
+        stage = path.index(step.name) + 1
+        # A new stage is numbered, and so is the same question asked again; a step
+        # entered again within its stage (the next part, another try) is not.
+        if stage > frame.stage or frame.waiting:
+            numbers = {"step": str(stage), "steps": str(len(path))}
+            question = turn.text("common.progress", question=question, **numbers)
+        frame.stage = max(frame.stage, stage)
     turn.ask(question, choices_for(turn, dialog, step))
+
+
+def stages(turn: Turn, dialog: Dialog) -> list[str]:
+    """The numbered stages on this member's path: not a question answered for them
+    (a single choice), nor a stage their community leaves out."""
+    path = []
+    for name in dialog.progress:
+        check = dialog.progress_when.get(name)
+        if _only_choice(turn, dialog.steps[name]):
+            continue
+        if check and ACTIONS[check](turn, ActionCall(check)) == "skip":
+            continue
+        path.append(name)
+    return path
 
 
 def reask(turn: Turn) -> bool:

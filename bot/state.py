@@ -18,6 +18,7 @@ class Frame:
     values: dict[str, str] = field(default_factory=dict)
     waiting: bool = False
     invalid_count: int = 0
+    stage: int = 0  # the highest "Step k of n" shown, so a repeated step is not renumbered
 
 
 @dataclass
@@ -78,6 +79,7 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
                 "values": f.values,
                 "waiting": f.waiting,
                 "invalid_count": f.invalid_count,
+                "stage": f.stage,
             }
             for f in conv.frames
         ],
@@ -93,6 +95,7 @@ def conversation_from_dict(community: str, data: dict[str, Any]) -> Conversation
             values=dict(f.get("values", {})),
             waiting=bool(f.get("waiting", False)),
             invalid_count=int(f.get("invalid_count", 0)),
+            stage=int(f.get("stage", 0)),
         )
         for f in data.get("frames", [])
     ]

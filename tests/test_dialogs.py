@@ -64,6 +64,24 @@ def test_a_good_dialog_loads(tmp_path: Path) -> None:
         (("timeout: 2d", "timeout: 23h"), 14, "steps.question.timeout", "under 24 hours"),
         (("start: hello", "progress: [hello]\nstart: hello"), 2, "progress[0]", "asks"),
         (
+            (
+                "start: hello",
+                "progress: [question]\nprogress_when: {hello: has_interests}\nstart: hello",
+            ),
+            3,
+            "progress_when.hello",
+            "not one of the numbered steps",
+        ),
+        (
+            (
+                "start: hello",
+                "progress: [question]\nprogress_when: {question: guess}\nstart: hello",
+            ),
+            3,
+            "progress_when.question",
+            "unknown action",
+        ),
+        (
             ("    end: true\n", "    end: true\n  lost:\n    end: true\n"),
             19,
             "steps.lost",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +19,8 @@ from bot.config import Config, load_config
 from bot.engine import Engine
 from bot.events import CommandRun, MemberJoined, MemberLeft, MemberRef, Place, PlaceKind, TextSaid
 from bot.people import translator_of
+from bot.store.privacy import forget_member
+from bot.store.types import Changes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -443,3 +448,157 @@ async def test_consent_deadline_survives_a_restart(
     assert case(engine).status == "declined"
     assert any("declined or not answered" in t for t in adapter.to("ana"))
     engine.services.store.close()
+
+
+async def test_relay_leave_is_told_to_the_mediator_and_the_other_party(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    """Without a private space nobody sees a member go: the mediator and the other
+    party are told who left and that the case is closed."""
+    await to_joint_session(engine)
+    adapter.clear()
+    await run(engine, "ana", "/leave")
+    assert case(engine).status == "closed"
+    assert any("ana has left" in t and "case 1" in t for t in adapter.to("noor"))
+    sam = translator_of(engine.services, "test:sam").format(
+        "mediation.left_session", case="1", name="ana"
+    )
+    assert sam in adapter.to("sam")
+    assert not any("has left" in t for t in adapter.to("ana"))
+    adapter.clear()
+    await say(engine, "sam", "Are you still there?")
+    assert not any("Are you still there?" in t for t in adapter.to("noor"))  # relay ended
+
+
+async def test_the_last_statement_is_not_told_to_wait(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    """Once the joint session opened, nobody is told it starts "when everyone has
+    answered": the last party hears that it starts now."""
+    await to_joint_session(engine)
+    english, spanish = (
+        translator_of(engine.services, "test:ana"),
+        translator_of(engine.services, "test:sam"),
+    )
+    # ana answered first: the session had not started yet.
+    assert english.gettext("mediation.statement_saved") in adapter.to("ana")
+    assert spanish.gettext("mediation.statement_saved") not in adapter.to("sam")
+    assert spanish.gettext("mediation.statement_saved_last") in adapter.to("sam")
+
+
+def timers_of(tmp_path: Path, name: str) -> list[str]:
+    with closing(sqlite3.connect(tmp_path / "c.db")) as conn:
+        rows = conn.execute("SELECT kind FROM timers WHERE member = ?", (f"test:{name}",))
+        return [kind for (kind,) in rows]
+
+
+async def forget(engine: Engine, name: str) -> None:
+    await run(engine, name, "/forget")
+    await say(engine, name, "1")
+
+
+async def test_forget_ends_a_pending_invitation_kindly(
+    engine: Engine, adapter: RelayAdapter, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The requester erases themselves while the invitation waits: the invitee's
+    question goes, they hear there is nothing to answer, and nothing pending names the
+    requester (no question, no deadline); their "1" later opens nothing."""
+    await join(engine, "dave")
+    await join(engine, "lee")
+    await request(engine, "dave", "lee")
+    assert "case:expire:1" in timers_of(tmp_path, "lee")
+    adapter.clear()
+    await forget(engine, "dave")
+    withdrawn = translator_of(engine.services, "test:lee").format("mediation.withdrawn", case="1")
+    assert adapter.to("lee") == [withdrawn]
+    state = engine.services.store.load_conversation("example", "test:lee")
+    assert state is None or "dave" not in json.dumps(state)
+    assert timers_of(tmp_path, "lee") == []
+    assert not case(engine).is_open
+    adapter.clear()
+    await say(engine, "lee", "1")
+    assert adapter.to("noor") == [] and not any("case" in t for t in adapter.to("lee"))
+    assert "no adapter" not in caplog.text
+
+
+async def test_forget_by_the_invitee_reads_like_a_decline(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    await join(engine, "dave")
+    await join(engine, "lee")
+    await request(engine, "dave", "lee")
+    adapter.clear()
+    await forget(engine, "lee")
+    assert any("declined or not answered" in t for t in adapter.to("dave"))
+    assert case(engine).status == "declined"
+
+
+async def test_forget_during_statements_closes_the_case_for_everyone(
+    engine: Engine, adapter: RelayAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The other party is not left answering questions for a mediation that cannot go
+    on, and the mediator hears of it."""
+    await join(engine, "ana")
+    await join(engine, "sam")
+    await request(engine)
+    await say(engine, "sam", "1")
+    await say(engine, "sam", "What happened.")  # sam is half-way through the statement
+    adapter.clear()
+    await forget(engine, "ana")
+    assert case(engine).status == "closed"
+    assert any("ana has left" in t for t in adapter.to("noor"))
+    assert any("ana has left" in t for t in adapter.to("sam"))
+    state = engine.services.store.load_conversation("example", "test:sam")
+    assert state is None or not state["frames"]
+    assert "no adapter" not in caplog.text
+
+
+async def test_an_invitation_whose_requester_is_gone_ends_kindly(
+    engine: Engine, adapter: RelayAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Records erased without the invitation being withdrawn (as a database from an
+    older version holds): accepting ends kindly and opens nothing."""
+    await join(engine, "dave")
+    await join(engine, "lee")
+    await request(engine, "dave", "lee")
+    engine.services.store.apply(
+        Changes(
+            at=engine.services.clock.now(), writes=[forget_member("example", "test:dave", True)]
+        )
+    )
+    adapter.clear()
+    await say(engine, "lee", "1")
+    gone = translator_of(engine.services, "test:lee").gettext("mediation.case_gone")
+    assert adapter.to("lee") == [gone]
+    assert adapter.to("noor") == [] and not case(engine).is_open
+    assert "no adapter" not in caplog.text
+
+
+async def test_forget_by_the_mediator_closes_their_cases_without_dangling_names(
+    engine: Engine, adapter: RelayAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    await to_joint_session(engine)
+    adapter.clear()
+    await forget(engine, "noor")
+    assert case(engine).status == "closed" and case(engine).mediator != "test:noor"
+    assert any("Noor has left" in t for t in adapter.to("ana"))
+    adapter.clear()
+    await say(engine, "ana", "Hello?")
+    assert adapter.to("sam") == []  # the relay ended
+    assert "no adapter" not in caplog.text
+
+
+async def test_forget_says_first_that_an_open_mediation_would_end(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    await join(engine, "dave")
+    await join(engine, "lee")
+    await join(engine, "kim")
+    await request(engine, "dave", "lee")
+    warning = translator_of(engine.services, "test:lee").gettext("privacy.forget_mediation")
+    for name, warned in (("lee", True), ("dave", True), ("kim", False)):
+        adapter.clear()
+        await run(engine, name, "/forget")
+        assert (warning in adapter.to(name)) is warned, name
+        await say(engine, name, "2")  # keep everything
+    assert case(engine).status == "consent"

@@ -6,6 +6,7 @@ import base64
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,37 @@ async def test_safety_exit_deletes_recent_messages_where_possible(
     await run(engine, "ana", "/clear")
     assert "does not let me delete" in adapter.texts("ana")[-1]  # this platform cannot
     assert engine.services.store.load_conversation("example", "test:ana") is None
+
+
+async def test_emergency_contact_reads_the_emergencies_they_are_told_about(
+    tmp_path: Path, adapter: RecordingAdapter
+) -> None:
+    """An emergency contact who is not a moderator is pointed to /reports show N: they
+    may read emergencies (list and show), and nothing else of the reports."""
+    config = make_config(tmp_path)
+    config = replace(config, reports=replace(config.reports, emergency_contacts=("test:eve",)))
+    engine = build_engine(config, tmp_path / "e.db", ManualClock())
+    engine.add_adapter(adapter)
+    try:
+        for name in ("ana", "bo", "eve"):
+            await member(engine, name)
+        await report(engine, "bo")  # report 1: not an emergency
+        await run(engine, "ana", "/report")
+        await say(engine, "ana", "1")
+        await say(engine, "ana", "At the meetup in the park, now.")
+        told = adapter.texts("eve")[-1]
+        assert "/reports show 2" in told
+        adapter.take()
+        await run(engine, "eve", "/reports show 2")
+        assert "At the meetup in the park, now." in adapter.texts("eve")[-1]
+        await run(engine, "eve", "/reports list")
+        listing = adapter.texts("eve")[-1]
+        assert "#2" in listing and "#1" not in listing
+        for sub in ("show 1", "claim 2", "close 2 done", "reveal 1", "mute bo", "status 2 waiting"):
+            adapter.take()
+            await run(engine, "eve", f"/reports {sub}")
+            assert "not allowed" in adapter.texts("eve")[-1], sub
+            assert not any(SECRET in t for t in adapter.texts("eve"))
+        assert engine.services.store.cases.load("example", 2).status == "received"
+    finally:
+        engine.services.store.close()

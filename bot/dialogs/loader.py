@@ -12,7 +12,16 @@ from bot.dialogs.model import END, ActionCall, AskSpec, ChoiceSpec, Dialog, Step
 from bot.yamlsource import KeyPath, YamlDocument, load_yaml_file
 
 MIN_TIMEOUT = timedelta(hours=24)
-_TOP_KEYS = ("dialog", "command", "help", "start", "steps", "talk_to_person", "progress")
+_TOP_KEYS = (
+    "dialog",
+    "command",
+    "help",
+    "start",
+    "steps",
+    "talk_to_person",
+    "progress",
+    "progress_when",
+)
 _STEP_KEYS = ("say", "actions", "ask", "next", "on_result", "timeout", "on_timeout", "end")
 _ASK_KEYS = (
     "message",
@@ -79,6 +88,7 @@ def parse_dialog(doc: YamlDocument, rules: DialogRules) -> Dialog:
         _check_targets(doc, step, steps)
     _check_reachable(doc, start, steps)
     command = top.get("command")
+    progress = _parse_progress(doc, top.get("progress", False), steps)
     help_message = _message(doc, ("help",), top["help"], rules) if "help" in top else None
     if command is not None and help_message is None:
         raise doc.error(("command",), "a command needs 'help': a message id describing it")
@@ -90,7 +100,8 @@ def parse_dialog(doc: YamlDocument, rules: DialogRules) -> Dialog:
         command=v.text(doc, ("command",), command) if command is not None else None,
         help=help_message,
         talk_to_person=v.boolean(doc, ("talk_to_person",), top.get("talk_to_person", True)),
-        progress=_parse_progress(doc, top.get("progress", False), steps),
+        progress=progress,
+        progress_when=_parse_progress_when(doc, top.get("progress_when") or {}, progress, rules),
     )
 
 
@@ -106,6 +117,23 @@ def _parse_progress(doc: YamlDocument, raw: Any, steps: dict[str, Step]) -> tupl
         if name not in asking:
             raise doc.error(("progress", i), f"'{name}' is not a step that asks a question")
     return tuple(names)
+
+
+def _parse_progress_when(
+    doc: YamlDocument, raw: Any, progress: tuple[str, ...], rules: DialogRules
+) -> dict[str, str]:
+    """``progress_when: {stage: action}``: a stage counts only for members whose path
+    includes it (the action, which must change nothing, does not return "skip")."""
+    found = {}
+    for stage, action in v.mapping(doc, ("progress_when",), raw, allowed=raw).items():
+        where = ("progress_when", stage)
+        if stage not in progress:
+            raise doc.error(where, f"'{stage}' is not one of the numbered steps")
+        name = v.text(doc, where, action)
+        if name not in rules.actions:
+            raise doc.error(where, f"unknown action '{name}'")
+        found[str(stage)] = name
+    return found
 
 
 def _message(doc: YamlDocument, path: KeyPath, value: Any, rules: DialogRules) -> str:

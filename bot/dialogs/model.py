@@ -71,6 +71,9 @@ class Dialog:
     help: str | None = None
     talk_to_person: bool = True
     progress: tuple[str, ...] = ()  # the questions numbered "Step k of n"
+    # Stages not every member reaches: stage -> a named action that changes nothing
+    # and returns "skip" when this member's path does not include the stage.
+    progress_when: dict[str, str] = field(default_factory=dict)
 
     def step(self, name: str) -> Step:
         return self.steps[name]
