@@ -129,32 +129,30 @@ class DiscordAdapter:
             discord.http.Route.BASE = settings.api_base
         if settings.gateway:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway)
-        intents = discord.Intents.none()
-        intents.guilds = True
-        intents.members = True
-        intents.guild_messages = True
-        intents.dm_messages = True
-        intents.message_content = settings.message_content
-        self.client = ConcordClient(
-            self,
-            intents=intents,
-            allowed_mentions=discord.AllowedMentions.none(),
-            guild_ready_timeout=settings.guild_ready_timeout,
-            max_messages=None,
-        )
+        self.client = self._new_client()
         self.tree = app_commands.CommandTree(self.client)
-        welcome = host.engine.services.config.onboarding.welcome_channel
-        self.places = Context(settings, self.client, host, welcome)
+        config = host.engine.services.config
+        self.places = Context(
+            settings,
+            self.client,
+            host,
+            config.onboarding.welcome_channel,
+            config.moderators.channel,
+        )
         self.sender = Sender(self.client, self.places, settings.requests_per_second)
         self.sender.nonce_tag = host.database_tag(NONCE_TAG)
         self.order = InOrder()
         self._ready_before = False
+        self._started = False
         self._commands_published = False
         self._publishing = asyncio.Lock()
 
     # Connecting --------------------------------------------------------------------
 
     async def run(self) -> None:
+        if self._started:
+            await self.client.close()  # started again after a failure: a fresh client
+        self._started = True
         await self._login()
         try:
             await self.client.connect(reconnect=True)
@@ -171,9 +169,29 @@ class DiscordAdapter:
                 f"discord: the gateway closed the connection ({exc.code} {exc.reason})"
             ) from None
 
+    def _new_client(self) -> ConcordClient:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.members = True
+        intents.guild_messages = True
+        intents.dm_messages = True
+        intents.message_content = self.settings.message_content
+        return ConcordClient(
+            self,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=self.settings.guild_ready_timeout,
+            max_messages=None,
+        )
+
     async def _login(self) -> None:
+        """Log in, retrying with backoff. A failed login leaves discord.py's client
+        closed for good (its HTTP session and connector), so each retry is made on a
+        fresh client."""
         backoff = 1.0
         while True:
+            if self.client.is_closed():
+                self._replace_client()
             try:
                 await self.client.login(self.settings.token)
                 return
@@ -181,9 +199,16 @@ class DiscordAdapter:
                 raise self._token_rejected() from None
             except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("discord: cannot log in (%s); retrying in %.0f s", exc, backoff)
-                await self.client.http.close()
+                await self.client.close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    def _replace_client(self) -> None:
+        self.client = self._new_client()
+        self.tree = app_commands.CommandTree(self.client)
+        self.places.client = self.client
+        self.sender.client = self.client
+        self._commands_published = False
 
     def _token_rejected(self) -> ConcordError:
         return ConcordError(
