@@ -1,7 +1,7 @@
 """Telegram updates as Concord's neutral events: translation only, no decisions.
 
-A message in a served group or in a private chat becomes ``TextSaid`` or, when it
-starts with a bot command, ``CommandRun``; a pressed inline button becomes
+A message in a served group, in the moderators' chat or in a private chat becomes
+``TextSaid`` or, when it starts with a bot command, ``CommandRun``; a pressed inline button becomes
 ``ChoiceMade``; a member coming into a served group (a ``chat_member`` update or a
 ``new_chat_members`` message) becomes ``MemberJoined``. Everything else is ignored.
 """
@@ -55,13 +55,18 @@ _IN = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.
 
 @dataclass(frozen=True)
 class Context:
-    """What translation needs to know: whose bot this is and which chats it serves."""
+    """What translation needs to know: whose bot this is and which chats it serves.
+    The moderators' chat is the moderators' place, named as in the config
+    (``moderators.channel``, as ``#moderators`` on the console): the core decides
+    what is answered there."""
 
     community: str
     bot_username: str
     groups: frozenset[int]
     moderator_ids: frozenset[int] = frozenset()
     mediator_ids: frozenset[int] = frozenset()
+    moderators_chat: int | None = None
+    moderators_name: str = "moderators"
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,11 @@ def place_of(chat: Chat, member: MemberRef, context: Context) -> Place | None:
     """The neutral place of a chat, or None for a chat the bot does not serve."""
     if chat.type == Chat.PRIVATE:
         return Place.direct(member) if str(chat.id) == member.id else None
-    if chat.type in (Chat.GROUP, Chat.SUPERGROUP) and chat.id in context.groups:
+    if chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
+        return None
+    if chat.id == context.moderators_chat:
+        return Place(PLATFORM, PlaceKind.CHANNEL, context.moderators_name)
+    if chat.id in context.groups:
         return Place(PLATFORM, PlaceKind.CHANNEL, str(chat.id))
     return None
 

@@ -26,8 +26,9 @@ from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.engine import Engine
 from bot.errors import ConcordError, ConfigError
-from bot.events import ChoiceMade, CommandRun, MemberJoined, Place, PlaceKind, TextSaid
+from bot.events import ChoiceMade, CommandRun, Event, MemberJoined, Place, PlaceKind, TextSaid
 from bot.host import AdapterHost
+from bot.turn import Turn
 from tests.telegram_standin import BotApiStandIn
 
 # The adapter reads raw getUpdates to skip one malformed update rather than a batch;
@@ -115,6 +116,18 @@ async def running(
             await task
         await adapter.close()
         engine.services.store.close()
+
+
+def recorded(engine: Engine) -> list[Event]:
+    """Every neutral event the engine receives from now on."""
+    events: list[Event] = []
+
+    async def record(turn: Turn, call_next: Any) -> None:
+        events.append(turn.event)
+        await call_next(turn)
+
+    engine.middlewares.insert(0, record)
+    return events
 
 
 def catalog_start(engine: Engine, locale: str, message: str) -> str:
@@ -208,6 +221,37 @@ async def test_newcomer_is_restricted_until_agreeing(
         await standin.drained()
         assert len(standin.to(GROUP)) == 1
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+MODERATOR = 7101
+
+
+async def test_moderator_commands_in_the_moderators_chat_reach_the_core(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """The bot's notices in the moderators' chat say "Type /reports show N": what
+    moderators type there comes in as commands in the moderators' place."""
+    config = write_config(tmp_path, standin, moderator_ids=[MODERATOR])
+    chat = standin.group(MODERATORS, "Moderators")
+    mod = standin.user(MODERATOR, "Mo", language_code="en")
+    standin.started.add(MODERATOR)  # Mo opened the private chat with the bot earlier
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (_, engine):
+        events = recorded(engine)
+        standin.say(mod, "/reports list", chat)
+        await standin.wait_for(lambda: bool(standin.to(MODERATORS)))
+        await standin.drained()
+        (run,) = events
+        assert isinstance(run, CommandRun) and (run.name, run.args) == ("reports", ("list",))
+        assert run.place == Place("telegram", PlaceKind.CHANNEL, "moderators")
+        assert run.roles == ("moderator",)
+        none_open = catalog_start(engine, "en", "report.none_open")
+        assert standin.texts(MODERATORS) == [none_open]
+        assert standin.to(GROUP) == []
+        # Chatter among moderators is theirs: nothing answered.
+        standin.say(mod, "who takes the next one?", chat)
+        await standin.drained()
+        assert isinstance(events[-1], TextSaid) and len(standin.to(MODERATORS)) == 1
+        assert standin.unknown == []
 
 
 async def test_command_menus_in_every_language(tmp_path: Path, standin: BotApiStandIn) -> None:
