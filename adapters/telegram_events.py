@@ -1,7 +1,8 @@
 """Telegram updates as Concord's neutral events: translation only, no decisions.
 
 A message in a served group, in the moderators' chat or in a private chat becomes
-``TextSaid`` or, when it starts with a bot command, ``CommandRun``; a pressed inline button becomes
+``TextSaid`` or, when it starts with a bot command, ``CommandRun`` (a forwarded
+message never does: see ``_forwarded``); a pressed inline button becomes
 ``ChoiceMade``; a member coming into a served group (a ``chat_member`` update or a
 ``new_chat_members`` message) becomes ``MemberJoined``. Everything else is ignored.
 """
@@ -159,6 +160,8 @@ def _from_message(message: Message, context: Context) -> list[Incoming]:
     if place is None:
         return []
     event_id = f"{message.chat.id}:{message.message_id}"
+    if message.forward_origin is not None or message.is_automatic_forward:
+        return _forwarded(event_id, user, place, context)
     text = message.text
     if text is not None:
         command = _command(message, text, context)
@@ -184,6 +187,16 @@ def _from_message(message: Message, context: Context) -> list[Incoming]:
         # A photo or sticker in answer to a question: the core says what it expects.
         return [_said(event_id, user, place, message.caption or "", context)]
     return []
+
+
+def _forwarded(event_id: str, user: User, place: Place, context: Context) -> list[Incoming]:
+    """A forward carries someone else's words: never a command (a moderator forwarding
+    "/sanction ..." runs nothing) and never an answer. In a private chat it is content
+    the member shared, handed in like a photo (no text), so the core says what it
+    expects; in a group it is chatter between people."""
+    if place.kind is not PlaceKind.DIRECT:
+        return []
+    return [_said(event_id, user, place, "", context)]
 
 
 def _command(message: Message, text: str, context: Context) -> tuple[str, tuple[str, ...]] | None:

@@ -254,6 +254,46 @@ async def test_moderator_commands_in_the_moderators_chat_reach_the_core(
         assert standin.unknown == []
 
 
+async def test_a_forwarded_message_is_never_run_nor_taken_as_an_answer(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """A forward carries someone else's words: a moderator forwarding "/sanction ..."
+    records nothing, anywhere. In a private chat it is shared content, like a photo:
+    never an answer to the waiting question; the bot says what it expects."""
+    config = write_config(tmp_path, standin, moderator_ids=[MODERATOR])
+    chat, group = standin.group(MODERATORS, "Moderators"), standin.group(GROUP)
+    mod = standin.user(MODERATOR, "Mo", language_code="en")
+    opt = standin.user(111, "Opt", language_code="en")
+    sanction = "/sanction 111 warning spam"
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (_, engine):
+        standin.say(opt, "/help")  # Concord knows Opt
+        await standin.wait_for(lambda: len(standin.to(111)) == 1)
+        events = recorded(engine)
+        standin.forward(mod, opt, sanction, chat)
+        standin.forward(mod, opt, sanction, group)
+        standin.forward(mod, opt, sanction)  # in the moderator's private chat
+        await standin.drained()
+        assert not [e for e in events if isinstance(e, CommandRun)]
+        assert engine.services.store.cases.listing("example", "sanction") == []
+        assert standin.to(MODERATORS) == [] and standin.to(GROUP) == []
+        assert len(standin.to(111)) == 1  # Opt was told nothing
+        (shared,) = events
+        assert isinstance(shared, TextSaid) and shared.text == ""
+        (reply,) = standin.texts(MODERATOR)
+        assert reply.startswith(catalog_start(engine, "en", "common.help").split("\n")[0])
+
+        # A waiting question is not answered by a forward: "1" is someone else's.
+        standin.say(opt, "/language")
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(111)))
+        standin.forward(opt, mod, "1")
+        await standin.wait_for(lambda: len(standin.to(111)) == 3)
+        await standin.drained()
+        profile = engine.services.store.load_profile("example", "telegram:111")
+        assert profile is not None and not profile.get("chosen_locale")
+        said_after = standin.texts(111)[2]
+        assert said_after.startswith(catalog_start(engine, "en", "common.invalid_choice"))
+
+
 async def test_command_menus_in_every_language(tmp_path: Path, standin: BotApiStandIn) -> None:
     config = write_config(tmp_path, standin)
     async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
