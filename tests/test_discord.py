@@ -196,12 +196,18 @@ async def test_ready_publishes_localized_commands_once_across_reconnects(
         running(config, tmp_path / "db", standin) as (adapter, engine),
     ):
         assert "discord ready as Concord" in caplog.text
+        text = engine.services.catalogs.translator
         intents = discord.Intents._from_value(standin.identifies[0]["intents"])
         assert intents.members and intents.message_content and intents.dm_messages
         by_name = {c["name"]: c for c in standin.commands}
         assert {"help", "coc", "language", "start", "human", "mediate"} <= set(by_name)
+        # Every command is registered, each with its own description (none is left
+        # out for want of a help text, none described by its bare name).
+        assert set(by_name) == set(engine.commands)
+        for name in ("sanction", "appeals", "resume", "floor", "private", "propose", "leave"):
+            description = by_name[name]["description"]
+            assert description == text("en").gettext(f"command.{name}") != name
         coc = by_name["coc"]
-        text = engine.services.catalogs.translator
         localized = coc["description_localizations"]
         assert localized["es-ES"] == localized["es-419"] == text("es").gettext("command.coc")
         assert localized["pt-BR"] == text("pt-BR").gettext("command.coc")
