@@ -7,10 +7,14 @@ backoff); ``on_ready`` comes again after every re-identify, so the one-time set-
 
 Interactions must be answered within three seconds, so a slash command is deferred
 at once (Discord shows "thinking...") and the core's replies to the same direct
-message or private thread become the interaction's followups; a command typed in a
-public channel is deferred privately, so nobody else sees that a member ran, say,
-``/report``. A pressed button is answered by removing the buttons from its message
-(the question is answered), then the core's next message follows.
+message or private thread become the interaction's followups. A command typed in a
+public channel is deferred ephemerally, so nobody else sees that a member ran, say,
+``/report``, and every reply to that member (in the channel or privately) is an
+ephemeral followup, never a public message; a question that starts a private
+conversation goes to their direct messages (see ``discord_send.Reply``). The
+moderators' channel is not public: answers there are for the moderators. A pressed
+button is answered by removing the buttons from its message (the question is
+answered), then the core's next message follows (ephemerally in a public channel).
 """
 
 from __future__ import annotations
@@ -282,22 +286,23 @@ class DiscordAdapter:
         previous, mine = self.order.ticket(interaction.user.id)
         try:
             place = event.place if event is not None else None
-            # In a public channel only the member sees that a command was run.
-            public = place is not None and place.kind is not PlaceKind.CHANNEL
+            # In a public channel only the member sees that a command was run, and
+            # only they see its answers (the moderators' channel is not public).
+            public = self.places.is_public(place)
             deferred = await self._acknowledge(
-                interaction.response.defer(thinking=True, ephemeral=not public)
+                interaction.response.defer(thinking=True, ephemeral=public)
             )
             if event is None or place is None:
                 await self._withdraw(interaction, deferred)
                 return
             await self.order.wait(previous)
-            reply = Reply(interaction, place) if deferred and public else None
-            token = REPLY.set(reply)
+            reply = Reply(interaction, place, public, broken=not deferred)
+            token = REPLY.set(reply if deferred or public else None)
             try:
                 await self._handle(event)
             finally:
                 REPLY.reset(token)
-            if reply is None or not reply.used:
+            if not reply.used:
                 await self._withdraw(interaction, deferred)
         finally:
             self.order.done(interaction.user.id, mine)
@@ -313,9 +318,19 @@ class DiscordAdapter:
             return
         previous, mine = self.order.ticket(interaction.user.id)
         try:
-            await self._acknowledge(interaction.response.edit_message(view=None))
+            answered = await self._acknowledge(interaction.response.edit_message(view=None))
             await self.order.wait(previous)
-            await self._handle(event)
+            # In a public channel (a question sent ephemerally after a slash command)
+            # the answers stay ephemeral, as the command's own were.
+            place = event.place
+            reply = None
+            if place is not None and self.places.is_public(place):
+                reply = Reply(interaction, place, True, broken=not answered)
+            token = REPLY.set(reply)
+            try:
+                await self._handle(event)
+            finally:
+                REPLY.reset(token)
         finally:
             self.order.done(interaction.user.id, mine)
 
@@ -353,11 +368,11 @@ class DiscordAdapter:
             await send.text(action.to, action.text)
         elif isinstance(action, Ask):
             choices = action.choices
-            await send.text(action.to, action.text, lambda: choice_view(choices))
+            await send.text(action.to, action.text, lambda: choice_view(choices), question=True)
         elif isinstance(action, OfferPrivateChat):
             url = f"https://discord.com/users/{self.client.user.id if self.client.user else ''}"
             button = action.button
-            await send.text(action.to, action.text, lambda: link_view(button, url))
+            await send.text(action.to, action.text, lambda: link_view(button, url), question=True)
         elif isinstance(action, SendFile):
             await send.file(action.to, action.name, action.content)
         elif isinstance(action, DeleteRecentMessages):

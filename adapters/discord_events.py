@@ -95,6 +95,14 @@ class Context:
                 return Place(PLATFORM, PlaceKind.CHANNEL, name)
         return Place(PLATFORM, PlaceKind.CHANNEL, str(channel_id))
 
+    def is_public(self, place: Place | None) -> bool:
+        """A channel of the server other than the moderators' channel."""
+        if place is None or place.kind is not PlaceKind.CHANNEL:
+            return False
+        return not (
+            place.id == self.moderators_name and self.settings.moderators_channel is not None
+        )
+
     def channel_id_of(self, name: str) -> int | None:
         """The Discord channel of a neutral channel name (the reverse of ``place_of``)."""
         if name == self.welcome_name:

@@ -81,6 +81,11 @@ class Sent:
         return str(self.payload.get("content") or "")
 
     @property
+    def ephemeral(self) -> bool:
+        """Only the member who ran the command sees it (flag 64, EPHEMERAL)."""
+        return bool(int(self.payload.get("flags") or 0) & 64)
+
+    @property
     def buttons(self) -> list[dict[str, Any]]:
         rows = self.payload.get("components") or []
         return [c for row in rows for c in row.get("components", []) if c.get("type") == 2]

@@ -416,25 +416,74 @@ async def test_slash_command_in_direct_messages_answers_as_followups_in_its_loca
         ]
 
 
-async def test_slash_command_in_a_channel_is_acknowledged_privately(
+async def test_slash_command_in_a_channel_is_answered_only_to_the_member(
     tmp_path: Path, standin: DiscordStandIn
 ) -> None:
+    """Typed in a public channel, a slash command and everything the bot answers the
+    member are ephemeral followups: nobody else sees that it was run or what it said."""
     config = write_config(tmp_path, standin)
-    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (_, engine):
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
         dee = standin.user(2007, "Dee")
-        token = await standin.slash(dee, "help", channel_id=GENERAL, locale="es-ES")
-        await standin.wait_for(lambda: bool(standin.to(GENERAL)) and token in standin.withdrawn)
+        await act(adapter, standin, standin.slash(dee, "help", channel_id=GENERAL, locale="es-ES"))
         (callback,) = [body for _, body in standin.callbacks]
         assert callback["type"] == 5 and callback["data"]["flags"] == 64  # only Dee sees it
         (answer,) = standin.to(GENERAL)
-        assert answer.via == "channel"
+        assert answer.via == "followup" and answer.ephemeral
         assert answer.content.startswith(catalog(engine, "es", "common.help").split("\n")[0])
 
-        # A command the core answers privately leaves nothing in the channel.
-        token = await standin.slash(dee, "mydata", channel_id=GENERAL, locale="es-ES")
-        await standin.wait_for(lambda: token in standin.withdrawn)
-        assert len(standin.to(GENERAL)) == 1
-        assert standin.to_user(2007), "answered in a direct message"
+        # A command the core answers privately: ephemeral too, text and file, and
+        # nothing in the channel for everyone, nothing kept in the direct messages.
+        await act(adapter, standin, standin.slash(dee, "mydata", channel_id=GENERAL))
+        summary, attached = standin.to(GENERAL)[1:]
+        assert summary.ephemeral and attached.ephemeral and attached.via == "followup"
+        assert summary.content.startswith(catalog(engine, "en", "privacy.mydata_summary"))
+        assert [u.filename for u in attached.files] == ["concord-mydata.json"]
+        assert standin.to_user(2007) == []
+        assert engine.services.store.cursor("discord:sent:2007") is None
+
+        # A question that starts a private conversation goes to the direct messages.
+        await act(adapter, standin, standin.slash(dee, "report", channel_id=GENERAL))
+        intro = standin.to(GENERAL)[3]
+        assert intro.ephemeral and intro.content.startswith(catalog(engine, "en", "report.intro"))
+        (question,) = standin.to_user(2007)
+        assert question.buttons and question.via == "channel"
+        assert [s for s in standin.to(GENERAL) if not s.ephemeral] == []
+        assert standin.unknown == []
+
+
+async def test_an_expired_interaction_answers_in_the_direct_messages_not_the_channel(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
+        dee = standin.user(2007, "Dee")
+        standin.force_error("POST /webhooks/{id}/{id}", 404)  # Unknown Webhook
+        await act(adapter, standin, standin.slash(dee, "help", channel_id=GENERAL))
+        assert standin.to(GENERAL) == []
+        (answer,) = standin.to_user(2007)
+        assert answer.content.startswith(catalog(engine, "en", "common.help").split("\n")[0])
+
+
+async def test_a_moderators_slash_command_in_a_channel_is_never_public(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """Issue 18: a moderator's /reports list in #general was answered with a normal
+    message there, for everyone to read."""
+    config = write_config(tmp_path, standin)
+    kai = standin.user(2009, "Kai", roles=(MODERATOR_ROLE,))
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
+        for words in ("list", "mute 2010"):
+            await act(adapter, standin, standin.slash(kai, "reports", words, channel_id=GENERAL))
+        answers = standin.to(GENERAL)
+        assert answers and all(a.ephemeral and a.via == "followup" for a in answers)
+        none_open = catalog(engine, "en", "report.none_open")
+        assert answers[0].content == none_open
+        # Typed in the moderators' channel, the answer is for the moderators there.
+        await act(adapter, standin, standin.slash(kai, "reports", "list", channel_id=MODERATORS))
+        (callback, *_) = [body for _, body in standin.callbacks][-1:]
+        assert not (callback.get("data") or {}).get("flags")
+        (there,) = standin.to(MODERATORS)
+        assert there.content == none_open and not there.ephemeral
 
 
 async def test_privileged_command_is_refused_to_members_without_the_role(
