@@ -464,6 +464,18 @@ async def test_an_expired_interaction_answers_in_the_direct_messages_not_the_cha
         assert answer.content.startswith(catalog(engine, "en", "common.help").split("\n")[0])
 
 
+REPORT_ANSWERS = (
+    "2",
+    "They keep insulting me in the channel.",
+    "kim",
+    "Yesterday, in #general",
+    "1",
+    "https://example.org/m/1",
+    "1",
+    "1",
+)
+
+
 async def test_a_moderators_slash_command_in_a_channel_is_never_public(
     tmp_path: Path, standin: DiscordStandIn
 ) -> None:
@@ -471,19 +483,27 @@ async def test_a_moderators_slash_command_in_a_channel_is_never_public(
     message there, for everyone to read."""
     config = write_config(tmp_path, standin)
     kai = standin.user(2009, "Kai", roles=(MODERATOR_ROLE,))
-    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
-        for words in ("list", "mute 2010"):
-            await act(adapter, standin, standin.slash(kai, "reports", words, channel_id=GENERAL))
-        answers = standin.to(GENERAL)
-        assert answers and all(a.ephemeral and a.via == "followup" for a in answers)
+    bob = standin.user(2010, "Bob")
+    async with asyncio.timeout(40), running(config, tmp_path / "db", standin) as (adapter, engine):
         none_open = catalog(engine, "en", "report.none_open")
-        assert answers[0].content == none_open
         # Typed in the moderators' channel, the answer is for the moderators there.
         await act(adapter, standin, standin.slash(kai, "reports", "list", channel_id=MODERATORS))
-        (callback, *_) = [body for _, body in standin.callbacks][-1:]
+        (callback,) = [body for _, body in standin.callbacks]
         assert not (callback.get("data") or {}).get("flags")
         (there,) = standin.to(MODERATORS)
         assert there.content == none_open and not there.ephemeral
+
+        # Bob reports, under his name; then Kai asks for the queue in #general.
+        await act(adapter, standin, standin.slash(bob, "report"))
+        for answer in REPORT_ANSWERS:
+            await act(adapter, standin, standin.say(bob, answer))
+        assert any("2010" in s.content for s in standin.to(MODERATORS)[1:])
+        for words in ("list", "mute 2011"):
+            await act(adapter, standin, standin.slash(kai, "reports", words, channel_id=GENERAL))
+        await act(adapter, standin, standin.say(kai, "/reports list", channel_id=GENERAL))
+        answers = standin.to(GENERAL)
+        assert len(answers) == 2 and all(a.ephemeral and a.via == "followup" for a in answers)
+        assert "#1" in answers[0].content  # the queue, for Kai's eyes only
 
 
 async def test_privileged_command_is_refused_to_members_without_the_role(
