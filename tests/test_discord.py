@@ -451,6 +451,21 @@ async def test_slash_command_in_a_channel_is_answered_only_to_the_member(
         assert standin.unknown == []
 
 
+async def test_a_button_under_an_ephemeral_question_is_answered_ephemerally(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
+        dee = standin.user(2007, "Dee")
+        await act(adapter, standin, standin.slash(dee, "coc", channel_id=GENERAL))
+        (question,) = standin.to(GENERAL)
+        assert question.ephemeral and question.buttons
+        await act(adapter, standin, standin.press(dee, question, question.buttons[0]["custom_id"]))
+        after = standin.to(GENERAL)[1:]
+        assert after and all(s.ephemeral and s.via == "followup" for s in after)
+        assert standin.to_user(2007) == []
+
+
 async def test_an_expired_interaction_answers_in_the_direct_messages_not_the_channel(
     tmp_path: Path, standin: DiscordStandIn
 ) -> None:
