@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,40 @@ async def test_a_rejected_token_is_one_clear_line_naming_its_variable(
         engine.services.store.close()
 
 
+async def test_an_api_unreachable_at_start_is_retried_until_it_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord down when Concord starts (nothing listening): the login is retried
+    with backoff, each time on a fresh client, until Discord answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    later = DiscordStandIn(TOKEN, GUILD)
+    later.base = f"http://127.0.0.1:{port}/api/v10"
+    later.gateway = f"ws://127.0.0.1:{port}/gateway"
+    config = write_config(tmp_path, later)
+    engine = build_engine(config, tmp_path / "db", ManualClock())
+    adapter = create(parse(config.platforms["discord"]), CountingHost(engine))
+    task = asyncio.create_task(adapter.run())
+    try:
+        async with asyncio.timeout(30):
+            while "discord: cannot log in" not in caplog.text:
+                assert not task.done(), task.exception()
+                await asyncio.sleep(0.05)
+            await later.start(port)
+            await later.wait_for(lambda: bool(later.commands) or task.done())
+        assert not task.done()
+        assert [r.status for r in later.calls("GET", "/users/@me")] == [200]
+        assert later.identifies
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await adapter.close()
+        await later.stop()
+        engine.services.store.close()
+
+
 def test_settings_name_the_missing_variable_and_refuse_typos(
     tmp_path: Path, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -455,7 +490,7 @@ async def test_a_button_under_an_ephemeral_question_is_answered_ephemerally(
     tmp_path: Path, standin: DiscordStandIn
 ) -> None:
     config = write_config(tmp_path, standin)
-    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
         dee = standin.user(2007, "Dee")
         await act(adapter, standin, standin.slash(dee, "coc", channel_id=GENERAL))
         (question,) = standin.to(GENERAL)
