@@ -89,9 +89,13 @@ class TelegramAdapter:
         self.restrictions = Restrictions(host, self.bot, self.sender, settings)
         self.moderators_name = host.engine.services.config.moderators.channel
         self.delivery = Delivery(
-            settings, self.sender, self.history, self.restrictions, self.deep_link
+            settings,
+            self.sender,
+            self.history,
+            self.restrictions,
+            self.deep_link,
+            self.moderators_name,
         )
-        self.delivery.moderators_name = self.moderators_name
         self.me: User | None = None
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()

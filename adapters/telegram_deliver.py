@@ -43,13 +43,14 @@ class Delivery:
         history: SentHistory,
         restrictions: Restrictions,
         deep_link: Callable[[], Awaitable[str]],
+        moderators_name: str = "moderators",
     ) -> None:
         self.settings = settings
         self.sender = sender
         self.history = history
         self.restrictions = restrictions
         self.deep_link = deep_link
-        self.moderators_name = "moderators"  # the moderators' place (moderators.channel)
+        self.moderators_name = moderators_name  # the moderators' place (moderators.channel)
 
     async def deliver(self, action: Action) -> None:
         if isinstance(action, Say):
