@@ -283,3 +283,18 @@ async def test_a_platform_that_fails_unexpectedly_is_started_again(
         supervised.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await supervised
+
+
+async def test_the_process_stops_when_no_platform_is_left(
+    tmp_path: Path,
+    discord_server: DiscordStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = on_discord.write_config(tmp_path, discord_server)
+    monkeypatch.setenv(on_discord.TOKEN_ENV, "a-revoked-token")
+    async with asyncio.timeout(20):
+        code = await runner.run_platforms(Path(config.source), tmp_path / "concord.db")
+    assert code == 1
+    assert f"discord stopped: discord: the token in {on_discord.TOKEN_ENV}" in caplog.text
+    assert "no platform is running any more" in caplog.text
