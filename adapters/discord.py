@@ -7,10 +7,14 @@ backoff); ``on_ready`` comes again after every re-identify, so the one-time set-
 
 Interactions must be answered within three seconds, so a slash command is deferred
 at once (Discord shows "thinking...") and the core's replies to the same direct
-message or private thread become the interaction's followups; a command typed in a
-public channel is deferred privately, so nobody else sees that a member ran, say,
-``/report``. A pressed button is answered by removing the buttons from its message
-(the question is answered), then the core's next message follows.
+message or private thread become the interaction's followups. A command typed in a
+public channel is deferred ephemerally, so nobody else sees that a member ran, say,
+``/report``, and every reply to that member (in the channel or privately) is an
+ephemeral followup, never a public message; a question that starts a private
+conversation goes to their direct messages (see ``discord_send.Reply``). The
+moderators' channel is not public: answers there are for the moderators. A pressed
+button is answered by removing the buttons from its message (the question is
+answered), then the core's next message follows (ephemerally in a public channel).
 """
 
 from __future__ import annotations
@@ -129,32 +133,30 @@ class DiscordAdapter:
             discord.http.Route.BASE = settings.api_base
         if settings.gateway:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway)
-        intents = discord.Intents.none()
-        intents.guilds = True
-        intents.members = True
-        intents.guild_messages = True
-        intents.dm_messages = True
-        intents.message_content = settings.message_content
-        self.client = ConcordClient(
-            self,
-            intents=intents,
-            allowed_mentions=discord.AllowedMentions.none(),
-            guild_ready_timeout=settings.guild_ready_timeout,
-            max_messages=None,
-        )
+        self.client = self._new_client()
         self.tree = app_commands.CommandTree(self.client)
-        welcome = host.engine.services.config.onboarding.welcome_channel
-        self.places = Context(settings, self.client, host, welcome)
+        config = host.engine.services.config
+        self.places = Context(
+            settings,
+            self.client,
+            host,
+            config.onboarding.welcome_channel,
+            config.moderators.channel,
+        )
         self.sender = Sender(self.client, self.places, settings.requests_per_second)
         self.sender.nonce_tag = host.database_tag(NONCE_TAG)
         self.order = InOrder()
         self._ready_before = False
+        self._started = False
         self._commands_published = False
         self._publishing = asyncio.Lock()
 
     # Connecting --------------------------------------------------------------------
 
     async def run(self) -> None:
+        if self._started:
+            await self.client.close()  # started again after a failure: a fresh client
+        self._started = True
         await self._login()
         try:
             await self.client.connect(reconnect=True)
@@ -171,9 +173,29 @@ class DiscordAdapter:
                 f"discord: the gateway closed the connection ({exc.code} {exc.reason})"
             ) from None
 
+    def _new_client(self) -> ConcordClient:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.members = True
+        intents.guild_messages = True
+        intents.dm_messages = True
+        intents.message_content = self.settings.message_content
+        return ConcordClient(
+            self,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=self.settings.guild_ready_timeout,
+            max_messages=None,
+        )
+
     async def _login(self) -> None:
+        """Log in, retrying with backoff. A failed login leaves discord.py's client
+        closed for good (its HTTP session and connector), so each retry is made on a
+        fresh client."""
         backoff = 1.0
         while True:
+            if self.client.is_closed():
+                self._replace_client()
             try:
                 await self.client.login(self.settings.token)
                 return
@@ -181,9 +203,16 @@ class DiscordAdapter:
                 raise self._token_rejected() from None
             except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("discord: cannot log in (%s); retrying in %.0f s", exc, backoff)
-                await self.client.http.close()
+                await self.client.close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    def _replace_client(self) -> None:
+        self.client = self._new_client()
+        self.tree = app_commands.CommandTree(self.client)
+        self.places.client = self.client
+        self.sender.client = self.client
+        self._commands_published = False
 
     def _token_rejected(self) -> ConcordError:
         return ConcordError(
@@ -257,22 +286,23 @@ class DiscordAdapter:
         previous, mine = self.order.ticket(interaction.user.id)
         try:
             place = event.place if event is not None else None
-            # In a public channel only the member sees that a command was run.
-            public = place is not None and place.kind is not PlaceKind.CHANNEL
+            # In a public channel only the member sees that a command was run, and
+            # only they see its answers (the moderators' channel is not public).
+            public = self.places.is_public(place)
             deferred = await self._acknowledge(
-                interaction.response.defer(thinking=True, ephemeral=not public)
+                interaction.response.defer(thinking=True, ephemeral=public)
             )
             if event is None or place is None:
                 await self._withdraw(interaction, deferred)
                 return
             await self.order.wait(previous)
-            reply = Reply(interaction, place) if deferred and public else None
-            token = REPLY.set(reply)
+            reply = Reply(interaction, place, public, broken=not deferred)
+            token = REPLY.set(reply if deferred or public else None)
             try:
                 await self._handle(event)
             finally:
                 REPLY.reset(token)
-            if reply is None or not reply.used:
+            if not reply.used:
                 await self._withdraw(interaction, deferred)
         finally:
             self.order.done(interaction.user.id, mine)
@@ -288,9 +318,19 @@ class DiscordAdapter:
             return
         previous, mine = self.order.ticket(interaction.user.id)
         try:
-            await self._acknowledge(interaction.response.edit_message(view=None))
+            answered = await self._acknowledge(interaction.response.edit_message(view=None))
             await self.order.wait(previous)
-            await self._handle(event)
+            # In a public channel (a question sent ephemerally after a slash command)
+            # the answers stay ephemeral, as the command's own were.
+            place = event.place
+            reply = None
+            if place is not None and self.places.is_public(place):
+                reply = Reply(interaction, place, True, broken=not answered)
+            token = REPLY.set(reply)
+            try:
+                await self._handle(event)
+            finally:
+                REPLY.reset(token)
         finally:
             self.order.done(interaction.user.id, mine)
 
@@ -328,11 +368,11 @@ class DiscordAdapter:
             await send.text(action.to, action.text)
         elif isinstance(action, Ask):
             choices = action.choices
-            await send.text(action.to, action.text, lambda: choice_view(choices))
+            await send.text(action.to, action.text, lambda: choice_view(choices), question=True)
         elif isinstance(action, OfferPrivateChat):
             url = f"https://discord.com/users/{self.client.user.id if self.client.user else ''}"
             button = action.button
-            await send.text(action.to, action.text, lambda: link_view(button, url))
+            await send.text(action.to, action.text, lambda: link_view(button, url), question=True)
         elif isinstance(action, SendFile):
             await send.file(action.to, action.name, action.content)
         elif isinstance(action, DeleteRecentMessages):

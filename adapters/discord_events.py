@@ -55,12 +55,15 @@ def member_ref(user: discord.User | discord.Member) -> MemberRef:
 @dataclass
 class Context:
     """What translation needs: the settings, the client's caches, the host's store of
-    private spaces, and the neutral name of the welcome channel in the config."""
+    private spaces, and the neutral names of the welcome and moderators' channels in
+    the config (``moderators_channel`` is the moderators' place, as ``#moderators``
+    is on the console: the core decides what is answered there)."""
 
     settings: DiscordSettings
     client: discord.Client
     host: AdapterHost
     welcome_name: str
+    moderators_name: str = "moderators"
 
     # Places -----------------------------------------------------------------------
 
@@ -85,15 +88,27 @@ class Context:
             return Place(PLATFORM, PlaceKind.PRIVATE, space)
         if channel_id == self.welcome_channel_id():
             return Place(PLATFORM, PlaceKind.CHANNEL, self.welcome_name)
+        if channel_id == self.settings.moderators_channel:
+            return Place(PLATFORM, PlaceKind.CHANNEL, self.moderators_name)
         for name, known in self.settings.channels:
             if known == channel_id:
                 return Place(PLATFORM, PlaceKind.CHANNEL, name)
         return Place(PLATFORM, PlaceKind.CHANNEL, str(channel_id))
 
+    def is_public(self, place: Place | None) -> bool:
+        """A channel of the server other than the moderators' channel."""
+        if place is None or place.kind is not PlaceKind.CHANNEL:
+            return False
+        return not (
+            place.id == self.moderators_name and self.settings.moderators_channel is not None
+        )
+
     def channel_id_of(self, name: str) -> int | None:
         """The Discord channel of a neutral channel name (the reverse of ``place_of``)."""
         if name == self.welcome_name:
             return self.welcome_channel_id()
+        if name == self.moderators_name and self.settings.moderators_channel is not None:
+            return self.settings.moderators_channel
         for known, channel_id in self.settings.channels:
             if known == name:
                 return channel_id

@@ -77,14 +77,36 @@ def message_ids(saved: str | None) -> list[int]:
 
 @dataclass
 class Reply:
-    """A slash command being answered in a direct message or a private thread. While
-    its event is handled, the core's replies to the same place go as the interaction's
-    followups (the first one replaces Discord's "thinking..." notice)."""
+    """A slash command being answered. While its event is handled, the core's replies
+    to the place where it was typed go as the interaction's followups (the first one
+    replaces Discord's "thinking..." notice).
+
+    Typed in a public channel (``ephemeral``), those followups are ephemeral (only the
+    member sees them), and so are the texts and files the core sends to the member
+    privately: a reply to the member who ran the command never becomes a public
+    message. A question for the member privately goes to their direct messages, where
+    the conversation it starts goes on. When followups cannot be sent (``broken``), a
+    reply meant for the public channel goes to the member's direct messages."""
 
     interaction: discord.Interaction
     place: Place
+    ephemeral: bool = False
     used: bool = False
     broken: bool = False
+
+    @property
+    def direct(self) -> Place:
+        return Place(PLATFORM, PlaceKind.DIRECT, str(self.interaction.user.id))
+
+    def takes(self, place: Place, question: bool = False) -> bool:
+        """Whether a message to ``place`` goes as one of this interaction's followups."""
+        if place == self.place:
+            return True
+        return self.ephemeral and not question and place == self.direct
+
+    def redirect(self, place: Place) -> Place:
+        """Where a message goes when it cannot be a followup: never the public channel."""
+        return self.direct if self.ephemeral and place == self.place else place
 
 
 # Set by the adapter around ``host.handle`` of an interaction: the engine delivers that
@@ -126,13 +148,31 @@ def sending(
     content: str,
     view: discord.ui.View | None,
     nonce: str | None = None,
+    ephemeral: bool = False,
 ) -> Callable[[], Awaitable[Any]]:
     """A message send, mentions disabled; buttons only when there are some; with a
-    nonce, Discord creates it once however often it is sent (discord.py enforces it)."""
+    nonce, Discord creates it once however often it is sent (discord.py enforces it);
+    an interaction's followup may be ephemeral."""
     extra: dict[str, Any] = {} if view is None else {"view": view}
     if nonce is not None:
         extra["nonce"] = nonce
+    if ephemeral:
+        extra["ephemeral"] = True
     return functools.partial(send, content, allowed_mentions=NO_MENTIONS, **extra)
+
+
+def _upload(
+    send: Callable[..., Awaitable[Any]], data: bytes, name: str, reply: Reply | None = None
+) -> Callable[[], Awaitable[Any]]:
+    """Send ``data`` as a file, with a fresh file for every attempt (a sent one has
+    been read to its end); as an ephemeral followup when the reply is ephemeral."""
+    extra: dict[str, Any] = {"ephemeral": True} if reply is not None and reply.ephemeral else {}
+
+    def upload() -> Awaitable[Any]:
+        attachment = discord.File(io.BytesIO(data), filename=name)
+        return send(file=attachment, allowed_mentions=NO_MENTIONS, **extra)
+
+    return upload
 
 
 class Sender:
@@ -168,16 +208,22 @@ class Sender:
     # Messages ---------------------------------------------------------------------
 
     async def text(
-        self, place: Place, text: str, view: Callable[[], discord.ui.View | None] = lambda: None
+        self,
+        place: Place,
+        text: str,
+        view: Callable[[], discord.ui.View | None] = lambda: None,
+        question: bool = False,
     ) -> None:
         """Send ``text`` to a neutral place; ``view`` (made fresh, for the last piece)
-        adds buttons."""
+        adds buttons; a ``question`` starts a conversation where it is sent."""
         pieces = split_message(inert(text), MAX_MESSAGE)
         reply = REPLY.get()
-        if reply is not None and reply.place == place and not reply.broken:
-            pieces = await self._followups(reply, pieces, view)
-            if not pieces:
-                return
+        if reply is not None and reply.takes(place, question):
+            if not reply.broken:
+                pieces = await self._followups(reply, pieces, view)
+                if not pieces:
+                    return
+            place = reply.redirect(place)
         target = await self.messageable(place)
         outbox = delivering.get()
         for index, piece in enumerate(pieces):
@@ -196,15 +242,21 @@ class Sender:
         webhook = reply.interaction.followup
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
+            send = sending(webhook.send, piece, view() if last else None, None, reply.ephemeral)
             try:
-                message = await self.call(sending(webhook.send, piece, view() if last else None))
-            except Undeliverable as exc:
-                # An expired or unknown interaction: send the rest the ordinary way.
-                log.info("discord: followup refused (%s); sending to the channel", exc)
+                message = await self.call(send)
+            except (Undeliverable, DeliveryError) as exc:
+                if isinstance(exc, DeliveryError) and not reply.ephemeral:
+                    raise  # sent again later to the same private place
+                # An expired or unknown interaction: send the rest the ordinary way
+                # (an ephemeral reply to the member's direct messages, never later
+                # to the public channel, where a retry would have no interaction).
+                log.info("discord: followup refused (%s); sending the ordinary way", exc)
                 reply.broken = True
                 return pieces[index:]
             reply.used = True
-            self.remember(reply.place, message)
+            if not reply.ephemeral:  # an ephemeral message is not in any DM to clear
+                self.remember(reply.place, message)
         return []
 
     async def file(self, place: Place, name: str, content: str) -> None:
@@ -212,14 +264,21 @@ class Sender:
         data = content.encode("utf-8")
         if len(data) > MAX_FILE:
             raise Undeliverable(f"{name!r} is {len(data)} bytes, over Discord's upload limit")
+        reply = REPLY.get()
+        if reply is not None and not reply.ephemeral:
+            reply = None  # in a direct message or a thread: an ordinary message, kept
+        if reply is not None and reply.takes(place) and not reply.broken:
+            try:
+                await self.call(_upload(reply.interaction.followup.send, data, name, reply))
+                reply.used = True
+                return
+            except (Undeliverable, DeliveryError) as exc:
+                log.info("discord: file followup refused (%s); sending the ordinary way", exc)
+                reply.broken = True
+        if reply is not None and reply.takes(place):
+            place = reply.redirect(place)
         target = await self.messageable(place)
-
-        def upload() -> Awaitable[discord.Message]:
-            # A fresh file for every attempt: a sent one has been read to its end.
-            attachment = discord.File(io.BytesIO(data), filename=name)
-            return target.send(file=attachment, allowed_mentions=NO_MENTIONS)
-
-        self.remember(place, await self.call(upload))
+        self.remember(place, await self.call(_upload(target.send, data, name)))
 
     # The bot's own messages in direct messages -----------------------------------------
 

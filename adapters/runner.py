@@ -28,6 +28,7 @@ log = logging.getLogger("concord")
 # The top-level module each platform's library installs, to tell a missing extra apart
 # from any other import error.
 LIBRARIES = {"discord": "discord", "matrix": "nio", "telegram": "telegram"}
+MAX_BACKOFF = 300.0
 
 
 class PlatformAdapter(Protocol):
@@ -86,18 +87,26 @@ async def run_platforms(config_path: Path, database: Path | None = None) -> int:
     # What a crash left in the outbox goes out (by retry_outbox) as each adapter
     # reports ready.
     engine.schedule_reacknowledgements()
-    tasks = [
+    core = [
         asyncio.create_task(engine.run_timers(), name="timers"),
         asyncio.create_task(engine.retry_outbox(), name="outbox"),
-        *(asyncio.create_task(a.run(), name=a.platform) for a in adapters),
     ]
+    platforms = [asyncio.create_task(supervise(a), name=a.platform) for a in adapters]
     stopper = asyncio.create_task(stop.wait(), name="stop")
+    every_platform = asyncio.create_task(_all(platforms), name="platforms")
+    tasks = [*core, *platforms, every_platform]
     try:
-        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-        failed = [t for t in done if t is not stopper and t.exception() is not None]
-        for task in failed:
-            log.error("%s stopped: %s", task.get_name(), task.exception())
-        return 1 if failed else 0
+        done, _ = await asyncio.wait(
+            [*core, every_platform, stopper], return_when=asyncio.FIRST_COMPLETED
+        )
+        if stopper in done:
+            return 0
+        for task in done:
+            if task is not every_platform and task.exception() is not None:
+                log.error("%s stopped: %s", task.get_name(), task.exception())
+        if every_platform in done:
+            log.error("no platform is running any more")
+        return 1
     finally:
         log.info("stopping")
         for task in [*tasks, stopper]:
@@ -109,3 +118,27 @@ async def run_platforms(config_path: Path, database: Path | None = None) -> int:
             with contextlib.suppress(Exception):
                 await adapter.close()
         engine.services.store.close()
+
+
+async def _all(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def supervise(adapter: PlatformAdapter, first_backoff: float = 1.0) -> None:
+    """Run one platform so that its failure never stops the others: a ``ConcordError``
+    (a rejected token, a setting to fix) stops this platform only, logged with its
+    reason; any other failure is logged and the platform started again with backoff.
+    Returns only when the platform stopped for good."""
+    backoff = first_backoff
+    while True:
+        try:
+            await adapter.run()
+            log.error("%s stopped", adapter.platform)
+            return
+        except ConcordError as exc:
+            log.error("%s stopped: %s", adapter.platform, exc)
+            return
+        except Exception:
+            log.exception("%s failed; starting it again in %.0f s", adapter.platform, backoff)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF)

@@ -87,8 +87,14 @@ class TelegramAdapter:
         self.sender = Sender(self.bot, limits)
         self.history = SentHistory(host, self.bot, self.sender)
         self.restrictions = Restrictions(host, self.bot, self.sender, settings)
+        self.moderators_name = host.engine.services.config.moderators.channel
         self.delivery = Delivery(
-            settings, self.sender, self.history, self.restrictions, self.deep_link
+            settings,
+            self.sender,
+            self.history,
+            self.restrictions,
+            self.deep_link,
+            self.moderators_name,
         )
         self.me: User | None = None
         self._ready = asyncio.Lock()
@@ -225,6 +231,8 @@ class TelegramAdapter:
             groups=frozenset(self.settings.groups),
             moderator_ids=frozenset(self.settings.moderator_ids),
             mediator_ids=frozenset(self.settings.mediator_ids),
+            moderators_chat=self.settings.moderators_chat,
+            moderators_name=self.moderators_name,
         )
         chains: defaultdict[int, list[Incoming]] = defaultdict(list)
         for item in raw:

@@ -43,12 +43,14 @@ class Delivery:
         history: SentHistory,
         restrictions: Restrictions,
         deep_link: Callable[[], Awaitable[str]],
+        moderators_name: str = "moderators",
     ) -> None:
         self.settings = settings
         self.sender = sender
         self.history = history
         self.restrictions = restrictions
         self.deep_link = deep_link
+        self.moderators_name = moderators_name  # the moderators' place (moderators.channel)
 
     async def deliver(self, action: Action) -> None:
         if isinstance(action, Say):
@@ -98,6 +100,8 @@ class Delivery:
         chat: int | None = None
         if place.kind is PlaceKind.DIRECT:
             chat = int(place.id) if place.id.lstrip("-").isdigit() else None
+        elif place.kind is PlaceKind.CHANNEL and place.id == self.moderators_name:
+            chat = self.settings.moderators_chat
         elif place.kind is PlaceKind.CHANNEL:
             chat = self.settings.channel_chat(place.id)
         if chat is None:

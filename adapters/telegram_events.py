@@ -1,7 +1,8 @@
 """Telegram updates as Concord's neutral events: translation only, no decisions.
 
-A message in a served group or in a private chat becomes ``TextSaid`` or, when it
-starts with a bot command, ``CommandRun``; a pressed inline button becomes
+A message in a served group, in the moderators' chat or in a private chat becomes
+``TextSaid`` or, when it starts with a bot command, ``CommandRun`` (a forwarded
+message never does: see ``_forwarded``); a pressed inline button becomes
 ``ChoiceMade``; a member coming into a served group (a ``chat_member`` update or a
 ``new_chat_members`` message) becomes ``MemberJoined``. Everything else is ignored.
 """
@@ -55,13 +56,18 @@ _IN = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.
 
 @dataclass(frozen=True)
 class Context:
-    """What translation needs to know: whose bot this is and which chats it serves."""
+    """What translation needs to know: whose bot this is and which chats it serves.
+    The moderators' chat is the moderators' place, named as in the config
+    (``moderators.channel``, as ``#moderators`` on the console): the core decides
+    what is answered there."""
 
     community: str
     bot_username: str
     groups: frozenset[int]
     moderator_ids: frozenset[int] = frozenset()
     mediator_ids: frozenset[int] = frozenset()
+    moderators_chat: int | None = None
+    moderators_name: str = "moderators"
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,11 @@ def place_of(chat: Chat, member: MemberRef, context: Context) -> Place | None:
     """The neutral place of a chat, or None for a chat the bot does not serve."""
     if chat.type == Chat.PRIVATE:
         return Place.direct(member) if str(chat.id) == member.id else None
-    if chat.type in (Chat.GROUP, Chat.SUPERGROUP) and chat.id in context.groups:
+    if chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
+        return None
+    if chat.id == context.moderators_chat:
+        return Place(PLATFORM, PlaceKind.CHANNEL, context.moderators_name)
+    if chat.id in context.groups:
         return Place(PLATFORM, PlaceKind.CHANNEL, str(chat.id))
     return None
 
@@ -150,6 +160,8 @@ def _from_message(message: Message, context: Context) -> list[Incoming]:
     if place is None:
         return []
     event_id = f"{message.chat.id}:{message.message_id}"
+    if message.forward_origin is not None or message.is_automatic_forward:
+        return _forwarded(event_id, user, place, context)
     text = message.text
     if text is not None:
         command = _command(message, text, context)
@@ -175,6 +187,16 @@ def _from_message(message: Message, context: Context) -> list[Incoming]:
         # A photo or sticker in answer to a question: the core says what it expects.
         return [_said(event_id, user, place, message.caption or "", context)]
     return []
+
+
+def _forwarded(event_id: str, user: User, place: Place, context: Context) -> list[Incoming]:
+    """A forward carries someone else's words: never a command (a moderator forwarding
+    "/sanction ..." runs nothing) and never an answer. In a private chat it is content
+    the member shared, handed in like a photo (no text), so the core says what it
+    expects; in a group it is chatter between people."""
+    if place.kind is not PlaceKind.DIRECT:
+        return []
+    return [_said(event_id, user, place, "", context)]
 
 
 def _command(message: Message, text: str, context: Context) -> tuple[str, tuple[str, ...]] | None:

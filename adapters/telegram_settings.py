@@ -8,7 +8,7 @@ that holds it. Example::
       telegram:
         token_env: CONCORD_TELEGRAM_TOKEN
         groups: [-1001234567890]          # groups the bot serves; others are ignored
-        moderators_chat: -1009876543210   # where "talk to a person" notices go
+        moderators_chat: -1009876543210   # moderator notices; moderators' commands typed here
         restrict_until_acknowledged: true # newcomers may not post until they agree
         member_role: member               # the role whose grant lifts the restriction
         moderator_ids: [111111111]        # Telegram user ids with the moderator role

@@ -13,6 +13,8 @@ on it, it behaves like Discord:
 - a wrong token is refused (401 on REST, close code 4004 on the gateway);
 - JSON is answered with ``Content-Type: application/json`` exactly, as discord.py needs;
 - interaction callbacks and followups need no Authorization header (as on Discord);
+- an API that is down: on request, a route answers an HTTP error (503) with the
+  plain-text body Discord's edge sends, as at the start of an outage;
 - rate limits: per-bucket ``X-RateLimit-*`` headers, and 429 with ``retry_after`` (and
   the ``Via`` header Discord's edge adds) when a bucket is exceeded or a 429 is forced;
 - files come as ``multipart/form-data`` (``payload_json`` and ``files[n]``) and are
@@ -79,6 +81,11 @@ class Sent:
         return str(self.payload.get("content") or "")
 
     @property
+    def ephemeral(self) -> bool:
+        """Only the member who ran the command sees it (flag 64, EPHEMERAL)."""
+        return bool(int(self.payload.get("flags") or 0) & 64)
+
+    @property
     def buttons(self) -> list[dict[str, Any]]:
         rows = self.payload.get("components") or []
         return [c for row in rows for c in row.get("components", []) if c.get("type") == 2]
@@ -128,6 +135,7 @@ class DiscordStandIn:
         self.buckets: dict[str, Bucket] = {}
         self.bucket_limits: dict[str, tuple[int, float]] = {}
         self._forced_429: dict[str, int] = {}
+        self._forced_errors: dict[str, list[int]] = {}
         self._interactions: dict[str, dict[str, Any]] = {}  # token -> interaction
         self._ids = itertools.count(5000)
         self._seq = itertools.count(1)
@@ -140,13 +148,14 @@ class DiscordStandIn:
 
     # Server ----------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Serve on ``port`` (any free one by default)."""
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base = f"http://{host}:{port}{API}"
@@ -459,6 +468,11 @@ class DiscordStandIn:
         """The next ``times`` requests of ``route`` are answered 429 (retry_after 0.05 s)."""
         self._forced_429[route] = times
 
+    def force_error(self, route: str, status: int, times: int = 1) -> None:
+        """The next ``times`` requests of ``route`` (``"GET /users/@me"``) fail with
+        ``status`` as Discord's edge answers when the API is down: a plain-text body."""
+        self._forced_errors.setdefault(route, []).extend([status] * times)
+
     # REST -------------------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -477,6 +491,11 @@ class DiscordStandIn:
             if not authorized and not webhook:
                 raise ApiError(401, 0, "401: Unauthorized")
             route, major = _route(request.method, path)
+            failing = self._forced_errors.get(route)
+            if failing:
+                record.status = failing.pop(0)
+                body = "upstream connect error or disconnect/reset before headers"
+                return web.Response(text=body, status=record.status)
             limited = self._rate_limit(route, major)
             if limited is not None:
                 record.status = 429

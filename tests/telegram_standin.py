@@ -11,6 +11,7 @@ Telegram where the adapter's correctness depends on it:
 - flood limits: answers 429 with ``retry_after`` beyond about 30 messages a second
   overall, one a second per chat (short bursts allowed) or 20 a minute per group;
 - restricting a member emits the ``chat_member`` update Telegram would send;
+- a forwarded message keeps its text and entities and carries ``forward_origin``;
 - ``sendDocument`` takes only an uploaded file (multipart), as the adapter sends it;
 - ``deleteMessage`` refuses a message it does not know (or already deleted) and one
   older than 48 hours; ``deleteMessages`` skips unknown ids but, in the strictest
@@ -463,6 +464,26 @@ class BotApiStandIn:
 
     def say(self, user: dict[str, Any], text: str, chat: dict[str, Any] | None = None) -> int:
         """``user`` writes ``text`` in ``chat`` (default: the private chat with the bot)."""
+        return self.push("message", self._said(user, text, chat))
+
+    def forward(
+        self,
+        user: dict[str, Any],
+        author: dict[str, Any],
+        text: str,
+        chat: dict[str, Any] | None = None,
+    ) -> int:
+        """``user`` forwards to ``chat`` a message ``author`` wrote: Telegram keeps its
+        text and entities (a bot command stays marked) and adds ``forward_origin``."""
+        message = self._said(user, text, chat)
+        message["forward_origin"] = {
+            "type": "user",
+            "date": int(time.time()) - 3600,
+            "sender_user": author,
+        }
+        return self.push("message", message)
+
+    def _said(self, user: dict[str, Any], text: str, chat: dict[str, Any] | None) -> dict[str, Any]:
         if chat is None:
             chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
             self.chats[user["id"]] = chat
@@ -477,7 +498,7 @@ class BotApiStandIn:
         command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
         if command:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
-        return self.push("message", message)
+        return message
 
     def join(self, group: dict[str, Any], user: dict[str, Any], how: str = "both") -> None:
         """``user`` joins ``group``: Telegram reports it as a chat_member update (to bots

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
@@ -196,12 +197,18 @@ async def test_ready_publishes_localized_commands_once_across_reconnects(
         running(config, tmp_path / "db", standin) as (adapter, engine),
     ):
         assert "discord ready as Concord" in caplog.text
+        text = engine.services.catalogs.translator
         intents = discord.Intents._from_value(standin.identifies[0]["intents"])
         assert intents.members and intents.message_content and intents.dm_messages
         by_name = {c["name"]: c for c in standin.commands}
         assert {"help", "coc", "language", "start", "human", "mediate"} <= set(by_name)
+        # Every command is registered, each with its own description (none is left
+        # out for want of a help text, none described by its bare name).
+        assert set(by_name) == set(engine.commands)
+        for name in ("sanction", "appeals", "resume", "floor", "private", "propose", "leave"):
+            description = by_name[name]["description"]
+            assert description == text("en").gettext(f"command.{name}") != name
         coc = by_name["coc"]
-        text = engine.services.catalogs.translator
         localized = coc["description_localizations"]
         assert localized["es-ES"] == localized["es-419"] == text("es").gettext("command.coc")
         assert localized["pt-BR"] == text("pt-BR").gettext("command.coc")
@@ -250,6 +257,40 @@ async def test_a_rejected_token_is_one_clear_line_naming_its_variable(
         assert standin.identifies == []
     finally:
         await adapter.close()
+        engine.services.store.close()
+
+
+async def test_an_api_unreachable_at_start_is_retried_until_it_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord down when Concord starts (nothing listening): the login is retried
+    with backoff, each time on a fresh client, until Discord answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    later = DiscordStandIn(TOKEN, GUILD)
+    later.base = f"http://127.0.0.1:{port}/api/v10"
+    later.gateway = f"ws://127.0.0.1:{port}/gateway"
+    config = write_config(tmp_path, later)
+    engine = build_engine(config, tmp_path / "db", ManualClock())
+    adapter = create(parse(config.platforms["discord"]), CountingHost(engine))
+    task = asyncio.create_task(adapter.run())
+    try:
+        async with asyncio.timeout(30):
+            while "discord: cannot log in" not in caplog.text:
+                assert not task.done(), task.exception()
+                await asyncio.sleep(0.05)
+            await later.start(port)
+            await later.wait_for(lambda: bool(later.commands) or task.done())
+        assert not task.done()
+        assert [r.status for r in later.calls("GET", "/users/@me")] == [200]
+        assert later.identifies
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await adapter.close()
+        await later.stop()
         engine.services.store.close()
 
 
@@ -410,25 +451,109 @@ async def test_slash_command_in_direct_messages_answers_as_followups_in_its_loca
         ]
 
 
-async def test_slash_command_in_a_channel_is_acknowledged_privately(
+async def test_slash_command_in_a_channel_is_answered_only_to_the_member(
     tmp_path: Path, standin: DiscordStandIn
 ) -> None:
+    """Typed in a public channel, a slash command and everything the bot answers the
+    member are ephemeral followups: nobody else sees that it was run or what it said."""
     config = write_config(tmp_path, standin)
-    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (_, engine):
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
         dee = standin.user(2007, "Dee")
-        token = await standin.slash(dee, "help", channel_id=GENERAL, locale="es-ES")
-        await standin.wait_for(lambda: bool(standin.to(GENERAL)) and token in standin.withdrawn)
+        await act(adapter, standin, standin.slash(dee, "help", channel_id=GENERAL, locale="es-ES"))
         (callback,) = [body for _, body in standin.callbacks]
         assert callback["type"] == 5 and callback["data"]["flags"] == 64  # only Dee sees it
         (answer,) = standin.to(GENERAL)
-        assert answer.via == "channel"
+        assert answer.via == "followup" and answer.ephemeral
         assert answer.content.startswith(catalog(engine, "es", "common.help").split("\n")[0])
 
-        # A command the core answers privately leaves nothing in the channel.
-        token = await standin.slash(dee, "mydata", channel_id=GENERAL, locale="es-ES")
-        await standin.wait_for(lambda: token in standin.withdrawn)
-        assert len(standin.to(GENERAL)) == 1
-        assert standin.to_user(2007), "answered in a direct message"
+        # A command the core answers privately: ephemeral too, text and file, and
+        # nothing in the channel for everyone, nothing kept in the direct messages.
+        await act(adapter, standin, standin.slash(dee, "mydata", channel_id=GENERAL))
+        summary, attached = standin.to(GENERAL)[1:]
+        assert summary.ephemeral and attached.ephemeral and attached.via == "followup"
+        assert summary.content.startswith(catalog(engine, "en", "privacy.mydata_summary"))
+        assert [u.filename for u in attached.files] == ["concord-mydata.json"]
+        assert standin.to_user(2007) == []
+        assert engine.services.store.cursor("discord:sent:2007") is None
+
+        # A question that starts a private conversation goes to the direct messages.
+        await act(adapter, standin, standin.slash(dee, "report", channel_id=GENERAL))
+        intro = standin.to(GENERAL)[3]
+        assert intro.ephemeral and intro.content.startswith(catalog(engine, "en", "report.intro"))
+        (question,) = standin.to_user(2007)
+        assert question.buttons and question.via == "channel"
+        assert [s for s in standin.to(GENERAL) if not s.ephemeral] == []
+        assert standin.unknown == []
+
+
+async def test_a_button_under_an_ephemeral_question_is_answered_ephemerally(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
+        dee = standin.user(2007, "Dee")
+        await act(adapter, standin, standin.slash(dee, "coc", channel_id=GENERAL))
+        (question,) = standin.to(GENERAL)
+        assert question.ephemeral and question.buttons
+        await act(adapter, standin, standin.press(dee, question, question.buttons[0]["custom_id"]))
+        after = standin.to(GENERAL)[1:]
+        assert after and all(s.ephemeral and s.via == "followup" for s in after)
+        assert standin.to_user(2007) == []
+
+
+async def test_an_expired_interaction_answers_in_the_direct_messages_not_the_channel(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, engine):
+        dee = standin.user(2007, "Dee")
+        standin.force_error("POST /webhooks/{id}/{id}", 404)  # Unknown Webhook
+        await act(adapter, standin, standin.slash(dee, "help", channel_id=GENERAL))
+        assert standin.to(GENERAL) == []
+        (answer,) = standin.to_user(2007)
+        assert answer.content.startswith(catalog(engine, "en", "common.help").split("\n")[0])
+
+
+REPORT_ANSWERS = (
+    "2",
+    "They keep insulting me in the channel.",
+    "kim",
+    "Yesterday, in #general",
+    "1",
+    "https://example.org/m/1",
+    "1",
+    "1",
+)
+
+
+async def test_a_moderators_slash_command_in_a_channel_is_never_public(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """Issue 18: a moderator's /reports list in #general was answered with a normal
+    message there, for everyone to read."""
+    config = write_config(tmp_path, standin)
+    kai = standin.user(2009, "Kai", roles=(MODERATOR_ROLE,))
+    bob = standin.user(2010, "Bob")
+    async with asyncio.timeout(40), running(config, tmp_path / "db", standin) as (adapter, engine):
+        none_open = catalog(engine, "en", "report.none_open")
+        # Typed in the moderators' channel, the answer is for the moderators there.
+        await act(adapter, standin, standin.slash(kai, "reports", "list", channel_id=MODERATORS))
+        (callback,) = [body for _, body in standin.callbacks]
+        assert not (callback.get("data") or {}).get("flags")
+        (there,) = standin.to(MODERATORS)
+        assert there.content == none_open and not there.ephemeral
+
+        # Bob reports, under his name; then Kai asks for the queue in #general.
+        await act(adapter, standin, standin.slash(bob, "report"))
+        for answer in REPORT_ANSWERS:
+            await act(adapter, standin, standin.say(bob, answer))
+        assert any("2010" in s.content for s in standin.to(MODERATORS)[1:])
+        for words in ("list", "mute 2011"):
+            await act(adapter, standin, standin.slash(kai, "reports", words, channel_id=GENERAL))
+        await act(adapter, standin, standin.say(kai, "/reports list", channel_id=GENERAL))
+        answers = standin.to(GENERAL)
+        assert len(answers) == 2 and all(a.ephemeral and a.via == "followup" for a in answers)
+        assert "#1" in answers[0].content  # the queue, for Kai's eyes only
 
 
 async def test_privileged_command_is_refused_to_members_without_the_role(

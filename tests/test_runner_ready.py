@@ -18,7 +18,7 @@ from adapters import runner
 from bot.actions import Action, NotifyModerators
 from bot.app import build_engine
 from bot.clock import ManualClock
-from bot.config import Config
+from bot.config import Config, load_config
 from bot.engine import Engine
 from bot.store.types import Changes
 from tests import test_discord as on_discord
@@ -174,3 +174,127 @@ async def test_actions_wait_for_a_platform_that_is_not_ready(
         with contextlib.suppress(asyncio.CancelledError):
             await retrying
         engine.services.store.close()
+
+
+# One platform's trouble never stops the others ------------------------------------------
+
+
+def both_platforms(
+    tmp_path: Path, telegram: BotApiStandIn, discord_server: DiscordStandIn
+) -> Config:
+    """The example community on Discord and Telegram in one ``concord run``."""
+    on_discord.write_config(tmp_path, discord_server)
+    telegram_text = Path(on_telegram.write_config(tmp_path / "t", telegram).source).read_text(
+        "utf-8"
+    )
+    section = telegram_text[telegram_text.index("\nplatforms:\n") + len("\nplatforms:\n") :]
+    path = tmp_path / "concord.yaml"
+    path.write_text(path.read_text("utf-8") + section, "utf-8")
+    return load_config(path)
+
+
+@contextlib.asynccontextmanager
+async def concord_run(config: Config, database: Path) -> AsyncIterator[asyncio.Task[int]]:
+    task = asyncio.create_task(runner.run_platforms(config.source, database))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def telegram_answers(telegram: BotApiStandIn, user_id: int) -> None:
+    """A member's /help in a private chat is answered."""
+    user = telegram.user(user_id, f"Member {user_id}", language_code="en")
+    telegram.say(user, "/help")
+    await telegram.wait_for(lambda: len(telegram.to(user_id)) == 1, timeout=20)
+
+
+async def test_a_failed_discord_login_is_retried_while_telegram_goes_on(
+    tmp_path: Path,
+    telegram: BotApiStandIn,
+    discord_server: DiscordStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (tmp_path / "t").mkdir()
+    config = both_platforms(tmp_path, telegram, discord_server)
+    discord_server.force_error("GET /users/@me", 503, times=2)
+    async with asyncio.timeout(40), concord_run(config, tmp_path / "concord.db") as task:
+        await telegram_answers(telegram, 5101)
+        # Discord comes up after its retries: logged in, connected, commands published.
+        await discord_server.wait_for(lambda: bool(discord_server.commands), timeout=20)
+        logins = [r.status for r in discord_server.calls("GET", "/users/@me")]
+        assert logins == [503, 503, 200]
+        assert "discord: cannot log in" in caplog.text
+        ana = discord_server.user(2001, "Ana")
+        await discord_server.slash(ana, "help")
+        await discord_server.wait_for(lambda: bool(discord_server.to_user(2001)))
+        await telegram_answers(telegram, 5102)  # and Telegram still answers
+        assert not task.done()
+    assert "stopped" not in caplog.text
+
+
+async def test_a_platform_that_cannot_start_leaves_the_others_running(
+    tmp_path: Path,
+    telegram: BotApiStandIn,
+    discord_server: DiscordStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "t").mkdir()
+    config = both_platforms(tmp_path, telegram, discord_server)
+    monkeypatch.setenv(on_discord.TOKEN_ENV, "a-revoked-token")
+    async with asyncio.timeout(40), concord_run(config, tmp_path / "concord.db") as task:
+        await telegram_answers(telegram, 5103)
+        await telegram.wait_for(lambda: "discord stopped" in caplog.text, timeout=20)
+        await telegram_answers(telegram, 5104)  # after Discord stopped for good
+        assert not task.done()
+    assert on_discord.TOKEN_ENV in caplog.text  # the reason, naming the variable
+
+
+class FailingOnce(RecordingAdapter):
+    """A platform whose first run fails with a bug, not a setting to fix."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+        self.running = asyncio.Event()
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.runs == 1:
+            raise RuntimeError("an unexpected failure")
+        self.running.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_platform_that_fails_unexpectedly_is_started_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    adapter = FailingOnce()
+    supervised = asyncio.create_task(runner.supervise(adapter, first_backoff=0.01))
+    try:
+        async with asyncio.timeout(10):
+            await adapter.running.wait()
+        assert adapter.runs == 2 and not supervised.done()
+        assert "test failed; starting it again" in caplog.text
+    finally:
+        supervised.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await supervised
+
+
+async def test_the_process_stops_when_no_platform_is_left(
+    tmp_path: Path,
+    discord_server: DiscordStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = on_discord.write_config(tmp_path, discord_server)
+    monkeypatch.setenv(on_discord.TOKEN_ENV, "a-revoked-token")
+    async with asyncio.timeout(20):
+        code = await runner.run_platforms(Path(config.source), tmp_path / "concord.db")
+    assert code == 1
+    assert f"discord stopped: discord: the token in {on_discord.TOKEN_ENV}" in caplog.text
+    assert "no platform is running any more" in caplog.text
