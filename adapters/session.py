@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from adapters.console import ConsoleAdapter, Directive, parse_line
+from adapters.console import PLATFORM, ConsoleAdapter, Directive, parse_line
 from bot.app import build_engine
 from bot.clock import Clock
 from bot.config import Config
@@ -50,6 +50,8 @@ class ConsoleSession:
     def _start(self) -> Engine:
         engine = build_engine(self.config, self.database, self.clock)
         engine.add_adapter(ConsoleAdapter(self._write, self.config.moderators.channel))
+        # The console's moderators room is the configured channel: "#moderators".
+        engine.services.moderators_rooms[PLATFORM] = self.config.moderators.channel
         return engine
 
     def _write(self, text: str) -> None:

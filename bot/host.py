@@ -42,6 +42,12 @@ class AdapterHost:
         harmless): what waits in the outbox for this platform goes out now."""
         self.engine.platform_ready(platform)
 
+    def set_moderators_room(self, platform: str, place_id: str) -> None:
+        """The id of the moderators room in this platform's places (a channel id, a room
+        id). Moderator commands typed there are answered there; every other shared place
+        gets their answers in the moderator's direct messages."""
+        self.engine.services.moderators_rooms[platform] = place_id
+
     async def handle(self, event: Event) -> bool:
         """Hand in one event; it is committed (and its replies delivered) on return.
         False means it was a re-delivery and was ignored."""

@@ -23,6 +23,9 @@ class Services:
     languages: tuple[str, ...]
     dialogs: dict[str, Dialog] = field(default_factory=dict)
     capabilities: dict[str, Capabilities] = field(default_factory=dict)
+    # platform -> the place id of the community's moderators room on that platform, as
+    # its adapter names it in events (``AdapterHost.set_moderators_room``).
+    moderators_rooms: dict[str, str] = field(default_factory=dict)
 
     def can(self, platform: str) -> Capabilities:
         """What a platform can do; a platform with no adapter yet can do the basics."""
