@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.actions import RemoveMessage
 from bot.commands import MODERATORS_ROOM, SESSION_SPACE, Command
 from bot.events import CommandRun, Place, PlaceKind
+from bot.reports import is_moderator
 from bot.services import Services
 from bot.turn import Turn
 
@@ -19,12 +20,17 @@ def is_moderators_room(services: Services, place: Place) -> bool:
 
 
 def answer_place(turn: Turn, command: Command, typed_at: Place) -> Place:
-    """Where this command's replies go when typed at ``typed_at``."""
+    """Where this command's replies go when typed at ``typed_at``: where it was typed,
+    or the sender's direct messages. The moderators room answers moderators only."""
     if not command.private or typed_at.kind is PlaceKind.DIRECT:
         return typed_at
     if command.also_in == SESSION_SPACE and typed_at.kind is PlaceKind.PRIVATE:
         return typed_at
-    if command.also_in == MODERATORS_ROOM and is_moderators_room(turn.services, typed_at):
+    if (
+        command.also_in == MODERATORS_ROOM
+        and is_moderator(turn)
+        and is_moderators_room(turn.services, typed_at)
+    ):
         return typed_at
     return Place.direct(turn.member)
 

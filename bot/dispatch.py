@@ -16,6 +16,7 @@ from bot.events import (
     TextSaid,
     TimerFired,
 )
+from bot.i18n.locales import clean_user_text
 from bot.mediation import RELAY
 from bot.mediation_signals import on_case_signal
 from bot.privacy import is_quiet
@@ -95,7 +96,7 @@ def on_command(
     name = event.name.lower().lstrip("/")
     command = commands.get(name) or commands.get(aliases.get(name, ""))
     if command is None:
-        turn.say("common.unknown_command", place=typed_at, command=name[:40])
+        turn.say("common.unknown_command", place=typed_at, command=clean_user_text(name, 40))
         return
     place = answer_place(turn, command, typed_at)
     if place != typed_at:
