@@ -269,7 +269,15 @@ class Sender:
         if not message_id.isdigit():
             raise Undeliverable(f"{message_id!r} is not a Discord message id")
         target = await self.messageable(place)
-        await self.call(target.get_partial_message(int(message_id)).delete)
+        message = target.get_partial_message(int(message_id))
+
+        async def delete() -> None:
+            try:
+                await message.delete()
+            except discord.NotFound:
+                log.info("discord: no message %s to remove (gone, or a slash command)", message_id)
+
+        await self.call(delete)
 
     async def messageable(self, place: Place) -> discord.PartialMessageable:
         if place.kind is PlaceKind.DIRECT:
