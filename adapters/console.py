@@ -35,6 +35,7 @@ from bot.actions import (
     NotifyModerators,
     OfferPrivateChat,
     OpenPrivateSpace,
+    RemoveMessage,
     RevokeRole,
     Say,
     SendFile,
@@ -131,6 +132,8 @@ def format_action(action: Action, moderators_channel: str) -> str:
         return _message(_where(action.to), f"[file {action.name}]\n{action.content}")
     if isinstance(action, DeleteRecentMessages):
         return f"* the bot's recent messages to {_where(action.to)} are deleted"
+    if isinstance(action, RemoveMessage):
+        return f"* {action.member.id}'s message in {_where(action.to)} is removed"
     if isinstance(action, OfferPrivateChat):
         return _message(_where(action.to), f"{action.text}\n[{action.button}]")
     if isinstance(action, NotifyModerators):

@@ -43,6 +43,7 @@ from bot.actions import (
     NotifyModerators,
     OfferPrivateChat,
     OpenPrivateSpace,
+    RemoveMessage,
     RevokeRole,
     Say,
     SendFile,
@@ -377,6 +378,8 @@ class DiscordAdapter:
             await send.file(action.to, action.name, action.content)
         elif isinstance(action, DeleteRecentMessages):
             await send.delete_recent(action.to)
+        elif isinstance(action, RemoveMessage):
+            await send.remove(action.to, action.message)
         elif isinstance(action, GrantRole | RevokeRole):
             role = self.settings.role_id(action.role)
             if role is None:

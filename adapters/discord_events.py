@@ -202,6 +202,7 @@ class Context:
             place=place,
             name=name,
             args=tuple((words or "").split()),
+            unseen=True,  # a slash command is shown to nobody but its sender
         )
 
     def pressed(self, interaction: discord.Interaction) -> ChoiceMade | None:

@@ -321,6 +321,23 @@ class Sender:
             host.save_cursor(key, json.dumps(left))
         log.info("discord: deleted %d of %d recent messages in a DM", deleted, len(pending))
 
+    async def remove(self, place: Place, message_id: str) -> None:
+        """Delete a member's message (a private command typed in a channel); the bot
+        needs Manage Messages. A slash command leaves no message to delete (its reply is
+        ephemeral). A refusal is Undeliverable: logged, never retried."""
+        if not message_id.isdigit():
+            raise Undeliverable(f"{message_id!r} is not a Discord message id")
+        target = await self.messageable(place)
+        message = target.get_partial_message(int(message_id))
+
+        async def delete() -> None:
+            try:
+                await message.delete()
+            except discord.NotFound:
+                log.info("discord: no message %s to remove (gone, or a slash command)", message_id)
+
+        await self.call(delete)
+
     async def messageable(self, place: Place) -> discord.PartialMessageable:
         if place.kind is PlaceKind.DIRECT:
             if not place.id.isdigit():

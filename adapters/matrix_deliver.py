@@ -8,6 +8,7 @@ only translates an action into requests through the Sender, Rooms and History.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from adapters.matrix_events import MAX_REACTIONS, Question, keycap
@@ -23,6 +24,7 @@ from bot.actions import (
     NotifyModerators,
     OfferPrivateChat,
     OpenPrivateSpace,
+    RemoveMessage,
     RevokeRole,
     Say,
     SendFile,
@@ -31,6 +33,8 @@ from bot.errors import DeliveryError
 from bot.events import PlaceKind
 
 log = logging.getLogger("concord.matrix")
+
+REMOVE_REASON = "A private command, answered in a direct message"
 
 
 class Delivery:
@@ -76,6 +80,24 @@ class Delivery:
             await rooms.set_role(action.member, action.role, isinstance(action, GrantRole))
         elif isinstance(action, OpenPrivateSpace):
             await rooms.open_space(action)
+        elif isinstance(action, RemoveMessage):
+            await self.remove(action)
+
+    async def remove(self, action: RemoveMessage) -> None:
+        """Redact a member's message (a private command typed in a shared room); the
+        bot needs the power level to redact others' events. A refusal is logged and the
+        action counts as done: it is never retried."""
+        if action.to.kind is PlaceKind.DIRECT:
+            return
+        try:
+            room_id = self.joined(await self.rooms.room_for(action.to))
+            await self.sender.call(
+                f"redact {action.message} in {room_id}",
+                partial(self.client.room_redact, room_id, action.message, REMOVE_REASON),
+                room_id,
+            )
+        except Refused as exc:
+            log.warning("%s; the member's message stays", exc)
 
     def joined(self, room_id: str) -> str:
         if room_id not in self.client.rooms:

@@ -26,6 +26,7 @@ from bot.actions import (
     NotifyModerators,
     OfferPrivateChat,
     OpenPrivateSpace,
+    RemoveMessage,
     RevokeRole,
     Say,
     SendFile,
@@ -95,6 +96,22 @@ class Delivery:
             await self.sender.send_text(chat, action.text)
         elif isinstance(action, OpenPrivateSpace):
             log.warning("telegram: bots cannot create private groups; %s not opened", action.space)
+        elif isinstance(action, RemoveMessage):
+            await self.remove(action)
+
+    async def remove(self, action: RemoveMessage) -> None:
+        """Delete a member's message (a private command typed in a group): the event id
+        is ``chat:message``. The bot must be an administrator allowed to delete
+        messages; a refusal is logged and the action counts as done, never retried."""
+        chat, _, message = action.message.rpartition(":")
+        if not (chat.lstrip("-").isdigit() and message.isdigit()):
+            log.info("telegram: %r names no message; nothing removed", action.message)
+            return
+        bot = self.sender.bot
+        try:
+            await self.sender.call(int(chat), lambda c: bot.delete_message(c, int(message)))
+        except Undeliverable as exc:
+            log.warning("telegram: a member's message was not removed: %s", exc)
 
     def chat(self, place: Place) -> int:
         chat: int | None = None

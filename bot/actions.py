@@ -65,6 +65,18 @@ class DeleteRecentMessages:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoveMessage:
+    """A member's message removed from a shared place (a private command typed in a
+    channel), where the platform allows and the bot may. ``message`` is the id the
+    event carried (``Event.event_id``), which only the adapter reads. A refusal by the
+    platform is logged and the action counts as done: it is never retried."""
+
+    to: Place
+    member: MemberRef
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class GrantRole:
     member: MemberRef
     role: str
@@ -105,6 +117,7 @@ Action = (
     | OfferPrivateChat
     | SendFile
     | DeleteRecentMessages
+    | RemoveMessage
     | GrantRole
     | RevokeRole
     | OpenPrivateSpace
@@ -118,6 +131,7 @@ _ACTION_TYPES: dict[str, type[Any]] = {
         OfferPrivateChat,
         SendFile,
         DeleteRecentMessages,
+        RemoveMessage,
         GrantRole,
         RevokeRole,
         OpenPrivateSpace,
@@ -127,7 +141,9 @@ _ACTION_TYPES: dict[str, type[Any]] = {
 
 
 def action_platform(action: Action) -> str:
-    if isinstance(action, Say | Ask | OfferPrivateChat | SendFile | DeleteRecentMessages):
+    if isinstance(
+        action, Say | Ask | OfferPrivateChat | SendFile | DeleteRecentMessages | RemoveMessage
+    ):
         return action.to.platform
     if isinstance(action, GrantRole | RevokeRole):
         return action.member.platform

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.appeals import APPEAL, OUTCOMES, SANCTION, member_cases, new_case
-from bot.commands import Command
+from bot.commands import MODERATORS_ROOM, Command
 from bot.events import Place
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
@@ -60,7 +60,11 @@ def run_appeals(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         open_ones = [c for c in records.listing(community, APPEAL) if c.status == "open"]
         lines = [turn.text("appeal.list_heading")]
         lines += [f"#{c.id}: {display(c.members[0].member)}" for c in open_ones]
-        turn.say_text("\n".join(lines) if open_ones else turn.text("appeal.none_open"))
+        # It names the appellants, whom the moderators room is never told: privately.
+        turn.say_text(
+            "\n".join(lines) if open_ones else turn.text("appeal.none_open"),
+            place=Place.direct(turn.member),
+        )
         return
     case = records.load(community, int(args[1])) if len(args) > 1 and args[1].isdigit() else None
     if case is None or case.kind != APPEAL or what not in ("show", "decide"):
@@ -104,7 +108,19 @@ def decide(turn: Turn, case: Case, words: tuple[str, ...]) -> None:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("sanction", run_sanction, private=True, help=N_("command.sanction")),
+    Command(
+        "sanction",
+        run_sanction,
+        private=True,
+        also_in=MODERATORS_ROOM,
+        help=N_("command.sanction"),
+    ),
     Command("appeal", run_appeal, private=True, help=N_("command.appeal")),
-    Command("appeals", run_appeals, private=True, help=N_("command.appeals")),
+    Command(
+        "appeals",
+        run_appeals,
+        private=True,
+        also_in=MODERATORS_ROOM,
+        help=N_("command.appeals"),
+    ),
 )

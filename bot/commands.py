@@ -15,13 +15,18 @@ from bot.turn import Turn
 
 CommandFunction = Callable[[Turn, tuple[str, ...], Place], None]
 
+# Where a private command may also be answered, besides the sender's direct messages.
+MODERATORS_ROOM = "moderators_room"  # the community's moderators room
+SESSION_SPACE = "session_space"  # the private space of a mediation session
+
 
 @dataclass(frozen=True)
 class Command:
     name: str
     run: CommandFunction
     requires: str | None = None  # "moderator", or a role later issues add
-    private: bool = False  # always answered in a direct message
+    private: bool = False  # answered only privately: see bot.command_places
+    also_in: str = ""  # MODERATORS_ROOM or SESSION_SPACE: where else it may be answered
     help: str | None = None  # message id of a one-line description
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import mediation
 from bot.actions import OfferPrivateChat
+from bot.command_places import answer_place, answer_privately
 from bot.commands import Command, may_run
 from bot.events import (
     ChoiceMade,
@@ -15,6 +16,7 @@ from bot.events import (
     TextSaid,
     TimerFired,
 )
+from bot.i18n.locales import clean_user_text
 from bot.mediation import RELAY
 from bot.mediation_signals import on_case_signal
 from bot.privacy import is_quiet
@@ -90,18 +92,19 @@ def on_join(turn: Turn) -> None:
 def on_command(
     turn: Turn, event: CommandRun, commands: dict[str, Command], aliases: dict[str, str]
 ) -> None:
-    place = event.place or Place.direct(turn.member)
+    typed_at = event.place or Place.direct(turn.member)
     name = event.name.lower().lstrip("/")
     command = commands.get(name) or commands.get(aliases.get(name, ""))
     if command is None:
-        turn.say("common.unknown_command", place=place, command=name[:40])
+        turn.say("common.unknown_command", place=typed_at, command=clean_user_text(name, 40))
         return
+    place = answer_place(turn, command, typed_at)
+    if place != typed_at:
+        place = answer_privately(turn, event, name, typed_at)
     if not may_run(turn, command):
         turn.record("command_refused", turn.member.key, name)
         turn.say("common.not_allowed", place=place, command=name)
         return
-    if command.private:
-        place = Place.direct(turn.member)
     command.run(turn, event.args, place)
 
 

@@ -74,6 +74,9 @@ class CommandRun(Event):
     place: Place | None = None
     name: str = ""
     args: tuple[str, ...] = ()
+    # The platform shows the command only to its sender (a Discord slash command):
+    # nobody else saw it typed, so there is nothing to remove or to explain.
+    unseen: bool = False
 
 
 @dataclass(frozen=True, slots=True)

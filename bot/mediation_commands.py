@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot import mediation as med
 from bot.actions import NotifyModerators
-from bot.commands import Command
+from bot.commands import SESSION_SPACE, Command
 from bot.config_mediation import MediatorEntry
 from bot.events import Place
 from bot.i18n import N_
@@ -122,32 +122,40 @@ def run_case(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     if what == "open":
         _open(turn, args[1:], entry)
         return
-    case = med.load(turn, args[1]) if len(args) > 1 else None
-    if case is None:
-        turn.say(
-            "mediation.no_such_case", case=clean_user_text(args[1], 20) if len(args) > 1 else "-"
-        )
+    if len(args) < 2:
+        turn.say("mediation.case_usage")
+        return
+    case = med.load(turn, args[1])
+    if case is None or not _may_see(turn, case, entry, admin, what):
+        # One answer whether the case does not exist or is someone else's: a mediator
+        # learns nothing about cases that are not theirs.
+        if case is not None:
+            turn.writes.append(add_audit(case.id, turn.member.key, "refused", what, turn.now))
+        turn.say("mediation.no_case_for_you", case=clean_user_text(args[1], 20))
         return
     rest = " ".join(args[2:]).strip()
     if what == "take":
         _take(turn, case, entry)
         return
-    if not admin and case.mediator != turn.member.key:
-        turn.writes.append(add_audit(case.id, turn.member.key, "refused", what, turn.now))
-        turn.say("mediation.not_your_case", case=str(case.id))
-        return
     CASE_ACTIONS[what](turn, case, rest)
+
+
+def _may_see(turn: Turn, case: Case, entry: MediatorEntry | None, admin: bool, what: str) -> bool:
+    """Admins see every case, a mediator their own; any mediator may take a case that
+    waits for one (``/case list`` shows those)."""
+    if admin or case.mediator == turn.member.key:
+        return True
+    return what == "take" and entry is not None and _waiting(case)
+
+
+def _waiting(case: Case) -> bool:
+    return case.mediator is None and case.status == "waiting"
 
 
 def _list(turn: Turn, entry: MediatorEntry | None, admin: bool) -> None:
     cases = turn.services.store.cases.listing(turn.services.config.community_id, med.KIND)
     shown = [
-        c
-        for c in cases
-        if c.is_open
-        and (
-            admin or c.mediator == turn.member.key or (c.mediator is None and c.status == "waiting")
-        )
+        c for c in cases if c.is_open and (admin or c.mediator == turn.member.key or _waiting(c))
     ]
     if not shown:
         turn.say("mediation.no_cases")
@@ -309,10 +317,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("mediate", run_mediate, private=True, help=N_("command.mediate")),
     Command("mediators", run_mediators, help=N_("command.mediators")),
     Command("case", run_case, private=True, help=N_("command.case")),
-    Command("pause", run_pause, help=N_("command.pause")),
-    Command("resume", run_resume, help=N_("command.resume")),
-    Command("floor", run_floor, help=N_("command.floor")),
-    Command("private", run_private, help=N_("command.private")),
-    Command("propose", run_propose, help=N_("command.propose")),
-    Command("leave", run_leave, help=N_("command.leave")),
+    Command("pause", run_pause, private=True, also_in=SESSION_SPACE, help=N_("command.pause")),
+    Command("resume", run_resume, private=True, also_in=SESSION_SPACE, help=N_("command.resume")),
+    Command("floor", run_floor, private=True, also_in=SESSION_SPACE, help=N_("command.floor")),
+    Command(
+        "private", run_private, private=True, also_in=SESSION_SPACE, help=N_("command.private")
+    ),
+    Command(
+        "propose", run_propose, private=True, also_in=SESSION_SPACE, help=N_("command.propose")
+    ),
+    Command("leave", run_leave, private=True, also_in=SESSION_SPACE, help=N_("command.leave")),
 )

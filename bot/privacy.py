@@ -14,6 +14,8 @@ from bot.state import profile_to_dict
 from bot.store.types import iso
 from bot.turn import Turn
 
+SOMEONE_ELSE = "someone else"
+
 
 def my_data(turn: Turn) -> dict[str, Any]:
     """Everything stored about the member, and nothing about anyone else: their own
@@ -51,11 +53,19 @@ def my_data(turn: Turn) -> dict[str, Any]:
         ],
         "cases": cases,
         "log": [
-            entry
+            _own_view(entry, key)
             for entry in store.audit_log(community)
             if key in (entry["actor"], entry["subject"])
         ],
     }
+
+
+def _own_view(entry: dict[str, str], key: str) -> dict[str, str]:
+    """What someone else did about the member (a moderator pausing their reports) does
+    not name who: the member's notices say only "a moderator" either."""
+    if entry["actor"] == key:
+        return entry
+    return {**entry, "actor": SOMEONE_ELSE}
 
 
 def run_mydata(turn: Turn, args: tuple[str, ...], place: Place) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import reports
-from bot.commands import Command
+from bot.commands import MODERATORS_ROOM, Command
 from bot.events import Place
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
@@ -204,7 +204,13 @@ ACTIONS = {
 
 COMMANDS: tuple[Command, ...] = (
     Command("report", run_report, private=True, help=N_("command.report")),
-    Command("reports", run_reports, private=True, help=N_("command.reports")),
+    Command(
+        "reports",
+        run_reports,
+        private=True,
+        also_in=MODERATORS_ROOM,
+        help=N_("command.reports"),
+    ),
 )
 
 

@@ -40,6 +40,9 @@ class Turn:
     audit: list[tuple[str, str, str]] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     forget: bool = False  # /forget: nothing of this member is written back
+    # Where every reply without an explicit place goes, whatever the flow: set for a
+    # command that is answered only privately (see bot.command_places).
+    answer_place: Place | None = None
     _common: tuple[str, dict[str, str]] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -89,6 +92,8 @@ class Turn:
         return self.translator.nformat(singular, plural, n, **values)
 
     def reply_place(self) -> Place:
+        if self.answer_place is not None:
+            return self.answer_place
         frame = self.frame
         if frame and frame.place:
             return frame.place

@@ -21,7 +21,8 @@ on it, it behaves like Discord:
   answered as the message's ``attachments``;
 - in a direct message the bot may delete its own messages one by one (a deleted or
   unknown one is 404 Unknown Message, a member's is 403, and bulk deletion is refused:
-  it is for server channels only).
+  it is for server channels only); a member's message in a server channel only with
+  Manage Messages (``manage_messages``), else 403 Missing Permissions.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ class DiscordStandIn:
         self.members: dict[int, dict[str, Any]] = {}
         self.dm_channels: dict[int, int] = {}  # user id -> channel id
         self.member_messages: dict[int, int] = {}  # message id -> channel id
+        self.manage_messages = False  # the bot's permission in server channels
+        self.members_deleted: set[int] = set()
         self.requests: list[Request] = []
         self.unknown: list[str] = []
         self.sent: list[Sent] = []
@@ -682,7 +685,12 @@ class DiscordStandIn:
         if self.member_messages.get(message_id) == channel_id:
             if channel_id in self.dm_channels.values():
                 raise ApiError(403, 50003, "Cannot execute action on a DM channel")
-            raise ApiError(403, 50013, "Missing Permissions")
+            if not self.manage_messages:
+                raise ApiError(403, 50013, "Missing Permissions")
+            if message_id in self.members_deleted:
+                raise ApiError(404, 10008, "Unknown Message")
+            self.members_deleted.add(message_id)
+            return
         for sent in self.sent:
             if sent.channel_id == channel_id and sent.message_id == message_id:
                 if sent.deleted:

@@ -14,8 +14,10 @@ Telegram where the adapter's correctness depends on it:
 - a forwarded message keeps its text and entities and carries ``forward_origin``;
 - ``sendDocument`` takes only an uploaded file (multipart), as the adapter sends it;
 - ``deleteMessage`` refuses a message it does not know (or already deleted) and one
-  older than 48 hours; ``deleteMessages`` skips unknown ids but, in the strictest
-  reading of the documentation, refuses the whole batch when one of them is too old.
+  older than 48 hours, and a member's message in a group where the bot is not an
+  administrator allowed to delete messages (``bot_deletes_in``); ``deleteMessages``
+  skips unknown ids but, in the strictest reading of the documentation, refuses the
+  whole batch when one of them is too old.
 """
 
 from __future__ import annotations
@@ -139,6 +141,9 @@ class BotApiStandIn:
         self.permissions: dict[tuple[int, int], dict[str, bool]] = {}
         self.command_menus: dict[str, list[dict[str, str]]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
+        self.bot_deletes_in: set[int] = set()  # groups where the bot may delete messages
+        self.members_said: dict[tuple[int, int], dict[str, Any]] = {}  # in groups
+        self.members_deleted: set[tuple[int, int]] = set()
         self._users: dict[int, dict[str, Any]] = {}
         self._forced: list[tuple[str, ApiError]] = []
         self._update_ids = itertools.count(1)
@@ -345,7 +350,15 @@ class BotApiStandIn:
         return None
 
     async def _delete_message(self, params: dict[str, Any]) -> Any:
-        found = self._deletable(_int(params, "chat_id"), _int(params, "message_id"))
+        chat_id, message_id = _int(params, "chat_id"), _int(params, "message_id")
+        if (chat_id, message_id) in self.members_said:
+            if chat_id not in self.bot_deletes_in:
+                raise ApiError(400, "Bad Request: message can't be deleted")
+            if (chat_id, message_id) in self.members_deleted:
+                raise ApiError(400, "Bad Request: message to delete not found")
+            self.members_deleted.add((chat_id, message_id))
+            return True
+        found = self._deletable(chat_id, message_id)
         if found is None:
             raise ApiError(400, "Bad Request: message to delete not found")
         found.deleted = True
@@ -498,6 +511,8 @@ class BotApiStandIn:
         command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
         if command:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
+        if chat["type"] != "private":
+            self.members_said[(chat["id"], message["message_id"])] = message
         return message
 
     def join(self, group: dict[str, Any], user: dict[str, Any], how: str = "both") -> None:

@@ -19,7 +19,7 @@ import pytest
 from adapters.discord import DiscordAdapter, create
 from adapters.discord_commands import valid_name
 from adapters.discord_settings import parse
-from bot.actions import Say
+from bot.actions import RemoveMessage, Say
 from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.commands import Command
@@ -812,3 +812,24 @@ async def test_an_action_delivered_again_is_shown_once(
         await deliver_as_row(adapter, 8, long)  # after a restart: still the same messages
         assert len(standin.texts_to_user(2001)) == pieces + 2
     assert all(len(s.payload["nonce"]) <= 25 for s in standin.sent if "nonce" in s.payload)
+
+
+async def test_a_members_message_is_removed_only_with_manage_messages(
+    tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A private command typed in a channel is removed where the bot may; a refusal, or
+    a slash command that left no message, is logged and never raised (so never retried)."""
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
+        eve = standin.user(2030, "Eve")
+        await standin.join(eve)
+        general = Place("discord", PlaceKind.CHANNEL, str(GENERAL))
+        member = MemberRef("discord", "2030", "Eve")
+        refused = await standin.say(eve, "/reports list", GENERAL)
+        await adapter.deliver(RemoveMessage(general, member, str(refused)))
+        assert "Missing Permissions" in caplog.text
+        standin.manage_messages = True
+        removed = await standin.say(eve, "/reports list", GENERAL)
+        await adapter.deliver(RemoveMessage(general, member, str(removed)))
+        assert standin.members_deleted == {removed}
+        await adapter.deliver(RemoveMessage(general, member, "123456789"))  # no such message

@@ -883,3 +883,37 @@ def test_command_mentions_are_rewritten_without_pings_or_markup(tmp_path: Path) 
     assert content["body"] == f"@{WORD_JOINER}room <b>@{WORD_JOINER}room help</b>"
     assert set(content) == {"msgtype", "body", "m.mentions"} and content["m.mentions"] == {}
     assert CommandMentions([], "!concord").rewrite("/help") == "/help"
+
+
+async def test_a_private_command_typed_in_a_room_is_answered_privately_and_redacted(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the power to redact, the typed command is redacted; without it, the refusal
+    is logged and the answers still go out."""
+    async with asyncio.timeout(60):
+        owner = await world.member("owner")
+        hall = await world.public_room(owner, "hall", {})
+        lobby = await world.public_room(owner, "lobby", {world.bot_id: 0})
+        await world.bot(f'rooms: ["{hall}", "{lobby}"]')
+        carla = await world.member("carla")
+        for room in (hall, lobby):
+            await carla.client.join(room)
+        typed = await carla.say(hall, "!concord mydata")
+        told = await carla.from_bot(world.bot_id, "only in private")
+        assert told.room_id not in (hall, lobby)
+
+        async def redacted(event_id: str, room: str) -> bool:
+            response = await owner.client.room_get_event(room, event_id)
+            assert not isinstance(response, ErrorResponse), response
+            return not response.event.source.get("content")
+
+        await until_async(lambda: redacted(typed, hall), owner)
+        kept = await carla.say(lobby, "!concord mydata")
+        await carla.from_bot(world.bot_id, "only in private", room=told.room_id)
+        await carla.from_bot(world.bot_id, "", room=told.room_id)
+        assert not await redacted(kept, lobby)
+        assert "the member's message stays" in caplog.text
+        said = [
+            r for r in owner.received if r.sender == world.bot_id and r.type == "m.room.message"
+        ]
+        assert said == [], "nothing is said in the rooms"

@@ -302,10 +302,15 @@ async def test_authorization_matrix(
             adapter.clear()
             await run(engine, who, f"/case {sub}")
             assert adapter.to(who)[-1] == refused, (who, sub)
-    for sub in CASE_COMMANDS:  # a mediator who is not on the case
+    # A mediator who is not on the case gets the very answer a case that does not
+    # exist gets: nothing tells them that case 1 exists.
+    for sub in ["take 1", *CASE_COMMANDS]:
         adapter.clear()
         await run(engine, "tomas", f"/case {sub}")
-        assert "not the mediator" in adapter.to("tomas")[-1], sub
+        await run(engine, "tomas", f"/case {sub.replace(' 1', ' 9')}")
+        on_case_1, on_no_case = adapter.to("tomas")
+        assert on_case_1 == on_no_case.replace("9", "1"), sub
+        assert "no mediation case 1" in on_case_1, sub
     after = case(engine)
     assert (after.status, after.data, after.mediator) == (
         before.status,

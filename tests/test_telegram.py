@@ -276,11 +276,6 @@ async def file_report(standin: BotApiStandIn, user: dict[str, Any]) -> None:
         await standin.drained()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: the core answers a privileged command where it was typed; it passes"
-    " once privileged commands answer only privately (core change on another branch)",
-)
 async def test_a_moderators_reports_list_in_the_group_is_not_answered_there(
     tmp_path: Path, standin: BotApiStandIn
 ) -> None:
@@ -673,3 +668,33 @@ def test_adapter_declares_what_telegram_can_do(tmp_path: Path, standin: BotApiSt
         assert logging.getLogger("httpx").level >= logging.WARNING  # URLs carry the token
     finally:
         engine.services.store.close()
+
+
+async def test_a_private_command_typed_in_the_group_is_answered_privately_and_removed(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot may delete messages in the group: the typed /mydata disappears from it.
+    Where it may not, the refusal is logged once and the answers still go out."""
+    config = write_config(tmp_path, standin)
+    group = standin.group(GROUP)
+    for allowed, user_id in ((True, 5020), (False, 5021)):
+        if allowed:
+            standin.bot_deletes_in.add(GROUP)
+        else:
+            standin.bot_deletes_in.discard(GROUP)
+        standin.started.add(user_id)
+        user = standin.user(user_id, "Uma", language_code="en")
+        database = tmp_path / f"db{user_id}"
+        async with asyncio.timeout(30), running(config, database, standin, FAST) as (_, engine):
+            standin.say(user, "/mydata", group)
+            await standin.wait_for(lambda: any(s.document for s in standin.to(user_id)))  # noqa: B023
+            await standin.drained()
+            assert engine.services.store.pending_outbox() == []
+            notice = catalog_start(engine, "en", "common.answered_privately")
+        assert standin.to(GROUP) == []
+        assert standin.to(user_id)[0].text.startswith(notice)
+        [typed] = [key for key, m in standin.members_said.items() if m["from"]["id"] == user_id]
+        assert (typed in standin.members_deleted) is allowed
+    deletions = [c for c in standin.calls_of("deleteMessage") if c.params.get("chat_id")]
+    assert len(deletions) == 2  # one each; the refused one is not retried
+    assert "a member's message was not removed" in caplog.text

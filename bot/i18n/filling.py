@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bot.i18n.locales import FSI, PDI
+from bot.i18n.controls import FSI, PDI, echo_safe
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Commands (/help, !concord) and links inside a translated text: in right-to-left
@@ -23,7 +23,8 @@ def substitute(text: str, values: Mapping[str, object]) -> str:
 
     Unlike ``str.format``, a missing value leaves the placeholder visible
     instead of failing mid-conversation, and braces inside a value (a member's
-    name such as ``{admin}``) are inserted as they are, never re-read.
+    name such as ``{admin}``) are inserted as they are, never re-read. No value
+    brings a control, bidi or invisible character with it (``echo_safe``).
     """
 
     def replace(match: re.Match[str]) -> str:
@@ -33,7 +34,7 @@ def substitute(text: str, values: Mapping[str, object]) -> str:
         if name not in values:
             return match.group(0)
         try:
-            return str(values[name])
+            return echo_safe(str(values[name]))
         except Exception:  # a value's __str__ must not break the reply
             return match.group(0)
 

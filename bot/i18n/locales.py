@@ -16,11 +16,13 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 
+from bot.i18n.controls import FSI as FSI
+from bot.i18n.controls import PDI as PDI
+from bot.i18n.controls import strip_controls
+
 SOURCE_LOCALE = "en"
 MAX_TAG_LENGTH = 35
 
-FSI = "\u2068"  # FIRST STRONG ISOLATE
-PDI = "\u2069"  # POP DIRECTIONAL ISOLATE
 
 # Whole-tag aliases: community codes that a plain parser would misread.
 _TAG_ALIASES = {
@@ -64,17 +66,6 @@ _RTL_SCRIPTS = {"Adlm", "Arab", "Aran", "Hebr", "Mand", "Nkoo", "Rohg", "Samr", 
 _DOTTED_I_LANGUAGES = {"tr", "az", "crh", "gag"}
 
 _TAG_SHAPE = re.compile(r"[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8})*")
-
-# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and
-# C0/C1 controls other than newline and tab.
-_UNSAFE_CHARS: dict[int, None] = dict.fromkeys(
-    [
-        *(c for c in range(0x20) if chr(c) not in "\n\t"),
-        *range(0x7F, 0xA0),
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-    ]
-)
 
 
 def normalize_tag(tag: str | None) -> str | None:
@@ -267,14 +258,10 @@ def isolate(text: str, code: str) -> str:
 
 
 def clean_user_text(text: str, limit: int = 2000) -> str:
-    """Member text made safe to store and repeat.
-
-    Bidi controls could reorder the bot's own sentence around a member's
-    words (U+202E makes "gnp.exe" look like "exe.png"); other controls can
-    corrupt logs and terminals.
-    """
+    """Member text made safe to store and repeat: no control, bidi or invisible
+    characters (see ``bot.i18n.controls``), and at most ``limit`` characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFC", text.translate(_UNSAFE_CHARS)).strip()
+    text = unicodedata.normalize("NFC", strip_controls(text)).strip()
     if limit <= 0:
         return ""
     if len(text) > limit:

@@ -1,0 +1,47 @@
+"""Where a command is answered. A private command (reports, sanctions, appeals, cases,
+a member's own data, mediation requests and session commands) is never answered in a
+shared place: typed there, it still runs, but every reply goes to the sender's direct
+messages, the sender is told there why, and the typed message is removed where the
+platform allows. The README's "Where commands may be typed" is this module's table."""
+
+from __future__ import annotations
+
+from bot.actions import RemoveMessage
+from bot.commands import MODERATORS_ROOM, SESSION_SPACE, Command
+from bot.events import CommandRun, Place, PlaceKind
+from bot.reports import is_moderator
+from bot.services import Services
+from bot.turn import Turn
+
+
+def is_moderators_room(services: Services, place: Place) -> bool:
+    """Every adapter names the moderators' room by the configured ``moderators.channel``
+    (``#moderators`` on the console), whatever its id on the platform."""
+    return place.kind is PlaceKind.CHANNEL and place.id == services.config.moderators.channel
+
+
+def answer_place(turn: Turn, command: Command, typed_at: Place) -> Place:
+    """Where this command's replies go when typed at ``typed_at``: where it was typed,
+    or the sender's direct messages. The moderators room answers moderators only."""
+    if not command.private or typed_at.kind is PlaceKind.DIRECT:
+        return typed_at
+    if command.also_in == SESSION_SPACE and typed_at.kind is PlaceKind.PRIVATE:
+        return typed_at
+    if (
+        command.also_in == MODERATORS_ROOM
+        and is_moderator(turn)
+        and is_moderators_room(turn.services, typed_at)
+    ):
+        return typed_at
+    return Place.direct(turn.member)
+
+
+def answer_privately(turn: Turn, event: CommandRun, name: str, typed_at: Place) -> Place:
+    """Send every reply of this turn to the sender's direct messages, say there why,
+    and remove the typed command from the shared place."""
+    direct = Place.direct(turn.member)
+    turn.answer_place = direct
+    if not event.unseen:
+        turn.say("common.answered_privately", place=direct, command=name)
+        turn.outbox.append(RemoveMessage(typed_at, turn.member, event.event_id))
+    return direct
