@@ -104,7 +104,9 @@ def decide(turn: Turn, case: Case, words: tuple[str, ...]) -> None:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("sanction", run_sanction, private=True),
+    Command(
+        "sanction", run_sanction, private=True, audience="moderator", summary=N_("help.sanction")
+    ),
     Command("appeal", run_appeal, private=True, help=N_("command.appeal")),
-    Command("appeals", run_appeals, private=True),
+    Command("appeals", run_appeals, private=True, audience="moderator", summary=N_("help.appeals")),
 )

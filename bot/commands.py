@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.dialogs.model import Dialog
 from bot.events import Place
+from bot.help import say_help
 from bot.i18n import N_
 from bot.plain import is_plain, set_plain
 from bot.runner import reask, start_dialog, stop_all, talk_to_person
@@ -22,11 +23,15 @@ class Command:
     run: CommandFunction
     requires: str | None = None  # "moderator", or a role later issues add
     private: bool = False  # always answered in a direct message
-    help: str | None = None  # message id of a one-line description
+    help: str | None = None  # message id of a one-line description (also platform menus)
+    # Whom /help lists it for: "member", "session" (in a mediation session),
+    # "mediator" or "moderator"; ``summary`` describes it there when ``help`` is None.
+    audience: str = "member"
+    summary: str | None = None
 
 
 def run_help(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    turn.say("common.help", place=place)
+    say_help(turn, place)
 
 
 def run_continue(turn: Turn, args: tuple[str, ...], place: Place) -> None:

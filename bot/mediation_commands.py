@@ -308,11 +308,11 @@ CASE_ACTIONS = {
 COMMANDS: tuple[Command, ...] = (
     Command("mediate", run_mediate, private=True, help=N_("command.mediate")),
     Command("mediators", run_mediators, help=N_("command.mediators")),
-    Command("case", run_case, private=True, help=N_("command.case")),
-    Command("pause", run_pause, help=N_("command.pause")),
-    Command("resume", run_resume),
-    Command("floor", run_floor),
-    Command("private", run_private),
-    Command("propose", run_propose),
-    Command("leave", run_leave),
+    Command("case", run_case, private=True, help=N_("command.case"), audience="mediator"),
+    Command("pause", run_pause, help=N_("command.pause"), audience="session"),
+    Command("private", run_private, audience="session", summary=N_("help.private")),
+    Command("propose", run_propose, audience="session", summary=N_("help.propose")),
+    Command("leave", run_leave, audience="session", summary=N_("help.leave")),
+    Command("resume", run_resume, audience="mediator", summary=N_("help.resume")),
+    Command("floor", run_floor, audience="mediator", summary=N_("help.floor")),
 )

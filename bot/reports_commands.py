@@ -188,7 +188,7 @@ ACTIONS = {
 
 COMMANDS: tuple[Command, ...] = (
     Command("report", run_report, private=True, help=N_("command.report")),
-    Command("reports", run_reports, private=True, help=N_("command.reports")),
+    Command("reports", run_reports, private=True, help=N_("command.reports"), audience="moderator"),
 )
 
 
