@@ -94,7 +94,11 @@ def test_indonesian_ban_and_block_are_different_words() -> None:
 def test_the_public_welcome_names_the_typed_way_in() -> None:
     assert "Press the button" not in text("en", "onboarding.welcome_public")
     for code in CATALOGS.available:
-        assert "/start" in text(code, "onboarding.welcome_public"), code
+        welcome = text(code, "onboarding.welcome_public")
+        assert "/start" in welcome, code  # the typed way
+        # The button is named by its label, so a reader who cannot press it knows
+        # what it is.
+        assert text(code, "onboarding.open_private").casefold() in welcome.casefold(), code
 
 
 def test_reporting_is_named_by_its_command_where_members_learn_it() -> None:
