@@ -30,6 +30,12 @@ AUDIENCES: tuple[tuple[str, str | None], ...] = (
     ("mediator", N_("help.mediators_heading")),
     ("moderator", N_("help.moderators_heading")),
 )
+# What members look for first (help and the safety exits early); other commands follow
+# in the table's order.
+FIRST = (
+    *("coc", "report", "human", "stop", "clear", "language", "mediate", "mediators"),
+    *("appeal", "mydata", "forget", "quiet"),
+)
 
 
 def audiences(turn: Turn) -> set[str]:
@@ -50,6 +56,7 @@ def help_lines(turn: Turn, commands: Iterable[Command]) -> list[str]:
     """``/name – description`` for each command the member may use, grouped."""
     allowed = audiences(turn)
     listed = [c for c in commands if (c.help or c.summary) and c.audience in allowed]
+    listed.sort(key=lambda c: FIRST.index(c.name) if c.name in FIRST else len(FIRST))
     lines: list[str] = []
     for audience, heading in AUDIENCES:
         group = [c for c in listed if c.audience == audience]
