@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.dialogs.model import Dialog
 from bot.events import Place
-from bot.help import say_help
+from bot.help import HELP_AUDIENCES, say_help
 from bot.i18n import N_
 from bot.plain import is_plain, set_plain
 from bot.runner import reask, start_dialog, stop_all, talk_to_person
@@ -97,6 +97,9 @@ def command_table(dialogs: list[Dialog], extra: tuple[Command, ...] = ()) -> dic
             table[dialog.command] = Command(
                 dialog.command, dialog_command(dialog.id), help=dialog.help
             )
+    for command in table.values():
+        if command.audience not in HELP_AUDIENCES:
+            raise ValueError(f"command /{command.name}: unknown audience {command.audience!r}")
     return table
 
 

@@ -30,6 +30,7 @@ AUDIENCES: tuple[tuple[str, str | None], ...] = (
     ("mediator", N_("help.mediators_heading")),
     ("moderator", N_("help.moderators_heading")),
 )
+HELP_AUDIENCES = frozenset(audience for audience, _ in AUDIENCES)
 # What members look for first (help and the safety exits early); other commands follow
 # in the table's order.
 FIRST = (

@@ -9,6 +9,7 @@ import pytest
 
 from adapters.session import AdvancingClock, ConsoleSession
 from bot.clock import ManualClock
+from bot.commands import Command, command_table, run_help
 from bot.config import load_config
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.locales import FSI, PDI
@@ -79,3 +80,9 @@ async def test_an_empty_message_gets_the_same_help(console: ConsoleSession) -> N
     await console.feed("ana> /stop")
     [text] = await console.feed("ana> ")
     assert "/report – " in text and "/mydata – " in text
+
+
+def test_a_command_for_an_unknown_audience_is_refused() -> None:
+    typo = Command("oops", run_help, help="common.help_help", audience="moderators")
+    with pytest.raises(ValueError, match="unknown audience"):
+        command_table([], (typo,))
