@@ -123,9 +123,12 @@ async def run_chat(config_path: Path | None, db: Path | None) -> int:
     print(f"Concord console: {config.community_name} (database: {database})")
     print("Type 'ana joins', 'ana> hello', 'ana #general> hi', 'ana> /help'; Ctrl-D ends.")
     loop = asyncio.get_running_loop()
+    prompt = sys.stdin.isatty()  # at a terminal; piped input gets no prompts in its output
     try:
         await session.open(live=True)
         while True:
+            if prompt:
+                print("> ", end="", flush=True)
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line:
                 return 0

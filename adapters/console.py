@@ -15,8 +15,9 @@ Input syntax (stable: admins' transcripts and the tests rely on it)::
     # a comment
 
 Output: ``bot → ana: ...`` is a direct message to ana, ``bot → #general: ...`` is said in
-a channel, ``* ...`` is an action such as a role granted. A message of several lines
-continues on lines indented by four spaces.
+a channel, ``* ...`` is an action such as a role granted, and ``· ...`` is the console's
+own note when Concord says nothing to a line. A message of several lines continues on
+lines indented by four spaces.
 """
 
 from __future__ import annotations

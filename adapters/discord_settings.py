@@ -15,10 +15,17 @@ holds it. Example::
         moderator_roles: [623456789012345678]  # members with these roles are moderators
         mediator_roles: [723456789012345678]
         channels: {rules: 823456789012345678}  # neutral channel names used by the config
+        message_content: true                  # read members' words in server channels
+        requests_per_second: 40                # REST pace (Discord allows 50 a second)
+        guild_ready_timeout: 2                 # seconds to wait for server data at login
+        api_base: http://127.0.0.1:8080/api    # only for tests: a REST API stand-in
+        gateway: ws://127.0.0.1:8080/gateway   # only for tests: a gateway stand-in
 
-The bot needs the "Server Members" and "Message Content" privileged intents
-(Developer Portal, Bot page); ``message_content: false`` does without the second,
-and then only buttons and slash commands work in server channels and threads.
+Only ``token_env`` and ``guild`` are required, and the values above are the defaults
+where there is one; leave ``api_base`` and ``gateway`` out to talk to Discord itself.
+The bot needs the "Server Members" and "Message Content" privileged intents (Developer
+Portal, Bot page); ``message_content: false`` does without the second, and then only
+buttons and slash commands work in server channels and threads.
 """
 
 from __future__ import annotations

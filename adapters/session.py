@@ -1,5 +1,10 @@
 """A console community session: the engine, the console adapter and a clock, fed line
-by line. Shared by the interactive ``concord chat`` and by transcripts."""
+by line. Shared by the interactive ``concord chat`` and by transcripts.
+
+Every typed line gets at least one line back: when Concord itself says nothing, the
+console says so in a line starting with ``·`` (a re-delivery ignored, a join of a
+member this database already knows, talk between people, time passing with nothing
+due), so a silent bot never looks like a stuck one."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.durations import parse_duration
 from bot.engine import Engine
-from bot.events import Event
+from bot.events import Event, MemberJoined, MemberLeft, PlaceKind, TextSaid
 
 
 class AdvancingClock:
@@ -84,18 +89,57 @@ class ConsoleSession:
             await self._directive(parsed)
         elif parsed is not None:
             self.last_event = parsed
-            await self.engine.handle(parsed)
+            known = self._known(parsed)
+            handled = await self.engine.handle(parsed)
+            if len(self.output) == start:
+                self._write(silence_note(parsed, handled, known))
         return self.output[start:]
 
+    def _known(self, event: Event) -> bool:
+        """Whether this database already holds the member's profile."""
+        store = self.engine.services.store
+        return store.load_profile(event.community, event.member.key) is not None
+
     async def _directive(self, directive: Directive) -> None:
+        start = len(self.output)
         if directive.name == "wait":
             delta = parse_duration(directive.argument)
             assert delta is not None
             self.clock.offset += delta
             await self.engine.fire_due_timers()
-        elif directive.name == "again" and self.last_event is not None:
-            await self.engine.handle(self.last_event)
+            if len(self.output) == start:
+                self._write(f"· {directive.argument} later; nothing was due")
+        elif directive.name == "again":
+            if self.last_event is None:
+                self._write("· nothing to deliver again yet")
+                return
+            handled = await self.engine.handle(self.last_event)
+            if len(self.output) == start:
+                self._write(silence_note(self.last_event, handled, True))
         elif directive.name == "restart":
             self.close()
             self.engine = self._start()
+            self._write(f"· Concord restarted on the same database ({self.database.name})")
             await self.open(self.live)
+
+
+def silence_note(event: Event, handled: bool, known: bool) -> str:
+    """The console's own line for an event Concord did not answer."""
+    who = event.member.id
+    if not handled:
+        return "· delivered again; Concord had already handled it, so nothing is repeated"
+    if isinstance(event, MemberJoined):
+        if known:
+            return (
+                f"· {who} joins; this database already knows {who}, so Concord has nothing "
+                "to say (--db with a new file starts a fresh community)"
+            )
+        return f"· {who} joins; Concord has nothing to say"
+    if isinstance(event, MemberLeft):
+        return f"· {who} leaves; Concord says nothing"
+    place = event.place if isinstance(event, TextSaid) else None
+    if place is not None and place.kind is PlaceKind.CHANNEL:
+        return f"· no answer: talk between people in #{place.id}"
+    if place is not None and place.kind is PlaceKind.PRIVATE:
+        return f"· no answer: talk between people in ({place.id})"
+    return "· no answer from Concord"

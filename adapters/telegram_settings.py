@@ -14,6 +14,12 @@ that holds it. Example::
         moderator_ids: [111111111]        # Telegram user ids with the moderator role
         mediator_ids: []
         channels: {welcome: -1001234567890}  # neutral channel names used by the config
+        poll_timeout: 30                  # seconds a getUpdates long poll waits (1-60)
+        base_url: https://api.telegram.org/bot  # the Bot API; a local Bot API server
+                                          #   or a test stand-in goes here
+
+Every key but ``token_env`` is optional; the values above are the defaults where
+there is one (``restrict_until_acknowledged`` defaults to false).
 """
 
 from __future__ import annotations

@@ -113,6 +113,7 @@ COMMANDS: tuple[Command, ...] = (
         run_sanction,
         private=True,
         also_in=MODERATORS_ROOM,
+        audience="moderator",
         help=N_("command.sanction"),
     ),
     Command("appeal", run_appeal, private=True, help=N_("command.appeal")),
@@ -121,6 +122,7 @@ COMMANDS: tuple[Command, ...] = (
         run_appeals,
         private=True,
         also_in=MODERATORS_ROOM,
+        audience="moderator",
         help=N_("command.appeals"),
     ),
 )

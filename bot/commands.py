@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.dialogs.model import Dialog
 from bot.events import Place
+from bot.help import HELP_AUDIENCES, say_help
 from bot.i18n import N_
 from bot.plain import is_plain, set_plain
 from bot.runner import reask, start_dialog, stop_all, talk_to_person
@@ -28,10 +29,13 @@ class Command:
     private: bool = False  # answered only privately: see bot.command_places
     also_in: str = ""  # MODERATORS_ROOM or SESSION_SPACE: where else it may be answered
     help: str | None = None  # message id of a one-line description
+    # Whom /help lists it for: "member", "session" (in a mediation session),
+    # "mediator" or "moderator".
+    audience: str = "member"
 
 
 def run_help(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    turn.say("common.help", place=place)
+    say_help(turn, place)
 
 
 def run_continue(turn: Turn, args: tuple[str, ...], place: Place) -> None:
@@ -97,6 +101,9 @@ def command_table(dialogs: list[Dialog], extra: tuple[Command, ...] = ()) -> dic
             table[dialog.command] = Command(
                 dialog.command, dialog_command(dialog.id), help=dialog.help
             )
+    for command in table.values():
+        if command.audience not in HELP_AUDIENCES:
+            raise ValueError(f"command /{command.name}: unknown audience {command.audience!r}")
     return table
 
 

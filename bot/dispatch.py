@@ -16,6 +16,7 @@ from bot.events import (
     TextSaid,
     TimerFired,
 )
+from bot.help import say_help
 from bot.i18n.locales import clean_user_text
 from bot.mediation import RELAY
 from bot.mediation_signals import on_case_signal
@@ -142,7 +143,7 @@ def on_text(turn: Turn, event: TextSaid) -> None:
         # A question in the member's own words: look in the code of conduct.
         start_dialog(turn, COC, place, {"args": event.text})
     else:
-        turn.say("common.help", place=place)
+        say_help(turn, place)
 
 
 # Timers that would start a conversation the member did not ask for.

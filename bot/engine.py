@@ -61,6 +61,7 @@ class Engine:
             list(services.dialogs.values()),
             (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS, *APPEAL_COMMANDS),
         )
+        services.commands = self.commands
         # Names members may type in their language: localized name -> command.
         self.command_aliases = aliases(services.catalogs, self.commands, services.languages)
         self.middlewares: list[Middleware] = list(

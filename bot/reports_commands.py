@@ -209,6 +209,7 @@ COMMANDS: tuple[Command, ...] = (
         run_reports,
         private=True,
         also_in=MODERATORS_ROOM,
+        audience="moderator",
         help=N_("command.reports"),
     ),
 )

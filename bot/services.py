@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.actions import Capabilities
 from bot.clock import Clock
@@ -11,6 +12,9 @@ from bot.config import Config
 from bot.dialogs.model import Dialog
 from bot.i18n.catalogs import Catalogs
 from bot.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from bot.commands import Command
 
 
 @dataclass
@@ -23,6 +27,8 @@ class Services:
     languages: tuple[str, ...]
     dialogs: dict[str, Dialog] = field(default_factory=dict)
     capabilities: dict[str, Capabilities] = field(default_factory=dict)
+    # The command table, for /help (set by the engine).
+    commands: dict[str, Command] = field(default_factory=dict)
 
     def can(self, platform: str) -> Capabilities:
         """What a platform can do; a platform with no adapter yet can do the basics."""

@@ -11,7 +11,7 @@ from bot.actions import Action, Ask, Choice, Say, ScheduleTimer
 from bot.dialogs.model import ActionCall
 from bot.events import Event, MemberRef, Place
 from bot.i18n.catalogs import Translator
-from bot.i18n.locales import clean_user_text, display_name, isolate
+from bot.i18n.locales import clean_user_text, isolate, sentence_name
 from bot.plain import wording
 from bot.state import Conversation, Frame, Profile
 from bot.store.types import Write
@@ -75,7 +75,7 @@ class Turn:
             common = {
                 "community": self.services.config.community_name,
                 "name": clean_user_text(self.member.name or self.member.id, 80),
-                "language": display_name(self.locale),
+                "language": sentence_name(self.locale),
                 "version": self.services.coc.version,
             }
             self._common = (self.locale, common)

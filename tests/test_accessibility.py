@@ -101,10 +101,11 @@ async def test_plain_mode_uses_the_short_wording_until_turned_off(
     await engine.handle(joined("ana"))
     await engine.handle(command("ana", "/plain"))
     await engine.handle(command("ana", "/help"))
-    assert adapter.texts("ana")[-1] == english.gettext("common.help.plain")
+    first_line = english.gettext("common.help.plain").split("\n")[0]
+    assert adapter.texts("ana")[-1].split("\n")[0] == first_line
     await engine.handle(command("ana", "/plain"))
     await engine.handle(command("ana", "/help"))
-    assert adapter.texts("ana")[-1] == english.gettext("common.help")
+    assert adapter.texts("ana")[-1].split("\n")[0] == english.gettext("common.help").split("\n")[0]
 
 
 async def test_a_step_never_expires_and_continue_resumes_it(

@@ -99,9 +99,11 @@ def translator(engine: Engine, code: str) -> Translator:
 
 
 def start_of(engine: Engine, code: str, msgid: str) -> str:
-    """The fixed beginning of a catalog text: up to its first placeholder or command
-    (a platform may write commands its own way, as Matrix does)."""
-    return re.split(r"[{/\u2068]", translator(engine, code).gettext(msgid))[0].strip()
+    """The fixed beginning of a catalog text: up to its first placeholder, command or
+    example of several numbers (a platform may write commands its own way, as Matrix
+    does, and right-to-left text isolates number examples)."""
+    text = translator(engine, code).gettext(msgid)
+    return re.split(r"[{/\u2068]|[0-9]+(?: [0-9]+)+", text)[0].strip()
 
 
 def spoken(text: str) -> str:

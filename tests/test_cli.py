@@ -81,13 +81,14 @@ def test_broken_dialog_catalog_or_code_of_conduct(tmp_path: Path) -> None:
 def test_transcript_pass_and_fail(tmp_path: Path) -> None:
     good = tmp_path / "good.txt"
     good.write_text(
-        "> ana #general> hello everyone\n> ana> /coc 4\nbot → ana: 4. No harassment\n",
+        "> ana #general> hello everyone\n· no answer: talk between people in #general\n"
+        "> ana> /coc 4\nbot → ana: 4. No harassment\n",
         "utf-8",
     )
     result = concord("chat", "--transcript", str(good))
     assert result.returncode == 1  # the section has more lines than written above
     assert "+    Do not harass anyone." in result.stderr
-    assert f"{good}:2:" in result.stderr
+    assert f"{good}:3:" in result.stderr
 
     listing = concord("chat", "--transcript", str(tmp_path / "missing.txt"))
     assert listing.returncode == 1 and "no such file" in listing.stderr

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from adapters.console import ConsoleSyntaxError, Directive, format_action, parse_line
+from adapters.session import AdvancingClock, ConsoleSession
 from bot.actions import Ask, Choice, GrantRole, NotifyModerators, Say
+from bot.clock import ManualClock
+from bot.config import load_config
 from bot.events import CommandRun, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
 
 ANA = MemberRef("console", "ana", "ana")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_join_with_and_without_locale() -> None:
@@ -53,3 +63,69 @@ def test_output_shows_where_it_went() -> None:
     assert format_action(Ask(channel, "Q?", (Choice("a", "A"),)), "mods") == "bot → #welcome: Q?"
     assert format_action(NotifyModerators("console", "help"), "mods") == "bot → #mods: help"
     assert format_action(GrantRole(ANA, "member"), "mods") == '* ana is given the role "member"'
+
+
+# --- every typed line gets a visible answer ---------------------------------------------
+
+ONBOARDING = Path(__file__).parent / "transcripts" / "onboarding-en.txt"
+
+
+def chat(database: Path, lines: list[str]) -> list[str]:
+    """``concord chat --db FILE`` in its own process, fed lines; what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "chat", "--db", str(database)],
+        input="".join(f"{line}\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()[2:]  # after the banner and the syntax line
+
+
+def test_a_second_chat_on_the_same_database_answers_a_known_member(tmp_path: Path) -> None:
+    typed = [line[2:] for line in ONBOARDING.read_text("utf-8").splitlines() if line[:2] == "> "]
+    first = chat(tmp_path / "c.db", [line for line in typed if not line.startswith(":")])
+    assert any("Welcome" in line for line in first)
+    second = chat(tmp_path / "c.db", ["ana joins"])
+    assert len(second) == 1 and second[0].startswith("· ana joins; this database already knows")
+
+
+async def test_every_line_gets_a_visible_line(tmp_path: Path) -> None:
+    session = ConsoleSession(
+        load_config(None), tmp_path / "c.db", AdvancingClock(ManualClock(), fixed=True)
+    )
+    try:
+        await session.open()
+        assert await session.feed(":again") == ["· nothing to deliver again yet"]
+        assert (await session.feed("ana joins"))[0].startswith("bot → ana: Welcome")
+        for line in ("ana leaves", ":again", ":restart", ":wait 30m", "ana #general> hi all"):
+            answer = await session.feed(line)
+            assert answer and all(text.strip() for text in answer), line
+        assert await session.feed(":again") == [
+            "· delivered again; Concord had already handled it, so nothing is repeated"
+        ]
+    finally:
+        session.close()
+
+
+def test_at_a_terminal_chat_shows_a_prompt(tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "chat", "--db", str(tmp_path / "c.db")],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    os.close(follower)
+    os.write(leader, b"ana joins\n\x04")
+    try:
+        out, _ = process.communicate(timeout=120)
+    finally:
+        os.close(leader)
+    lines = out.splitlines()
+    assert lines[2].startswith("> bot → ana: Welcome"), lines[:3]

@@ -16,7 +16,7 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Engine
 from bot.i18n.catalogs import Catalogs
-from bot.i18n.locales import FSI, PDI, display_name, is_rtl
+from bot.i18n.locales import FSI, PDI, display_name, is_rtl, sentence_name
 from bot.resources import locales_dir
 from tests.conftest import RecordingAdapter, joined, new_engine, says
 
@@ -126,7 +126,7 @@ async def test_onboarding_by_typing_in_every_language(
         first = await ana.send(join=True)
         assert first[0].text == ana.text("onboarding.welcome", community=COMMUNITY, name="Ana")
         if ana.catalog.review_status == "draft":
-            ana.said(ana.text("common.draft_notice", language=display_name(code)))
+            ana.said(ana.text("common.draft_notice", language=sentence_name(code)))
         question = first[-1]
         assert isinstance(question, Ask)
         assert question.text.startswith(ana.step(1, 6, ana.text("onboarding.choose_language")))

@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from bot.i18n.controls import FSI, PDI, echo_safe
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# Commands (/help, !concord) and links inside a translated text: in right-to-left
-# text they are isolated so their Latin letters and slashes do not reorder the line.
-_COMMAND_OR_LINK = re.compile(r"(?<![\w/])(?:[/!][a-z][a-z_]*|https?://[^\s\u2068\u2069]+)")
+# Commands (/help, !concord), links and examples of several numbers ("1 3") inside a
+# translated text: in right-to-left text they are isolated so their Latin letters,
+# slashes and spaces do not reorder the line ("1 3" would read "3 1").
+_COMMAND_OR_LINK = re.compile(
+    r"(?<![\w/])(?:[/!][a-z][a-z_]*|https?://[^\s\u2068\u2069]+|[0-9]+(?: [0-9]+)+(?![\w]))"
+)
 
 
 def placeholders(text: str) -> set[str]:
@@ -42,5 +45,5 @@ def substitute(text: str, values: Mapping[str, object]) -> str:
 
 
 def isolate_commands(text: str) -> str:
-    """Wrap each command and link of a right-to-left text in FSI ... PDI."""
+    """Wrap each command, link and run of numbers of a right-to-left text in FSI ... PDI."""
     return _COMMAND_OR_LINK.sub(lambda m: f"{FSI}{m.group(0)}{PDI}", text)

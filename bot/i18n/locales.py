@@ -229,6 +229,20 @@ def display_name(code: str) -> str:
     return first.title() + name[1:]
 
 
+def sentence_name(code: str) -> str:
+    """The language's own name as it is written inside a sentence: CLDR's names are
+    that form ("mis textos en español", "meus textos em português", but "Deutsch"),
+    while ``display_name`` capitalizes for lists and menus."""
+    tag = normalize_tag(code)
+    if tag is None:
+        return code
+    if tag in _OWN_NAMES:
+        return _OWN_NAMES[tag]
+    locale = babel_locale(tag)
+    name = locale.get_display_name(locale) if locale is not None else None
+    return name or display_name(code)
+
+
 @lru_cache(maxsize=1024)
 def text_direction(code: str) -> str:
     """``"rtl"`` or ``"ltr"``; an explicit script decides, because Babel drops

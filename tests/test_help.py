@@ -1,0 +1,88 @@
+"""``/help``: built from the command table for who is asking, in their language."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.session import AdvancingClock, ConsoleSession
+from bot.clock import ManualClock
+from bot.commands import Command, command_table, run_help
+from bot.config import load_config
+from bot.i18n.catalogs import Catalogs
+from bot.i18n.locales import FSI, PDI
+from bot.resources import locales_dir
+
+MEMBER = ("/coc", "/language", "/report", "/mediate", "/appeal", "/mydata", "/forget", "/quiet")
+SESSION = ("/pause", "/private", "/propose", "/leave")
+MEDIATOR = ("/case", "/resume", "/floor")
+MODERATOR = ("/reports", "/sanction", "/appeals")
+
+
+@pytest.fixture
+async def console(tmp_path: Path) -> AsyncIterator[ConsoleSession]:
+    """The example community: mod and kai are moderators, noor is a mediator."""
+    clock = AdvancingClock(ManualClock(), fixed=True)
+    session = ConsoleSession(load_config(None), tmp_path / "help.db", clock)
+    await session.open()
+    yield session
+    session.close()
+
+
+async def help_for(console: ConsoleSession, name: str) -> list[str]:
+    [text] = await console.feed(f"{name}> /help")
+    return [line.removeprefix(f"bot → {name}: ").strip() for line in text.split("\n")]
+
+
+def listed(lines: list[str]) -> set[str]:
+    return {line.split(" – ")[0] for line in lines if " – " in line}
+
+
+async def test_a_member_learns_every_member_command_and_no_staff_command(
+    console: ConsoleSession,
+) -> None:
+    lines = await help_for(console, "ana")
+    assert set(MEMBER) <= listed(lines)
+    assert not listed(lines) & {*SESSION, *MEDIATOR, *MODERATOR}
+    assert "/report – Tell the moderators privately about a problem" in lines
+    assert lines[0] == "Here is what I can do:"
+    assert lines[-1].startswith("You can also write me a question")
+
+
+async def test_moderators_and_mediators_see_their_own_commands(console: ConsoleSession) -> None:
+    moderator = await help_for(console, "kai")
+    assert set(MODERATOR) <= listed(moderator) and not listed(moderator) & set(MEDIATOR)
+    heading = moderator.index("For moderators:")
+    assert all(moderator.index(line) > heading for line in moderator if "/sanction" in line)
+    mediator = await help_for(console, "noor")
+    assert {*SESSION, *MEDIATOR} <= listed(mediator) and not listed(mediator) & set(MODERATOR)
+    assert "For mediators:" in mediator and "In a mediation session:" in mediator
+
+
+async def test_help_comes_from_the_member_s_catalog(console: ConsoleSession) -> None:
+    catalogs = Catalogs.load([locales_dir()])
+    await console.feed("sam joins es")
+    await console.feed("sam> /stop")
+    lines = await help_for(console, "sam")
+    spanish = catalogs.translator("es")
+    assert f"/report – {spanish.gettext('command.report')}" in lines
+    assert lines[0] == spanish.gettext("common.help").split("\n")[0]
+    await console.feed("samira joins ar")
+    await console.feed("samira> /stop")
+    arabic = "\n".join(await help_for(console, "samira"))
+    assert f"{FSI}/report{PDI} – {catalogs.translator('ar').gettext('command.report')}" in arabic
+
+
+async def test_an_empty_message_gets_the_same_help(console: ConsoleSession) -> None:
+    await console.feed("ana joins")
+    await console.feed("ana> /stop")
+    [text] = await console.feed("ana> ")
+    assert "/report – " in text and "/mydata – " in text
+
+
+def test_a_command_for_an_unknown_audience_is_refused() -> None:
+    typo = Command("oops", run_help, help="common.help_help", audience="moderators")
+    with pytest.raises(ValueError, match="unknown audience"):
+        command_table([], (typo,))
