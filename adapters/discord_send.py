@@ -59,13 +59,12 @@ class Undeliverable(Exception):
     """Discord refused for good; retrying cannot help."""
 
 
-def sent_key(user_id: str) -> str:
-    """Where the ids of the bot's recent messages to a member's direct messages are kept."""
-    return f"{PLATFORM}:sent:{user_id}"
+# The member record with the ids of the bot's recent messages in their direct messages.
+SENT = "sent"
 
 
 def message_ids(saved: str | None) -> list[int]:
-    """The message ids in a ``sent_key`` entry, oldest first (nothing when unreadable)."""
+    """The message ids in a ``SENT`` record, oldest first (nothing when unreadable)."""
     try:
         loaded = json.loads(saved) if saved else []
     except ValueError:
@@ -229,9 +228,8 @@ class Sender:
         if place.kind is not PlaceKind.DIRECT or message is None:
             return
         host = self.places.host
-        key = sent_key(place.id)
-        ids = [*message_ids(host.cursor(key)), message.id]
-        host.save_cursor(key, json.dumps(ids[-SENT_KEPT:]))
+        ids = [*message_ids(host.member_record(PLATFORM, place.id, SENT)), message.id]
+        host.save_member_record(PLATFORM, place.id, SENT, json.dumps(ids[-SENT_KEPT:]))
 
     async def delete_recent(self, place: Place) -> None:
         """Delete the bot's remembered messages in a member's direct messages, newest
@@ -241,8 +239,7 @@ class Sender:
         if place.kind is not PlaceKind.DIRECT:
             raise Undeliverable("only the bot's messages in direct messages are deleted")
         host = self.places.host
-        key = sent_key(place.id)
-        pending = message_ids(host.cursor(key))
+        pending = message_ids(host.member_record(PLATFORM, place.id, SENT))
         if not pending:
             return
         target = await self.messageable(place)
@@ -258,8 +255,9 @@ class Sender:
                 done.add(message_id)
         finally:
             # Read again: a message sent meanwhile (for another member's event) stays.
-            left = [i for i in message_ids(host.cursor(key)) if i not in done]
-            host.save_cursor(key, json.dumps(left))
+            saved = host.member_record(PLATFORM, place.id, SENT)
+            left = [i for i in message_ids(saved) if i not in done]
+            host.save_member_record(PLATFORM, place.id, SENT, json.dumps(left))
         log.info("discord: deleted %d of %d recent messages in a DM", deleted, len(pending))
 
     async def messageable(self, place: Place) -> discord.PartialMessageable:

@@ -382,7 +382,7 @@ async def test_clear_deletes_the_bots_messages_even_after_a_restart(
             standin.say(jo, "/clear")
             await standin.wait_for(lambda: all(s.deleted for s in standin.to(5011)))
             await standin.drained()  # /clear was handled to the end
-            assert engine.services.store.cursor("telegram:sent:5011") == "[]"
+            assert engine.services.store.member_record("telegram", "5011", "sent") == "[]"
     assert standin.to(5011) == before, "nothing new was sent"
     assert standin.visible(5011) == []
     (bulk,) = standin.calls_of("deleteMessages")

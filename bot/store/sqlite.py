@@ -25,7 +25,7 @@ from bot.sealing import Sealer
 from bot.store.cases import CaseRecords
 from bot.store.group_sync import fsync_path
 from bot.store.migrations import migrate
-from bot.store.privacy import purge_older_than
+from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
@@ -177,6 +177,13 @@ class SQLiteStore:
         row = self._conn.execute("SELECT position FROM cursors WHERE name = ?", (name,))
         found = row.fetchone()
         return str(found[0]) if found else None
+
+    def member_record(self, platform: str, member_id: str, name: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT value FROM member_records WHERE platform = ? AND member = ? AND name = ?",
+            (platform, member_id, name),
+        ).fetchone()
+        return str(row[0]) if row else None
 
     # Writes -------------------------------------------------------------------------
 
@@ -353,6 +360,15 @@ class SQLiteStore:
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
 
+    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
+        """An adapter's record about one member (their direct room, the ids of messages
+        sent to them): erased with them by ``/forget``, and only with them."""
+        self._conn.execute(
+            "INSERT INTO member_records VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (platform, member, name) DO UPDATE SET value = excluded.value",
+            (platform, member_id, name, value),
+        )
+
     def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget``: the reply telling the member is delivered; now no sent
         message naming them stays (delivered messages have no further use, and sealed
@@ -360,7 +376,7 @@ class SQLiteStore:
         under their id), and no old page of them in the WAL."""
         self.flush_marks()
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
-        self._conn.execute("DELETE FROM cursors WHERE name LIKE ?", (f"%{platform}%{member_id}%",))
+        self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def purge(self, community: str, before: datetime) -> int:
