@@ -116,10 +116,16 @@ def _m3_member_records(db: sqlite_utils.Database) -> None:
         db.execute(f"DELETE FROM cursors WHERE {match}", args)
 
 
+def _m4_no_delivered_text(db: sqlite_utils.Database) -> None:
+    """Delivered (and set aside) actions keep no text: delivery needs none once sent."""
+    db.execute("UPDATE outbox SET action = '' WHERE sent_at IS NOT NULL")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
     (3, _m3_member_records),
+    (4, _m4_no_delivered_text),
 ]
 
 

@@ -30,7 +30,9 @@ from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
 
-_MARK_SENT = "UPDATE outbox SET sent_at = ? WHERE id = ?"
+# A delivered action keeps no text (a reply may quote a private statement): its row
+# keeps only the id, platform and times that delivery and its records need.
+_MARK_SENT = "UPDATE outbox SET sent_at = ?, action = '' WHERE id = ?"
 
 
 class SQLiteStore:
@@ -353,7 +355,8 @@ class SQLiteStore:
     def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
         """An action no adapter can deliver: kept out of the way, with the reason."""
         self._conn.execute(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET sent_at = ?, action = '', attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?",
             (_iso(at), f"undeliverable: {error}"[:500], outbox_id),
         )
 
