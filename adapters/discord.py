@@ -317,12 +317,8 @@ class DiscordAdapter:
     # Delivering --------------------------------------------------------------------
 
     async def deliver(self, action: Action) -> None:
-        try:
-            await self._deliver(action)
-        except Undeliverable as exc:
-            log.warning("discord: %s not delivered: %s", type(action).__name__, exc)
-
-    async def _deliver(self, action: Action) -> None:
+        """Raises Undeliverable for what Discord refuses for good: the outbox records it,
+        with the reason, instead of counting it sent."""
         send = self.sender
         if isinstance(action, Say):
             await send.text(action.to, action.text)

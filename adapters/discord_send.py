@@ -10,10 +10,10 @@ here keeps the whole bot under the global 50 requests a second. A 429 that outla
 discord.py's retries, a server error or a network failure raises ``DeliveryError``,
 so the action stays in the outbox and is sent again in order. A refusal that a retry
 cannot fix (a member who closed their direct messages, a deleted channel, missing
-permissions) raises ``Undeliverable``, which the adapter logs.
+permissions) raises ``Undeliverable``, which the outbox records with its reason.
 
 The ids of the bot's own messages in each direct-message conversation (the last
-100) are kept in the store under ``discord:sent:<user id>``, so the safety exit
+100) are kept as the member record ``sent`` of the user, so the safety exit
 (``DeleteRecentMessages``) can delete them one by one, also after a restart: in a
 direct message a bot may delete its own messages, but bulk deletion is for servers
 only. A message that cannot be deleted (already gone) is logged and skipped.
@@ -39,7 +39,7 @@ from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context, space_key,
 from adapters.pacing import TokenBucket
 from bot.actions import Choice
 from bot.delivery import delivering
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, UndeliverableError
 from bot.events import Place, PlaceKind
 from bot.text import split_message
 
@@ -55,8 +55,9 @@ _MAX_CUSTOM_ID = 100
 T = TypeVar("T")
 
 
-class Undeliverable(Exception):
-    """Discord refused for good; retrying cannot help."""
+class Undeliverable(UndeliverableError):
+    """Discord refused for good; retrying cannot help (the outbox sets the action aside
+    with the reason)."""
 
 
 # The member record with the ids of the bot's recent messages in their direct messages.

@@ -53,9 +53,9 @@ class ConsoleSession:
         return engine
 
     def _write(self, text: str) -> None:
-        self.output.append(text)
         if self.echo is not None:
-            self.echo(text)
+            self.echo(text)  # first: what fails to go out is not shown as said
+        self.output.append(text)
 
     async def open(self, live: bool = False) -> None:
         """Deliver what a previous run left undelivered, then ask members to agree again

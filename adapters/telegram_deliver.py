@@ -2,9 +2,9 @@
 documents, deleting the bot's messages, a deep link to a private chat, the member
 role and moderator notices.
 
-The adapter (adapters/telegram.py) logs an Undeliverable action and goes on; this
-module only translates an action into calls through the Sender, the SentHistory and
-the Restrictions.
+An action Telegram refuses for good raises Undeliverable, which the outbox records
+with its reason; this module only translates an action into calls through the
+Sender, the SentHistory and the Restrictions.
 """
 
 from __future__ import annotations

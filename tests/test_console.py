@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
 
-from adapters.console import ConsoleSyntaxError, Directive, format_action, parse_line
+from adapters.console import (
+    ConsoleSyntaxError,
+    Directive,
+    format_action,
+    parse_line,
+    write_out,
+)
+from adapters.session import AdvancingClock, ConsoleSession
 from bot.actions import Ask, Choice, GrantRole, NotifyModerators, Say
+from bot.clock import ManualClock
+from bot.config import load_config
 from bot.events import CommandRun, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
 
 ANA = MemberRef("console", "ana", "ana")
@@ -53,3 +65,29 @@ def test_output_shows_where_it_went() -> None:
     assert format_action(Ask(channel, "Q?", (Choice("a", "A"),)), "mods") == "bot → #welcome: Q?"
     assert format_action(NotifyModerators("console", "help"), "mods") == "bot → #mods: help"
     assert format_action(GrantRole(ANA, "member"), "mods") == '* ana is given the role "member"'
+
+
+async def test_a_text_the_output_cannot_show_is_set_aside_as_undeliverable(
+    tmp_path: Path,
+) -> None:
+    """A terminal in Latin-1 cannot show the console's arrow, nor Russian or Japanese:
+    each reply is recorded as undeliverable with the reason and counted, at once,
+    rather than retried as a bug while every later reply waits behind it."""
+    terminal = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    clock = AdvancingClock(ManualClock(), fixed=True)
+    session = ConsoleSession(
+        load_config(None), tmp_path / "c.db", clock, echo=lambda text: write_out(text, terminal)
+    )
+    try:
+        await session.open()
+        await session.feed("ana joins")  # the welcome and the language menu
+        await session.feed("ana> /coc")  # answered, not held up behind them
+        store = session.engine.services.store
+        assert store.pending_outbox() == []
+        assert store.undeliverable() == {"console": 3}
+        reasons = store.undeliverable_reasons()
+        assert len(reasons) == 3 and all(p == "console" for _, p, _ in reasons)
+        assert all("cannot show this text" in reason for _, _, reason in reasons)
+        assert session.output == []  # nothing was shown, so nothing counts as said
+    finally:
+        session.close()

@@ -28,6 +28,7 @@ from bot.engine import Engine
 from bot.errors import ConcordError, ConfigError
 from bot.events import ChoiceMade, CommandRun, MemberJoined, Place, PlaceKind, TextSaid
 from bot.host import AdapterHost
+from bot.store import Changes
 from tests.telegram_standin import BotApiStandIn
 
 # The adapter reads raw getUpdates to skip one malformed update rather than a batch;
@@ -542,3 +543,38 @@ def test_adapter_declares_what_telegram_can_do(tmp_path: Path, standin: BotApiSt
         assert logging.getLogger("httpx").level >= logging.WARNING  # URLs carry the token
     finally:
         engine.services.store.close()
+
+
+async def test_a_chat_the_bot_may_not_write_to_is_recorded_undeliverable(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """Telegram refuses for good (a user who never opened a chat with the bot): the
+    action is set aside as undeliverable with Telegram's reason and counted, not
+    counted as sent; the next action goes out."""
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST) as (_, engine):
+        ana = standin.user(5001, "Ana")
+        standin.say(ana, "/start")  # Ana opened a chat with the bot; Kim never did
+        await standin.wait_for(lambda: bool(standin.to(5001)))
+        await standin.drained()
+        store = engine.services.store
+        kim = Place("telegram", PlaceKind.DIRECT, "5002")
+        to_ana = Place("telegram", PlaceKind.DIRECT, "5001")
+        items = store.apply(
+            Changes(
+                at=engine.services.clock.now(),
+                outbox=[
+                    (engine.community, Say(kim, "For Kim")),
+                    (engine.community, Say(to_ana, "For Ana")),
+                ],
+            )
+        )
+        assert items is not None
+        await engine.outbox.deliver_new(items)
+        assert store.pending_outbox() == []
+        assert store.undeliverable() == {"telegram": 1}
+        [(outbox_id, platform, reason)] = store.undeliverable_reasons()
+        assert outbox_id == items[0].id and platform == "telegram"
+        assert "Forbidden" in reason and "5002" in reason
+        assert standin.to(5001)[-1].text == "For Ana"
+        assert standin.to(5002) == []
