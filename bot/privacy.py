@@ -27,7 +27,7 @@ def my_data(turn: Turn) -> dict[str, Any]:
             own_names.add(str(case.data.get("alias", "")))
         cases.append(
             {
-                "case": case.id,
+                "case": case.shown,
                 "kind": case.kind,
                 "status": case.status,
                 "opened": iso(case.created_at),

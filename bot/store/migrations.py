@@ -121,11 +121,20 @@ def _m4_no_delivered_text(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE outbox SET action = '' WHERE sent_at IS NOT NULL")
 
 
+def _m5_case_numbers(db: sqlite_utils.Database) -> None:
+    """Cases are numbered per kind (report 1, mediation case 1). Existing cases keep
+    the number they were given (their id), and each kind counts on from its highest."""
+    db.execute("ALTER TABLE cases ADD COLUMN number INTEGER")
+    db.execute("UPDATE cases SET number = id")
+    db.execute("CREATE UNIQUE INDEX cases_number ON cases (community, kind, number)")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
     (3, _m3_member_records),
     (4, _m4_no_delivered_text),
+    (5, _m5_case_numbers),
 ]
 
 
