@@ -122,7 +122,7 @@ def _close(turn: Turn, case: Case, rest: str) -> None:
         turn.say("report.reason_required")
         return
     if case.status == "closed":
-        turn.say("mediation.already_closed", case=str(case.shown))
+        turn.say("report.already_closed", case=str(case.shown))
         return
     reports.set_status(turn, case, "closed", clean_user_text(rest, 500))
     turn.say("report.closed_ack", case=str(case.shown))

@@ -166,3 +166,15 @@ async def test_delivered_replies_leave_no_text_in_the_database_file(
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
     for statement in ("What happened.", "Pasó esto.", "Me sentí mal.", "Necesito respeto."):
         assert statement.encode() not in raw, statement
+
+
+async def test_mydata_names_the_language_in_the_members_own_words(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    from tests.conftest import joined
+
+    await engine.handle(joined("ana", locale="sw"))
+    adapter.take()
+    await run(engine, "ana", "/mydata")
+    [text] = adapter.texts("ana")
+    assert "Lugha: Kiswahili." in text, text[:200]

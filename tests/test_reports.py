@@ -323,6 +323,8 @@ async def test_reports_are_numbered_from_one_after_a_mediation(
     assert any(SECRET in t for t in adapter.texts("mod"))
     await run(engine, "mod", "/reports close 1 Handled.")
     assert "report 1 is closed" in adapter.texts("sam")[-1].lower()
+    await run(engine, "mod", "/reports close 1 Again.")
+    assert adapter.texts("mod")[-1] == "Report 1 is already closed."  # the kind named
     await report(engine, "ana")
     assert any("Your report is number 2." in t for t in adapter.texts("ana"))
 
