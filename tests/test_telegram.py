@@ -578,3 +578,35 @@ async def test_a_chat_the_bot_may_not_write_to_is_recorded_undeliverable(
         assert "Forbidden" in reason and "5002" in reason
         assert standin.to(5001)[-1].text == "For Ana"
         assert standin.to(5002) == []
+
+
+async def test_forget_erases_only_the_members_own_telegram_records(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """Member 12 forgets; member 5124 (whose id contains "12") and member 123 keep
+    their restriction state: records are kept per member, not found by pattern."""
+    config = write_config(tmp_path, standin, restrict_until_acknowledged=True)
+    group = standin.group(GROUP)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST) as (_, engine):
+        store = engine.services.store
+        users = {uid: standin.user(uid, f"U{uid}", language_code="en") for uid in (12, 5124, 123)}
+        for user in users.values():
+            standin.join(group, user)
+        await standin.wait_for(
+            lambda: all(store.member_record("telegram", str(u), "member") for u in users)
+        )
+        standin.say(users[12], "/start welcome")
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(12)))
+        await standin.drained()
+        assert store.member_record("telegram", "12", "sent")
+        standin.say(users[12], "/forget")
+        await standin.wait_for(lambda: "erase" in str(standin.to(12)[-1].buttons))
+        count = len(standin.to(12))
+        standin.say(users[12], "1")
+        await standin.wait_for(lambda: len(standin.to(12)) > count)
+        await standin.drained()
+        assert store.member_record("telegram", "12", "member") is None
+        assert store.member_record("telegram", "12", "sent") is None
+        for uid in (5124, 123):
+            saved = store.member_record("telegram", str(uid), "member")
+            assert saved is not None and json.loads(saved)["groups"] == [GROUP]
