@@ -22,6 +22,7 @@ from bot.actions import action_from_json, action_platform, action_to_json
 from bot.errors import StoreError
 from bot.events import MemberRef
 from bot.sealing import Sealer
+from bot.store import outbox
 from bot.store.cases import CaseRecords
 from bot.store.group_sync import fsync_path
 from bot.store.migrations import migrate
@@ -32,8 +33,6 @@ from bot.store.types import parse_iso as _parse
 
 # A delivered action keeps no text (a reply may quote a private statement): its row
 # keeps only the id, platform and times that delivery and its records need.
-UNDELIVERABLE = "undeliverable: "  # how a set-aside action's reason starts
-_DEAD_COUNTER = "undeliverable:"  # + platform: the counter of actions set aside
 _MARK_SENT = "UPDATE outbox SET sent_at = ?, action = '' WHERE id = ?"
 
 
@@ -359,33 +358,15 @@ class SQLiteStore:
         delivered rows are pruned), and counted per platform for good."""
         self.flush_marks()
         with self._transaction() as conn:
-            conn.execute(
-                "UPDATE outbox SET sent_at = ?, action = '', attempts = attempts + 1,"
-                " last_error = ? WHERE id = ?",
-                (_iso(at), f"{UNDELIVERABLE}{error}"[:500], outbox_id),
-            )
-            conn.execute(
-                "INSERT INTO counters (name, value) SELECT ? || platform, 1 FROM outbox"
-                " WHERE id = ? ON CONFLICT (name) DO UPDATE SET value = value + 1",
-                (_DEAD_COUNTER, outbox_id),
-            )
+            outbox.set_aside(conn, outbox_id, error, _iso(at))
 
     def undeliverable(self) -> dict[str, int]:
         """How many actions were set aside as undeliverable, per platform."""
-        rows = self._conn.execute(
-            "SELECT substr(name, ?), value FROM counters WHERE substr(name, 1, ?) = ?",
-            (len(_DEAD_COUNTER) + 1, len(_DEAD_COUNTER), _DEAD_COUNTER),
-        )
-        return {platform: int(count) for platform, count in rows}
+        return outbox.counts(self._conn)
 
     def undeliverable_reasons(self, limit: int = 100) -> list[tuple[int, str, str]]:
         """The latest actions set aside (outbox id, platform, reason), newest first."""
-        rows = self._conn.execute(
-            "SELECT id, platform, substr(last_error, ?) FROM outbox WHERE sent_at IS NOT NULL"
-            " AND substr(last_error, 1, ?) = ? ORDER BY id DESC LIMIT ?",
-            (len(UNDELIVERABLE) + 1, len(UNDELIVERABLE), UNDELIVERABLE, limit),
-        )
-        return [(int(i), str(p), str(r)) for i, p, r in rows]
+        return outbox.reasons(self._conn, limit)
 
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
