@@ -93,5 +93,8 @@ def test_records_kept_as_cursors_move_to_member_records(tmp_path: Path) -> None:
         assert store.member_record("telegram", "12", "member") is None
         assert store.member_record("telegram", "5124", "member") is not None
         assert store.member_record("telegram", "123", "sent") == "[5, 6]"
+        store.erase_delivered("matrix", "@ann_b:x.org")
+        assert store.member_record("matrix", "@ann_b:x.org", "dm") is None
+        assert store.member_record("matrix", "@annxb:x.org", "sent") == '[["!b:x.org", "$e"]]'
     finally:
         store.close()
