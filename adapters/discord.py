@@ -345,8 +345,7 @@ class DiscordAdapter:
         elif isinstance(action, NotifyModerators):
             channel = self.settings.moderators_channel
             if channel is None:
-                log.warning("discord: a moderator notice was dropped: set moderators_channel")
-                return
+                raise Undeliverable("no moderators_channel is configured")
             await send.text(Place(PLATFORM, PlaceKind.CHANNEL, str(channel)), action.text)
 
 

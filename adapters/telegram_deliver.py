@@ -88,11 +88,10 @@ class Delivery:
         elif isinstance(action, NotifyModerators):
             chat = self.settings.moderators_chat
             if chat is None:
-                log.warning("telegram: a moderator notice was dropped: set moderators_chat")
-                return
+                raise Undeliverable("no moderators_chat is configured")
             await self.sender.send_text(chat, action.text)
         elif isinstance(action, OpenPrivateSpace):
-            log.warning("telegram: bots cannot create private groups; %s not opened", action.space)
+            raise Undeliverable(f"bots cannot create private groups; {action.space} not opened")
 
     def chat(self, place: Place) -> int:
         chat: int | None = None

@@ -58,8 +58,10 @@ class Restrictions:
 
     async def set_member(self, user_id: int, granted: bool) -> None:
         """The member role granted or revoked: lift or restore the restriction in every
-        group they joined."""
+        group they joined. A group that refuses (the bot lost its rights there) does not
+        stop the others; the action is then undeliverable, naming those groups."""
         state = self._state(user_id)
+        refused: list[str] = []
         if self.settings.restrict_until_acknowledged:
             permissions = (
                 ChatPermissions.all_permissions() if granted else ChatPermissions.no_permissions()
@@ -68,9 +70,11 @@ class Restrictions:
                 try:
                     await self._set_permissions(chat_id, user_id, permissions)
                 except Undeliverable as exc:
-                    log.warning("telegram: permissions of %s not changed: %s", user_id, exc)
+                    refused.append(str(exc))
         state["member"] = granted
         self._save(user_id, state)
+        if refused:
+            raise Undeliverable(f"permissions of {user_id} not changed: {'; '.join(refused)}")
 
     async def _set_permissions(
         self, chat_id: int, user_id: int, permissions: ChatPermissions
