@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import bot
-from adapters.console import ConsoleSyntaxError
+from adapters.console import ConsoleSyntaxError, write_out
 from adapters.runner import run_platforms, settings_module
 from adapters.session import AdvancingClock, ConsoleSession
 from adapters.transcript import run_transcript
@@ -118,7 +118,7 @@ async def run_chat(config_path: Path | None, db: Path | None) -> int:
     config = load_config(config_path)
     database = db or config.database or default_database()
     session = ConsoleSession(
-        config, database, AdvancingClock(SystemClock(), fixed=False), echo=print
+        config, database, AdvancingClock(SystemClock(), fixed=False), echo=write_out
     )
     print(f"Concord console: {config.community_name} (database: {database})")
     print("Type 'ana joins', 'ana> hello', 'ana #general> hi', 'ana> /help'; Ctrl-D ends.")

@@ -23,9 +23,11 @@ lines indented by four spaces.
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TextIO
 
 from bot.actions import (
     Action,
@@ -42,6 +44,7 @@ from bot.actions import (
     SendFile,
 )
 from bot.durations import parse_duration
+from bot.errors import DeliveryError, UndeliverableError
 from bot.events import (
     CommandRun,
     Event,
@@ -163,8 +166,19 @@ def _message(where: str, text: str) -> str:
     return "\n".join(lines)
 
 
+def write_out(text: str, stream: TextIO | None = None) -> None:
+    """Write a delivered action to standard output and flush it: a delivery counts only
+    once the text has left the process (with output to a pipe, Python keeps it in a
+    buffer that a killed process loses)."""
+    out = stream or sys.stdout
+    out.write(text + "\n")
+    out.flush()
+
+
 class ConsoleAdapter:
-    """Delivers actions by writing them out; it never fails, so nothing is retried."""
+    """Delivers actions by writing them out. ``write`` must hand the text to the
+    operating system before it returns (``write_out`` does): then it is delivered.
+    Output that fails is retried; a text the output cannot show is undeliverable."""
 
     platform = PLATFORM
     capabilities = Capabilities(
@@ -181,4 +195,13 @@ class ConsoleAdapter:
         self.moderators_channel = moderators_channel
 
     async def deliver(self, action: Action) -> None:
-        self.write(format_action(action, self.moderators_channel))
+        text = format_action(action, self.moderators_channel)
+        try:
+            self.write(text)
+        except UnicodeEncodeError as exc:
+            raise UndeliverableError(
+                f"console: the output ({exc.encoding}) cannot show this text;"
+                " a UTF-8 locale or PYTHONIOENCODING=utf-8 can"
+            ) from exc
+        except OSError as exc:
+            raise DeliveryError(f"console: output failed: {exc}") from exc

@@ -358,12 +358,8 @@ class DiscordAdapter:
     # Delivering --------------------------------------------------------------------
 
     async def deliver(self, action: Action) -> None:
-        try:
-            await self._deliver(action)
-        except Undeliverable as exc:
-            log.warning("discord: %s not delivered: %s", type(action).__name__, exc)
-
-    async def _deliver(self, action: Action) -> None:
+        """Raises Undeliverable for what Discord refuses for good: the outbox records it,
+        with the reason, instead of counting it sent."""
         send = self.sender
         if isinstance(action, Say):
             await send.text(action.to, action.text)
@@ -392,8 +388,7 @@ class DiscordAdapter:
         elif isinstance(action, NotifyModerators):
             channel = self.settings.moderators_channel
             if channel is None:
-                log.warning("discord: a moderator notice was dropped: set moderators_channel")
-                return
+                raise Undeliverable("no moderators_channel is configured")
             await send.text(Place(PLATFORM, PlaceKind.CHANNEL, str(channel)), action.text)
 
 

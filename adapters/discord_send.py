@@ -10,10 +10,10 @@ here keeps the whole bot under the global 50 requests a second. A 429 that outla
 discord.py's retries, a server error or a network failure raises ``DeliveryError``,
 so the action stays in the outbox and is sent again in order. A refusal that a retry
 cannot fix (a member who closed their direct messages, a deleted channel, missing
-permissions) raises ``Undeliverable``, which the adapter logs.
+permissions) raises ``Undeliverable``, which the outbox records with its reason.
 
 The ids of the bot's own messages in each direct-message conversation (the last
-100) are kept in the store under ``discord:sent:<user id>``, so the safety exit
+100) are kept as the member record ``sent`` of the user, so the safety exit
 (``DeleteRecentMessages``) can delete them one by one, also after a restart: in a
 direct message a bot may delete its own messages, but bulk deletion is for servers
 only. A message that cannot be deleted (already gone) is logged and skipped.
@@ -39,7 +39,7 @@ from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context, space_key,
 from adapters.pacing import TokenBucket
 from bot.actions import Choice
 from bot.delivery import delivering
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, UndeliverableError
 from bot.events import Place, PlaceKind
 from bot.text import split_message
 
@@ -55,17 +55,17 @@ _MAX_CUSTOM_ID = 100
 T = TypeVar("T")
 
 
-class Undeliverable(Exception):
-    """Discord refused for good; retrying cannot help."""
+class Undeliverable(UndeliverableError):
+    """Discord refused for good; retrying cannot help (the outbox sets the action aside
+    with the reason)."""
 
 
-def sent_key(user_id: str) -> str:
-    """Where the ids of the bot's recent messages to a member's direct messages are kept."""
-    return f"{PLATFORM}:sent:{user_id}"
+# The member record with the ids of the bot's recent messages in their direct messages.
+SENT = "sent"
 
 
 def message_ids(saved: str | None) -> list[int]:
-    """The message ids in a ``sent_key`` entry, oldest first (nothing when unreadable)."""
+    """The message ids in a ``SENT`` record, oldest first (nothing when unreadable)."""
     try:
         loaded = json.loads(saved) if saved else []
     except ValueError:
@@ -288,9 +288,8 @@ class Sender:
         if place.kind is not PlaceKind.DIRECT or message is None:
             return
         host = self.places.host
-        key = sent_key(place.id)
-        ids = [*message_ids(host.cursor(key)), message.id]
-        host.save_cursor(key, json.dumps(ids[-SENT_KEPT:]))
+        ids = [*message_ids(host.member_record(PLATFORM, place.id, SENT)), message.id]
+        host.save_member_record(PLATFORM, place.id, SENT, json.dumps(ids[-SENT_KEPT:]))
 
     async def delete_recent(self, place: Place) -> None:
         """Delete the bot's remembered messages in a member's direct messages, newest
@@ -300,8 +299,7 @@ class Sender:
         if place.kind is not PlaceKind.DIRECT:
             raise Undeliverable("only the bot's messages in direct messages are deleted")
         host = self.places.host
-        key = sent_key(place.id)
-        pending = message_ids(host.cursor(key))
+        pending = message_ids(host.member_record(PLATFORM, place.id, SENT))
         if not pending:
             return
         target = await self.messageable(place)
@@ -317,8 +315,9 @@ class Sender:
                 done.add(message_id)
         finally:
             # Read again: a message sent meanwhile (for another member's event) stays.
-            left = [i for i in message_ids(host.cursor(key)) if i not in done]
-            host.save_cursor(key, json.dumps(left))
+            saved = host.member_record(PLATFORM, place.id, SENT)
+            left = [i for i in message_ids(saved) if i not in done]
+            host.save_member_record(PLATFORM, place.id, SENT, json.dumps(left))
         log.info("discord: deleted %d of %d recent messages in a DM", deleted, len(pending))
 
     async def remove(self, place: Place, message_id: str) -> None:

@@ -371,8 +371,6 @@ class MatrixAdapter:
         if not self.synced or self.delivery is None:
             raise DeliveryError("matrix: not connected yet")
         async with self.lock:
-            try:
-                await self.delivery.deliver(action)
-            except Refused as exc:
-                # Retrying would only block every later action behind this one.
-                log.error("%s; dropped %s", exc, type(action).__name__)
+            # Refused (retrying would only block every later action behind this one)
+            # reaches the outbox, which records the action as undeliverable.
+            await self.delivery.deliver(action)

@@ -6,7 +6,7 @@ encrypted before the upload (AES-CTR, by matrix-nio) and the keys travel inside 
 encrypted event's ``file`` field, so the server never sees the content.
 
 Every message the bot sends in a member's direct room (texts, reactions under its
-questions, files) is remembered with ``host.save_cursor("matrix:sent:<user>")`` as a
+questions, files) is remembered as the user's member record ``sent``, a
 short JSON list of ``[room id, event id]`` pairs, the latest ``SENT_LIMIT``, so that
 ``DeleteRecentMessages`` still works after a restart: it redacts them, newest first.
 A redaction the server refuses (already gone, the bot left the room) is logged and
@@ -30,8 +30,7 @@ SENT_LIMIT = 100
 REDACT_REASON = "Deleted at the member's request (/clear)"
 
 
-def sent_key(user: str) -> str:
-    return f"matrix:sent:{user}"
+SENT = "sent"  # the member record with the bot's messages in their direct room
 
 
 def mimetype(name: str) -> str:
@@ -68,7 +67,7 @@ class History:
         self.host = host
 
     def sent(self, user: str) -> list[tuple[str, str]]:
-        text = self.host.cursor(sent_key(user))
+        text = self.host.member_record("matrix", user, SENT)
         if not text:
             return []
         try:
@@ -79,7 +78,7 @@ class History:
         return [(str(pair[0]), str(pair[1])) for pair in data if len(pair) == 2]
 
     def _save(self, user: str, entries: list[tuple[str, str]]) -> None:
-        self.host.save_cursor(sent_key(user), json.dumps([list(e) for e in entries]))
+        self.host.save_member_record("matrix", user, SENT, json.dumps([list(e) for e in entries]))
 
     def remember(self, user: str, room_id: str, event_ids: list[str]) -> None:
         if not event_ids:

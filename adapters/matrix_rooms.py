@@ -3,7 +3,7 @@ and the rooms and power levels that stand for roles.
 
 A member's direct room is a room with exactly the bot and that member (besides the
 configured rooms and private spaces), created by the bot or accepted from the member's
-invite. The member -> room mapping is kept with ``host.save_cursor("matrix:dm:<user>")``
+invite. The member -> room mapping is kept as the member record ``dm`` of the user
 so it survives restarts; a private space is an invite-only room marked with a
 ``org.concord.space`` state event, so it is recognised again after a restart.
 """
@@ -130,8 +130,8 @@ class Rooms:
         if room_id in self.spaces:
             return Place(PLATFORM, PlaceKind.PRIVATE, self.spaces[room_id])
         if self.is_direct(room_id, sender):
-            if self.host.cursor(f"matrix:dm:{sender}") != room_id:
-                self.host.save_cursor(f"matrix:dm:{sender}", room_id)
+            if self.host.member_record(PLATFORM, sender, "dm") != room_id:
+                self.host.save_member_record(PLATFORM, sender, "dm", room_id)
             return Place(PLATFORM, PlaceKind.DIRECT, sender)
         return None
 
@@ -160,7 +160,7 @@ class Rooms:
             log.warning("%s", exc)
             return
         if not configured:
-            self.host.save_cursor(f"matrix:dm:{invite.sender}", room_id)
+            self.host.save_member_record(PLATFORM, invite.sender, "dm", room_id)
             log.info("matrix: accepted a direct room from %s", invite.sender)
 
     # Rooms for places -----------------------------------------------------------------
@@ -178,17 +178,17 @@ class Rooms:
         raise Refused(f"matrix: '{place.id}' is not a room id or alias")
 
     async def direct_room(self, user: str) -> str:
-        room_id = self.host.cursor(f"matrix:dm:{user}")
+        room_id = self.host.member_record(PLATFORM, user, "dm")
         if room_id is not None and self.is_direct(room_id, user):
             return room_id
         for candidate in self.client.rooms:
             if self.is_direct(candidate, user):
-                self.host.save_cursor(f"matrix:dm:{user}", candidate)
+                self.host.save_member_record(PLATFORM, user, "dm", candidate)
                 return str(candidate)
         room_id = await self.create(
             f"direct room with {user}", [user], is_direct=True, preset=RoomPreset.private_chat
         )
-        self.host.save_cursor(f"matrix:dm:{user}", room_id)
+        self.host.save_member_record(PLATFORM, user, "dm", room_id)
         log.info("matrix: opened a direct room with %s", user)
         return room_id
 

@@ -36,7 +36,7 @@ from nio.exceptions import (  # type: ignore[import-untyped]
 
 from adapters.pacing import Pacer
 from bot.engine import delivering
-from bot.errors import ConcordError, DeliveryError
+from bot.errors import DeliveryError, UndeliverableError
 from bot.text import split_message
 
 log = logging.getLogger("concord.matrix")
@@ -52,9 +52,10 @@ WORD_JOINER = "\u2060"
 _ROOM_MENTION = re.compile(r"@(room)\b", re.IGNORECASE)
 
 
-class Refused(ConcordError):
+class Refused(UndeliverableError):
     """The homeserver refused a request for good (no power, not in the room): retrying
-    the same action would only block the outbox behind it."""
+    the same action would only block the outbox behind it, so the outbox sets it aside
+    with the reason."""
 
 
 def inert(text: str) -> str:

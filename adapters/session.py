@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from adapters.console import ConsoleAdapter, Directive, parse_line
+from adapters.console import PLATFORM, ConsoleAdapter, Directive, parse_line
 from bot.app import build_engine
 from bot.clock import Clock
 from bot.config import Config
@@ -58,9 +58,9 @@ class ConsoleSession:
         return engine
 
     def _write(self, text: str) -> None:
-        self.output.append(text)
         if self.echo is not None:
-            self.echo(text)
+            self.echo(text)  # first: what fails to go out is not shown as said
+        self.output.append(text)
 
     async def open(self, live: bool = False) -> None:
         """Deliver what a previous run left undelivered, then ask members to agree again
@@ -90,10 +90,18 @@ class ConsoleSession:
         elif parsed is not None:
             self.last_event = parsed
             known = self._known(parsed)
+            set_aside = self._set_aside()
             handled = await self.engine.handle(parsed)
             if len(self.output) == start:
-                self._write(silence_note(parsed, handled, known))
+                if self._set_aside() > set_aside:
+                    self._write(UNSHOWN)
+                else:
+                    self._write(silence_note(parsed, handled, known))
         return self.output[start:]
+
+    def _set_aside(self) -> int:
+        """How many console replies were set aside as undeliverable so far."""
+        return self.engine.services.store.undeliverable().get(PLATFORM, 0)
 
     def _known(self, event: Event) -> bool:
         """Whether this database already holds the member's profile."""
@@ -121,6 +129,9 @@ class ConsoleSession:
             self.engine = self._start()
             self._write(f"· Concord restarted on the same database ({self.database.name})")
             await self.open(self.live)
+
+
+UNSHOWN = "· Concord answered, but this terminal cannot show it; set aside (see the log)"
 
 
 def silence_note(event: Event, handled: bool, known: bool) -> str:

@@ -38,7 +38,7 @@ from adapters.telegram_events import (
 )
 from adapters.telegram_history import SentHistory
 from adapters.telegram_members import Restrictions
-from adapters.telegram_send import Limits, Sender, Undeliverable, retry_seconds
+from adapters.telegram_send import Limits, Sender, retry_seconds
 from adapters.telegram_settings import TelegramSettings
 from bot.actions import Action, Capabilities
 from bot.errors import ConcordError, DeliveryError
@@ -288,10 +288,9 @@ class TelegramAdapter:
     # Delivering ------------------------------------------------------------------
 
     async def deliver(self, action: Action) -> None:
-        try:
-            await self.delivery.deliver(action)
-        except Undeliverable as exc:
-            log.warning("telegram: not delivered (%s): %s", type(action).__name__, exc)
+        """Raises Undeliverable for what Telegram refuses for good: the outbox records
+        it, with the reason, instead of counting it sent."""
+        await self.delivery.deliver(action)
 
     async def deep_link(self) -> str:
         try:

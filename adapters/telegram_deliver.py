@@ -2,9 +2,9 @@
 documents, deleting the bot's messages, a deep link to a private chat, the member
 role and moderator notices.
 
-The adapter (adapters/telegram.py) logs an Undeliverable action and goes on; this
-module only translates an action into calls through the Sender, the SentHistory and
-the Restrictions.
+An action Telegram refuses for good raises Undeliverable, which the outbox records
+with its reason; this module only translates an action into calls through the
+Sender, the SentHistory and the Restrictions.
 """
 
 from __future__ import annotations
@@ -91,18 +91,17 @@ class Delivery:
         elif isinstance(action, NotifyModerators):
             chat = self.settings.moderators_chat
             if chat is None:
-                log.warning("telegram: a moderator notice was dropped: set moderators_chat")
-                return
+                raise Undeliverable("no moderators_chat is configured")
             await self.sender.send_text(chat, action.text)
         elif isinstance(action, OpenPrivateSpace):
-            log.warning("telegram: bots cannot create private groups; %s not opened", action.space)
+            raise Undeliverable(f"bots cannot create private groups; {action.space} not opened")
         elif isinstance(action, RemoveMessage):
             await self.remove(action)
 
     async def remove(self, action: RemoveMessage) -> None:
         """Delete a member's message (a private command typed in a group): the event id
         is ``chat:message``. The bot must be an administrator allowed to delete
-        messages; a refusal is logged and the action counts as done, never retried."""
+        messages; a refusal is Undeliverable: recorded with its reason, never retried."""
         chat, _, message = action.message.rpartition(":")
         if not (chat.lstrip("-").isdigit() and message.isdigit()):
             log.info("telegram: %r names no message; nothing removed", action.message)
@@ -111,7 +110,7 @@ class Delivery:
         try:
             await self.sender.call(int(chat), lambda c: bot.delete_message(c, int(message)))
         except Undeliverable as exc:
-            log.warning("telegram: a member's message was not removed: %s", exc)
+            raise Undeliverable(f"a member's message was not removed: {exc}") from exc
 
     def chat(self, place: Place) -> int:
         chat: int | None = None

@@ -1,9 +1,9 @@
 """What the bot sent in each private chat, so ``/clear`` can delete it again.
 
 The ids of the bot's recent messages in a member's private chat are kept in
-Concord's database (a cursor named ``telegram:sent:<user id>``, a short JSON list),
-so deleting still works after a restart; ``/forget`` erases these cursors with the
-rest of the member's data. Telegram deletes up to 100 messages in one call and only
+Concord's database (the member record ``sent`` of the user, a short JSON list), so
+deleting still works after a restart; ``/forget`` erases it with the rest of the
+member's data. Telegram deletes up to 100 messages in one call and only
 messages younger than 48 hours, so only the last 100 are kept.
 """
 
@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 KEEP = 100  # deleteMessages takes at most 100 ids
 
 
-def sent_cursor(chat_id: int) -> str:
-    return f"telegram:sent:{chat_id}"
+SENT = "sent"  # the member record with the ids (a private chat's id is the user's)
+PLATFORM = "telegram"
 
 
 class SentHistory:
@@ -33,7 +33,7 @@ class SentHistory:
         self.sender = sender
 
     def recorded(self, chat_id: int) -> list[int]:
-        saved = self.host.cursor(sent_cursor(chat_id))
+        saved = self.host.member_record(PLATFORM, str(chat_id), SENT)
         try:
             ids = json.loads(saved) if saved else []
         except json.JSONDecodeError:
@@ -43,7 +43,7 @@ class SentHistory:
         return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
 
     def _save(self, chat_id: int, ids: list[int]) -> None:
-        self.host.save_cursor(sent_cursor(chat_id), json.dumps(ids[-KEEP:]))
+        self.host.save_member_record(PLATFORM, str(chat_id), SENT, json.dumps(ids[-KEEP:]))
 
     def remember(self, chat_id: int, message_id: int) -> None:
         """Called as soon as a message is sent, so a later failure loses nothing."""

@@ -2,8 +2,8 @@
 
 With ``restrict_until_acknowledged`` a member who joins a group may not write there
 until they agree to the code of conduct. The groups each member joined and whether
-they have the member role are kept in Concord's database (a cursor named
-``telegram:member:<user id>``, erased by ``/forget`` with the rest of their data), so
+they have the member role are kept in Concord's database (the member record
+``member`` of the user, erased by ``/forget`` with the rest of their data), so
 a restart forgets nothing and a member who comes back after agreeing is let in.
 """
 
@@ -23,8 +23,8 @@ from bot.host import AdapterHost
 log = logging.getLogger(__name__)
 
 
-def member_cursor(user_id: int) -> str:
-    return f"telegram:member:{user_id}"
+MEMBER = "member"  # the member record with the groups joined and the role
+PLATFORM = "telegram"
 
 
 class Restrictions:
@@ -37,12 +37,12 @@ class Restrictions:
         self.settings = settings
 
     def _state(self, user_id: int) -> dict[str, Any]:
-        saved = self.host.cursor(member_cursor(user_id))
+        saved = self.host.member_record(PLATFORM, str(user_id), MEMBER)
         state: dict[str, Any] = json.loads(saved) if saved else {}
         return {"groups": list(state.get("groups", [])), "member": bool(state.get("member"))}
 
     def _save(self, user_id: int, state: dict[str, Any]) -> None:
-        self.host.save_cursor(member_cursor(user_id), json.dumps(state))
+        self.host.save_member_record(PLATFORM, str(user_id), MEMBER, json.dumps(state))
 
     async def restrict_newcomer(self, chat_id: int, user_id: int) -> None:
         state = self._state(user_id)
@@ -58,8 +58,10 @@ class Restrictions:
 
     async def set_member(self, user_id: int, granted: bool) -> None:
         """The member role granted or revoked: lift or restore the restriction in every
-        group they joined."""
+        group they joined. A group that refuses (the bot lost its rights there) does not
+        stop the others; the action is then undeliverable, naming those groups."""
         state = self._state(user_id)
+        refused: list[str] = []
         if self.settings.restrict_until_acknowledged:
             permissions = (
                 ChatPermissions.all_permissions() if granted else ChatPermissions.no_permissions()
@@ -68,9 +70,11 @@ class Restrictions:
                 try:
                     await self._set_permissions(chat_id, user_id, permissions)
                 except Undeliverable as exc:
-                    log.warning("telegram: permissions of %s not changed: %s", user_id, exc)
+                    refused.append(str(exc))
         state["member"] = granted
         self._save(user_id, state)
+        if refused:
+            raise Undeliverable(f"permissions of {user_id} not changed: {'; '.join(refused)}")
 
     async def _set_permissions(
         self, chat_id: int, user_id: int, permissions: ChatPermissions

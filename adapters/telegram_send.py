@@ -31,7 +31,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, UndeliverableError
 from bot.text import split_message
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,9 @@ class Limits:
     per_group_per_minute: int = 20
 
 
-class Undeliverable(Exception):
+class Undeliverable(UndeliverableError):
     """Telegram refused for good (blocked by the member, chat gone, no rights):
-    retrying cannot help, so the action is logged and dropped."""
+    retrying cannot help, so the outbox sets the action aside with the reason."""
 
 
 class _Bucket:

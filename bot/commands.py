@@ -60,8 +60,8 @@ def run_plain(turn: Turn, args: tuple[str, ...], place: Place) -> None:
 
 
 def run_person(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    talk_to_person(turn)
-    reask(turn)
+    if not talk_to_person(turn):  # else it asked whether to name them
+        reask(turn)
 
 
 def dialog_command(dialog_id: str) -> CommandFunction:

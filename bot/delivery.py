@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bot.actions import Action, Capabilities, action_platform
 from bot.clock import Clock
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, UndeliverableError
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import OutboxItem
 
@@ -37,7 +37,8 @@ class Adapter(Protocol):
     capabilities: Capabilities
 
     async def deliver(self, action: Action) -> None:
-        """Deliver one action or raise DeliveryError; it stays in the outbox until then."""
+        """Deliver one action or raise DeliveryError; it stays in the outbox until then.
+        An action no retry can deliver raises UndeliverableError, with the reason."""
         ...
 
 
@@ -98,6 +99,15 @@ class Outbox:
                 log.warning("delivery failed, will retry: %s", exc)
                 store.mark_failed(item.id, str(exc))
                 return False
+            except UndeliverableError as exc:
+                log.error(
+                    "undeliverable %s on %s, set aside: %s",
+                    type(item.action).__name__,
+                    platform,
+                    exc,
+                )
+                store.mark_dead(item.id, str(exc), self.clock.now())
+                continue
             except Exception as exc:
                 # An adapter bug must not take the engine down, nor block every later
                 # message: retried a few times, then set aside with the error recorded.

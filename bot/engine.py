@@ -112,8 +112,8 @@ class Engine:
                 if self.group_sync is not None:
                     await self.group_sync.synced()  # nothing leaves before it is on disk
                 await self.outbox.deliver_new(items)
-                if event.member.id in self._erase:
-                    self._erase.discard(event.member.id)
+                if member_key in self._erase:
+                    self._erase.discard(member_key)
                     store.erase_delivered(event.member.platform, event.member.id)
         finally:
             self._waiting[member_key] -= 1
@@ -170,7 +170,7 @@ class Engine:
             self._cache.pop(event.member.key, None)
             return None
         if turn.forget:
-            self._erase.add(turn.member.id)
+            self._erase.add(turn.member.key)
             self._cache.pop(turn.member.key, None)
         else:
             self._remember(turn.member.key, turn.conversation, turn.profile, profile_now)

@@ -49,7 +49,8 @@ class AdapterHost:
 
     def cursor(self, name: str) -> str | None:
         """A resume position (Telegram update offset, Matrix next_batch) kept in the
-        Concord database, so a restart neither replays nor skips events."""
+        Concord database, so a restart neither replays nor skips events. Never for a
+        record about a member: that is ``member_record``."""
         return self.engine.services.store.cursor(name)
 
     def database_tag(self, name: str) -> str:
@@ -65,6 +66,17 @@ class AdapterHost:
     def save_cursor(self, name: str, position: str) -> None:
         """Call only after the events before ``position`` were handed in."""
         self.engine.services.store.set_cursor(name, position)
+
+    def member_record(self, platform: str, member_id: str, name: str) -> str | None:
+        """A record about one member (their direct room, the ids of the bot's messages
+        to them), kept under exactly that platform and member id."""
+        return self.engine.services.store.member_record(platform, member_id, name)
+
+    def save_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
+        """Keep a record about one member; ``/forget`` erases it with the rest of their
+        data (and nobody else's). Resume positions and other records about no one
+        member are cursors instead."""
+        self.engine.services.store.set_member_record(platform, member_id, name, value)
 
     def commands(self) -> list[CommandInfo]:
         catalogs = self.engine.services.catalogs

@@ -10,6 +10,7 @@ from bot.actions import DeleteRecentMessages, SendFile
 from bot.commands import Command
 from bot.events import Place
 from bot.i18n import N_
+from bot.i18n.locales import language_name
 from bot.state import profile_to_dict
 from bot.store.types import iso
 from bot.turn import Turn
@@ -29,7 +30,7 @@ def my_data(turn: Turn) -> dict[str, Any]:
             own_names.add(str(case.data.get("alias", "")))
         cases.append(
             {
-                "case": case.id,
+                "case": case.shown,
                 "kind": case.kind,
                 "status": case.status,
                 "opened": iso(case.created_at),
@@ -72,7 +73,7 @@ def run_mydata(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     data = my_data(turn)
     summary = turn.text(
         "privacy.mydata_summary",
-        language=turn.locale,
+        language=language_name(turn.locale, turn.locale),
         version=str(data["profile"]["acknowledged_version"] or "-"),
         cases=str(len(data["cases"])),
     )

@@ -49,12 +49,12 @@ def is_emergency_contact(turn: Turn) -> bool:
 
 
 def load(turn: Turn, number: str) -> Case | None:
+    """A report by the number its reporter and the moderators read (``report 3``)."""
     try:
-        case_id = int(number)
+        shown = int(number.lstrip("#"))
     except ValueError:
         return None
-    case = turn.services.store.cases.load(turn.services.config.community_id, case_id)
-    return case if case is not None and case.kind == KIND else None
+    return turn.services.store.cases.find(turn.services.config.community_id, KIND, shown)
 
 
 def reporter(case: Case) -> CaseMember:
@@ -108,10 +108,10 @@ def may_report(turn: Turn) -> str | None:
 
 def open_report(turn: Turn, data: dict[str, object]) -> Case:
     community = turn.services.config.community_id
-    number = turn.services.store.cases.next_number(f"{community}:case")
+    case_id, number = turn.services.store.cases.open_number(community, KIND)
     alias = f"reporter-{number}"  # stable per case, and says nothing the number does not
     case = Case(
-        number,
+        case_id,
         community,
         KIND,
         "received",
@@ -119,6 +119,7 @@ def open_report(turn: Turn, data: dict[str, object]) -> Case:
         turn.now,
         members=[CaseMember(turn.member, "reporter")],
         data={"alias": alias, **data},
+        number=number,
     )
     save(turn, case)
     audit(turn, case, "reported")
@@ -150,7 +151,7 @@ def emergency(turn: Turn) -> Case:
             turn,
             MemberRef(platform, member_id),
             "report.emergency_notice",
-            case=str(case.id),
+            case=str(case.shown),
             name=display(turn.member),
             member=turn.member.key,
             language=language_name(turn.locale, turn.services.config.default_language),
@@ -158,7 +159,7 @@ def emergency(turn: Turn) -> Case:
     notify_moderators(
         turn,
         "report.emergency_moderators",
-        case=str(case.id),
+        case=str(case.shown),
         name=display(turn.member),
         member=turn.member.key,
     )
@@ -179,9 +180,9 @@ def set_status(turn: Turn, case: Case, status: str, reason: str = "") -> None:
     member = reporter(case).member
     shown = tell_status(turn, member, case.id, status)
     if status == "closed":
-        tell(turn, member, "report.closed", case=str(case.id), reason=reason)
+        tell(turn, member, "report.closed", case=str(case.shown), reason=reason)
     else:
-        tell(turn, member, "report.status_changed", case=str(case.id), status=shown)
+        tell(turn, member, "report.status_changed", case=str(case.shown), status=shown)
     audit(turn, case, "status", f"{status} {reason}".strip())
     save(turn, case)
 

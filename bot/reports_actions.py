@@ -22,7 +22,7 @@ def report_sections(turn: Turn) -> list[Choice]:
 def emergency(turn: Turn, call: ActionCall) -> str | None:
     case = reports.emergency(turn)
     assert turn.frame is not None
-    turn.frame.values["case"] = str(case.id)
+    turn.frame.values["case"] = str(case.shown)
     turn.frame.values["resources"] = reports.resources_for(turn)
     return None
 
@@ -33,9 +33,9 @@ def emergency_details(turn: Turn, call: ActionCall) -> str | None:
     if case is None:
         return None
     reports.add_text(turn, case, "details", turn.frame.values.get("details", ""))
-    reports.notify_moderators(turn, "report.emergency_details", case=str(case.id))
+    reports.notify_moderators(turn, "report.emergency_details", case=str(case.shown))
     for key in turn.services.config.reports.emergency_contacts:
-        tell(turn, member_ref(key), "report.emergency_details", case=str(case.id))
+        tell(turn, member_ref(key), "report.emergency_details", case=str(case.shown))
     return None
 
 
@@ -48,11 +48,11 @@ def submit(turn: Turn, call: ActionCall) -> str | None:
     case = reports.open_report(turn, {"section": values.get("section", "unsure"), "named": named})
     for kind in ("what", "who", "when", "evidence"):
         reports.add_text(turn, case, kind, values.get(kind, ""))
-    values["case"] = str(case.id)
+    values["case"] = str(case.shown)
     reports.notify_moderators(
         turn,
         "report.new",
-        case=str(case.id),
+        case=str(case.shown),
         section=section_title(
             turn, case, turn.services.catalogs.translator(turn.services.config.default_language)
         ),
@@ -79,7 +79,7 @@ def save_answer(turn: Turn, call: ActionCall) -> str | None:
     reports.add_text(turn, case, "answer", turn.frame.values.get("answer", ""))
     reports.set_status(turn, case, "in_review")
     reports.notify_moderators(
-        turn, "report.answered", case=str(case.id), reporter=reports.shown_reporter(case)
+        turn, "report.answered", case=str(case.shown), reporter=reports.shown_reporter(case)
     )
     return None
 

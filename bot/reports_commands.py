@@ -78,7 +78,7 @@ def _list(turn: Turn, emergencies_only: bool = False) -> None:
     for case in open_cases:
         status = turn.text(reports.STATUS_MESSAGES[case.status])
         flag = " !" if case.data.get("emergency") else ""
-        lines.append(f"#{case.id}{flag}: {status} ({reports.shown_reporter(case)})")
+        lines.append(f"#{case.shown}{flag}: {status} ({reports.shown_reporter(case)})")
     turn.say_text("\n".join(lines))
 
 
@@ -87,7 +87,7 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
     lines = [
         turn.text(
             "report.show_heading",
-            case=str(case.id),
+            case=str(case.shown),
             status=turn.text(reports.STATUS_MESSAGES[case.status]),
         ),
         f"{labels['reporter']}: {reports.shown_reporter(case)}",
@@ -106,7 +106,7 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
 def _claim(turn: Turn, case: Case, rest: str) -> None:
     case.data["claimed_by"] = turn.member.key
     reports.set_status(turn, case, "in_review")
-    turn.say("report.claimed", case=str(case.id))
+    turn.say("report.claimed", case=str(case.shown))
 
 
 def _ask(turn: Turn, case: Case, rest: str) -> None:
@@ -118,8 +118,8 @@ def _ask(turn: Turn, case: Case, rest: str) -> None:
     case.data["question"] = question
     reports.audit(turn, case, "asked")
     reports.set_status(turn, case, "waiting")
-    turn.signal(reports.reporter(case).member, f"report:ask:{case.id}", str(case.id))
-    turn.say("report.asked", case=str(case.id))
+    turn.signal(reports.reporter(case).member, f"report:ask:{case.shown}", str(case.shown))
+    turn.say("report.asked", case=str(case.shown))
 
 
 def _status(turn: Turn, case: Case, rest: str) -> None:
@@ -130,7 +130,7 @@ def _status(turn: Turn, case: Case, rest: str) -> None:
         )
         return
     reports.set_status(turn, case, status)
-    turn.say("report.status_set", case=str(case.id))
+    turn.say("report.status_set", case=str(case.shown))
 
 
 def _close(turn: Turn, case: Case, rest: str) -> None:
@@ -138,21 +138,21 @@ def _close(turn: Turn, case: Case, rest: str) -> None:
         turn.say("report.reason_required")
         return
     if case.status == "closed":
-        turn.say("mediation.already_closed", case=str(case.id))
+        turn.say("report.already_closed", case=str(case.shown))
         return
     reports.set_status(turn, case, "closed", clean_user_text(rest, 500))
-    turn.say("report.closed_ack", case=str(case.id))
+    turn.say("report.closed_ack", case=str(case.shown))
 
 
 def _reveal(turn: Turn, case: Case, rest: str) -> None:
     """Naming a pseudonymous reporter needs several distinct moderators; each approval
     and the reveal itself are in the audit log."""
     if case.data.get("named") or case.data.get("revealed"):
-        turn.say("report.already_known", case=str(case.id))
+        turn.say("report.already_known", case=str(case.shown))
         return
     approvals: list[str] = list(case.data.get("reveal_approvals", []))
     if turn.member.key in approvals:
-        turn.say("report.already_approved", case=str(case.id))
+        turn.say("report.already_approved", case=str(case.shown))
         return
     approvals.append(turn.member.key)
     case.data["reveal_approvals"] = approvals
@@ -163,7 +163,7 @@ def _reveal(turn: Turn, case: Case, rest: str) -> None:
             "report.reveal_pending",
             "report.reveal_pending.plural",
             needed,
-            case=str(case.id),
+            case=str(case.shown),
             have=str(len(approvals)),
             needed=str(needed),
         )
@@ -176,7 +176,7 @@ def _reveal(turn: Turn, case: Case, rest: str) -> None:
                 turn,
                 member_ref(key),
                 "report.revealed",
-                case=str(case.id),
+                case=str(case.shown),
                 reporter=reports.shown_reporter(case),
             )
     reports.save(turn, case)
@@ -227,5 +227,5 @@ def on_report_signal(turn: Turn, kind: str) -> None:
             turn,
             ANSWER_DIALOG,
             Place.direct(turn.member),
-            {"case": str(case.id), "question": str(case.data.get("question", ""))},
+            {"case": str(case.shown), "question": str(case.data.get("question", ""))},
         )

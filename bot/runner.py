@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.actions import Choice, NotifyModerators
+from bot import person
+from bot.actions import Choice
 from bot.choices import match_choice, match_many
 from bot.dialogs.model import END, ActionCall, Dialog, Step
 from bot.events import Place
@@ -187,8 +188,8 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
         _invalid(turn, dialog, step, turn.text("common.invalid_choice", count=str(len(choices))))
         return
     if any(c.key == PERSON for c in picked):
-        talk_to_person(turn)
-        reask(turn)
+        if not talk_to_person(turn):
+            reask(turn)
         return
     keys = [c.key for c in picked]
     frame.values["choice"] = ",".join(keys)
@@ -232,17 +233,15 @@ def stop_all(turn: Turn) -> None:
         turn.cancel(kind)
 
 
-def talk_to_person(turn: Turn) -> None:
-    """Always possible: tell the moderators a member wants a human, and tell the member."""
-    services = turn.services
-    where = turn.frame.dialog if turn.frame else "-"
-    moderators_text = services.catalogs.translator(services.config.default_language).format(
-        "moderators.person_requested",
-        name=clean_user_text(turn.member.name or turn.member.id, 80),
-        member=turn.member.key,
-        language=turn.locale,
-        dialog=where,
-    )
-    turn.outbox.append(NotifyModerators(turn.member.platform, moderators_text))
-    turn.record("talk_to_person", turn.member.key, where)
-    turn.say("common.person_notified")
+def talk_to_person(turn: Turn) -> bool:
+    """Always possible: tell the moderators a member wants a human, and tell the member.
+    In a report that does not name them, the member is asked first whether the
+    moderators may know who they are; True when that question was asked."""
+    if turn.frame is not None and turn.frame.dialog == person.CONSENT_DIALOG:
+        return False  # that very question waits: it is asked again
+    unnamed = person.unnamed_report(turn)
+    if unnamed is not None:
+        start_dialog(turn, person.CONSENT_DIALOG, Place.direct(turn.member), unnamed)
+        return True
+    person.notify_named(turn, turn.frame)
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import subprocess
@@ -10,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console import ConsoleSyntaxError, Directive, format_action, parse_line
-from adapters.session import AdvancingClock, ConsoleSession
+from adapters.console import (
+    ConsoleSyntaxError,
+    Directive,
+    format_action,
+    parse_line,
+    write_out,
+)
+from adapters.session import UNSHOWN, AdvancingClock, ConsoleSession
 from bot.actions import Ask, Choice, GrantRole, NotifyModerators, Say
 from bot.clock import ManualClock
 from bot.config import load_config
@@ -129,3 +136,30 @@ def test_at_a_terminal_chat_shows_a_prompt(tmp_path: Path) -> None:
         os.close(leader)
     lines = out.splitlines()
     assert lines[2].startswith("> bot → ana: Welcome"), lines[:3]
+
+
+async def test_a_text_the_output_cannot_show_is_set_aside_as_undeliverable(
+    tmp_path: Path,
+) -> None:
+    """A terminal in Latin-1 cannot show the console's arrow, nor Russian or Japanese:
+    each reply is recorded as undeliverable with the reason and counted, at once,
+    rather than retried as a bug while every later reply waits behind it."""
+    terminal = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    clock = AdvancingClock(ManualClock(), fixed=True)
+    session = ConsoleSession(
+        load_config(None), tmp_path / "c.db", clock, echo=lambda text: write_out(text, terminal)
+    )
+    try:
+        await session.open()
+        await session.feed("ana joins")  # the welcome and the language menu
+        await session.feed("ana> /coc")  # answered, not held up behind them
+        store = session.engine.services.store
+        assert store.pending_outbox() == []
+        assert store.undeliverable() == {"console": 3}
+        reasons = store.undeliverable_reasons()
+        assert len(reasons) == 3 and all(p == "console" for _, p, _ in reasons)
+        assert all("cannot show this text" in reason for _, _, reason in reasons)
+        # Nothing of Concord's was shown, so nothing counts as said; the console says so.
+        assert session.output == [UNSHOWN, UNSHOWN]
+    finally:
+        session.close()

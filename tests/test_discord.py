@@ -26,7 +26,7 @@ from bot.commands import Command
 from bot.config import Config, load_config
 from bot.delivery import delivering
 from bot.engine import Engine
-from bot.errors import ConcordError, ConfigError, DeliveryError
+from bot.errors import ConcordError, ConfigError, DeliveryError, UndeliverableError
 from bot.events import (
     ChoiceMade,
     CommandRun,
@@ -817,8 +817,9 @@ async def test_an_action_delivered_again_is_shown_once(
 async def test_a_members_message_is_removed_only_with_manage_messages(
     tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A private command typed in a channel is removed where the bot may; a refusal, or
-    a slash command that left no message, is logged and never raised (so never retried)."""
+    """A private command typed in a channel is removed where the bot may; a refusal is
+    Undeliverable (the outbox records it with its reason and never retries it), and a
+    slash command that left no message is only logged."""
     config = write_config(tmp_path, standin)
     async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
         eve = standin.user(2030, "Eve")
@@ -826,8 +827,8 @@ async def test_a_members_message_is_removed_only_with_manage_messages(
         general = Place("discord", PlaceKind.CHANNEL, str(GENERAL))
         member = MemberRef("discord", "2030", "Eve")
         refused = await standin.say(eve, "/reports list", GENERAL)
-        await adapter.deliver(RemoveMessage(general, member, str(refused)))
-        assert "Missing Permissions" in caplog.text
+        with pytest.raises(UndeliverableError, match="Missing Permissions"):
+            await adapter.deliver(RemoveMessage(general, member, str(refused)))
         standin.manage_messages = True
         removed = await standin.say(eve, "/reports list", GENERAL)
         await adapter.deliver(RemoveMessage(general, member, str(removed)))

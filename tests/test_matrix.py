@@ -274,7 +274,7 @@ async def test_join_onboarding_in_chosen_language_by_typing_and_reaction(world: 
             lambda: ana.client.rooms[room].power_levels.get_user_level(ana.user_id) == 1, ana
         )
         bot = world.bots[0]
-        assert bot.host.cursor(f"matrix:dm:{ana.user_id}") == dm
+        assert bot.host.member_record("matrix", ana.user_id, "dm") == dm
 
 
 async def test_encrypted_direct_room_opened_by_the_member(
@@ -295,7 +295,7 @@ async def test_encrypted_direct_room_opened_by_the_member(
         await bob.say(dm, "!concord help")
         answer = await bob.from_bot(world.bot_id, "Here is what I can do", room=dm)
         assert answer.encrypted  # the bot decrypted the command and encrypted its answer
-        assert bot.host.cursor(f"matrix:dm:{bob.user_id}") == dm
+        assert bot.host.member_record("matrix", bob.user_id, "dm") == dm
         commands = [e for e in bot.host.events if isinstance(e, CommandRun)]
         assert commands[-1].name == "help"
         assert commands[-1].place == Place("matrix", PlaceKind.DIRECT, bob.user_id)
@@ -641,7 +641,7 @@ async def test_an_action_delivered_again_is_shown_once(world: World) -> None:
         await again.adapter.deliver(Say(direct, "the end"))
         await ivy.from_bot(world.bot_id, "the end", room=dm)
         # Each event is remembered once for /clear, not once per delivery.
-        remembered = json.loads(again.host.cursor(f"matrix:sent:{ivy.user_id}") or "[]")
+        remembered = json.loads(again.host.member_record("matrix", ivy.user_id, "sent") or "[]")
         assert len(remembered) == len({tuple(e) for e in remembered}) == 4
 
         events = await asyncio.to_thread(world.server.room_events, owner.account, room, 100)
@@ -700,7 +700,7 @@ async def test_burst_of_joins_is_welcomed_under_real_rate_limits(
 
         # Every arrival is handed in once and answered before its handle() returns.
         def welcomed() -> int:
-            return sum(1 for user in users if bot.host.cursor(f"matrix:dm:{user}"))
+            return sum(1 for user in users if bot.host.member_record("matrix", user, "dm"))
 
         while welcomed() < BURST or bot.engine.services.store.pending_outbox():
             await asyncio.sleep(0.2)
@@ -719,7 +719,7 @@ async def test_burst_of_joins_is_welcomed_under_real_rate_limits(
         # The server holds, for each of them, a direct room they were invited to with
         # exactly one welcome from the bot.
         def check(user: str) -> None:
-            dm = bot.host.cursor(f"matrix:dm:{user}")
+            dm = bot.host.member_record("matrix", user, "dm")
             assert dm is not None
             events = world.server.room_events(owner.account, dm)
             assert any(

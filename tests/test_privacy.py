@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -138,3 +139,42 @@ async def test_retention_purges_exactly_what_is_due(
     assert cases.load("example", 1).status == "closed"
     assert len(cases.texts(2)) == 4 and len(cases.texts(3)) == 4
     assert cases.load("example", 2).members
+
+
+async def test_delivered_replies_leave_no_text_in_the_database_file(
+    engine: Engine, adapter: RecordingAdapter, tmp_path: Path
+) -> None:
+    """A mediator reads the parties' statements; the case closes and its statements are
+    deleted; no copy stays behind in the delivered outbox rows."""
+    from tests.test_mediation import run as run_in
+    from tests.test_mediation import say as say_in
+    from tests.test_mediation import to_joint_session
+
+    await to_joint_session(engine)
+    adapter.take()
+    await run_in(engine, "noor", "/case show 1")
+    assert any("Necesito respeto." in text for text in adapter.texts("noor"))
+    await run_in(engine, "noor", "/case agreement 1 Both ask before changing pages.")
+    await say_in(engine, "ana", "1")
+    await say_in(engine, "sam", "1")
+    await asyncio.sleep(0)  # the last sent mark is written once the loop is idle
+    store = engine.services.store
+    assert store.cases.load("example", 1).status == "closed"  # type: ignore[union-attr]
+    actions = [row[0] for row in store.db.execute("SELECT action FROM outbox")]
+    assert actions and all(action == "" for action in actions)  # all delivered: no text
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
+    for statement in ("What happened.", "Pasó esto.", "Me sentí mal.", "Necesito respeto."):
+        assert statement.encode() not in raw, statement
+
+
+async def test_mydata_names_the_language_in_the_members_own_words(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    from tests.conftest import joined
+
+    await engine.handle(joined("ana", locale="sw"))
+    adapter.take()
+    await run(engine, "ana", "/mydata")
+    [text] = adapter.texts("ana")
+    assert "Lugha: Kiswahili." in text, text[:200]

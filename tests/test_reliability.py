@@ -21,7 +21,9 @@ What is guaranteed, precisely:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -455,3 +457,37 @@ async def test_the_timer_loop_stops_when_cancelled_as_it_wakes(engine: Engine) -
     task.cancel()  # and at that moment the process shuts down
     await asyncio.sleep(0.05)
     assert task.cancelled()
+
+
+def test_a_reply_counts_as_sent_only_once_it_left_the_process(tmp_path: Path) -> None:
+    """With output to a pipe (block-buffered), ``concord chat`` SIGKILLed after it marked
+    replies sent: every reply marked sent had reached the pipe."""
+    database = tmp_path / "chat.db"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "chat", "--db", str(database)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    sent = 0
+    try:
+        assert process.stdin is not None
+        process.stdin.write("ana joins\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 30
+        while sent < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with contextlib.suppress(sqlite3.OperationalError):  # not created yet
+                sent = int(
+                    _table(database, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")[0][0]
+                )
+    finally:
+        process.send_signal(signal.SIGKILL)
+        printed, _ = process.communicate(timeout=60)
+    assert sent == 2, "the welcome and the first question were marked sent"
+    shown = _messages(printed.splitlines())
+    assert len([m for m in shown if m[0] == "ana"]) >= sent, printed

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot.actions import Ask, NotifyModerators, Say
 from bot.app import build_engine
@@ -18,6 +20,8 @@ from bot.config import Config, load_config
 from bot.engine import Engine
 from bot.errors import ConcordError
 from bot.events import CommandRun, MemberJoined, MemberRef, Place, TextSaid
+from bot.store import SQLiteStore
+from bot.store.migrations import MIGRATIONS
 from tests.conftest import RecordingAdapter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,3 +337,65 @@ async def test_emergency_contact_reads_the_emergencies_they_are_told_about(
         assert engine.services.store.cases.load("example", 2).status == "received"
     finally:
         engine.services.store.close()
+
+
+async def test_reports_are_numbered_from_one_after_a_mediation(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    """A mediation took case 1; the first report is still report 1 (alias reporter-1),
+    and moderators reach it as report 1."""
+    from tests.test_mediation import request
+
+    for name in ("ana", "sam"):
+        await member(engine, name)
+    await request(engine, "ana", "sam")
+    adapter.take()
+    await report(engine, "sam")
+    assert any("Your report is number 1." in t for t in adapter.texts("sam"))
+    new = [a.text for a in adapter.sent if isinstance(a, NotifyModerators)]
+    assert any("New report 1." in t and "reporter-1" in t for t in new), new
+    await run(engine, "mod", "/reports show 1")
+    assert any(SECRET in t for t in adapter.texts("mod"))
+    await run(engine, "mod", "/reports close 1 Handled.")
+    assert "report 1 is closed" in adapter.texts("sam")[-1].lower()
+    await run(engine, "mod", "/reports close 1 Again.")
+    assert adapter.texts("mod")[-1] == "Report 1 is already closed."  # the kind named
+    await report(engine, "ana")
+    assert any("Your report is number 2." in t for t in adapter.texts("ana"))
+
+
+def test_numbers_given_before_per_kind_numbering_keep_working(
+    tmp_path: Path, config: Config
+) -> None:
+    """A database where report 2 followed mediation case 1: report 2 is still report 2,
+    and the next report is 3."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    old = sqlite_utils.Database(conn)
+    for number, step in MIGRATIONS:
+        if number <= 4:
+            step(old)
+    old.execute("PRAGMA user_version = 4")
+    for case_id, kind in ((1, "mediation"), (2, "report")):
+        conn.execute(
+            "INSERT INTO cases (id, community, kind, status, opened_by, created_at, updated_at,"
+            " data) VALUES (?, 'example', ?, 'received', 'test:ana', ?, ?, ?)",
+            (
+                case_id,
+                kind,
+                "2026-01-01T00:00:00.000000Z",
+                "2026-01-01T00:00:00.000000Z",
+                '{"alias": "reporter-2"}' if kind == "report" else "{}",
+            ),
+        )
+    conn.execute("INSERT INTO counters VALUES ('example:case', 2)")
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        found = store.cases.find("example", "report", 2)
+        assert found is not None and found.id == 2 and found.shown == 2
+        assert store.cases.find("example", "report", 1) is None
+        assert store.cases.open_number("example", "report") == (3, 3)
+        assert store.cases.open_number("example", "mediation") == (4, 2)
+    finally:
+        store.close()

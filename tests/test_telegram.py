@@ -28,6 +28,7 @@ from bot.engine import Engine
 from bot.errors import ConcordError, ConfigError
 from bot.events import ChoiceMade, CommandRun, Event, MemberJoined, Place, PlaceKind, TextSaid
 from bot.host import AdapterHost
+from bot.store import Changes
 from bot.turn import Turn
 from tests.telegram_standin import BotApiStandIn
 
@@ -508,7 +509,7 @@ async def test_clear_deletes_the_bots_messages_even_after_a_restart(
             standin.say(jo, "/clear")
             await standin.wait_for(lambda: all(s.deleted for s in standin.to(5011)))
             await standin.drained()  # /clear was handled to the end
-            assert engine.services.store.cursor("telegram:sent:5011") == "[]"
+            assert engine.services.store.member_record("telegram", "5011", "sent") == "[]"
     assert standin.to(5011) == before, "nothing new was sent"
     assert standin.visible(5011) == []
     (bulk,) = standin.calls_of("deleteMessages")
@@ -698,3 +699,70 @@ async def test_a_private_command_typed_in_the_group_is_answered_privately_and_re
     deletions = [c for c in standin.calls_of("deleteMessage") if c.params.get("chat_id")]
     assert len(deletions) == 2  # one each; the refused one is not retried
     assert "a member's message was not removed" in caplog.text
+
+
+async def test_a_chat_the_bot_may_not_write_to_is_recorded_undeliverable(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """Telegram refuses for good (a user who never opened a chat with the bot): the
+    action is set aside as undeliverable with Telegram's reason and counted, not
+    counted as sent; the next action goes out."""
+    config = write_config(tmp_path, standin)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST) as (_, engine):
+        ana = standin.user(5001, "Ana")
+        standin.say(ana, "/start")  # Ana opened a chat with the bot; Kim never did
+        await standin.wait_for(lambda: bool(standin.to(5001)))
+        await standin.drained()
+        store = engine.services.store
+        kim = Place("telegram", PlaceKind.DIRECT, "5002")
+        to_ana = Place("telegram", PlaceKind.DIRECT, "5001")
+        items = store.apply(
+            Changes(
+                at=engine.services.clock.now(),
+                outbox=[
+                    (engine.community, Say(kim, "For Kim")),
+                    (engine.community, Say(to_ana, "For Ana")),
+                ],
+            )
+        )
+        assert items is not None
+        await engine.outbox.deliver_new(items)
+        assert store.pending_outbox() == []
+        assert store.undeliverable() == {"telegram": 1}
+        [(outbox_id, platform, reason)] = store.undeliverable_reasons()
+        assert outbox_id == items[0].id and platform == "telegram"
+        assert "Forbidden" in reason and "5002" in reason
+        assert standin.to(5001)[-1].text == "For Ana"
+        assert standin.to(5002) == []
+
+
+async def test_forget_erases_only_the_members_own_telegram_records(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """Member 12 forgets; member 5124 (whose id contains "12") and member 123 keep
+    their restriction state: records are kept per member, not found by pattern."""
+    config = write_config(tmp_path, standin, restrict_until_acknowledged=True)
+    group = standin.group(GROUP)
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST) as (_, engine):
+        store = engine.services.store
+        users = {uid: standin.user(uid, f"U{uid}", language_code="en") for uid in (12, 5124, 123)}
+        for user in users.values():
+            standin.join(group, user)
+        await standin.wait_for(
+            lambda: all(store.member_record("telegram", str(u), "member") for u in users)
+        )
+        standin.say(users[12], "/start welcome")
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(12)))
+        await standin.drained()
+        assert store.member_record("telegram", "12", "sent")
+        standin.say(users[12], "/forget")
+        await standin.wait_for(lambda: "erase" in str(standin.to(12)[-1].buttons))
+        count = len(standin.to(12))
+        standin.say(users[12], "1")
+        await standin.wait_for(lambda: len(standin.to(12)) > count)
+        await standin.drained()
+        assert store.member_record("telegram", "12", "member") is None
+        assert store.member_record("telegram", "12", "sent") is None
+        for uid in (5124, 123):
+            saved = store.member_record("telegram", str(uid), "member")
+            assert saved is not None and json.loads(saved)["groups"] == [GROUP]

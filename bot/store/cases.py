@@ -18,6 +18,7 @@ from bot.sealing import Sealer
 from bot.store.types import Write, iso, parse_iso
 
 OPEN_STATUSES = ("screening", "consent", "waiting", "statements", "joint", "agreement")
+_COLUMNS = "id, community, kind, status, opened_by, created_at, mediator, space, data, number"
 
 
 @dataclass
@@ -43,6 +44,14 @@ class Case:
     space: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     members: list[CaseMember] = field(default_factory=list)
+    # What members and moderators read: counted per kind (report 1, mediation case 1),
+    # while ``id`` is the record's key across kinds. 0: the same as the id.
+    number: int = 0
+
+    @property
+    def shown(self) -> int:
+        """The number to show and to take from people."""
+        return self.number or self.id
 
     @property
     def is_open(self) -> bool:
@@ -89,16 +98,23 @@ class CaseRecords:
 
     def load(self, community: str, case_id: int) -> Case | None:
         row = self.conn.execute(
-            "SELECT id, community, kind, status, opened_by, created_at, mediator, space, data"
-            " FROM cases WHERE community = ? AND id = ?",
+            f"SELECT {_COLUMNS} FROM cases WHERE community = ? AND id = ?",
             (community, case_id),
+        ).fetchone()
+        return self._case(row) if row else None
+
+    def find(self, community: str, kind: str, number: int) -> Case | None:
+        """A case by the number people read (``report 3``)."""
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM cases WHERE community = ? AND kind = ? AND number = ?",
+            (community, kind, number),
         ).fetchone()
         return self._case(row) if row else None
 
     def by_space(self, community: str, space: str) -> Case | None:
         row = self.conn.execute(
-            "SELECT id, community, kind, status, opened_by, created_at, mediator, space, data"
-            " FROM cases WHERE community = ? AND space = ? ORDER BY id DESC LIMIT 1",
+            f"SELECT {_COLUMNS} FROM cases WHERE community = ? AND space = ?"
+            " ORDER BY id DESC LIMIT 1",
             (community, space),
         ).fetchone()
         return self._case(row) if row else None
@@ -106,7 +122,8 @@ class CaseRecords:
     def of_member(self, community: str, member: str) -> list[Case]:
         rows = self.conn.execute(
             "SELECT c.id, c.community, c.kind, c.status, c.opened_by, c.created_at,"
-            " c.mediator, c.space, c.data FROM cases c JOIN case_members m ON m.case_id = c.id"
+            " c.mediator, c.space, c.data, c.number"
+            " FROM cases c JOIN case_members m ON m.case_id = c.id"
             " WHERE c.community = ? AND m.member = ? ORDER BY c.id",
             (community, member),
         )
@@ -114,8 +131,7 @@ class CaseRecords:
 
     def listing(self, community: str, kind: str) -> list[Case]:
         rows = self.conn.execute(
-            "SELECT id, community, kind, status, opened_by, created_at, mediator, space, data"
-            " FROM cases WHERE community = ? AND kind = ? ORDER BY id",
+            f"SELECT {_COLUMNS} FROM cases WHERE community = ? AND kind = ? ORDER BY id",
             (community, kind),
         )
         return [self._case(row) for row in rows.fetchall()]
@@ -189,8 +205,25 @@ class CaseRecords:
             number = int(row.fetchone()[0])
         return number
 
+    def open_number(self, community: str, kind: str) -> tuple[int, int]:
+        """A new case's id (unique across kinds) and its number among cases of its kind
+        (above any number the kind has, so a kind that numbered by id before goes on)."""
+        case_id = self.next_number(f"{community}:case")
+        name = f"{community}:number:{kind}"
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(
+                "INSERT INTO counters (name, value) SELECT ?, coalesce(max(number), 0) + 1"
+                " FROM cases WHERE community = ? AND kind = ? ON CONFLICT (name) DO UPDATE"
+                " SET value = max(value, excluded.value - 1) + 1",
+                (name, community, kind),
+            )
+            row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
+            number = int(row.fetchone()[0])
+        return case_id, number
+
     def _case(self, row: tuple[Any, ...]) -> Case:
-        case_id, community, kind, status, opened_by, created, mediator, space, data = row
+        case_id, community, kind, status, opened_by, created, mediator, space, data, number = row
         members = [
             CaseMember(MemberRef(**json.loads(ref)), role, json.loads(state))
             for ref, role, state in self.conn.execute(
@@ -209,6 +242,7 @@ class CaseRecords:
             space,
             json.loads(data),
             members,
+            number or 0,
         )
 
 
@@ -229,7 +263,7 @@ def save_case(case: Case, now: datetime) -> Write:
     def write(conn: sqlite3.Connection) -> None:
         conn.execute(
             "INSERT INTO cases (id, community, kind, status, opened_by, mediator, space,"
-            " created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " created_at, updated_at, data, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
             " mediator = excluded.mediator, space = excluded.space,"
             " updated_at = excluded.updated_at, data = excluded.data",
@@ -244,6 +278,7 @@ def save_case(case: Case, now: datetime) -> Write:
                 iso(case.created_at),
                 iso(now),
                 data,
+                case.shown,
             ),
         )
         conn.execute("DELETE FROM case_members WHERE case_id = ?", (case.id,))

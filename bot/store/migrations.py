@@ -86,9 +86,55 @@ def _m2_cases(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
 
 
+# Adapter records kept per member before migration 3, as cursors named
+# ``<platform>:<name>:<member id>``.
+_MEMBER_CURSORS = (
+    ("telegram", "member"),
+    ("telegram", "sent"),
+    ("matrix", "dm"),
+    ("matrix", "sent"),
+    ("discord", "sent"),
+)
+
+
+def _m3_member_records(db: sqlite_utils.Database) -> None:
+    """Adapter records about one member, keyed exactly by platform and member id, so
+    that ``/forget`` erases theirs and nobody else's (no pattern over a name)."""
+    db.execute(
+        "CREATE TABLE member_records (platform TEXT NOT NULL, member TEXT NOT NULL,"
+        " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (platform, member, name))"
+    )
+    for platform, name in _MEMBER_CURSORS:
+        prefix = f"{platform}:{name}:"
+        match = "substr(name, 1, ?) = ? AND length(name) > ?"
+        args = (len(prefix), prefix, len(prefix))
+        db.execute(
+            "INSERT OR REPLACE INTO member_records"
+            f" SELECT ?, substr(name, ?), ?, position FROM cursors WHERE {match}",
+            (platform, len(prefix) + 1, name, *args),
+        )
+        db.execute(f"DELETE FROM cursors WHERE {match}", args)
+
+
+def _m4_no_delivered_text(db: sqlite_utils.Database) -> None:
+    """Delivered (and set aside) actions keep no text: delivery needs none once sent."""
+    db.execute("UPDATE outbox SET action = '' WHERE sent_at IS NOT NULL")
+
+
+def _m5_case_numbers(db: sqlite_utils.Database) -> None:
+    """Cases are numbered per kind (report 1, mediation case 1). Existing cases keep
+    the number they were given (their id), and each kind counts on from its highest."""
+    db.execute("ALTER TABLE cases ADD COLUMN number INTEGER")
+    db.execute("UPDATE cases SET number = id")
+    db.execute("CREATE UNIQUE INDEX cases_number ON cases (community, kind, number)")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
+    (3, _m3_member_records),
+    (4, _m4_no_delivered_text),
+    (5, _m5_case_numbers),
 ]
 
 

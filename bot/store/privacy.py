@@ -3,6 +3,7 @@ remove, as writes inside an event's transaction or as one housekeeping transacti
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from datetime import datetime
@@ -11,6 +12,7 @@ from bot.store.types import Write, iso
 
 ERASED = "erased"
 CLOSED_STATUSES = ("closed", "declined", "screened_out", "cancelled")
+ERASE_MEMBER_RECORDS = "DELETE FROM member_records WHERE platform = ? AND member = ?"
 
 
 def forget_member(community: str, key: str, keep_open_cases: bool) -> Write:
@@ -18,7 +20,6 @@ def forget_member(community: str, key: str, keep_open_cases: bool) -> Write:
     mentorships, timers, invitations, their texts in cases (open cases keep theirs when
     policy says so), and their identity wherever a record names them."""
     platform, _, member_id = key.partition(":")
-    like = f"%{member_id}%"
 
     def write(conn: sqlite3.Connection) -> None:
         for table in ("profiles", "conversations", "acknowledgements"):
@@ -61,17 +62,35 @@ def forget_member(community: str, key: str, keep_open_cases: bool) -> Write:
         conn.execute("UPDATE cases SET mediator = ? WHERE mediator = ?", (ERASED, key))
         conn.execute("UPDATE audit SET actor = ? WHERE actor = ?", (ERASED, key))
         conn.execute("UPDATE audit SET subject = ? WHERE subject = ?", (ERASED, key))
-        conn.execute("UPDATE audit SET detail = ? WHERE detail LIKE ?", (ERASED, like))
+        _erase_mentions(conn, "audit", member_id)
         conn.execute(
             "UPDATE profiles SET profile = replace(profile, ?, ?) WHERE profile LIKE ?",
             (f'"{key}"', f'"{ERASED}"', f'%"{key}"%'),
         )
         conn.execute("UPDATE case_audit SET actor = ? WHERE actor = ?", (ERASED, key))
-        conn.execute("UPDATE case_audit SET detail = ? WHERE detail LIKE ?", (ERASED, like))
+        _erase_mentions(conn, "case_audit", member_id)
         conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
-        conn.execute("DELETE FROM cursors WHERE name LIKE ?", (f"%{platform}%{member_id}%",))
+        conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
 
     return write
+
+
+def mentions(text: str, member_id: str) -> bool:
+    """Whether ``text`` names the member id as a whole word: ``12`` is not in ``5124``,
+    and ``@ann_b:x.org`` is not ``@annxb:x.org`` (no pattern characters)."""
+    edge = r"[\w@:+-]|\.\w"  # what would continue an id (a sentence's full stop does not)
+    pattern = r"(?<![\w@+.-])" + re.escape(member_id) + rf"(?!{edge})"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def _erase_mentions(conn: sqlite3.Connection, table: str, member_id: str) -> None:
+    """Audit details that name the member (a list of parties, a reason naming them)
+    are blanked; details that only look alike stay."""
+    rows = conn.execute(
+        f"SELECT id, detail FROM {table} WHERE instr(lower(detail), lower(?)) > 0", (member_id,)
+    ).fetchall()
+    found = [(ERASED, row_id) for row_id, detail in rows if mentions(detail, member_id)]
+    conn.executemany(f"UPDATE {table} SET detail = ? WHERE id = ?", found)
 
 
 def purge_older_than(conn: sqlite3.Connection, community: str, before: datetime) -> int:

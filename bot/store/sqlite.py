@@ -22,15 +22,18 @@ from bot.actions import action_from_json, action_platform, action_to_json
 from bot.errors import StoreError
 from bot.events import MemberRef
 from bot.sealing import Sealer
+from bot.store import outbox
 from bot.store.cases import CaseRecords
 from bot.store.group_sync import fsync_path
 from bot.store.migrations import migrate
-from bot.store.privacy import purge_older_than
+from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
 
-_MARK_SENT = "UPDATE outbox SET sent_at = ? WHERE id = ?"
+# A delivered action keeps no text (a reply may quote a private statement): its row
+# keeps only the id, platform and times that delivery and its records need.
+_MARK_SENT = "UPDATE outbox SET sent_at = ?, action = '' WHERE id = ?"
 
 
 class SQLiteStore:
@@ -177,6 +180,13 @@ class SQLiteStore:
         row = self._conn.execute("SELECT position FROM cursors WHERE name = ?", (name,))
         found = row.fetchone()
         return str(found[0]) if found else None
+
+    def member_record(self, platform: str, member_id: str, name: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT value FROM member_records WHERE platform = ? AND member = ? AND name = ?",
+            (platform, member_id, name),
+        ).fetchone()
+        return str(row[0]) if row else None
 
     # Writes -------------------------------------------------------------------------
 
@@ -344,14 +354,31 @@ class SQLiteStore:
         return members
 
     def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
-        """An action no adapter can deliver: kept out of the way, with the reason."""
-        self._conn.execute(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
-            (_iso(at), f"undeliverable: {error}"[:500], outbox_id),
-        )
+        """An action no adapter can deliver: kept out of the way, with the reason (until
+        delivered rows are pruned), and counted per platform for good."""
+        self.flush_marks()
+        with self._transaction() as conn:
+            outbox.set_aside(conn, outbox_id, error, _iso(at))
+
+    def undeliverable(self) -> dict[str, int]:
+        """How many actions were set aside as undeliverable, per platform."""
+        return outbox.counts(self._conn)
+
+    def undeliverable_reasons(self, limit: int = 100) -> list[tuple[int, str, str]]:
+        """The latest actions set aside (outbox id, platform, reason), newest first."""
+        return outbox.reasons(self._conn, limit)
 
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
+
+    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
+        """An adapter's record about one member (their direct room, the ids of messages
+        sent to them): erased with them by ``/forget``, and only with them."""
+        self._conn.execute(
+            "INSERT INTO member_records VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (platform, member, name) DO UPDATE SET value = excluded.value",
+            (platform, member_id, name, value),
+        )
 
     def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget``: the reply telling the member is delivered; now no sent
@@ -360,7 +387,7 @@ class SQLiteStore:
         under their id), and no old page of them in the WAL."""
         self.flush_marks()
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
-        self._conn.execute("DELETE FROM cursors WHERE name LIKE ?", (f"%{platform}%{member_id}%",))
+        self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def purge(self, community: str, before: datetime) -> int:

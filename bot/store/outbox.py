@@ -1,0 +1,45 @@
+"""Actions set aside as undeliverable: recorded with their reason, counted per platform.
+
+The outbox row keeps the reason (until delivered rows are pruned, a week later) and no
+text; a counter per platform keeps how many there were for good.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+UNDELIVERABLE = "undeliverable: "  # how a set-aside action's reason starts
+_COUNTER = "undeliverable:"  # + platform: the counter of actions set aside
+
+
+def set_aside(conn: sqlite3.Connection, outbox_id: int, error: str, at: str) -> None:
+    """Inside a transaction: mark the action done without its text, with the reason."""
+    conn.execute(
+        "UPDATE outbox SET sent_at = ?, action = '', attempts = attempts + 1,"
+        " last_error = ? WHERE id = ?",
+        (at, f"{UNDELIVERABLE}{error}"[:500], outbox_id),
+    )
+    conn.execute(
+        "INSERT INTO counters (name, value) SELECT ? || platform, 1 FROM outbox"
+        " WHERE id = ? ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        (_COUNTER, outbox_id),
+    )
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many actions were set aside as undeliverable, per platform."""
+    rows = conn.execute(
+        "SELECT substr(name, ?), value FROM counters WHERE substr(name, 1, ?) = ?",
+        (len(_COUNTER) + 1, len(_COUNTER), _COUNTER),
+    )
+    return {platform: int(count) for platform, count in rows}
+
+
+def reasons(conn: sqlite3.Connection, limit: int) -> list[tuple[int, str, str]]:
+    """The latest actions set aside (outbox id, platform, reason), newest first."""
+    rows = conn.execute(
+        "SELECT id, platform, substr(last_error, ?) FROM outbox WHERE sent_at IS NOT NULL"
+        " AND substr(last_error, 1, ?) = ? ORDER BY id DESC LIMIT ?",
+        (len(UNDELIVERABLE) + 1, len(UNDELIVERABLE), UNDELIVERABLE, limit),
+    )
+    return [(int(i), str(p), str(r)) for i, p, r in rows]

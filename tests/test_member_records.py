@@ -1,0 +1,100 @@
+"""Adapter records about one member are kept under exactly that platform and member id:
+``/forget`` erases the member's and nobody else's, however alike two ids look."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.engine import Engine
+from bot.host import AdapterHost
+from bot.store import Changes, SQLiteStore
+from bot.store.migrations import MIGRATIONS
+from tests.conftest import command, says
+from tests.test_store import NOW
+
+# Look-alikes: a Telegram id inside another, and a Matrix id where ``_`` would be a
+# pattern's wildcard.
+LOOK_ALIKES = ("5124", "123", "@annxb:x.org")
+
+
+async def forget(engine: Engine, name: str) -> None:
+    await engine.handle(command(name, "/forget"))
+    await engine.handle(says(name, "1"))
+
+
+async def test_forget_erases_exactly_the_members_records(engine: Engine) -> None:
+    host = AdapterHost(engine)
+    store = engine.services.store
+    for member_id in ("12", "@ann_b:x.org", *LOOK_ALIKES):
+        host.save_member_record("test", member_id, "sent", f"[{len(member_id)}]")
+        host.save_member_record("test", member_id, "member", '{"member": true}')
+    host.save_member_record("other", "12", "sent", "[7]")  # the same id elsewhere
+    store.apply(
+        Changes(
+            at=NOW,
+            audit=[
+                ("example", "test:mod", "note", "", "test:5124,test:123"),
+                ("example", "test:mod", "note", "", "test:12,test:5124"),
+            ],
+        )
+    )
+    await forget(engine, "12")
+    await forget(engine, "@ann_b:x.org")
+    for member_id in ("12", "@ann_b:x.org"):
+        assert host.member_record("test", member_id, "sent") is None
+        assert host.member_record("test", member_id, "member") is None
+    for member_id in LOOK_ALIKES:
+        assert host.member_record("test", member_id, "sent") == f"[{len(member_id)}]"
+        assert host.member_record("test", member_id, "member") == '{"member": true}'
+    assert host.member_record("other", "12", "sent") == "[7]"
+    details = [e["detail"] for e in store.audit_log("example") if e["action"] == "note"]
+    assert details == ["test:5124,test:123", "erased"]
+
+
+def test_records_kept_as_cursors_move_to_member_records(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    old = sqlite_utils.Database(conn)
+    for number, step in MIGRATIONS:
+        if number <= 2:
+            step(old)
+    old.execute("PRAGMA user_version = 2")
+    cursors = {
+        "telegram:offset": "991",
+        "telegram:member:12": '{"groups": [-100], "member": false}',
+        "telegram:member:5124": '{"groups": [-100], "member": true}',
+        "telegram:sent:123": "[5, 6]",
+        "matrix:dm:@ann_b:x.org": "!a:x.org",
+        "matrix:sent:@annxb:x.org": '[["!b:x.org", "$e"]]',
+        "matrix:space:case-1": "!s:x.org",
+        "discord:sent:77": "[1]",
+    }
+    conn.executemany("INSERT INTO cursors VALUES (?, ?)", cursors.items())
+    conn.close()
+
+    store = SQLiteStore(path)
+    try:
+        assert store.version >= 3
+        assert store.member_record("telegram", "12", "member") == cursors["telegram:member:12"]
+        assert store.member_record("telegram", "5124", "member") == cursors["telegram:member:5124"]
+        assert store.member_record("telegram", "123", "sent") == "[5, 6]"
+        assert store.member_record("matrix", "@ann_b:x.org", "dm") == "!a:x.org"
+        assert store.member_record("matrix", "@annxb:x.org", "dm") is None
+        assert store.member_record("matrix", "@annxb:x.org", "sent") == '[["!b:x.org", "$e"]]'
+        assert store.member_record("discord", "77", "sent") == "[1]"
+        # Positions and records about no one member stay cursors.
+        assert store.cursor("telegram:offset") == "991"
+        assert store.cursor("matrix:space:case-1") == "!s:x.org"
+        assert store.cursor("telegram:member:12") is None
+        store.erase_delivered("telegram", "12")
+        assert store.member_record("telegram", "12", "member") is None
+        assert store.member_record("telegram", "5124", "member") is not None
+        assert store.member_record("telegram", "123", "sent") == "[5, 6]"
+        store.erase_delivered("matrix", "@ann_b:x.org")
+        assert store.member_record("matrix", "@ann_b:x.org", "dm") is None
+        assert store.member_record("matrix", "@annxb:x.org", "sent") == '[["!b:x.org", "$e"]]'
+    finally:
+        store.close()
