@@ -94,6 +94,9 @@ class Sender:
         # Pieces of a split message already sent, so a retried action does not repeat them.
         self.partial: dict[tuple[str, str], int] = {}
         self.rate_limited = 0  # HTTP 429 answers so far (for the log and the tests)
+        # Raises when nothing may be sent into the room now (set by the adapter: an
+        # encrypted room nio does not know as encrypted yet is never written in the clear).
+        self.check_room: Callable[[str], None] = lambda room_id: None
 
     def txn_id(self, part: str) -> str | None:
         """The transaction id of one message of the action being delivered, or None
@@ -162,6 +165,7 @@ class Sender:
     ) -> Any:
         """One event in a room, with the transaction id of ``part`` of the action being
         delivered (the same id on every attempt, so a retry never shows it twice)."""
+        self.check_room(room_id)
         txn = self.txn_id(part)
         return await self.call(
             f"{what} {room_id}",

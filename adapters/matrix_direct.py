@@ -1,0 +1,158 @@
+"""Members' direct rooms, and rooms that must stay encrypted.
+
+A member's direct room is the one room recorded for them (``matrix:dm:<user>``, saved
+the moment the room is made or accepted, before anything is sent in it), and only while
+it is still private:
+
+* the bot created it, or the member created it and invited the bot;
+* nobody but the bot and the member ever had a membership in it (joined, invited,
+  left or banned: someone who was once in it may have read it, or may come back);
+* it is invite-only and its history is not world-readable;
+* the member is in it (joined or invited) and so is the bot.
+
+Anything else is never written to for that member, and nothing is guessed from other
+rooms: without a usable record the bot makes a new direct room. This is what keeps an
+attacker's "direct" room (public, shared history, the target invited) from receiving
+what was meant for the target.
+
+A room the bot created encrypted, or whose state says encrypted, is recorded as such
+(``matrix:encrypted:<room>``), and nothing is ever sent there unless nio will encrypt it
+(see ``Guard``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from nio import RoomCreateEvent, RoomEncryptionEvent, RoomMemberEvent  # type: ignore[import-untyped]
+
+from adapters.matrix_send import Refused
+from bot.errors import DeliveryError
+from bot.host import AdapterHost
+
+log = logging.getLogger("concord.matrix")
+
+ALGORITHM = "m.megolm.v1.aes-sha2"
+
+
+def dm_key(user: str) -> str:
+    return f"matrix:dm:{user}"
+
+
+def encrypted_key(room_id: str) -> str:
+    return f"matrix:encrypted:{room_id}"
+
+
+@dataclass
+class Seen:
+    """What the bot has seen of rooms' state: who created each room, and everyone who
+    ever had a membership in it. Rebuilt from the full state on every start."""
+
+    creators: dict[str, str] = field(default_factory=dict)
+    members: dict[str, set[str]] = field(default_factory=dict)
+
+    def scan(self, room_id: str, events: list[Any]) -> bool:
+        """Take in state events; True when one says the room is encrypted."""
+        encrypted = False
+        for event in events:
+            if isinstance(event, RoomCreateEvent):
+                self.creators[room_id] = event.sender
+            elif isinstance(event, RoomMemberEvent):
+                self.members.setdefault(room_id, set()).add(event.state_key)
+            elif isinstance(event, RoomEncryptionEvent):
+                encrypted = True
+        return encrypted
+
+    def made(self, room_id: str, creator: str, members: list[str]) -> None:
+        self.creators[room_id] = creator
+        self.members.setdefault(room_id, set()).update(members)
+
+    def forget(self, room_id: str) -> None:
+        self.creators.pop(room_id, None)
+        self.members.pop(room_id, None)
+
+
+def private_between(room: Any, seen: Seen, bot: str, user: str) -> str | None:
+    """Why ``room`` (a nio room the bot is in) is not a private room of the bot and
+    ``user``, or None when it is."""
+    room_id = room.room_id
+    allowed = {bot, user}
+    joined = {u for u in room.users if u not in room.invited_users}
+    if seen.creators.get(room_id) not in allowed:
+        return "someone else created it"
+    if not seen.members.get(room_id, set()) | set(room.users) <= allowed:
+        return "someone else is or was in it"
+    if room.join_rule != "invite":
+        return f"anyone may join it ({room.join_rule})"
+    if room.history_visibility == "world_readable":
+        return "its history is world-readable"
+    if user not in room.users or bot not in joined:
+        return "they are not both in it"
+    return None
+
+
+class Directs:
+    """The direct room recorded for each member, used only while it stays private."""
+
+    def __init__(self, client: Any, host: AdapterHost, bot: str) -> None:
+        self.client = client
+        self.host = host
+        self.bot = bot
+        self.seen = Seen()
+
+    def record(self, user: str, room_id: str) -> None:
+        if self.host.cursor(dm_key(user)) != room_id:
+            self.host.save_cursor(dm_key(user), room_id)
+
+    def why_not(self, room_id: str, user: str) -> str | None:
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return "the bot is not in it"
+        return private_between(room, self.seen, self.bot, user)
+
+    def room_of(self, user: str) -> str | None:
+        """The member's recorded direct room while it is private, else None."""
+        room_id = self.host.cursor(dm_key(user))
+        if not room_id:
+            return None
+        reason = self.why_not(room_id, user)
+        if reason is not None:
+            log.warning("matrix: not writing to %s in %s: %s", user, room_id, reason)
+            return None
+        return room_id
+
+    def is_direct(self, room_id: str, user: str) -> bool:
+        """An event in ``room_id`` from ``user`` happened in their direct room."""
+        return self.host.cursor(dm_key(user)) == room_id and self.why_not(room_id, user) is None
+
+
+class Guard:
+    """Nothing goes into an encrypted room in the clear: a room recorded as encrypted
+    (created so by the bot, or seen with ``m.room.encryption``) is written to only when
+    nio knows it is encrypted and will encrypt (otherwise the send is refused now and
+    retried later, never made in the clear)."""
+
+    def __init__(self, client: Any, host: AdapterHost) -> None:
+        self.client = client
+        self.host = host
+
+    def mark(self, room_id: str) -> None:
+        if self.host.cursor(encrypted_key(room_id)) is None:
+            self.host.save_cursor(encrypted_key(room_id), ALGORITHM)
+
+    def check(self, room_id: str) -> None:
+        room = self.client.rooms.get(room_id)
+        known = room is not None and room.encrypted
+        if not known and self.host.cursor(encrypted_key(room_id)) is None:
+            return
+        if self.client.olm is None:
+            raise Refused(
+                f"matrix: {room_id} is encrypted but encryption is off: nothing sent there"
+            )
+        if not known:
+            raise DeliveryError(
+                f"matrix: {room_id} is encrypted but its state is not synced yet; "
+                "not sending in the clear, will retry"
+            )
