@@ -361,7 +361,8 @@ class MatrixAdapter:
             assert self.sender is not None
             try:
                 async with self.lock:
-                    await self.sender.send_text(room_id, notice(self.host))
+                    member = MemberRef(PLATFORM, event.sender)
+                    await self.sender.send_text(room_id, notice(self.host, member))
             except (DeliveryError, Refused) as exc:
                 log.warning("%s", exc)
 

@@ -101,10 +101,16 @@ class Directs:
         self.host = host
         self.bot = bot
         self.seen = Seen()
+        self.joining: set[str] = set()  # accepted invitations not synced yet
 
     def record(self, user: str, room_id: str) -> None:
         if self.host.cursor(dm_key(user)) != room_id:
             self.host.save_cursor(dm_key(user), room_id)
+
+    def accepted(self, user: str, room_id: str) -> None:
+        """The bot joined the member's direct room; its state comes with the next sync."""
+        self.record(user, room_id)
+        self.joining.add(room_id)
 
     def why_not(self, room_id: str, user: str) -> str | None:
         room = self.client.rooms.get(room_id)
@@ -117,6 +123,9 @@ class Directs:
         room_id = self.host.cursor(dm_key(user))
         if not room_id:
             return None
+        if room_id in self.joining and room_id not in self.client.rooms:
+            # Not a reason for a second room: the state of the first is on its way.
+            raise DeliveryError(f"matrix: {room_id} is joined but not synced yet; will retry")
         reason = self.why_not(room_id, user)
         if reason is not None:
             log.warning("matrix: not writing to %s in %s: %s", user, room_id, reason)

@@ -101,6 +101,7 @@ class Rooms:
     # Recognising rooms ----------------------------------------------------------------
 
     def scan_state(self, room_id: str, events: list[Any]) -> None:
+        self.directs.joining.discard(room_id)
         if self.directs.seen.scan(room_id, events):
             self.guard.mark(room_id)
         for event in events:
@@ -161,7 +162,7 @@ class Rooms:
             return
         if not configured:
             # Used only while it stays private between the two (adapters/matrix_direct.py).
-            self.directs.record(invite.sender, room_id)
+            self.directs.accepted(invite.sender, room_id)
             log.info("matrix: accepted a direct room from %s", invite.sender)
 
     # Rooms for places -----------------------------------------------------------------

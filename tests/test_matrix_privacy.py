@@ -25,10 +25,11 @@ pytest.importorskip("nio")
 pytest.importorskip("synapse")
 
 from nio import ErrorResponse, RoomPreset  # type: ignore[import-untyped]
+from nio.api import Api  # type: ignore[import-untyped]
 
 from bot.actions import Say
 from bot.events import Place, PlaceKind
-from tests.synapse import Account, Member, Synapse, synapse_server
+from tests.synapse import Account, Member, Synapse, synapse_server, unique
 from tests.test_matrix import ENCRYPTION, Bot, World, joined, until, write_config
 
 
@@ -234,3 +235,46 @@ async def test_an_attackers_direct_room_is_never_used_for_someone_else(world: Wo
         events = await asyncio.to_thread(world.server.room_events, owner.account, trap, 200)
         from_bot = [e["type"] for e in events if e["sender"] == world.bot_id]
         assert set(from_bot) <= {"m.room.member"}, from_bot
+
+
+# The "could not decrypt" notice ---------------------------------------------------------------
+
+
+async def send_undecryptable(member: Member, room_id: str) -> None:
+    """An encrypted message whose key the bot never gets."""
+    olm = member.client.olm
+    content = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "ciphertext": "AwgAEnB" + "A" * 40,
+        "sender_key": olm.account.identity_keys["curve25519"],
+        "device_id": member.client.device_id,
+        "session_id": unique("lost-session"),
+    }
+    method, path, data = Api.room_send(
+        member.client.access_token, room_id, "m.room.encrypted", content, unique("tx")
+    )
+    await member.client.send(method, path, data)
+
+
+async def test_the_could_not_decrypt_notice_is_in_the_members_language(world: World) -> None:
+    async with asyncio.timeout(60):
+        bot = await world.bot(decrypt_grace=0.3)
+        lucia = await world.member("lucia")
+        created = await lucia.client.room_create(
+            is_direct=True,
+            invite=[world.bot_id],
+            preset=RoomPreset.private_chat,
+            initial_state=[ENCRYPTION],
+        )
+        dm = str(created.room_id)
+        await until(lambda: joined(lucia, dm, world.bot_id), lucia)
+        await lucia.say(dm, "/language")
+        await lucia.from_bot(world.bot_id, "English", room=dm)
+        await lucia.say(dm, "Español")
+        await lucia.from_bot(world.bot_id, "", room=dm)
+        spanish = bot.engine.services.catalogs.translator("es").gettext("matrix.cannot_decrypt")
+        assert spanish != "matrix.cannot_decrypt" and "No pude leer" in spanish
+
+        await send_undecryptable(lucia, dm)
+        notice = await lucia.from_bot(world.bot_id, "No pude leer tu último mensaje", room=dm)
+        assert notice.encrypted and notice.body == spanish
