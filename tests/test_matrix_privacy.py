@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,17 @@ pytest.importorskip("synapse")
 from nio import ErrorResponse, RoomPreset  # type: ignore[import-untyped]
 from nio.api import Api  # type: ignore[import-untyped]
 
+from adapters import telegram as telegram_adapter
+from adapters import telegram_settings
 from bot.actions import Say
 from bot.events import Place, PlaceKind
+from tests import test_telegram as on_telegram
 from tests.synapse import Account, Member, Synapse, synapse_server, unique
+from tests.telegram_standin import BotApiStandIn
+from tests.test_accessibility_platforms import telegram_typed_onboarding
 from tests.test_matrix import ENCRYPTION, Bot, World, joined, until, write_config
+
+pytestmark = list(on_telegram.pytestmark)
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +286,67 @@ async def test_the_could_not_decrypt_notice_is_in_the_members_language(world: Wo
         await send_undecryptable(lucia, dm)
         notice = await lucia.from_bot(world.bot_id, "No pude leer tu último mensaje", room=dm)
         assert notice.encrypted and notice.body == spanish
+
+
+# Telegram and Matrix in one process ------------------------------------------------------------
+
+
+def with_telegram(path: Path, standin: BotApiStandIn, mentor: str) -> None:
+    """The Matrix test config, with the Telegram group added and one mentor on Matrix."""
+    text = path.read_text("utf-8")
+    start, end = text.index("  mentors:"), text.index("\nmoderators:")
+    mentors = (
+        f'  mentors:\n    - {{member: "matrix:{mentor}", name: Maria, languages: [es, en],'
+        " interests: [translation, code], capacity: 5}\n"
+    )
+    section = {
+        "token_env": on_telegram.TOKEN_ENV,
+        "base_url": standin.base_url,
+        "groups": [on_telegram.GROUP],
+        "poll_timeout": 5,
+    }
+    text = text[:start] + mentors + text[end:] + "  telegram: " + json.dumps(section) + "\n"
+    path.write_text(text, "utf-8")
+
+
+async def test_a_telegram_newcomers_matrix_mentor_is_told_in_private(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Telegram newcomer asks for a mentor and is matched with a Matrix mentor: the
+    notice (name, language, interests) is delivered from the Telegram task while the
+    Matrix sync loop runs. It arrives encrypted, in the mentor's one direct room."""
+    monkeypatch.setenv(on_telegram.TOKEN_ENV, on_telegram.TOKEN)
+    standin = BotApiStandIn(on_telegram.TOKEN)
+    await standin.start()
+    telegram: asyncio.Task[None] | None = None
+    try:
+        async with asyncio.timeout(90):
+            owner = await world.member("owner", admin=True)
+            mentor = await world.member("mentor")
+            path = write_config(world.folder, world.server, world.bot_account, "")
+            with_telegram(path, standin, mentor.user_id)
+            bot = Bot(path, world.folder / "concord.db")
+            world.bots.append(bot)
+            settings = telegram_settings.parse(bot.config.platforms["telegram"])
+            adapter = telegram_adapter.create(settings, bot.host, on_telegram.FAST)
+            bot.engine.add_adapter(adapter)
+            await bot.start()
+            polls = len(standin.poll_offsets)
+            telegram = asyncio.create_task(adapter.run())
+            await standin.wait_for(lambda: len(standin.poll_offsets) > polls)
+
+            ana = standin.user(5003, "Ana", language_code="en")
+            await telegram_typed_onboarding(standin, bot.engine, ana, "en")
+            said = await mentor.wait_for(
+                lambda r: r.sender == world.bot_id and r.type == "m.room.message"
+            )
+            assert "Ana" in said[0].body and said[0].encrypted
+            dm = await assert_private(world, owner.account, mentor.user_id)
+            assert said[0].room_id == dm
+    finally:
+        if telegram is not None:
+            telegram.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await telegram
+            await adapter.close()
+        await standin.stop()
