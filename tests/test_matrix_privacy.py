@@ -25,7 +25,7 @@ import pytest
 pytest.importorskip("nio")
 pytest.importorskip("synapse")
 
-from nio import ErrorResponse, RoomPreset  # type: ignore[import-untyped]
+from nio import ErrorResponse, MatrixRoom, RoomPreset  # type: ignore[import-untyped]
 from nio.api import Api  # type: ignore[import-untyped]
 
 from adapters import telegram as telegram_adapter
@@ -182,6 +182,43 @@ async def test_a_join_while_stopped_is_welcomed_encrypted_in_one_room(world: Wor
                 await assert_private(world, owner.account, newcomer.user_id)
             finally:
                 await again.stop()
+
+
+async def test_a_room_nio_does_not_know_as_encrypted_is_not_written_to(world: World) -> None:
+    """The room was made encrypted, but nio's view of it lacks its encryption (as after a
+    sync that brought it part-way through its creation): the reply is not sent in the
+    clear; it stays in the outbox, and goes out encrypted once the state is known."""
+    async with asyncio.timeout(60):
+        admin = await world.member("admin", admin=True)
+        bot = await world.bot()
+        kim = await world.member("kim")
+        direct = Place("matrix", PlaceKind.DIRECT, kim.user_id)
+        await bot.adapter.deliver(Say(direct, "Hello Kim"))
+        hello = await kim.from_bot(world.bot_id, "Hello Kim")
+        dm = hello.room_id
+        stale = MatrixRoom(dm, world.bot_id)  # what nio builds from such a sync
+        stale.add_member(world.bot_id, None, None)
+        stale.add_member(kim.user_id, None, None)
+        bot.adapter.client.rooms[dm] = stale
+
+        await kim.say(dm, "!concord help")
+        store = bot.engine.services.store
+        await until(lambda: bool(store.pending_outbox()), kim)
+        (waiting,) = store.pending_outbox()
+        assert isinstance(waiting.action, Say) and waiting.action.to == direct
+        await kim.sync(500)
+        clear = await asyncio.to_thread(
+            clear_messages, world.server, admin.account, dm, world.bot_id
+        )
+        assert clear == []
+
+        # After a restart the room's full state is known: the reply goes out encrypted.
+        await bot.stop()
+        again = await world.bot()
+        assert await again.engine.flush_outbox() == 1
+        answer = await kim.from_bot(world.bot_id, "Here is what I can do", room=dm)
+        assert answer.encrypted
+        await assert_private(world, admin.account, kim.user_id)
 
 
 # The direct-room hijack ---------------------------------------------------------------------
