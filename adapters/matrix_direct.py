@@ -15,6 +15,12 @@ rooms: without a usable record the bot makes a new direct room. This is what kee
 attacker's "direct" room (public, shared history, the target invited) from receiving
 what was meant for the target.
 
+A crash between ``createRoom`` and that record would leave a room the member was
+invited to and a record of none: so before creating, the bot records a random nonce
+(``matrix:dm-pending:<user>``) and writes it into the new room's state
+(``org.concord.direct``); after a restart, the room the bot created with that nonce is
+taken (if still private) instead of inviting the member to a second one.
+
 A room the bot created encrypted, or whose state says encrypted, is recorded as such
 (``matrix:encrypted:<room>``), and nothing is ever sent there unless nio will encrypt it
 (see ``Guard``).
@@ -26,7 +32,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from nio import RoomCreateEvent, RoomEncryptionEvent, RoomMemberEvent  # type: ignore[import-untyped]
+from nio import (  # type: ignore[import-untyped]
+    RoomCreateEvent,
+    RoomEncryptionEvent,
+    RoomMemberEvent,
+    UnknownEvent,
+)
 
 from adapters.matrix_send import Refused
 from bot.errors import DeliveryError
@@ -35,10 +46,20 @@ from bot.host import AdapterHost
 log = logging.getLogger("concord.matrix")
 
 ALGORITHM = "m.megolm.v1.aes-sha2"
+DIRECT_MARKER = "org.concord.direct"
 
 
 def dm_key(user: str) -> str:
     return f"matrix:dm:{user}"
+
+
+def pending_key(user: str) -> str:
+    return f"matrix:dm-pending:{user}"
+
+
+def marker(user: str, nonce: str) -> dict[str, Any]:
+    """The state event naming the member and nonce of a direct room the bot makes."""
+    return {"type": DIRECT_MARKER, "state_key": "", "content": {"member": user, "nonce": nonce}}
 
 
 def encrypted_key(room_id: str) -> str:
@@ -52,6 +73,8 @@ class Seen:
 
     creators: dict[str, str] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=dict)
+    # (member, nonce) -> (room, who wrote the marker)
+    markers: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def scan(self, room_id: str, events: list[Any]) -> bool:
         """Take in state events; True when one says the room is encrypted."""
@@ -63,6 +86,10 @@ class Seen:
                 self.members.setdefault(room_id, set()).add(event.state_key)
             elif isinstance(event, RoomEncryptionEvent):
                 encrypted = True
+            elif isinstance(event, UnknownEvent) and event.type == DIRECT_MARKER:
+                content = event.source.get("content", {})
+                found = (str(content.get("member")), str(content.get("nonce")))
+                self.markers[found] = (room_id, event.sender)
         return encrypted
 
     def made(self, room_id: str, creator: str, members: list[str]) -> None:
@@ -72,6 +99,8 @@ class Seen:
     def forget(self, room_id: str) -> None:
         self.creators.pop(room_id, None)
         self.members.pop(room_id, None)
+        for key in [k for k, (room, _) in self.markers.items() if room == room_id]:
+            del self.markers[key]
 
 
 def private_between(room: Any, seen: Seen, bot: str, user: str) -> str | None:
@@ -130,6 +159,19 @@ class Directs:
         if reason is not None:
             log.warning("matrix: not writing to %s in %s: %s", user, room_id, reason)
             return None
+        return room_id
+
+    def made_before(self, user: str) -> str | None:
+        """The direct room the bot was making for ``user`` when it stopped (created,
+        but not recorded), if it is private; it is recorded now."""
+        nonce = self.host.cursor(pending_key(user))
+        room_id, writer = self.seen.markers.get((user, nonce or ""), ("", ""))
+        if not nonce or writer != self.bot or self.seen.creators.get(room_id) != self.bot:
+            return None
+        if self.why_not(room_id, user) is not None:
+            return None
+        self.record(user, room_id)
+        log.info("matrix: found the direct room with %s made before a restart", user)
         return room_id
 
     def is_direct(self, room_id: str, user: str) -> bool:

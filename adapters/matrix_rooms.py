@@ -11,6 +11,7 @@ the bot creates is recorded (with its encryption) before anything is sent in it.
 from __future__ import annotations
 
 import logging
+import secrets
 from functools import partial
 from typing import Any
 
@@ -23,7 +24,7 @@ from nio import (  # type: ignore[import-untyped]
     UnknownEvent,
 )
 
-from adapters.matrix_direct import ALGORITHM, Directs, Guard, dm_key
+from adapters.matrix_direct import ALGORITHM, Directs, Guard, dm_key, marker, pending_key
 from adapters.matrix_events import PLATFORM, Question
 from adapters.matrix_send import Refused, Sender
 from adapters.matrix_settings import Settings, is_room
@@ -182,14 +183,17 @@ class Rooms:
     async def direct_room(self, user: str) -> str:
         """The member's private direct room; a new one when none is recorded or the
         recorded one is no longer private (never another room guessed from the list)."""
-        room_id = self.directs.room_of(user)
+        room_id = self.directs.room_of(user) or self.directs.made_before(user)
         if room_id is not None:
             return room_id
+        nonce = secrets.token_hex(8)
+        self.host.save_cursor(pending_key(user), nonce)
         room_id = await self.create(
             f"direct room with {user}",
             [user],
             is_direct=True,
             preset=RoomPreset.private_chat,
+            state=[marker(user, nonce)],
             key=dm_key(user),
         )
         log.info("matrix: opened a direct room with %s", user)

@@ -36,7 +36,7 @@ from tests import test_telegram as on_telegram
 from tests.synapse import Account, Member, Synapse, synapse_server, unique
 from tests.telegram_standin import BotApiStandIn
 from tests.test_accessibility_platforms import telegram_typed_onboarding
-from tests.test_matrix import ENCRYPTION, Bot, World, joined, until, write_config
+from tests.test_matrix import ENCRYPTION, Bot, World, deliver_as, joined, until, write_config
 
 pytestmark = list(on_telegram.pytestmark)
 
@@ -131,6 +131,39 @@ async def test_delivery_outside_the_sync_task_is_encrypted_in_one_room(world: Wo
             assert first.room_id == second.room_id
             dm = await assert_private(world, admin.account, mentor.user_id)
             assert dm == first.room_id == bot.host.cursor(f"matrix:dm:{mentor.user_id}")
+
+
+class Crash(BaseException):
+    """The process dies here (as by SIGKILL): nothing after it runs."""
+
+
+async def test_a_crash_while_a_direct_room_is_made_leaves_one_room(world: World) -> None:
+    """The bot stops dead after ``createRoom`` succeeded but before it recorded the
+    room: after the restart the same action is delivered again, into that room (found
+    by the nonce the bot wrote into it), not into a second one."""
+    async with asyncio.timeout(60):
+        admin = await world.member("admin", admin=True)
+        bot = await world.bot()
+        noor = await world.member("noor")
+        client = bot.adapter.client
+        create = client.room_create
+
+        async def then_crash(*args: Any, **kwargs: Any) -> Any:
+            await create(*args, **kwargs)
+            raise Crash
+
+        client.room_create = then_crash
+        welcome = Say(Place("matrix", PlaceKind.DIRECT, noor.user_id), "Welcome, Noor")
+        with pytest.raises(Crash):
+            await deliver_as(bot, 42, welcome)
+        await bot.stop()
+
+        again = await world.bot()
+        await deliver_as(again, 42, welcome)
+        said = await noor.from_bot(world.bot_id, "Welcome, Noor")
+        assert said.encrypted
+        await noor.sync(500)
+        assert await assert_private(world, admin.account, noor.user_id) == said.room_id
 
 
 class Runner:
