@@ -1,8 +1,8 @@
 """Members' direct rooms, and rooms that must stay encrypted.
 
 A member's direct room is the one room recorded for them (``matrix:dm:<user>``, saved
-the moment the room is made or accepted, before anything is sent in it), and only while
-it is still private:
+the moment the room is made or accepted, before anything is sent in it, or when the
+member writes in a room private between the two), and only while it is still private:
 
 * the bot created it, or the member created it and invited the bot;
 * nobody but the bot and the member ever had a membership in it (joined, invited,
@@ -175,8 +175,13 @@ class Directs:
         return room_id
 
     def is_direct(self, room_id: str, user: str) -> bool:
-        """An event in ``room_id`` from ``user`` happened in their direct room."""
-        return self.host.cursor(dm_key(user)) == room_id and self.why_not(room_id, user) is None
+        """An event in ``room_id`` from ``user`` happened in a direct room of theirs: a
+        room private between the two (the member wrote there, so it becomes the one
+        recorded: after ``/forget``, say, they go on where they are)."""
+        if self.why_not(room_id, user) is not None:
+            return False
+        self.record(user, room_id)
+        return True
 
 
 class Guard:

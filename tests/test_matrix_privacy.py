@@ -306,6 +306,12 @@ async def test_an_attackers_direct_room_is_never_used_for_someone_else(world: Wo
         creation = next(e for e in state if e["type"] == "m.room.create")
         assert creation["sender"] == world.bot_id
 
+        # Commands the target types in the attacker's room are not answered there.
+        await target.say(trap, "!concord help")
+        await target.say(notice.room_id, "!concord help")
+        await target.from_bot(world.bot_id, "Here is what I can do", room=notice.room_id)
+        assert bot.host.cursor(f"matrix:dm:{target.user_id}") == notice.room_id
+
         # The attacker can come back and read the room's whole history: it holds nothing
         # from the bot beyond its arrival.
         back = await attacker.client.join(trap)
