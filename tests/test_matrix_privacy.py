@@ -30,7 +30,7 @@ from nio.api import Api  # type: ignore[import-untyped]
 
 from adapters import telegram as telegram_adapter
 from adapters import telegram_settings
-from bot.actions import Say
+from bot.actions import Ask, Choice, Say
 from bot.events import Place, PlaceKind
 from tests import test_telegram as on_telegram
 from tests.synapse import Account, Member, Synapse, synapse_server, unique
@@ -39,6 +39,9 @@ from tests.test_accessibility_platforms import telegram_typed_onboarding
 from tests.test_matrix import ENCRYPTION, Bot, World, deliver_as, joined, until, write_config
 
 pytestmark = list(on_telegram.pytestmark)
+
+
+YES_NO = (Choice("yes", "Yes"), Choice("no", "No"))
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +67,18 @@ def state_of(server: Synapse, admin: Account, room_id: str) -> list[dict[str, An
 
 
 def clear_messages(server: Synapse, admin: Account, room_id: str, sender: str) -> list[str]:
-    """The bodies of ``sender``'s unencrypted messages in the room, when its state says
-    it is encrypted (what must never happen)."""
+    """What ``sender`` wrote in the clear in the room (its type, and the body of a
+    message), when the room's state says it is encrypted: what must never happen. State
+    events and redactions cannot be encrypted; everything else must be."""
     state = state_of(server, admin, room_id)
     if not any(e["type"] == "m.room.encryption" for e in state):
         return []
     return [
-        str(e["content"].get("body", ""))
+        f"{e['type']}: {e['content'].get('body', '')}"
         for e in server.room_events(admin, room_id, 200)
-        if e["sender"] == sender and e["type"] == "m.room.message"
+        if e["sender"] == sender
+        and "state_key" not in e
+        and e["type"] not in ("m.room.encrypted", "m.room.redaction")
     ]
 
 
@@ -121,11 +127,16 @@ async def test_delivery_outside_the_sync_task_is_encrypted_in_one_room(world: Wo
             direct = Place("matrix", PlaceKind.DIRECT, mentor.user_id)
             await bot.adapter.deliver(Say(direct, "New mentee: Ana, speaks es, likes code"))
             await bot.adapter.deliver(Say(direct, "Step 1 of 6"))
+            await bot.adapter.deliver(Ask(direct, "Can you mentor Ana?", YES_NO))
         for mentor in mentors:
             said = await mentor.wait_for(
                 lambda r: r.sender == world.bot_id and r.type == "m.room.message", count=2
             )
             first, second = sorted(said, key=lambda r: "Step" in r.body)
+            # The keycaps under the question are encrypted too (keys are relations,
+            # which stay readable to the server as the specification wants).
+            keys = await mentor.wait_for(lambda r: r.type == "m.reaction", count=2)
+            assert all(k.encrypted for k in keys)
             assert "New mentee" in first.body and "Step 1 of 6" in second.body
             assert first.encrypted and second.encrypted
             assert first.room_id == second.room_id
