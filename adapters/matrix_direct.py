@@ -57,7 +57,7 @@ def pending_key(user: str) -> str:
     return f"matrix:dm-pending:{user}"
 
 
-def marker(user: str, nonce: str) -> dict[str, Any]:
+def direct_marker(user: str, nonce: str) -> dict[str, Any]:
     """The state event naming the member and nonce of a direct room the bot makes."""
     return {"type": DIRECT_MARKER, "state_key": "", "content": {"member": user, "nonce": nonce}}
 

@@ -24,7 +24,7 @@ from nio import (  # type: ignore[import-untyped]
     UnknownEvent,
 )
 
-from adapters.matrix_direct import ALGORITHM, Directs, Guard, dm_key, marker, pending_key
+from adapters.matrix_direct import ALGORITHM, Directs, Guard, direct_marker, dm_key, pending_key
 from adapters.matrix_events import PLATFORM, Question
 from adapters.matrix_send import Refused, Sender
 from adapters.matrix_settings import Settings, is_room
@@ -193,7 +193,7 @@ class Rooms:
             [user],
             is_direct=True,
             preset=RoomPreset.private_chat,
-            state=[marker(user, nonce)],
+            state=[direct_marker(user, nonce)],
             key=dm_key(user),
         )
         log.info("matrix: opened a direct room with %s", user)
@@ -277,13 +277,14 @@ class Rooms:
         key = f"matrix:space:{action.space}"
         room_id = self.host.cursor(key)
         if room_id is None:
-            marker = {"type": SPACE_MARKER, "state_key": "", "content": {"space": action.space}}
+            content = {"space": action.space}
+            space_marker = {"type": SPACE_MARKER, "state_key": "", "content": content}
             room_id = await self.create(
                 f"private space {action.space}",
                 users,
                 preset=RoomPreset.private_chat,
                 name=action.title,
-                state=[marker],
+                state=[space_marker],
                 key=key,
             )
             self.spaces[room_id] = action.space
