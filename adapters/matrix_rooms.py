@@ -121,6 +121,7 @@ class Rooms:
         self.spaces.pop(room_id, None)
         self.questions.pop(room_id, None)
         self.directs.seen.forget(room_id)
+        self.directs.joining.discard(room_id)
 
     def is_direct(self, room_id: str, user: str) -> bool:
         if room_id in self.channels or room_id in self.spaces:
