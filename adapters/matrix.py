@@ -11,6 +11,9 @@ Only translation lives here; the engine decides everything. What it does:
   in the room (and in the log) rather than going silent. Trust: the bot encrypts for
   every device of the members, verified or not (``ignore_unverified_devices=True``),
   which is the usual choice for a bot that nobody verifies interactively.
+* Never sends in the clear into a room it created encrypted or whose state says
+  encrypted (refused and retried instead), and writes to a member only in their own
+  private direct room, recorded when it is made (adapters/matrix_direct.py).
 * Sends plain text only, never pinging anyone, with commands written as the members
   type them here (``!concord help``, not ``/help``), and with transaction ids that make
   a re-sent action show once (see adapters/matrix_send.py, adapters/matrix_commands.py).
@@ -361,7 +364,8 @@ class MatrixAdapter:
             assert self.sender is not None
             try:
                 async with self.lock:
-                    await self.sender.send_text(room_id, notice(self.host))
+                    member = MemberRef(PLATFORM, event.sender)
+                    await self.sender.send_text(room_id, notice(self.host, member))
             except (DeliveryError, Refused) as exc:
                 log.warning("%s", exc)
 

@@ -2,8 +2,8 @@
 
 A key can arrive a little after its message (or be forwarded by another device after
 a key request), so an undecryptable message waits ``grace`` seconds. After that the
-member is told plainly, in the room, and the log says why: a bot that silently drops
-what it cannot read loses private reports without anyone knowing.
+member is told plainly, in the room and in their language, and the log says why: a bot
+that silently drops what it cannot read loses private reports without anyone knowing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from nio import MegolmEvent  # type: ignore[import-untyped]
 from nio.exceptions import EncryptionError  # type: ignore[import-untyped]
 
+from bot.events import MemberRef
 from bot.host import AdapterHost
 from bot.i18n import N_
 
@@ -78,7 +79,7 @@ class Undecryptable:
         return True
 
 
-def notice(host: AdapterHost) -> str:
-    """The notice in the community's language when the catalogs have it."""
-    text = host.text(host.default_language, NOTICE)
+def notice(host: AdapterHost, member: MemberRef) -> str:
+    """The notice in the member's language when the catalogs have it."""
+    text = host.member_text(member, NOTICE)
     return NOTICE_EN if text == NOTICE else text

@@ -91,6 +91,7 @@ class History:
 
     async def send_file(self, room_id: str, name: str, text: str) -> str:
         """Upload ``text`` (UTF-8) as the file ``name`` and post it; its event id."""
+        self.sender.check_room(room_id)  # before the upload: no clear file for a secret room
         data = text.encode("utf-8")
         room = self.client.rooms.get(room_id)
         encrypt = bool(room is not None and room.encrypted and self.client.olm is not None)

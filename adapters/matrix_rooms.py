@@ -1,16 +1,18 @@
 """Which Matrix room is which: served rooms, members' direct rooms, private spaces,
 and the rooms and power levels that stand for roles.
 
-A member's direct room is a room with exactly the bot and that member (besides the
-configured rooms and private spaces), created by the bot or accepted from the member's
-invite. The member -> room mapping is kept as the member record ``dm`` of the user
-so it survives restarts; a private space is an invite-only room marked with a
-``org.concord.space`` state event, so it is recognised again after a restart.
+A member's direct room is the one recorded for them when the bot made it or accepted
+it from the member's invitation, and only while it stays private (see
+adapters/matrix_direct.py); a private space is an invite-only room marked with a
+``org.concord.space`` state event, so it is recognised again after a restart. A room
+the bot creates is recorded (with its encryption) before anything is sent in it.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -23,6 +25,7 @@ from nio import (  # type: ignore[import-untyped]
     UnknownEvent,
 )
 
+from adapters.matrix_direct import ALGORITHM, Directs, Guard, direct_marker
 from adapters.matrix_events import PLATFORM, Question
 from adapters.matrix_send import Refused, Sender
 from adapters.matrix_settings import Settings, is_room
@@ -35,11 +38,7 @@ log = logging.getLogger("concord.matrix")
 SPACE_MARKER = "org.concord.space"
 OLD_VERSIONS = {str(n) for n in range(1, 12)}
 CREATOR_POWER = 1_000_000
-ENCRYPTION = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
+ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": ALGORITHM}}
 
 
 class Rooms:
@@ -56,6 +55,9 @@ class Rooms:
         self.spaces: dict[str, str] = {}  # room id -> neutral space id
         self.questions: dict[str, Question] = {}
         self.creators: dict[str, set[str]] = {}
+        self.directs = Directs(client, host, self.bot)
+        self.guard = Guard(client, host)
+        sender.check_room = self.guard.check
 
     @property
     def channels(self) -> set[str]:
@@ -101,6 +103,9 @@ class Rooms:
     # Recognising rooms ----------------------------------------------------------------
 
     def scan_state(self, room_id: str, events: list[Any]) -> None:
+        self.directs.joining.discard(room_id)
+        if self.directs.seen.scan(room_id, events):
+            self.guard.mark(room_id)
         for event in events:
             if isinstance(event, RoomCreateEvent) and event.room_version not in OLD_VERSIONS:
                 # From room version 12 the creators hold the highest power, unlisted.
@@ -116,12 +121,13 @@ class Rooms:
     def forget(self, room_id: str) -> None:
         self.spaces.pop(room_id, None)
         self.questions.pop(room_id, None)
+        self.directs.seen.forget(room_id)
+        self.directs.joining.discard(room_id)
 
     def is_direct(self, room_id: str, user: str) -> bool:
-        room = self.client.rooms.get(room_id)
-        if room is None or room_id in self.channels or room_id in self.spaces:
+        if room_id in self.channels or room_id in self.spaces:
             return False
-        return user in room.users and set(room.users) <= {self.bot, user}
+        return self.directs.is_direct(room_id, user)
 
     def place_for(self, room_id: str, sender: str) -> Place | None:
         """Where an event in this room happened, or None for a room the bot does not serve."""
@@ -130,8 +136,6 @@ class Rooms:
         if room_id in self.spaces:
             return Place(PLATFORM, PlaceKind.PRIVATE, self.spaces[room_id])
         if self.is_direct(room_id, sender):
-            if self.host.member_record(PLATFORM, sender, "dm") != room_id:
-                self.host.save_member_record(PLATFORM, sender, "dm", room_id)
             return Place(PLATFORM, PlaceKind.DIRECT, sender)
         return None
 
@@ -160,7 +164,8 @@ class Rooms:
             log.warning("%s", exc)
             return
         if not configured:
-            self.host.save_member_record(PLATFORM, invite.sender, "dm", room_id)
+            # Used only while it stays private between the two (adapters/matrix_direct.py).
+            self.directs.accepted(invite.sender, room_id)
             log.info("matrix: accepted a direct room from %s", invite.sender)
 
     # Rooms for places -----------------------------------------------------------------
@@ -178,17 +183,21 @@ class Rooms:
         raise Refused(f"matrix: '{place.id}' is not a room id or alias")
 
     async def direct_room(self, user: str) -> str:
-        room_id = self.host.member_record(PLATFORM, user, "dm")
-        if room_id is not None and self.is_direct(room_id, user):
+        """The member's private direct room; a new one when none is recorded or the
+        recorded one is no longer private (never another room guessed from the list)."""
+        room_id = self.directs.room_of(user) or self.directs.made_before(user)
+        if room_id is not None:
             return room_id
-        for candidate in self.client.rooms:
-            if self.is_direct(candidate, user):
-                self.host.save_member_record(PLATFORM, user, "dm", candidate)
-                return str(candidate)
+        nonce = secrets.token_hex(8)
+        self.directs.making(user, nonce)
         room_id = await self.create(
-            f"direct room with {user}", [user], is_direct=True, preset=RoomPreset.private_chat
+            f"direct room with {user}",
+            [user],
+            is_direct=True,
+            preset=RoomPreset.private_chat,
+            state=[direct_marker(user, nonce)],
+            record=lambda room: self.directs.record(user, room),
         )
-        self.host.save_member_record(PLATFORM, user, "dm", room_id)
         log.info("matrix: opened a direct room with %s", user)
         return room_id
 
@@ -201,7 +210,10 @@ class Rooms:
         preset: Any = None,
         name: str | None = None,
         state: list[dict[str, Any]] | None = None,
+        record: Callable[[str], None] | None = None,
     ) -> str:
+        """A new invite-only room; it is recorded (by ``record``, and as encrypted) before
+        anything can be sent in it."""
         encrypted = self.settings.encryption
         initial = [*([ENCRYPTION] if encrypted else []), *(state or [])]
         response = await self.sender.call(
@@ -216,20 +228,30 @@ class Rooms:
             ),
         )
         room_id = str(response.room_id)
+        if encrypted:
+            self.guard.mark(room_id)
+        if record is not None:
+            record(room_id)
         await self.register(room_id, invite, encrypted)
         return room_id
 
     async def register(self, room_id: str, invited: list[str], encrypted: bool) -> None:
-        """Tell nio about a room the bot just created, before the next sync does, so that
-        the first message (encrypted for the invited members' devices) can go out now."""
-        if room_id in self.client.rooms:
-            return
-        room = MatrixRoom(room_id, self.bot, encrypted)
-        room.add_member(self.bot, None, None)
+        """Tell nio what the bot just created, before the next sync does, so that the
+        first message (encrypted for the invited members' devices) can go out now. A
+        sync may already have brought the room part-way through its creation (without
+        its encryption or invitations yet): what it lacks is added, never left out."""
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            room = MatrixRoom(room_id, self.bot, encrypted)
+            room.add_member(self.bot, None, None)
+            room.members_synced = True
+            self.client.rooms[room_id] = room
         for user in invited:
-            room.add_member(user, None, None, invited=True)
-        room.members_synced = True
-        self.client.rooms[room_id] = room
+            if user not in room.users:
+                room.add_member(user, None, None, invited=True)
+        self.directs.seen.made(room_id, self.bot, [self.bot, *invited])
+        if encrypted:
+            room.encrypted = True
         if encrypted and self.client.olm is not None:
             self.client.encrypted_rooms.add(room_id)
             self.client.olm.update_tracked_users(room)
@@ -257,15 +279,16 @@ class Rooms:
         key = f"matrix:space:{action.space}"
         room_id = self.host.cursor(key)
         if room_id is None:
-            marker = {"type": SPACE_MARKER, "state_key": "", "content": {"space": action.space}}
+            content = {"space": action.space}
+            space_marker = {"type": SPACE_MARKER, "state_key": "", "content": content}
             room_id = await self.create(
                 f"private space {action.space}",
                 users,
                 preset=RoomPreset.private_chat,
                 name=action.title,
-                state=[marker],
+                state=[space_marker],
+                record=lambda room: self.host.save_cursor(key, room),
             )
-            self.host.save_cursor(key, room_id)
             self.spaces[room_id] = action.space
             return
         room = self.client.rooms.get(room_id)

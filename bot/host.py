@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from bot.command_names import local_name
 from bot.engine import Engine
-from bot.events import Event
+from bot.events import Event, MemberRef
+from bot.people import locale_of
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,9 @@ class AdapterHost:
     def text(self, locale: str, message: str, **values: str) -> str:
         """A catalog text for adapter-level notices (for example a deep-link button)."""
         return self.engine.services.catalogs.translator(locale).format(message, **values)
+
+    def member_text(self, member: MemberRef, message: str, **values: str) -> str:
+        """A catalog text for an adapter-level notice to one member, in the language
+        the engine speaks with them (their choice, else their platform's, else the
+        community default), decided as for every other message to them."""
+        return self.text(locale_of(self.engine.services, member.key), message, **values)
