@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot import mediation as med
 from bot.events import Place, TimerFired
 from bot.people import display
-from bot.runner import reask, start_dialog
+from bot.runner import drop_flows, resume, start_dialog
 from bot.store.cases import Case
 from bot.turn import Turn
 
@@ -38,20 +38,16 @@ def on_case_signal(turn: Turn, event: TimerFired) -> None:
     drop = {"withdrawn": med.CONSENT, "expire": med.CONSENT, "end": med.RELAY}.get(what)
     if drop:
         before = len(turn.conversation.frames)
-        turn.conversation.frames = [
-            f
-            for f in turn.conversation.frames
-            if not (f.dialog == drop and f.values.get("case") == number)
-        ]
+        places = drop_flows(turn, lambda f: f.dialog == drop and f.values.get("case") == number)
         if what == "expire":
             member = case.member(turn.member.key)
-            if member is None or member.state.get("consent") != "pending":
-                return
-            med.answer_invitation(turn, case, "expired")
-            turn.say("mediation.expired_ack", case=number)
+            if member is not None and member.state.get("consent") == "pending":
+                med.answer_invitation(turn, case, "expired")
+                turn.say("mediation.expired_ack", case=number)
         elif what == "withdrawn" and before != len(turn.conversation.frames):
             turn.say("mediation.withdrawn", case=number)
-        reask(turn)
+        for place in places:
+            resume(turn, place)
         return
     if what == "invite" and case.status == "consent":
         show_invitation(turn, case)

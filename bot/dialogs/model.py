@@ -13,6 +13,7 @@ class ChoiceSpec:
     key: str
     label: str  # message id
     next: str | None = None
+    words: str | None = None  # message id: other words for this answer, comma-separated
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class Dialog:
     help: str | None = None
     talk_to_person: bool = True
     progress: tuple[str, ...] = ()  # the questions numbered "Step k of n"
+    restart: bool = False  # its command, typed while it waits, begins it anew
 
     def step(self, name: str) -> Step:
         return self.steps[name]
