@@ -1,0 +1,205 @@
+"""Several flows at once, end to end with a real SQLite file: each place has one
+question standing; an answer goes only to the flow whose question the member saw last
+in that place; a flow Concord begins while another waits is queued and says so;
+"talk to a person" is understood at every question."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.actions import Ask, Capabilities, NotifyModerators
+from bot.app import build_engine
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.engine import Engine
+from bot.events import ChoiceMade, MemberJoined, Place, PlaceKind, TextSaid
+from bot.state import conversation_from_dict
+from bot.store.types import Changes
+from tests.test_mediation import (
+    REQUEST,
+    RelayAdapter,
+    case,
+    eid,
+    join,
+    ref,
+    request,
+    run,
+    say,
+    to_joint_session,
+)
+from tests.test_mediation import config as config  # the mediation community, on "test"
+
+# The rest of the example onboarding after the language: four walkthrough parts, the
+# check question, agreement, interests, no mentor.
+ONBOARDING_AFTER_LANGUAGE = ["1", "1", "1", "1", "1", "1", "1 3", "2"]
+
+
+def engine_on(config: Config, tmp_path: Path, clock: ManualClock, adapter: RelayAdapter) -> Engine:
+    engine = build_engine(config, tmp_path / "flows.db", clock)
+    engine.add_adapter(adapter)
+    return engine
+
+
+def questions(adapter: RelayAdapter, name: str) -> list[Ask]:
+    return [a for a in adapter.sent if isinstance(a, Ask) and a.to.id == name]
+
+
+def press(name: str, key: str) -> ChoiceMade:
+    who = ref(name)
+    return ChoiceMade(eid(), "example", who, place=Place.direct(who), choice=key)
+
+
+def key_of(question: Ask, bare: str) -> str:
+    """The key a button of ``question`` carries for the answer ``bare``."""
+    return next(c.key for c in question.choices if c.key.partition("~")[0] == bare)
+
+
+def talked_to_person(adapter: RelayAdapter) -> int:
+    return len([a for a in adapter.sent if isinstance(a, NotifyModerators)])
+
+
+# An answer taken by the wrong flow ---------------------------------------------------
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same-run", "restart-between"])
+async def test_an_invitation_during_onboarding_waits_its_turn(
+    config: Config, tmp_path: Path, restart: bool
+) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await join(engine, "ana")
+    await engine.handle(MemberJoined(eid(), "example", ref("sam")))  # sam stays in onboarding
+    adapter.clear()
+    await request(engine)  # ana asks for mediation with sam while sam is at step 1
+    told = adapter.to("sam")
+    assert any("another question for you" in text for text in told)
+    assert "which language" in told[-1]  # the one question standing for sam
+    assert not any("Would you like to take part?" in text for text in told)
+    if restart:
+        engine.services.store.close()
+        engine = engine_on(config, tmp_path, clock, adapter)
+    await say(engine, "sam", "1")  # meant for the language
+    stored = engine.services.store.load_profile("example", "test:sam")
+    assert stored is not None and stored["chosen_locale"] == "en"
+    assert case(engine).member("test:sam").state["consent"] == "pending"
+    for answer in ONBOARDING_AFTER_LANGUAGE:
+        await say(engine, "sam", answer)
+    stored = engine.services.store.load_profile("example", "test:sam")
+    assert stored is not None and stored["onboarded"] is True
+    # Onboarding is over: now the invitation, alone.
+    assert "Would you like to take part?" in questions(adapter, "sam")[-1].text
+    adapter.clear()
+    await say(engine, "sam", "1")  # accepts
+    statement = ["Pages were changed.", "I felt ignored.", "Ask first.", "2"]
+    for answer in statement:
+        await say(engine, "sam", answer)
+    asked = [q.text for q in questions(adapter, "sam")]
+    assert not any("which language" in text for text in asked)
+    assert len([t for t in asked if "Step 1 of 4" in t]) == 1
+    texts = [t.text for t in engine.services.store.cases.texts(1) if t.author == "test:sam"]
+    assert "Pages were changed." in texts and "1" not in texts
+    engine.services.store.close()
+
+
+async def test_a_question_in_a_channel_takes_no_words_from_elsewhere(
+    config: Config, tmp_path: Path
+) -> None:
+    class SpaceAdapter(RelayAdapter):
+        capabilities = Capabilities(native_choices=True, private_spaces=True)
+
+    clock, adapter = ManualClock(), SpaceAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await to_joint_session(engine)  # ana and sam talk in the private space "case-1"
+    await run(engine, "ana", "/coc 1", channel="general")
+    assert "another part" in adapter.to("general")[-1]
+    adapter.clear()
+    await say(engine, "ana", "1", space="case-1")  # said to the people in the session
+    assert adapter.sent == []
+    await say(engine, "ana", "someone keeps insulting me")  # a question of her own, in DM
+    assert adapter.to("ana") and not adapter.to("general")
+    adapter.clear()
+    await engine.handle(press("ana", "done"))  # a button in her DM: the DM's own question
+    assert not adapter.to("general")
+    await say(engine, "ana", "2", space="case-1")
+    await run(engine, "ana", "/coc", channel="general")  # the channel's question still stands
+    assert "Which part would you like to read?" in adapter.to("general")[-1]
+    engine.services.store.close()
+
+
+async def test_a_button_under_an_older_question_is_not_taken_by_the_newer(
+    config: Config, tmp_path: Path
+) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await engine.handle(MemberJoined(eid(), "example", ref("ana")))
+    await say(engine, "ana", "1")
+    part_one = questions(adapter, "ana")[-1]
+    await engine.handle(press("ana", key_of(part_one, "next")))
+    assert any("Part 2 of 4" in text for text in adapter.to("ana"))
+    await engine.handle(press("ana", key_of(part_one, "next")))  # the same button again
+    assert not any("Part 3 of 4" in text for text in adapter.to("ana"))
+    assert "earlier question" in adapter.to("ana")[-2]
+    assert "Shall we go on?" in adapter.to("ana")[-1]
+    await run(engine, "ana", "/stop")
+
+    # Across flows: the "Send" of a mediation request, pressed while a report asks.
+    await join(engine, "sam")
+    await run(engine, "ana", "/mediate sam")
+    for answer in REQUEST[:-1]:
+        await say(engine, "ana", answer)
+    send_invitation = questions(adapter, "ana")[-1]
+    assert "Shall I send the invitation?" in send_invitation.text
+    await run(engine, "ana", "/report")
+    for answer in ["2", "Insults.", "bo", "Today", "1", "Screenshots.", "2"]:
+        await say(engine, "ana", answer)
+    adapter.clear()
+    await engine.handle(press("ana", key_of(send_invitation, "send")))
+    assert "earlier question" in adapter.to("ana")[0]
+    assert not any("Your report is number" in text for text in adapter.to("ana"))
+    assert case(engine).status == "screening"  # sam was not invited
+    await engine.handle(press("ana", key_of(questions(adapter, "ana")[-1], "send")))
+    assert any("Your report is number" in text for text in adapter.to("ana"))
+    # The report is done: the mediation request asks its question again.
+    assert "Shall I send the invitation?" in questions(adapter, "ana")[-1].text
+    engine.services.store.close()
+
+
+async def test_a_conversation_stored_as_one_stack_still_loads(
+    config: Config, tmp_path: Path
+) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    general = Place("test", PlaceKind.CHANNEL, "general")
+    old = {  # as stored when a conversation was one stack of frames
+        "member": {"platform": "test", "id": "ana", "name": "ana"},
+        "frames": [
+            {
+                "dialog": "onboarding",
+                "step": "walkthrough",
+                "values": {"walk": "1", "walk_section": "be-kind"},
+                "waiting": True,
+                "invalid_count": 0,
+            },
+            {
+                "dialog": "coc",
+                "step": "more",
+                "place": {"platform": "test", "kind": "channel", "id": "general"},
+                "values": {},
+                "waiting": True,
+                "invalid_count": 0,
+            },
+        ],
+    }
+    loaded = conversation_from_dict("example", old)
+    assert [f.place for f in loaded.frames] == [Place.direct(ref("ana")), general]
+    engine.services.store.apply(
+        Changes(at=clock.now(), conversations={("example", "test:ana"): old})
+    )
+    await say(engine, "ana", "1")  # in the DM: the onboarding's question takes it
+    assert any("Part 2 of 4" in text for text in adapter.to("ana"))
+    assert not adapter.to("general")
+    await engine.handle(TextSaid(eid(), "example", ref("ana"), place=general, text="2"))
+    assert "/coc" in adapter.to("general")[-1]  # "No, that is all", answered where asked
+    engine.services.store.close()
