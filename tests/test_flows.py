@@ -13,9 +13,12 @@ from bot.actions import Ask, Capabilities, NotifyModerators
 from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.config import Config
+from bot.dialogs.loader import DialogRules, load_dialog_file
 from bot.engine import Engine
+from bot.errors import ConfigError
 from bot.events import ChoiceMade, MemberJoined, Place, PlaceKind, TextSaid
 from bot.state import conversation_from_dict
+from bot.steps import ACTIONS, CHOICE_SOURCES
 from bot.store.types import Changes
 from tests.test_mediation import (
     REQUEST,
@@ -203,3 +206,104 @@ async def test_a_conversation_stored_as_one_stack_still_loads(
     await engine.handle(TextSaid(eid(), "example", ref("ana"), place=general, text="2"))
     assert "/coc" in adapter.to("general")[-1]  # "No, that is all", answered where asked
     engine.services.store.close()
+
+
+# Talk to a person, at every question ---------------------------------------------------
+
+
+async def test_talk_to_a_person_at_the_language_question_and_in_typed_words(
+    config: Config, tmp_path: Path
+) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await join(engine, "ana")
+    await run(engine, "ana", "/language")
+    language = questions(adapter, "ana")[-1]
+    assert language.choices[-1].label == "Talk to a person"
+    await engine.handle(press("ana", key_of(language, "other")))  # "Another language"
+    await say(engine, "ana", "talk to a person")  # at the free-text language search
+    assert talked_to_person(adapter) == 1
+    assert not any("could not find" in text for text in adapter.to("ana"))
+    assert "Which language" in adapter.to("ana")[-1] or "name" in adapter.to("ana")[-1]
+
+
+async def test_a_request_for_a_person_in_a_sentence_and_in_the_members_language(
+    config: Config, tmp_path: Path
+) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await engine.handle(MemberJoined(eid(), "example", ref("ana")))
+    await say(engine, "ana", "1")
+    await say(engine, "ana", "I would like to talk to a person please")  # at the walkthrough
+    assert talked_to_person(adapter) == 1
+    assert "Shall we go on?" in adapter.to("ana")[-1]  # and the question stands
+    await engine.handle(MemberJoined(eid(), "example", ref("eva"), locale="es"))
+    await say(engine, "eva", "1")
+    await say(engine, "eva", "Quiero hablar con una persona, por favor")
+    assert talked_to_person(adapter) == 2
+    # Inside a long account at a free-text question, the words are the account.
+    await run(engine, "ana", "/stop")
+    await run(engine, "ana", "/mediate eva")
+    account = "We argued for weeks and I wanted to talk to a person I trust about the reviews"
+    await say(engine, "ana", account)
+    assert talked_to_person(adapter) == 2
+    assert "Step 2 of 5" in adapter.to("ana")[-1]
+
+
+RULES = DialogRules({"m.q", "m.a"}, set(ACTIONS), set(CHOICE_SOURCES))
+OPTED_OUT = """\
+dialog: demo
+talk_to_person: false
+start: q
+steps:
+  q:
+    ask:
+      message: m.q
+      choices:
+        - {key: a, label: m.a, next: end}
+"""
+
+
+def test_a_dialog_opts_out_of_talk_to_a_person_only_saying_why(tmp_path: Path) -> None:
+    path = tmp_path / "demo.yaml"
+    path.write_text(OPTED_OUT, "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_dialog_file(path, RULES)
+    assert caught.value.key == "talk_to_person" and "no_person_because" in str(caught.value)
+    path.write_text(
+        OPTED_OUT.replace("start:", "no_person_because: it would name the member\nstart:"),
+        "utf-8",
+    )
+    assert load_dialog_file(path, RULES).talk_to_person is False
+
+
+# Words members use ---------------------------------------------------------------------
+
+
+async def test_continue_and_yes_go_on_and_no_gets_a_reply(config: Config, tmp_path: Path) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await engine.handle(MemberJoined(eid(), "example", ref("ana")))
+    await say(engine, "ana", "1")
+    await say(engine, "ana", "continue")
+    assert any("Part 2 of 4" in text for text in adapter.to("ana"))
+    await say(engine, "ana", "yes")
+    assert any("Part 3 of 4" in text for text in adapter.to("ana"))
+    await run(engine, "ana", "/stop")
+    await run(engine, "ana", "/coc 1")
+    adapter.clear()
+    await say(engine, "ana", "no")  # "Would you like to read another part?"
+    assert adapter.to("ana") == [
+        "All right. You can read the code of conduct again at any time with /coc."
+    ]
+
+
+async def test_coc_inside_coc_lists_the_parts(config: Config, tmp_path: Path) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await join(engine, "ana")
+    await run(engine, "ana", "/coc 2")
+    assert "another part" in adapter.to("ana")[-1]
+    await run(engine, "ana", "/coc")
+    assert "Which part would you like to read?" in adapter.to("ana")[-1]
+    assert "1. Be kind" in adapter.to("ana")[-1]
