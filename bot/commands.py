@@ -59,8 +59,8 @@ def run_plain(turn: Turn, args: tuple[str, ...], place: Place) -> None:
 
 
 def run_person(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    talk_to_person(turn)
-    reask(turn)
+    if not talk_to_person(turn):  # else it asks first whether they may be named
+        reask(turn)
 
 
 def dialog_command(dialog_id: str) -> CommandFunction:

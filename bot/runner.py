@@ -6,11 +6,12 @@ import logging
 import zlib
 from collections.abc import Callable
 
-from bot.actions import Choice, NotifyModerators
+from bot.actions import Choice
 from bot.choices import match_choice, match_many, mentions
 from bot.dialogs.model import END, Dialog, Step
 from bot.events import Place
 from bot.i18n.locales import clean_user_text
+from bot.person import PERSON_DIALOG, notify
 from bot.state import Frame
 from bot.steps import ACTIONS, CHOICE_RESOLVERS, CHOICE_SOURCES
 from bot.turn import Turn
@@ -196,8 +197,8 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
             ask(turn, dialog, step)
             return
     elif dialog.talk_to_person and text and asks_for_person(turn, text, spec.text):
-        talk_to_person(turn)
-        reask(turn)
+        if not talk_to_person(turn):
+            reask(turn)
         return
     if spec.text:
         cleaned = clean_user_text(text or "", 10_000)
@@ -231,8 +232,8 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
         _invalid(turn, dialog, step, turn.text("common.invalid_choice", count=str(len(choices))))
         return
     if any(c.key == PERSON for c in picked):
-        talk_to_person(turn)
-        reask(turn)
+        if not talk_to_person(turn):
+            reask(turn)
         return
     keys = [c.key for c in picked]
     frame.values["choice"] = ",".join(keys)
@@ -343,17 +344,16 @@ def stop_all(turn: Turn) -> None:
         turn.cancel(kind)
 
 
-def talk_to_person(turn: Turn) -> None:
-    """Always possible: tell the moderators a member wants a human, and tell the member."""
-    services = turn.services
-    where = turn.frame.dialog if turn.frame else "-"
-    moderators_text = services.catalogs.translator(services.config.default_language).format(
-        "moderators.person_requested",
-        name=clean_user_text(turn.member.name or turn.member.id, 80),
-        member=turn.member.key,
-        language=turn.locale,
-        dialog=where,
-    )
-    turn.outbox.append(NotifyModerators(turn.member.platform, moderators_text))
-    turn.record("talk_to_person", turn.member.key, where)
+def talk_to_person(turn: Turn) -> bool:
+    """Always possible: tell the moderators a member wants a human, and tell the member.
+    In a flow that keeps the member unnamed (a report), the member is first asked
+    whether the team may know who they are: True then, as that question now stands."""
+    frame = turn.frame
+    dialog = turn.services.dialogs.get(frame.dialog) if frame else None
+    if frame is not None and frame.place is not None and dialog and dialog.ask_before_naming:
+        values = {"where": frame.dialog}
+        start_dialog(turn, PERSON_DIALOG, frame.place, values, asked_for=True)
+        return True
+    notify(turn, frame.dialog if frame else "-")
     turn.say("common.person_notified")
+    return False

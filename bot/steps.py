@@ -12,6 +12,7 @@ from bot import (
     language_actions,
     mediation_actions,
     onboarding_actions,
+    person,
     privacy_actions,
     reports_actions,
 )
@@ -24,6 +25,7 @@ ACTIONS: dict[str, ActionFunction] = {
     **mediation_actions.ACTIONS,
     **reports_actions.ACTIONS,
     **privacy_actions.ACTIONS,
+    **person.ACTIONS,
     **appeals.ACTIONS,
 }
 CHOICE_SOURCES: dict[str, ChoiceSource] = {

@@ -307,3 +307,34 @@ async def test_coc_inside_coc_lists_the_parts(config: Config, tmp_path: Path) ->
     await run(engine, "ana", "/coc")
     assert "Which part would you like to read?" in adapter.to("ana")[-1]
     assert "1. Be kind" in adapter.to("ana")[-1]
+
+
+async def test_in_a_report_a_person_is_offered_and_the_reporter_is_asked_before_being_named(
+    config: Config, tmp_path: Path
+) -> None:
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await join(engine, "ana")
+    await run(engine, "ana", "/report")
+    kind = questions(adapter, "ana")[-1]
+    assert "Step 1 of 8" in kind.text and kind.choices[-1].label == "Talk to a person"
+    await engine.handle(press("ana", key_of(kind, "person")))
+    assert talked_to_person(adapter) == 0  # not yet: may the team know who she is?
+    assert "who you are" in adapter.to("ana")[-1]
+    await say(engine, "ana", "2")  # no, back to the report
+    assert talked_to_person(adapter) == 0
+    assert "Step 1 of 8" in adapter.to("ana")[-1]
+    for answer in ["2", "Insults.", "bo", "Today", "1", "Screenshots."]:
+        await say(engine, "ana", answer)
+    identity = questions(adapter, "ana")[-1]
+    assert "Step 7 of 8" in identity.text and identity.choices[-1].label == "Talk to a person"
+    await run(engine, "ana", "/human")  # the command asks first too
+    assert talked_to_person(adapter) == 0 and "who you are" in adapter.to("ana")[-1]
+    await say(engine, "ana", "1")  # yes, tell them
+    assert talked_to_person(adapter) == 1
+    assert "Step 7 of 8" in adapter.to("ana")[-1]  # and the report goes on
+    await say(engine, "ana", "2")  # pseudonymous
+    confirm = questions(adapter, "ana")[-1]
+    assert "Step 8 of 8" in confirm.text and confirm.choices[-1].label == "Talk to a person"
+    notice = next(a for a in adapter.sent if isinstance(a, NotifyModerators))
+    assert "Insults." not in notice.text and "Screenshots." not in notice.text

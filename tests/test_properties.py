@@ -450,7 +450,7 @@ class EngineMachine(RuleBasedStateMachine):
                     assert frame["step"] == dialog.start and not frame["waiting"], frame
                 else:
                     assert frame["waiting"] and step.ask is not None, frame
-                where = f'{frame["dialog"]} in {frame["place"]}'  # once per place
+                where = f"{frame['dialog']} in {frame['place']}"  # once per place
                 assert where not in seen, frames
                 seen.add(where)
             cached = self.engine._cache.get(key)

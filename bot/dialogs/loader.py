@@ -12,6 +12,7 @@ from bot.dialogs.model import END, ActionCall, AskSpec, ChoiceSpec, Dialog, Step
 from bot.yamlsource import KeyPath, YamlDocument, load_yaml_file
 
 MIN_TIMEOUT = timedelta(hours=24)
+ASK_FIRST = "ask_first"
 _TOP_KEYS = (
     "dialog",
     "command",
@@ -100,6 +101,7 @@ def parse_dialog(doc: YamlDocument, rules: DialogRules) -> Dialog:
         command=v.text(doc, ("command",), command) if command is not None else None,
         help=help_message,
         talk_to_person=_talk_to_person(doc, top),
+        ask_before_naming=top.get("talk_to_person") == ASK_FIRST,
         progress=_parse_progress(doc, top.get("progress", False), steps),
         restart=v.boolean(doc, ("restart",), top.get("restart", False)),
     )
@@ -107,8 +109,10 @@ def parse_dialog(doc: YamlDocument, rules: DialogRules) -> Dialog:
 
 def _talk_to_person(doc: YamlDocument, top: dict[str, Any]) -> bool:
     """Every question offers "Talk to a person" (a choice, and the words typed at any
-    question), unless the dialog opts out and says why in ``no_person_because``."""
-    offered = v.boolean(doc, ("talk_to_person",), top.get("talk_to_person", True))
+    question), unless the dialog opts out and says why in ``no_person_because``.
+    ``ask_first``: offered, and the member is asked before the team learns who they are."""
+    raw = top.get("talk_to_person", True)
+    offered = raw == ASK_FIRST or v.boolean(doc, ("talk_to_person",), raw)
     because = top.get("no_person_because")
     if offered and because is not None:
         raise doc.error(("no_person_because",), "only a dialog with 'talk_to_person: false'")

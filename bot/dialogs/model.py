@@ -71,6 +71,9 @@ class Dialog:
     command: str | None = None
     help: str | None = None
     talk_to_person: bool = True
+    # The flow keeps the member unnamed: before a person is asked to contact them, they
+    # say whether the team may know who they are (``talk_to_person: ask_first``).
+    ask_before_naming: bool = False
     progress: tuple[str, ...] = ()  # the questions numbered "Step k of n"
     restart: bool = False  # its command, typed while it waits, begins it anew
 
