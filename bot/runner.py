@@ -201,19 +201,7 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
             reask(turn)
         return
     if spec.text:
-        cleaned = clean_user_text(text or "", 10_000)
-        if len(cleaned) < max(spec.min_length, 1):
-            _invalid(turn, dialog, step, turn.text("common.empty_answer"))
-        elif len(cleaned) > spec.max_length:
-            limit = spec.max_length
-            too_long = turn.ntext(
-                "common.answer_too_long", "common.answer_too_long.plural", limit, limit=str(limit)
-            )
-            _invalid(turn, dialog, step, too_long)
-        else:
-            if spec.store:
-                frame.values[spec.store] = cleaned
-            _leave(turn, step, spec.next)
+        _take_text(turn, dialog, step, text or "")
         return
     choices = choices_for(turn, dialog, step)
     picked: list[Choice] | None
@@ -242,6 +230,24 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
         frame.values[spec.store] = ",".join(keys)
     target = next((c.next for c in spec.choices if c.key == keys[0] and c.next), spec.next)
     _leave(turn, step, target)
+
+
+def _take_text(turn: Turn, dialog: Dialog, step: Step, text: str) -> None:
+    spec = step.ask
+    assert spec is not None and turn.frame is not None
+    cleaned = clean_user_text(text, 10_000)
+    if len(cleaned) < max(spec.min_length, 1):
+        _invalid(turn, dialog, step, turn.text("common.empty_answer"))
+    elif len(cleaned) > spec.max_length:
+        limit = spec.max_length
+        too_long = turn.ntext(
+            "common.answer_too_long", "common.answer_too_long.plural", limit, limit=str(limit)
+        )
+        _invalid(turn, dialog, step, too_long)
+    else:
+        if spec.store:
+            turn.frame.values[spec.store] = cleaned
+        _leave(turn, step, spec.next)
 
 
 def _other_words(turn: Turn, step: Step) -> dict[str, list[str]]:
