@@ -45,7 +45,7 @@ def run_appeal(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     if not member_cases(turn, SANCTION):
         turn.say("appeal.nothing_to_appeal")
         return
-    start_dialog(turn, "appeal", Place.direct(turn.member))
+    start_dialog(turn, "appeal", Place.direct(turn.member), asked_for=True)
 
 
 def run_appeals(turn: Turn, args: tuple[str, ...], place: Place) -> None:

@@ -58,3 +58,18 @@ def _names(choice: Choice, extra: dict[str, list[str]]) -> set[str]:
 
 def _contains(name: str, typed: str) -> bool:
     return len(typed) >= 2 and (name.startswith(typed) or f" {typed}" in f" {name}")
+
+
+def mentions(text: str, phrase: str, max_extra_words: int | None = None) -> bool:
+    """Whether ``text`` says ``phrase`` (folded, as whole words; in a script written
+    without spaces, as a part), with at most ``max_extra_words`` other words around it."""
+    typed, words = fold(text).split(), fold(phrase).split()
+    if not words or not typed:
+        return False
+    if max_extra_words is not None and len(typed) - len(words) > max_extra_words:
+        return False
+    size = len(words)
+    if any(typed[i : i + size] == words for i in range(len(typed) - size + 1)):
+        return True
+    joined = "".join(words)
+    return size == 1 and len(typed) <= 2 and len(joined) >= 2 and joined in "".join(typed)

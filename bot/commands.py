@@ -11,7 +11,15 @@ from bot.events import Place
 from bot.help import HELP_AUDIENCES, say_help
 from bot.i18n import N_
 from bot.plain import is_plain, set_plain
-from bot.runner import reask, start_dialog, stop_all, talk_to_person
+from bot.runner import (
+    bring_forward,
+    drop_flows,
+    reask,
+    resume,
+    start_dialog,
+    stop_all,
+    talk_to_person,
+)
 from bot.turn import Turn
 
 CommandFunction = Callable[[Turn, tuple[str, ...], Place], None]
@@ -65,20 +73,21 @@ def run_person(turn: Turn, args: tuple[str, ...], place: Place) -> None:
 
 
 def dialog_command(dialog_id: str) -> CommandFunction:
-    """A command that starts a dialog; its words reach the dialog as ``args``."""
+    """A command that starts a dialog; its words reach the dialog as ``args``. Typed
+    again while the dialog waits, it brings that dialog back rather than running it
+    twice, unless the dialog begins anew each time (``restart: true``) or words came."""
 
     def run(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-        frames = turn.conversation.frames
-        for index, frame in enumerate(frames):
-            if frame.dialog == dialog_id:
-                # Already under way: go back to it rather than running it twice.
-                del frames[index + 1 :]
-                if args or not frame.waiting:
-                    del frames[index]
-                    break
-                reask(turn)
-                return
-        start_dialog(turn, dialog_id, place, {"args": " ".join(args)})
+        running = [f for f in turn.conversation.frames if f.dialog == dialog_id]
+        restarts = turn.services.dialogs[dialog_id].restart
+        if running and running[-1].waiting and not args and not restarts:
+            bring_forward(turn, running[-1])
+            return
+        gone = drop_flows(turn, lambda f: f.dialog == dialog_id)
+        start_dialog(turn, dialog_id, place, {"args": " ".join(args)}, asked_for=True)
+        for left in gone:
+            if left != place:
+                resume(turn, left)
 
     return run
 

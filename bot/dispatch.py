@@ -15,6 +15,7 @@ from bot.events import (
     PlaceKind,
     TextSaid,
     TimerFired,
+    event_place,
 )
 from bot.help import say_help
 from bot.i18n.locales import clean_user_text
@@ -22,7 +23,8 @@ from bot.mediation import RELAY
 from bot.mediation_signals import on_case_signal
 from bot.privacy import is_quiet
 from bot.reports_commands import on_report_signal
-from bot.runner import answer, current_dialog, enter, reask, start_dialog
+from bot.runner import answer, current_dialog, enter, resume, start_dialog
+from bot.state import Frame
 from bot.turn import Turn
 
 ONBOARDING = "onboarding"
@@ -34,6 +36,13 @@ REACKNOWLEDGE = "reacknowledge"
 def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | None = None) -> None:
     """``aliases``: command names in members' languages -> canonical names."""
     event = turn.event
+    # The flow this event works on: the one waiting where it happened (a command typed
+    # in a channel where nothing waits reaches the flow waiting in the member's DM).
+    place = event_place(event)
+    conversation = turn.conversation
+    conversation.focus = conversation.active_in(place) if place is not None else None
+    if conversation.focus is None and isinstance(event, CommandRun):
+        conversation.focus = conversation.active_in(Place.direct(turn.member))
     if isinstance(event, MemberJoined):
         turn.profile.left = False
         on_join(turn)
@@ -43,7 +52,7 @@ def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | N
     elif isinstance(event, CommandRun):
         on_command(turn, event, commands, aliases or {})
     elif isinstance(event, ChoiceMade):
-        if _answerable(turn, event.place):
+        if _answering(turn, event.place) is not None:
             answer(turn, choice_key=event.choice)
         elif event.place is None or event.place.kind is not PlaceKind.CHANNEL:
             # A button under a question already answered: say so, never stay silent
@@ -63,8 +72,10 @@ def welcome_place(turn: Turn) -> Place:
 
 
 def on_join(turn: Turn) -> None:
-    if any(f.dialog == ONBOARDING for f in turn.conversation.frames):
-        reask(turn)
+    onboarding = _flow(turn, ONBOARDING)
+    if onboarding is not None:
+        assert onboarding.place is not None
+        resume(turn, onboarding.place)
         return
     if turn.profile.onboarded:
         if turn.profile.acknowledged_version != turn.services.coc.version:
@@ -109,41 +120,58 @@ def on_command(
     command.run(turn, event.args, place)
 
 
-def _answerable(turn: Turn, place: Place | None) -> bool:
-    """An answer counts where the question was asked or in a private place; a private
-    conversation is never continued in a public channel."""
-    frame = turn.frame
+def _answering(turn: Turn, place: Place | None) -> Frame | None:
+    """The flow that takes what the member writes in ``place`` (and becomes the
+    focus): the one whose question they saw last there. A private conversation is never
+    continued in a public channel; only the welcome begun in the welcome channel
+    follows the member into their DM, where nothing else waits."""
+    place = place or Place.direct(turn.member)
+    conversation = turn.conversation
+    frame = conversation.active_in(place)
+    if frame is None and place.kind is PlaceKind.DIRECT:
+        welcome = welcome_place(turn)
+        moving = conversation.active_in(welcome)
+        if welcome.kind is PlaceKind.CHANNEL and moving and moving.dialog == ONBOARDING:
+            moving.place = place  # the member moved to their DM: follow them
+            frame = moving
     if frame is None or not frame.waiting:
-        return False
-    if place is None or place == frame.place:
-        return True
-    if place.kind is PlaceKind.CHANNEL:
-        return False
-    if frame.place is not None and frame.place.kind is PlaceKind.CHANNEL:
-        frame.place = place  # the member moved to a private place: follow them
-    return frame.place == place
+        return None
+    conversation.focus = frame
+    return frame
 
 
 def on_text(turn: Turn, event: TextSaid) -> None:
-    frame = turn.frame
-    if frame is not None and frame.dialog == RELAY and _answerable(turn, event.place):
+    frame = _answering(turn, event.place)
+    if frame is not None and frame.dialog == RELAY:
         case = mediation.load(turn, frame.values.get("case", ""))
         if case is not None and case.status in ("joint", "agreement"):
             mediation.relay(turn, case, event.text)
             return
-    if _answerable(turn, event.place):
+    if frame is not None:
         answer(turn, text=event.text)
         return
     place = event.place
     if place is None or place.kind is not PlaceKind.DIRECT:
         return  # chatter in a channel or a private space is between people
-    if turn.frame is not None and turn.frame.waiting:
-        return  # a private space of another flow; that flow's own events handle it
     if event.text.strip():
         # A question in the member's own words: look in the code of conduct.
-        start_dialog(turn, COC, place, {"args": event.text})
+        start_dialog(turn, COC, place, {"args": event.text}, asked_for=True)
     else:
         say_help(turn, place)
+
+
+def _flow(turn: Turn, dialog: str) -> Frame | None:
+    return next((f for f in turn.conversation.frames if f.dialog == dialog), None)
+
+
+def _focus_if_active(turn: Turn, frame: Frame | None) -> bool:
+    """Focus ``frame`` when its question is the one standing in its place."""
+    if frame is None or frame.place is None or not frame.waiting:
+        return False
+    if turn.conversation.active_in(frame.place) is not frame:
+        return False
+    turn.conversation.focus = frame
+    return True
 
 
 # Timers that would start a conversation the member did not ask for.
@@ -151,7 +179,6 @@ UNINVITED = ("reminder", "checkin", "reacknowledge")
 
 
 def on_timer(turn: Turn, event: TimerFired) -> None:
-    frames = turn.conversation.frames
     if is_quiet(turn) and (event.kind in UNINVITED or event.kind.startswith("case:invite")):
         turn.record("quiet_skipped", turn.member.key, event.kind)
         return
@@ -160,22 +187,24 @@ def on_timer(turn: Turn, event: TimerFired) -> None:
     elif event.kind.startswith("report:"):
         on_report_signal(turn, event.kind)
     elif event.kind == "timeout":
-        found = current_dialog(turn)
-        if found and turn.frame and turn.frame.waiting:
-            dialog, step = found
-            if f"{dialog.id}/{step.name}" == event.payload and step.on_timeout:
+        dialog_id, _, step_name = event.payload.partition("/")
+        frame = next(
+            (f for f in turn.conversation.frames if (f.dialog, f.step) == (dialog_id, step_name)),
+            None,
+        )
+        if _focus_if_active(turn, frame) and (found := current_dialog(turn)):
+            step = found[1]
+            if step.on_timeout:
                 enter(turn, step.on_timeout)
     elif event.kind == "reminder":
-        if turn.profile.acknowledged_version is None and any(
-            f.dialog == ONBOARDING for f in frames
-        ):
-            turn.say("onboarding.reminder")
-            reask(turn)
+        onboarding = _flow(turn, ONBOARDING)
+        if turn.profile.acknowledged_version is None and onboarding and not onboarding.queued:
+            assert onboarding.place is not None
+            turn.say("onboarding.reminder", place=onboarding.place)
+            resume(turn, onboarding.place)  # the question standing there, asked again
     elif event.kind == "checkin":
         start_dialog(turn, CHECKIN, Place.direct(turn.member))
     elif event.kind == "reacknowledge":
         acknowledged = turn.profile.acknowledged_version
-        if acknowledged != turn.services.coc.version and not any(
-            f.dialog == REACKNOWLEDGE for f in frames
-        ):
+        if acknowledged != turn.services.coc.version and _flow(turn, REACKNOWLEDGE) is None:
             start_dialog(turn, REACKNOWLEDGE, Place.direct(turn.member))

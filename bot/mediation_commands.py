@@ -63,7 +63,11 @@ def run_mediate(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     case = med.open_case(turn, parties)
     names = ", ".join(display(p) for p in parties)
     start_dialog(
-        turn, med.REQUEST, Place.direct(turn.member), {"case": str(case.id), "others": names}
+        turn,
+        med.REQUEST,
+        Place.direct(turn.member),
+        {"case": str(case.id), "others": names},
+        asked_for=True,
     )
 
 

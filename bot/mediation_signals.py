@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot import mediation as med
 from bot.events import Place, TimerFired
 from bot.people import display
-from bot.runner import reask, start_dialog
+from bot.runner import drop_flows, resume, start_dialog
 from bot.store.cases import Case
 from bot.turn import Turn
 
@@ -41,24 +41,19 @@ def on_case_signal(turn: Turn, event: TimerFired) -> None:
     drop = {"withdrawn": ENDED, "expire": (med.CONSENT,), "end": ENDED}.get(what)
     if drop:
         before = len(turn.conversation.frames)
-        turn.conversation.frames = [
-            f
-            for f in turn.conversation.frames
-            if not (f.dialog in drop and f.values.get("case") == number)
-        ]
+        places = drop_flows(turn, lambda f: f.dialog in drop and f.values.get("case") == number)
         dropped = before != len(turn.conversation.frames)
         if what == "expire":
             member = case.member(turn.member.key)
-            if member is None or member.state.get("consent") != "pending" or not case.is_open:
-                return
-            med.answer_invitation(turn, case, "expired")
-            turn.say("mediation.expired_ack", case=number)
+            if member is not None and member.state.get("consent") == "pending" and case.is_open:
+                med.answer_invitation(turn, case, "expired")
+                turn.say("mediation.expired_ack", case=number)
         elif what == "withdrawn":
             turn.cancel(f"case:expire:{number}")  # nothing left to expire
             if dropped:
                 turn.say("mediation.withdrawn", case=number)
-        if dropped or what == "expire":
-            reask(turn)
+        for place in places:
+            resume(turn, place)
         return
     if what == "invite" and case.status == "consent":
         show_invitation(turn, case)

@@ -103,10 +103,9 @@ def notify_unnamed(turn: Turn, case: str, alias: str) -> None:
 
 def consented(turn: Turn, call: ActionCall) -> str | None:
     """The answer to "may the moderators know who you are?"."""
-    frames = turn.conversation.frames
     assert turn.frame is not None
     values = turn.frame.values
-    below = frames[-2] if len(frames) > 1 else None
+    below = turn.conversation.interrupted(turn.frame)
     if values.get("consent") == "named":
         notify_named(turn, below)
     else:

@@ -105,6 +105,7 @@ def run_clear(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     messages, leaving nothing new behind; where the platform does not allow deleting,
     say how to delete the chat instead."""
     turn.conversation.frames.clear()
+    turn.conversation.focus = None
     direct = Place.direct(turn.member)
     if turn.services.can(turn.member.platform).delete_messages:
         turn.outbox.append(DeleteRecentMessages(direct))

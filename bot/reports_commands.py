@@ -27,7 +27,7 @@ def run_report(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     if turn.profile.extra.get("report_muted"):
         turn.say("report.muted")
         return
-    start_dialog(turn, REPORT_DIALOG, Place.direct(turn.member))
+    start_dialog(turn, REPORT_DIALOG, Place.direct(turn.member), asked_for=True)
 
 
 def run_reports(turn: Turn, args: tuple[str, ...], place: Place) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import zlib
+from collections.abc import Callable
 
 from bot import person
 from bot.actions import Choice
-from bot.choices import match_choice, match_many
+from bot.choices import match_choice, match_many, mentions
 from bot.dialogs.model import END, ActionCall, Dialog, Step
 from bot.events import Place
 from bot.i18n.locales import clean_user_text
@@ -17,16 +19,43 @@ from bot.turn import Turn
 log = logging.getLogger(__name__)
 
 PERSON = "person"
+MARK = "~"  # between a choice's key and its question's mark
 MAX_STEPS_PER_TURN = 100
+# At a free-text question, "talk to a person" counts as the request only in a short
+# answer ("I would like to talk to a person please"), not inside a long account.
+PERSON_EXTRA_WORDS = 6
 
 
 def start_dialog(
-    turn: Turn, dialog_id: str, place: Place, values: dict[str, str] | None = None
+    turn: Turn,
+    dialog_id: str,
+    place: Place,
+    values: dict[str, str] | None = None,
+    *,
+    asked_for: bool = False,
 ) -> None:
-    """Push a dialog on the member's stack and run it until it asks or ends."""
+    """Begin a flow in ``place`` and run it until it asks or ends.
+
+    A flow the member ``asked_for`` (a command), or the next step of the case the
+    waiting flow belongs to (an agreement to confirm during a relayed session), begins
+    at once; the flow waiting there resumes when it ends. Any other flow Concord begins
+    (an invitation, a check-in) waits its turn when a question already waits in that
+    place: the member is told, and is asked the waiting question again, so one question
+    at a time stands in each place."""
     dialog = turn.services.dialogs[dialog_id]
     frame = Frame(dialog=dialog_id, step=dialog.start, place=place, values=dict(values or {}))
-    turn.conversation.frames.append(frame)
+    conversation = turn.conversation
+    waiting = conversation.active_in(place)
+    conversation.frames.append(frame)
+    case = frame.values.get("case")
+    same_case = waiting is not None and case is not None and waiting.values.get("case") == case
+    if waiting is not None and waiting.waiting and not (asked_for or same_case):
+        frame.queued = True
+        conversation.focus = waiting
+        turn.say("common.flow_queued", place=place)
+        reask(turn)
+        return
+    conversation.focus = frame
     enter(turn, dialog.start)
 
 
@@ -38,7 +67,7 @@ def current_dialog(turn: Turn) -> tuple[Dialog, Step] | None:
     if dialog is None or frame.step not in dialog.steps:
         # The dialog file changed under a stored conversation: drop the stale frame.
         log.warning("dropping a conversation at unknown step %s/%s", frame.dialog, frame.step)
-        turn.conversation.frames.pop()
+        turn.conversation.remove(frame)
         return None
     return dialog, dialog.steps[frame.step]
 
@@ -74,6 +103,8 @@ def enter(turn: Turn, step_name: str) -> None:
                     frame.values[step.ask.store] = only
                 step_name = step.ask.next or END
                 continue
+            turn.conversation.asked += 1
+            frame.asked = turn.conversation.asked
             ask(turn, dialog, step)
             frame.waiting = True
             if step.timeout is not None:
@@ -108,11 +139,12 @@ def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
 
 
 def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
-    assert step.ask is not None
+    """Ask the current flow's question; its buttons carry the question's mark."""
+    assert step.ask is not None and turn.frame is not None
     question = turn.text(step.ask.message)
     frame = turn.frame
-    path = stages(turn, dialog) if step.name in dialog.progress and frame else []
-    if frame is not None and step.name in path:
+    path = stages(turn, dialog) if step.name in dialog.progress else []
+    if step.name in path:
         stage = path.index(step.name) + 1
         # A new stage is numbered, and so is the same question asked again; a step
         # entered again within its stage (the next part, another try) is not.
@@ -120,7 +152,29 @@ def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
             numbers = {"step": str(stage), "steps": str(len(path))}
             question = turn.text("common.progress", question=question, **numbers)
         frame.stage = max(frame.stage, stage)
-    turn.ask(question, choices_for(turn, dialog, step))
+    mark = question_mark(frame)
+    choices = [Choice(f"{c.key}{MARK}{mark}", c.label) for c in choices_for(turn, dialog, step)]
+    turn.ask(question, choices)
+
+
+def question_mark(frame: Frame) -> str:
+    """A short mark for one question asked (flow, step, and which time it was asked):
+    a button pressed under an older question carries another mark."""
+    number = zlib.crc32(f"{frame.dialog}/{frame.step}/{frame.asked}".encode()) % 36**4
+    digits = ""
+    for _ in range(4):
+        number, digit = divmod(number, 36)
+        digits += "0123456789abcdefghijklmnopqrstuvwxyz"[digit]
+    return digits
+
+
+def _pressed(frame: Frame, choice_key: str) -> str | None:
+    """The key of a button pressed under the current question; None when the button
+    belongs to an older one. A key without a mark counts for the current question."""
+    key, separator, mark = choice_key.rpartition(MARK)
+    if not separator:
+        return choice_key
+    return key if mark == question_mark(frame) else None
 
 
 def stages(turn: Turn, dialog: Dialog) -> list[str]:
@@ -156,20 +210,18 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     dialog, step = found
     spec = step.ask
     assert spec is not None
+    if choice_key is not None:
+        choice_key = _pressed(frame, choice_key)
+        if choice_key is None:
+            turn.say("common.older_question")
+            ask(turn, dialog, step)
+            return
+    elif dialog.talk_to_person and text and asks_for_person(turn, text, spec.text):
+        if not talk_to_person(turn):
+            reask(turn)
+        return
     if spec.text:
-        cleaned = clean_user_text(text or "", 10_000)
-        if len(cleaned) < max(spec.min_length, 1):
-            _invalid(turn, dialog, step, turn.text("common.empty_answer"))
-        elif len(cleaned) > spec.max_length:
-            limit = spec.max_length
-            too_long = turn.ntext(
-                "common.answer_too_long", "common.answer_too_long.plural", limit, limit=str(limit)
-            )
-            _invalid(turn, dialog, step, too_long)
-        else:
-            if spec.store:
-                frame.values[spec.store] = cleaned
-            _leave(turn, step, spec.next)
+        _take_text(turn, dialog, step, text or "")
         return
     choices = choices_for(turn, dialog, step)
     picked: list[Choice] | None
@@ -178,7 +230,7 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     elif spec.multiple:
         picked = match_many(text or "", choices)
     else:
-        single = match_choice(text or "", choices)
+        single = match_choice(text or "", choices, _other_words(turn, step))
         picked = [single] if single else None
     resolve = CHOICE_RESOLVERS.get(spec.choices_from or "")
     if not picked and resolve is not None and text:
@@ -200,6 +252,44 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     _leave(turn, step, target)
 
 
+def _take_text(turn: Turn, dialog: Dialog, step: Step, text: str) -> None:
+    spec = step.ask
+    assert spec is not None and turn.frame is not None
+    cleaned = clean_user_text(text, 10_000)
+    if len(cleaned) < max(spec.min_length, 1):
+        _invalid(turn, dialog, step, turn.text("common.empty_answer"))
+    elif len(cleaned) > spec.max_length:
+        limit = spec.max_length
+        too_long = turn.ntext(
+            "common.answer_too_long", "common.answer_too_long.plural", limit, limit=str(limit)
+        )
+        _invalid(turn, dialog, step, too_long)
+    else:
+        if spec.store:
+            turn.frame.values[spec.store] = cleaned
+        _leave(turn, step, spec.next)
+
+
+def _other_words(turn: Turn, step: Step) -> dict[str, list[str]]:
+    """Other words the member may type for an answer ("continue" for "Go on"), from
+    the catalog in their language."""
+    assert step.ask is not None
+    return {
+        c.key: [w for w in turn.text(c.words).split(",") if w.strip()]
+        for c in step.ask.choices
+        if c.words
+    }
+
+
+def asks_for_person(turn: Turn, text: str, free_text: bool) -> bool:
+    """Whether the member's words ask for a person, in the catalog's own words for it
+    (their language's, or the community's)."""
+    default = turn.services.catalogs.translator(turn.services.config.default_language)
+    phrases = {turn.text("common.talk_to_person"), default.gettext("common.talk_to_person")}
+    extra = PERSON_EXTRA_WORDS if free_text else None
+    return any(mentions(text, phrase, extra) for phrase in phrases)
+
+
 def _leave(turn: Turn, step: Step, target: str | None) -> None:
     if step.timeout is not None:
         turn.cancel("timeout")
@@ -219,16 +309,63 @@ def _invalid(turn: Turn, dialog: Dialog, step: Step, explanation: str) -> None:
 
 
 def finish(turn: Turn) -> None:
-    """End the current dialog; the one below it (if any) asks its question again."""
-    if turn.conversation.frames:
-        turn.conversation.frames.pop()
+    """End the current flow; in its place, the flow it interrupted asks its question
+    again, or else the flow queued there begins."""
+    frame = turn.frame
     turn.cancel("timeout")
-    reask(turn)
+    if frame is None:
+        return
+    turn.conversation.remove(frame)
+    assert frame.place is not None
+    resume(turn, frame.place)
+
+
+def resume(turn: Turn, place: Place) -> None:
+    """Give ``place`` its one question: the active flow's again, or a queued flow's."""
+    conversation = turn.conversation
+    active = conversation.active_in(place)
+    if active is not None:
+        conversation.focus = active
+        reask(turn)
+        return
+    queued = conversation.queued_in(place)
+    if queued is not None:
+        queued.queued = False
+        conversation.focus = queued
+        enter(turn, queued.step)
+
+
+def drop_flows(turn: Turn, matches: Callable[[Frame], bool]) -> list[Place]:
+    """Remove the flows that match; the places where the active flow went, to
+    ``resume`` once what must be said about it is said."""
+    conversation = turn.conversation
+    places = []
+    for frame in [f for f in conversation.frames if matches(f)]:
+        assert frame.place is not None
+        if conversation.active_in(frame.place) is frame and frame.place not in places:
+            places.append(frame.place)
+        conversation.remove(frame)
+    return places
+
+
+def bring_forward(turn: Turn, frame: Frame) -> None:
+    """Make ``frame`` the active flow of its place (the member asked for it again): it
+    asks its question, and the flow it now interrupts resumes after it."""
+    conversation = turn.conversation
+    conversation.remove(frame)
+    conversation.frames.append(frame)
+    conversation.focus = frame
+    if frame.queued:
+        frame.queued = False
+        enter(turn, frame.step)
+    else:
+        reask(turn)
 
 
 def stop_all(turn: Turn) -> None:
     """``/stop``: nothing more is asked, and no reminder or check-in comes later."""
     turn.conversation.frames.clear()
+    turn.conversation.focus = None
     for kind in ("timeout", "reminder", "checkin"):
         turn.cancel(kind)
 
@@ -237,11 +374,13 @@ def talk_to_person(turn: Turn) -> bool:
     """Always possible: tell the moderators a member wants a human, and tell the member.
     In a report that does not name them, the member is asked first whether the
     moderators may know who they are; True when that question was asked."""
-    if turn.frame is not None and turn.frame.dialog == person.CONSENT_DIALOG:
+    frame = turn.frame
+    if frame is not None and frame.dialog == person.CONSENT_DIALOG:
         return False  # that very question waits: it is asked again
     unnamed = person.unnamed_report(turn)
     if unnamed is not None:
-        start_dialog(turn, person.CONSENT_DIALOG, Place.direct(turn.member), unnamed)
+        place = frame.place if frame is not None and frame.place else Place.direct(turn.member)
+        start_dialog(turn, person.CONSENT_DIALOG, place, unnamed, asked_for=True)
         return True
-    person.notify_named(turn, turn.frame)
+    person.notify_named(turn, frame)
     return False

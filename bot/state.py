@@ -19,20 +19,58 @@ class Frame:
     waiting: bool = False
     invalid_count: int = 0
     stage: int = 0  # the highest "Step k of n" shown, so a repeated step is not renumbered
+    # Started while another flow's question waited in the same place: it begins when
+    # that flow ends (one question at a time per place).
+    queued: bool = False
+    # The number of this flow's last question (``Conversation.asked``): a button pressed
+    # under an older question names an older number.
+    asked: int = 0
 
 
 @dataclass
 class Conversation:
-    """A member's conversation with the bot in one community: a stack of dialogs, so a
-    code-of-conduct question in the middle of onboarding returns to onboarding after."""
+    """A member's conversation with the bot in one community: the flows under way, each
+    in its place (a DM, a channel, a private space), in the order they began there.
+
+    In each place one flow is active: the latest one begun there, whose question the
+    member saw last. Its answers are its own; a flow it interrupted (a code-of-conduct
+    question in the middle of onboarding) resumes when it ends, then any flow queued
+    there begins. Nothing typed in one place answers a question asked in another.
+    ``focus`` is the flow the current event works on (never stored)."""
 
     community: str
     member: MemberRef
     frames: list[Frame] = field(default_factory=list)
+    asked: int = 0  # questions asked so far, numbering each one
+    focus: Frame | None = field(default=None, compare=False, repr=False)
 
     @property
     def current(self) -> Frame | None:
-        return self.frames[-1] if self.frames else None
+        focus = self.focus
+        if focus is not None and any(f is focus for f in self.frames):
+            return focus
+        return None
+
+    def active_in(self, place: Place) -> Frame | None:
+        """The flow whose question the member saw last in ``place``."""
+        for frame in reversed(self.frames):
+            if frame.place == place and not frame.queued:
+                return frame
+        return None
+
+    def queued_in(self, place: Place) -> Frame | None:
+        """The flow queued first in ``place``: it begins when nothing is active there."""
+        return next((f for f in self.frames if f.place == place and f.queued), None)
+
+    def interrupted(self, frame: Frame) -> Frame | None:
+        """The flow ``frame`` interrupted in its place: active there again when it ends."""
+        earlier = self.frames[: next(i for i, f in enumerate(self.frames) if f is frame)]
+        return next((f for f in reversed(earlier) if f.place == frame.place and not f.queued), None)
+
+    def remove(self, frame: Frame) -> None:
+        self.frames = [f for f in self.frames if f is not frame]
+        if self.focus is frame:
+            self.focus = None
 
 
 @dataclass
@@ -71,6 +109,7 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
             "id": conv.member.id,
             "name": conv.member.name,
         },
+        "asked": conv.asked,
         "frames": [
             {
                 "dialog": f.dialog,
@@ -80,6 +119,8 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
                 "waiting": f.waiting,
                 "invalid_count": f.invalid_count,
                 "stage": f.stage,
+                "queued": f.queued,
+                "asked": f.asked,
             }
             for f in conv.frames
         ],
@@ -87,19 +128,24 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
 
 
 def conversation_from_dict(community: str, data: dict[str, Any]) -> Conversation:
+    """Also reads conversations stored as one stack of frames: a frame without a place
+    talks in the member's DM, and a stack reads as the flows begun in that order."""
+    member = MemberRef(**data["member"])
     frames = [
         Frame(
             dialog=f["dialog"],
             step=f["step"],
-            place=place_from_dict(f.get("place")),
+            place=place_from_dict(f.get("place")) or Place.direct(member),
             values=dict(f.get("values", {})),
             waiting=bool(f.get("waiting", False)),
             invalid_count=int(f.get("invalid_count", 0)),
             stage=int(f.get("stage", 0)),
+            queued=bool(f.get("queued", False)),
+            asked=int(f.get("asked", 0)),
         )
         for f in data.get("frames", [])
     ]
-    return Conversation(community, MemberRef(**data["member"]), frames)
+    return Conversation(community, member, frames, asked=int(data.get("asked", 0)))
 
 
 def profile_to_dict(profile: Profile) -> dict[str, Any]:

@@ -383,7 +383,10 @@ class DiscordStandIn:
     async def press(
         self, user: dict[str, Any], sent: Sent, custom_id: str, locale: str = "en-US"
     ) -> str:
-        """A button pressed on a message the bot sent (a type 3 interaction)."""
+        """A button pressed on a message the bot sent (a type 3 interaction); named by
+        its choice key alone, the custom id is the button's own (with its question's mark)."""
+        ids = [str(b.get("custom_id")) for b in sent.buttons]
+        custom_id = next((i for i in ids if i.partition("~")[0] == custom_id), custom_id)
         message = self._message(sent.channel_id, sent.payload, sent.message_id)
         data = {"custom_id": custom_id, "component_type": 2}
         channel = None if sent.channel_id in self.dm_channels.values() else sent.channel_id

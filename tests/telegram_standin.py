@@ -543,8 +543,12 @@ class BotApiStandIn:
             )
 
     def press(self, user: dict[str, Any], sent: Sent, data: str) -> int:
-        """``user`` presses the inline button with ``data`` under a message the bot sent."""
-        if data not in [b.get("callback_data") for b in sent.buttons]:
+        """``user`` presses the inline button with ``data`` under a message the bot sent
+        (named by its choice key alone, the data is the button's own: the key and its
+        question's mark)."""
+        datas = [str(b.get("callback_data")) for b in sent.buttons if "callback_data" in b]
+        data = next((d for d in datas if d.partition("~")[0] == data), data)
+        if data not in datas:
             raise AssertionError(f"no button {data!r} under that message")
         return self.push(
             "callback_query",

@@ -243,6 +243,7 @@ DIALOG_KEYS = [
     *("actions", "ask", "next", "on_result", "timeout", "on_timeout", "end", "message"),
     *("choices", "choices_from", "multiple", "text", "invalid", "store", "key", "label"),
     *("min_length", "max_length", "set_language", "grant_role", "onboarding.done", "finish"),
+    *("no_person_because", "restart", "words"),
 ]
 
 

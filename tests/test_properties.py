@@ -446,9 +446,13 @@ class EngineMachine(RuleBasedStateMachine):
                 assert dialog is not None, frame
                 step = dialog.steps.get(frame["step"])
                 assert step is not None, frame
-                assert frame["waiting"] and step.ask is not None, frame
-                assert frame["dialog"] not in seen, frames
-                seen.add(frame["dialog"])
+                if frame.get("queued"):  # begun while another question waited there
+                    assert frame["step"] == dialog.start and not frame["waiting"], frame
+                else:
+                    assert frame["waiting"] and step.ask is not None, frame
+                where = f"{frame['dialog']} in {frame['place']}"  # once per place
+                assert where not in seen, frames
+                seen.add(where)
             cached = self.engine._cache.get(key)
             if cached is not None:
                 conversation, profile, written = cached

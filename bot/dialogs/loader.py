@@ -21,6 +21,8 @@ _TOP_KEYS = (
     "talk_to_person",
     "progress",
     "progress_when",
+    "no_person_because",
+    "restart",
 )
 _STEP_KEYS = ("say", "actions", "ask", "next", "on_result", "timeout", "on_timeout", "end")
 _ASK_KEYS = (
@@ -34,7 +36,7 @@ _ASK_KEYS = (
     "next",
     "auto",
 )
-_CHOICE_KEYS = ("key", "label", "next")
+_CHOICE_KEYS = ("key", "label", "next", "words")
 _TEXT_KEYS = ("min_length", "max_length")
 
 
@@ -99,10 +101,26 @@ def parse_dialog(doc: YamlDocument, rules: DialogRules) -> Dialog:
         source=doc.name,
         command=v.text(doc, ("command",), command) if command is not None else None,
         help=help_message,
-        talk_to_person=v.boolean(doc, ("talk_to_person",), top.get("talk_to_person", True)),
+        talk_to_person=_talk_to_person(doc, top),
         progress=progress,
         progress_when=_parse_progress_when(doc, top.get("progress_when") or {}, progress, rules),
+        restart=v.boolean(doc, ("restart",), top.get("restart", False)),
     )
+
+
+def _talk_to_person(doc: YamlDocument, top: dict[str, Any]) -> bool:
+    """Every question offers "Talk to a person" (a choice, and the words typed at any
+    question), unless the dialog opts out and says why in ``no_person_because``."""
+    offered = v.boolean(doc, ("talk_to_person",), top.get("talk_to_person", True))
+    because = top.get("no_person_because")
+    if offered and because is not None:
+        raise doc.error(("no_person_because",), "only a dialog with 'talk_to_person: false'")
+    if not offered and not (isinstance(because, str) and because.strip()):
+        raise doc.error(
+            ("talk_to_person",),
+            "every question offers 'Talk to a person': to opt out, say why in 'no_person_because'",
+        )
+    return offered
 
 
 def _parse_progress(doc: YamlDocument, raw: Any, steps: dict[str, Step]) -> tuple[str, ...]:
@@ -217,6 +235,11 @@ def _parse_ask(doc: YamlDocument, path: KeyPath, raw: Any, rules: DialogRules) -
                     key=v.text(doc, (*where, "key"), item["key"]),
                     label=_message(doc, (*where, "label"), item["label"], rules),
                     next=v.text(doc, (*where, "next"), item["next"]) if "next" in item else None,
+                    words=(
+                        _message(doc, (*where, "words"), item["words"], rules)
+                        if "words" in item
+                        else None
+                    ),
                 )
             )
         keys = [c.key for c in choices]

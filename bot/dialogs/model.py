@@ -13,6 +13,7 @@ class ChoiceSpec:
     key: str
     label: str  # message id
     next: str | None = None
+    words: str | None = None  # message id: other words for this answer, comma-separated
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class Dialog:
     # Stages not every member reaches: stage -> a named action that changes nothing
     # and returns "skip" when this member's path does not include the stage.
     progress_when: dict[str, str] = field(default_factory=dict)
+    restart: bool = False  # its command, typed while it waits, begins it anew
 
     def step(self, name: str) -> Step:
         return self.steps[name]

@@ -14,8 +14,9 @@ from bot.coc import catalog_entries, parse_coc
 from bot.errors import ConfigError
 from bot.yamlsource import MAX_YAML_BYTES, KeyPath, YamlDocument, load_yaml_text
 
-# Keys whose string values in a dialog are message ids shown to members.
-MESSAGE_KEYS = frozenset({"say", "message", "label", "invalid", "prompt", "help"})
+# Keys whose string values in a dialog are message ids shown to members (or, for
+# "words", read from what they type).
+MESSAGE_KEYS = frozenset({"say", "message", "label", "invalid", "prompt", "help", "words"})
 
 Extracted = tuple[int, str | None, str, list[str]]
 
