@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.actions import action_from_json, action_platform, action_to_json
+from bot.actions import action_from_json
 from bot.errors import StoreError
 from bot.events import MemberRef
 from bot.sealing import Sealer
@@ -27,6 +27,7 @@ from bot.store.cases import CaseRecords
 from bot.store.group_sync import fsync_path
 from bot.store.migrations import migrate
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
+from bot.store.turn_writes import write_outbox, write_state, write_timers
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
@@ -213,88 +214,9 @@ class SQLiteStore:
                     return None
             if marks:  # they ride along: no commit of their own
                 conn.executemany(_MARK_SENT, marks)
-            for (community, member), state in changes.conversations.items():
-                if state is None:
-                    conn.execute(
-                        "DELETE FROM conversations WHERE community = ? AND member = ?",
-                        (community, member),
-                    )
-                else:
-                    # An upsert changes the row where it is; REPLACE would delete and
-                    # re-insert it, writing (and, with secure_delete, zeroing) more pages.
-                    conn.execute(
-                        "INSERT INTO conversations VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (community, member) DO UPDATE"
-                        " SET state = excluded.state, updated_at = excluded.updated_at",
-                        (
-                            community,
-                            member,
-                            self.sealer.seal(json.dumps(state, ensure_ascii=False)),
-                            now,
-                        ),
-                    )
-            for (community, member), profile in changes.profiles.items():
-                conn.execute(
-                    "INSERT INTO profiles VALUES (?, ?, ?, ?) ON CONFLICT (community, member)"
-                    " DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
-                    (community, member, json.dumps(profile, ensure_ascii=False), now),
-                )
-            for timer_id in changes.timers_done:
-                conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
-            for community, member, kind in changes.timers_cancelled:
-                conn.execute(
-                    "DELETE FROM timers WHERE community = ? AND member = ? AND kind = ?",
-                    (community, member, kind),
-                )
-            for community, timer in changes.timers:
-                conn.execute(
-                    "INSERT OR REPLACE INTO timers (community, member, member_ref, kind,"
-                    " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        community,
-                        timer.member.key,
-                        json.dumps(
-                            {
-                                "platform": timer.member.platform,
-                                "id": timer.member.id,
-                                "name": timer.member.name,
-                            }
-                        ),
-                        timer.kind,
-                        _iso(timer.due_at),
-                        timer.payload,
-                    ),
-                )
-            for community, member, version in changes.acknowledgements:
-                conn.execute(
-                    "INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?)",
-                    (community, member, version, now),
-                )
-            for community, mentee, mentor in changes.mentorships:
-                conn.execute(
-                    "INSERT OR REPLACE INTO mentorships VALUES (?, ?, ?, ?)",
-                    (community, mentee, mentor, now),
-                )
-            for community, actor, what, subject, detail in changes.audit:
-                conn.execute(
-                    "INSERT INTO audit (community, at, actor, action, subject, detail)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (community, now, actor, what, subject, detail),
-                )
-            items = []
-            for community, action in changes.outbox:
-                cursor = conn.execute(
-                    "INSERT INTO outbox (community, platform, action, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (
-                        community,
-                        action_platform(action),
-                        self.sealer.seal(action_to_json(action)),
-                        now,
-                    ),
-                )
-                assert cursor.lastrowid is not None
-                items.append(OutboxItem(cursor.lastrowid, community, action, 0))
+            write_state(conn, changes, now, self.sealer)
+            write_timers(conn, changes)
+            items = write_outbox(conn, changes, now, self.sealer)
             for write in changes.writes:
                 write(conn)
             for name, position in changes.cursors.items():

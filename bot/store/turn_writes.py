@@ -1,0 +1,92 @@
+"""What one event's commit writes, table by table, inside the store's transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from bot.actions import action_platform, action_to_json
+from bot.sealing import Sealer
+from bot.store.types import Changes, OutboxItem
+from bot.store.types import iso as _iso
+
+
+def write_state(conn: sqlite3.Connection, changes: Changes, now: str, sealer: Sealer) -> None:
+    """Conversations (sealed: they hold what members wrote), profiles, acknowledgements,
+    mentorships and the audit log."""
+    for (community, member), state in changes.conversations.items():
+        if state is None:
+            conn.execute(
+                "DELETE FROM conversations WHERE community = ? AND member = ?",
+                (community, member),
+            )
+        else:
+            # An upsert changes the row where it is; REPLACE would delete and
+            # re-insert it, writing (and, with secure_delete, zeroing) more pages.
+            conn.execute(
+                "INSERT INTO conversations VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (community, member) DO UPDATE"
+                " SET state = excluded.state, updated_at = excluded.updated_at",
+                (community, member, sealer.seal(json.dumps(state, ensure_ascii=False)), now),
+            )
+    for (community, member), profile in changes.profiles.items():
+        conn.execute(
+            "INSERT INTO profiles VALUES (?, ?, ?, ?) ON CONFLICT (community, member)"
+            " DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
+            (community, member, json.dumps(profile, ensure_ascii=False), now),
+        )
+    for community, member, version in changes.acknowledgements:
+        conn.execute(
+            "INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?)",
+            (community, member, version, now),
+        )
+    for community, mentee, mentor in changes.mentorships:
+        conn.execute(
+            "INSERT OR REPLACE INTO mentorships VALUES (?, ?, ?, ?)",
+            (community, mentee, mentor, now),
+        )
+    for community, actor, what, subject, detail in changes.audit:
+        conn.execute(
+            "INSERT INTO audit (community, at, actor, action, subject, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (community, now, actor, what, subject, detail),
+        )
+
+
+def write_timers(conn: sqlite3.Connection, changes: Changes) -> None:
+    for timer_id in changes.timers_done:
+        conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+    for community, member, kind in changes.timers_cancelled:
+        conn.execute(
+            "DELETE FROM timers WHERE community = ? AND member = ? AND kind = ?",
+            (community, member, kind),
+        )
+    for community, timer in changes.timers:
+        ref = {"platform": timer.member.platform, "id": timer.member.id, "name": timer.member.name}
+        conn.execute(
+            "INSERT OR REPLACE INTO timers (community, member, member_ref, kind,"
+            " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                community,
+                timer.member.key,
+                json.dumps(ref),
+                timer.kind,
+                _iso(timer.due_at),
+                timer.payload,
+            ),
+        )
+
+
+def write_outbox(
+    conn: sqlite3.Connection, changes: Changes, now: str, sealer: Sealer
+) -> list[OutboxItem]:
+    """The event's actions (sealed), in order; the items delivery will work through."""
+    items = []
+    for community, action in changes.outbox:
+        cursor = conn.execute(
+            "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)",
+            (community, action_platform(action), sealer.seal(action_to_json(action)), now),
+        )
+        assert cursor.lastrowid is not None
+        items.append(OutboxItem(cursor.lastrowid, community, action, 0))
+    return items
