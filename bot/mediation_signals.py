@@ -19,7 +19,7 @@ def show_invitation(turn: Turn, case: Case) -> None:
     name = display(opener.member) if opener else (med.mediator_name(turn, case) or "")
     deadline = turn.services.config.mediation.consent_timeout
     values = {
-        "case": str(case.id),
+        "case": str(case.shown),
         "requester": name,
         "deadline": turn.translator.format_timedelta(deadline),
     }
@@ -27,7 +27,7 @@ def show_invitation(turn: Turn, case: Case) -> None:
 
 
 def join_relay(turn: Turn, case: Case) -> None:
-    start_dialog(turn, med.RELAY, Place.direct(turn.member), {"case": str(case.id)})
+    start_dialog(turn, med.RELAY, Place.direct(turn.member), {"case": str(case.shown)})
     for text in med.shared_statements(turn, case, {}):
         turn.say_text(text)
 

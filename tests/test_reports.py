@@ -282,11 +282,11 @@ async def test_appeal_goes_to_another_moderator(engine: Engine, adapter: Recordi
     await run(engine, "sam", "/appeal")
     assert "already have an open appeal" in adapter.texts("sam")[-1]
     adapter.take()
-    await run(engine, "mod", "/appeals decide 2 lifted It was a joke.")
+    await run(engine, "mod", "/appeals decide 1 lifted It was a joke.")
     assert "another moderator must decide" in adapter.texts("mod")[-1]
-    await run(engine, "kai", "/appeals decide 2 lifted")
+    await run(engine, "kai", "/appeals decide 1 lifted")
     assert "then the reason" in adapter.texts("kai")[-1]
-    await run(engine, "kai", "/appeals decide 2 lifted Friends joking; apology given.")
+    await run(engine, "kai", "/appeals decide 1 lifted Friends joking; apology given.")
     assert "decision is lifted" in adapter.texts("sam")[-1]
     await run(engine, "sam", "/appeal")
     await say(engine, "sam", "1")
