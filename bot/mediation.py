@@ -27,6 +27,7 @@ from bot.store.cases import (
     save_case,
     set_invitation,
 )
+from bot.store.types import iso
 from bot.turn import Turn
 
 KIND = "mediation"
@@ -137,6 +138,7 @@ def send_invitations(turn: Turn, case: Case) -> None:
         turn.writes.append(
             add_invitation(case.community, case.opened_by, member.key, case.id, turn.now)
         )
+        member.state["expires_at"] = iso(deadline)  # said as it stands when shown
         turn.signal(member.member, f"case:invite:{case.shown}", str(case.shown))
         turn.schedule(f"case:expire:{case.shown}", deadline, str(case.shown), member.member)
     case.status = "consent"

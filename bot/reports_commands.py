@@ -210,6 +210,7 @@ COMMANDS: tuple[Command, ...] = (
         private=True,
         also_in=MODERATORS_ROOM,
         audience="moderator",
+        also_for=("emergency",),
         help=N_("command.reports"),
     ),
 )
