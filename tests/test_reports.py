@@ -399,3 +399,17 @@ def test_numbers_given_before_per_kind_numbering_keep_working(
         assert store.cases.open_number("example", "mediation") == (4, 2)
     finally:
         store.close()
+
+
+async def test_an_emergency_contact_reads_the_reporters_language_in_their_own(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    """The notice reaches the contact in their language, and so does the name of the
+    language the reporter writes in."""
+    await engine.handle(MemberJoined(uuid.uuid4().hex, "example", ref("mod"), locale="es"))
+    await run(engine, "mod", "/stop")
+    await member(engine, "ana")
+    await run(engine, "ana", "/report")
+    await say(engine, "ana", "1")
+    [notice] = [t for t in adapter.texts("mod") if "(test:ana)" in t]
+    assert "EMERGENCIA" in notice and "Su idioma: inglés." in notice, notice
