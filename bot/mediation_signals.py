@@ -52,10 +52,11 @@ def on_case_signal(turn: Turn, event: TimerFired) -> None:
         ]
         places = drop_flows(turn, lambda f: f in ended)
         # An invitation still queued behind another question was never shown: the
-        # member only heard "I have another question for you". Words about "the
-        # invitation for case 2" would name something they never saw (and tell them
-        # who asked for nothing); silence would leave them waiting for a question that
-        # never comes. So they hear that the other question is no longer needed.
+        # member heard only "I have another question for you". "The invitation for
+        # case 2 has expired" would speak of something they never saw (and that someone
+        # asked to mediate with them, which they were never asked about); silence would
+        # leave them waiting for a question that never comes. What they expect is to
+        # hear that the question they were promised is no longer needed.
         unseen = bool(ended) and all(f.queued for f in ended)
         if what == "expire":
             member = case.member(turn.member.key)
