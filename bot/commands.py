@@ -43,6 +43,7 @@ class Command:
     # Others /help also lists it for, who may use part of it ("emergency": an
     # emergency contact reads emergency reports with /reports).
     also_for: tuple[str, ...] = ()
+    also_help: str | None = None  # its description where listed for those others
 
 
 def run_help(turn: Turn, args: tuple[str, ...], place: Place) -> None:

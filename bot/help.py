@@ -70,7 +70,10 @@ def help_lines(turn: Turn, commands: Iterable[Command]) -> list[str]:
         if heading is not None:
             lines.append(turn.translator.gettext(heading))
         for command in group:
-            description = turn.translator.gettext(command.help or "")
+            own = command.audience == audience or command.also_help is None
+            description = turn.translator.gettext(
+                (command.help if own else command.also_help) or ""
+            )
             lines.append(f"{isolate('/' + command.name, turn.locale)} – {description}")
     return lines
 

@@ -212,6 +212,7 @@ COMMANDS: tuple[Command, ...] = (
         audience="moderator",
         also_for=("emergency",),
         help=N_("command.reports"),
+        also_help=N_("command.reports_emergency"),
     ),
 )
 

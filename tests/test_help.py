@@ -101,7 +101,9 @@ async def test_an_emergency_contact_learns_of_reports(tmp_path: Path) -> None:
     try:
         contact = await help_for(console, "eve")
         heading = contact.index("For emergency contacts:")
-        assert contact[heading + 1].startswith("/reports – ")
+        assert contact[heading + 1] == (
+            "/reports – Emergencies: read the emergency reports you are told about"
+        )
         assert listed(contact) & {*MODERATOR, *MEDIATOR} == {"/reports"}
         moderator = await help_for(console, "mod")
         assert sum(line.startswith("/reports") for line in moderator) == 1
