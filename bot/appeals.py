@@ -32,18 +32,19 @@ def member_cases(turn: Turn, kind: str) -> list[Case]:
 
 def new_case(turn: Turn, kind: str, member: CaseMember, data: dict[str, object]) -> Case:
     community = turn.services.config.community_id
-    number = turn.services.store.cases.next_number(f"{community}:case")
+    case_id, number = turn.services.store.cases.open_number(community, kind)
     case = Case(
-        number, community, kind, "open", turn.member.key, turn.now, members=[member], data=data
+        case_id, community, kind, "open", turn.member.key, turn.now, members=[member], data=data
     )
+    case.number = number  # sanction 1, appeal 1: each kind counts on its own
     turn.writes.append(save_case(case, turn.now))
-    turn.writes.append(add_audit(number, turn.member.key, "opened", kind, turn.now))
+    turn.writes.append(add_audit(case_id, turn.member.key, "opened", kind, turn.now))
     return case
 
 
 def sanction_choices(turn: Turn) -> list[Choice]:
     return [
-        Choice(str(c.id), f"{c.data.get('type')}: {c.data.get('reason')}")
+        Choice(str(c.shown), f"{c.data.get('type')}: {c.data.get('reason')}")
         for c in member_cases(turn, SANCTION)
     ]
 
@@ -52,7 +53,7 @@ def file_appeal(turn: Turn, call: ActionCall) -> str | None:
     assert turn.frame is not None
     values = turn.frame.values
     sanction = next(
-        (c for c in member_cases(turn, SANCTION) if str(c.id) == values.get("choice")), None
+        (c for c in member_cases(turn, SANCTION) if str(c.shown) == values.get("choice")), None
     )
     if sanction is None:
         return "gone"
@@ -74,9 +75,9 @@ def file_appeal(turn: Turn, call: ActionCall) -> str | None:
             case.id, turn.member.key, "appeal", values.get("appeal", ""), False, turn.now
         )
     )
-    values["case"] = str(case.id)
+    values["case"] = str(case.shown)
     notify_moderators(
-        turn, "appeal.new", case=str(case.id), moderator=str(sanction.data.get("by", ""))
+        turn, "appeal.new", case=str(case.shown), moderator=str(sanction.data.get("by", ""))
     )
     return None
 

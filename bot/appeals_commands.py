@@ -34,8 +34,8 @@ def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     )
     case.status = "recorded"
     turn.writes.append(save_case(case, turn.now))
-    tell(turn, target, "appeal.sanction_notice", case=str(case.id), type=kind, reason=reason)
-    turn.say("appeal.sanction_recorded", case=str(case.id), name=display(target))
+    tell(turn, target, "appeal.sanction_notice", case=str(case.shown), type=kind, reason=reason)
+    turn.say("appeal.sanction_recorded", case=str(case.shown), name=display(target))
 
 
 def run_appeal(turn: Turn, args: tuple[str, ...], place: Place) -> None:
@@ -59,15 +59,16 @@ def run_appeals(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     if what == "list":
         open_ones = [c for c in records.listing(community, APPEAL) if c.status == "open"]
         lines = [turn.text("appeal.list_heading")]
-        lines += [f"#{c.id}: {display(c.members[0].member)}" for c in open_ones]
+        lines += [f"#{c.shown}: {display(c.members[0].member)}" for c in open_ones]
         # It names the appellants, whom the moderators room is never told: privately.
         turn.say_text(
             "\n".join(lines) if open_ones else turn.text("appeal.none_open"),
             place=Place.direct(turn.member),
         )
         return
-    case = records.load(community, int(args[1])) if len(args) > 1 and args[1].isdigit() else None
-    if case is None or case.kind != APPEAL or what not in ("show", "decide"):
+    number = args[1].lstrip("#") if len(args) > 1 else ""
+    case = records.find(community, APPEAL, int(number)) if number.isdigit() else None
+    if case is None or what not in ("show", "decide"):
         turn.say("appeal.usage")
         return
     sanction = records.load(community, int(case.data["sanction"]))
@@ -76,7 +77,7 @@ def run_appeals(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         turn.say_text(
             turn.text(
                 "appeal.show",
-                case=str(case.id),
+                case=str(case.shown),
                 name=display(case.members[0].member),
                 type=str(sanction.data.get("type") if sanction else "-"),
                 reason=str(sanction.data.get("reason") if sanction else "-"),
@@ -92,9 +93,9 @@ def decide(turn: Turn, case: Case, words: tuple[str, ...]) -> None:
     outcome = words[0].lower() if words else ""
     reason = clean_user_text(" ".join(words[1:]), 500)
     if case.status != "open":
-        turn.say("appeal.already_decided", case=str(case.id))
+        turn.say("appeal.already_decided", case=str(case.shown))
     elif turn.member.key == case.data.get("acted_by"):
-        turn.say("appeal.not_the_same_moderator", case=str(case.id))
+        turn.say("appeal.not_the_same_moderator", case=str(case.shown))
     elif outcome not in OUTCOMES or not reason:
         turn.say("appeal.decide_usage")
     else:
@@ -103,8 +104,8 @@ def decide(turn: Turn, case: Case, words: tuple[str, ...]) -> None:
         turn.writes.append(save_case(case, turn.now))
         turn.writes.append(add_audit(case.id, turn.member.key, "decided", outcome, turn.now))
         message = N_("appeal.upheld") if outcome == "upheld" else N_("appeal.lifted")
-        tell(turn, case.members[0].member, message, case=str(case.id), reason=reason)
-        turn.say("appeal.decided", case=str(case.id))
+        tell(turn, case.members[0].member, message, case=str(case.shown), reason=reason)
+        turn.say("appeal.decided", case=str(case.shown))
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -40,6 +40,10 @@ class Command:
     # Whom /help lists it for: "member", "session" (in a mediation session),
     # "mediator" or "moderator".
     audience: str = "member"
+    # Others /help also lists it for, who may use part of it ("emergency": an
+    # emergency contact reads emergency reports with /reports).
+    also_for: tuple[str, ...] = ()
+    also_help: str | None = None  # its description where listed for those others
 
 
 def run_help(turn: Turn, args: tuple[str, ...], place: Place) -> None:
@@ -111,8 +115,9 @@ def command_table(dialogs: list[Dialog], extra: tuple[Command, ...] = ()) -> dic
                 dialog.command, dialog_command(dialog.id), help=dialog.help
             )
     for command in table.values():
-        if command.audience not in HELP_AUDIENCES:
-            raise ValueError(f"command /{command.name}: unknown audience {command.audience!r}")
+        for audience in (command.audience, *command.also_for):
+            if audience not in HELP_AUDIENCES:
+                raise ValueError(f"command /{command.name}: unknown audience {audience!r}")
     return table
 
 

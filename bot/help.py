@@ -2,8 +2,9 @@
 
 Every member sees the commands for members; a member in a mediation session also sees
 the session's commands, a mediator (or mediation admin) the mediators', a moderator
-the moderators'. Each line is ``/name – description``, the description being the
-command's own catalog text (``help``, also shown in platform menus).
+the moderators', an emergency contact who is not a moderator the ones they may use for
+emergencies. Each line is ``/name – description``, the description being the command's
+own catalog text (``help``, also shown in platform menus).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ AUDIENCES: tuple[tuple[str, str | None], ...] = (
     ("session", N_("help.session_heading")),
     ("mediator", N_("help.mediators_heading")),
     ("moderator", N_("help.moderators_heading")),
+    ("emergency", N_("help.emergency_heading")),
 )
 HELP_AUDIENCES = frozenset(audience for audience, _ in AUDIENCES)
 # What members look for first (help and the safety exits early); other commands follow
@@ -44,6 +46,8 @@ def audiences(turn: Turn) -> set[str]:
     found = {"member"}
     if "moderator" in roles or key in config.moderators.members:
         found.add("moderator")
+    if key in config.reports.emergency_contacts:
+        found.add("emergency")
     mediation = config.mediation
     if "mediator" in roles or mediation.mediator(key) is not None or key in mediation.admins:
         found |= {"mediator", "session"}
@@ -55,19 +59,29 @@ def audiences(turn: Turn) -> set[str]:
 def help_lines(turn: Turn, commands: Iterable[Command]) -> list[str]:
     """``/name – description`` for each command the member may use, grouped."""
     allowed = audiences(turn)
-    listed = [c for c in commands if c.help and c.audience in allowed]
+    listed = [c for c in commands if c.help and allowed & {c.audience, *c.also_for}]
     listed.sort(key=lambda c: FIRST.index(c.name) if c.name in FIRST else len(FIRST))
     lines: list[str] = []
     for audience, heading in AUDIENCES:
-        group = [c for c in listed if c.audience == audience]
+        # Each command once: in its own group, else in the first other group allowed.
+        group = [c for c in listed if _group(c, allowed) == audience]
         if not group:
             continue
         if heading is not None:
             lines.append(turn.translator.gettext(heading))
         for command in group:
-            description = turn.translator.gettext(command.help or "")
+            own = command.audience == audience or command.also_help is None
+            description = turn.translator.gettext(
+                (command.help if own else command.also_help) or ""
+            )
             lines.append(f"{isolate('/' + command.name, turn.locale)} – {description}")
     return lines
+
+
+def _group(command: Command, allowed: set[str]) -> str:
+    if command.audience in allowed:
+        return command.audience
+    return next(a for a in command.also_for if a in allowed)
 
 
 def say_help(turn: Turn, place: Place | None = None) -> None:

@@ -16,7 +16,7 @@ from bot.config_mediation import MediatorEntry
 from bot.events import MemberRef, Place, PlaceKind
 from bot.i18n import N_
 from bot.i18n.catalogs import Translator
-from bot.i18n.locales import clean_user_text, isolate
+from bot.i18n.locales import clean_user_text, isolate, language_name
 from bot.people import display, locale_of, member_ref, profile_of, tell
 from bot.store.cases import (
     Case,
@@ -27,6 +27,7 @@ from bot.store.cases import (
     save_case,
     set_invitation,
 )
+from bot.store.types import iso
 from bot.turn import Turn
 
 KIND = "mediation"
@@ -48,13 +49,15 @@ CONFIRM, FOLLOWUP, RELAY = "mediation_confirm", "mediation_followup", "mediation
 STATEMENT_KINDS = ("statement_what", "statement_affected", "statement_need")
 
 
-def load(turn: Turn, case_id: int | str) -> Case | None:
+def load(turn: Turn, number: int | str) -> Case | None:
+    """A mediation case by the number its members and mediators read (``case 3``), as
+    typed and as kept in timers, signals and conversations. Numbers given before cases
+    were numbered per kind were their ids, and migration 5 kept them as numbers."""
     try:
-        number = int(case_id)
-    except (TypeError, ValueError):
+        shown = int(str(number).lstrip("#"))
+    except ValueError:
         return None
-    case = turn.services.store.cases.load(turn.services.config.community_id, number)
-    return case if case is not None and case.kind == KIND else None
+    return turn.services.store.cases.find(turn.services.config.community_id, KIND, shown)
 
 
 def save(turn: Turn, case: Case) -> None:
@@ -115,10 +118,11 @@ def invitation_refusal(turn: Turn, target: MemberRef) -> str | None:
 def open_case(turn: Turn, parties: list[MemberRef], *, by_mediator: bool = False) -> Case:
     services = turn.services
     community = services.config.community_id
-    number = services.store.cases.next_number(f"{community}:case")
+    case_id, number = services.store.cases.open_number(community, KIND)
     members = [] if by_mediator else [CaseMember(turn.member, "requester")]
     members += [CaseMember(p, "party", {"consent": "pending"}) for p in parties]
-    case = Case(number, community, KIND, "screening", turn.member.key, turn.now, members=members)
+    case = Case(case_id, community, KIND, "screening", turn.member.key, turn.now, members=members)
+    case.number = number
     if by_mediator:
         case.mediator = turn.member.key
     save(turn, case)
@@ -134,8 +138,9 @@ def send_invitations(turn: Turn, case: Case) -> None:
         turn.writes.append(
             add_invitation(case.community, case.opened_by, member.key, case.id, turn.now)
         )
-        turn.signal(member.member, f"case:invite:{case.id}", str(case.id))
-        turn.schedule(f"case:expire:{case.id}", deadline, str(case.id), member.member)
+        member.state["expires_at"] = iso(deadline)  # said as it stands when shown
+        turn.signal(member.member, f"case:invite:{case.shown}", str(case.shown))
+        turn.schedule(f"case:expire:{case.shown}", deadline, str(case.shown), member.member)
     case.status = "consent"
     save(turn, case)
     audit(turn, case, "invited")
@@ -152,7 +157,7 @@ def answer_invitation(turn: Turn, case: Case, outcome: str) -> None:
     if member is None or member.state.get("consent") != "pending" or not case.is_open:
         return
     member.state["consent"] = "accepted" if outcome == "accepted" else "declined"
-    turn.cancel(f"case:expire:{case.id}")
+    turn.cancel(f"case:expire:{case.shown}")
     turn.writes.append(set_invitation(case.id, member.key, outcome))
     if outcome == "blocked":
         turn.writes.append(add_block(case.community, member.key, case.opened_by, turn.now))
@@ -169,11 +174,11 @@ def end_without_consent(turn: Turn, case: Case) -> None:
     case.status = "declined"
     for member in case.others(turn.member.key):
         if member.state.get("consent") == "pending":
-            turn.signal(member.member, f"case:withdrawn:{case.id}", str(case.id))
-        tell(turn, member.member, "mediation.not_going_ahead", case=str(case.id))
+            turn.signal(member.member, f"case:withdrawn:{case.shown}", str(case.shown))
+        tell(turn, member.member, "mediation.not_going_ahead", case=str(case.shown))
     mediator = mediator_of(turn, case)
     if mediator is not None and mediator.key != turn.member.key:
-        tell(turn, mediator, "mediation.not_going_ahead", case=str(case.id))
+        tell(turn, mediator, "mediation.not_going_ahead", case=str(case.shown))
 
 
 # Mediators ----------------------------------------------------------------------------
@@ -197,8 +202,10 @@ def assign_mediator(turn: Turn, case: Case, chosen: MediatorEntry | None = None)
             text = turn.services.catalogs.translator(turn.services.config.default_language)
             notice = text.format(
                 "mediation.needs_mediator",
-                case=str(case.id),
-                languages=", ".join(parties_languages(turn, case)),
+                case=str(case.shown),
+                languages=", ".join(
+                    language_name(code, text.locale) for code in parties_languages(turn, case)
+                ),
             )
             turn.outbox.append(NotifyModerators(turn.member.platform, notice))
             audit(turn, case, "waiting_for_mediator")
@@ -207,11 +214,11 @@ def assign_mediator(turn: Turn, case: Case, chosen: MediatorEntry | None = None)
         audit(turn, case, "mediator_assigned", chosen.member)
     mediator = mediator_of(turn, case)
     assert mediator is not None
-    tell(turn, mediator, "mediation.assigned", case=str(case.id), parties=names(case))
+    tell(turn, mediator, "mediation.assigned", case=str(case.shown), parties=names(case))
     case.status = "statements"
     for member in case.members:
         member.state["statement"] = "pending"
-        turn.signal(member.member, f"case:statement:{case.id}", str(case.id))
+        turn.signal(member.member, f"case:statement:{case.shown}", str(case.shown))
 
 
 def parties_languages(turn: Turn, case: Case) -> list[str]:
@@ -255,7 +262,7 @@ def save_statement(turn: Turn, case: Case, answers: dict[str, str], shared: bool
             turn,
             mediator,
             "mediation.statement_received",
-            case=str(case.id),
+            case=str(case.shown),
             name=display(turn.member),
         )
     if all(m.state.get("statement") in ("shared", "private") for m in case.members):
@@ -272,8 +279,8 @@ def start_session(turn: Turn, case: Case, fresh: dict[str, dict[str, str]]) -> N
     platforms = {p.platform for p in people}
     platform = people[0].platform
     if len(platforms) == 1 and turn.services.can(platform).private_spaces:
-        case.space = f"case-{case.id}"
-        title = turn.text("mediation.space_title", case=str(case.id))
+        case.space = f"case-{case.shown}"
+        title = turn.text("mediation.space_title", case=str(case.shown))
         turn.outbox.append(OpenPrivateSpace(case.space, title, tuple(people)))
         announce(turn, case, "mediation.ground_rules")
         for locale in space_locales(turn, case):
@@ -283,7 +290,7 @@ def start_session(turn: Turn, case: Case, fresh: dict[str, dict[str, str]]) -> N
     else:
         case.data["relay"] = True
         for person in people:
-            turn.signal(person, f"case:relay:{case.id}", str(case.id))
+            turn.signal(person, f"case:relay:{case.shown}", str(case.shown))
     audit(turn, case, "joint_session", "space" if case.space else "relay")
 
 
@@ -335,13 +342,13 @@ def announce(turn: Turn, case: Case, message: str, exclude: str = "", **values: 
     if case.space:
         for locale in space_locales(turn, case):
             text = turn.services.catalogs.translator(locale).format(
-                message, case=str(case.id), **{k: isolate(v, locale) for k, v in values.items()}
+                message, case=str(case.shown), **{k: isolate(v, locale) for k, v in values.items()}
             )
             turn.outbox.append(Say(space_place(turn, case), text))
         return
     for person in participants(turn, case):
         if person.key != exclude:
-            tell(turn, person, message, case=str(case.id), **values)
+            tell(turn, person, message, case=str(case.shown), **values)
 
 
 def space_place(turn: Turn, case: Case) -> Place:

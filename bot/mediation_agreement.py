@@ -24,7 +24,7 @@ def propose_agreement(turn: Turn, case: Case, text: str) -> None:
     case.status = "agreement"
     for member in case.members:
         member.state["confirmed"] = "pending"
-        turn.signal(member.member, f"case:confirm:{case.id}", str(case.id))
+        turn.signal(member.member, f"case:confirm:{case.shown}", str(case.shown))
     audit(turn, case, "agreement_written")
 
 
@@ -40,7 +40,7 @@ def confirm_agreement(turn: Turn, case: Case, agreed: bool) -> None:
             turn,
             mediator,
             "mediation.agreement_refused",
-            case=str(case.id),
+            case=str(case.shown),
             name=display(turn.member),
         )
     if all(m.state.get("confirmed") == "yes" for m in case.members):
@@ -61,20 +61,23 @@ def close(turn: Turn, case: Case, reason: str, *, agreed: bool = False) -> None:
                 turn,
                 member.member,
                 "mediation.closed_agreed",
-                case=str(case.id),
+                case=str(case.shown),
                 agreement=agreement,
             )
             if followup is not None:
                 turn.schedule(
-                    f"case:followup:{case.id}", turn.now + followup, str(case.id), member.member
+                    f"case:followup:{case.shown}",
+                    turn.now + followup,
+                    str(case.shown),
+                    member.member,
                 )
         else:
-            tell(turn, member.member, "mediation.closed_no_agreement", case=str(case.id))
+            tell(turn, member.member, "mediation.closed_no_agreement", case=str(case.shown))
     relayed = case.data.pop("relay", False)
     if case.space and not relayed:
         announce(turn, case, "mediation.session_closed")
     for person in participants(turn, case):  # no question of this case stays open
-        turn.signal(person, f"case:end:{case.id}", str(case.id))
+        turn.signal(person, f"case:end:{case.shown}", str(case.shown))
     audit(turn, case, "closed", case.data["closed"]["reason"])
 
 
@@ -86,5 +89,11 @@ def reopen(turn: Turn, case: Case) -> None:
         start_session(turn, case, {})
         mediator = mediator_of(turn, case)
         if mediator is not None and mediator.key != turn.member.key:
-            tell(turn, mediator, "mediation.reopened", case=str(case.id), name=display(turn.member))
+            tell(
+                turn,
+                mediator,
+                "mediation.reopened",
+                case=str(case.shown),
+                name=display(turn.member),
+            )
     audit(turn, case, "reopened")

@@ -66,7 +66,7 @@ def run_mediate(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         turn,
         med.REQUEST,
         Place.direct(turn.member),
-        {"case": str(case.id), "others": names},
+        {"case": str(case.shown), "others": names},
         asked_for=True,
     )
 
@@ -167,7 +167,7 @@ def _list(turn: Turn, entry: MediatorEntry | None, admin: bool) -> None:
     lines = [turn.text("mediation.cases_heading")]
     for case in shown:
         status = turn.text(med.STATUS_MESSAGES[case.status])
-        lines.append(f"#{case.id}: {status}")
+        lines.append(f"#{case.shown}: {status}")
     turn.say_text("\n".join(lines))
 
 
@@ -188,7 +188,7 @@ def _open(turn: Turn, words: tuple[str, ...], entry: MediatorEntry | None) -> No
         return
     case = med.open_case(turn, parties, by_mediator=True)
     med.send_invitations(turn, case)
-    turn.say("mediation.opened_for", case=str(case.id))
+    turn.say("mediation.opened_for", case=str(case.shown))
 
 
 def _take(turn: Turn, case: Case, entry: MediatorEntry | None) -> None:
@@ -199,14 +199,14 @@ def _take(turn: Turn, case: Case, entry: MediatorEntry | None) -> None:
         turn.say("mediation.term_expired")
         return
     if case.mediator is not None or case.status != "waiting":
-        turn.say("mediation.already_taken", case=str(case.id))
+        turn.say("mediation.already_taken", case=str(case.shown))
         return
     if not med.may_mediate(turn, case, entry, turn.now.date()):
-        turn.say("mediation.cannot_take", case=str(case.id))
+        turn.say("mediation.cannot_take", case=str(case.shown))
         return
     med.assign_mediator(turn, case, entry)
     med.save(turn, case)
-    turn.say("mediation.taken", case=str(case.id))
+    turn.say("mediation.taken", case=str(case.shown))
 
 
 def _show(turn: Turn, case: Case, rest: str) -> None:
@@ -214,7 +214,7 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
     lines = [
         turn.text(
             "mediation.show_heading",
-            case=str(case.id),
+            case=str(case.shown),
             status=turn.text(med.STATUS_MESSAGES[case.status]),
         )
     ]
@@ -250,7 +250,7 @@ def _note(turn: Turn, case: Case, rest: str) -> None:
         )
     )
     med.audit(turn, case, "note")
-    turn.say("mediation.noted", case=str(case.id))
+    turn.say("mediation.noted", case=str(case.shown))
 
 
 def _pause(turn: Turn, case: Case, rest: str) -> None:
@@ -266,11 +266,11 @@ def _agreement(turn: Turn, case: Case, rest: str) -> None:
         turn.say("mediation.needs_text")
         return
     if case.status not in ("joint", "agreement"):
-        turn.say("mediation.no_session", case=str(case.id))
+        turn.say("mediation.no_session", case=str(case.shown))
         return
     propose_agreement(turn, case, rest)
     med.save(turn, case)
-    turn.say("mediation.agreement_sent", case=str(case.id))
+    turn.say("mediation.agreement_sent", case=str(case.shown))
 
 
 def _close(turn: Turn, case: Case, rest: str) -> None:
@@ -278,31 +278,31 @@ def _close(turn: Turn, case: Case, rest: str) -> None:
         turn.say("mediation.reason_required")
         return
     if not case.is_open:
-        turn.say("mediation.already_closed", case=str(case.id))
+        turn.say("mediation.already_closed", case=str(case.shown))
         return
     close(turn, case, rest)
     med.save(turn, case)
-    turn.say("mediation.case_closed", case=str(case.id))
+    turn.say("mediation.case_closed", case=str(case.shown))
 
 
 def _escalate(turn: Turn, case: Case, rest: str) -> None:
     text = turn.services.catalogs.translator(turn.services.config.default_language).format(
-        "mediation.escalated_notice", case=str(case.id)
+        "mediation.escalated_notice", case=str(case.shown)
     )
     turn.outbox.append(NotifyModerators(turn.member.platform, text))
     case.data["escalated"] = True
     med.audit(turn, case, "escalated")
     med.save(turn, case)
-    turn.say("mediation.escalated", case=str(case.id))
+    turn.say("mediation.escalated", case=str(case.shown))
 
 
 def _reopen(turn: Turn, case: Case, rest: str) -> None:
     if case.status != "closed":
-        turn.say("mediation.not_closed", case=str(case.id))
+        turn.say("mediation.not_closed", case=str(case.shown))
         return
     reopen(turn, case)
     med.save(turn, case)
-    turn.say("mediation.reopened_ack", case=str(case.id))
+    turn.say("mediation.reopened_ack", case=str(case.shown))
 
 
 CASE_ACTIONS = {

@@ -15,7 +15,7 @@ from bot.turn import Turn
 
 def set_pause(turn: Turn, case: Case, paused: bool) -> None:
     if case.status not in ("joint", "agreement"):
-        turn.say("mediation.no_session", case=str(case.id))
+        turn.say("mediation.no_session", case=str(case.shown))
         return
     case.data["paused"] = paused
     med.announce(
@@ -153,13 +153,13 @@ def withdraw(turn: Turn, case: Case) -> None:
     elif case.status in ("screening", "consent"):
         for other in case.others(turn.member.key):
             if other.state.get("consent") == "pending":
-                turn.signal(other.member, f"case:withdrawn:{case.id}", str(case.id))
+                turn.signal(other.member, f"case:withdrawn:{case.shown}", str(case.shown))
             else:
                 tell(
                     turn,
                     other.member,
                     "mediation.left_session",
-                    case=str(case.id),
+                    case=str(case.shown),
                     name=display(turn.member),
                 )
         case.status = "cancelled"

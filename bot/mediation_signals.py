@@ -5,29 +5,34 @@ from __future__ import annotations
 
 from bot import mediation as med
 from bot.events import Place, TimerFired
+from bot.i18n import N_
 from bot.people import display
-from bot.runner import drop_flows, resume, start_dialog
+from bot.runner import DEADLINE_AT, drop_flows, resume, start_dialog
 from bot.store.cases import Case
+from bot.store.types import iso
 from bot.turn import Turn
 
 # The questions of a case that mean nothing once it has ended.
 ENDED = (med.CONSENT, med.STATEMENT, med.CONFIRM, med.RELAY)
+UNSEEN = N_("mediation.unseen_question_gone")
+EXPIRED, WITHDRAWN = N_("mediation.expired_ack"), N_("mediation.withdrawn")
 
 
 def show_invitation(turn: Turn, case: Case) -> None:
+    """The invitation, at once or queued behind a question already waiting; its
+    deadline is said as it stands when the question is asked (``DEADLINE_AT``)."""
     opener = case.member(case.opened_by)
     name = display(opener.member) if opener else (med.mediator_name(turn, case) or "")
-    deadline = turn.services.config.mediation.consent_timeout
-    values = {
-        "case": str(case.id),
-        "requester": name,
-        "deadline": turn.translator.format_timedelta(deadline),
-    }
+    member = case.member(turn.member.key)
+    expires = member.state.get("expires_at", "") if member else ""
+    if not expires:  # invited before the deadline was kept with the invitation
+        expires = iso(turn.now + turn.services.config.mediation.consent_timeout)
+    values = {"case": str(case.shown), "requester": name, DEADLINE_AT: expires}
     start_dialog(turn, med.CONSENT, Place.direct(turn.member), values)
 
 
 def join_relay(turn: Turn, case: Case) -> None:
-    start_dialog(turn, med.RELAY, Place.direct(turn.member), {"case": str(case.id)})
+    start_dialog(turn, med.RELAY, Place.direct(turn.member), {"case": str(case.shown)})
     for text in med.shared_statements(turn, case, {}):
         turn.say_text(text)
 
@@ -40,18 +45,28 @@ def on_case_signal(turn: Turn, event: TimerFired) -> None:
         return
     drop = {"withdrawn": ENDED, "expire": (med.CONSENT,), "end": ENDED}.get(what)
     if drop:
-        before = len(turn.conversation.frames)
-        places = drop_flows(turn, lambda f: f.dialog in drop and f.values.get("case") == number)
-        dropped = before != len(turn.conversation.frames)
+        ended = [
+            f
+            for f in turn.conversation.frames
+            if f.dialog in drop and f.values.get("case") == number
+        ]
+        places = drop_flows(turn, lambda f: f in ended)
+        # An invitation still queued behind another question was never shown: the
+        # member heard only "I have another question for you". "The invitation for
+        # case 2 has expired" would speak of something they never saw (and that someone
+        # asked to mediate with them, which they were never asked about); silence would
+        # leave them waiting for a question that never comes. What they expect is to
+        # hear that the question they were promised is no longer needed.
+        unseen = bool(ended) and all(f.queued for f in ended)
         if what == "expire":
             member = case.member(turn.member.key)
             if member is not None and member.state.get("consent") == "pending" and case.is_open:
                 med.answer_invitation(turn, case, "expired")
-                turn.say("mediation.expired_ack", case=number)
+                turn.say(UNSEEN if unseen else EXPIRED, case=number)
         elif what == "withdrawn":
             turn.cancel(f"case:expire:{number}")  # nothing left to expire
-            if dropped:
-                turn.say("mediation.withdrawn", case=number)
+            if ended:
+                turn.say(UNSEEN if unseen else WITHDRAWN, case=number)
         for place in places:
             resume(turn, place)
         return

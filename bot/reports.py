@@ -10,7 +10,7 @@ from bot.actions import NotifyModerators
 from bot.events import MemberRef
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text, language_name
-from bot.people import display, tell, translator_of
+from bot.people import display, locale_of, tell, translator_of
 from bot.store.cases import Case, CaseMember, add_audit, save_case
 from bot.turn import Turn
 
@@ -154,7 +154,8 @@ def emergency(turn: Turn) -> Case:
             case=str(case.shown),
             name=display(turn.member),
             member=turn.member.key,
-            language=language_name(turn.locale, turn.services.config.default_language),
+            # The reporter's language, named in the language the contact reads.
+            language=language_name(turn.locale, locale_of(turn.services, key)),
         )
     notify_moderators(
         turn,

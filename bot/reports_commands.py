@@ -210,7 +210,9 @@ COMMANDS: tuple[Command, ...] = (
         private=True,
         also_in=MODERATORS_ROOM,
         audience="moderator",
+        also_for=("emergency",),
         help=N_("command.reports"),
+        also_help=N_("command.reports_emergency"),
     ),
 )
 

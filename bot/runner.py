@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot import person
 from bot.actions import Choice
@@ -14,6 +15,7 @@ from bot.events import Place
 from bot.i18n.locales import clean_user_text
 from bot.state import Frame
 from bot.steps import ACTIONS, CHOICE_RESOLVERS, CHOICE_SOURCES
+from bot.store.types import parse_iso
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,10 @@ MAX_STEPS_PER_TURN = 100
 # At a free-text question, "talk to a person" counts as the request only in a short
 # answer ("I would like to talk to a person please"), not inside a long account.
 PERSON_EXTRA_WORDS = 6
+# A flow's value holding when something expires (ISO time): its questions say
+# ``{deadline}`` ("in 2 days") as it stands when asked, not when the flow began
+# (a flow queued behind another question may begin days later).
+DEADLINE_AT = "deadline_at"
 
 
 def start_dialog(
@@ -141,8 +147,11 @@ def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
 def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
     """Ask the current flow's question; its buttons carry the question's mark."""
     assert step.ask is not None and turn.frame is not None
-    question = turn.text(step.ask.message)
     frame = turn.frame
+    if frame.values.get(DEADLINE_AT):
+        left = parse_iso(frame.values[DEADLINE_AT]) - turn.now
+        frame.values["deadline"] = turn.translator.format_timedelta(max(left, timedelta(0)))
+    question = turn.text(step.ask.message)
     path = stages(turn, dialog) if step.name in dialog.progress else []
     if step.name in path:
         stage = path.index(step.name) + 1

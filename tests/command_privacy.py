@@ -5,7 +5,7 @@ running community; the console's is in tests/test_command_privacy.py.
 The community the driver runs has these members (the example config's roles):
 
 - ``rhea``: files a pseudonymous report (report 1) about ``bob``;
-- ``ana`` asks for mediation with ``sam`` (case 2), mediated by ``noor``; ``tomas``,
+- ``ana`` asks for mediation with ``sam`` (case 1), mediated by ``noor``; ``tomas``,
   also a mediator, is in conflict with ``ana`` and so not on the case;
 - ``kai``: a moderator; ``mod``: a moderator and a mediation admin;
 - ``bob``: a member; ``zed``: never joined; ``imp``: a member whose display name is
@@ -33,7 +33,7 @@ ROLES = {
     "imp": "member renamed to a moderator's name",
 }
 MODERATORS = ("kai", "mod")
-CASE_READERS = ("mod",)  # of the ROLES, who may see mediation case 2
+CASE_READERS = ("mod",)  # of the ROLES, who may see mediation case 1
 REPORT_SECRET = "REPORT-SECRET"
 CASE_SECRET = "MEDIATION-SECRET"
 REPORTER = "rhea"
@@ -75,16 +75,16 @@ PROBES = (
     Probe("/sanction bob warning Rude words", moderators_room=True),
     Probe("/appeals list", moderators_room=True),
     Probe("/case list"),
-    Probe("/case show 2", "/case show 999", readers=CASE_READERS),
-    Probe("/case take 2", "/case take 999", readers=CASE_READERS),
-    Probe("/case note 2 A note", "/case note 999 A note", readers=CASE_READERS),
+    Probe("/case show 1", "/case show 999", readers=CASE_READERS),
+    Probe("/case take 1", "/case take 999", readers=CASE_READERS),
+    Probe("/case note 1 A note", "/case note 999 A note", readers=CASE_READERS),
     Probe("/mydata"),
     Probe("/pause"),
 )
 
 
 async def set_up(driver: Driver) -> None:
-    """Report 1 from rhea (pseudonymous) and mediation case 2 between ana and sam."""
+    """Report 1 from rhea (pseudonymous) and mediation case 1 between ana and sam."""
     for who in ("rhea", "ana", "sam", "bob", "imp"):
         await driver.join(who)
         await driver.type(who, "direct", "/stop")
@@ -95,7 +95,7 @@ async def set_up(driver: Driver) -> None:
     for text in mediation:
         await driver.type("ana", "direct", text)
     heard = await driver.type("sam", "direct", "1")
-    assert any(h.to == "noor" and "case 2" in h.text for h in heard), heard
+    assert any(h.to == "noor" and "case 1" in h.text for h in heard), heard
 
 
 def moved(probe: Probe, who: str, place: str) -> bool:

@@ -5,6 +5,7 @@ in that place; a flow Concord begins while another waits is queued and says so;
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,49 @@ async def test_an_invitation_during_onboarding_waits_its_turn(
     assert len([t for t in asked if "Step 1 of 3" in t]) == 1  # what happened, asked once
     texts = [t.text for t in engine.services.store.cases.texts(1) if t.author == "test:sam"]
     assert "Pages were changed." in texts and "1" not in texts
+    engine.services.store.close()
+
+
+async def test_a_queued_invitation_says_its_deadline_as_it_stands_when_shown(
+    config: Config, tmp_path: Path
+) -> None:
+    """Queued behind onboarding for two days, the invitation says "in 1 day", the time
+    truly left, not the "in 3 days" it had when it queued."""
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await join(engine, "ana")
+    await engine.handle(MemberJoined(eid(), "example", ref("sam")))  # sam stays in onboarding
+    await request(engine)
+    clock.advance(timedelta(days=2))
+    for answer in ["1", *ONBOARDING_AFTER_LANGUAGE]:
+        await say(engine, "sam", answer)
+    invitation = questions(adapter, "sam")[-1].text
+    assert "Would you like to take part?" in invitation
+    assert "If I do not hear from you in 1 day," in invitation, invitation
+    engine.services.store.close()
+
+
+async def test_an_invitation_that_expires_unseen_is_not_named(
+    config: Config, tmp_path: Path
+) -> None:
+    """Still queued when it expires: the member, who was told only that another question
+    would follow, hears that it is no longer needed; never about an invitation they did
+    not see. Nothing is asked later."""
+    clock, adapter = ManualClock(), RelayAdapter()
+    engine = engine_on(config, tmp_path, clock, adapter)
+    await join(engine, "ana")
+    await engine.handle(MemberJoined(eid(), "example", ref("sam")))  # sam stays in onboarding
+    await request(engine)
+    clock.advance(timedelta(days=3, minutes=1))
+    adapter.clear()
+    await engine.fire_due_timers()
+    told = adapter.to("sam")
+    assert any("other question I had for you is no longer needed" in t for t in told), told
+    assert not any("invitation" in t.lower() or "case 1" in t for t in told), told
+    assert any("declined or not answered" in t for t in adapter.to("ana"))
+    for answer in ["1", *ONBOARDING_AFTER_LANGUAGE]:
+        await say(engine, "sam", answer)
+    assert not any("take part" in q.text for q in questions(adapter, "sam"))
     engine.services.store.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,26 @@ def test_a_command_for_an_unknown_audience_is_refused() -> None:
     typo = Command("oops", run_help, help="common.help_help", audience="moderators")
     with pytest.raises(ValueError, match="unknown audience"):
         command_table([], (typo,))
+
+
+async def test_an_emergency_contact_learns_of_reports(tmp_path: Path) -> None:
+    """An emergency contact who is not a moderator may read emergencies with /reports:
+    /help lists it for them (and only that); a moderator who is also one sees it once."""
+    config = load_config(None)
+    contacts = ("console:eve", "console:mod")
+    config = replace(config, reports=replace(config.reports, emergency_contacts=contacts))
+    clock = AdvancingClock(ManualClock(), fixed=True)
+    console = ConsoleSession(config, tmp_path / "help.db", clock)
+    await console.open()
+    try:
+        contact = await help_for(console, "eve")
+        heading = contact.index("For emergency contacts:")
+        assert contact[heading + 1] == (
+            "/reports – Emergencies: read the emergency reports you are told about"
+        )
+        assert listed(contact) & {*MODERATOR, *MEDIATOR} == {"/reports"}
+        moderator = await help_for(console, "mod")
+        assert sum(line.startswith("/reports") for line in moderator) == 1
+        assert "For emergency contacts:" not in moderator
+    finally:
+        console.close()

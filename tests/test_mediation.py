@@ -607,3 +607,17 @@ async def test_forget_says_first_that_an_open_mediation_would_end(
         assert (warning in adapter.to(name)) is warned, name
         await say(engine, name, "2")  # keep everything
     assert case(engine).status == "consent"
+
+
+async def test_moderators_read_the_parties_languages_by_name(
+    engine: Engine, adapter: RelayAdapter, clock: ManualClock
+) -> None:
+    """No mediator in term: the moderators hear which languages the parties speak,
+    named in the community's language rather than as codes."""
+    await join(engine, "ana", "sw")
+    await join(engine, "sam", "es")
+    clock.advance(timedelta(days=900))  # every mediator's term has ended
+    await request(engine)
+    await say(engine, "sam", "1")
+    [notice] = [a.text for a in adapter.sent if isinstance(a, NotifyModerators)]
+    assert "languages: Spanish, Swahili)" in notice, notice

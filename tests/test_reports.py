@@ -282,11 +282,11 @@ async def test_appeal_goes_to_another_moderator(engine: Engine, adapter: Recordi
     await run(engine, "sam", "/appeal")
     assert "already have an open appeal" in adapter.texts("sam")[-1]
     adapter.take()
-    await run(engine, "mod", "/appeals decide 2 lifted It was a joke.")
+    await run(engine, "mod", "/appeals decide 1 lifted It was a joke.")
     assert "another moderator must decide" in adapter.texts("mod")[-1]
-    await run(engine, "kai", "/appeals decide 2 lifted")
+    await run(engine, "kai", "/appeals decide 1 lifted")
     assert "then the reason" in adapter.texts("kai")[-1]
-    await run(engine, "kai", "/appeals decide 2 lifted Friends joking; apology given.")
+    await run(engine, "kai", "/appeals decide 1 lifted Friends joking; apology given.")
     assert "decision is lifted" in adapter.texts("sam")[-1]
     await run(engine, "sam", "/appeal")
     await say(engine, "sam", "1")
@@ -399,3 +399,17 @@ def test_numbers_given_before_per_kind_numbering_keep_working(
         assert store.cases.open_number("example", "mediation") == (4, 2)
     finally:
         store.close()
+
+
+async def test_an_emergency_contact_reads_the_reporters_language_in_their_own(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    """The notice reaches the contact in their language, and so does the name of the
+    language the reporter writes in."""
+    await engine.handle(MemberJoined(uuid.uuid4().hex, "example", ref("mod"), locale="es"))
+    await run(engine, "mod", "/stop")
+    await member(engine, "ana")
+    await run(engine, "ana", "/report")
+    await say(engine, "ana", "1")
+    [notice] = [t for t in adapter.texts("mod") if "(test:ana)" in t]
+    assert "EMERGENCIA" in notice and "Su idioma: inglés." in notice, notice

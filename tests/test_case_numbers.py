@@ -1,0 +1,172 @@
+"""Case numbers people read: each kind counts on its own (report 1, mediation case 1,
+record 1, appeal 1), and numbers given before that keep working."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from bot.actions import NotifyModerators
+from bot.app import build_engine
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.engine import Engine
+from bot.store.migrations import MIGRATIONS
+from bot.store.types import iso
+from tests.test_mediation import RelayAdapter, join, request, run, say
+from tests.test_reports import make_config, report
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def adapter() -> RelayAdapter:
+    return RelayAdapter()
+
+
+@pytest.fixture
+def engine(
+    config: Config, tmp_path: Path, clock: ManualClock, adapter: RelayAdapter
+) -> Iterator[Engine]:
+    built = build_engine(config, tmp_path / "n.db", clock)
+    built.add_adapter(adapter)
+    yield built
+    built.services.store.close()
+
+
+def moderators(adapter: RelayAdapter) -> list[str]:
+    return [a.text for a in adapter.sent if isinstance(a, NotifyModerators)]
+
+
+async def test_first_mediation_after_a_report_is_case_1(
+    engine: Engine, adapter: RelayAdapter, clock: ManualClock
+) -> None:
+    """A report took the first record; the first mediation is still case 1 for its
+    members and its mediator, and its invitations and deadlines go by that number."""
+    for name in ("rhea", "ana", "sam", "bob", "lee"):
+        await join(engine, name)
+    await report(engine, "rhea")
+    adapter.clear()
+    await request(engine, "ana", "sam")
+    assert any("This is case 1." in t for t in adapter.to("ana")), adapter.to("ana")
+    assert any("(case 1)" in t for t in adapter.to("sam")), adapter.to("sam")
+    await say(engine, "sam", "1")  # accepts
+    assert any("mediator of case 1" in t for t in adapter.to("noor")), adapter.to("noor")
+    adapter.clear()
+    await run(engine, "noor", "/case show 1")
+    assert adapter.to("noor")[-1].startswith("Case 1:"), adapter.to("noor")
+    record = engine.services.store.cases.find("example", "mediation", 1)
+    assert record is not None and record.status == "statements" and record.id == 2
+    await request(engine, "bob", "lee")  # case 2, left unanswered
+    clock.advance(timedelta(days=3, minutes=1))
+    adapter.clear()
+    await engine.fire_due_timers()
+    second = engine.services.store.cases.find("example", "mediation", 2)
+    assert second is not None and second.status == "declined"
+    assert any("case 2 will not go ahead" in t for t in adapter.to("bob")), adapter.to("bob")
+    assert engine.services.store.cases.find("example", "mediation", 1).status == "statements"
+
+
+async def test_sanctions_and_appeals_are_numbered_per_kind(
+    engine: Engine, adapter: RelayAdapter
+) -> None:
+    for name in ("rhea", "sam"):
+        await join(engine, name)
+    await report(engine, "rhea")
+    await run(engine, "mod", "/sanction sam warning Insults in #general.")
+    assert any("(record 1)" in t for t in adapter.to("sam")), adapter.to("sam")
+    assert "record 1" in adapter.to("mod")[-1], adapter.to("mod")
+    await run(engine, "sam", "/appeal")
+    await say(engine, "sam", "1")
+    await say(engine, "sam", "It was a joke between friends.")
+    assert "New appeal 1." in moderators(adapter)[-1], moderators(adapter)
+    await run(engine, "kai", "/appeals show 1")
+    assert adapter.to("kai")[-1].startswith("Appeal 1 by"), adapter.to("kai")
+    await run(engine, "kai", "/appeals decide 1 lifted Friends joking.")
+    assert "Your appeal 1 was reviewed" in adapter.to("sam")[-1], adapter.to("sam")
+
+
+def old_database(path: Path, clock: ManualClock) -> None:
+    """A database from before per-kind numbers: report 1, mediation case 2 (its
+    invitation still waiting for sam), record 3 about sam and sam's appeal 4."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    old = sqlite_utils.Database(conn)
+    for number, step in MIGRATIONS:
+        if number <= 4:
+            step(old)
+    old.execute("PRAGMA user_version = 4")
+    now = iso(clock.now())
+    cases = (
+        (1, "report", "received", "test:rhea", {"alias": "reporter-1"}),
+        (2, "mediation", "consent", "test:ana", {}),
+        (3, "sanction", "recorded", "test:mod", {"type": "warning", "reason": "Rude."}),
+        (4, "appeal", "open", "test:sam", {"sanction": 3, "acted_by": "test:mod"}),
+    )
+    for case_id, kind, status, by, data in cases:
+        conn.execute(
+            "INSERT INTO cases (id, community, kind, status, opened_by, created_at,"
+            " updated_at, data) VALUES (?, 'example', ?, ?, ?, ?, ?, ?)",
+            (case_id, kind, status, by, now, now, json.dumps(data)),
+        )
+    members = (
+        (1, "rhea", "reporter", {}),
+        (2, "ana", "requester", {}),
+        (2, "sam", "party", {"consent": "pending"}),
+        (3, "sam", "subject", {}),
+        (4, "sam", "appellant", {}),
+    )
+    for case_id, name, role, state in members:
+        ref = json.dumps({"platform": "test", "id": name, "name": name})
+        conn.execute(
+            "INSERT INTO case_members VALUES (?, ?, ?, ?, ?)",
+            (case_id, f"test:{name}", ref, role, json.dumps(state)),
+        )
+    conn.execute("INSERT INTO counters VALUES ('example:case', 4)")
+    due = iso(clock.now() + timedelta(days=3))
+    conn.execute(
+        "INSERT INTO timers (community, member, member_ref, kind, due_at, payload)"
+        " VALUES ('example', 'test:sam', ?, 'case:expire:2', ?, '2')",
+        (json.dumps({"platform": "test", "id": "sam", "name": "sam"}), due),
+    )
+    conn.close()
+
+
+async def test_numbers_given_before_per_kind_numbering_keep_working(
+    config: Config, tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "old.db"
+    old_database(path, clock)
+    adapter = RelayAdapter()
+    engine = build_engine(config, path, clock)
+    engine.add_adapter(adapter)
+    try:
+        await run(engine, "mod", "/case show 2")
+        assert adapter.to("mod")[-1].startswith("Case 2:"), adapter.to("mod")
+        await run(engine, "kai", "/appeals show 4")
+        assert "Appeal 4 by" in adapter.to("kai")[-1] and "Rude." in adapter.to("kai")[-1]
+        clock.advance(timedelta(days=3, minutes=1))
+        await engine.fire_due_timers()  # the invitation of case 2 expires by its number
+        assert engine.services.store.cases.find("example", "mediation", 2).status == "declined"
+        assert any("case 2 will not go ahead" in t for t in adapter.to("ana"))
+        for name in ("bob", "lee"):
+            await join(engine, name)
+        await request(engine, "bob", "lee")
+        assert any("This is case 3." in t for t in adapter.to("bob")), adapter.to("bob")
+        await run(engine, "mod", "/sanction bob warning Spam.")
+        assert any("(record 4)" in t for t in adapter.to("bob")), adapter.to("bob")
+    finally:
+        engine.services.store.close()
