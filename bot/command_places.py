@@ -6,7 +6,7 @@ platform allows. The README's "Where commands may be typed" is this module's tab
 
 from __future__ import annotations
 
-from bot.actions import RemoveMessage
+from bot.actions import OfferPrivateChat, RemoveMessage
 from bot.commands import MODERATORS_ROOM, SESSION_SPACE, Command
 from bot.events import CommandRun, MemberRef, Place, PlaceKind
 from bot.reports import is_moderator_member
@@ -57,4 +57,15 @@ def answer_privately(turn: Turn, event: CommandRun, name: str, typed_at: Place) 
     if not event.unseen:
         turn.say("common.answered_privately", place=direct, command=name)
         turn.outbox.append(RemoveMessage(typed_at, turn.member, event.event_id))
+        if not turn.services.can(typed_at.platform).direct_first:
+            # The member may never have opened a private chat with the bot: then the
+            # shared place learns how to open one, and nothing of the answer.
+            offer = OfferPrivateChat(
+                typed_at,
+                turn.member,
+                turn.text("common.open_private_for_answer"),
+                turn.text("onboarding.open_private"),
+                unless_reachable=True,
+            )
+            turn.outbox.append(offer)
     return direct

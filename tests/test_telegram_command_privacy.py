@@ -141,3 +141,38 @@ async def test_every_command_by_every_role_in_every_place(
     ):
         await check_command_privacy(TelegramDriver(standin, engine))
         assert standin.unknown == []
+
+
+async def test_a_private_command_from_a_member_the_bot_cannot_write_to(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """A moderator who never opened a private chat with the bot types /reports list in
+    the group: their message is removed, the answer (which Telegram refuses to deliver)
+    never appears in the group, and the group gets one line, with nothing of the
+    answer, on how to open the private chat and ask there."""
+    config = write_config(tmp_path, standin)
+    group = standin.group(GROUP)
+    standin.bot_deletes_in.add(GROUP)
+    kai = standin.user(IDS["kai"], "kai")
+    async with (
+        asyncio.timeout(60),
+        running(config, tmp_path / "db", standin, QUICK) as (_, engine),
+    ):
+        standin.say(kai, "/reports list", group)
+        await standin.drained()
+        assert standin.members_deleted == set(standin.members_said)  # the typed command
+        (line,) = standin.to(GROUP)
+        text = engine.services.catalogs.translator("en").gettext("common.open_private_for_answer")
+        link = "https://t.me/concord_test_bot?start=welcome"
+        assert line.text == f"{text}\n{link}"
+        assert [b["url"] for b in line.buttons] == [link]
+        assert standin.to(IDS["kai"]) == []
+
+        # Once the private chat is open, the answer goes there and the group hears nothing.
+        standin.say(kai, "/start welcome")
+        await standin.drained()
+        standin.say(kai, "/reports list", group)
+        await standin.drained()
+        assert len(standin.to(GROUP)) == 1
+        answer = standin.texts(IDS["kai"])[-1]
+        assert answer == engine.services.catalogs.translator("en").gettext("report.none_open")
