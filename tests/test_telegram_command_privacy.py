@@ -34,7 +34,7 @@ STRANGER = -1001000000077  # a group the bot is in but the community did not con
 MODERATORS = -1001000000099
 NAMES = ("rhea", "ana", "sam", "bob", "imp", "kai", "mod", "noor", "tomas", "zed")
 IDS = {name: 9001 + index for index, name in enumerate(NAMES)}
-CHATS = {GROUP: "community", SECOND: "unconfigured", STRANGER: "unconfigured"}
+CHATS = {GROUP: "community", SECOND: "unconfigured", STRANGER: "not served"}
 CHATS[MODERATORS] = "moderators"
 # No pacing to speak of: the scenario types a few hundred commands.
 QUICK = Limits(
@@ -97,9 +97,11 @@ class TelegramDriver:
     async def type(self, who: str, place: str, text: str) -> list[Heard]:
         text = self.named(text)
         if place == "unconfigured":
-            # The group the community did not configure must get nothing at all; then
-            # the same in another served group.
-            return await self.said(who, STRANGER, text) + await self.said(who, SECOND, text)
+            # In a group the community did not configure nothing runs; then the same in
+            # another served group.
+            ignored = await self.said(who, STRANGER, text)
+            assert ignored == [], f"{who} typing {text!r} in a group not served: {ignored}"
+            return await self.said(who, SECOND, text)
         chat = {"community": GROUP, "moderators": MODERATORS}.get(place)
         return await self.said(who, chat, text)
 
