@@ -177,3 +177,24 @@ async def test_every_command_by_every_role_in_every_place(
         assert isinstance(adapter.host, CountingHost)
         await check_command_privacy(DiscordDriver(standin, engine, adapter.host, users))
         assert standin.unknown == []
+
+
+async def test_a_private_slash_command_in_the_moderators_channel_is_shown_to_its_sender_alone(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """A member's /reports in the moderators' channel (not theirs to run) and a mediation
+    admin's /case there: the moderators see neither that it was run nor its answer."""
+    config = write_config(tmp_path, standin)
+    bob = standin.user(IDS["bob"], "bob")
+    mod = standin.user(IDS["mod"], "mod")
+    async with (
+        asyncio.timeout(60),
+        running(config, tmp_path / "db", standin) as (adapter, engine),
+    ):
+        assert isinstance(adapter.host, CountingHost)
+        driver = DiscordDriver(standin, engine, adapter.host, {"bob": bob, "mod": mod})
+        for who, name, words in (("bob", "reports", "list"), ("mod", "case", "list")):
+            heard = await driver.slash(who, "moderators", MODERATORS, name, words)
+            assert heard and all(h == Heard("unseen", who, h.text) for h in heard), heard
+        assert [s for s in standin.to(MODERATORS) if not s.ephemeral] == []
+        assert all(int(body["data"]["flags"]) & 64 for _, body in standin.callbacks)

@@ -38,7 +38,10 @@ CHATS = {GROUP: "community", SECOND: "unconfigured", STRANGER: "not served"}
 CHATS[MODERATORS] = "moderators"
 # No pacing to speak of: the scenario types a few hundred commands.
 QUICK = Limits(
-    messages_per_second=3000, per_chat_per_second=1000, per_chat_burst=500, per_group_per_minute=1e5
+    messages_per_second=3000,
+    per_chat_per_second=1000,
+    per_chat_burst=500,
+    per_group_per_minute=100_000,
 )
 
 
