@@ -288,8 +288,12 @@ class DiscordAdapter:
         try:
             place = event.place if event is not None else None
             # In a public channel only the member sees that a command was run, and
-            # only they see its answers (the moderators' channel is not public).
-            public = self.places.is_public(place)
+            # only they see its answers. The moderators' channel is not public, but a
+            # command answered privately even there (a member's /reports, a case) is
+            # shown to its sender alone too.
+            public = self.places.is_public(place) or (
+                event is not None and not self.host.answered_where_typed(event)
+            )
             deferred = await self._acknowledge(
                 interaction.response.defer(thinking=True, ephemeral=public)
             )

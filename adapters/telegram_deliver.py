@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import Forbidden
 
 from adapters.telegram_history import SentHistory
 from adapters.telegram_members import Restrictions
@@ -31,7 +32,7 @@ from bot.actions import (
     Say,
     SendFile,
 )
-from bot.events import Place, PlaceKind
+from bot.events import MemberRef, Place, PlaceKind
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class Delivery:
         self.restrictions = restrictions
         self.deep_link = deep_link
         self.moderators_name = moderators_name  # the moderators' place (moderators.channel)
+        # Private chats the last message to was refused (a dict kept in order, as a set).
+        self.refused: dict[int, None] = {}
 
     async def deliver(self, action: Action) -> None:
         if isinstance(action, Say):
@@ -76,6 +79,8 @@ class Delivery:
                 return
             await self.history.delete_recent(self.chat(action.to))
         elif isinstance(action, OfferPrivateChat):
+            if action.unless_reachable and self.reachable(action.member):
+                return
             link = await self.deep_link()
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(action.button, url=link)]])
             # The link in the text too: a screen reader or a client without inline
@@ -112,6 +117,10 @@ class Delivery:
         except Undeliverable as exc:
             raise Undeliverable(f"a member's message was not removed: {exc}") from exc
 
+    def reachable(self, member: MemberRef) -> bool:
+        """Whether the last message to the member's private chat went through."""
+        return not (member.id.isdigit() and int(member.id) in self.refused)
+
     def chat(self, place: Place) -> int:
         chat: int | None = None
         if place.kind is PlaceKind.DIRECT:
@@ -131,4 +140,13 @@ class Delivery:
         # The bot's messages in a private chat are recorded for /clear.
         direct = place.kind is PlaceKind.DIRECT
         remember = (lambda m: self.history.remember(chat, m)) if direct else None
-        await self.sender.send_text(chat, text, markup, remember)
+        try:
+            await self.sender.send_text(chat, text, markup, remember)
+        except Undeliverable as exc:
+            if direct and isinstance(exc.__cause__, Forbidden):
+                self.refused[chat] = None  # never opened, or the bot is blocked
+                while len(self.refused) > 10_000:
+                    del self.refused[next(iter(self.refused))]
+            raise
+        if direct:
+            self.refused.pop(chat, None)

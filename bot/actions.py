@@ -39,12 +39,15 @@ class Ask:
 @dataclass(frozen=True, slots=True)
 class OfferPrivateChat:
     """Where a bot may not write first (Telegram), a public message with a way for the
-    member to open a private chat (a deep link); opening it runs ``/start``."""
+    member to open a private chat (a deep link); opening it runs ``/start``. With
+    ``unless_reachable`` it is sent only when the platform has just refused a message
+    to the member's private chat (they never opened it, or blocked the bot)."""
 
     to: Place
     member: MemberRef
     text: str
     button: str
+    unless_reachable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

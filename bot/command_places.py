@@ -6,10 +6,10 @@ platform allows. The README's "Where commands may be typed" is this module's tab
 
 from __future__ import annotations
 
-from bot.actions import RemoveMessage
+from bot.actions import OfferPrivateChat, RemoveMessage
 from bot.commands import MODERATORS_ROOM, SESSION_SPACE, Command
-from bot.events import CommandRun, Place, PlaceKind
-from bot.reports import is_moderator
+from bot.events import CommandRun, MemberRef, Place, PlaceKind
+from bot.reports import is_moderator_member
 from bot.services import Services
 from bot.turn import Turn
 
@@ -22,18 +22,31 @@ def is_moderators_room(services: Services, place: Place) -> bool:
 
 def answer_place(turn: Turn, command: Command, typed_at: Place) -> Place:
     """Where this command's replies go when typed at ``typed_at``: where it was typed,
-    or the sender's direct messages. The moderators room answers moderators only."""
-    if not command.private or typed_at.kind is PlaceKind.DIRECT:
-        return typed_at
-    if command.also_in == SESSION_SPACE and typed_at.kind is PlaceKind.PRIVATE:
-        return typed_at
-    if (
-        command.also_in == MODERATORS_ROOM
-        and is_moderator(turn)
-        and is_moderators_room(turn.services, typed_at)
-    ):
+    or the sender's direct messages."""
+    if answered_where_typed(turn.services, command, typed_at, turn.member, turn.event.roles):
         return typed_at
     return Place.direct(turn.member)
+
+
+def answered_where_typed(
+    services: Services,
+    command: Command,
+    typed_at: Place,
+    member: MemberRef,
+    roles: tuple[str, ...],
+) -> bool:
+    """Whether the command is answered where it was typed, for everyone there to read.
+    A private command is, only in a direct message, its session's space, or (for a
+    moderator) the moderators room."""
+    if not command.private or typed_at.kind is PlaceKind.DIRECT:
+        return True
+    if command.also_in == SESSION_SPACE and typed_at.kind is PlaceKind.PRIVATE:
+        return True
+    return (
+        command.also_in == MODERATORS_ROOM
+        and is_moderator_member(services, member, roles)
+        and is_moderators_room(services, typed_at)
+    )
 
 
 def answer_privately(turn: Turn, event: CommandRun, name: str, typed_at: Place) -> Place:
@@ -44,4 +57,15 @@ def answer_privately(turn: Turn, event: CommandRun, name: str, typed_at: Place) 
     if not event.unseen:
         turn.say("common.answered_privately", place=direct, command=name)
         turn.outbox.append(RemoveMessage(typed_at, turn.member, event.event_id))
+        if not turn.services.can(typed_at.platform).direct_first:
+            # The member may never have opened a private chat with the bot: then the
+            # shared place learns how to open one, and nothing of the answer.
+            offer = OfferPrivateChat(
+                typed_at,
+                turn.member,
+                turn.text("common.open_private_for_answer"),
+                turn.text("onboarding.open_private"),
+                unless_reachable=True,
+            )
+            turn.outbox.append(offer)
     return direct

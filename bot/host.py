@@ -7,8 +7,9 @@ import secrets
 from dataclasses import dataclass, field
 
 from bot.command_names import local_name
+from bot.command_places import answered_where_typed
 from bot.engine import Engine
-from bot.events import Event, MemberRef
+from bot.events import CommandRun, Event, MemberRef, Place
 from bot.people import locale_of
 
 
@@ -95,6 +96,21 @@ class AdapterHost:
             }
             infos.append(CommandInfo(command.name, descriptions, command.requires, names))
         return infos
+
+    def answered_where_typed(self, event: CommandRun) -> bool:
+        """Whether the core answers this command where it was typed, for everyone
+        there, rather than in the sender's direct messages. An adapter that shows a
+        command before the core runs it (a Discord slash command) shows it to the
+        sender alone otherwise."""
+        engine = self.engine
+        name = event.name.lower().lstrip("/")
+        command = engine.commands.get(name) or engine.commands.get(
+            engine.command_aliases.get(name, "")
+        )
+        if command is None:
+            return True
+        typed_at = event.place or Place.direct(event.member)
+        return answered_where_typed(engine.services, command, typed_at, event.member, event.roles)
 
     def text(self, locale: str, message: str, **values: str) -> str:
         """A catalog text for adapter-level notices (for example a deep-link button)."""

@@ -11,6 +11,7 @@ from bot.events import MemberRef
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text, language_name
 from bot.people import display, locale_of, tell, translator_of
+from bot.services import Services
 from bot.store.cases import Case, CaseMember, add_audit, save_case
 from bot.turn import Turn
 
@@ -38,10 +39,12 @@ TEXT_KINDS = ("what", "who", "when", "evidence", "details", "answer")
 
 
 def is_moderator(turn: Turn) -> bool:
-    return (
-        "moderator" in turn.event.roles
-        or turn.member.key in turn.services.config.moderators.members
-    )
+    return is_moderator_member(turn.services, turn.member, turn.event.roles)
+
+
+def is_moderator_member(services: Services, member: MemberRef, roles: tuple[str, ...]) -> bool:
+    """A moderator by a platform role or by the config's ``moderators.members``."""
+    return "moderator" in roles or member.key in services.config.moderators.members
 
 
 def is_emergency_contact(turn: Turn) -> bool:

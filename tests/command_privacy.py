@@ -45,7 +45,8 @@ PRIVATE_NOTICE = "only in private"  # the English notice sent with a moved answe
 class Heard:
     """Something the bot did, as the community sees it. ``where``: "dm" (``to`` is a
     member), "room" (``to`` is one of PLACES), "space", "removed" (a member's message
-    removed from the room ``to``) or "other"."""
+    removed from the room ``to``), "unseen" (in the room, seen by the member ``to``
+    alone, as Discord's ephemeral answers to a slash command) or "other"."""
 
     where: str
     to: str
@@ -113,9 +114,10 @@ def problems(probe: Probe, who: str, place: str, heard: list[Heard]) -> list[str
             found.append(f"{said}: said in the {h.to} room: {h.text!r}")
         if h.where == "room" and h.to != "moderators":
             found.append(f"{said}: said in the {h.to} room: {h.text!r}")
-        if REPORT_SECRET in h.text and not (h.where == "dm" and h.to in MODERATORS):
+        private = h.where in ("dm", "unseen")
+        if REPORT_SECRET in h.text and not (private and h.to in MODERATORS):
             found.append(f"{said}: the report's text reached {h.where} {h.to}")
-        if CASE_SECRET in h.text and not (h.where == "dm" and h.to in CASE_READERS):
+        if CASE_SECRET in h.text and not (private and h.to in CASE_READERS):
             found.append(f"{said}: the case's text reached {h.where} {h.to}")
         if REPORTER in h.text and h.to != REPORTER:
             found.append(f"{said}: the reporter is named to {h.where} {h.to}")
@@ -123,7 +125,12 @@ def problems(probe: Probe, who: str, place: str, heard: list[Heard]) -> list[str
             found.append(f"{said}: the report queue reached {h.where} {h.to}")
     removed = [h for h in heard if h.where == "removed"]
     told = [h for h in heard if h.where == "dm" and h.to == who and PRIVATE_NOTICE in h.text]
-    if moved(probe, who, place):
+    unseen = any(h.where == "unseen" for h in heard)
+    if moved(probe, who, place) and unseen:
+        # Answered to the sender alone where it was typed, which nobody else saw.
+        if removed or told:
+            found.append(f"{said}: a command nobody saw was removed or moved")
+    elif moved(probe, who, place):
         if [h.to for h in removed] != [place]:
             found.append(f"{said}: the typed message is not removed ({removed})")
         if not told:
