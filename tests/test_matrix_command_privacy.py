@@ -61,6 +61,10 @@ class MatrixDriver:
         self.rooms: dict[str, str] = {}  # place -> room id
         self.dms: dict[str, str] = {}  # name -> the member's direct room with the bot
         self.bot: Bot | None = None
+        # What would make the scenario pass without looking: a command with no answer
+        # at all or answers left undelivered, a message the members could not decrypt
+        # or read in the clear.
+        self.unseen: list[str] = []
 
     async def start(self) -> None:
         """Members, rooms (encrypted or not), the bot, and the direct rooms of those
@@ -135,8 +139,13 @@ class MatrixDriver:
         async with asyncio.timeout(20):
             while event_id not in self.bot.host.handled:
                 await asyncio.sleep(0.02)
+        if self.bot.engine.services.store.pending_outbox():
+            self.unseen.append(f"undelivered answers to {who} typing {text!r} in {place}")
         await self.read_all()
-        return self.heard(marks)
+        heard = self.heard(marks)
+        if not heard:
+            self.unseen.append(f"no answer to {who} typing {text!r} in {place}")
+        return heard
 
     async def read_all(self) -> None:
         """Every member's client syncs, again while one has just accepted an invitation
@@ -163,6 +172,10 @@ class MatrixDriver:
                 for user_id, plain in names.items():
                     text = text.replace(user_id, plain)
                 room = member.client.rooms.get(r.room_id)
+                if r.type == "undecryptable" or (
+                    self.encrypted and r.type == "m.room.message" and not r.encrypted
+                ):
+                    self.unseen.append(f"{name} read {r.type} unencrypted or not at all")
                 if r.type == "m.room.redaction":
                     found.append(Heard("removed", places.get(r.room_id, r.room_id)))
                 elif r.type != "m.room.message":
@@ -195,6 +208,7 @@ async def test_moderators_room_answers_moderators_there(world: World, encrypted:
             ("removed", "community"),
         ], moved
         assert not any("rhea" in h.text for h in moved)
+        assert driver.unseen == []
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plain"])
@@ -203,3 +217,4 @@ async def test_every_command_by_every_role_in_every_place(world: World, encrypte
         driver = MatrixDriver(world, encrypted)
         await driver.start()
         await check_command_privacy(driver)
+        assert driver.unseen == []
