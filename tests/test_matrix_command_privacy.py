@@ -26,7 +26,7 @@ from nio import ErrorResponse, RoomPreset, RoomVisibility  # type: ignore[import
 
 from tests.command_privacy import Heard, check_command_privacy, set_up
 from tests.synapse import Member, Synapse, synapse_server
-from tests.test_matrix import ENCRYPTION, Bot, World, direct_room, write_config
+from tests.test_matrix import ENCRYPTION, Bot, World, direct_room, joined, write_config
 
 # Who types, and who only reads (noor mediates case 2).
 NAMES = ("rhea", "ana", "sam", "bob", "imp", "kai", "mod", "tomas", "zed", "noor")
@@ -198,6 +198,12 @@ async def test_moderators_room_answers_moderators_there(world: World, encrypted:
         driver = MatrixDriver(world, encrypted)
         await driver.start()
         await set_up(driver)
+        # A room nobody configured: the bot, invited, stays out and answers nothing there.
+        kai, owner = driver.members["kai"], world.members[0]
+        elsewhere = await driver.room(owner, "elsewhere")
+        await owner.client.room_invite(elsewhere, world.bot_id)
+        await kai.client.join(elsewhere)
+        await kai.say(elsewhere, "!concord reports list")
         there = await driver.type("kai", "moderators", "/reports list")
         assert [(h.where, h.to) for h in there] == [("room", "moderators")], there
         assert "reporter-1" in there[0].text and "rhea" not in there[0].text
@@ -208,6 +214,10 @@ async def test_moderators_room_answers_moderators_there(world: World, encrypted:
             ("removed", "community"),
         ], moved
         assert not any("rhea" in h.text for h in moved)
+        await owner.sync(0)
+        assert world.bot_id in owner.client.rooms[elsewhere].invited_users
+        assert not joined(owner, elsewhere, world.bot_id)
+        assert not [r for r in kai.received if r.room_id == elsewhere and r.sender == world.bot_id]
         assert driver.unseen == []
 
 
