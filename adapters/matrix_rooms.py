@@ -5,7 +5,9 @@ A member's direct room is the one recorded for them when the bot made it or acce
 it from the member's invitation, and only while it stays private (see
 adapters/matrix_direct.py); a private space is an invite-only room marked with a
 ``org.concord.space`` state event, so it is recognised again after a restart. A room
-the bot creates is recorded (with its encryption) before anything is sent in it.
+the bot creates is recorded (with its encryption) before anything is sent in it. The
+configured moderators room is the moderators' place, named ``moderators.channel`` as on
+every platform (the core decides what is answered there).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ NAMES = ("rhea", "ana", "sam", "bob", "imp", "kai", "mod", "tomas", "zed", "noor
 JOINING = ("rhea", "ana", "sam", "bob", "imp")  # joined while the bot runs: welcomed
 IN_THE_CONFIG = ("kai", "mod", "noor", "tomas", "ana")  # console:<name> in the config
 ROOMS = ("community", "moderators", "unconfigured")
-CHECK_TIMEOUT = 420
+CHECK_TIMEOUT = 300  # the whole scenario takes about 70 s
 
 
 @pytest.fixture(scope="module")
