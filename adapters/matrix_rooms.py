@@ -5,7 +5,9 @@ A member's direct room is the one recorded for them when the bot made it or acce
 it from the member's invitation, and only while it stays private (see
 adapters/matrix_direct.py); a private space is an invite-only room marked with a
 ``org.concord.space`` state event, so it is recognised again after a restart. A room
-the bot creates is recorded (with its encryption) before anything is sent in it.
+the bot creates is recorded (with its encryption) before anything is sent in it. The
+configured moderators room is the moderators' place, named ``moderators.channel`` as on
+every platform (the core decides what is answered there).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class Rooms:
         self.host = host
         self.settings = settings
         self.bot = settings.user_id
+        # The moderators' place, named as in the config (``moderators.channel``), as on
+        # every platform: the core decides what is answered there.
+        self.moderators_name = host.engine.services.config.moderators.channel
         self.served: set[str] = set()
         self.moderators_room: str | None = None
         self.members_room: str | None = None
@@ -131,6 +136,8 @@ class Rooms:
 
     def place_for(self, room_id: str, sender: str) -> Place | None:
         """Where an event in this room happened, or None for a room the bot does not serve."""
+        if room_id == self.moderators_room:
+            return Place(PLATFORM, PlaceKind.CHANNEL, self.moderators_name)
         if room_id in self.channels:
             return Place(PLATFORM, PlaceKind.CHANNEL, room_id)
         if room_id in self.spaces:
@@ -178,6 +185,8 @@ class Rooms:
             if room_id is None:
                 raise Refused(f"matrix: no room for the private space {place.id}")
             return room_id
+        if place.id == self.moderators_name and self.moderators_room is not None:
+            return self.moderators_room
         if is_room(place.id):
             return await self.resolve(place.id)
         raise Refused(f"matrix: '{place.id}' is not a room id or alias")

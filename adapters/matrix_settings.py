@@ -12,7 +12,8 @@ Example (every key but the first three is optional)::
         token_env: CONCORD_MATRIX_TOKEN       # names the variable with the access token
         device_id: CONCORDBOT                 # default: the token's device (whoami)
         rooms: ["#community:example.org"]     # rooms served: joins there are welcomed
-        moderators_room: "#moderators:example.org"   # NotifyModerators goes here
+        moderators_room: "#moderators:example.org"   # notices go here; moderator commands
+                                              #   typed here are answered here
         members_room: "#members:example.org"  # for role_mode: room
         role_mode: power                      # power: a role is a power level in the
         role_powers: {member: 1}              #   served rooms; room: an invitation to

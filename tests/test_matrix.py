@@ -74,15 +74,20 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
 
 
 class RecordingHost(AdapterHost):
-    """The real host, remembering every event the adapter handed in."""
+    """The real host, remembering every event the adapter handed in, and the ids of
+    those fully handled (committed, their replies delivered)."""
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self.events: list[Event] = []
+        self.handled: list[str] = []
 
     async def handle(self, event: Event) -> bool:
         self.events.append(event)
-        return await super().handle(event)
+        try:
+            return await super().handle(event)
+        finally:
+            self.handled.append(event.event_id)
 
 
 def write_config(folder: Path, server: Synapse, bot: Account, matrix: str) -> Path:
