@@ -75,6 +75,18 @@ def test_russian_says_confidential_not_personally_and_one_word_for_emergency() -
         assert "экстренное обращение" in text("ru", msgid)
 
 
+def test_privately_is_never_personally_in_russian_or_ukrainian() -> None:
+    """ "Privately" (only the member and the team) is not "personally" (лично, особисто):
+    a member could think they must speak to a moderator in person."""
+    for language, personally in (("ru", r"\bлично\b"), ("uk", r"\bособисто\b")):
+        for msgid in (
+            "common.answered_privately",
+            "mediation.to_report",
+            "mediation.private_usage",
+        ):
+            assert not re.search(personally, text(language, msgid)), (language, msgid)
+
+
 def test_the_german_emergency_alert_says_what_is_at_stake() -> None:
     alert = text("de", "report.emergency_notice")
     assert "vielleicht verletzt" not in alert and "in Gefahr" in alert
