@@ -11,7 +11,7 @@ message or private thread become the interaction's followups. A command typed in
 public channel is deferred ephemerally, so nobody else sees that a member ran, say,
 ``/report``, and every reply to that member (in the channel or privately) is an
 ephemeral followup, never a public message; a question that starts a private
-conversation goes to their direct messages (see ``discord_send.Reply``). The
+conversation goes to their direct messages (see ``discord_reply.Reply``). The
 moderators' channel is not public: answers there are for the moderators. A pressed
 button is answered by removing the buttons from its message (the question is
 answered), then the core's next message follows (ephemerally in a public channel).
@@ -32,8 +32,10 @@ from discord import app_commands
 
 from adapters import discord_commands
 from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context
-from adapters.discord_send import REPLY, Reply, Sender, Undeliverable, choice_view, link_view
+from adapters.discord_reply import REPLY, Reply
+from adapters.discord_send import Sender, Undeliverable
 from adapters.discord_settings import DiscordSettings
+from adapters.discord_views import choice_view, link_view
 from bot.actions import (
     Action,
     Ask,

@@ -28,16 +28,14 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 import discord
 
-from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context, space_key, thread_key
+from adapters.discord_events import PLATFORM, Context, space_key, thread_key
+from adapters.discord_reply import REPLY, Reply
 from adapters.pacing import TokenBucket
-from bot.actions import Choice
 from bot.delivery import delivering
 from bot.errors import DeliveryError, UndeliverableError
 from bot.events import Place, PlaceKind
@@ -49,9 +47,6 @@ MAX_MESSAGE = 2000
 MAX_FILE = 10 * 1024 * 1024  # Discord's upload limit for a bot without boosts
 SENT_KEPT = 100  # the bot's own messages remembered per direct-message conversation
 NO_MENTIONS = discord.AllowedMentions.none()
-_MAX_BUTTONS = 25
-_MAX_LABEL = 80
-_MAX_CUSTOM_ID = 100
 T = TypeVar("T")
 
 
@@ -75,72 +70,9 @@ def message_ids(saved: str | None) -> list[int]:
     return [int(i) for i in loaded if isinstance(i, int) or (isinstance(i, str) and i.isdigit())]
 
 
-@dataclass
-class Reply:
-    """A slash command being answered. While its event is handled, the core's replies
-    to the place where it was typed go as the interaction's followups (the first one
-    replaces Discord's "thinking..." notice).
-
-    Typed in a public channel (``ephemeral``), those followups are ephemeral (only the
-    member sees them), and so are the texts and files the core sends to the member
-    privately: a reply to the member who ran the command never becomes a public
-    message. A question for the member privately goes to their direct messages, where
-    the conversation it starts goes on. When followups cannot be sent (``broken``), a
-    reply meant for the public channel goes to the member's direct messages."""
-
-    interaction: discord.Interaction
-    place: Place
-    ephemeral: bool = False
-    used: bool = False
-    broken: bool = False
-
-    @property
-    def direct(self) -> Place:
-        return Place(PLATFORM, PlaceKind.DIRECT, str(self.interaction.user.id))
-
-    def takes(self, place: Place, question: bool = False) -> bool:
-        """Whether a message to ``place`` goes as one of this interaction's followups."""
-        if place == self.place:
-            return True
-        return self.ephemeral and not question and place == self.direct
-
-    def redirect(self, place: Place) -> Place:
-        """Where a message goes when it cannot be a followup: never the public channel."""
-        return self.direct if self.ephemeral and place == self.place else place
-
-
-# Set by the adapter around ``host.handle`` of an interaction: the engine delivers that
-# event's replies in the same task, so this context reaches ``deliver``.
-REPLY: ContextVar[Reply | None] = ContextVar("discord_reply", default=None)
-
-
 def inert(text: str) -> str:
     """Markdown shown as typed; links are left alone so they stay clickable."""
     return discord.utils.escape_markdown(text)
-
-
-def choice_view(choices: Sequence[Choice]) -> discord.ui.View | None:
-    """Buttons labelled with the choices; each custom_id carries the choice key. The
-    view is stopped before sending so discord.py keeps no state for it: presses
-    arrive as interactions and are answered by the adapter, also after a restart."""
-    view = discord.ui.View(timeout=None)
-    for choice in choices[:_MAX_BUTTONS]:
-        custom_id = CHOICE_PREFIX + choice.key
-        label = " ".join(choice.label.split())[:_MAX_LABEL]
-        if len(custom_id) > _MAX_CUSTOM_ID or not label:
-            continue
-        view.add_item(
-            discord.ui.Button(label=label, custom_id=custom_id, style=discord.ButtonStyle.secondary)
-        )
-    view.stop()
-    return view if view.children else None
-
-
-def link_view(label: str, url: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(discord.ui.Button(label=" ".join(label.split())[:_MAX_LABEL], url=url))
-    view.stop()
-    return view
 
 
 def sending(
