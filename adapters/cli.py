@@ -10,10 +10,10 @@ import tempfile
 from pathlib import Path
 
 import bot
-from adapters.console import ConsoleSyntaxError, write_out
-from adapters.runner import run_platforms, settings_module
-from adapters.session import AdvancingClock, ConsoleSession
-from adapters.transcript import run_transcript
+from adapters.console.adapter import ConsoleSyntaxError, write_out
+from adapters.console.session import AdvancingClock, ConsoleSession
+from adapters.console.transcript import run_transcript
+from adapters.platforms import run_platforms, settings_module
 from bot.app import default_database, load_content
 from bot.clock import ManualClock, SystemClock
 from bot.config import load_config

@@ -53,8 +53,8 @@ TOKENS = {
 
 
 async def measure(which: str, folder: Path) -> dict[str, Any]:
-    from adapters.console import ConsoleAdapter
-    from adapters.runner import adapter_module, check_platforms
+    from adapters.console.adapter import ConsoleAdapter
+    from adapters.platforms import adapter_module, check_platforms
     from bot.app import build_engine
     from bot.config import load_config
     from bot.host import AdapterHost

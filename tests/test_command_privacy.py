@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console import PLATFORM, format_action, parse_line
-from adapters.session import AdvancingClock, ConsoleSession
+from adapters.console.adapter import PLATFORM, format_action, parse_line
+from adapters.console.session import AdvancingClock, ConsoleSession
 from bot.actions import RemoveMessage
 from bot.clock import ManualClock
 from bot.config import load_config

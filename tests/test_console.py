@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console import (
+from adapters.console.adapter import (
     ConsoleSyntaxError,
     Directive,
     format_action,
     parse_line,
     write_out,
 )
-from adapters.session import UNSHOWN, AdvancingClock, ConsoleSession
+from adapters.console.session import UNSHOWN, AdvancingClock, ConsoleSession
 from bot.actions import Ask, Choice, GrantRole, NotifyModerators, Say
 from bot.clock import ManualClock
 from bot.config import load_config

@@ -14,8 +14,8 @@ from types import ModuleType
 import pytest
 
 from adapters import discord_settings, matrix_settings, telegram_settings
-from adapters.console import parse_line
-from adapters.session import AdvancingClock, ConsoleSession
+from adapters.console.adapter import parse_line
+from adapters.console.session import AdvancingClock, ConsoleSession
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.errors import ConcordError

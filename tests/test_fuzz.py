@@ -26,10 +26,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from adapters.console import ConsoleSyntaxError, Directive, parse_line
-from adapters.runner import settings_module
-from adapters.session import AdvancingClock, ConsoleSession
-from adapters.transcript import parse_transcript
+from adapters.console.adapter import ConsoleSyntaxError, Directive, parse_line
+from adapters.console.session import AdvancingClock, ConsoleSession
+from adapters.console.transcript import parse_transcript
+from adapters.platforms import settings_module
 from bot import resources
 from bot.app import build_engine, load_content
 from bot.clock import ManualClock

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.session import AdvancingClock, ConsoleSession
+from adapters.console.session import AdvancingClock, ConsoleSession
 from bot.clock import ManualClock
 from bot.commands import Command, command_table, run_help
 from bot.config import load_config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters import runner
+from adapters import platforms
 from bot.actions import Action, NotifyModerators
 from bot.app import build_engine
 from bot.clock import ManualClock
@@ -77,8 +77,8 @@ async def run_until_delivered(
         monkeypatch.setattr(store, "mark_sent_later", marked)
         return engine
 
-    monkeypatch.setattr(runner, "build_engine", build)
-    task = asyncio.create_task(runner.run_platforms(config.source, database))
+    monkeypatch.setattr(platforms, "build_engine", build)
+    task = asyncio.create_task(platforms.run_platforms(config.source, database))
     waiting = asyncio.create_task(delivered.wait())
     try:
         async with asyncio.timeout(30):
@@ -195,7 +195,7 @@ def both_platforms(
 
 @contextlib.asynccontextmanager
 async def concord_run(config: Config, database: Path) -> AsyncIterator[asyncio.Task[int]]:
-    task = asyncio.create_task(runner.run_platforms(config.source, database))
+    task = asyncio.create_task(platforms.run_platforms(config.source, database))
     try:
         yield task
     finally:
@@ -273,7 +273,7 @@ async def test_a_platform_that_fails_unexpectedly_is_started_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     adapter = FailingOnce()
-    supervised = asyncio.create_task(runner.supervise(adapter, first_backoff=0.01))
+    supervised = asyncio.create_task(platforms.supervise(adapter, first_backoff=0.01))
     try:
         async with asyncio.timeout(10):
             await adapter.running.wait()
@@ -294,7 +294,7 @@ async def test_the_process_stops_when_no_platform_is_left(
     config = on_discord.write_config(tmp_path, discord_server)
     monkeypatch.setenv(on_discord.TOKEN_ENV, "a-revoked-token")
     async with asyncio.timeout(20):
-        code = await runner.run_platforms(Path(config.source), tmp_path / "concord.db")
+        code = await platforms.run_platforms(Path(config.source), tmp_path / "concord.db")
     assert code == 1
     assert f"discord stopped: discord: the token in {on_discord.TOKEN_ENV}" in caplog.text
     assert "no platform is running any more" in caplog.text

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.session import AdvancingClock, ConsoleSession
-from adapters.transcript import run_transcript
+from adapters.console.session import AdvancingClock, ConsoleSession
+from adapters.console.transcript import run_transcript
 from bot.clock import ManualClock
 from bot.config import load_config
 

@@ -11,8 +11,8 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.console import ConsoleSyntaxError
-from adapters.session import ConsoleSession
+from adapters.console.adapter import ConsoleSyntaxError
+from adapters.console.session import ConsoleSession
 
 
 @dataclass

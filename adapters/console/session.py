@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from adapters.console import PLATFORM, ConsoleAdapter, Directive, parse_line
+from adapters.console.adapter import PLATFORM, ConsoleAdapter, Directive, parse_line
 from bot.app import build_engine
 from bot.clock import Clock
 from bot.config import Config
