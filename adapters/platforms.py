@@ -1,9 +1,11 @@
-"""``concord run CONFIG``: every configured platform in one process.
+"""The platforms: found by name, their settings checked, and ``concord run CONFIG``
+running every configured one in one process, each supervised on its own.
 
-Each platform is two modules: ``adapters/<name>_settings.py`` validates its config
-section and reads its token from the environment (no platform library needed, so
-``concord check`` can run anywhere), and ``adapters/<name>.py`` is the adapter itself,
-which imports the platform library from its optional extra.
+Each platform is a package ``adapters/<name>/`` with two entry modules:
+``adapters/<name>/settings.py`` validates its config section and reads its token from
+the environment (no platform library needed, so ``concord check`` can run anywhere), and
+``adapters/<name>/adapter.py`` is the adapter itself, which imports the platform library
+from its optional extra.
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ class PlatformAdapter(Protocol):
 
 
 def settings_module(name: str) -> ModuleType:
-    return importlib.import_module(f"adapters.{name}_settings")
+    return importlib.import_module(f"adapters.{name}.settings")
 
 
 def adapter_module(name: str) -> ModuleType:
     try:
-        return importlib.import_module(f"adapters.{name}")
+        return importlib.import_module(f"adapters.{name}.adapter")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] == LIBRARIES[name]:
             raise ConcordError(

@@ -14,9 +14,9 @@ from workload import STEPS, WARM_MEMBERS
 
 async def run_concord_telegram(n: int, folder: Path) -> dict[str, Any]:
     """N members walk the onboarding as Bot API updates through the adapter's hand-in."""
-    import adapters.telegram as telegram_adapter
-    from adapters.telegram_send import Limits
-    from adapters.telegram_settings import TelegramSettings
+    import adapters.telegram.adapter as telegram_adapter
+    from adapters.telegram.send import Limits
+    from adapters.telegram.settings import TelegramSettings
     from bot.host import AdapterHost
 
     request, counter = offline_request()

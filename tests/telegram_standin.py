@@ -35,7 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.telegram_send import Limits
+from adapters.telegram.send import Limits
 
 _JSON_FIELDS = (
     "allowed_updates",

@@ -370,7 +370,7 @@ def test_no_message_exceeds_the_platform_limit_once_filled(code: str) -> None:
 def test_command_names_are_single_words_and_distinct(code: str) -> None:
     """A localized command name is typed by members and shown by Discord: one lowercase
     word, unique in its language, and never another command's canonical name."""
-    from adapters.discord_commands import discord_languages, valid_name
+    from adapters.discord.slash_commands import discord_languages, valid_name
     from bot.command_names import NAME_IDS
 
     on_discord = code in discord_languages(SHIPPED.available).values()

@@ -8,6 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from bot.config import PLATFORMS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -120,6 +122,9 @@ def test_wheel_ships_dialogs_catalogs_and_example_and_runs_elsewhere(tmp_path: P
         "bot/_data/community/code-of-conduct.yaml",
         "bot/_data/community/concord.yaml",
         "adapters/cli.py",
+        "adapters/platforms.py",
+        "adapters/console/adapter.py",
+        *(f"adapters/{name}/{file}.py" for name in PLATFORMS for file in ("settings", "adapter")),
         "bot/py.typed",
     ):
         assert expected in names

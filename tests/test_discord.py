@@ -16,9 +16,9 @@ from typing import Any
 import discord
 import pytest
 
-from adapters.discord import DiscordAdapter, create
-from adapters.discord_commands import valid_name
-from adapters.discord_settings import parse
+from adapters.discord.adapter import DiscordAdapter, create
+from adapters.discord.settings import parse
+from adapters.discord.slash_commands import valid_name
 from bot.actions import RemoveMessage, Say
 from bot.app import build_engine
 from bot.clock import ManualClock
@@ -190,7 +190,7 @@ async def act(adapter: DiscordAdapter, standin: DiscordStandIn, step: Awaitable[
 async def test_ready_publishes_localized_commands_once_across_reconnects(
     tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="adapters.discord")
+    caplog.set_level(logging.INFO, logger="adapters.discord.adapter")
     config = write_config(tmp_path, standin)
     async with (
         asyncio.timeout(30),
@@ -743,7 +743,7 @@ async def test_mydata_in_a_direct_message_arrives_as_a_json_file(
 async def test_clear_deletes_the_bots_messages_in_the_dm_also_after_a_restart(
     tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="adapters.discord_send")
+    caplog.set_level(logging.INFO, logger="adapters.discord.send")
     config = write_config(tmp_path, standin)
     database = tmp_path / "db"
     hal, ivy = standin.person(2014, "Hal"), standin.person(2015, "Ivy")

@@ -13,9 +13,11 @@ from types import ModuleType
 
 import pytest
 
-from adapters import discord_settings, matrix_settings, telegram_settings
 from adapters.console.adapter import parse_line
 from adapters.console.session import AdvancingClock, ConsoleSession
+from adapters.discord import settings as discord_settings
+from adapters.matrix import settings as matrix_settings
+from adapters.telegram import settings as telegram_settings
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.errors import ConcordError
@@ -60,7 +62,7 @@ def test_every_accepted_key_is_in_the_settings_docstring(name: str, tmp_path: Pa
     block = docstring_example(module)
     documented = yaml_keys(block, 4)
     assert documented == set(module.KEYS), (
-        f"adapters/{name}_settings.py: missing from the docstring: "
+        f"adapters/{name}/settings.py: missing from the docstring: "
         f"{sorted(set(module.KEYS) - documented)}; not accepted: "
         f"{sorted(documented - set(module.KEYS))}"
     )

@@ -31,16 +31,16 @@ from nio import (  # type: ignore[import-untyped]
 from nio.api import Api  # type: ignore[import-untyped]
 from nio.crypto import decrypt_attachment  # type: ignore[import-untyped]
 
-from adapters import matrix_settings
-from adapters.matrix import MatrixAdapter, create
-from adapters.matrix_commands import CommandMentions, command_names
-from adapters.matrix_events import (
+from adapters.matrix import settings as matrix_settings
+from adapters.matrix.adapter import MatrixAdapter, create
+from adapters.matrix.command_mentions import CommandMentions, command_names
+from adapters.matrix.events import (
     keycap,
     parse_command,
     reaction_number,
     strip_reply_fallback,
 )
-from adapters.matrix_send import WORD_JOINER, inert, text_content
+from adapters.matrix.send import WORD_JOINER, inert, text_content
 from adapters.pacing import Pacer
 from bot.actions import Action, Ask, Choice, GrantRole, OpenPrivateSpace, RevokeRole, Say
 from bot.app import build_engine

@@ -5,7 +5,7 @@ off, and the moderators room as the moderators' place.
 Every member is a real matrix-nio client; what the community sees is what their
 clients receive (decrypted where the room is encrypted): the bot's messages, and the
 redactions of what members typed. The bot does not join a room it was not configured
-for (adapters/matrix_rooms.py), so the scenario's "unconfigured" place is a second
+for (adapters/matrix/rooms.py), so the scenario's "unconfigured" place is a second
 served room, as the scenario's docstring says.
 """
 

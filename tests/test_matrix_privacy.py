@@ -28,8 +28,8 @@ pytest.importorskip("synapse")
 from nio import ErrorResponse, MatrixRoom, RoomPreset  # type: ignore[import-untyped]
 from nio.api import Api  # type: ignore[import-untyped]
 
-from adapters import telegram as telegram_adapter
-from adapters import telegram_settings
+from adapters.telegram import adapter as telegram_adapter
+from adapters.telegram import settings as telegram_settings
 from bot.actions import Ask, Choice, Say
 from bot.events import Place, PlaceKind
 from tests import test_telegram as on_telegram

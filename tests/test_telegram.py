@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from telegram import Bot, Update
 
-from adapters.telegram import OFFSET, TelegramAdapter, create
-from adapters.telegram_events import Context, translate
-from adapters.telegram_send import Limits
-from adapters.telegram_settings import TelegramSettings, parse
+from adapters.telegram.adapter import OFFSET, TelegramAdapter, create
+from adapters.telegram.events import Context, translate
+from adapters.telegram.send import Limits
+from adapters.telegram.settings import TelegramSettings, parse
 from bot.actions import Say
 from bot.app import build_engine
 from bot.clock import ManualClock
@@ -532,7 +532,7 @@ async def test_clear_skips_a_message_too_old_to_delete(
             await standin.wait_for(lambda c=count: len(standin.to(5012)) == c)  # type: ignore[misc]
         old, recent = standin.to(5012)
         standin.backdate(old, 3 * 24 * 3600)
-        caplog.set_level(logging.INFO, logger="adapters.telegram_history")
+        caplog.set_level(logging.INFO, logger="adapters.telegram.history")
         standin.say(kim, "/clear")
         await standin.wait_for(lambda: recent.deleted)
         await standin.drained()

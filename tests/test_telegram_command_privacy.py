@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from adapters.telegram_send import Limits
+from adapters.telegram.send import Limits
 from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.engine import Engine

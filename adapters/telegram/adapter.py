@@ -7,9 +7,9 @@ newcomer gets a message in the group with a deep link to a private chat, where
 ``/start`` begins onboarding. Optionally newcomers are restricted in the group
 until the core grants the member role (after they agree to the code of conduct).
 Files (``/mydata``) go out as documents; the ids of the bot's messages in each
-private chat are kept (adapters/telegram_history.py) so ``/clear`` can delete them.
-Actions are translated into Bot API calls in adapters/telegram_deliver.py, and
-newcomers are restricted in adapters/telegram_members.py.
+private chat are kept (adapters/telegram/history.py) so ``/clear`` can delete them.
+Actions are translated into Bot API calls in adapters/telegram/delivery.py, and
+newcomers are restricted in adapters/telegram/restrictions.py.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
-from adapters.telegram_deliver import Delivery
-from adapters.telegram_events import (
+from adapters.telegram.delivery import Delivery
+from adapters.telegram.events import (
     ALLOWED_UPDATES,
     PLATFORM,
     START_PAYLOAD,
@@ -36,10 +36,10 @@ from adapters.telegram_events import (
     Incoming,
     translate,
 )
-from adapters.telegram_history import SentHistory
-from adapters.telegram_members import Restrictions
-from adapters.telegram_send import Limits, Sender, retry_seconds
-from adapters.telegram_settings import TelegramSettings
+from adapters.telegram.history import SentHistory
+from adapters.telegram.restrictions import Restrictions
+from adapters.telegram.send import Limits, Sender, retry_seconds
+from adapters.telegram.settings import TelegramSettings
 from bot.actions import Action, Capabilities
 from bot.errors import ConcordError, DeliveryError
 from bot.host import AdapterHost

@@ -3,7 +3,7 @@
 discord.py keeps the gateway connection (heartbeats, RESUME, re-identify with
 backoff); ``on_ready`` comes again after every re-identify, so the one-time set-up
 (publishing the slash commands) is guarded to run once. Events are translated in
-``discord_events``; each member's events are handed in in the order they arrived.
+``events``; each member's events are handed in in the order they arrived.
 
 Interactions must be answered within three seconds, so a slash command is deferred
 at once (Discord shows "thinking...") and the core's replies to the same direct
@@ -11,7 +11,7 @@ message or private thread become the interaction's followups. A command typed in
 public channel is deferred ephemerally, so nobody else sees that a member ran, say,
 ``/report``, and every reply to that member (in the channel or privately) is an
 ephemeral followup, never a public message; a question that starts a private
-conversation goes to their direct messages (see ``discord_reply.Reply``). The
+conversation goes to their direct messages (see ``slash_reply.Reply``). The
 moderators' channel is not public: answers there are for the moderators. A pressed
 button is answered by removing the buttons from its message (the question is
 answered), then the core's next message follows (ephemerally in a public channel).
@@ -30,12 +30,12 @@ import discord
 import yarl
 from discord import app_commands
 
-from adapters import discord_commands
-from adapters.discord_events import CHOICE_PREFIX, PLATFORM, Context
-from adapters.discord_reply import REPLY, Reply
-from adapters.discord_send import Sender, Undeliverable
-from adapters.discord_settings import DiscordSettings
-from adapters.discord_views import choice_view, link_view
+from adapters.discord import slash_commands
+from adapters.discord.buttons import choice_view, link_view
+from adapters.discord.events import CHOICE_PREFIX, PLATFORM, Context
+from adapters.discord.send import Sender, Undeliverable
+from adapters.discord.settings import DiscordSettings
+from adapters.discord.slash_reply import REPLY, Reply
 from bot.actions import (
     Action,
     Ask,
@@ -245,7 +245,7 @@ class DiscordAdapter:
         async with self._publishing:
             if self._commands_published:
                 return
-            commands, translator = discord_commands.build(self.host, self.on_slash)
+            commands, translator = slash_commands.build(self.host, self.on_slash)
             self.tree.clear_commands(guild=None)
             for command in commands:
                 self.tree.add_command(command)

@@ -21,7 +21,7 @@ import mimetypes
 from functools import partial
 from typing import Any
 
-from adapters.matrix_send import Refused, Sender, inert
+from adapters.matrix.send import Refused, Sender, inert
 from bot.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")

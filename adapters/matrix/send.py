@@ -6,12 +6,12 @@ servers that support intentional mentions that it mentions nobody. For older ser
 whose legacy push rule fires on the word "@room" from a sender allowed to notify the
 room, a WORD JOINER (U+2060, invisible) is put after the "@" so the rule cannot match.
 Command mentions ("/help") are rewritten to the adapter's prefix before that (see
-adapters/matrix_commands.py).
+adapters/matrix/command_mentions.py).
 
 In an encrypted room everything the bot sends is encrypted, its keycap reactions too
 (nio would send those in the clear; ``send_encrypted``), and ``check_room`` refuses a
 send into a room recorded as encrypted while nio does not know it so (see
-adapters/matrix_direct.py).
+adapters/matrix/direct_rooms.py).
 
 Idempotent re-sends: while the engine delivers an outbox row (``bot.engine.delivering``),
 each message of that action is sent with a transaction id derived from the row's id

@@ -1,7 +1,7 @@
 """Concord's actions as Matrix requests: texts, questions with keycap reactions, files,
 taking messages back, private spaces, roles and moderator notices.
 
-The adapter (adapters/matrix.py) runs one delivery at a time under its lock; this module
+The adapter (adapters/matrix/adapter.py) runs one delivery at a time under its lock; this module
 only translates an action into requests through the Sender, Rooms and History.
 """
 
@@ -11,11 +11,11 @@ import logging
 from functools import partial
 from typing import Any
 
-from adapters.matrix_events import MAX_REACTIONS, Question, keycap
-from adapters.matrix_history import History
-from adapters.matrix_rooms import Rooms
-from adapters.matrix_send import Refused, Sender
-from adapters.matrix_settings import Settings
+from adapters.matrix.events import MAX_REACTIONS, Question, keycap
+from adapters.matrix.history import History
+from adapters.matrix.rooms import Rooms
+from adapters.matrix.send import Refused, Sender
+from adapters.matrix.settings import Settings
 from bot.actions import (
     Action,
     Ask,

@@ -39,8 +39,8 @@ from nio import (  # type: ignore[import-untyped]
     UnknownEvent,
 )
 
-from adapters.matrix_events import PLATFORM
-from adapters.matrix_send import Refused
+from adapters.matrix.events import PLATFORM
+from adapters.matrix.send import Refused
 from bot.errors import DeliveryError
 from bot.host import AdapterHost
 

@@ -3,7 +3,7 @@ and the rooms and power levels that stand for roles.
 
 A member's direct room is the one recorded for them when the bot made it or accepted
 it from the member's invitation, and only while it stays private (see
-adapters/matrix_direct.py); a private space is an invite-only room marked with a
+adapters/matrix/direct_rooms.py); a private space is an invite-only room marked with a
 ``org.concord.space`` state event, so it is recognised again after a restart. A room
 the bot creates is recorded (with its encryption) before anything is sent in it. The
 configured moderators room is the moderators' place, named ``moderators.channel`` as on
@@ -27,10 +27,10 @@ from nio import (  # type: ignore[import-untyped]
     UnknownEvent,
 )
 
-from adapters.matrix_direct import ALGORITHM, Directs, Guard, direct_marker
-from adapters.matrix_events import PLATFORM, Question
-from adapters.matrix_send import Refused, Sender
-from adapters.matrix_settings import Settings, is_room
+from adapters.matrix.direct_rooms import ALGORITHM, Directs, Guard, direct_marker
+from adapters.matrix.events import PLATFORM, Question
+from adapters.matrix.send import Refused, Sender
+from adapters.matrix.settings import Settings, is_room
 from bot.actions import OpenPrivateSpace
 from bot.events import MemberRef, Place, PlaceKind
 from bot.host import AdapterHost
@@ -171,7 +171,7 @@ class Rooms:
             log.warning("%s", exc)
             return
         if not configured:
-            # Used only while it stays private between the two (adapters/matrix_direct.py).
+            # Used only while it stays private between the two (adapters/matrix/direct_rooms.py).
             self.directs.accepted(invite.sender, room_id)
             log.info("matrix: accepted a direct room from %s", invite.sender)
 

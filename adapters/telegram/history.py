@@ -14,7 +14,7 @@ import logging
 
 from telegram import Bot
 
-from adapters.telegram_send import Sender, Undeliverable
+from adapters.telegram.send import Sender, Undeliverable
 from bot.host import AdapterHost
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden
 
-from adapters.telegram_history import SentHistory
-from adapters.telegram_members import Restrictions
-from adapters.telegram_send import Sender, Undeliverable
-from adapters.telegram_settings import TelegramSettings
+from adapters.telegram.history import SentHistory
+from adapters.telegram.restrictions import Restrictions
+from adapters.telegram.send import Sender, Undeliverable
+from adapters.telegram.settings import TelegramSettings
 from bot.actions import (
     Action,
     Ask,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
-from adapters.discord_events import CHOICE_PREFIX
+from adapters.discord.events import CHOICE_PREFIX
 from bot.actions import Choice
 
 _MAX_BUTTONS = 25

@@ -13,13 +13,13 @@ Only translation lives here; the engine decides everything. What it does:
   which is the usual choice for a bot that nobody verifies interactively.
 * Never sends in the clear into a room it created encrypted or whose state says
   encrypted (refused and retried instead), and writes to a member only in their own
-  private direct room, recorded when it is made (adapters/matrix_direct.py).
+  private direct room, recorded when it is made (adapters/matrix/direct_rooms.py).
 * Sends plain text only, never pinging anyone, with commands written as the members
   type them here (``!concord help``, not ``/help``), and with transaction ids that make
-  a re-sent action show once (see adapters/matrix_send.py, adapters/matrix_commands.py).
-* Translates actions into requests in adapters/matrix_deliver.py.
+  a re-sent action show once (see adapters/matrix/send.py, adapters/matrix/command_mentions.py).
+* Translates actions into requests in adapters/matrix/delivery.py.
 * Sends files (``m.file``, encrypted in encrypted rooms) and, for ``/clear``, redacts
-  its own remembered messages in a member's direct room (adapters/matrix_history.py).
+  its own remembered messages in a member's direct room (adapters/matrix/history.py).
 """
 
 from __future__ import annotations
@@ -41,14 +41,14 @@ from nio import (  # type: ignore[import-untyped]
 )
 from nio.api import MessageDirection  # type: ignore[import-untyped]
 
-from adapters.matrix_commands import CommandMentions, command_names
-from adapters.matrix_crypto import Undecryptable, notice
-from adapters.matrix_deliver import Delivery
-from adapters.matrix_events import PLATFORM, display_name, translate
-from adapters.matrix_history import History
-from adapters.matrix_rooms import Rooms
-from adapters.matrix_send import MAX_LENGTH, Refused, Sender, is_transient
-from adapters.matrix_settings import Settings
+from adapters.matrix.command_mentions import CommandMentions, command_names
+from adapters.matrix.delivery import Delivery
+from adapters.matrix.events import PLATFORM, display_name, translate
+from adapters.matrix.history import History
+from adapters.matrix.rooms import Rooms
+from adapters.matrix.send import MAX_LENGTH, Refused, Sender, is_transient
+from adapters.matrix.settings import Settings
+from adapters.matrix.undecryptable import Undecryptable, notice
 from adapters.pacing import Pacer
 from bot.actions import Action, Capabilities
 from bot.errors import ConcordError, DeliveryError

@@ -15,8 +15,8 @@ from typing import Any
 
 from telegram import Bot, ChatPermissions
 
-from adapters.telegram_send import Sender, Undeliverable
-from adapters.telegram_settings import TelegramSettings
+from adapters.telegram.send import Sender, Undeliverable
+from adapters.telegram.settings import TelegramSettings
 from bot.errors import DeliveryError
 from bot.host import AdapterHost
 

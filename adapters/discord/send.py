@@ -33,8 +33,8 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
-from adapters.discord_events import PLATFORM, Context, space_key, thread_key
-from adapters.discord_reply import REPLY, Reply
+from adapters.discord.events import PLATFORM, Context, space_key, thread_key
+from adapters.discord.slash_reply import REPLY, Reply
 from adapters.pacing import TokenBucket
 from bot.delivery import delivering
 from bot.errors import DeliveryError, UndeliverableError

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import discord
 
-from adapters.discord_events import PLATFORM
+from adapters.discord.events import PLATFORM
 from bot.events import Place, PlaceKind
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord_settings import DiscordSettings
+from adapters.discord.settings import DiscordSettings
 from bot.events import (
     ChoiceMade,
     CommandRun,
