@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot import mediation
 from bot.actions import OfferPrivateChat
 from bot.command_places import answer_place, answer_privately
 from bot.commands import Command, may_run
@@ -19,12 +18,8 @@ from bot.events import (
 )
 from bot.help import say_help
 from bot.i18n.locales import clean_user_text
-from bot.mediation import RELAY
-from bot.mediation_signals import on_case_signal
-from bot.privacy import is_quiet
-from bot.reports_commands import on_report_signal
 from bot.runner import answer, current_dialog, enter, resume, start_dialog
-from bot.state import Frame
+from bot.state import Frame, is_quiet
 from bot.turn import Turn
 
 ONBOARDING = "onboarding"
@@ -142,11 +137,9 @@ def _answering(turn: Turn, place: Place | None) -> Frame | None:
 
 def on_text(turn: Turn, event: TextSaid) -> None:
     frame = _answering(turn, event.place)
-    if frame is not None and frame.dialog == RELAY:
-        case = mediation.load(turn, frame.values.get("case", ""))
-        if case is not None and case.status in ("joint", "agreement"):
-            mediation.relay(turn, case, event.text)
-            return
+    hooks = turn.services.features.text_hooks
+    if frame is not None and any(hook(turn, frame, event.text) for hook in hooks):
+        return
     if frame is not None:
         answer(turn, text=event.text)
         return
@@ -179,13 +172,14 @@ UNINVITED = ("reminder", "checkin", "reacknowledge")
 
 
 def on_timer(turn: Turn, event: TimerFired) -> None:
-    if is_quiet(turn) and (event.kind in UNINVITED or event.kind.startswith("case:invite")):
+    features = turn.services.features
+    uninvited = event.kind in UNINVITED or event.kind.startswith(features.uninvited_timers)
+    if is_quiet(turn.profile) and uninvited:
         turn.record("quiet_skipped", turn.member.key, event.kind)
         return
-    if event.kind.startswith("case:"):
-        on_case_signal(turn, event)
-    elif event.kind.startswith("report:"):
-        on_report_signal(turn, event.kind)
+    declared = features.timer_handler(event.kind)
+    if declared is not None:
+        declared(turn, event)
     elif event.kind == "timeout":
         dialog_id, _, step_name = event.payload.partition("/")
         frame = next(

@@ -8,8 +8,10 @@ import pytest
 
 from bot.dialogs.loader import DialogRules, load_dialog_file, load_dialogs
 from bot.errors import ConfigError
+from bot.features import all_features
 from bot.resources import dialogs_dir
-from bot.steps import ACTIONS, CHOICE_SOURCES
+
+ACTIONS, CHOICE_SOURCES = all_features().actions, all_features().choice_sources
 
 MESSAGES = {"m.hello", "m.question", "m.yes", "m.no", "m.bye"}
 
