@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from bot.commands import Command
 from bot.events import TimerFired
@@ -64,25 +65,12 @@ class Features:
 
     def __init__(self, features: Iterable[Feature] = ()) -> None:
         self.features = tuple(features)
-        actions: dict[str, Action] = {}
-        sources: dict[str, ChoiceSource] = {}
-        resolvers: dict[str, ChoiceResolver] = {}
-        timers: dict[str, TimerHandler] = {}
-        for feature in self.features:
-            for table, mine in (
-                (actions, feature.actions),
-                (sources, feature.choice_sources),
-                (resolvers, feature.choice_resolvers),
-                (timers, feature.timer_kinds),
-            ):
-                clash = set(table) & set(mine)
-                if clash:
-                    raise ValueError(f"{feature.name}: {sorted(clash)} declared twice")
-                table.update(mine)  # type: ignore[arg-type]
-        self.actions: Mapping[str, Action] = MappingProxyType(actions)
-        self.choice_sources: Mapping[str, ChoiceSource] = MappingProxyType(sources)
-        self.choice_resolvers: Mapping[str, ChoiceResolver] = MappingProxyType(resolvers)
-        self.timer_kinds: Mapping[str, TimerHandler] = MappingProxyType(timers)
+        self.actions: Mapping[str, Action] = _merged(self.features, "actions")
+        self.choice_sources: Mapping[str, ChoiceSource] = _merged(self.features, "choice_sources")
+        self.choice_resolvers: Mapping[str, ChoiceResolver] = _merged(
+            self.features, "choice_resolvers"
+        )
+        self.timer_kinds: Mapping[str, TimerHandler] = _merged(self.features, "timer_kinds")
         self.commands = tuple(c for f in self.features for c in f.commands)
         self.uninvited_timers = tuple(k for f in self.features for k in f.uninvited_timers)
         self.text_hooks = tuple(h for f in self.features for h in f.text_hooks)
@@ -100,3 +88,15 @@ class Features:
 
     def timer_handler(self, kind: str) -> TimerHandler | None:
         return next((h for p, h in self.timer_kinds.items() if kind.startswith(p)), None)
+
+
+def _merged(features: tuple[Feature, ...], table: str) -> Mapping[str, Any]:
+    """One of the features' tables, merged; a name declared twice is a mistake."""
+    merged: dict[str, Any] = {}
+    for feature in features:
+        mine: Mapping[str, Any] = getattr(feature, table)
+        clash = sorted(set(merged) & set(mine))
+        if clash:
+            raise ValueError(f"{feature.name}: {table} {clash} declared twice")
+        merged.update(mine)
+    return MappingProxyType(merged)
