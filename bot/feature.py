@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.commands import Command
-from bot.events import TimerFired
+from bot.events import Place, TimerFired
 from bot.state import Frame
 from bot.turn import ActionFunction, ChoiceResolver, ChoiceSource, Turn
 
@@ -28,6 +28,10 @@ AudienceHook = Callable[[Turn], set[str]]
 EndsHook = Callable[[Turn], bool]
 # Just before a member's data goes: nothing that waits on them is left waiting.
 MemberHook = Callable[[Turn], None]
+# A member joined the community.
+JoinHook = Callable[[Turn], None]
+# Where nothing waits in the member's DM: a flow begun elsewhere that follows them there.
+FollowHook = Callable[[Turn, Place], Frame | None]
 # "Talk to a person": True when the member was asked a question first.
 PersonHook = Callable[[Turn], bool]
 
@@ -54,6 +58,8 @@ class Feature:
     # skipped while the member asked for quiet.
     uninvited_timers: tuple[str, ...] = ()
     text_hooks: tuple[TextHook, ...] = ()
+    on_join: tuple[JoinHook, ...] = ()
+    follows_to_direct: tuple[FollowHook, ...] = ()
     audiences: tuple[AudienceHook, ...] = ()
     ends_on_forget: tuple[EndsHook, ...] = ()
     on_forget: tuple[MemberHook, ...] = ()
@@ -74,6 +80,8 @@ class Features:
         self.commands = tuple(c for f in self.features for c in f.commands)
         self.uninvited_timers = tuple(k for f in self.features for k in f.uninvited_timers)
         self.text_hooks = tuple(h for f in self.features for h in f.text_hooks)
+        self.on_join = tuple(h for f in self.features for h in f.on_join)
+        self.follows_to_direct = tuple(h for f in self.features for h in f.follows_to_direct)
         self.audiences = tuple(h for f in self.features for h in f.audiences)
         self.ends_on_forget = tuple(h for f in self.features for h in f.ends_on_forget)
         self.on_forget = tuple(h for f in self.features for h in f.on_forget)
