@@ -48,6 +48,7 @@ def build_engine(folder: Path, name: str, durable: bool) -> Any:
     from bot.clock import SystemClock
     from bot.config import load_config
     from bot.engine import Engine
+    from bot.features import all_features
     from bot.services import Services
     from bot.store.sqlite import SQLiteStore
 
@@ -61,6 +62,7 @@ def build_engine(folder: Path, name: str, durable: bool) -> Any:
         clock=SystemClock(),  # time moves as in production (flood buckets expire)
         languages=config.languages or tuple(catalogs.available),
         dialogs=dialogs,
+        features=all_features(),
     )
     # ``--live-conversations`` of bench/engine.py reaches the child processes this way.
     live = os.environ.get("CONCORD_BENCH_LIVE")

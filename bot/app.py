@@ -14,10 +14,10 @@ from bot.dialogs.loader import DialogRules, load_dialogs
 from bot.dialogs.model import Dialog
 from bot.engine import Engine
 from bot.errors import ConfigError
+from bot.features import all_features
 from bot.i18n.catalogs import Catalogs
 from bot.sealing import Sealer
 from bot.services import Services
-from bot.steps import ACTIONS, CHOICE_SOURCES
 from bot.store.sqlite import SQLiteStore
 
 REQUIRED_DIALOGS = ("onboarding", "coc", "language", "checkin", "reacknowledge")
@@ -32,7 +32,13 @@ def load_content(config: Config) -> tuple[Catalogs, CodeOfConduct, dict[str, Dia
     catalogs = Catalogs.load(list(config.locale_dirs))
     catalogs.validate()
     coc = load_coc(config.code_of_conduct)
-    rules = DialogRules(catalogs.message_ids("en"), set(ACTIONS), set(CHOICE_SOURCES))
+    features = all_features()
+    rules = DialogRules(
+        catalogs.message_ids("en"),
+        set(features.actions),
+        set(features.choice_sources),
+        features.results(),
+    )
     dialogs = load_dialogs(sorted(resources.dialogs_dir().glob("*.yaml")), rules)
     for required in REQUIRED_DIALOGS:
         if required not in dialogs:
@@ -59,5 +65,6 @@ def build_engine(
         clock=clock or SystemClock(),
         languages=config.languages or tuple(catalogs.available),
         dialogs=dialogs,
+        features=all_features(),
     )
     return Engine(services)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.actions import OfferPrivateChat, RemoveMessage
 from bot.commands import MODERATORS_ROOM, SESSION_SPACE, Command
 from bot.events import CommandRun, MemberRef, Place, PlaceKind
-from bot.reports import is_moderator_member
+from bot.people import is_moderator_member
 from bot.services import Services
 from bot.turn import Turn
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bot import mediation
-from bot.actions import OfferPrivateChat
 from bot.command_places import answer_place, answer_privately
 from bot.commands import Command, may_run
 from bot.events import (
@@ -19,18 +17,11 @@ from bot.events import (
 )
 from bot.help import say_help
 from bot.i18n.locales import clean_user_text
-from bot.mediation import RELAY
-from bot.mediation_signals import on_case_signal
-from bot.privacy import is_quiet
-from bot.reports_commands import on_report_signal
-from bot.runner import answer, current_dialog, enter, resume, start_dialog
-from bot.state import Frame
+from bot.runner import answer, current_dialog, enter, start_dialog
+from bot.state import Frame, is_quiet
 from bot.turn import Turn
 
-ONBOARDING = "onboarding"
 COC = "coc"
-CHECKIN = "checkin"
-REACKNOWLEDGE = "reacknowledge"
 
 
 def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | None = None) -> None:
@@ -45,7 +36,8 @@ def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | N
         conversation.focus = conversation.active_in(Place.direct(turn.member))
     if isinstance(event, MemberJoined):
         turn.profile.left = False
-        on_join(turn)
+        for joined in turn.services.features.on_join:
+            joined(turn)
     elif isinstance(event, MemberLeft):
         turn.profile.left = True
         turn.record("left", turn.member.key)
@@ -62,43 +54,6 @@ def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | N
         on_text(turn, event)
     elif isinstance(event, TimerFired):
         on_timer(turn, event)
-
-
-def welcome_place(turn: Turn) -> Place:
-    onboarding = turn.services.config.onboarding
-    if onboarding.welcome == "channel":
-        return Place(turn.member.platform, PlaceKind.CHANNEL, onboarding.welcome_channel)
-    return Place.direct(turn.member)
-
-
-def on_join(turn: Turn) -> None:
-    onboarding = _flow(turn, ONBOARDING)
-    if onboarding is not None:
-        assert onboarding.place is not None
-        resume(turn, onboarding.place)
-        return
-    if turn.profile.onboarded:
-        if turn.profile.acknowledged_version != turn.services.coc.version:
-            start_dialog(turn, REACKNOWLEDGE, Place.direct(turn.member))
-        return
-    if not turn.services.config.onboarding.enabled:
-        return
-    place = welcome_place(turn)
-    joined_at = turn.event.place if isinstance(turn.event, MemberJoined) else None
-    if place.kind is PlaceKind.DIRECT and not turn.services.can(place.platform).direct_first:
-        if joined_at is not None:
-            # The bot may not write first: invite the member to a private chat, where
-            # /start begins the onboarding.
-            turn.outbox.append(
-                OfferPrivateChat(
-                    joined_at,
-                    turn.member,
-                    turn.text("onboarding.welcome_public"),
-                    turn.text("onboarding.open_private"),
-                )
-            )
-        return
-    start_dialog(turn, ONBOARDING, place)
 
 
 def on_command(
@@ -124,16 +79,14 @@ def _answering(turn: Turn, place: Place | None) -> Frame | None:
     """The flow that takes what the member writes in ``place`` (and becomes the
     focus): the one whose question they saw last there. A private conversation is never
     continued in a public channel; only the welcome begun in the welcome channel
-    follows the member into their DM, where nothing else waits."""
+    follows the member into their DM, where nothing else waits (the feature that
+    begins it declares so)."""
     place = place or Place.direct(turn.member)
     conversation = turn.conversation
     frame = conversation.active_in(place)
     if frame is None and place.kind is PlaceKind.DIRECT:
-        welcome = welcome_place(turn)
-        moving = conversation.active_in(welcome)
-        if welcome.kind is PlaceKind.CHANNEL and moving and moving.dialog == ONBOARDING:
-            moving.place = place  # the member moved to their DM: follow them
-            frame = moving
+        follows = turn.services.features.follows_to_direct
+        frame = next((f for follow in follows if (f := follow(turn, place))), None)
     if frame is None or not frame.waiting:
         return None
     conversation.focus = frame
@@ -142,11 +95,9 @@ def _answering(turn: Turn, place: Place | None) -> Frame | None:
 
 def on_text(turn: Turn, event: TextSaid) -> None:
     frame = _answering(turn, event.place)
-    if frame is not None and frame.dialog == RELAY:
-        case = mediation.load(turn, frame.values.get("case", ""))
-        if case is not None and case.status in ("joint", "agreement"):
-            mediation.relay(turn, case, event.text)
-            return
+    hooks = turn.services.features.text_hooks
+    if frame is not None and any(hook(turn, frame, event.text) for hook in hooks):
+        return
     if frame is not None:
         answer(turn, text=event.text)
         return
@@ -160,10 +111,6 @@ def on_text(turn: Turn, event: TextSaid) -> None:
         say_help(turn, place)
 
 
-def _flow(turn: Turn, dialog: str) -> Frame | None:
-    return next((f for f in turn.conversation.frames if f.dialog == dialog), None)
-
-
 def _focus_if_active(turn: Turn, frame: Frame | None) -> bool:
     """Focus ``frame`` when its question is the one standing in its place."""
     if frame is None or frame.place is None or not frame.waiting:
@@ -174,18 +121,16 @@ def _focus_if_active(turn: Turn, frame: Frame | None) -> bool:
     return True
 
 
-# Timers that would start a conversation the member did not ask for.
-UNINVITED = ("reminder", "checkin", "reacknowledge")
-
-
 def on_timer(turn: Turn, event: TimerFired) -> None:
-    if is_quiet(turn) and (event.kind in UNINVITED or event.kind.startswith("case:invite")):
+    features = turn.services.features
+    # Timers that would start a conversation the member did not ask for.
+    uninvited = event.kind.startswith(features.uninvited_timers)
+    if is_quiet(turn.profile) and uninvited:
         turn.record("quiet_skipped", turn.member.key, event.kind)
         return
-    if event.kind.startswith("case:"):
-        on_case_signal(turn, event)
-    elif event.kind.startswith("report:"):
-        on_report_signal(turn, event.kind)
+    declared = features.timer_handler(event.kind)
+    if declared is not None:
+        declared(turn, event)
     elif event.kind == "timeout":
         dialog_id, _, step_name = event.payload.partition("/")
         frame = next(
@@ -196,15 +141,3 @@ def on_timer(turn: Turn, event: TimerFired) -> None:
             step = found[1]
             if step.on_timeout:
                 enter(turn, step.on_timeout)
-    elif event.kind == "reminder":
-        onboarding = _flow(turn, ONBOARDING)
-        if turn.profile.acknowledged_version is None and onboarding and not onboarding.queued:
-            assert onboarding.place is not None
-            turn.say("onboarding.reminder", place=onboarding.place)
-            resume(turn, onboarding.place)  # the question standing there, asked again
-    elif event.kind == "checkin":
-        start_dialog(turn, CHECKIN, Place.direct(turn.member))
-    elif event.kind == "reacknowledge":
-        acknowledged = turn.profile.acknowledged_version
-        if acknowledged != turn.services.coc.version and _flow(turn, REACKNOWLEDGE) is None:
-            start_dialog(turn, REACKNOWLEDGE, Place.direct(turn.member))

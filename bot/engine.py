@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.actions import ScheduleTimer
-from bot.appeals_commands import COMMANDS as APPEAL_COMMANDS
 from bot.command_names import aliases
 from bot.commands import Command, command_table
 from bot.delivery import Adapter, Outbox
@@ -24,10 +23,7 @@ from bot.delivery import delivering as delivering  # adapters read it from here
 from bot.dispatch import handle
 from bot.events import Event, MemberRef, TimerFired
 from bot.i18n.catalogs import Translator
-from bot.mediation_commands import COMMANDS as MEDIATION_COMMANDS
 from bot.middleware import Handler, Middleware, RateLimit, audit_middleware, locale_middleware
-from bot.privacy import COMMANDS as PRIVACY_COMMANDS
-from bot.reports_commands import COMMANDS as REPORT_COMMANDS
 from bot.services import Services
 from bot.state import (
     Conversation,
@@ -58,8 +54,7 @@ class Engine:
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
         self.commands: dict[str, Command] = command_table(
-            list(services.dialogs.values()),
-            (*MEDIATION_COMMANDS, *REPORT_COMMANDS, *PRIVACY_COMMANDS, *APPEAL_COMMANDS),
+            list(services.dialogs.values()), services.features.commands
         )
         services.commands = self.commands
         # Names members may type in their language: localized name -> command.

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from bot.events import Place
 from bot.i18n import N_
 from bot.i18n.locales import isolate
-from bot.mediation import RELAY
 from bot.plain import wording
 from bot.turn import Turn
 
@@ -48,11 +47,8 @@ def audiences(turn: Turn) -> set[str]:
         found.add("moderator")
     if key in config.reports.emergency_contacts:
         found.add("emergency")
-    mediation = config.mediation
-    if "mediator" in roles or mediation.mediator(key) is not None or key in mediation.admins:
-        found |= {"mediator", "session"}
-    if any(frame.dialog == RELAY for frame in turn.conversation.frames):
-        found.add("session")
+    for more in turn.services.features.audiences:
+        found |= more(turn)
     return found
 
 

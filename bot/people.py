@@ -1,8 +1,9 @@
-"""Other members, as one member's turn sees them: their language, their identity."""
+"""Other members, as one member's turn sees them: their language, their identity, and
+whether they moderate."""
 
 from __future__ import annotations
 
-from bot.actions import Say
+from bot.actions import NotifyModerators, Say
 from bot.events import MemberRef, Place
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, isolate, negotiate
@@ -71,3 +72,18 @@ def resolve(turn: Turn, word: str) -> MemberRef | None:
 
 def is_bot(member_id: str) -> bool:
     return member_id.casefold() in BOT_NAMES
+
+
+def is_moderator(turn: Turn) -> bool:
+    return is_moderator_member(turn.services, turn.member, turn.event.roles)
+
+
+def is_moderator_member(services: Services, member: MemberRef, roles: tuple[str, ...]) -> bool:
+    """A moderator by a platform role or by the config's ``moderators.members``."""
+    return "moderator" in roles or member.key in services.config.moderators.members
+
+
+def notify_moderators(turn: Turn, message: str, **values: str) -> None:
+    services = turn.services
+    text = services.catalogs.translator(services.config.default_language).format(message, **values)
+    turn.outbox.append(NotifyModerators(turn.member.platform, text))

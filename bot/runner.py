@@ -7,14 +7,12 @@ import zlib
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot import person
 from bot.actions import Choice
 from bot.choices import match_choice, match_many, mentions
 from bot.dialogs.model import END, ActionCall, Dialog, Step
 from bot.events import Place
 from bot.i18n.locales import clean_user_text
 from bot.state import Frame
-from bot.steps import ACTIONS, CHOICE_RESOLVERS, CHOICE_SOURCES
 from bot.store.types import parse_iso
 from bot.turn import Turn
 
@@ -91,7 +89,7 @@ def enter(turn: Turn, step_name: str) -> None:
         frame.step, frame.waiting, frame.invalid_count = step_name, False, 0
         result = None
         for call in step.actions:
-            outcome = ACTIONS[call.name](turn, call)
+            outcome = turn.services.features.actions[call.name].run(turn, call)
             result = outcome or result
         if turn.frame is not frame:  # an action ended or replaced the dialog
             return
@@ -129,14 +127,14 @@ def _only_choice(turn: Turn, step: Step) -> str:
     assert step.ask is not None
     if not step.ask.choices_from or not step.ask.auto:
         return ""
-    choices = CHOICE_SOURCES[step.ask.choices_from](turn)
+    choices = turn.services.features.choice_sources[step.ask.choices_from](turn)
     return choices[0].key if len(choices) == 1 else ""
 
 
 def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
     assert step.ask is not None
     if step.ask.choices_from:
-        choices = CHOICE_SOURCES[step.ask.choices_from](turn)
+        choices = turn.services.features.choice_sources[step.ask.choices_from](turn)
     else:
         choices = [Choice(c.key, turn.text(c.label)) for c in step.ask.choices]
     if dialog.talk_to_person and not step.ask.text:
@@ -194,7 +192,7 @@ def stages(turn: Turn, dialog: Dialog) -> list[str]:
         check = dialog.progress_when.get(name)
         if _only_choice(turn, dialog.steps[name]):
             continue
-        if check and ACTIONS[check](turn, ActionCall(check)) == "skip":
+        if check and turn.services.features.actions[check].run(turn, ActionCall(check)) == "skip":
             continue
         path.append(name)
     return path
@@ -241,7 +239,7 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     else:
         single = match_choice(text or "", choices, _other_words(turn, step))
         picked = [single] if single else None
-    resolve = CHOICE_RESOLVERS.get(spec.choices_from or "")
+    resolve = turn.services.features.choice_resolvers.get(spec.choices_from or "")
     if not picked and resolve is not None and text:
         resolved = resolve(turn, text)
         picked = [resolved] if resolved else None
@@ -380,16 +378,8 @@ def stop_all(turn: Turn) -> None:
 
 
 def talk_to_person(turn: Turn) -> bool:
-    """Always possible: tell the moderators a member wants a human, and tell the member.
-    In a report that does not name them, the member is asked first whether the
-    moderators may know who they are; True when that question was asked."""
-    frame = turn.frame
-    if frame is not None and frame.dialog == person.CONSENT_DIALOG:
-        return False  # that very question waits: it is asked again
-    unnamed = person.unnamed_report(turn)
-    if unnamed is not None:
-        place = frame.place if frame is not None and frame.place else Place.direct(turn.member)
-        start_dialog(turn, person.CONSENT_DIALOG, place, unnamed, asked_for=True)
-        return True
-    person.notify_named(turn, frame)
-    return False
+    """Always possible: tell the moderators a member wants a human, and tell the member
+    (the feature that declares ``talk_to_person`` does it). True when the member was
+    asked a question first."""
+    hook = turn.services.features.talk_to_person
+    return hook(turn) if hook is not None else False

@@ -15,6 +15,13 @@ from bot.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from bot.commands import Command
+    from bot.feature import Features
+
+
+def _no_features() -> Features:
+    from bot.feature import Features
+
+    return Features()
 
 
 @dataclass
@@ -29,6 +36,8 @@ class Services:
     capabilities: dict[str, Capabilities] = field(default_factory=dict)
     # The command table, for /help (set by the engine).
     commands: dict[str, Command] = field(default_factory=dict)
+    # What the features add (see bot/feature.py; the app passes bot/features' list).
+    features: Features = field(default_factory=_no_features)
 
     def can(self, platform: str) -> Capabilities:
         """What a platform can do; a platform with no adapter yet can do the basics."""

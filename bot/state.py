@@ -148,6 +148,11 @@ def conversation_from_dict(community: str, data: dict[str, Any]) -> Conversation
     return Conversation(community, member, frames, asked=int(data.get("asked", 0)))
 
 
+def is_quiet(profile: Profile) -> bool:
+    """The member asked for quiet (/quiet): nothing they did not ask for starts."""
+    return bool(profile.extra.get("quiet"))
+
+
 def profile_to_dict(profile: Profile) -> dict[str, Any]:
     """Every field, lists and mappings copied (``asdict`` did this, several times slower:
     it showed in profiles of every event)."""

@@ -36,7 +36,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.engine import delivering
 from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
-from bot.language_actions import SHORT_LIST
+from bot.features.language.actions import SHORT_LIST
 
 PLATFORM = "console"
 COMMUNITY = "example"

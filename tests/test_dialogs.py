@@ -8,8 +8,10 @@ import pytest
 
 from bot.dialogs.loader import DialogRules, load_dialog_file, load_dialogs
 from bot.errors import ConfigError
+from bot.features import all_features
 from bot.resources import dialogs_dir
-from bot.steps import ACTIONS, CHOICE_SOURCES
+
+ACTIONS, CHOICE_SOURCES = all_features().actions, all_features().choice_sources
 
 MESSAGES = {"m.hello", "m.question", "m.yes", "m.no", "m.bye"}
 
@@ -118,3 +120,32 @@ def test_shipped_dialogs_are_valid() -> None:
         DialogRules(english, set(ACTIONS), set(CHOICE_SOURCES)),
     )
     assert {"onboarding", "coc", "language", "checkin", "reacknowledge"} <= set(dialogs)
+
+
+def test_an_on_result_key_no_action_can_return_names_file_line_and_key(tmp_path: Path) -> None:
+    features = all_features()
+    checked = DialogRules(MESSAGES, set(ACTIONS), set(CHOICE_SOURCES), features.results())
+    path = tmp_path / "demo.yaml"
+    mentor = "    actions: [match_mentor]\n    on_result: {%s: bye}\n"
+    good = GOOD.replace("    actions: [mark_onboarded]\n", mentor % "found")
+    path.write_text(good, "utf-8")
+    assert load_dialog_file(path, checked).steps["hello"].on_result == {"found": "bye"}
+    path.write_text(good.replace("{found: bye}", "{foud: bye}"), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_dialog_file(path, checked)
+    error = caught.value
+    assert error.file.endswith("demo.yaml")
+    assert (error.line, error.key) == (7, "steps.hello.on_result.foud"), str(error)
+    assert "'foud' is not a result match_mentor can return" in error.message
+
+
+def test_every_shipped_on_result_is_a_declared_result() -> None:
+    from bot.i18n.catalogs import Catalogs
+    from bot.resources import locales_dir
+
+    features = all_features()
+    english = Catalogs.load([locales_dir()]).message_ids("en")
+    rules = DialogRules(english, set(ACTIONS), set(CHOICE_SOURCES), features.results())
+    dialogs = load_dialogs(sorted(dialogs_dir().glob("*.yaml")), rules)
+    used = {key for d in dialogs.values() for s in d.steps.values() for key in s.on_result}
+    assert used >= {"gone", "limited", "other", "unknown"}

@@ -18,8 +18,8 @@ from bot.dialogs.loader import DialogRules, load_dialog_file
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.events import ChoiceMade, MemberJoined, Place, PlaceKind, TextSaid
+from bot.features import all_features
 from bot.state import conversation_from_dict
-from bot.steps import ACTIONS, CHOICE_SOURCES
 from bot.store.types import Changes
 from tests.test_mediation import (
     REQUEST,
@@ -34,6 +34,8 @@ from tests.test_mediation import (
     to_joint_session,
 )
 from tests.test_mediation import config as config  # the mediation community, on "test"
+
+ACTIONS, CHOICE_SOURCES = all_features().actions, all_features().choice_sources
 
 # The rest of the example onboarding after the language: four walkthrough parts, the
 # check question, agreement, interests, no mentor.

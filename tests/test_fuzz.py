@@ -39,10 +39,12 @@ from bot.dialogs.loader import DialogRules, parse_dialog
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.events import CommandRun, Event, MemberRef, Place, PlaceKind
+from bot.features import all_features
 from bot.i18n.catalogs import Catalogs
-from bot.steps import ACTIONS, CHOICE_SOURCES
 from bot.yamlsource import load_yaml_text
 from tests.conftest import RecordingAdapter
+
+ACTIONS, CHOICE_SOURCES = all_features().actions, all_features().choice_sources
 
 ROOT = Path(__file__).parents[1]
 NAME = "fuzz.yaml"

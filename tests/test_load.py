@@ -26,7 +26,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.engine import Engine
 from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
-from bot.language_actions import SHORT_LIST
+from bot.features.language.actions import SHORT_LIST
 from bot.middleware import RateLimit
 from bot.state import Conversation, Frame, Profile
 from tests.conftest import RecordingAdapter

@@ -46,6 +46,7 @@ from bot.events import (
     PlaceKind,
     TextSaid,
 )
+from bot.features import all_features
 from bot.i18n.filling import placeholders
 from bot.i18n.locales import display_name, fallback_chain, negotiate, normalize_tag
 from bot.services import Services
@@ -164,6 +165,7 @@ def oracle() -> LanguageOracle:
         clock=ManualClock(),
         languages=config.languages or tuple(catalogs.available),
         dialogs=dialogs,
+        features=all_features(),
     )
     return LanguageOracle(services)
 
@@ -285,6 +287,7 @@ class EngineMachine(RuleBasedStateMachine):
             clock=self.clock,
             languages=config.languages or tuple(catalogs.available),
             dialogs=dialogs,
+            features=all_features(),
         )
         engine = Engine(services)
         engine.add_adapter(self.adapter)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,17 +41,20 @@ _TEXT_KEYS = ("min_length", "max_length")
 
 
 class DialogRules:
-    """What a dialog may refer to: message ids, named actions, choice sources."""
+    """What a dialog may refer to: message ids, named actions, choice sources, and (when
+    given) the results each action can return, which a step's ``on_result`` may use."""
 
     def __init__(
         self,
         messages: Collection[str],
         actions: Collection[str],
         choice_sources: Collection[str],
+        results: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.messages = messages
         self.actions = actions
         self.choice_sources = choice_sources
+        self.results = results
 
 
 def load_dialog_file(path: Path | str, rules: DialogRules) -> Dialog:
@@ -161,6 +164,25 @@ def _message(doc: YamlDocument, path: KeyPath, value: Any, rules: DialogRules) -
     return message
 
 
+def _check_results(
+    doc: YamlDocument,
+    path: KeyPath,
+    actions: tuple[ActionCall, ...],
+    on_result: dict[str, str],
+    rules: DialogRules,
+) -> None:
+    """Every ``on_result`` key is a result one of the step's actions declares."""
+    if rules.results is None:
+        return
+    declared = {r for call in actions for r in rules.results.get(call.name, ())}
+    for key in on_result:
+        if key not in declared:
+            names = ", ".join(call.name for call in actions) or "no action"
+            raise doc.error(
+                (*path, "on_result", key), f"'{key}' is not a result {names} can return"
+            )
+
+
 def _parse_step(doc: YamlDocument, path: KeyPath, name: str, raw: Any, rules: DialogRules) -> Step:
     if raw is None:
         raise doc.error(path, "a step needs at least 'next', 'ask' or 'end'")
@@ -177,6 +199,7 @@ def _parse_step(doc: YamlDocument, path: KeyPath, name: str, raw: Any, rules: Di
             doc, (*path, "on_result"), raw.get("on_result", {}), allowed=raw.get("on_result") or {}
         ).items()
     }
+    _check_results(doc, path, actions, on_result, rules)
     timeout = v.duration(doc, (*path, "timeout"), raw["timeout"]) if "timeout" in raw else None
     on_timeout = (
         v.text(doc, (*path, "on_timeout"), raw["on_timeout"]) if "on_timeout" in raw else None

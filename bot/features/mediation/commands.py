@@ -7,15 +7,13 @@ channel: replies go to direct messages or the case's private space.
 
 from __future__ import annotations
 
-from bot import mediation as med
 from bot.actions import NotifyModerators
 from bot.commands import SESSION_SPACE, Command
 from bot.config_mediation import MediatorEntry
 from bot.events import Place
-from bot.i18n import N_
-from bot.i18n.locales import clean_user_text, language_name
-from bot.mediation_agreement import close, propose_agreement, reopen
-from bot.mediation_session import (
+from bot.features.mediation import cases as med
+from bot.features.mediation.agreement import close, propose_agreement, reopen
+from bot.features.mediation.session import (
     run_floor,
     run_leave,
     run_pause,
@@ -24,6 +22,8 @@ from bot.mediation_session import (
     run_resume,
     set_pause,
 )
+from bot.i18n import N_
+from bot.i18n.locales import clean_user_text, language_name
 from bot.people import display, is_bot, resolve
 from bot.runner import start_dialog
 from bot.store.cases import Case, add_audit

@@ -3,12 +3,13 @@ word with the mediator, proposals, and leaving at any time."""
 
 from __future__ import annotations
 
-from bot import mediation as med
 from bot.events import Place, PlaceKind
+from bot.features.mediation import cases as med
+from bot.features.mediation.agreement import close
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
-from bot.mediation_agreement import close
 from bot.people import display, resolve, tell
+from bot.state import Frame
 from bot.store.cases import Case
 from bot.turn import Turn
 
@@ -176,3 +177,28 @@ def leave(turn: Turn, case: Case) -> None:
     med.announce(turn, case, N_("mediation.left_session"), exclude=turn.member.key, name=who)
     close(turn, case, "left")
     med.save(turn, case)
+
+
+def relay_text(turn: Turn, frame: Frame, text: str) -> bool:
+    """What a party writes in a running session goes to the others (True), not to the
+    dialog."""
+    if frame.dialog != med.RELAY:
+        return False
+    case = med.load(turn, frame.values.get("case", ""))
+    if case is None or case.status not in ("joint", "agreement"):
+        return False
+    med.relay(turn, case, text)
+    return True
+
+
+def session_audiences(turn: Turn) -> set[str]:
+    """Mediators (and mediation admins) see the mediators' and the session's commands; a
+    member in a session sees the session's."""
+    mediation, key = turn.services.config.mediation, turn.member.key
+    found: set[str] = set()
+    roles = turn.event.roles
+    if "mediator" in roles or mediation.mediator(key) is not None or key in mediation.admins:
+        found |= {"mediator", "session"}
+    if any(frame.dialog == med.RELAY for frame in turn.conversation.frames):
+        found.add("session")
+    return found

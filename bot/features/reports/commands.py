@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot import reports
 from bot.commands import MODERATORS_ROOM, Command
-from bot.events import Place
+from bot.events import Place, TimerFired
+from bot.features.reports import cases as reports
+from bot.features.reports.actions import section_title
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
-from bot.people import display, member_ref, resolve, tell
-from bot.reports_actions import section_title
+from bot.people import display, is_moderator, member_ref, resolve, tell
 from bot.runner import start_dialog
 from bot.store.cases import Case
 from bot.turn import Turn
@@ -34,7 +34,7 @@ def run_reports(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     """Moderators handle every report; an emergency contact who is not a moderator may
     read (list and show) the emergencies they are told about, and nothing else."""
     what = args[0].lower() if args else ""
-    moderator = reports.is_moderator(turn)
+    moderator = is_moderator(turn)
     if not moderator and not (reports.is_emergency_contact(turn) and what in READ_ONLY):
         _refuse(turn)
         return
@@ -217,9 +217,9 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def on_report_signal(turn: Turn, kind: str) -> None:
+def on_report_signal(turn: Turn, event: TimerFired) -> None:
     """``report:ask:N`` starts the reporter's answer; ``report:mute`` marks the member."""
-    parts = kind.split(":")
+    parts = event.kind.split(":")
     if parts[1] in ("mute", "unmute"):
         turn.profile.extra["report_muted"] = parts[1] == "mute"
         return

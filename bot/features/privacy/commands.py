@@ -96,10 +96,6 @@ def run_quiet(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     turn.say(message, place=Place.direct(turn.member))
 
 
-def is_quiet(turn: Turn) -> bool:
-    return bool(turn.profile.extra.get("quiet"))
-
-
 def run_clear(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     """Safety exit: end every flow and delete the bot's recent messages in the direct
     messages, leaving nothing new behind; where the platform does not allow deleting,

@@ -12,6 +12,7 @@ from bot.actions import Choice
 from bot.choices import fold
 from bot.dialogs.model import ActionCall
 from bot.draft_notice import tell_if_draft
+from bot.feature import Action
 from bot.i18n.locales import (
     SOURCE_LOCALE,
     display_name,
@@ -20,7 +21,7 @@ from bot.i18n.locales import (
     negotiate,
     normalize_tag,
 )
-from bot.turn import ActionFunction, ChoiceResolver, ChoiceSource, Turn
+from bot.turn import ChoiceResolver, ChoiceSource, Turn
 
 SHORT_LIST = 6
 OTHER = "other"
@@ -109,10 +110,10 @@ def _use(turn: Turn, code: str) -> None:
     tell_if_draft(turn)
 
 
-ACTIONS: dict[str, ActionFunction] = {
-    "set_language": set_language,
-    "find_language": find_language,
-    "language_list": language_list,
+ACTIONS: dict[str, Action] = {
+    "set_language": Action(set_language, results=("other",)),
+    "find_language": Action(find_language, results=("unknown",)),
+    "language_list": Action(language_list),
 }
 
 CHOICE_SOURCES: dict[str, ChoiceSource] = {"languages": language_choices}

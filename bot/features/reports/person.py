@@ -10,14 +10,17 @@ them.
 
 from __future__ import annotations
 
-from bot import reports
 from bot.actions import NotifyModerators
 from bot.dialogs.model import ActionCall
+from bot.events import Place
+from bot.feature import Action
+from bot.features.reports import cases as reports
 from bot.i18n import N_
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, language_name
+from bot.runner import start_dialog
 from bot.state import Frame
-from bot.turn import ActionFunction, Turn
+from bot.turn import Turn
 
 CONSENT_DIALOG = "person_consent"
 REPORT_DIALOGS = ("report", "report_answer")
@@ -113,4 +116,20 @@ def consented(turn: Turn, call: ActionCall) -> str | None:
     return None
 
 
-ACTIONS: dict[str, ActionFunction] = {"person_notify": consented}
+ACTIONS: dict[str, Action] = {"person_notify": Action(consented)}
+
+
+def talk_to_person(turn: Turn) -> bool:
+    """Always possible: tell the moderators a member wants a human, and tell the member.
+    In a report that does not name them, the member is asked first whether the
+    moderators may know who they are; True when that question was asked."""
+    frame = turn.frame
+    if frame is not None and frame.dialog == CONSENT_DIALOG:
+        return False  # that very question waits: it is asked again
+    unnamed = unnamed_report(turn)
+    if unnamed is not None:
+        place = frame.place if frame is not None and frame.place else Place.direct(turn.member)
+        start_dialog(turn, CONSENT_DIALOG, place, unnamed, asked_for=True)
+        return True
+    notify_named(turn, frame)
+    return False

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from bot.dialogs.model import ActionCall
 from bot.events import Place
-from bot.mediation_session import in_open_mediation, withdraw_from_cases
-from bot.turn import ActionFunction, Turn
+from bot.feature import Action
+from bot.turn import Turn
 
 
 def what_ends(turn: Turn, call: ActionCall) -> str | None:
-    """Before the member decides: an open mediation of theirs would end."""
-    if in_open_mediation(turn):
+    """Before the member decides: an open mediation of theirs would end (the features
+    declare what would)."""
+    if any(ends(turn) for ends in turn.services.features.ends_on_forget):
         turn.say("privacy.forget_mediation")
     return None
 
 
 def forget(turn: Turn, call: ActionCall) -> str | None:
     """Erase the member; first, nothing that waits on them is left waiting."""
-    withdraw_from_cases(turn)
+    for release in turn.services.features.on_forget:
+        release(turn)
     turn.conversation.frames.clear()
     turn.forget = True
     turn.say_text(turn.text("privacy.forgotten"), place=Place.direct(turn.member))
     return None
 
 
-ACTIONS: dict[str, ActionFunction] = {
-    "privacy_forget": forget,
-    "privacy_forget_what_ends": what_ends,
+ACTIONS: dict[str, Action] = {
+    "privacy_forget": Action(forget),
+    "privacy_forget_what_ends": Action(what_ends),
 }

@@ -3,8 +3,7 @@ party confirms it, and a close deletes private statements unless policy keeps th
 
 from __future__ import annotations
 
-from bot.i18n.locales import clean_user_text
-from bot.mediation import (
+from bot.features.mediation.cases import (
     STATEMENT_KINDS,
     announce,
     assign_mediator,
@@ -14,6 +13,7 @@ from bot.mediation import (
     save,
     start_session,
 )
+from bot.i18n.locales import clean_user_text
 from bot.people import display, tell
 from bot.store.cases import Case, delete_texts
 from bot.turn import Turn

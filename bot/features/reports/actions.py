@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from bot import reports
 from bot.actions import Choice
 from bot.coc import section_texts
 from bot.dialogs.model import ActionCall
+from bot.feature import Action
+from bot.features.reports import cases as reports
 from bot.i18n.catalogs import Translator
-from bot.people import member_ref, tell
+from bot.people import member_ref, notify_moderators, tell
 from bot.store.cases import Case
-from bot.turn import ActionFunction, ChoiceSource, Turn
+from bot.turn import ChoiceSource, Turn
 
 
 def report_sections(turn: Turn) -> list[Choice]:
@@ -33,7 +34,7 @@ def emergency_details(turn: Turn, call: ActionCall) -> str | None:
     if case is None:
         return None
     reports.add_text(turn, case, "details", turn.frame.values.get("details", ""))
-    reports.notify_moderators(turn, "report.emergency_details", case=str(case.shown))
+    notify_moderators(turn, "report.emergency_details", case=str(case.shown))
     for key in turn.services.config.reports.emergency_contacts:
         tell(turn, member_ref(key), "report.emergency_details", case=str(case.shown))
     return None
@@ -49,7 +50,7 @@ def submit(turn: Turn, call: ActionCall) -> str | None:
     for kind in ("what", "who", "when", "evidence"):
         reports.add_text(turn, case, kind, values.get(kind, ""))
     values["case"] = str(case.shown)
-    reports.notify_moderators(
+    notify_moderators(
         turn,
         "report.new",
         case=str(case.shown),
@@ -78,17 +79,17 @@ def save_answer(turn: Turn, call: ActionCall) -> str | None:
         return None
     reports.add_text(turn, case, "answer", turn.frame.values.get("answer", ""))
     reports.set_status(turn, case, "in_review")
-    reports.notify_moderators(
+    notify_moderators(
         turn, "report.answered", case=str(case.shown), reporter=reports.shown_reporter(case)
     )
     return None
 
 
-ACTIONS: dict[str, ActionFunction] = {
-    "report_emergency": emergency,
-    "report_emergency_details": emergency_details,
-    "report_submit": submit,
-    "report_save_answer": save_answer,
+ACTIONS: dict[str, Action] = {
+    "report_emergency": Action(emergency),
+    "report_emergency_details": Action(emergency_details),
+    "report_submit": Action(submit, results=("limited",)),
+    "report_save_answer": Action(save_answer),
 }
 
 CHOICE_SOURCES: dict[str, ChoiceSource] = {"report_sections": report_sections}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.actions import Choice
 from bot.coc import Section, coc_title, find_section, search, section_texts
 from bot.dialogs.model import ActionCall
-from bot.turn import ActionFunction, ChoiceSource, Turn
+from bot.feature import Action
+from bot.turn import ChoiceSource, Turn
 
 
 def section_choices(turn: Turn) -> list[Choice]:
@@ -107,13 +108,13 @@ def _by_id(turn: Turn, section_id: str) -> Section | None:
     return next((s for s in turn.services.coc.sections if s.id == section_id), None)
 
 
-ACTIONS: dict[str, ActionFunction] = {
-    "coc_walkthrough_intro": walkthrough_intro,
-    "coc_walkthrough_next": walkthrough_next,
-    "coc_walkthrough_details": walkthrough_details,
-    "coc_show_all": show_all,
-    "coc_route": route,
-    "coc_show_choice": show_choice,
+ACTIONS: dict[str, Action] = {
+    "coc_walkthrough_intro": Action(walkthrough_intro),
+    "coc_walkthrough_next": Action(walkthrough_next, results=("done", "more")),
+    "coc_walkthrough_details": Action(walkthrough_details),
+    "coc_show_all": Action(show_all),
+    "coc_route": Action(route, results=("list", "shown")),
+    "coc_show_choice": Action(show_choice),
 }
 
 CHOICE_SOURCES: dict[str, ChoiceSource] = {"coc_sections": section_choices}

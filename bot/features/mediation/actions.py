@@ -3,10 +3,11 @@ member who receives it."""
 
 from __future__ import annotations
 
-from bot import mediation as med
 from bot.dialogs.model import ActionCall
+from bot.feature import Action
+from bot.features.mediation import cases as med
+from bot.features.mediation.agreement import confirm_agreement, reopen
 from bot.i18n.locales import clean_user_text
-from bot.mediation_agreement import confirm_agreement, reopen
 from bot.store.cases import Case
 from bot.turn import ActionFunction, ChoiceSource, Turn
 
@@ -98,17 +99,17 @@ def request_reopen(turn: Turn, call: ActionCall) -> str | None:
     return None
 
 
-ACTIONS: dict[str, ActionFunction] = {
-    "mediation_send_request": send_request,
-    "mediation_screened_out": screened_out,
-    "mediation_cancel": cancel_request,
-    "mediation_accept": _answer("accepted"),
-    "mediation_decline": _answer("declined"),
-    "mediation_block": _answer("blocked"),
-    "mediation_save_statement": save_statement,
-    "mediation_confirm": _confirm(True),
-    "mediation_not_confirmed": _confirm(False),
-    "mediation_reopen": request_reopen,
+ACTIONS: dict[str, Action] = {
+    "mediation_send_request": Action(send_request, results=("gone",)),
+    "mediation_screened_out": Action(screened_out),
+    "mediation_cancel": Action(cancel_request),
+    "mediation_accept": Action(_answer("accepted"), results=("gone",)),
+    "mediation_decline": Action(_answer("declined"), results=("gone",)),
+    "mediation_block": Action(_answer("blocked"), results=("gone",)),
+    "mediation_save_statement": Action(save_statement, results=("gone", "started")),
+    "mediation_confirm": Action(_confirm(True), results=("gone", "closed")),
+    "mediation_not_confirmed": Action(_confirm(False), results=("gone", "closed")),
+    "mediation_reopen": Action(request_reopen, results=("gone",)),
 }
 
 CHOICE_SOURCES: dict[str, ChoiceSource] = {}

@@ -3,8 +3,8 @@ answer, a statement to give, a session to join, an agreement to confirm."""
 
 from __future__ import annotations
 
-from bot import mediation as med
 from bot.events import Place, TimerFired
+from bot.features.mediation import cases as med
 from bot.i18n import N_
 from bot.people import display
 from bot.runner import DEADLINE_AT, drop_flows, resume, start_dialog

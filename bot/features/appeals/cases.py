@@ -12,9 +12,10 @@ from datetime import timedelta
 
 from bot.actions import Choice
 from bot.dialogs.model import ActionCall
-from bot.reports import notify_moderators
+from bot.feature import Action
+from bot.people import notify_moderators
 from bot.store.cases import Case, CaseMember, add_audit, save_case
-from bot.turn import ActionFunction, ChoiceSource, Turn
+from bot.turn import ChoiceSource, Turn
 
 SANCTION, APPEAL = "sanction", "appeal"
 COOLDOWN = timedelta(days=30)
@@ -82,5 +83,5 @@ def file_appeal(turn: Turn, call: ActionCall) -> str | None:
     return None
 
 
-ACTIONS: dict[str, ActionFunction] = {"appeal_file": file_appeal}
+ACTIONS: dict[str, Action] = {"appeal_file": Action(file_appeal, results=("cooldown", "gone"))}
 CHOICE_SOURCES: dict[str, ChoiceSource] = {"sanctions": sanction_choices}

@@ -8,8 +8,9 @@ from bot.actions import Choice, GrantRole, Say
 from bot.config import Mentor
 from bot.dialogs.model import ActionCall
 from bot.events import MemberRef, Place
+from bot.feature import Action
 from bot.i18n.locales import language_name, negotiate
-from bot.turn import ActionFunction, ChoiceSource, Turn
+from bot.turn import ChoiceSource, Turn
 
 
 def interest_choices(turn: Turn) -> list[Choice]:
@@ -151,17 +152,17 @@ def best_mentor(turn: Turn, mentors: tuple[Mentor, ...]) -> Mentor | None:
     return min(scored, key=lambda pair: pair[0])[1] if scored else None
 
 
-ACTIONS: dict[str, ActionFunction] = {
-    "record_acknowledgement": record_acknowledgement,
-    "grant_role": grant_role,
-    "schedule_reminder": schedule_reminder,
-    "schedule_checkin": schedule_checkin,
-    "mark_onboarded": mark_onboarded,
-    "suggest_for_interests": suggest_for_interests,
-    "has_interests": has_interests,
-    "membership_age": membership_age,
-    "offer_mentor_check": offer_mentor_check,
-    "match_mentor": match_mentor,
+ACTIONS: dict[str, Action] = {
+    "record_acknowledgement": Action(record_acknowledgement),
+    "grant_role": Action(grant_role),
+    "schedule_reminder": Action(schedule_reminder),
+    "schedule_checkin": Action(schedule_checkin),
+    "mark_onboarded": Action(mark_onboarded),
+    "suggest_for_interests": Action(suggest_for_interests, results=("none", "some")),
+    "has_interests": Action(has_interests, results=("ask", "skip")),
+    "membership_age": Action(membership_age),
+    "offer_mentor_check": Action(offer_mentor_check, results=("offer", "skip")),
+    "match_mentor": Action(match_mentor, results=("found", "none")),
 }
 
 CHOICE_SOURCES: dict[str, ChoiceSource] = {

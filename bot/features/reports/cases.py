@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.actions import NotifyModerators
 from bot.events import MemberRef
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text, language_name
-from bot.people import display, locale_of, tell, translator_of
-from bot.services import Services
+from bot.people import display, locale_of, notify_moderators, tell, translator_of
 from bot.store.cases import Case, CaseMember, add_audit, save_case
 from bot.turn import Turn
 
@@ -36,15 +34,6 @@ LABELS = {
     "claimed": N_("report.label.claimed"),
 }
 TEXT_KINDS = ("what", "who", "when", "evidence", "details", "answer")
-
-
-def is_moderator(turn: Turn) -> bool:
-    return is_moderator_member(turn.services, turn.member, turn.event.roles)
-
-
-def is_moderator_member(services: Services, member: MemberRef, roles: tuple[str, ...]) -> bool:
-    """A moderator by a platform role or by the config's ``moderators.members``."""
-    return "moderator" in roles or member.key in services.config.moderators.members
 
 
 def is_emergency_contact(turn: Turn) -> bool:
@@ -135,12 +124,6 @@ def add_text(turn: Turn, case: Case, kind: str, text: str) -> None:
             case.id, actor(turn, case), kind, clean_user_text(text, 4000), False, turn.now
         )
     )
-
-
-def notify_moderators(turn: Turn, message: str, **values: str) -> None:
-    services = turn.services
-    text = services.catalogs.translator(services.config.default_language).format(message, **values)
-    turn.outbox.append(NotifyModerators(turn.member.platform, text))
 
 
 def emergency(turn: Turn) -> Case:
