@@ -17,10 +17,27 @@ from typing import Any
 
 import pytest
 
+import adapters.session as console_session
+from adapters.session import AdvancingClock
+from adapters.transcript import run_transcript
 from bot.actions import GrantRole, Say, ScheduleTimer
+from bot.app import load_content
+from bot.clock import Clock, ManualClock
+from bot.config import Config, load_config
+from bot.engine import Engine
 from bot.events import MemberRef, Place
+from bot.services import Services
+from bot.store.cases import (
+    Case,
+    CaseMember,
+    add_audit,
+    add_block,
+    add_invitation,
+    save_case,
+    set_invitation,
+)
 from bot.store.memory import MemoryStore
-from bot.store.privacy import forget_member
+from bot.store.privacy import ERASED, forget_member
 from bot.store.protocol import Store
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
@@ -330,3 +347,200 @@ def test_erasing_one_member_leaves_the_others_intact(backend: Backend) -> None:
     assert reads.count_mentees(C, "telegram:mentor") == 1
     details = [(e["actor"], e["detail"]) for e in reads.audit_log(C)]
     assert details == [("erased", "erased"), ("telegram:123", "welcomed 123")]
+
+
+TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+async def test_whole_conversations_read_the_same_on_the_memory_store(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transcripts (onboarding, reports, a mediation with its case records), played
+    with the in-memory store in place of SQLite: every line as written."""
+
+    def with_memory_store(config: Config, database: object, clock: Clock) -> Engine:
+        catalogs, coc, dialogs = load_content(config)
+        services = Services(
+            config=config,
+            catalogs=catalogs,
+            coc=coc,
+            store=MemoryStore(),
+            clock=clock,
+            languages=config.languages or tuple(catalogs.available),
+            dialogs=dialogs,
+        )
+        return Engine(services)
+
+    monkeypatch.setattr(console_session, "build_engine", with_memory_store)
+    session = console_session.ConsoleSession(
+        load_config(None), tmp_path / "unused.db", AdvancingClock(ManualClock(), fixed=True)
+    )
+    try:
+        assert isinstance(session.engine.services.store, MemoryStore)
+        passed, report = await run_transcript(session, path)
+    finally:
+        session.close()
+    assert passed, report
+    assert not (tmp_path / "unused.db").exists()
+
+
+# Case records (the CaseStore Protocol, and case writes carried by a turn) ------------
+
+MOD = MemberRef("telegram", "99", "Mo")
+
+
+def _a_case(store: Any, kind: str, opener: MemberRef, other: MemberRef) -> Case:
+    case_id, number = store.cases.open_number(C, kind)
+    return Case(
+        case_id,
+        C,
+        kind,
+        "screening",
+        opener.key,
+        NOW,
+        members=[CaseMember(opener, "reporter"), CaseMember(other, "party", {"seen": "no"})],
+        space=f"room-{case_id}",
+        data={"summary": "ça va"},
+        number=number,
+    )
+
+
+def _commit(store: Any, key: str, *writes: Any) -> None:
+    assert store.apply(Changes(at=NOW, event_key=key, writes=list(writes))) is not None
+
+
+def test_case_records_are_written_with_the_turn_and_read_back(backend: Backend) -> None:
+    store: Any = backend.store
+    report = _a_case(store, "report", ANA, BOB)
+    mediation = _a_case(store, "mediation", BOB, ANA)
+    assert (report.id, report.number, mediation.id, mediation.number) == (1, 1, 2, 1)
+    mediation.mediator = MOD.key
+    _commit(
+        store,
+        "e1",
+        save_case(report, NOW),
+        save_case(mediation, NOW),
+        store.cases.add_text(report.id, ANA.key, "report", "what happened", False, NOW),
+        store.cases.add_text(report.id, BOB.key, "reply", "my side", True, NOW),
+        add_audit(report.id, ANA.key, "opened", "against 123", NOW),
+        add_invitation(C, BOB.key, ANA.key, mediation.id, NOW),
+        add_block(C, MOD.key, BOB.key, NOW),
+    )
+    report.status, report.data = "closed", {"outcome": "warned"}  # saved by a later turn
+    _commit(store, "e2", save_case(report, NOW + timedelta(hours=1)))
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    loaded = cases.load(C, report.id)
+    assert loaded == report and loaded.shown == 1 and not loaded.is_open
+    assert cases.load("elsewhere", report.id) is None
+    assert cases.find(C, "mediation", 1) == mediation
+    assert cases.find(C, "report", 2) is None
+    assert cases.by_space(C, f"room-{mediation.id}") == mediation
+    assert [c.id for c in cases.of_member(C, ANA.key)] == [report.id, mediation.id]
+    assert [c.id for c in cases.listing(C, "report")] == [report.id]
+    assert cases.mediator_load(C, MOD.key) == 1
+    assert [(t.author, t.kind, t.text, t.shared) for t in cases.texts(report.id)] == [
+        (ANA.key, "report", "what happened", False),
+        (BOB.key, "reply", "my side", True),
+    ]
+    assert cases.audit(report.id) == [(NOW, ANA.key, "opened", "against 123")]
+    assert cases.invitations_since(C, NOW, requester=BOB.key) == 1
+    assert cases.invitations_since(C, NOW + timedelta(seconds=1), target=ANA.key) == 0
+    assert cases.refused(C, BOB.key, MOD.key, NOW)  # blocked
+    assert not cases.refused(C, BOB.key, ANA.key, NOW)
+    _commit(backend.store, "e3", set_invitation(mediation.id, ANA.key, "declined"))
+    assert backend.reopen().cases.refused(C, BOB.key, ANA.key, NOW)  # type: ignore[attr-defined]
+
+
+def test_case_numbers_count_per_kind_above_the_highest(backend: Backend) -> None:
+    store: Any = backend.store
+    first = _a_case(store, "report", ANA, BOB)
+    _commit(store, "e1", save_case(first, NOW))
+    assert store.cases.open_number(C, "report") == (2, 2)
+    assert store.cases.open_number(C, "appeal") == (3, 1)
+    # A number taken by a turn that then failed is not given again (a harmless gap).
+    assert backend.reopen().cases.open_number(C, "report") == (4, 3)  # type: ignore[attr-defined]
+
+
+def test_a_crash_leaves_no_case_record(backend: Backend) -> None:
+    store: Any = backend.store
+    case = _a_case(store, "report", ANA, BOB)
+    broken = Changes(
+        at=NOW,
+        event_key="e1",
+        outbox=[(C, Say(Place.direct(ANA), {"unstorable"}))],  # type: ignore[arg-type]
+    )
+    broken.writes = [save_case(case, NOW), add_audit(case.id, ANA.key, "opened", "", NOW)]
+    with pytest.raises(TypeError):
+        store.apply(broken)
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    assert cases.load(C, case.id) is None and cases.audit(case.id) == []
+
+
+@pytest.mark.parametrize("keep_open", [True, False], ids=["keep-open", "erase-open"])
+def test_erasure_in_case_records_is_exact(backend: Backend, keep_open: bool) -> None:
+    store: Any = backend.store
+    closed = _a_case(store, "report", ANA, BOB)
+    closed.status = "closed"
+    still_open = _a_case(store, "mediation", BOB, ANA)
+    _commit(
+        store,
+        "e1",
+        save_case(closed, NOW),
+        save_case(still_open, NOW),
+        store.cases.add_text(closed.id, ANA.key, "report", "ana closed", False, NOW),
+        store.cases.add_text(still_open.id, ANA.key, "statement", "ana open", False, NOW),
+        store.cases.add_text(still_open.id, BOB.key, "statement", "bob open", False, NOW),
+        store.cases.add_text(still_open.id, "telegram:1234", "statement", "look-alike", False, NOW),
+        add_audit(still_open.id, ANA.key, "joined", "with 12 and 123", NOW),
+        add_audit(still_open.id, BOB.key, "noted", "1234 and 123", NOW),
+        add_invitation(C, BOB.key, ANA.key, still_open.id, NOW),
+    )
+    _commit(store, "e2", forget_member(C, ANA.key, keep_open))
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    expected = [(ERASED, "ana open")] if keep_open else []
+    assert [(t.author, t.text) for t in cases.texts(still_open.id)] == [
+        *expected,
+        (BOB.key, "bob open"),
+        ("telegram:1234", "look-alike"),
+    ]
+    # Her report's texts go with her (she reported it); nobody else's text is touched.
+    assert cases.texts(closed.id) == []
+    assert cases.of_member(C, ANA.key) == []
+    assert [c.id for c in cases.of_member(C, BOB.key)] == [closed.id, still_open.id]
+    kept = cases.load(C, still_open.id)
+    ana_now = kept.others(BOB.key)[0]
+    assert (ana_now.member, ana_now.role) == (MemberRef("", "", ""), "party")
+    assert cases.load(C, closed.id).opened_by == ERASED
+    assert [(actor, detail) for _, actor, _, detail in cases.audit(still_open.id)] == [
+        (ERASED, ERASED),
+        (BOB.key, "1234 and 123"),
+    ]
+    assert cases.invitations_since(C, NOW, requester=BOB.key) == 0
+
+
+def test_retention_keeps_finished_cases_as_counts_only(backend: Backend) -> None:
+    store: Any = backend.store
+    old, current = _a_case(store, "report", ANA, BOB), _a_case(store, "report", BOB, ANA)
+    old.status = "closed"
+    _commit(
+        store,
+        "e1",
+        save_case(old, NOW),
+        save_case(current, NOW),
+        store.cases.add_text(old.id, ANA.key, "report", "old text", False, NOW),
+        store.cases.add_text(current.id, BOB.key, "report", "current text", False, NOW),
+        add_audit(old.id, ANA.key, "closed", "warned 123", NOW),
+    )
+    assert store.purge(C, NOW + timedelta(days=1)) == 1 + 0  # one text; no old conversation
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    purged = cases.load(C, old.id)
+    assert (purged.kind, purged.status, purged.opened_by, purged.members) == (
+        "report",
+        "closed",
+        "",
+        [],
+    )
+    assert purged.data == {} and purged.space is None
+    assert cases.texts(old.id) == [] and cases.audit(old.id) == [(NOW, "", "closed", "")]
+    assert [t.text for t in cases.texts(current.id)] == ["current text"]

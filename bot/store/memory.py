@@ -1,104 +1,39 @@
-"""A store in memory: the ``Store`` contract without a file, for tests.
+"""A store in memory: every store Protocol without a file, for tests and benchmarks.
 
 It keeps what SQLite keeps, as JSON text where SQLite does (so nothing a caller
-changes afterwards changes what was committed). A commit works on copies of the
-tables and swaps them in only at its end, so an exception anywhere in it leaves
-nothing of the turn. Case records are not kept here yet: a turn carrying case
-writes is refused, whole (see ``MemoryStore.apply``).
+changes afterwards changes what was committed), case records included. A commit
+works on copies of the tables and swaps them in only at its end, so an exception
+anywhere in it leaves nothing of the turn. Nothing is sealed: nothing is at rest.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from bot.actions import action_from_json, action_platform, action_to_json
 from bot.events import MemberRef
+from bot.store.memory_cases import MemoryCases, apply_case_write, purge_cases
+from bot.store.memory_tables import Audit, Outgoing, Tables, Timer
 from bot.store.privacy import ERASED, mentions
-from bot.store.protocol import Store
+from bot.store.protocol import ServiceStore
 from bot.store.types import Changes, OutboxItem, TimerRow, iso, parse_iso
 from bot.store.writes import ForgetMember
 
 UNDELIVERABLE = "undeliverable: "
 
 
-@dataclass(frozen=True, slots=True)
-class _Outgoing:
-    community: str
-    platform: str
-    action: str  # JSON; '' once delivered or set aside
-    created_at: str
-    sent_at: str | None = None
-    attempts: int = 0
-    last_error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Timer:
-    community: str
-    member: str
-    ref: MemberRef
-    kind: str
-    due_at: str
-    payload: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Audit:
-    community: str
-    at: str
-    actor: str
-    action: str
-    subject: str
-    detail: str
-
-
-@dataclass
-class _Tables:
-    inbox: dict[str, str] = field(default_factory=dict)
-    conversations: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    profiles: dict[tuple[str, str], str] = field(default_factory=dict)
-    outbox: dict[int, _Outgoing] = field(default_factory=dict)
-    timers: dict[int, _Timer] = field(default_factory=dict)
-    acknowledgements: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    mentorships: dict[tuple[str, str], str] = field(default_factory=dict)
-    audit: list[_Audit] = field(default_factory=list)
-    cursors: dict[str, str] = field(default_factory=dict)
-    member_records: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
-    last_id: int = 0  # outbox and timer ids, never reused
-
-    def copy(self) -> _Tables:
-        return _Tables(
-            dict(self.inbox),
-            dict(self.conversations),
-            dict(self.profiles),
-            dict(self.outbox),
-            dict(self.timers),
-            dict(self.acknowledgements),
-            dict(self.mentorships),
-            list(self.audit),
-            dict(self.cursors),
-            dict(self.member_records),
-            dict(self.counters),
-            self.last_id,
-        )
-
-    def new_id(self) -> int:
-        self.last_id += 1
-        return self.last_id
-
-
 class MemoryStore:
-    """The ``Store`` contract in memory. Not thread-safe, like the SQLite store."""
+    """Every store Protocol in memory. Not thread-safe, like the SQLite store."""
 
     path = ":memory:"
     durable = False
 
     def __init__(self) -> None:
-        self._t = _Tables()
+        self._t = Tables()
+        self.cases = MemoryCases(lambda: self._t)
 
     # Reads --------------------------------------------------------------------------
 
@@ -196,9 +131,6 @@ class MemoryStore:
     def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:
         if changes.event_key is not None and changes.event_key in self._t.inbox:
             return None
-        for write in changes.writes:
-            if not isinstance(write, ForgetMember):
-                raise NotImplementedError("the memory store keeps no case records")
         tables = self._t.copy()
         now = iso(changes.at)
         if changes.event_key is not None:
@@ -208,12 +140,13 @@ class MemoryStore:
         items = []
         for community, action in changes.outbox:
             outbox_id = tables.new_id()
-            row = _Outgoing(community, action_platform(action), action_to_json(action), now)
+            row = Outgoing(community, action_platform(action), action_to_json(action), now)
             tables.outbox[outbox_id] = row
             items.append(OutboxItem(outbox_id, community, action, 0))
         for write in changes.writes:
-            assert isinstance(write, ForgetMember)
-            _forget(tables, write)
+            if isinstance(write, ForgetMember):
+                _forget(tables, write)
+            apply_case_write(tables, write)
         tables.cursors.update(changes.cursors)
         self._t = tables  # the commit: all of it, at once
         return items
@@ -274,7 +207,7 @@ class MemoryStore:
         ]
         for key in old:
             del self._t.conversations[key]
-        return len(old)
+        return purge_cases(self._t, community, before) + len(old)
 
     def prune(self, before: datetime) -> None:
         cutoff = iso(before)
@@ -291,7 +224,7 @@ class MemoryStore:
         pass
 
 
-def _write_state(tables: _Tables, changes: Changes, now: str) -> None:
+def _write_state(tables: Tables, changes: Changes, now: str) -> None:
     for key, state in changes.conversations.items():
         if state is None:
             tables.conversations.pop(key, None)
@@ -304,10 +237,10 @@ def _write_state(tables: _Tables, changes: Changes, now: str) -> None:
     for community, mentee, mentor in changes.mentorships:
         tables.mentorships[(community, mentee)] = mentor
     for community, actor, what, subject, detail in changes.audit:
-        tables.audit.append(_Audit(community, now, actor, what, subject, detail))
+        tables.audit.append(Audit(community, now, actor, what, subject, detail))
 
 
-def _write_timers(tables: _Tables, changes: Changes) -> None:
+def _write_timers(tables: Tables, changes: Changes) -> None:
     for timer_id in changes.timers_done:
         tables.timers.pop(timer_id, None)
     cancelled = set(changes.timers_cancelled)
@@ -319,13 +252,13 @@ def _write_timers(tables: _Tables, changes: Changes) -> None:
         tables.timers = {
             i: t for i, t in tables.timers.items() if (t.community, t.member, t.kind) != key
         }
-        tables.timers[tables.new_id()] = _Timer(
+        tables.timers[tables.new_id()] = Timer(
             community, timer.member.key, timer.member, timer.kind, iso(timer.due_at), timer.payload
         )
 
 
-def _forget(tables: _Tables, forget: ForgetMember) -> None:
-    """``forget_member`` on the tables kept here (no case records)."""
+def _forget(tables: Tables, forget: ForgetMember) -> None:
+    """``forget_member`` on the tables besides case records (see ``forget_in_cases``)."""
     community, key = forget.community, forget.key
     platform, _, member_id = key.partition(":")
     mine = (community, key)
@@ -354,5 +287,5 @@ def _forget(tables: _Tables, forget: ForgetMember) -> None:
     }
 
 
-def _keeps_the_contract(store: MemoryStore) -> Store:
-    return store  # checked by mypy: MemoryStore is a Store
+def _keeps_the_contract(store: MemoryStore) -> ServiceStore:
+    return store  # checked by mypy: MemoryStore is a whole store
