@@ -17,12 +17,11 @@ from bot.actions import action_from_json, action_platform, action_to_json
 from bot.events import MemberRef
 from bot.store.memory_cases import MemoryCases, apply_case_write, purge_cases
 from bot.store.memory_tables import Audit, Outgoing, Tables, Timer
+from bot.store.outbox import UNDELIVERABLE
 from bot.store.privacy import ERASED, mentions
 from bot.store.protocol import ServiceStore
 from bot.store.types import Changes, OutboxItem, TimerRow, iso, parse_iso
 from bot.store.writes import ForgetMember
-
-UNDELIVERABLE = "undeliverable: "
 
 
 class MemoryStore:
