@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.actions import Action, Capabilities, action_platform
 from bot.clock import Clock
 from bot.errors import DeliveryError, UndeliverableError
-from bot.store.sqlite import SQLiteStore
+from bot.store.protocol import DeliveryStore
 from bot.store.types import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Adapter(Protocol):
 
 
 class Outbox:
-    def __init__(self, store: SQLiteStore, clock: Clock) -> None:
+    def __init__(self, store: DeliveryStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self.adapters: dict[str, Adapter] = {}

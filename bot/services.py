@@ -11,7 +11,7 @@ from bot.coc import CodeOfConduct
 from bot.config import Config
 from bot.dialogs.model import Dialog
 from bot.i18n.catalogs import Catalogs
-from bot.store.sqlite import SQLiteStore
+from bot.store.protocol import ServiceStore
 
 if TYPE_CHECKING:
     from bot.commands import Command
@@ -29,7 +29,7 @@ class Services:
     config: Config
     catalogs: Catalogs
     coc: CodeOfConduct
-    store: SQLiteStore
+    store: ServiceStore
     clock: Clock
     languages: tuple[str, ...]
     dialogs: dict[str, Dialog] = field(default_factory=dict)

@@ -1,8 +1,8 @@
 """Case records: one kind of record for mediations (and later reports and appeals),
 with members, texts and an audit log, independent of the platform they came from.
 
-Reads go straight to the database; writes are closures the engine runs inside the
-event's transaction, so a case never changes without the conversation that changed it.
+Reads go straight to the database; writes are records (``bot.store.writes``) the turn
+carries to its commit, so a case never changes without the conversation that changed it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,17 @@ from typing import Any
 
 from bot.events import MemberRef
 from bot.sealing import Sealer
-from bot.store.types import Write, iso, parse_iso
+from bot.store.types import iso, parse_iso
+from bot.store.writes import (
+    AddBlock,
+    AddCaseAudit,
+    AddCaseText,
+    AddInvitation,
+    CaseRow,
+    DeleteCaseTexts,
+    SaveCase,
+    SetInvitation,
+)
 
 OPEN_STATUSES = ("screening", "consent", "waiting", "statements", "joint", "agreement")
 _COLUMNS = "id, community, kind, status, opened_by, created_at, mediator, space, data, number"
@@ -83,18 +93,10 @@ class CaseRecords:
 
     def add_text(
         self, case_id: int, author: str, kind: str, text: str, shared: bool, now: datetime
-    ) -> Write:
-        """A case text (statement, report, evidence), encrypted when a key is set."""
-        sealed = self.sealer.seal(text)
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO case_texts (case_id, author, kind, text, shared, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (case_id, author, kind, sealed, int(shared), iso(now)),
-            )
-
-        return write
+    ) -> AddCaseText:
+        """A case text (statement, report, evidence), encrypted when a key is set (by
+        the store, as it commits the turn)."""
+        return AddCaseText(case_id, author, kind, text, shared, iso(now))
 
     def load(self, community: str, case_id: int) -> Case | None:
         row = self.conn.execute(
@@ -246,95 +248,50 @@ class CaseRecords:
         )
 
 
-def save_case(case: Case, now: datetime) -> Write:
+def save_case(case: Case, now: datetime) -> SaveCase:
     """Insert or replace the case and its members as they are now."""
-    data = json.dumps(case.data, ensure_ascii=False)
-    members = [
+    members = tuple(
         (
-            case.id,
             m.key,
             json.dumps({"platform": m.member.platform, "id": m.member.id, "name": m.member.name}),
             m.role,
             json.dumps(m.state),
         )
         for m in case.members
-    ]
-
-    def write(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO cases (id, community, kind, status, opened_by, mediator, space,"
-            " created_at, updated_at, data, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
-            " mediator = excluded.mediator, space = excluded.space,"
-            " updated_at = excluded.updated_at, data = excluded.data",
-            (
-                case.id,
-                case.community,
-                case.kind,
-                case.status,
-                case.opened_by,
-                case.mediator,
-                case.space,
-                iso(case.created_at),
-                iso(now),
-                data,
-                case.shown,
-            ),
-        )
-        conn.execute("DELETE FROM case_members WHERE case_id = ?", (case.id,))
-        conn.executemany("INSERT INTO case_members VALUES (?, ?, ?, ?, ?)", members)
-
-    return write
+    )
+    row = CaseRow(
+        case.id,
+        case.community,
+        case.kind,
+        case.status,
+        case.opened_by,
+        case.mediator,
+        case.space,
+        iso(case.created_at),
+        json.dumps(case.data, ensure_ascii=False),
+        case.shown,
+        members,
+    )
+    return SaveCase(row, iso(now))
 
 
-def delete_texts(case_id: int, kinds: tuple[str, ...]) -> Write:
-    def write(conn: sqlite3.Connection) -> None:
-        marks = ",".join("?" * len(kinds))
-        conn.execute(
-            f"DELETE FROM case_texts WHERE case_id = ? AND kind IN ({marks})", (case_id, *kinds)
-        )
-
-    return write
+def delete_texts(case_id: int, kinds: tuple[str, ...]) -> DeleteCaseTexts:
+    return DeleteCaseTexts(case_id, kinds)
 
 
-def add_audit(case_id: int, actor: str, action: str, detail: str, now: datetime) -> Write:
-    def write(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO case_audit (case_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
-            (case_id, iso(now), actor, action, detail),
-        )
-
-    return write
+def add_audit(case_id: int, actor: str, action: str, detail: str, now: datetime) -> AddCaseAudit:
+    return AddCaseAudit(case_id, actor, action, detail, iso(now))
 
 
 def add_invitation(
     community: str, requester: str, target: str, case_id: int, now: datetime
-) -> Write:
-    def write(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO invitations (community, requester, target, case_id, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (community, requester, target, case_id, iso(now)),
-        )
-
-    return write
+) -> AddInvitation:
+    return AddInvitation(community, requester, target, case_id, iso(now))
 
 
-def set_invitation(case_id: int, target: str, outcome: str) -> Write:
-    def write(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "UPDATE invitations SET outcome = ? WHERE case_id = ? AND target = ?",
-            (outcome, case_id, target),
-        )
-
-    return write
+def set_invitation(case_id: int, target: str, outcome: str) -> SetInvitation:
+    return SetInvitation(case_id, target, outcome)
 
 
-def add_block(community: str, target: str, requester: str, now: datetime) -> Write:
-    def write(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
-            (community, target, requester, iso(now)),
-        )
-
-    return write
+def add_block(community: str, target: str, requester: str, now: datetime) -> AddBlock:
+    return AddBlock(community, target, requester, iso(now))

@@ -8,71 +8,72 @@ import sqlite3
 import uuid
 from datetime import datetime
 
-from bot.store.types import Write, iso
+from bot.store.types import iso
+from bot.store.writes import ForgetMember
 
 ERASED = "erased"
 CLOSED_STATUSES = ("closed", "declined", "screened_out", "cancelled")
 ERASE_MEMBER_RECORDS = "DELETE FROM member_records WHERE platform = ? AND member = ?"
 
 
-def forget_member(community: str, key: str, keep_open_cases: bool) -> Write:
+def forget_member(community: str, key: str, keep_open_cases: bool) -> ForgetMember:
     """Everything stored about one member, gone: profile, conversation, agreements,
     mentorships, timers, invitations, their texts in cases (open cases keep theirs when
     policy says so), and their identity wherever a record names them."""
+    return ForgetMember(community, key, keep_open_cases)
+
+
+def forget_member_sql(conn: sqlite3.Connection, forget: ForgetMember) -> None:
+    """``forget_member`` inside the turn's transaction."""
+    community, key, keep_open_cases = forget.community, forget.key, forget.keep_open_cases
     platform, _, member_id = key.partition(":")
-
-    def write(conn: sqlite3.Connection) -> None:
-        for table in ("profiles", "conversations", "acknowledgements"):
-            conn.execute(
-                f"DELETE FROM {table} WHERE community = ? AND member = ?", (community, key)
-            )
+    for table in ("profiles", "conversations", "acknowledgements"):
+        conn.execute(f"DELETE FROM {table} WHERE community = ? AND member = ?", (community, key))
+    conn.execute(
+        "DELETE FROM mentorships WHERE community = ? AND (mentee = ? OR mentor = ?)",
+        (community, key, key),
+    )
+    conn.execute("DELETE FROM timers WHERE community = ? AND member = ?", (community, key))
+    conn.execute(
+        "DELETE FROM invitations WHERE community = ? AND (requester = ? OR target = ?)",
+        (community, key, key),
+    )
+    conn.execute(
+        "DELETE FROM blocks WHERE community = ? AND (requester = ? OR target = ?)",
+        (community, key, key),
+    )
+    marks = ",".join("?" * len(CLOSED_STATUSES))
+    open_cases = f"SELECT id FROM cases WHERE status NOT IN ({marks})"
+    # Their texts: written under their key, or under a report alias of theirs.
+    theirs = (
+        "(author = ? OR case_id IN (SELECT case_id FROM case_members"
+        " WHERE member = ? AND role = 'reporter'))"
+    )
+    if keep_open_cases:
         conn.execute(
-            "DELETE FROM mentorships WHERE community = ? AND (mentee = ? OR mentor = ?)",
-            (community, key, key),
+            f"DELETE FROM case_texts WHERE {theirs} AND case_id NOT IN ({open_cases})",
+            (key, key, *CLOSED_STATUSES),
         )
-        conn.execute("DELETE FROM timers WHERE community = ? AND member = ?", (community, key))
-        conn.execute(
-            "DELETE FROM invitations WHERE community = ? AND (requester = ? OR target = ?)",
-            (community, key, key),
-        )
-        conn.execute(
-            "DELETE FROM blocks WHERE community = ? AND (requester = ? OR target = ?)",
-            (community, key, key),
-        )
-        marks = ",".join("?" * len(CLOSED_STATUSES))
-        open_cases = f"SELECT id FROM cases WHERE status NOT IN ({marks})"
-        # Their texts: written under their key, or under a report alias of theirs.
-        theirs = (
-            "(author = ? OR case_id IN (SELECT case_id FROM case_members"
-            " WHERE member = ? AND role = 'reporter'))"
-        )
-        if keep_open_cases:
-            conn.execute(
-                f"DELETE FROM case_texts WHERE {theirs} AND case_id NOT IN ({open_cases})",
-                (key, key, *CLOSED_STATUSES),
-            )
-        else:
-            conn.execute(f"DELETE FROM case_texts WHERE {theirs}", (key, key))
-        conn.execute("UPDATE case_texts SET author = ? WHERE author = ?", (ERASED, key))
-        conn.execute(
-            "UPDATE case_members SET member = ?, member_ref = ? WHERE member = ?",
-            (f"{ERASED}:{uuid.uuid4().hex[:8]}", '{"platform": "", "id": "", "name": ""}', key),
-        )
-        conn.execute("UPDATE cases SET opened_by = ? WHERE opened_by = ?", (ERASED, key))
-        conn.execute("UPDATE cases SET mediator = ? WHERE mediator = ?", (ERASED, key))
-        conn.execute("UPDATE audit SET actor = ? WHERE actor = ?", (ERASED, key))
-        conn.execute("UPDATE audit SET subject = ? WHERE subject = ?", (ERASED, key))
-        _erase_mentions(conn, "audit", member_id)
-        conn.execute(
-            "UPDATE profiles SET profile = replace(profile, ?, ?) WHERE profile LIKE ?",
-            (f'"{key}"', f'"{ERASED}"', f'%"{key}"%'),
-        )
-        conn.execute("UPDATE case_audit SET actor = ? WHERE actor = ?", (ERASED, key))
-        _erase_mentions(conn, "case_audit", member_id)
-        conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
-        conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
-
-    return write
+    else:
+        conn.execute(f"DELETE FROM case_texts WHERE {theirs}", (key, key))
+    conn.execute("UPDATE case_texts SET author = ? WHERE author = ?", (ERASED, key))
+    conn.execute(
+        "UPDATE case_members SET member = ?, member_ref = ? WHERE member = ?",
+        (f"{ERASED}:{uuid.uuid4().hex[:8]}", '{"platform": "", "id": "", "name": ""}', key),
+    )
+    conn.execute("UPDATE cases SET opened_by = ? WHERE opened_by = ?", (ERASED, key))
+    conn.execute("UPDATE cases SET mediator = ? WHERE mediator = ?", (ERASED, key))
+    conn.execute("UPDATE audit SET actor = ? WHERE actor = ?", (ERASED, key))
+    conn.execute("UPDATE audit SET subject = ? WHERE subject = ?", (ERASED, key))
+    _erase_mentions(conn, "audit", member_id)
+    conn.execute(
+        "UPDATE profiles SET profile = replace(profile, ?, ?) WHERE profile LIKE ?",
+        (f'"{key}"', f'"{ERASED}"', f'%"{key}"%'),
+    )
+    conn.execute("UPDATE case_audit SET actor = ? WHERE actor = ?", (ERASED, key))
+    _erase_mentions(conn, "case_audit", member_id)
+    conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
+    conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
 
 
 def mentions(text: str, member_id: str) -> bool:

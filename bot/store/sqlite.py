@@ -23,6 +23,7 @@ from bot.errors import StoreError
 from bot.events import MemberRef
 from bot.sealing import Sealer
 from bot.store import outbox
+from bot.store.case_sql import run_write
 from bot.store.cases import CaseRecords
 from bot.store.group_sync import fsync_path
 from bot.store.migrations import migrate
@@ -218,7 +219,7 @@ class SQLiteStore:
             write_timers(conn, changes)
             items = write_outbox(conn, changes, now, self.sealer)
             for write in changes.writes:
-                write(conn)
+                run_write(conn, write, self.sealer)
             for name, position in changes.cursors.items():
                 conn.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, position))
         if marks:

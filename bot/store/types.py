@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.actions import Action, ScheduleTimer
 from bot.events import MemberRef
-
-# A write to run inside an event's transaction (case records use these).
-Write = Callable[[sqlite3.Connection], None]
+from bot.store.writes import Write as Write  # case records' writes, carried by a turn
 
 
 def iso(moment: datetime) -> str:

@@ -1,0 +1,91 @@
+"""The case-record writes of a turn (``bot.store.writes``) as SQL, inside the
+store's transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.sealing import Sealer
+from bot.store.privacy import forget_member_sql
+from bot.store.writes import (
+    AddBlock,
+    AddCaseAudit,
+    AddCaseText,
+    AddInvitation,
+    DeleteCaseTexts,
+    ForgetMember,
+    SaveCase,
+    SetInvitation,
+    Write,
+)
+
+
+def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
+    match write:
+        case SaveCase():
+            _save_case(conn, write)
+        case AddCaseText(case_id, author, kind, text, shared, at):
+            conn.execute(
+                "INSERT INTO case_texts (case_id, author, kind, text, shared, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, author, kind, sealer.seal(text), int(shared), at),
+            )
+        case DeleteCaseTexts(case_id, kinds):
+            marks = ",".join("?" * len(kinds))
+            conn.execute(
+                f"DELETE FROM case_texts WHERE case_id = ? AND kind IN ({marks})",
+                (case_id, *kinds),
+            )
+        case AddCaseAudit(case_id, actor, action, detail, at):
+            conn.execute(
+                "INSERT INTO case_audit (case_id, at, actor, action, detail)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (case_id, at, actor, action, detail),
+            )
+        case AddInvitation(community, requester, target, case_id, at):
+            conn.execute(
+                "INSERT INTO invitations (community, requester, target, case_id, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (community, requester, target, case_id, at),
+            )
+        case SetInvitation(case_id, target, outcome):
+            conn.execute(
+                "UPDATE invitations SET outcome = ? WHERE case_id = ? AND target = ?",
+                (outcome, case_id, target),
+            )
+        case AddBlock(community, target, requester, at):
+            conn.execute(
+                "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
+                (community, target, requester, at),
+            )
+        case ForgetMember():
+            forget_member_sql(conn, write)
+
+
+def _save_case(conn: sqlite3.Connection, write: SaveCase) -> None:
+    case = write.case
+    conn.execute(
+        "INSERT INTO cases (id, community, kind, status, opened_by, mediator, space,"
+        " created_at, updated_at, data, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
+        " mediator = excluded.mediator, space = excluded.space,"
+        " updated_at = excluded.updated_at, data = excluded.data",
+        (
+            case.id,
+            case.community,
+            case.kind,
+            case.status,
+            case.opened_by,
+            case.mediator,
+            case.space,
+            case.created_at,
+            write.at,
+            case.data,
+            case.number,
+        ),
+    )
+    conn.execute("DELETE FROM case_members WHERE case_id = ?", (case.id,))
+    conn.executemany(
+        "INSERT INTO case_members VALUES (?, ?, ?, ?, ?)",
+        [(case.id, *member) for member in case.members],
+    )

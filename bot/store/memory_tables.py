@@ -1,0 +1,120 @@
+"""The tables of the in-memory store: immutable rows in dicts, copied per commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.events import MemberRef
+from bot.store.writes import CaseRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCase:
+    row: CaseRow
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTextRow:
+    case_id: int
+    author: str
+    kind: str
+    text: str
+    shared: bool
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAuditRow:
+    case_id: int
+    at: str
+    actor: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    community: str
+    requester: str
+    target: str
+    case_id: int
+    at: str
+    outcome: str = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    community: str
+    platform: str
+    action: str  # JSON; '' once delivered or set aside
+    created_at: str
+    sent_at: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    community: str
+    member: str
+    ref: MemberRef
+    kind: str
+    due_at: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    community: str
+    at: str
+    actor: str
+    action: str
+    subject: str
+    detail: str
+
+
+@dataclass
+class Tables:
+    inbox: dict[str, str] = field(default_factory=dict)
+    conversations: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    profiles: dict[tuple[str, str], str] = field(default_factory=dict)
+    outbox: dict[int, Outgoing] = field(default_factory=dict)
+    timers: dict[int, Timer] = field(default_factory=dict)
+    acknowledgements: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    mentorships: dict[tuple[str, str], str] = field(default_factory=dict)
+    audit: list[Audit] = field(default_factory=list)
+    cursors: dict[str, str] = field(default_factory=dict)
+    member_records: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    last_id: int = 0  # outbox, timer and case row ids, never reused
+    cases: dict[int, StoredCase] = field(default_factory=dict)
+    case_texts: dict[int, CaseTextRow] = field(default_factory=dict)
+    case_audit: dict[int, CaseAuditRow] = field(default_factory=dict)
+    invitations: dict[int, Invitation] = field(default_factory=dict)
+    blocks: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def copy(self) -> Tables:
+        return Tables(
+            dict(self.inbox),
+            dict(self.conversations),
+            dict(self.profiles),
+            dict(self.outbox),
+            dict(self.timers),
+            dict(self.acknowledgements),
+            dict(self.mentorships),
+            list(self.audit),
+            dict(self.cursors),
+            dict(self.member_records),
+            dict(self.counters),
+            self.last_id,
+            dict(self.cases),
+            dict(self.case_texts),
+            dict(self.case_audit),
+            dict(self.invitations),
+            dict(self.blocks),
+        )
+
+    def new_id(self) -> int:
+        self.last_id += 1
+        return self.last_id

@@ -1,0 +1,155 @@
+"""What the engine, delivery and features need from a store, as Protocols.
+
+``Store`` is the contract every backend keeps (tests/test_store_contract.py runs
+against each): an event seen once, a turn committed in one call, delivery's
+bookkeeping, timers, adapters' records and erasure. ``ServiceStore`` adds what
+features and housekeeping read and do besides; ``CaseStore`` reads case records
+(their writes travel in the turn, ``bot.store.writes``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.events import MemberRef
+from bot.store.cases import Case, CaseText
+from bot.store.types import Changes, OutboxItem, TimerRow
+from bot.store.writes import AddCaseText
+
+
+class DeliveryStore(Protocol):
+    """The outbox as delivery sees it (``bot.delivery.Outbox``)."""
+
+    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
+        """Committed actions not delivered yet, oldest first."""
+        ...
+
+    def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
+        """Delivered: written with the next commit or ``flush_marks``; the row keeps
+        no text."""
+        ...
+
+    def flush_marks(self) -> None: ...
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        """A failure worth retrying: the action stays pending."""
+        ...
+
+    def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
+        """Undeliverable: set aside without its text, with the reason, and counted."""
+        ...
+
+
+class Store(DeliveryStore, Protocol):
+    """One turn in, its actions out: the contract of every backend."""
+
+    def seen(self, event_key: str) -> bool: ...
+
+    def load_conversation(self, community: str, member: str) -> dict[str, Any] | None: ...
+
+    def load_profile(self, community: str, member: str) -> dict[str, Any] | None: ...
+
+    def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:
+        """Commit everything one turn caused, all or nothing. None (and nothing
+        written) when its event was committed before."""
+        ...
+
+    def mark_sent(self, outbox_id: int, at: datetime) -> None: ...
+
+    def undeliverable(self) -> dict[str, int]:
+        """How many actions were set aside, per platform."""
+        ...
+
+    def undeliverable_reasons(self, limit: int = 100) -> list[tuple[int, str, str]]: ...
+
+    def due_timers(self, now: datetime, limit: int = 500) -> list[TimerRow]: ...
+
+    def next_timer_due(self) -> datetime | None: ...
+
+    def delete_timer(self, timer_id: int) -> None: ...
+
+    def cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, position: str) -> None: ...
+
+    def member_record(self, platform: str, member_id: str, name: str) -> str | None: ...
+
+    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None: ...
+
+    def erase_delivered(self, platform: str, member_id: str) -> None:
+        """After ``/forget`` was answered: no delivered message and no adapter record
+        of that member stays."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CaseStore(Protocol):
+    """Case records (mediations, reports, appeals) as features read them."""
+
+    def add_text(
+        self, case_id: int, author: str, kind: str, text: str, shared: bool, now: datetime
+    ) -> AddCaseText: ...
+
+    def load(self, community: str, case_id: int) -> Case | None: ...
+
+    def find(self, community: str, kind: str, number: int) -> Case | None: ...
+
+    def by_space(self, community: str, space: str) -> Case | None: ...
+
+    def of_member(self, community: str, member: str) -> list[Case]: ...
+
+    def listing(self, community: str, kind: str) -> list[Case]: ...
+
+    def mediator_load(self, community: str, mediator: str) -> int: ...
+
+    def texts(self, case_id: int) -> list[CaseText]: ...
+
+    def audit(self, case_id: int) -> list[tuple[datetime, str, str, str]]: ...
+
+    def invitations_since(
+        self,
+        community: str,
+        since: datetime,
+        *,
+        requester: str | None = None,
+        target: str | None = None,
+    ) -> int: ...
+
+    def refused(self, community: str, requester: str, target: str, since: datetime) -> bool: ...
+
+    def open_number(self, community: str, kind: str) -> tuple[int, int]:
+        """A new case's id and its number among its kind, taken at once (not in the
+        turn's commit: the turn's texts show the number)."""
+        ...
+
+
+class ServiceStore(Store, Protocol):
+    """The store the engine's services hold: the contract, plus what features read,
+    housekeeping, and strict durability's group sync."""
+
+    @property
+    def path(self) -> str:
+        """Where the store keeps its files (adapters keep theirs beside it)."""
+        ...
+
+    @property
+    def durable(self) -> bool: ...
+
+    @property
+    def cases(self) -> CaseStore: ...
+
+    def sync_log(self) -> None: ...
+
+    def count_mentees(self, community: str, mentor: str) -> int: ...
+
+    def acknowledgements(self, community: str, member: str) -> list[tuple[str, datetime]]: ...
+
+    def audit_log(self, community: str) -> list[dict[str, str]]: ...
+
+    def members_to_reacknowledge(self, community: str, version: str) -> list[MemberRef]: ...
+
+    def purge(self, community: str, before: datetime) -> int: ...
+
+    def prune(self, before: datetime) -> None: ...

@@ -1,0 +1,109 @@
+"""Case-record writes a turn carries to its commit: plain records, no SQL.
+
+Features build these (through the helpers in ``bot.store.cases`` and
+``bot.store.privacy``); each backend turns them into its own writes inside the
+turn's one transaction, so a case never changes without the conversation that
+changed it, and nothing outside the store knows how a backend keeps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A case and its members as they were when the turn saved it (JSON text for
+    ``data``, each member's reference and state)."""
+
+    id: int
+    community: str
+    kind: str
+    status: str
+    opened_by: str
+    mediator: str | None
+    space: str | None
+    created_at: str
+    data: str
+    number: int
+    # (member key, member reference as JSON, role, state as JSON), in order.
+    members: tuple[tuple[str, str, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCase:
+    case: CaseRow
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddCaseText:
+    """A case text (statement, report, evidence): sealed by the store when a key is set."""
+
+    case_id: int
+    author: str
+    kind: str
+    text: str
+    shared: bool
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCaseTexts:
+    case_id: int
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AddCaseAudit:
+    case_id: int
+    actor: str
+    action: str
+    detail: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddInvitation:
+    community: str
+    requester: str
+    target: str
+    case_id: int
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetInvitation:
+    case_id: int
+    target: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddBlock:
+    community: str
+    target: str
+    requester: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetMember:
+    """Everything stored about one member, gone (``/forget``); open cases keep their
+    texts when policy says so."""
+
+    community: str
+    key: str
+    keep_open_cases: bool
+
+
+Write = (
+    SaveCase
+    | AddCaseText
+    | DeleteCaseTexts
+    | AddCaseAudit
+    | AddInvitation
+    | SetInvitation
+    | AddBlock
+    | ForgetMember
+)

@@ -1,0 +1,546 @@
+"""The store contract (bot.store.protocol.Store), run against every backend: SQLite on
+a real file and the in-memory store (PostgreSQL joins them later).
+
+Each test says what a member or a moderator would notice if a backend broke it: a reply
+sent twice or lost, a half-made step after a crash, a private text kept after delivery,
+another member's records erased with someone's ``/forget``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import adapters.session as console_session
+from adapters.session import AdvancingClock
+from adapters.transcript import run_transcript
+from bot.actions import GrantRole, Say, ScheduleTimer
+from bot.app import load_content
+from bot.clock import Clock, ManualClock
+from bot.config import Config, load_config
+from bot.engine import Engine
+from bot.events import MemberRef, Place
+from bot.services import Services
+from bot.store.cases import (
+    Case,
+    CaseMember,
+    add_audit,
+    add_block,
+    add_invitation,
+    save_case,
+    set_invitation,
+)
+from bot.store.memory import MemoryStore
+from bot.store.privacy import ERASED, forget_member
+from bot.store.protocol import Store
+from bot.store.sqlite import SQLiteStore
+from bot.store.types import Changes
+
+C = "example"
+ANA = MemberRef("telegram", "12", "Ana")
+BOB = MemberRef("telegram", "123", "Bob")
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def say(member: MemberRef, text: str) -> tuple[str, Say]:
+    return (C, Say(Place.direct(member), text))
+
+
+@dataclass
+class Backend:
+    """A store under test: ``reopen`` gives the store as a new process would see it
+    (the same file opened again; the in-memory store is its own process)."""
+
+    store: Store
+    reopen: Callable[[], Store]
+    # Every outbox row's stored action text, delivered or not.
+    stored_actions: Callable[[], list[str]]
+
+
+def _sqlite(tmp_path: Path) -> Backend:
+    path = tmp_path / "contract.db"
+    backend = Backend(SQLiteStore(path), lambda: backend.store, lambda: [])
+
+    def reopen() -> Store:
+        backend.store.close()
+        backend.store = SQLiteStore(path)
+        return backend.store
+
+    def stored_actions() -> list[str]:
+        backend.store.flush_marks()
+        with sqlite3.connect(path) as other:
+            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+
+    backend.reopen, backend.stored_actions = reopen, stored_actions
+    return backend
+
+
+def _memory(tmp_path: Path) -> Backend:
+    store = MemoryStore()
+    return Backend(store, lambda: store, lambda: [r.action for r in store._t.outbox.values()])
+
+
+@pytest.fixture(params=[_sqlite, _memory], ids=["sqlite", "memory"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    made: Backend = request.param(tmp_path)
+    yield made
+    made.store.close()
+
+
+def a_turn(event_key: str, member: MemberRef = ANA, step: str = "welcome") -> Changes:
+    return Changes(
+        at=NOW,
+        event_key=event_key,
+        conversations={(C, member.key): {"step": step}},
+        profiles={(C, member.key): {"name": member.name}},
+        outbox=[say(member, f"{step} 1"), say(member, f"{step} 2")],
+        timers=[(C, ScheduleTimer(member, "checkin", NOW + timedelta(days=2)))],
+        acknowledgements=[(C, member.key, "v1")],
+    )
+
+
+def test_an_event_is_committed_once_and_a_duplicate_writes_nothing(backend: Backend) -> None:
+    store = backend.store
+    assert not store.seen("e1")
+    items = store.apply(a_turn("e1"))
+    assert items is not None and len(items) == 2
+    assert store.seen("e1")
+    # The platform delivers the event again (with whatever the engine made of it now).
+    again = a_turn("e1", step="other")
+    again.outbox.append(say(BOB, "to bob"))
+    assert store.apply(again) is None
+    store = backend.reopen()
+    assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
+    assert [i.action.text for i in store.pending_outbox()] == ["welcome 1", "welcome 2"]  # type: ignore[union-attr]
+    assert len(store.due_timers(NOW + timedelta(days=3))) == 1
+
+
+def test_a_turn_commits_state_outbox_and_timers_together(backend: Backend) -> None:
+    turn = a_turn("e1")
+    turn.cursors["telegram:offset"] = "41"
+    items = backend.store.apply(turn)
+    assert items is not None
+    assert [i.action for i in items] == [a for _, a in turn.outbox]
+    store = backend.reopen()
+    assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
+    assert store.load_profile(C, ANA.key) == {"name": "Ana"}
+    assert [(i.id, i.action) for i in store.pending_outbox()] == [(i.id, i.action) for i in items]
+    [timer] = store.due_timers(NOW + timedelta(days=2))
+    assert (timer.member, timer.kind, timer.due_at) == (ANA, "checkin", NOW + timedelta(days=2))
+    assert store.cursor("telegram:offset") == "41"
+
+
+def _crash_in_state(turn: Changes) -> None:
+    # Ana's state is written, then Bob's cannot be.
+    turn.conversations[(C, BOB.key)] = {"unstorable": {1, 2}}
+
+
+def _crash_in_outbox(turn: Changes) -> None:
+    # The state and timers are written, the first action too, then one cannot be.
+    turn.outbox.append((C, Say(Place.direct(ANA), {"unstorable"})))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("crash", [_crash_in_state, _crash_in_outbox], ids=["state", "outbox"])
+def test_a_crash_in_the_middle_of_a_commit_leaves_nothing_of_the_turn(
+    backend: Backend, crash: Callable[[Changes], None]
+) -> None:
+    backend.store.apply(a_turn("e1"))
+    before = backend.stored_actions()
+    broken = a_turn("e2", step="second")
+    broken.cursors["telegram:offset"] = "42"
+    broken.timers.append((C, ScheduleTimer(ANA, "reminder", NOW)))
+    crash(broken)
+    with pytest.raises(TypeError):
+        backend.store.apply(broken)
+    for store_now in (lambda: backend.store, backend.reopen):
+        store = store_now()
+        assert not store.seen("e2")
+        assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
+        assert store.load_conversation(C, BOB.key) is None
+        assert store.load_profile(C, ANA.key) == {"name": "Ana"}
+        assert backend.stored_actions() == before
+        assert store.due_timers(NOW) == []
+        assert store.cursor("telegram:offset") is None
+    # The event handled again (the platform re-delivers it) commits in full.
+    items = backend.store.apply(a_turn("e2", step="second"))
+    assert items is not None and len(backend.store.pending_outbox()) == 4
+
+
+def test_pending_deliveries_come_in_commit_order(backend: Backend) -> None:
+    store = backend.store
+    store.apply(a_turn("e1", ANA, "ana"))
+    store.apply(a_turn("e2", BOB, "bob"))
+    store.apply(Changes(at=NOW, event_key="e3", outbox=[(C, GrantRole(ANA, "member"))]))
+    pending = store.pending_outbox()
+    assert [type(i.action).__name__ for i in pending] == ["Say"] * 4 + ["GrantRole"]
+    assert [i.action.text for i in pending[:4]] == ["ana 1", "ana 2", "bob 1", "bob 2"]  # type: ignore[union-attr]
+    assert [i.id for i in pending] == sorted(i.id for i in pending)
+    store.mark_failed(pending[0].id, "timed out")  # retried later, first still
+    again = backend.reopen().pending_outbox()
+    assert [i.id for i in again] == [i.id for i in pending]
+    assert (again[0].attempts, again[1].attempts) == (1, 0)
+    assert [i.id for i in backend.store.pending_outbox(limit=2)] == [i.id for i in pending[:2]]
+
+
+def test_a_delivered_action_keeps_no_text(backend: Backend) -> None:
+    store = backend.store
+    first, second = (
+        store.apply(
+            Changes(
+                at=NOW,
+                event_key="e1",
+                outbox=[say(ANA, "my private statement"), say(ANA, "still waiting")],
+            )
+        )
+        or []
+    )
+    store.mark_sent(first.id, NOW)
+    store.mark_sent_later(second.id, NOW)
+    store.flush_marks()
+    assert store.pending_outbox() == []
+    stored = backend.stored_actions()
+    assert len(stored) == 2 and all(text == "" for text in stored)
+    assert backend.reopen().pending_outbox() == []
+
+
+def test_an_undeliverable_action_is_recorded_with_its_reason_and_counted(
+    backend: Backend,
+) -> None:
+    store = backend.store
+    items = (
+        store.apply(
+            Changes(
+                at=NOW,
+                event_key="e1",
+                outbox=[
+                    say(ANA, "secret one"),
+                    (C, Say(Place.direct(MemberRef("matrix", "@ann:x.org")), "secret two")),
+                    say(BOB, "secret three"),
+                    say(BOB, "delivered"),
+                ],
+            )
+        )
+        or []
+    )
+    store.mark_dead(items[0].id, "blocked the bot", NOW)
+    store.mark_dead(items[1].id, "no such room", NOW)
+    store.mark_dead(items[2].id, "deactivated", NOW)
+    store = backend.reopen()
+    assert store.undeliverable() == {"telegram": 2, "matrix": 1}
+    assert store.undeliverable_reasons() == [
+        (items[2].id, "telegram", "deactivated"),
+        (items[1].id, "matrix", "no such room"),
+        (items[0].id, "telegram", "blocked the bot"),
+    ]
+    assert [i.id for i in store.pending_outbox()] == [items[3].id]  # never counted as sent
+    assert [text for text in backend.stored_actions() if "secret" in text] == []
+
+
+def test_due_timers_in_due_order(backend: Backend) -> None:
+    store = backend.store
+    store.apply(
+        Changes(
+            at=NOW,
+            event_key="e1",
+            timers=[
+                (C, ScheduleTimer(ANA, "checkin", NOW + timedelta(hours=3), "old")),
+                (C, ScheduleTimer(BOB, "checkin", NOW + timedelta(hours=2))),
+                (C, ScheduleTimer(ANA, "remind", NOW + timedelta(hours=1))),
+                (
+                    C,
+                    ScheduleTimer(ANA, "checkin", NOW + timedelta(hours=1), "new"),
+                ),  # replaces "old"
+                (C, ScheduleTimer(BOB, "cancel me", NOW)),
+            ],
+        )
+    )
+    store.apply(Changes(at=NOW, event_key="e2", timers_cancelled=[(C, BOB.key, "cancel me")]))
+    store = backend.reopen()
+    assert store.due_timers(NOW) == []
+    assert store.next_timer_due() == NOW + timedelta(hours=1)
+    due = store.due_timers(NOW + timedelta(hours=2))
+    # Due first, then set first ("checkin" was set again after "remind").
+    assert [(t.member.id, t.kind, t.payload) for t in due] == [
+        ("12", "remind", ""),
+        ("12", "checkin", "new"),
+        ("123", "checkin", ""),
+    ]
+    assert due[0].due_at == NOW + timedelta(hours=1) and due[2].due_at == NOW + timedelta(hours=2)
+    assert len(store.due_timers(NOW + timedelta(hours=2), limit=1)) == 1
+    store.apply(Changes(at=NOW, event_key="t1", timers_done=[due[0].id]))
+    store.delete_timer(due[1].id)
+    assert [t.id for t in store.due_timers(NOW + timedelta(days=1))] == [due[2].id]
+
+
+def test_member_records_are_exact_by_platform_member_and_name(backend: Backend) -> None:
+    store = backend.store
+    records = {
+        ("telegram", "12", "sent"): "ana's message",
+        ("telegram", "12", "dm"): "ana's chat",
+        ("telegram", "123", "sent"): "bob's message",
+        ("telegram", "1", "sent"): "one's message",
+        ("matrix", "12", "sent"): "a matrix 12",
+        ("telegram", "12%", "sent"): "a look-alike",
+        ("telegram", "_2", "sent"): "another look-alike",
+    }
+    for (platform, member, name), value in records.items():
+        store.set_member_record(platform, member, name, value)
+    store.set_member_record("telegram", "12", "sent", "ana's newer message")
+    records[("telegram", "12", "sent")] = "ana's newer message"
+    store = backend.reopen()
+    for (platform, member, name), value in records.items():
+        assert store.member_record(platform, member, name) == value
+    assert store.member_record("telegram", "12", "other") is None
+    store.erase_delivered("telegram", "12")
+    for (platform, member, name), value in records.items():
+        expected = None if (platform, member) == ("telegram", "12") else value
+        assert backend.reopen().member_record(platform, member, name) == expected
+
+
+def _fill(store: Store, member: MemberRef, key: str) -> None:
+    turn = a_turn(key, member, member.id)
+    turn.mentorships.append((C, member.key, "telegram:mentor"))
+    turn.audit.append((C, member.key, "joined", "", f"welcomed {member.id}"))
+    store.apply(turn)
+    store.set_member_record(member.platform, member.id, "sent", f"{member.id}'s message")
+
+
+def test_erasing_one_member_leaves_the_others_intact(backend: Backend) -> None:
+    store = backend.store
+    _fill(store, ANA, "e1")
+    _fill(store, BOB, "e2")
+    delivered = store.pending_outbox()[0]
+    store.mark_sent(delivered.id, NOW)
+    keep_open = True
+    forget = Changes(
+        at=NOW,
+        event_key="e3",
+        outbox=[say(ANA, "forgotten")],
+        writes=[forget_member(C, ANA.key, keep_open)],
+    )
+    [reply] = store.apply(forget) or []
+    store.mark_sent(reply.id, NOW)
+    store.erase_delivered(ANA.platform, ANA.id)
+    store = backend.reopen()
+    assert store.load_conversation(C, ANA.key) is None
+    assert store.load_profile(C, ANA.key) is None
+    assert store.member_record("telegram", "12", "sent") is None
+    assert [t.member for t in store.due_timers(NOW + timedelta(days=3))] == [BOB]
+    assert store.load_conversation(C, BOB.key) == {"step": "123"}
+    assert store.load_profile(C, BOB.key) == {"name": "Bob"}
+    assert store.member_record("telegram", "123", "sent") == "123's message"
+    assert [i.action.text for i in store.pending_outbox()] == [  # type: ignore[union-attr]
+        "12 2",
+        "123 1",
+        "123 2",
+    ]
+    assert len(backend.stored_actions()) == 3  # no delivered row naming anyone stays
+    reads: Any = store
+    assert reads.acknowledgements(C, ANA.key) == []
+    assert [v for v, _ in reads.acknowledgements(C, BOB.key)] == ["v1"]
+    assert reads.count_mentees(C, "telegram:mentor") == 1
+    details = [(e["actor"], e["detail"]) for e in reads.audit_log(C)]
+    assert details == [("erased", "erased"), ("telegram:123", "welcomed 123")]
+
+
+TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+async def test_whole_conversations_read_the_same_on_the_memory_store(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transcripts (onboarding, reports, a mediation with its case records), played
+    with the in-memory store in place of SQLite: every line as written."""
+
+    def with_memory_store(config: Config, database: object, clock: Clock) -> Engine:
+        catalogs, coc, dialogs = load_content(config)
+        services = Services(
+            config=config,
+            catalogs=catalogs,
+            coc=coc,
+            store=MemoryStore(),
+            clock=clock,
+            languages=config.languages or tuple(catalogs.available),
+            dialogs=dialogs,
+        )
+        return Engine(services)
+
+    monkeypatch.setattr(console_session, "build_engine", with_memory_store)
+    session = console_session.ConsoleSession(
+        load_config(None), tmp_path / "unused.db", AdvancingClock(ManualClock(), fixed=True)
+    )
+    try:
+        assert isinstance(session.engine.services.store, MemoryStore)
+        passed, report = await run_transcript(session, path)
+    finally:
+        session.close()
+    assert passed, report
+    assert not (tmp_path / "unused.db").exists()
+
+
+# Case records (the CaseStore Protocol, and case writes carried by a turn) ------------
+
+MOD = MemberRef("telegram", "99", "Mo")
+
+
+def _a_case(store: Any, kind: str, opener: MemberRef, other: MemberRef) -> Case:
+    case_id, number = store.cases.open_number(C, kind)
+    return Case(
+        case_id,
+        C,
+        kind,
+        "screening",
+        opener.key,
+        NOW,
+        members=[CaseMember(opener, "reporter"), CaseMember(other, "party", {"seen": "no"})],
+        space=f"room-{case_id}",
+        data={"summary": "ça va"},
+        number=number,
+    )
+
+
+def _commit(store: Any, key: str, *writes: Any) -> None:
+    assert store.apply(Changes(at=NOW, event_key=key, writes=list(writes))) is not None
+
+
+def test_case_records_are_written_with_the_turn_and_read_back(backend: Backend) -> None:
+    store: Any = backend.store
+    report = _a_case(store, "report", ANA, BOB)
+    mediation = _a_case(store, "mediation", BOB, ANA)
+    assert (report.id, report.number, mediation.id, mediation.number) == (1, 1, 2, 1)
+    mediation.mediator = MOD.key
+    _commit(
+        store,
+        "e1",
+        save_case(report, NOW),
+        save_case(mediation, NOW),
+        store.cases.add_text(report.id, ANA.key, "report", "what happened", False, NOW),
+        store.cases.add_text(report.id, BOB.key, "reply", "my side", True, NOW),
+        add_audit(report.id, ANA.key, "opened", "against 123", NOW),
+        add_invitation(C, BOB.key, ANA.key, mediation.id, NOW),
+        add_block(C, MOD.key, BOB.key, NOW),
+    )
+    report.status, report.data = "closed", {"outcome": "warned"}  # saved by a later turn
+    _commit(store, "e2", save_case(report, NOW + timedelta(hours=1)))
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    loaded = cases.load(C, report.id)
+    assert loaded == report and loaded.shown == 1 and not loaded.is_open
+    assert cases.load("elsewhere", report.id) is None
+    assert cases.find(C, "mediation", 1) == mediation
+    assert cases.find(C, "report", 2) is None
+    assert cases.by_space(C, f"room-{mediation.id}") == mediation
+    assert [c.id for c in cases.of_member(C, ANA.key)] == [report.id, mediation.id]
+    assert [c.id for c in cases.listing(C, "report")] == [report.id]
+    assert cases.mediator_load(C, MOD.key) == 1
+    assert [(t.author, t.kind, t.text, t.shared) for t in cases.texts(report.id)] == [
+        (ANA.key, "report", "what happened", False),
+        (BOB.key, "reply", "my side", True),
+    ]
+    assert cases.audit(report.id) == [(NOW, ANA.key, "opened", "against 123")]
+    assert cases.invitations_since(C, NOW, requester=BOB.key) == 1
+    assert cases.invitations_since(C, NOW + timedelta(seconds=1), target=ANA.key) == 0
+    assert cases.refused(C, BOB.key, MOD.key, NOW)  # blocked
+    assert not cases.refused(C, BOB.key, ANA.key, NOW)
+    _commit(backend.store, "e3", set_invitation(mediation.id, ANA.key, "declined"))
+    assert backend.reopen().cases.refused(C, BOB.key, ANA.key, NOW)  # type: ignore[attr-defined]
+
+
+def test_case_numbers_count_per_kind_above_the_highest(backend: Backend) -> None:
+    store: Any = backend.store
+    first = _a_case(store, "report", ANA, BOB)
+    _commit(store, "e1", save_case(first, NOW))
+    assert store.cases.open_number(C, "report") == (2, 2)
+    assert store.cases.open_number(C, "appeal") == (3, 1)
+    # A number taken by a turn that then failed is not given again (a harmless gap).
+    assert backend.reopen().cases.open_number(C, "report") == (4, 3)  # type: ignore[attr-defined]
+
+
+def test_a_crash_leaves_no_case_record(backend: Backend) -> None:
+    store: Any = backend.store
+    case = _a_case(store, "report", ANA, BOB)
+    broken = Changes(
+        at=NOW,
+        event_key="e1",
+        outbox=[(C, Say(Place.direct(ANA), {"unstorable"}))],  # type: ignore[arg-type]
+    )
+    broken.writes = [save_case(case, NOW), add_audit(case.id, ANA.key, "opened", "", NOW)]
+    with pytest.raises(TypeError):
+        store.apply(broken)
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    assert cases.load(C, case.id) is None and cases.audit(case.id) == []
+
+
+@pytest.mark.parametrize("keep_open", [True, False], ids=["keep-open", "erase-open"])
+def test_erasure_in_case_records_is_exact(backend: Backend, keep_open: bool) -> None:
+    store: Any = backend.store
+    closed = _a_case(store, "report", ANA, BOB)
+    closed.status = "closed"
+    still_open = _a_case(store, "mediation", BOB, ANA)
+    _commit(
+        store,
+        "e1",
+        save_case(closed, NOW),
+        save_case(still_open, NOW),
+        store.cases.add_text(closed.id, ANA.key, "report", "ana closed", False, NOW),
+        store.cases.add_text(still_open.id, ANA.key, "statement", "ana open", False, NOW),
+        store.cases.add_text(still_open.id, BOB.key, "statement", "bob open", False, NOW),
+        store.cases.add_text(still_open.id, "telegram:1234", "statement", "look-alike", False, NOW),
+        add_audit(still_open.id, ANA.key, "joined", "with 12 and 123", NOW),
+        add_audit(still_open.id, BOB.key, "noted", "1234 and 123", NOW),
+        add_invitation(C, BOB.key, ANA.key, still_open.id, NOW),
+    )
+    _commit(store, "e2", forget_member(C, ANA.key, keep_open))
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    expected = [(ERASED, "ana open")] if keep_open else []
+    assert [(t.author, t.text) for t in cases.texts(still_open.id)] == [
+        *expected,
+        (BOB.key, "bob open"),
+        ("telegram:1234", "look-alike"),
+    ]
+    # Her report's texts go with her (she reported it); nobody else's text is touched.
+    assert cases.texts(closed.id) == []
+    assert cases.of_member(C, ANA.key) == []
+    assert [c.id for c in cases.of_member(C, BOB.key)] == [closed.id, still_open.id]
+    kept = cases.load(C, still_open.id)
+    ana_now = kept.others(BOB.key)[0]
+    assert (ana_now.member, ana_now.role) == (MemberRef("", "", ""), "party")
+    assert cases.load(C, closed.id).opened_by == ERASED
+    assert [(actor, detail) for _, actor, _, detail in cases.audit(still_open.id)] == [
+        (ERASED, ERASED),
+        (BOB.key, "1234 and 123"),
+    ]
+    assert cases.invitations_since(C, NOW, requester=BOB.key) == 0
+
+
+def test_retention_keeps_finished_cases_as_counts_only(backend: Backend) -> None:
+    store: Any = backend.store
+    old, current = _a_case(store, "report", ANA, BOB), _a_case(store, "report", BOB, ANA)
+    old.status = "closed"
+    _commit(
+        store,
+        "e1",
+        save_case(old, NOW),
+        save_case(current, NOW),
+        store.cases.add_text(old.id, ANA.key, "report", "old text", False, NOW),
+        store.cases.add_text(current.id, BOB.key, "report", "current text", False, NOW),
+        add_audit(old.id, ANA.key, "closed", "warned 123", NOW),
+    )
+    assert store.purge(C, NOW + timedelta(days=1)) == 1 + 0  # one text; no old conversation
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    purged = cases.load(C, old.id)
+    assert (purged.kind, purged.status, purged.opened_by, purged.members) == (
+        "report",
+        "closed",
+        "",
+        [],
+    )
+    assert purged.data == {} and purged.space is None
+    assert cases.texts(old.id) == [] and cases.audit(old.id) == [(NOW, "", "closed", "")]
+    assert [t.text for t in cases.texts(current.id)] == ["current text"]
