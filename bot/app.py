@@ -18,6 +18,7 @@ from bot.features import all_features
 from bot.i18n.catalogs import Catalogs
 from bot.sealing import Sealer
 from bot.services import Services
+from bot.store.protocol import ServiceStore
 from bot.store.sqlite import SQLiteStore
 
 REQUIRED_DIALOGS = ("onboarding", "coc", "language", "checkin", "reacknowledge")
@@ -48,15 +49,20 @@ def load_content(config: Config) -> tuple[Catalogs, CodeOfConduct, dict[str, Dia
 
 
 def build_engine(
-    config: Config, database: Path | str | None = None, clock: Clock | None = None
+    config: Config,
+    database: Path | str | None = None,
+    clock: Clock | None = None,
+    store: ServiceStore | None = None,
 ) -> Engine:
+    """The engine with every feature, on ``store`` or else the SQLite file ``database``
+    (the config's, or the default one)."""
     catalogs, coc, dialogs = load_content(config)
-    path = database or config.database or default_database()
-    store = SQLiteStore(
-        path,
-        durable=config.durability == "strict",
-        sealer=Sealer(config.privacy.encryption_key),
-    )
+    if store is None:
+        store = SQLiteStore(
+            database or config.database or default_database(),
+            durable=config.durability == "strict",
+            sealer=Sealer(config.privacy.encryption_key),
+        )
     services = Services(
         config=config,
         catalogs=catalogs,

@@ -17,16 +17,15 @@ from typing import Any
 
 import pytest
 
-import adapters.session as console_session
-from adapters.session import AdvancingClock
-from adapters.transcript import run_transcript
+import adapters.console.session as console_session
+from adapters.console.session import AdvancingClock
+from adapters.console.transcript import run_transcript
 from bot.actions import GrantRole, Say, ScheduleTimer
-from bot.app import load_content
+from bot.app import build_engine
 from bot.clock import Clock, ManualClock
 from bot.config import Config, load_config
 from bot.engine import Engine
 from bot.events import MemberRef, Place
-from bot.services import Services
 from bot.store.cases import (
     Case,
     CaseMember,
@@ -360,17 +359,7 @@ async def test_whole_conversations_read_the_same_on_the_memory_store(
     with the in-memory store in place of SQLite: every line as written."""
 
     def with_memory_store(config: Config, database: object, clock: Clock) -> Engine:
-        catalogs, coc, dialogs = load_content(config)
-        services = Services(
-            config=config,
-            catalogs=catalogs,
-            coc=coc,
-            store=MemoryStore(),
-            clock=clock,
-            languages=config.languages or tuple(catalogs.available),
-            dialogs=dialogs,
-        )
-        return Engine(services)
+        return build_engine(config, clock=clock, store=MemoryStore())
 
     monkeypatch.setattr(console_session, "build_engine", with_memory_store)
     session = console_session.ConsoleSession(
