@@ -19,7 +19,6 @@ from bot.actions import ScheduleTimer
 from bot.command_names import aliases
 from bot.commands import Command, command_table
 from bot.delivery import Adapter, Outbox
-from bot.delivery import delivering as delivering  # adapters read it from here
 from bot.dispatch import handle
 from bot.events import Event, MemberRef, TimerFired
 from bot.i18n.catalogs import Translator

@@ -39,6 +39,32 @@ class AdapterHost:
     def default_language(self) -> str:
         return self.engine.services.config.default_language
 
+    @property
+    def moderators_place(self) -> str:
+        """The id every adapter gives the moderators' room in its places: the configured
+        ``moderators.channel`` (``#moderators`` on the console)."""
+        return self.engine.services.config.moderators.channel
+
+    @property
+    def welcome_channel(self) -> str:
+        """The neutral name of the channel where newcomers are welcomed."""
+        return self.engine.services.config.onboarding.welcome_channel
+
+    @property
+    def member_role(self) -> str | None:
+        """The role onboarding grants when a newcomer agrees to the code of conduct."""
+        return self.engine.services.config.onboarding.role
+
+    @property
+    def database_path(self) -> str:
+        """The Concord database's path, to keep an adapter's own files beside it."""
+        return str(self.engine.services.store.path)
+
+    def typed_command_names(self) -> set[str]:
+        """Every name a member can type as a command: canonical names of all commands
+        (also those without a help line) and their localized names."""
+        return set(self.engine.commands) | set(self.engine.command_aliases)
+
     def ready(self, platform: str) -> None:
         """Call once connected and able to deliver (again after a reconnection is
         harmless): what waits in the outbox for this platform goes out now."""

@@ -34,7 +34,7 @@ from bot.actions import Action, Capabilities, action_to_json
 from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.config import load_config
-from bot.engine import delivering
+from bot.delivery import delivering
 from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
 from bot.features.language.actions import SHORT_LIST
 

@@ -16,7 +16,8 @@ from bot.actions import Action, NotifyModerators
 from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.engine import Engine, delivering
+from bot.delivery import delivering
+from bot.engine import Engine
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
 from tests.conftest import COMMUNITY, RecordingAdapter, joined, says

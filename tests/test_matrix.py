@@ -45,7 +45,8 @@ from adapters.pacing import Pacer
 from bot.actions import Action, Ask, Choice, GrantRole, OpenPrivateSpace, RevokeRole, Say
 from bot.app import build_engine
 from bot.config import load_config
-from bot.engine import Engine, delivering
+from bot.delivery import delivering
+from bot.engine import Engine
 from bot.errors import ConcordError, ConfigError
 from bot.events import CommandRun, Event, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
 from bot.host import AdapterHost

@@ -11,7 +11,7 @@ What is guaranteed, precisely:
   member. The engine marks an action sent only after the adapter returned, so an
   action the adapter accepted just before a crash is handed to the adapter again
   after the restart. The engine says which outbox item it is delivering
-  (``bot.engine.delivering``); an adapter whose platform takes an idempotency key
+  (``bot.delivery.delivering``); an adapter whose platform takes an idempotency key
   (a transaction id, a nonce) turns that into exactly-once as seen by members. The
   crash test's adapter does so, and the test checks both halves: repeats did happen
   and were each the action in flight at a kill, and after dropping them by id every

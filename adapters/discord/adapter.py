@@ -138,13 +138,8 @@ class DiscordAdapter:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway)
         self.client = self._new_client()
         self.tree = app_commands.CommandTree(self.client)
-        config = host.engine.services.config
         self.places = Context(
-            settings,
-            self.client,
-            host,
-            config.onboarding.welcome_channel,
-            config.moderators.channel,
+            settings, self.client, host, host.welcome_channel, host.moderators_place
         )
         self.sender = Sender(self.client, self.places, settings.requests_per_second)
         self.sender.nonce_tag = host.database_tag(NONCE_TAG)

@@ -90,7 +90,7 @@ class MatrixAdapter:
     def __init__(self, settings: Settings, host: AdapterHost) -> None:
         self.settings = settings
         self.host = host
-        database = Path(host.engine.services.store.path)
+        database = Path(host.database_path)
         self.store_path = settings.store_path or database.parent / "matrix-store"
         self.pacer = Pacer(
             settings.send_rate, settings.send_burst, settings.send_rate, settings.send_burst

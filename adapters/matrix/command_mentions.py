@@ -27,7 +27,7 @@ _LINK = r"https?://[^\s\u2068\u2069]+"
 def command_names(host: AdapterHost) -> set[str]:
     """Every name a member can type: the canonical names of all commands (also those
     without a help line) and their localized names in the enabled languages."""
-    names = set(host.engine.commands) | set(host.engine.command_aliases)
+    names = host.typed_command_names()
     for info in host.commands():
         names.add(info.name)
         names.update(info.names.values())

@@ -52,7 +52,7 @@ class Rooms:
         self.bot = settings.user_id
         # The moderators' place, named as in the config (``moderators.channel``), as on
         # every platform: the core decides what is answered there.
-        self.moderators_name = host.engine.services.config.moderators.channel
+        self.moderators_name = host.moderators_place
         self.served: set[str] = set()
         self.moderators_room: str | None = None
         self.members_room: str | None = None

@@ -13,7 +13,7 @@ In an encrypted room everything the bot sends is encrypted, its keycap reactions
 send into a room recorded as encrypted while nio does not know it so (see
 adapters/matrix/direct_rooms.py).
 
-Idempotent re-sends: while the engine delivers an outbox row (``bot.engine.delivering``),
+Idempotent re-sends: while the engine delivers an outbox row (``bot.delivery.delivering``),
 each message of that action is sent with a transaction id derived from the row's id
 (``concord-<community>-<database>-<row>-<part>``), so a message sent just before a crash,
 and so never marked sent, is de-duplicated by the homeserver when it is sent again after
@@ -42,7 +42,7 @@ from nio.exceptions import (  # type: ignore[import-untyped]
 )
 
 from adapters.pacing import Pacer
-from bot.engine import delivering
+from bot.delivery import delivering
 from bot.errors import DeliveryError, UndeliverableError
 from bot.text import split_message
 

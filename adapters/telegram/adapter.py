@@ -87,7 +87,7 @@ class TelegramAdapter:
         self.sender = Sender(self.bot, limits)
         self.history = SentHistory(host, self.bot, self.sender)
         self.restrictions = Restrictions(host, self.bot, self.sender, settings)
-        self.moderators_name = host.engine.services.config.moderators.channel
+        self.moderators_name = host.moderators_place
         self.delivery = Delivery(
             settings,
             self.sender,
@@ -106,7 +106,7 @@ class TelegramAdapter:
         self._check_member_role()
 
     def _check_member_role(self) -> None:
-        role = self.host.engine.services.config.onboarding.role
+        role = self.host.member_role
         if self.settings.restrict_until_acknowledged and role != self.settings.member_role:
             log.warning(
                 "telegram: restrict_until_acknowledged is on but onboarding grants the role %r,"
