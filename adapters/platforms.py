@@ -19,9 +19,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
-from bot.actions import Action, Capabilities
 from bot.app import build_engine
 from bot.config import Config, load_config
+from bot.delivery import Adapter
 from bot.errors import ConcordError, ConfigError
 from bot.host import AdapterHost
 
@@ -33,11 +33,8 @@ LIBRARIES = {"discord": "discord", "matrix": "nio", "telegram": "telegram"}
 MAX_BACKOFF = 300.0
 
 
-class PlatformAdapter(Protocol):
-    platform: str
-    capabilities: Capabilities
-
-    async def deliver(self, action: Action) -> None: ...
+class PlatformAdapter(Adapter, Protocol):
+    """A delivery ``Adapter`` (bot/delivery.py) that also connects to its platform."""
 
     async def run(self) -> None:
         """Connect, hand events to the host until cancelled, reconnect with backoff."""

@@ -38,7 +38,7 @@ class CountingAdapter:
         self.capabilities = Capabilities(native_choices=False, private_spaces=True)
         self.delivered = 0
 
-    async def deliver(self, action: object) -> None:
+    async def deliver(self, action: object, idempotency_key: str) -> None:
         self.delivered += 1
 
 

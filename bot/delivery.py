@@ -10,24 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from contextvars import ContextVar
 from datetime import timedelta
 from typing import Protocol
 
 from bot.actions import Action, Capabilities, action_platform
 from bot.clock import Clock
-from bot.errors import DeliveryError, UndeliverableError
+from bot.errors import DeliveryError, Undeliverable
 from bot.store.protocol import DeliveryStore
 from bot.store.types import OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS_ON_BUG = 3
-
-# The outbox id of the action being delivered, for the adapter: a platform that takes an
-# idempotency key (a Matrix transaction id, a nonce) can send it, so that an action
-# delivered just before a crash, and so never marked sent, is not shown twice when it
-# is delivered again after the restart.
-delivering: ContextVar[int | None] = ContextVar("delivering", default=None)
 
 
 class Adapter(Protocol):
@@ -36,9 +29,17 @@ class Adapter(Protocol):
     platform: str
     capabilities: Capabilities
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str) -> None:
         """Deliver one action or raise DeliveryError; it stays in the outbox until then.
-        An action no retry can deliver raises UndeliverableError, with the reason."""
+        An action no retry can deliver raises Undeliverable, with the reason.
+
+        ``idempotency_key`` names the outbox row: the same action delivered again (a
+        retry, or after a crash before it was marked sent) gets the same key, and two
+        rows of one database never share one. A platform that takes an idempotency key
+        (a Matrix transaction id, a Discord nonce) sends it, so an action delivered just
+        before a crash is not shown twice. Keys start again in a new database: a platform
+        that remembers keys longer puts its per-database tag (``host.database_tag``)
+        before it."""
         ...
 
 
@@ -92,14 +93,13 @@ class Outbox:
             # Before anything else goes out, the last delivery's mark is written: at
             # most one delivered action is ever unmarked.
             store.flush_marks()
-            token = delivering.set(item.id)
             try:
-                await adapter.deliver(item.action)
+                await adapter.deliver(item.action, str(item.id))
             except DeliveryError as exc:
                 log.warning("delivery failed, will retry: %s", exc)
                 store.mark_failed(item.id, str(exc))
                 return False
-            except UndeliverableError as exc:
+            except Undeliverable as exc:
                 log.error(
                     "undeliverable %s on %s, set aside: %s",
                     type(item.action).__name__,
@@ -118,8 +118,6 @@ class Outbox:
                     continue
                 store.mark_failed(item.id, error)
                 return False
-            finally:
-                delivering.reset(token)
             store.mark_sent_later(item.id, self.clock.now())
             self._flush_marks_when_idle()
         return True

@@ -29,7 +29,7 @@ class DeliveryError(ConcordError):
     """An adapter could not deliver an action; the action stays in the outbox."""
 
 
-class UndeliverableError(ConcordError):
+class Undeliverable(ConcordError):
     """No retry can deliver this action (a chat the bot may not write to, a user id
     that does not exist, a text the output cannot show). Adapters raise it rather than
     drop the action; the outbox sets the action aside as undeliverable with this

@@ -51,7 +51,7 @@ class RecordingAdapter:
     def __init__(self) -> None:
         self.sent: list[Action] = []
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str) -> None:
         self.sent.append(action)
 
     def texts(self, member_id: str | None = None) -> list[str]:

@@ -34,7 +34,6 @@ from bot.actions import Action, Capabilities, action_to_json
 from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.config import load_config
-from bot.delivery import delivering
 from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
 from bot.features.language.actions import SHORT_LIST
 
@@ -92,10 +91,8 @@ class LogAdapter:
         self.die_after = die_after
         self.count = 0
 
-    async def deliver(self, action: Action) -> None:
-        number = delivering.get()
-        if number is None:
-            raise RuntimeError("the engine did not say which outbox item this is")
+    async def deliver(self, action: Action, idempotency_key: str) -> None:
+        number = int(idempotency_key)
         if number in self.seen:
             os.write(self.fd, f"R {number}\n".encode())
             return

@@ -24,9 +24,8 @@ from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.commands import Command
 from bot.config import Config, load_config
-from bot.delivery import delivering
 from bot.engine import Engine
-from bot.errors import ConcordError, ConfigError, DeliveryError, UndeliverableError
+from bot.errors import ConcordError, ConfigError, DeliveryError, Undeliverable
 from bot.events import (
     ChoiceMade,
     CommandRun,
@@ -794,11 +793,7 @@ async def test_an_action_delivered_again_is_shown_once(
     long = Say(to_ana, "\n".join(f"Line {i}: " + "word " * 30 for i in range(30)))
 
     async def deliver_as_row(adapter: DiscordAdapter, row: int, action: Say) -> None:
-        token = delivering.set(row)
-        try:
-            await adapter.deliver(action)
-        finally:
-            delivering.reset(token)
+        await adapter.deliver(action, str(row))
 
     async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (adapter, _):
         assert ana  # a member the stand-in knows
@@ -829,7 +824,7 @@ async def test_a_members_message_is_removed_only_with_manage_messages(
         general = Place("discord", PlaceKind.CHANNEL, str(GENERAL))
         member = MemberRef("discord", "2030", "Eve")
         refused = await standin.say(eve, "/reports list", GENERAL)
-        with pytest.raises(UndeliverableError, match="Missing Permissions"):
+        with pytest.raises(Undeliverable, match="Missing Permissions"):
             await adapter.deliver(RemoveMessage(general, member, str(refused)))
         standin.manage_messages = True
         removed = await standin.say(eve, "/reports list", GENERAL)

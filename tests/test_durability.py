@@ -16,7 +16,6 @@ from bot.actions import Action, NotifyModerators
 from bot.app import build_engine
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.delivery import delivering
 from bot.engine import Engine
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
@@ -59,10 +58,10 @@ class CheckingAdapter(RecordingAdapter):
         self.watch = watch
         self.early: list[Action] = []
 
-    async def deliver(self, action: Action) -> None:
-        if not self.watch[0].is_durable(delivering.get()):
+    async def deliver(self, action: Action, idempotency_key: str) -> None:
+        if not self.watch[0].is_durable(int(idempotency_key)):
             self.early.append(action)
-        await super().deliver(action)
+        await super().deliver(action, idempotency_key)
 
 
 Strict = tuple[Engine, CheckingAdapter, SyncWatch]

@@ -125,11 +125,11 @@ class FailingAdapter(RecordingAdapter):
         super().__init__()
         self.allow = allow
 
-    async def deliver(self, action):  # type: ignore[no-untyped-def]
+    async def deliver(self, action, idempotency_key):  # type: ignore[no-untyped-def]
         if self.allow <= 0:
             raise DeliveryError("connection lost")
         self.allow -= 1
-        await super().deliver(action)
+        await super().deliver(action, idempotency_key)
 
 
 async def test_undelivered_replies_are_sent_once_after_restart(
@@ -459,10 +459,10 @@ async def test_where_the_bot_may_not_write_first_it_invites_to_a_private_chat(
 class BuggyAdapter(RecordingAdapter):
     """An adapter that cannot deliver one kind of action (a bug, not a network error)."""
 
-    async def deliver(self, action):  # type: ignore[no-untyped-def]
+    async def deliver(self, action, idempotency_key):  # type: ignore[no-untyped-def]
         if isinstance(action, GrantRole):
             raise TypeError("unsupported action")
-        await super().deliver(action)
+        await super().deliver(action, idempotency_key)
 
 
 async def test_an_adapter_bug_does_not_block_later_messages(

@@ -49,7 +49,7 @@ class CountingAdapter(RecordingAdapter):
         super().__init__()
         self.replies = array("l", bytes(8 * MEMBERS))
 
-    async def deliver(self, action: object) -> None:
+    async def deliver(self, action: object, idempotency_key: str) -> None:
         to = getattr(action, "to", None) or getattr(action, "member", None)
         name = str(getattr(to, "id", ""))
         if name.startswith("m") and name[1:].isdecimal():

@@ -45,7 +45,6 @@ from adapters.pacing import Pacer
 from bot.actions import Action, Ask, Choice, GrantRole, OpenPrivateSpace, RevokeRole, Say
 from bot.app import build_engine
 from bot.config import load_config
-from bot.delivery import delivering
 from bot.engine import Engine
 from bot.errors import ConcordError, ConfigError
 from bot.events import CommandRun, Event, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
@@ -610,11 +609,7 @@ async def test_member_text_never_pings_or_formats(
 
 async def deliver_as(bot: Bot, row: int, action: Action) -> None:
     """Deliver ``action`` as the engine delivers outbox row ``row``."""
-    token = delivering.set(row)
-    try:
-        await bot.adapter.deliver(action)
-    finally:
-        delivering.reset(token)
+    await bot.adapter.deliver(action, str(row))
 
 
 async def test_an_action_delivered_again_is_shown_once(world: World) -> None:

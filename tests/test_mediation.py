@@ -34,7 +34,7 @@ class RelayAdapter:
     def __init__(self) -> None:
         self.sent: list[Action] = []
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str) -> None:
         self.sent.append(action)
 
     def to(self, name: str) -> list[str]:

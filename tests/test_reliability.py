@@ -10,9 +10,10 @@ What is guaranteed, precisely:
 * Outgoing actions: each committed action is delivered at least once, in order per
   member. The engine marks an action sent only after the adapter returned, so an
   action the adapter accepted just before a crash is handed to the adapter again
-  after the restart. The engine says which outbox item it is delivering
-  (``bot.delivery.delivering``); an adapter whose platform takes an idempotency key
-  (a transaction id, a nonce) turns that into exactly-once as seen by members. The
+  after the restart. The engine hands the adapter an idempotency key made from the
+  outbox item (``Adapter.deliver(action, idempotency_key)``); an adapter whose
+  platform takes one (a transaction id, a nonce) turns that into exactly-once as seen
+  by members. The
   crash test's adapter does so, and the test checks both halves: repeats did happen
   and were each the action in flight at a kill, and after dropping them by id every
   member saw exactly the replies of an uninterrupted run, none lost, none twice.

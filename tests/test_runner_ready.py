@@ -139,10 +139,10 @@ class WaitingAdapter(RecordingAdapter):
         self.connected = False
         self.delivered = asyncio.Event()
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str) -> None:
         if not self.connected:
             raise RuntimeError("not logged in")
-        await super().deliver(action)
+        await super().deliver(action, idempotency_key)
         self.delivered.set()
 
 

@@ -44,7 +44,7 @@ from bot.actions import (
     SendFile,
 )
 from bot.durations import parse_duration
-from bot.errors import DeliveryError, UndeliverableError
+from bot.errors import DeliveryError, Undeliverable
 from bot.events import (
     CommandRun,
     Event,
@@ -194,12 +194,13 @@ class ConsoleAdapter:
         self.write = write
         self.moderators_channel = moderators_channel
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str | None = None) -> None:
+        """Write the action; a terminal keeps no key, so ``idempotency_key`` is ignored."""
         text = format_action(action, self.moderators_channel)
         try:
             self.write(text)
         except UnicodeEncodeError as exc:
-            raise UndeliverableError(
+            raise Undeliverable(
                 f"console: the output ({exc.encoding}) cannot show this text;"
                 " a UTF-8 locale or PYTHONIOENCODING=utf-8 can"
             ) from exc

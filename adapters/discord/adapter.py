@@ -33,7 +33,7 @@ from discord import app_commands
 from adapters.discord import slash_commands
 from adapters.discord.buttons import choice_view, link_view
 from adapters.discord.events import CHOICE_PREFIX, PLATFORM, Context
-from adapters.discord.send import Sender, Undeliverable
+from adapters.discord.send import Sender
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.slash_reply import REPLY, Reply
 from bot.actions import (
@@ -50,7 +50,7 @@ from bot.actions import (
     Say,
     SendFile,
 )
-from bot.errors import ConcordError
+from bot.errors import ConcordError, Undeliverable
 from bot.events import Event, MemberRef, Place, PlaceKind
 from bot.host import AdapterHost
 
@@ -358,19 +358,22 @@ class DiscordAdapter:
 
     # Delivering --------------------------------------------------------------------
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str | None = None) -> None:
         """Raises Undeliverable for what Discord refuses for good: the outbox records it,
-        with the reason, instead of counting it sent."""
+        with the reason, instead of counting it sent. Messages carry nonces made from
+        ``idempotency_key`` and the database's tag (none outside the outbox), so one
+        re-sent after a crash is created once."""
+        key = idempotency_key
         send = self.sender
         if isinstance(action, Say):
-            await send.text(action.to, action.text)
+            await send.text(action.to, action.text, key=key)
         elif isinstance(action, Ask):
             choices = action.choices
-            await send.text(action.to, action.text, lambda: choice_view(choices), question=True)
+            await send.text(action.to, action.text, lambda: choice_view(choices), True, key)
         elif isinstance(action, OfferPrivateChat):
             url = f"https://discord.com/users/{self.client.user.id if self.client.user else ''}"
             button = action.button
-            await send.text(action.to, action.text, lambda: link_view(button, url), question=True)
+            await send.text(action.to, action.text, lambda: link_view(button, url), True, key)
         elif isinstance(action, SendFile):
             await send.file(action.to, action.name, action.content)
         elif isinstance(action, DeleteRecentMessages):
@@ -390,7 +393,8 @@ class DiscordAdapter:
             channel = self.settings.moderators_channel
             if channel is None:
                 raise Undeliverable("no moderators_channel is configured")
-            await send.text(Place(PLATFORM, PlaceKind.CHANNEL, str(channel)), action.text)
+            place = Place(PLATFORM, PlaceKind.CHANNEL, str(channel))
+            await send.text(place, action.text, key=key)
 
 
 def _user_id(member: MemberRef) -> int:

@@ -36,8 +36,7 @@ import discord
 from adapters.discord.events import PLATFORM, Context, space_key, thread_key
 from adapters.discord.slash_reply import REPLY, Reply
 from adapters.pacing import TokenBucket
-from bot.delivery import delivering
-from bot.errors import DeliveryError, UndeliverableError
+from bot.errors import DeliveryError, Undeliverable
 from bot.events import Place, PlaceKind
 from bot.text import split_message
 
@@ -48,11 +47,6 @@ MAX_FILE = 10 * 1024 * 1024  # Discord's upload limit for a bot without boosts
 SENT_KEPT = 100  # the bot's own messages remembered per direct-message conversation
 NO_MENTIONS = discord.AllowedMentions.none()
 T = TypeVar("T")
-
-
-class Undeliverable(UndeliverableError):
-    """Discord refused for good; retrying cannot help (the outbox sets the action aside
-    with the reason)."""
 
 
 # The member record with the ids of the bot's recent messages in their direct messages.
@@ -145,9 +139,11 @@ class Sender:
         text: str,
         view: Callable[[], discord.ui.View | None] = lambda: None,
         question: bool = False,
+        key: str | None = None,
     ) -> None:
         """Send ``text`` to a neutral place; ``view`` (made fresh, for the last piece)
-        adds buttons; a ``question`` starts a conversation where it is sent."""
+        adds buttons; a ``question`` starts a conversation where it is sent. Each piece
+        carries a nonce made from the delivery's idempotency ``key`` (none without)."""
         pieces = split_message(inert(text), MAX_MESSAGE)
         reply = REPLY.get()
         if reply is not None and reply.takes(place, question):
@@ -157,12 +153,11 @@ class Sender:
                     return
             place = reply.redirect(place)
         target = await self.messageable(place)
-        outbox = delivering.get()
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             # The same outbox row gives the same nonce after a restart: a reply sent
             # just before a crash is not shown twice when it is delivered again.
-            nonce = f"{self.nonce_tag}{outbox}-{index}" if outbox is not None else None
+            nonce = f"{self.nonce_tag}{key}-{index}" if key is not None else None
             send = sending(target.send, piece, view() if last else None, nonce)
             message = await self.call(send)
             self.remember(place, message)

@@ -46,12 +46,12 @@ from adapters.matrix.delivery import Delivery
 from adapters.matrix.events import PLATFORM, display_name, translate
 from adapters.matrix.history import History
 from adapters.matrix.rooms import Rooms
-from adapters.matrix.send import MAX_LENGTH, Refused, Sender, is_transient
+from adapters.matrix.send import MAX_LENGTH, Sender, is_transient
 from adapters.matrix.settings import Settings
 from adapters.matrix.undecryptable import Undecryptable, notice
 from adapters.pacing import Pacer
 from bot.actions import Action, Capabilities
-from bot.errors import ConcordError, DeliveryError
+from bot.errors import ConcordError, DeliveryError, Undeliverable
 from bot.events import MemberJoined, MemberRef
 from bot.host import AdapterHost
 
@@ -366,15 +366,18 @@ class MatrixAdapter:
                 async with self.lock:
                     member = MemberRef(PLATFORM, event.sender)
                     await self.sender.send_text(room_id, notice(self.host, member))
-            except (DeliveryError, Refused) as exc:
+            except (DeliveryError, Undeliverable) as exc:
                 log.warning("%s", exc)
 
     # Delivery -----------------------------------------------------------------------------
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str | None = None) -> None:
+        """Messages go with transaction ids made from ``idempotency_key`` and the
+        database's tag, so the homeserver shows a message re-sent after a crash once
+        (None, outside the outbox: random ones)."""
         if not self.synced or self.delivery is None:
             raise DeliveryError("matrix: not connected yet")
         async with self.lock:
-            # Refused (retrying would only block every later action behind this one)
+            # Undeliverable (retrying would only block every later action behind this one)
             # reaches the outbox, which records the action as undeliverable.
-            await self.delivery.deliver(action)
+            await self.delivery.deliver(action, idempotency_key)

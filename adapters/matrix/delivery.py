@@ -14,7 +14,7 @@ from typing import Any
 from adapters.matrix.events import MAX_REACTIONS, Question, keycap
 from adapters.matrix.history import History
 from adapters.matrix.rooms import Rooms
-from adapters.matrix.send import Refused, Sender
+from adapters.matrix.send import Sender
 from adapters.matrix.settings import Settings
 from bot.actions import (
     Action,
@@ -29,7 +29,7 @@ from bot.actions import (
     Say,
     SendFile,
 )
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, Undeliverable
 from bot.events import PlaceKind
 
 log = logging.getLogger("concord.matrix")
@@ -47,7 +47,9 @@ class Delivery:
         self.history = history
         self.settings = settings
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, key: str | None) -> None:
+        """Perform ``action``; messages carry transaction ids made from the idempotency
+        ``key`` (None: random ones)."""
         rooms, sender, history = self.rooms, self.sender, self.history
         if isinstance(action, Say | Ask | SendFile):
             room_id = self.joined(await rooms.room_for(action.to))
@@ -56,26 +58,26 @@ class Delivery:
             sent: list[str] = []
             try:
                 if isinstance(action, SendFile):
-                    sent.append(await history.send_file(room_id, action.name, action.content))
+                    sent.append(await history.send_file(room_id, action.name, action.content, key))
                 else:
-                    await sender.send_text(room_id, action.text, sent)
+                    await sender.send_text(room_id, action.text, sent, key)
                     if isinstance(action, Ask) and action.choices and sent:
-                        await self.offer_reactions(room_id, sent[-1], action, sent)
+                        await self.offer_reactions(room_id, sent[-1], action, sent, key)
             finally:
                 if action.to.kind is PlaceKind.DIRECT:
                     history.remember(action.to.id, room_id, sent)
         elif isinstance(action, DeleteRecentMessages):
             if action.to.kind is not PlaceKind.DIRECT:
-                raise Refused("matrix: only messages in direct rooms are deleted")
+                raise Undeliverable("matrix: only messages in direct rooms are deleted")
             await history.take_back(action.to.id)
         elif isinstance(action, OfferPrivateChat):
             room_id = self.joined(await rooms.room_for(action.to))
             link = f"https://matrix.to/#/{self.settings.user_id}"
-            await sender.send_text(room_id, f"{action.text}\n{action.button}: {link}")
+            await sender.send_text(room_id, f"{action.text}\n{action.button}: {link}", key=key)
         elif isinstance(action, NotifyModerators):
             if rooms.moderators_room is None:
-                raise Refused("matrix: no moderators_room is configured or joined")
-            await sender.send_text(self.joined(rooms.moderators_room), action.text)
+                raise Undeliverable("matrix: no moderators_room is configured or joined")
+            await sender.send_text(self.joined(rooms.moderators_room), action.text, key=key)
         elif isinstance(action, GrantRole | RevokeRole):
             await rooms.set_role(action.member, action.role, isinstance(action, GrantRole))
         elif isinstance(action, OpenPrivateSpace):
@@ -96,16 +98,16 @@ class Delivery:
                 partial(self.client.room_redact, room_id, action.message, REMOVE_REASON),
                 room_id,
             )
-        except Refused as exc:
+        except Undeliverable as exc:
             log.warning("%s; the member's message stays", exc)
 
     def joined(self, room_id: str) -> str:
         if room_id not in self.client.rooms:
-            raise Refused(f"matrix: the bot is not in the room {room_id} (is it invited?)")
+            raise Undeliverable(f"matrix: the bot is not in the room {room_id} (is it invited?)")
         return room_id
 
     async def offer_reactions(
-        self, room_id: str, event_id: str, action: Ask, sent: list[str]
+        self, room_id: str, event_id: str, action: Ask, sent: list[str], key: str | None
     ) -> None:
         keys = tuple(choice.key for choice in action.choices)
         self.rooms.remember_question(room_id, Question(event_id, keys))
@@ -113,8 +115,8 @@ class Delivery:
             return
         for number in range(1, len(keys) + 1):
             try:
-                sent.append(await self.sender.react(room_id, event_id, keycap(number)))
-            except (DeliveryError, Refused) as exc:
+                sent.append(await self.sender.react(room_id, event_id, keycap(number), key))
+            except (DeliveryError, Undeliverable) as exc:
                 # Reactions are a shortcut; typing the number always works.
                 log.warning("%s", exc)
                 return

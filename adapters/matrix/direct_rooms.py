@@ -40,8 +40,7 @@ from nio import (  # type: ignore[import-untyped]
 )
 
 from adapters.matrix.events import PLATFORM
-from adapters.matrix.send import Refused
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, Undeliverable
 from bot.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
@@ -207,7 +206,7 @@ class Guard:
         if not known and self.host.cursor(encrypted_key(room_id)) is None:
             return
         if self.client.olm is None:
-            raise Refused(
+            raise Undeliverable(
                 f"matrix: {room_id} is encrypted but encryption is off: nothing sent there"
             )
         if not known:

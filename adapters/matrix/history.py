@@ -21,7 +21,8 @@ import mimetypes
 from functools import partial
 from typing import Any
 
-from adapters.matrix.send import Refused, Sender, inert
+from adapters.matrix.send import Sender, inert
+from bot.errors import Undeliverable
 from bot.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
@@ -89,8 +90,9 @@ class History:
         if new:
             self._save(user, [*entries, *new][-SENT_LIMIT:])
 
-    async def send_file(self, room_id: str, name: str, text: str) -> str:
-        """Upload ``text`` (UTF-8) as the file ``name`` and post it; its event id."""
+    async def send_file(self, room_id: str, name: str, text: str, key: str | None = None) -> str:
+        """Upload ``text`` (UTF-8) as the file ``name`` and post it (the delivery with
+        the idempotency ``key``); its event id."""
         self.sender.check_room(room_id)  # before the upload: no clear file for a secret room
         data = text.encode("utf-8")
         room = self.client.rooms.get(room_id)
@@ -114,7 +116,7 @@ class History:
             name, len(data), str(uploaded.content_uri), keys if encrypt else None
         )
         response = await self.sender.send(
-            room_id, "m.room.message", content, "file", f"send {name} to"
+            room_id, "m.room.message", content, "file", key, f"send {name} to"
         )
         return str(response.event_id)
 
@@ -132,7 +134,7 @@ class History:
                         room_id,
                     )
                     redacted += 1
-                except Refused as exc:
+                except Undeliverable as exc:
                     log.warning("%s; skipped", exc)
                 remaining.remove((room_id, event_id))
         finally:

@@ -29,9 +29,10 @@ from nio import (  # type: ignore[import-untyped]
 
 from adapters.matrix.direct_rooms import ALGORITHM, Directs, Guard, direct_marker
 from adapters.matrix.events import PLATFORM, Question
-from adapters.matrix.send import Refused, Sender
+from adapters.matrix.send import Sender
 from adapters.matrix.settings import Settings, is_room
 from bot.actions import OpenPrivateSpace
+from bot.errors import Undeliverable
 from bot.events import MemberRef, Place, PlaceKind
 from bot.host import AdapterHost
 
@@ -72,7 +73,7 @@ class Rooms:
     # Configured rooms ---------------------------------------------------------------
 
     async def resolve(self, name: str) -> str:
-        """A room id for a room id or an alias (raises Refused for an unknown alias)."""
+        """A room id for a room id or an alias (raises Undeliverable for an unknown alias)."""
         if name.startswith("!"):
             return name
         if name not in self.aliases:
@@ -90,7 +91,7 @@ class Rooms:
                 continue
             try:
                 room_id = await self.resolve(name)
-            except Refused as exc:
+            except Undeliverable as exc:
                 log.error("%s", exc)
                 continue
             if name in settings.rooms:
@@ -101,7 +102,7 @@ class Rooms:
                 self.members_room = room_id
             try:
                 await self.sender.call(f"join {name}", partial(self.client.join, room_id))
-            except Refused as exc:
+            except Undeliverable as exc:
                 # Joined as soon as someone invites the bot.
                 log.error("%s (is the bot invited?)", exc)
 
@@ -167,7 +168,7 @@ class Rooms:
             return
         try:
             await self.sender.call(f"join {room_id}", lambda: self.client.join(room_id))
-        except Refused as exc:
+        except Undeliverable as exc:
             log.warning("%s", exc)
             return
         if not configured:
@@ -183,13 +184,13 @@ class Rooms:
         if place.kind is PlaceKind.PRIVATE:
             room_id = self.host.cursor(f"matrix:space:{place.id}")
             if room_id is None:
-                raise Refused(f"matrix: no room for the private space {place.id}")
+                raise Undeliverable(f"matrix: no room for the private space {place.id}")
             return room_id
         if place.id == self.moderators_name and self.moderators_room is not None:
             return self.moderators_room
         if is_room(place.id):
             return await self.resolve(place.id)
-        raise Refused(f"matrix: '{place.id}' is not a room id or alias")
+        raise Undeliverable(f"matrix: '{place.id}' is not a room id or alias")
 
     async def direct_room(self, user: str) -> str:
         """The member's private direct room; a new one when none is recorded or the
@@ -348,7 +349,7 @@ class Rooms:
     async def _members_room(self, user: str, granted: bool) -> None:
         room_id = self.members_room
         if room_id is None:
-            raise Refused("matrix: the members room could not be joined")
+            raise Undeliverable("matrix: the members room could not be joined")
         room = self.client.rooms.get(room_id)
         present = room is not None and user in room.users
         if granted and not present:

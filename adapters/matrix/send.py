@@ -13,9 +13,9 @@ In an encrypted room everything the bot sends is encrypted, its keycap reactions
 send into a room recorded as encrypted while nio does not know it so (see
 adapters/matrix/direct_rooms.py).
 
-Idempotent re-sends: while the engine delivers an outbox row (``bot.delivery.delivering``),
-each message of that action is sent with a transaction id derived from the row's id
-(``concord-<community>-<database>-<row>-<part>``), so a message sent just before a crash,
+Idempotent re-sends: each message of an action the outbox delivers is sent with a
+transaction id made from the delivery's idempotency key, the outbox row
+(``concord-<community>-<database>-<key>-<part>``), so a message sent just before a crash,
 and so never marked sent, is de-duplicated by the homeserver when it is sent again after
 the restart (the client-server API returns the first event for the same device and
 transaction id; Synapse remembers them for a day). ``<database>`` is a random tag kept in
@@ -42,8 +42,7 @@ from nio.exceptions import (  # type: ignore[import-untyped]
 )
 
 from adapters.pacing import Pacer
-from bot.delivery import delivering
-from bot.errors import DeliveryError, UndeliverableError
+from bot.errors import DeliveryError, Undeliverable
 from bot.text import split_message
 
 log = logging.getLogger("concord.matrix")
@@ -57,12 +56,6 @@ MAX_WAIT = 30.0
 REQUEST_TIMEOUT = 45.0
 WORD_JOINER = "\u2060"
 _ROOM_MENTION = re.compile(r"@(room)\b", re.IGNORECASE)
-
-
-class Refused(UndeliverableError):
-    """The homeserver refused a request for good (no power, not in the room): retrying
-    the same action would only block the outbox behind it, so the outbox sets it aside
-    with the reason."""
 
 
 def inert(text: str) -> str:
@@ -106,11 +99,10 @@ class Sender:
         # encrypted room nio does not know as encrypted yet is never written in the clear).
         self.check_room: Callable[[str], None] = lambda room_id: None
 
-    def txn_id(self, part: str) -> str | None:
-        """The transaction id of one message of the action being delivered, or None
-        (a random one) outside delivery."""
-        row = delivering.get()
-        return None if row is None else f"{self.scope}-{row}-{part}"
+    def txn_id(self, key: str | None, part: str) -> str | None:
+        """The transaction id of ``part`` of the action delivered with the idempotency
+        ``key``, or None (a random one) outside the outbox."""
+        return None if key is None else f"{self.scope}-{key}-{part}"
 
     async def call(
         self, what: str, make: Callable[[], Awaitable[Any]], room: str = "", paced: bool = True
@@ -138,43 +130,57 @@ class Sender:
                 continue
             if is_transient(response):
                 raise DeliveryError(f"matrix: {what}: {response}")
-            raise Refused(f"matrix: {what}: {response.status_code} {response.message}")
+            raise Undeliverable(f"matrix: {what}: {response.status_code} {response.message}")
         raise DeliveryError(f"matrix: {what}: gave up")  # pragma: no cover
 
-    async def send_text(self, room_id: str, text: str, sent: list[str] | None = None) -> list[str]:
+    async def send_text(
+        self, room_id: str, text: str, sent: list[str] | None = None, key: str | None = None
+    ) -> list[str]:
         """Send ``text`` as one or more messages; returns their event ids. Each id is
         also appended to ``sent`` as soon as it is known, so pieces that went out
-        before a failure are still on record."""
-        key = (room_id, text)
+        before a failure are still on record. ``key`` is the delivery's idempotency key."""
+        done_key = (room_id, text)
         pieces = split_message(self.rewrite(text), MAX_LENGTH)
-        done = self.partial.get(key, 0)
+        done = self.partial.get(done_key, 0)
         event_ids: list[str] = []
         for index, piece in enumerate(pieces):
             if index < done:
                 continue
-            response = await self.send(room_id, "m.room.message", text_content(piece), str(index))
+            content = text_content(piece)
+            response = await self.send(room_id, "m.room.message", content, str(index), key)
             event_ids.append(str(response.event_id))
             if sent is not None:
                 sent.append(str(response.event_id))
-            self.partial[key] = index + 1
+            self.partial[done_key] = index + 1
             if len(self.partial) > 1000:
                 self.partial.pop(next(iter(self.partial)))
-        self.partial.pop(key, None)
+        self.partial.pop(done_key, None)
         return event_ids
 
-    async def react(self, room_id: str, event_id: str, key: str) -> str:
-        """Add a reaction; its event id."""
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        response = await self.send(room_id, "m.reaction", content, f"react-{key}", "react in")
+    async def react(self, room_id: str, event_id: str, emoji: str, key: str | None = None) -> str:
+        """Add a reaction (as part of the delivery with the idempotency ``key``); its
+        event id."""
+        relation = {"rel_type": "m.annotation", "event_id": event_id, "key": emoji}
+        content = {"m.relates_to": relation}
+        response = await self.send(
+            room_id, "m.reaction", content, f"react-{emoji}", key, "react in"
+        )
         return str(response.event_id)
 
     async def send(
-        self, room_id: str, kind: str, content: dict[str, Any], part: str, what: str = "send to"
+        self,
+        room_id: str,
+        kind: str,
+        content: dict[str, Any],
+        part: str,
+        key: str | None,
+        what: str = "send to",
     ) -> Any:
-        """One event in a room, with the transaction id of ``part`` of the action being
-        delivered (the same id on every attempt, so a retry never shows it twice)."""
+        """One event in a room, with the transaction id of ``part`` of the action
+        delivered with the idempotency ``key`` (the same id on every attempt, so a retry
+        never shows it twice)."""
         self.check_room(room_id)
-        txn = self.txn_id(part)
+        txn = self.txn_id(key, part)
         room = self.client.rooms.get(room_id)
         if kind == "m.reaction" and self.client.olm is not None and room and room.encrypted:
             return await self.call(

@@ -287,9 +287,11 @@ class TelegramAdapter:
 
     # Delivering ------------------------------------------------------------------
 
-    async def deliver(self, action: Action) -> None:
+    async def deliver(self, action: Action, idempotency_key: str | None = None) -> None:
         """Raises Undeliverable for what Telegram refuses for good: the outbox records
-        it, with the reason, instead of counting it sent."""
+        it, with the reason, instead of counting it sent. The Bot API takes no
+        idempotency key, so ``idempotency_key`` is ignored: a message sent just before
+        a crash can show twice."""
         await self.delivery.deliver(action)
 
     async def deep_link(self) -> str:

@@ -17,7 +17,7 @@ from telegram.error import Forbidden
 
 from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
-from adapters.telegram.send import Sender, Undeliverable
+from adapters.telegram.send import Sender
 from adapters.telegram.settings import TelegramSettings
 from bot.actions import (
     Action,
@@ -32,6 +32,7 @@ from bot.actions import (
     Say,
     SendFile,
 )
+from bot.errors import Undeliverable
 from bot.events import MemberRef, Place, PlaceKind
 
 log = logging.getLogger(__name__)

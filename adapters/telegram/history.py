@@ -14,7 +14,8 @@ import logging
 
 from telegram import Bot
 
-from adapters.telegram.send import Sender, Undeliverable
+from adapters.telegram.send import Sender
+from bot.errors import Undeliverable
 from bot.host import AdapterHost
 
 log = logging.getLogger(__name__)

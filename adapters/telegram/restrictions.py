@@ -15,9 +15,9 @@ from typing import Any
 
 from telegram import Bot, ChatPermissions
 
-from adapters.telegram.send import Sender, Undeliverable
+from adapters.telegram.send import Sender
 from adapters.telegram.settings import TelegramSettings
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, Undeliverable
 from bot.host import AdapterHost
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.errors import DeliveryError, UndeliverableError
+from bot.errors import DeliveryError, Undeliverable
 from bot.text import split_message
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,6 @@ class Limits:
     per_chat_per_second: float = 1.0
     per_chat_burst: int = 3
     per_group_per_minute: int = 20
-
-
-class Undeliverable(UndeliverableError):
-    """Telegram refused for good (blocked by the member, chat gone, no rights):
-    retrying cannot help, so the outbox sets the action aside with the reason."""
 
 
 class _Bucket:
