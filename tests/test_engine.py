@@ -149,6 +149,35 @@ async def test_undelivered_replies_are_sent_once_after_restart(
     second.services.store.close()
 
 
+class KeyedAdapter(FailingAdapter):
+    """Notes the idempotency key of every attempt, failed ones too."""
+
+    def __init__(self, allow: int) -> None:
+        super().__init__(allow)
+        self.keys: list[tuple[str, str]] = []
+
+    async def deliver(self, action, idempotency_key):  # type: ignore[no-untyped-def]
+        self.keys.append((type(action).__name__, idempotency_key))
+        await super().deliver(action, idempotency_key)
+
+
+async def test_an_action_delivered_again_after_a_restart_has_the_same_key(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    first_adapter = KeyedAdapter(allow=1)
+    first = new_engine(config, database, clock, first_adapter)
+    await first.handle(joined("ana"))  # the welcome goes out, the question fails
+    first.services.store.close()
+    (_, welcome), (kind, question) = first_adapter.keys
+    assert kind == "Ask" and welcome != question
+
+    again = KeyedAdapter(allow=10)
+    second = new_engine(config, database, clock, again)
+    assert await second.flush_outbox() == 1
+    assert again.keys == [("Ask", question)]  # the platform can tell it is the same
+    second.services.store.close()
+
+
 async def test_a_thousand_members_interleaved(engine: Engine) -> None:
     names = [f"m{i}" for i in range(1000)]
     await asyncio.gather(*(engine.handle(joined(n)) for n in names))
