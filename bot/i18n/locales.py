@@ -209,18 +209,25 @@ def babel_locale(code: str) -> Locale | None:
         return None
 
 
+def _own_name(code: str) -> tuple[str, Locale | None]:
+    """The language's own name as CLDR writes it inside a sentence (or our override),
+    with the locale it came from; the code itself when nothing is known."""
+    tag = normalize_tag(code)
+    if tag is None:
+        return code, None
+    if tag in _OWN_NAMES:
+        return _OWN_NAMES[tag], None
+    locale = babel_locale(tag)
+    name = locale.get_display_name(locale) if locale is not None else None
+    return (name, locale) if name else (code, None)
+
+
 @lru_cache(maxsize=1024)
 def display_name(code: str) -> str:
     """The language's own name, capitalized as a list entry: "Español", "العربية"."""
-    tag = normalize_tag(code)
-    if tag is None:
-        return code
-    if tag in _OWN_NAMES:
-        return _OWN_NAMES[tag]
-    locale = babel_locale(tag)
-    name = locale.get_display_name(locale) if locale is not None else None
-    if not name or locale is None:
-        return code
+    name, locale = _own_name(code)
+    if locale is None:
+        return name
     first = name[0]
     if first == "i" and locale.language in _DOTTED_I_LANGUAGES:
         return "İ" + name[1:]
@@ -229,18 +236,12 @@ def display_name(code: str) -> str:
     return first.title() + name[1:]
 
 
+@lru_cache(maxsize=1024)
 def sentence_name(code: str) -> str:
     """The language's own name as it is written inside a sentence: CLDR's names are
     that form ("mis textos en español", "meus textos em português", but "Deutsch"),
-    while ``display_name`` capitalizes for lists and menus."""
-    tag = normalize_tag(code)
-    if tag is None:
-        return code
-    if tag in _OWN_NAMES:
-        return _OWN_NAMES[tag]
-    locale = babel_locale(tag)
-    name = locale.get_display_name(locale) if locale is not None else None
-    return name or display_name(code)
+    while ``display_name`` capitalizes for lists and menus. Every turn fills it in."""
+    return _own_name(code)[0]
 
 
 @lru_cache(maxsize=1024)
