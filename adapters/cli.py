@@ -15,12 +15,12 @@ from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import run_transcript
 from adapters.platforms import run_platforms, settings_module
 from bot.app import default_database, load_content
-from bot.clock import ManualClock, SystemClock
-from bot.config import load_config
-from bot.errors import ConcordError
+from bot.config.community import load_config
+from bot.core.clock import ManualClock, SystemClock
+from bot.core.errors import ConcordError
+from bot.core.resources import locales_dir
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.status import language_statuses, markdown_table, replace_table
-from bot.resources import locales_dir
 
 
 def main(argv: list[str] | None = None) -> int:

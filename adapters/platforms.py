@@ -20,10 +20,10 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from bot.app import build_engine
-from bot.config import Config, load_config
-from bot.delivery import Adapter
-from bot.errors import ConcordError, ConfigError
-from bot.host import AdapterHost
+from bot.config.community import Config, load_config
+from bot.core.errors import ConcordError, ConfigError
+from bot.engine.delivery import Adapter
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger("concord")
 
@@ -34,7 +34,7 @@ MAX_BACKOFF = 300.0
 
 
 class PlatformAdapter(Adapter, Protocol):
-    """A delivery ``Adapter`` (bot/delivery.py) that also connects to its platform."""
+    """A delivery ``Adapter`` (bot/engine/delivery.py) that also connects to its platform."""
 
     async def run(self) -> None:
         """Connect, hand events to the host until cancelled, reconnect with backoff."""

@@ -14,7 +14,7 @@ from workload import ANSWERS, LANGUAGES, STEPS, WARM_MEMBERS
 
 def concord_updates(n: int, offset: int = 0) -> Iterator[Any]:
     """Made as they are handed in, so that the run's memory is the engine's alone."""
-    from bot.events import MemberJoined, MemberRef, Place, TextSaid
+    from bot.core.events import MemberJoined, MemberRef, Place, TextSaid
 
     for step in range(STEPS):
         for index in range(n):
@@ -33,7 +33,7 @@ class CountingAdapter:
     platform = "console"
 
     def __init__(self) -> None:
-        from bot.actions import Capabilities
+        from bot.core.actions import Capabilities
 
         self.capabilities = Capabilities(native_choices=False, private_spaces=True)
         self.delivered = 0
@@ -45,11 +45,11 @@ class CountingAdapter:
 def build_engine(folder: Path, name: str, durable: bool) -> Any:
     """The real engine on its SQLite store, with the example community; no adapter."""
     from bot.app import load_content
-    from bot.clock import SystemClock
-    from bot.config import load_config
-    from bot.engine import Engine
+    from bot.config.community import load_config
+    from bot.core.clock import SystemClock
+    from bot.engine.engine import Engine
+    from bot.engine.turn import Services
     from bot.features import all_features
-    from bot.services import Services
     from bot.store.sqlite import SQLiteStore
 
     config = load_config(None)

@@ -17,7 +17,7 @@ async def run_concord_telegram(n: int, folder: Path) -> dict[str, Any]:
     import adapters.telegram.adapter as telegram_adapter
     from adapters.telegram.send import Limits
     from adapters.telegram.settings import TelegramSettings
-    from bot.host import AdapterHost
+    from bot.engine.host import AdapterHost
 
     request, counter = offline_request()
     # The HTTP layer only: the adapter builds its Bot with this in place of HTTPXRequest.

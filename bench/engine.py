@@ -13,12 +13,12 @@ process so that peak RSS belongs to that run alone:
   step (WAL, synchronous=NORMAL, autocommit) and appending one reply string: what
   persisting every step costs when nothing else is done.
 * ptb (when python-telegram-bot is installed): its ConversationHandler driven offline,
-  as /work/shared/peer-benchmarks.md measured it: raw Bot API update dicts parsed with
+  as the published peer benchmarks measured it: raw Bot API update dicts parsed with
   ``Update.de_json`` and fed to ``Application.process_update``; replies go through
   ``reply_text`` to a request object that answers without any network. Its dialog is
   the peers' 3-step one (start, language, rules), one reply per update.
 * aiogram (when aiogram 3 is installed): its Dispatcher, Router and FSM (StatesGroup,
-  MemoryStorage) driven offline the way /work/shared/bench/peers.py measured it: raw Bot
+  MemoryStorage) driven offline the way the peer benchmarks measured it: raw Bot
   API update dicts validated with ``Update.model_validate`` and fed to
   ``Dispatcher.feed_update``; replies go through ``message.answer`` to a session whose
   ``make_request`` builds the form data as for the POST and validates a canned answer

@@ -56,8 +56,8 @@ async def measure(which: str, folder: Path) -> dict[str, Any]:
     from adapters.console.adapter import ConsoleAdapter
     from adapters.platforms import adapter_module, check_platforms
     from bot.app import build_engine
-    from bot.config import load_config
-    from bot.host import AdapterHost
+    from bot.config.community import load_config
+    from bot.engine.host import AdapterHost
 
     text = (ROOT / "community" / "concord.yaml").read_text("utf-8")
     config_path = folder / "concord.yaml"

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import platformdirs
 
-from bot import resources
-from bot.clock import Clock, SystemClock
-from bot.coc import CodeOfConduct, load_coc
-from bot.config import Config
+from bot.conduct.document import CodeOfConduct, load_coc
+from bot.config.community import Config
+from bot.core import resources
+from bot.core.clock import Clock, SystemClock
+from bot.core.errors import ConfigError
+from bot.core.sealing import Sealer
 from bot.dialogs.loader import DialogRules, load_dialogs
 from bot.dialogs.model import Dialog
-from bot.engine import Engine
-from bot.errors import ConfigError
+from bot.engine.engine import Engine
+from bot.engine.turn import Services
 from bot.features import all_features
 from bot.i18n.catalogs import Catalogs
-from bot.sealing import Sealer
-from bot.services import Services
 from bot.store.protocol import ServiceStore
 from bot.store.sqlite import SQLiteStore
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.actions import Action, Ask, Capabilities, Say
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
-from bot.events import (
+from bot.config.community import Config, load_config
+from bot.core.actions import Action, Ask, Capabilities, Say
+from bot.core.clock import ManualClock
+from bot.core.events import (
     ChoiceMade,
     CommandRun,
     MemberJoined,
@@ -24,6 +23,7 @@ from bot.events import (
     PlaceKind,
     TextSaid,
 )
+from bot.engine.engine import Engine
 
 _LOOPBACK = ("127.", "::1", "localhost")
 

@@ -30,11 +30,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.actions import Action, Capabilities, action_to_json
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import load_config
-from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
+from bot.config.community import load_config
+from bot.core.actions import Action, Capabilities, action_to_json
+from bot.core.clock import ManualClock
+from bot.core.events import Event, MemberJoined, MemberRef, Place, TextSaid
 from bot.features.language.actions import SHORT_LIST
 
 PLATFORM = "console"

@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 import textstat  # type: ignore[import-untyped]
 
-from bot.actions import Ask
-from bot.clock import ManualClock
-from bot.engine import Engine
+from bot.core.actions import Ask
+from bot.core.clock import ManualClock
+from bot.core.resources import locales_dir
+from bot.engine.engine import Engine
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.locales import display_name
-from bot.plain import PLAIN_WORDINGS
-from bot.resources import locales_dir
+from bot.i18n.plain import PLAIN_WORDINGS
 from tests.conftest import RecordingAdapter, command, joined, says
 
 CATALOGS = Catalogs.load([locales_dir()])

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 import pytest
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import FSI, PDI, display_name
 from tests import test_discord as on_discord

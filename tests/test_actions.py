@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import pytest
 
-from bot.actions import (
+from bot.core.actions import (
     Action,
     Ask,
     Choice,
@@ -22,7 +22,7 @@ from bot.actions import (
     action_from_json,
     action_to_json,
 )
-from bot.events import MemberRef, Place, PlaceKind
+from bot.core.events import MemberRef, Place, PlaceKind
 
 ANA = MemberRef("discord", "2001", 'Ana "{admin}" \u202e')
 DM = Place.direct(ANA)

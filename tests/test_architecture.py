@@ -12,18 +12,35 @@ PLATFORMS = ("console", "discord", "matrix", "telegram")
 # What a platform package may use of the core: the vocabulary and the host, never the
 # engine's insides, the store, or a feature.
 CORE_FOR_ADAPTERS = (
-    "bot.actions",
-    "bot.config",
-    "bot.delivery",
-    "bot.durations",
-    "bot.errors",
-    "bot.events",
-    "bot.host",
+    "bot.core.actions",
+    "bot.config.community",
+    "bot.engine.delivery",
+    "bot.core.durations",
+    "bot.core.errors",
+    "bot.core.events",
+    "bot.engine.host",
     "bot.i18n",
-    "bot.text",
-    "bot.validate",
-    "bot.yamlsource",
+    "bot.core.text",
+    "bot.config.validate",
+    "bot.core.yamlsource",
 )
+
+
+# The layers, bottom first (ARCHITECTURE.md): a module imports only from its own layer
+# or one below. ``bot`` itself (the version) is below all.
+LAYERS = (
+    ("bot.core",),
+    ("bot.store", "bot.conduct"),
+    ("bot.i18n",),
+    ("bot.config",),
+    ("bot.dialogs",),
+    ("bot.engine",),
+    ("bot.features",),
+    ("bot.app",),
+    ("adapters",),
+)
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
 
 
 def imports(path: Path) -> list[tuple[int, str]]:
@@ -33,7 +50,7 @@ def imports(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
-            # ``from bot import validate`` imports bot.validate: name what is taken.
+            # ``from bot.config import validate`` imports bot.config.validate: name what is taken.
             found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
     return found
 
@@ -86,3 +103,96 @@ def test_architecture_page_names_every_feature_and_platform() -> None:
     for name in [*features, *platforms]:
         if name != "__pycache__":
             assert name in page, name
+
+
+def source_files() -> list[Path]:
+    return sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")])
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_of(module: str) -> int | None:
+    for number, packages in enumerate(LAYERS):
+        if any(within(module, package) for package in packages):
+            return number
+    return None
+
+
+def test_imports_only_go_down_the_layers() -> None:
+    upward = []
+    for path in source_files():
+        mine = layer_of(module_name(path))
+        for line, module in imports(path):
+            theirs = layer_of(module)
+            if mine is not None and theirs is not None and theirs > mine:
+                upward.append(
+                    f"{path.relative_to(ROOT)}:{line}: {module} (layer {theirs} > {mine})"
+                )
+    assert upward == []
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (type-only imports too: a circle of
+    types is still a circle a reader has to untangle)."""
+    known = {module_name(path): path for path in source_files()}
+    graph: dict[str, set[str]] = {}
+    for name, path in known.items():
+        targets = set()
+        for _, module in imports(path):
+            # ``from a.b import c``: the module a.b.c when it exists, else a.b.
+            while module and module not in known:
+                module = module.rpartition(".")[0]
+            if module and module != name and not name.startswith(module + "."):
+                targets.add(module)
+        graph[name] = targets
+    return graph
+
+
+def find_circle(graph: dict[str, set[str]]) -> list[str]:
+    """One circle of imports, as the modules around it, or [] when there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return []
+
+
+def test_no_circle_of_imports() -> None:
+    assert find_circle(import_graph()) == []
+
+
+def test_a_circle_is_found() -> None:
+    assert find_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_circle({"a": {"b"}, "b": set()}) == []
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long = []
+    for path in source_files():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(ROOT)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    too_long.append(f"{where}: {node.name} has {length} lines")
+    assert too_long == []

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.actions import NotifyModerators
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
+from bot.config.community import Config
+from bot.core.actions import NotifyModerators
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
 from bot.store.migrations import MIGRATIONS
 from bot.store.types import iso
 from tests.test_mediation import RelayAdapter, join, request, run, say

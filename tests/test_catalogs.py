@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.filling import placeholders, substitute
 
@@ -371,7 +371,7 @@ def test_command_names_are_single_words_and_distinct(code: str) -> None:
     """A localized command name is typed by members and shown by Discord: one lowercase
     word, unique in its language, and never another command's canonical name."""
     from adapters.discord.slash_commands import discord_languages, valid_name
-    from bot.command_names import NAME_IDS
+    from bot.i18n.command_names import NAME_IDS
 
     on_discord = code in discord_languages(SHIPPED.available).values()
     translator = SHIPPED.translator(code)

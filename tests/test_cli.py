@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from bot.config import PLATFORMS
+from bot.config.community import PLATFORMS
 
 ROOT = Path(__file__).resolve().parents[1]
 

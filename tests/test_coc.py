@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.coc import (
+from bot.conduct.document import (
     CodeOfConduct,
     Lookup,
     Section,
@@ -22,7 +22,7 @@ from bot.coc import (
     search,
     section_texts,
 )
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "community" / "code-of-conduct.yaml"
@@ -262,7 +262,7 @@ def test_a_gettext_style_lookup_never_shows_a_raw_message_id(coc: CodeOfConduct)
 
 
 def test_catalog_entries_point_translators_at_the_right_lines(coc: CodeOfConduct) -> None:
-    from bot.yamlsource import load_yaml_file
+    from bot.core.yamlsource import load_yaml_file
 
     doc = load_yaml_file(EXAMPLE)
     entries = catalog_entries(coc, doc)

@@ -16,10 +16,10 @@ import pytest
 
 from adapters.console.adapter import PLATFORM, format_action, parse_line
 from adapters.console.session import AdvancingClock, ConsoleSession
-from bot.actions import RemoveMessage
-from bot.clock import ManualClock
-from bot.config import load_config
-from bot.events import Event, MemberRef, Place, PlaceKind
+from bot.config.community import load_config
+from bot.core.actions import RemoveMessage
+from bot.core.clock import ManualClock
+from bot.core.events import Event, MemberRef, Place, PlaceKind
 from bot.i18n.controls import UNSAFE_CHARS, echo_safe
 from bot.i18n.filling import substitute
 from bot.i18n.locales import FSI, PDI, clean_user_text

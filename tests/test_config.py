@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
-from bot.errors import ConfigError
+from bot.config.community import load_config
+from bot.core.errors import ConfigError
 
 GOOD = """\
 community:

@@ -19,10 +19,10 @@ from adapters.console.adapter import (
     write_out,
 )
 from adapters.console.session import UNSHOWN, AdvancingClock, ConsoleSession
-from bot.actions import Ask, Choice, GrantRole, NotifyModerators, Say
-from bot.clock import ManualClock
-from bot.config import load_config
-from bot.events import CommandRun, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
+from bot.config.community import load_config
+from bot.core.actions import Ask, Choice, GrantRole, NotifyModerators, Say
+from bot.core.clock import ManualClock
+from bot.core.events import CommandRun, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
 
 ANA = MemberRef("console", "ana", "ana")
 ROOT = Path(__file__).resolve().parents[1]

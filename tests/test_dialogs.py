@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.errors import ConfigError
+from bot.core.resources import dialogs_dir
 from bot.dialogs.loader import DialogRules, load_dialog_file, load_dialogs
-from bot.errors import ConfigError
 from bot.features import all_features
-from bot.resources import dialogs_dir
 
 ACTIONS, CHOICE_SOURCES = all_features().actions, all_features().choice_sources
 
@@ -111,8 +111,8 @@ def test_mistakes_name_file_line_and_key(
 
 
 def test_shipped_dialogs_are_valid() -> None:
+    from bot.core.resources import locales_dir
     from bot.i18n.catalogs import Catalogs
-    from bot.resources import locales_dir
 
     english = Catalogs.load([locales_dir()]).message_ids("en")
     dialogs = load_dialogs(
@@ -140,8 +140,8 @@ def test_an_on_result_key_no_action_can_return_names_file_line_and_key(tmp_path:
 
 
 def test_every_shipped_on_result_is_a_declared_result() -> None:
+    from bot.core.resources import locales_dir
     from bot.i18n.catalogs import Catalogs
-    from bot.resources import locales_dir
 
     features = all_features()
     english = Catalogs.load([locales_dir()]).message_ids("en")

@@ -19,14 +19,12 @@ import pytest
 from adapters.discord.adapter import DiscordAdapter, create
 from adapters.discord.settings import parse
 from adapters.discord.slash_commands import valid_name
-from bot.actions import RemoveMessage, Say
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.commands import Command
-from bot.config import Config, load_config
-from bot.engine import Engine
-from bot.errors import ConcordError, ConfigError, DeliveryError, Undeliverable
-from bot.events import (
+from bot.config.community import Config, load_config
+from bot.core.actions import RemoveMessage, Say
+from bot.core.clock import ManualClock
+from bot.core.errors import ConcordError, ConfigError, DeliveryError, Undeliverable
+from bot.core.events import (
     ChoiceMade,
     CommandRun,
     Event,
@@ -37,9 +35,10 @@ from bot.events import (
     PlaceKind,
     TextSaid,
 )
-from bot.host import AdapterHost
+from bot.engine.engine import Engine
+from bot.engine.host import AdapterHost
+from bot.engine.turn import Command, Turn
 from bot.i18n import N_
-from bot.turn import Turn
 from tests.discord_standin import DiscordStandIn
 
 ROOT = Path(__file__).parents[1]

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
+from bot.config.community import Config, load_config
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
 from tests.command_privacy import PROBES, Heard, check_command_privacy
 from tests.discord_standin import DiscordStandIn, Sent
 from tests.test_discord import (

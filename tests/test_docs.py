@@ -18,9 +18,9 @@ from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.discord import settings as discord_settings
 from adapters.matrix import settings as matrix_settings
 from adapters.telegram import settings as telegram_settings
-from bot.clock import ManualClock
-from bot.config import load_config
-from bot.errors import ConcordError
+from bot.config.community import load_config
+from bot.core.clock import ManualClock
+from bot.core.errors import ConcordError
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS: dict[str, ModuleType] = {

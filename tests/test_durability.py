@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 import bot.store.sqlite as sqlite_module
-from bot.actions import Action, NotifyModerators
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
+from bot.config.community import Config
+from bot.core.actions import Action, NotifyModerators
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
 from tests.conftest import COMMUNITY, RecordingAdapter, joined, says

@@ -6,12 +6,12 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from bot.actions import Ask, Capabilities, GrantRole, NotifyModerators, OfferPrivateChat, Say
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
-from bot.errors import DeliveryError
-from bot.events import MemberJoined, Place, PlaceKind
+from bot.config.community import Config
+from bot.core.actions import Ask, Capabilities, GrantRole, NotifyModerators, OfferPrivateChat, Say
+from bot.core.clock import ManualClock
+from bot.core.errors import DeliveryError
+from bot.core.events import MemberJoined, Place, PlaceKind
+from bot.engine.engine import Engine
 from tests.conftest import (
     RecordingAdapter,
     chooses,
@@ -388,7 +388,7 @@ async def test_flood_is_slowed_down(engine: Engine, adapter: RecordingAdapter) -
 
 
 def test_the_flood_limit_forgets_whoever_is_quiet_and_stays_bounded() -> None:
-    from bot.middleware import RateLimit
+    from bot.engine.middleware import RateLimit
 
     limit = RateLimit(per_minute=3, max_members=100)
     start = ManualClock().now()

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import Ask, Say
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
+from bot.config.community import Config
+from bot.core.actions import Ask, Say
+from bot.core.clock import ManualClock
+from bot.core.resources import locales_dir
+from bot.engine.engine import Engine
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.locales import FSI, PDI, display_name, is_rtl, sentence_name
-from bot.resources import locales_dir
 from tests.conftest import RecordingAdapter, joined, new_engine, says
 
 PRIORITY = [

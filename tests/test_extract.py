@@ -10,10 +10,10 @@ import pytest
 from babel.messages.extract import extract, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
-from bot.coc import catalog_entries, load_coc
-from bot.errors import ConfigError
+from bot.conduct.document import catalog_entries, load_coc
+from bot.core.errors import ConfigError
+from bot.core.yamlsource import load_yaml_file
 from bot.i18n.extract import extract_yaml
-from bot.yamlsource import load_yaml_file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "community" / "code-of-conduct.yaml"

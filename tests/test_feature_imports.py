@@ -71,21 +71,21 @@ def test_a_forbidden_import_is_found_with_file_and_line(tmp_path: Path) -> None:
         {
             "bot/features/__init__.py": "from bot.features import mediation\n",
             "bot/app.py": "from bot.features import all_features\n",
-            "bot/engine.py": "import asyncio\nfrom bot.features.mediation.cases import RELAY\n",
-            "bot/dispatch.py": "from bot.features import reports\n",
+            "bot/engine/engine.py": "import asyncio\nfrom bot.features.mediation import cases\n",
+            "bot/engine/dispatch.py": "from bot.features import reports\n",
             "bot/features/mediation/cases.py": "from bot.features.mediation import agreement\n",
             "bot/features/privacy/actions.py": "\nimport bot.features.mediation.session\n",
         },
     )
     assert forbidden_imports(root) == [
-        "bot/dispatch.py:1: the core imports bot.features.reports",
-        "bot/engine.py:2: the core imports bot.features.mediation",
+        "bot/engine/dispatch.py:1: the core imports bot.features.reports",
+        "bot/engine/engine.py:2: the core imports bot.features.mediation",
         "bot/features/privacy/actions.py:2: feature privacy imports feature mediation",
     ]
 
 
 def test_every_feature_package_exports_one_feature_record() -> None:
-    from bot.feature import Feature
+    from bot.engine.turn import Feature
     from bot.features import FEATURES
 
     packages = {p.parent.name for p in (ROOT / "bot" / "features").glob("*/__init__.py")}

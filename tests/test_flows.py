@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import Ask, Capabilities, NotifyModerators
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config
+from bot.config.community import Config
+from bot.core.actions import Ask, Capabilities, NotifyModerators
+from bot.core.clock import ManualClock
+from bot.core.errors import ConfigError
+from bot.core.events import ChoiceMade, MemberJoined, Place, PlaceKind, TextSaid
+from bot.core.state import conversation_from_dict
 from bot.dialogs.loader import DialogRules, load_dialog_file
-from bot.engine import Engine
-from bot.errors import ConfigError
-from bot.events import ChoiceMade, MemberJoined, Place, PlaceKind, TextSaid
+from bot.engine.engine import Engine
 from bot.features import all_features
-from bot.state import conversation_from_dict
 from bot.store.types import Changes
 from tests.test_mediation import (
     REQUEST,

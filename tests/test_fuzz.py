@@ -30,18 +30,18 @@ from adapters.console.adapter import ConsoleSyntaxError, Directive, parse_line
 from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import parse_transcript
 from adapters.platforms import settings_module
-from bot import resources
 from bot.app import build_engine, load_content
-from bot.clock import ManualClock
-from bot.coc import load_coc_text
-from bot.config import PLATFORMS, load_config, parse_config
+from bot.conduct.document import load_coc_text
+from bot.config.community import PLATFORMS, load_config, parse_config
+from bot.core import resources
+from bot.core.clock import ManualClock
+from bot.core.errors import ConfigError
+from bot.core.events import CommandRun, Event, MemberRef, Place, PlaceKind
+from bot.core.yamlsource import load_yaml_text
 from bot.dialogs.loader import DialogRules, parse_dialog
-from bot.engine import Engine
-from bot.errors import ConfigError
-from bot.events import CommandRun, Event, MemberRef, Place, PlaceKind
+from bot.engine.engine import Engine
 from bot.features import all_features
 from bot.i18n.catalogs import Catalogs
-from bot.yamlsource import load_yaml_text
 from tests.conftest import RecordingAdapter
 
 ACTIONS, CHOICE_SOURCES = all_features().actions, all_features().choice_sources

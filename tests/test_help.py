@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from adapters.console.session import AdvancingClock, ConsoleSession
-from bot.clock import ManualClock
-from bot.commands import Command, command_table, run_help
-from bot.config import load_config
+from bot.config.community import load_config
+from bot.core.clock import ManualClock
+from bot.core.resources import locales_dir
+from bot.engine.commands import command_table, run_help
+from bot.engine.turn import Command
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.locales import FSI, PDI
-from bot.resources import locales_dir
 
 MEMBER = ("/coc", "/language", "/report", "/mediate", "/appeal", "/mydata", "/forget", "/quiet")
 SESSION = ("/pause", "/private", "/propose", "/leave")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from bot.core.resources import locales_dir
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.locales import FSI, PDI
-from bot.resources import locales_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,13 +22,13 @@ from collections import Counter
 from pathlib import Path
 
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import load_config
-from bot.engine import Engine
-from bot.events import Event, MemberJoined, MemberRef, Place, TextSaid
+from bot.config.community import load_config
+from bot.core.clock import ManualClock
+from bot.core.events import Event, MemberJoined, MemberRef, Place, TextSaid
+from bot.core.state import Conversation, Frame, Profile
+from bot.engine.engine import Engine
+from bot.engine.middleware import RateLimit
 from bot.features.language.actions import SHORT_LIST
-from bot.middleware import RateLimit
-from bot.state import Conversation, Frame, Profile
 from tests.conftest import RecordingAdapter
 
 MEMBERS = 10_000

@@ -42,13 +42,13 @@ from adapters.matrix.events import (
 )
 from adapters.matrix.send import WORD_JOINER, inert, text_content
 from adapters.pacing import Pacer
-from bot.actions import Action, Ask, Choice, GrantRole, OpenPrivateSpace, RevokeRole, Say
 from bot.app import build_engine
-from bot.config import load_config
-from bot.engine import Engine
-from bot.errors import ConcordError, ConfigError
-from bot.events import CommandRun, Event, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
-from bot.host import AdapterHost
+from bot.config.community import load_config
+from bot.core.actions import Action, Ask, Choice, GrantRole, OpenPrivateSpace, RevokeRole, Say
+from bot.core.errors import ConcordError, ConfigError
+from bot.core.events import CommandRun, Event, MemberJoined, MemberRef, Place, PlaceKind, TextSaid
+from bot.engine.engine import Engine
+from bot.engine.host import AdapterHost
 from tests.synapse import (
     SERVER_NAME,
     Account,

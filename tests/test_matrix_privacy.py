@@ -30,8 +30,8 @@ from nio.api import Api  # type: ignore[import-untyped]
 
 from adapters.telegram import adapter as telegram_adapter
 from adapters.telegram import settings as telegram_settings
-from bot.actions import Ask, Choice, Say
-from bot.events import Place, PlaceKind
+from bot.core.actions import Ask, Choice, Say
+from bot.core.events import Place, PlaceKind
 from tests import test_telegram as on_telegram
 from tests.synapse import Account, Member, Synapse, synapse_server, unique
 from tests.telegram_standin import BotApiStandIn

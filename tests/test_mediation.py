@@ -12,13 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import Action, Ask, Capabilities, NotifyModerators, OpenPrivateSpace, Say
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
-from bot.events import CommandRun, MemberJoined, MemberLeft, MemberRef, Place, PlaceKind, TextSaid
-from bot.people import translator_of
+from bot.config.community import Config, load_config
+from bot.core.actions import Action, Ask, Capabilities, NotifyModerators, OpenPrivateSpace, Say
+from bot.core.clock import ManualClock
+from bot.core.events import (
+    CommandRun,
+    MemberJoined,
+    MemberLeft,
+    MemberRef,
+    Place,
+    PlaceKind,
+    TextSaid,
+)
+from bot.engine.engine import Engine
+from bot.engine.people import translator_of
 from bot.store.privacy import forget_member
 from bot.store.types import Changes
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.engine import Engine
-from bot.host import AdapterHost
+from bot.engine.engine import Engine
+from bot.engine.host import AdapterHost
 from bot.store import Changes, SQLiteStore
 from bot.store.migrations import MIGRATIONS
 from tests.conftest import command, says

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import NotifyModerators
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
+from bot.config.community import Config
+from bot.core.actions import NotifyModerators
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
 from tests.conftest import RecordingAdapter
 from tests.test_reports import SECRET, make_config, member, moderator_view, run, say
 
@@ -98,7 +98,7 @@ async def test_moderators_read_language_names_and_plain_places(
     engine: Engine, adapter: RecordingAdapter
 ) -> None:
     """Not "Their language: sw. Where they are: checkin."."""
-    from bot.events import MemberJoined
+    from bot.core.events import MemberJoined
     from tests.test_reports import ref
 
     await engine.handle(MemberJoined("j1", "example", ref("ana"), locale="sw"))

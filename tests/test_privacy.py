@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
+from bot.config.community import Config
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
 from tests.conftest import RecordingAdapter
 from tests.test_mediation import REQUEST, STATEMENT
 from tests.test_reports import SECRET, make_config, member, report, run, say

@@ -9,10 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
-from bot.events import CommandRun, MemberJoined, MemberRef, Place, TextSaid
+from bot.config.community import Config
+from bot.core.clock import ManualClock
+from bot.core.events import CommandRun, MemberJoined, MemberRef, Place, TextSaid
+from bot.engine.engine import Engine
 from tests.conftest import RecordingAdapter
 from tests.test_reports import make_config
 

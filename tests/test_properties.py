@@ -30,13 +30,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bot.actions import Action, Ask, Say
 from bot.app import load_content
-from bot.clock import ManualClock
-from bot.coc import coc_title, section_texts
-from bot.config import Config, load_config
-from bot.engine import Engine
-from bot.events import (
+from bot.conduct.document import coc_title, section_texts
+from bot.config.community import Config, load_config
+from bot.core.actions import Action, Ask, Say
+from bot.core.clock import ManualClock
+from bot.core.events import (
     ChoiceMade,
     CommandRun,
     Event,
@@ -46,11 +45,12 @@ from bot.events import (
     PlaceKind,
     TextSaid,
 )
+from bot.core.state import conversation_to_dict, profile_to_dict
+from bot.engine.engine import Engine
+from bot.engine.turn import Services
 from bot.features import all_features
 from bot.i18n.filling import placeholders
 from bot.i18n.locales import display_name, fallback_chain, negotiate, normalize_tag
-from bot.services import Services
-from bot.state import conversation_to_dict, profile_to_dict
 from bot.store.sqlite import SQLiteStore
 from tests.conftest import RecordingAdapter
 

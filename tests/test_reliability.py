@@ -35,11 +35,11 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-from bot.actions import NotifyModerators
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.engine import Engine
-from bot.events import MemberLeft, TimerFired
+from bot.config.community import Config
+from bot.core.actions import NotifyModerators
+from bot.core.clock import ManualClock
+from bot.core.events import MemberLeft, TimerFired
+from bot.engine.engine import Engine
 from tests.conftest import (
     COMMUNITY,
     RecordingAdapter,

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.actions import Ask, NotifyModerators, Say
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
-from bot.errors import ConcordError
-from bot.events import CommandRun, MemberJoined, MemberRef, Place, TextSaid
+from bot.config.community import Config, load_config
+from bot.core.actions import Ask, NotifyModerators, Say
+from bot.core.clock import ManualClock
+from bot.core.errors import ConcordError
+from bot.core.events import CommandRun, MemberJoined, MemberRef, Place, TextSaid
+from bot.engine.engine import Engine
 from bot.store import SQLiteStore
 from bot.store.migrations import MIGRATIONS
 from tests.conftest import RecordingAdapter
@@ -264,7 +264,7 @@ async def test_report_texts_are_encrypted_at_rest(
     plain = load_config(tmp_path / "concord.yaml")
     from dataclasses import replace
 
-    from bot.config_reports import Privacy
+    from bot.config.reports import Privacy
 
     with pytest.raises(ConcordError, match="set the encryption key"):
         build_engine(replace(plain, privacy=Privacy()), database, ManualClock())

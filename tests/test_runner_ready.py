@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from adapters import platforms
-from bot.actions import Action, NotifyModerators
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
+from bot.config.community import Config, load_config
+from bot.core.actions import Action, NotifyModerators
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
 from bot.store.types import Changes
 from tests import test_discord as on_discord
 from tests import test_telegram as on_telegram

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import Ask, Choice, GrantRole, Say, ScheduleTimer
-from bot.errors import StoreError
-from bot.events import MemberRef, Place
+from bot.core.actions import Ask, Choice, GrantRole, Say, ScheduleTimer
+from bot.core.errors import StoreError
+from bot.core.events import MemberRef, Place
 from bot.store import Changes, SQLiteStore
 
 ANA = MemberRef("test", "ana", "Ana")

@@ -20,12 +20,12 @@ import pytest
 import adapters.console.session as console_session
 from adapters.console.session import AdvancingClock
 from adapters.console.transcript import run_transcript
-from bot.actions import GrantRole, Say, ScheduleTimer
 from bot.app import build_engine
-from bot.clock import Clock, ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
-from bot.events import MemberRef, Place
+from bot.config.community import Config, load_config
+from bot.core.actions import GrantRole, Say, ScheduleTimer
+from bot.core.clock import Clock, ManualClock
+from bot.core.events import MemberRef, Place
+from bot.engine.engine import Engine
 from bot.store.cases import (
     Case,
     CaseMember,

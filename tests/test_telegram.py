@@ -20,16 +20,16 @@ from adapters.telegram.adapter import OFFSET, TelegramAdapter, create
 from adapters.telegram.events import Context, translate
 from adapters.telegram.send import Limits
 from adapters.telegram.settings import TelegramSettings, parse
-from bot.actions import Say
 from bot.app import build_engine
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
-from bot.errors import ConcordError, ConfigError
-from bot.events import ChoiceMade, CommandRun, Event, MemberJoined, Place, PlaceKind, TextSaid
-from bot.host import AdapterHost
+from bot.config.community import Config, load_config
+from bot.core.actions import Say
+from bot.core.clock import ManualClock
+from bot.core.errors import ConcordError, ConfigError
+from bot.core.events import ChoiceMade, CommandRun, Event, MemberJoined, Place, PlaceKind, TextSaid
+from bot.engine.engine import Engine
+from bot.engine.host import AdapterHost
+from bot.engine.turn import Turn
 from bot.store import Changes
-from bot.turn import Turn
 from tests.telegram_standin import BotApiStandIn
 
 # The adapter reads raw getUpdates to skip one malformed update rather than a batch;

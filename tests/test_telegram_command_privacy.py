@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from adapters.telegram.send import Limits
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.engine import Engine
+from bot.config.community import Config, load_config
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
 from tests.command_privacy import Heard, check_command_privacy
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import TOKEN, TOKEN_ENV, running

@@ -9,8 +9,8 @@ import pytest
 
 from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import run_transcript
-from bot.clock import ManualClock
-from bot.config import load_config
+from bot.config.community import load_config
+from bot.core.clock import ManualClock
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.txt"))
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
+from bot.core.resources import locales_dir
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.locales import FSI, PDI, display_name, sentence_name
-from bot.resources import locales_dir
 
 CATALOGS = Catalogs.load([locales_dir()])
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from bot.actions import (
+from bot.core.actions import (
     Action,
     Ask,
     Capabilities,
@@ -43,9 +43,9 @@ from bot.actions import (
     Say,
     SendFile,
 )
-from bot.durations import parse_duration
-from bot.errors import DeliveryError, Undeliverable
-from bot.events import (
+from bot.core.durations import parse_duration
+from bot.core.errors import DeliveryError, Undeliverable
+from bot.core.events import (
     CommandRun,
     Event,
     MemberJoined,

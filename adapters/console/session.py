@@ -15,11 +15,11 @@ from pathlib import Path
 
 from adapters.console.adapter import PLATFORM, ConsoleAdapter, Directive, parse_line
 from bot.app import build_engine
-from bot.clock import Clock
-from bot.config import Config
-from bot.durations import parse_duration
-from bot.engine import Engine
-from bot.events import Event, MemberJoined, MemberLeft, PlaceKind, TextSaid
+from bot.config.community import Config
+from bot.core.clock import Clock
+from bot.core.durations import parse_duration
+from bot.core.events import Event, MemberJoined, MemberLeft, PlaceKind, TextSaid
+from bot.engine.engine import Engine
 
 
 class AdvancingClock:

@@ -37,7 +37,7 @@ from adapters.discord.in_order import InOrder
 from adapters.discord.send import Sender
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.slash_reply import REPLY, Reply
-from bot.actions import (
+from bot.core.actions import (
     Action,
     Ask,
     Capabilities,
@@ -51,9 +51,9 @@ from bot.actions import (
     Say,
     SendFile,
 )
-from bot.errors import ConcordError, Undeliverable
-from bot.events import Event, MemberRef, Place, PlaceKind
-from bot.host import AdapterHost
+from bot.core.errors import ConcordError, Undeliverable
+from bot.core.events import Event, MemberRef, Place, PlaceKind
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
 

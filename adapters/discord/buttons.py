@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import discord
 
 from adapters.discord.events import CHOICE_PREFIX
-from bot.actions import Choice
+from bot.core.actions import Choice
 
 _MAX_BUTTONS = 25
 _MAX_LABEL = 80

@@ -18,7 +18,7 @@ from typing import Any
 import discord
 
 from adapters.discord.settings import DiscordSettings
-from bot.events import (
+from bot.core.events import (
     ChoiceMade,
     CommandRun,
     Event,
@@ -29,7 +29,7 @@ from bot.events import (
     PlaceKind,
     TextSaid,
 )
-from bot.host import AdapterHost
+from bot.engine.host import AdapterHost
 
 PLATFORM = "discord"
 # Buttons Concord sends carry the choice key after this prefix; others are not ours.

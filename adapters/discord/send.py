@@ -36,9 +36,9 @@ import discord
 from adapters.discord.events import PLATFORM, Context, space_key, thread_key
 from adapters.discord.slash_reply import REPLY, Reply
 from adapters.pacing import TokenBucket
-from bot.errors import DeliveryError, Undeliverable
-from bot.events import Place, PlaceKind
-from bot.text import split_message
+from bot.core.errors import DeliveryError, Undeliverable
+from bot.core.events import Place, PlaceKind
+from bot.core.text import split_message
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from bot import validate as v
-from bot.config import PlatformSection
-from bot.errors import ConfigError
-from bot.yamlsource import KeyPath, YamlDocument
+from bot.config import validate as v
+from bot.config.community import PlatformSection
+from bot.core.errors import ConfigError
+from bot.core.yamlsource import KeyPath, YamlDocument
 
 KEYS = (
     "token_env",

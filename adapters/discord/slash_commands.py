@@ -20,7 +20,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.host import AdapterHost, CommandInfo
+from bot.engine.host import AdapterHost, CommandInfo
 from bot.i18n.locales import negotiate
 
 ARGUMENT = "words"

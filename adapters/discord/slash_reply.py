@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import discord
 
 from adapters.discord.events import PLATFORM
-from bot.events import Place, PlaceKind
+from bot.core.events import Place, PlaceKind
 
 
 @dataclass

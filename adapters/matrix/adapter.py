@@ -50,10 +50,10 @@ from adapters.matrix.send import MAX_LENGTH, Sender, is_transient
 from adapters.matrix.settings import Settings
 from adapters.matrix.undecryptable import Undecryptable, notice
 from adapters.pacing import Pacer
-from bot.actions import Action, Capabilities
-from bot.errors import ConcordError, DeliveryError, Undeliverable
-from bot.events import MemberJoined, MemberRef
-from bot.host import AdapterHost
+from bot.core.actions import Action, Capabilities
+from bot.core.errors import ConcordError, DeliveryError, Undeliverable
+from bot.core.events import MemberJoined, MemberRef
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.host import AdapterHost
+from bot.engine.host import AdapterHost
 
 _LINK = r"https?://[^\s\u2068\u2069]+"
 

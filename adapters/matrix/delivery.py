@@ -16,7 +16,7 @@ from adapters.matrix.history import History
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.send import Sender
 from adapters.matrix.settings import Settings
-from bot.actions import (
+from bot.core.actions import (
     Action,
     Ask,
     DeleteRecentMessages,
@@ -29,8 +29,8 @@ from bot.actions import (
     Say,
     SendFile,
 )
-from bot.errors import DeliveryError, Undeliverable
-from bot.events import PlaceKind
+from bot.core.errors import DeliveryError, Undeliverable
+from bot.core.events import PlaceKind
 
 log = logging.getLogger("concord.matrix")
 

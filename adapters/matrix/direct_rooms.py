@@ -40,8 +40,8 @@ from nio import (  # type: ignore[import-untyped]
 )
 
 from adapters.matrix.events import PLATFORM
-from bot.errors import DeliveryError, Undeliverable
-from bot.host import AdapterHost
+from bot.core.errors import DeliveryError, Undeliverable
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
 

@@ -18,7 +18,7 @@ from nio import (  # type: ignore[import-untyped]
     RoomMessageText,
 )
 
-from bot.events import (
+from bot.core.events import (
     ChoiceMade,
     CommandRun,
     Event,

@@ -22,8 +22,8 @@ from functools import partial
 from typing import Any
 
 from adapters.matrix.send import Sender, inert
-from bot.errors import Undeliverable
-from bot.host import AdapterHost
+from bot.core.errors import Undeliverable
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
 

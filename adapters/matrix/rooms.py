@@ -31,10 +31,10 @@ from adapters.matrix.direct_rooms import ALGORITHM, Directs, Guard, direct_marke
 from adapters.matrix.events import PLATFORM, Question
 from adapters.matrix.send import Sender
 from adapters.matrix.settings import Settings, is_room
-from bot.actions import OpenPrivateSpace
-from bot.errors import Undeliverable
-from bot.events import MemberRef, Place, PlaceKind
-from bot.host import AdapterHost
+from bot.core.actions import OpenPrivateSpace
+from bot.core.errors import Undeliverable
+from bot.core.events import MemberRef, Place, PlaceKind
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
 

@@ -42,8 +42,8 @@ from nio.exceptions import (  # type: ignore[import-untyped]
 )
 
 from adapters.pacing import Pacer
-from bot.errors import DeliveryError, Undeliverable
-from bot.text import split_message
+from bot.core.errors import DeliveryError, Undeliverable
+from bot.core.text import split_message
 
 log = logging.getLogger("concord.matrix")
 

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from bot import validate as v
-from bot.config import PlatformSection
-from bot.errors import ConfigError
+from bot.config import validate as v
+from bot.config.community import PlatformSection
+from bot.core.errors import ConfigError
 
 KEYS = (
     "homeserver",
@@ -111,27 +111,13 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
         raise doc.error(at("homeserver"), "expected a URL such as https://matrix.example.org")
     user_id = _user_id(section, "user_id", data["user_id"])
     token_env = _variable(section, "token_env", data["token_env"])
-    token = os.environ.get(token_env, "").strip()
-    if not token and not check_only:
-        raise ConfigError(
-            doc.name,
-            doc.line(at("token_env")),
-            f"{'.'.join(base)}.token_env",
-            f"environment variable {token_env} is not set",
-        )
+    token = _secret(section, "token_env", token_env, check_only).strip()
     store_key_env = (
         _variable(section, "store_key_env", data["store_key_env"])
         if data.get("store_key_env") is not None
         else None
     )
-    store_key = os.environ.get(store_key_env, "") if store_key_env else ""
-    if store_key_env and not store_key and not check_only:
-        raise ConfigError(
-            doc.name,
-            doc.line(at("store_key_env")),
-            f"{'.'.join(base)}.store_key_env",
-            f"environment variable {store_key_env} is not set",
-        )
+    store_key = _secret(section, "store_key_env", store_key_env, check_only)
     rooms = tuple(
         _room(section, ("rooms", i), room)
         for i, room in enumerate(v.text_list(doc, at("rooms"), data.get("rooms", [])))
@@ -140,11 +126,6 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
     members_room = _optional_room(section, "members_room", data.get("members_room"))
     if role_mode == "room" and members_room is None:
         raise doc.error(at("role_mode"), "role_mode 'room' needs members_room")
-    store_path = None
-    if data.get("store_path") is not None:
-        store_path = Path(v.text(doc, at("store_path"), data["store_path"])).expanduser()
-        if not store_path.is_absolute():
-            store_path = Path(doc.name).resolve().parent / store_path
     return Settings(
         homeserver=homeserver,
         user_id=user_id,
@@ -165,7 +146,7 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
         ),
         moderators=_users(section, "moderators", data.get("moderators", [])),
         mediators=_users(section, "mediators", data.get("mediators", [])),
-        store_path=store_path,
+        store_path=_store_path(section, data.get("store_path")),
         store_key_env=store_key_env,
         store_key=store_key,
         encryption=v.boolean(doc, at("encryption"), data.get("encryption", True)),
@@ -174,6 +155,30 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
         send_rate=_rate(section, data.get("send_rate", 1.0)),
         send_burst=v.integer(doc, at("send_burst"), data.get("send_burst", 10), 1, 10_000),
     )
+
+
+def _secret(section: PlatformSection, key: str, variable: str | None, check_only: bool) -> str:
+    """The value of the environment variable ``key`` names; a missing one stops the
+    start (``concord check`` only checks the file)."""
+    value = os.environ.get(variable, "") if variable else ""
+    if variable and not value and not check_only:
+        doc, path = section.doc, (*section.path, key)
+        raise ConfigError(
+            doc.name,
+            doc.line(path),
+            ".".join(map(str, path)),
+            f"environment variable {variable} is not set",
+        )
+    return value
+
+
+def _store_path(section: PlatformSection, value: Any) -> Path | None:
+    """The encryption store's folder; a relative one is beside the config file."""
+    if value is None:
+        return None
+    doc = section.doc
+    path = Path(v.text(doc, (*section.path, "store_path"), value)).expanduser()
+    return path if path.is_absolute() else Path(doc.name).resolve().parent / path
 
 
 def _user_id(section: PlatformSection, key: str | tuple[str | int, ...], value: Any) -> str:

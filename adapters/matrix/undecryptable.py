@@ -16,8 +16,8 @@ from typing import Any
 from nio import MegolmEvent  # type: ignore[import-untyped]
 from nio.exceptions import EncryptionError  # type: ignore[import-untyped]
 
-from bot.events import MemberRef
-from bot.host import AdapterHost
+from bot.core.events import MemberRef
+from bot.engine.host import AdapterHost
 from bot.i18n import N_
 
 log = logging.getLogger("concord.matrix")

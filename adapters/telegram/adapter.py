@@ -40,9 +40,9 @@ from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
 from adapters.telegram.send import Limits, Sender, retry_seconds
 from adapters.telegram.settings import TelegramSettings
-from bot.actions import Action, Capabilities
-from bot.errors import ConcordError, DeliveryError
-from bot.host import AdapterHost
+from bot.core.actions import Action, Capabilities
+from bot.core.errors import ConcordError, DeliveryError
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
 from adapters.telegram.send import Sender
 from adapters.telegram.settings import TelegramSettings
-from bot.actions import (
+from bot.core.actions import (
     Action,
     Ask,
     DeleteRecentMessages,
@@ -32,8 +32,8 @@ from bot.actions import (
     Say,
     SendFile,
 )
-from bot.errors import Undeliverable
-from bot.events import MemberRef, Place, PlaceKind
+from bot.core.errors import Undeliverable
+from bot.core.events import MemberRef, Place, PlaceKind
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from telegram import Chat, ChatMember, ChatMemberRestricted, Message, MessageEntity, Update, User
 from telegram.constants import ChatMemberStatus
 
-from bot.events import (
+from bot.core.events import (
     ChoiceMade,
     CommandRun,
     Event,

@@ -15,8 +15,8 @@ import logging
 from telegram import Bot
 
 from adapters.telegram.send import Sender
-from bot.errors import Undeliverable
-from bot.host import AdapterHost
+from bot.core.errors import Undeliverable
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from telegram import Bot, ChatPermissions
 
 from adapters.telegram.send import Sender
 from adapters.telegram.settings import TelegramSettings
-from bot.errors import DeliveryError, Undeliverable
-from bot.host import AdapterHost
+from bot.core.errors import DeliveryError, Undeliverable
+from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
 

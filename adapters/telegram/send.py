@@ -31,8 +31,8 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.errors import DeliveryError, Undeliverable
-from bot.text import split_message
+from bot.core.errors import DeliveryError, Undeliverable
+from bot.core.text import split_message
 
 log = logging.getLogger(__name__)
 

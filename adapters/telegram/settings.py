@@ -29,9 +29,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import validate as v
-from bot.config import PlatformSection
-from bot.yamlsource import KeyPath, YamlDocument
+from bot.config import validate as v
+from bot.config.community import PlatformSection
+from bot.core.yamlsource import KeyPath, YamlDocument
 
 KEYS = (
     "token_env",

@@ -7,9 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import validate as v
+from bot.config import validate as v
+from bot.core.yamlsource import KeyPath, YamlDocument, load_yaml_file
 from bot.dialogs.model import END, ActionCall, AskSpec, ChoiceSpec, Dialog, Step
-from bot.yamlsource import KeyPath, YamlDocument, load_yaml_file
 
 MIN_TIMEOUT = timedelta(hours=24)
 _TOP_KEYS = (

@@ -1,10 +1,10 @@
 """The features Concord runs with: the one place that names them.
 
-Each is a package exporting ``FEATURE`` (see bot/feature.py); the app hands this list
+Each is a package exporting ``FEATURE`` (see bot/engine/turn.py); the app hands this list
 to the core, which imports no feature by name.
 """
 
-from bot.feature import Feature, Features
+from bot.engine.turn import Feature, Features
 from bot.features import appeals, coc, language, mediation, onboarding, privacy, reports
 
 FEATURES: tuple[Feature, ...] = (

@@ -24,7 +24,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import PoFileError, PoFileParser
 from babel.numbers import format_decimal
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.i18n.filling import isolate_commands, substitute
 from bot.i18n.locales import (
     SOURCE_LOCALE,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import IO, Any
 
-from bot.coc import catalog_entries, parse_coc
-from bot.errors import ConfigError
-from bot.yamlsource import MAX_YAML_BYTES, KeyPath, YamlDocument, load_yaml_text
+from bot.conduct.document import catalog_entries, parse_coc
+from bot.core.errors import ConfigError
+from bot.core.yamlsource import MAX_YAML_BYTES, KeyPath, YamlDocument, load_yaml_text
 
 # Keys whose string values in a dialog are message ids shown to members (or, for
 # "words", read from what they type).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.sealing import Sealer
+from bot.core.sealing import Sealer
 from bot.store.privacy import forget_member_sql
 from bot.store.writes import (
     AddBlock,

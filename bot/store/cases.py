@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.events import MemberRef
-from bot.sealing import Sealer
+from bot.core.events import MemberRef
+from bot.core.sealing import Sealer
 from bot.store.types import iso, parse_iso
 from bot.store.writes import (
     AddBlock,

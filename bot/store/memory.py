@@ -13,8 +13,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.actions import action_from_json, action_platform, action_to_json
-from bot.events import MemberRef
+from bot.core.actions import action_from_json, action_platform, action_to_json
+from bot.core.events import MemberRef
 from bot.store.memory_cases import MemoryCases, apply_case_write, purge_cases
 from bot.store.memory_tables import Audit, Outgoing, Tables, Timer
 from bot.store.outbox import UNDELIVERABLE

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.events import MemberRef
+from bot.core.events import MemberRef
 from bot.store.cases import OPEN_STATUSES, Case, CaseMember, CaseText
 from bot.store.memory_tables import CaseAuditRow, CaseTextRow, Invitation, StoredCase, Tables
 from bot.store.privacy import CLOSED_STATUSES, ERASED, mentions

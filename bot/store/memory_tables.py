@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.events import MemberRef
+from bot.core.events import MemberRef
 from bot.store.writes import CaseRow
 
 

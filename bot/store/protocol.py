@@ -12,14 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.events import MemberRef
+from bot.core.events import MemberRef
 from bot.store.cases import Case, CaseText
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.writes import AddCaseText
 
 
 class DeliveryStore(Protocol):
-    """The outbox as delivery sees it (``bot.delivery.Outbox``)."""
+    """The outbox as delivery sees it (``bot.engine.delivery.Outbox``)."""
 
     def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
         """Committed actions not delivered yet, oldest first."""

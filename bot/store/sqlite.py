@@ -18,10 +18,10 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.actions import action_from_json
-from bot.errors import StoreError
-from bot.events import MemberRef
-from bot.sealing import Sealer
+from bot.core.actions import action_from_json
+from bot.core.errors import StoreError
+from bot.core.events import MemberRef
+from bot.core.sealing import Sealer
 from bot.store import outbox
 from bot.store.case_sql import run_write
 from bot.store.cases import CaseRecords

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from bot.actions import action_platform, action_to_json
-from bot.sealing import Sealer
+from bot.core.actions import action_platform, action_to_json
+from bot.core.sealing import Sealer
 from bot.store.types import Changes, OutboxItem
 from bot.store.types import iso as _iso
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.actions import Action, ScheduleTimer
-from bot.events import MemberRef
+from bot.core.actions import Action, ScheduleTimer
+from bot.core.events import MemberRef
 from bot.store.writes import Write as Write  # case records' writes, carried by a turn
 
 

@@ -1,6 +1,6 @@
 """Sanctions recorded by moderators, and the member's appeal against one."""
 
-from bot.feature import Feature
+from bot.engine.turn import Feature
 from bot.features.appeals.cases import ACTIONS, CHOICE_SOURCES
 from bot.features.appeals.commands import COMMANDS
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.actions import Choice
+from bot.core.actions import Choice
 from bot.dialogs.model import ActionCall
-from bot.feature import Action
-from bot.people import notify_moderators
+from bot.engine.people import notify_moderators
+from bot.engine.turn import Action, ChoiceSource, Turn
 from bot.store.cases import Case, CaseMember, add_audit, save_case
-from bot.turn import ChoiceSource, Turn
 
 SANCTION, APPEAL = "sanction", "appeal"
 COOLDOWN = timedelta(days=30)

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from bot.commands import MODERATORS_ROOM, Command
-from bot.events import Place
+from bot.core.events import Place
+from bot.engine.flows import start_dialog
+from bot.engine.people import display, is_moderator, resolve, tell
+from bot.engine.turn import MODERATORS_ROOM, Command, Turn
 from bot.features.appeals.cases import APPEAL, OUTCOMES, SANCTION, member_cases, new_case
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
-from bot.people import display, is_moderator, resolve, tell
-from bot.runner import start_dialog
 from bot.store.cases import Case, CaseMember, add_audit, save_case
-from bot.turn import Turn
 
 
 def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:

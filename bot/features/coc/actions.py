@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bot.actions import Choice
-from bot.coc import Section, coc_title, find_section, search, section_texts
+from bot.conduct.document import Section, coc_title, find_section, search, section_texts
+from bot.core.actions import Choice
 from bot.dialogs.model import ActionCall
-from bot.feature import Action
-from bot.turn import ChoiceSource, Turn
+from bot.engine.turn import Action, ChoiceSource, Turn
 
 
 def section_choices(turn: Turn) -> list[Choice]:

@@ -1,6 +1,6 @@
 """Choosing the language the bot speaks with a member."""
 
-from bot.feature import Feature
+from bot.engine.turn import Feature
 from bot.features.language.actions import ACTIONS, CHOICE_RESOLVERS, CHOICE_SOURCES
 
 FEATURE = Feature(

@@ -8,11 +8,11 @@ type: its own name, its name in English or in the current language, or its code.
 
 from __future__ import annotations
 
-from bot.actions import Choice
-from bot.choices import fold
+from bot.core.actions import Choice
+from bot.core.choices import fold
 from bot.dialogs.model import ActionCall
-from bot.draft_notice import tell_if_draft
-from bot.feature import Action
+from bot.engine.draft_notice import tell_if_draft
+from bot.engine.turn import Action, ChoiceResolver, ChoiceSource, Turn
 from bot.i18n.locales import (
     SOURCE_LOCALE,
     display_name,
@@ -21,7 +21,6 @@ from bot.i18n.locales import (
     negotiate,
     normalize_tag,
 )
-from bot.turn import ChoiceResolver, ChoiceSource, Turn
 
 SHORT_LIST = 6
 OTHER = "other"

@@ -1,7 +1,7 @@
 """Consent-based mediation: requests, invitations, statements, the relayed session, the
 agreement and its follow-up."""
 
-from bot.feature import Feature
+from bot.engine.turn import Feature
 from bot.features.mediation.actions import ACTIONS, CHOICE_SOURCES
 from bot.features.mediation.commands import COMMANDS
 from bot.features.mediation.session import (

@@ -4,12 +4,11 @@ member who receives it."""
 from __future__ import annotations
 
 from bot.dialogs.model import ActionCall
-from bot.feature import Action
+from bot.engine.turn import Action, ActionFunction, ChoiceSource, Turn
 from bot.features.mediation import cases as med
 from bot.features.mediation.agreement import confirm_agreement, reopen
 from bot.i18n.locales import clean_user_text
 from bot.store.cases import Case
-from bot.turn import ActionFunction, ChoiceSource, Turn
 
 
 def _case(turn: Turn) -> Case | None:

@@ -3,6 +3,8 @@ party confirms it, and a close deletes private statements unless policy keeps th
 
 from __future__ import annotations
 
+from bot.engine.people import display, tell
+from bot.engine.turn import Turn
 from bot.features.mediation.cases import (
     STATEMENT_KINDS,
     announce,
@@ -14,9 +16,7 @@ from bot.features.mediation.cases import (
     start_session,
 )
 from bot.i18n.locales import clean_user_text
-from bot.people import display, tell
 from bot.store.cases import Case, delete_texts
-from bot.turn import Turn
 
 
 def propose_agreement(turn: Turn, case: Case, text: str) -> None:

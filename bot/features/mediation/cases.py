@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.actions import NotifyModerators, OpenPrivateSpace, Say
-from bot.config_mediation import MediatorEntry
-from bot.events import MemberRef, Place, PlaceKind
+from bot.config.mediation import MediatorEntry
+from bot.core.actions import NotifyModerators, OpenPrivateSpace, Say
+from bot.core.events import MemberRef, Place, PlaceKind
+from bot.engine.people import display, locale_of, member_ref, profile_of, tell
+from bot.engine.turn import Turn
 from bot.i18n import N_
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, isolate, language_name
-from bot.people import display, locale_of, member_ref, profile_of, tell
 from bot.store.cases import (
     Case,
     CaseMember,
@@ -28,7 +29,6 @@ from bot.store.cases import (
     set_invitation,
 )
 from bot.store.types import iso
-from bot.turn import Turn
 
 KIND = "mediation"
 # How each status reads, for /case list and /case show.

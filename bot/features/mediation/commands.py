@@ -7,10 +7,12 @@ channel: replies go to direct messages or the case's private space.
 
 from __future__ import annotations
 
-from bot.actions import NotifyModerators
-from bot.commands import SESSION_SPACE, Command
-from bot.config_mediation import MediatorEntry
-from bot.events import Place
+from bot.config.mediation import MediatorEntry
+from bot.core.actions import NotifyModerators
+from bot.core.events import Place
+from bot.engine.flows import start_dialog
+from bot.engine.people import display, is_bot, resolve
+from bot.engine.turn import SESSION_SPACE, Command, Turn
 from bot.features.mediation import cases as med
 from bot.features.mediation.agreement import close, propose_agreement, reopen
 from bot.features.mediation.session import (
@@ -24,10 +26,7 @@ from bot.features.mediation.session import (
 )
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text, language_name
-from bot.people import display, is_bot, resolve
-from bot.runner import start_dialog
 from bot.store.cases import Case, add_audit
-from bot.turn import Turn
 
 
 def run_mediate(turn: Turn, args: tuple[str, ...], place: Place) -> None:

@@ -3,15 +3,15 @@ word with the mediator, proposals, and leaving at any time."""
 
 from __future__ import annotations
 
-from bot.events import Place, PlaceKind
+from bot.core.events import Place, PlaceKind
+from bot.core.state import Frame
+from bot.engine.people import display, resolve, tell
+from bot.engine.turn import Turn
 from bot.features.mediation import cases as med
 from bot.features.mediation.agreement import close
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
-from bot.people import display, resolve, tell
-from bot.state import Frame
 from bot.store.cases import Case
-from bot.turn import Turn
 
 
 def set_pause(turn: Turn, case: Case, paused: bool) -> None:

@@ -3,14 +3,14 @@ answer, a statement to give, a session to join, an agreement to confirm."""
 
 from __future__ import annotations
 
-from bot.events import Place, TimerFired
+from bot.core.events import Place, TimerFired
+from bot.engine.flows import DEADLINE_AT, drop_flows, resume, start_dialog
+from bot.engine.people import display
+from bot.engine.turn import Turn
 from bot.features.mediation import cases as med
 from bot.i18n import N_
-from bot.people import display
-from bot.runner import DEADLINE_AT, drop_flows, resume, start_dialog
 from bot.store.cases import Case
 from bot.store.types import iso
-from bot.turn import Turn
 
 # The questions of a case that mean nothing once it has ended.
 ENDED = (med.CONSENT, med.STATEMENT, med.CONFIRM, med.RELAY)

@@ -1,6 +1,6 @@
 """Onboarding: the welcome, acknowledging the code of conduct, interests, a mentor."""
 
-from bot.feature import Feature
+from bot.engine.turn import Feature
 from bot.features.onboarding import welcome
 from bot.features.onboarding.actions import ACTIONS, CHOICE_SOURCES
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.actions import Choice, GrantRole, Say
-from bot.config import Mentor
+from bot.config.community import Mentor
+from bot.core.actions import Choice, GrantRole, Say
+from bot.core.events import MemberRef, Place
 from bot.dialogs.model import ActionCall
-from bot.events import MemberRef, Place
-from bot.feature import Action
+from bot.engine.turn import Action, ChoiceSource, Turn
 from bot.i18n.locales import language_name, negotiate
-from bot.turn import ChoiceSource, Turn
 
 
 def interest_choices(turn: Turn) -> list[Choice]:

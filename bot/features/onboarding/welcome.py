@@ -4,11 +4,11 @@ when the code of conduct changes."""
 
 from __future__ import annotations
 
-from bot.actions import OfferPrivateChat
-from bot.events import MemberJoined, Place, PlaceKind, TimerFired
-from bot.runner import resume, start_dialog
-from bot.state import Frame
-from bot.turn import Turn
+from bot.core.actions import OfferPrivateChat
+from bot.core.events import MemberJoined, Place, PlaceKind, TimerFired
+from bot.core.state import Frame
+from bot.engine.flows import resume, start_dialog
+from bot.engine.turn import Turn
 
 ONBOARDING = "onboarding"
 CHECKIN = "checkin"

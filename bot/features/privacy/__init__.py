@@ -1,6 +1,6 @@
 """A member's own data: see it (/mydata), quiet, clear, and be forgotten (/forget)."""
 
-from bot.feature import Feature
+from bot.engine.turn import Feature
 from bot.features.privacy.actions import ACTIONS
 from bot.features.privacy.commands import COMMANDS
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from bot.core.events import Place
 from bot.dialogs.model import ActionCall
-from bot.events import Place
-from bot.feature import Action
-from bot.turn import Turn
+from bot.engine.turn import Action, Turn
 
 
 def what_ends(turn: Turn, call: ActionCall) -> str | None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.actions import DeleteRecentMessages, SendFile
-from bot.commands import Command
-from bot.events import Place
+from bot.core.actions import DeleteRecentMessages, SendFile
+from bot.core.events import Place
+from bot.core.state import profile_to_dict
+from bot.engine.turn import Command, Turn
 from bot.i18n import N_
 from bot.i18n.locales import language_name
-from bot.state import profile_to_dict
 from bot.store.types import iso
-from bot.turn import Turn
 
 SOMEONE_ELSE = "someone else"
 

@@ -1,6 +1,6 @@
 """Private incident reports, and telling the moderators a member wants a person."""
 
-from bot.feature import Feature
+from bot.engine.turn import Feature
 from bot.features.reports import person
 from bot.features.reports.actions import ACTIONS, CHOICE_SOURCES
 from bot.features.reports.commands import COMMANDS, on_report_signal

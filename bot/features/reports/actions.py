@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from bot.actions import Choice
-from bot.coc import section_texts
+from bot.conduct.document import section_texts
+from bot.core.actions import Choice
 from bot.dialogs.model import ActionCall
-from bot.feature import Action
+from bot.engine.people import member_ref, notify_moderators, tell
+from bot.engine.turn import Action, ChoiceSource, Turn
 from bot.features.reports import cases as reports
 from bot.i18n.catalogs import Translator
-from bot.people import member_ref, notify_moderators, tell
 from bot.store.cases import Case
-from bot.turn import ChoiceSource, Turn
 
 
 def report_sections(turn: Turn) -> list[Choice]:

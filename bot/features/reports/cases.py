@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.events import MemberRef
+from bot.core.events import MemberRef
+from bot.engine.people import display, locale_of, notify_moderators, tell, translator_of
+from bot.engine.turn import Turn
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text, language_name
-from bot.people import display, locale_of, notify_moderators, tell, translator_of
 from bot.store.cases import Case, CaseMember, add_audit, save_case
-from bot.turn import Turn
 
 KIND = "report"
 STATUS_MESSAGES = {

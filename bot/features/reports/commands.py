@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from bot.commands import MODERATORS_ROOM, Command
-from bot.events import Place, TimerFired
+from bot.core.events import Place, TimerFired
+from bot.engine.flows import start_dialog
+from bot.engine.people import display, is_moderator, member_ref, resolve, tell
+from bot.engine.turn import MODERATORS_ROOM, Command, Turn
 from bot.features.reports import cases as reports
 from bot.features.reports.actions import section_title
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
-from bot.people import display, is_moderator, member_ref, resolve, tell
-from bot.runner import start_dialog
 from bot.store.cases import Case
-from bot.turn import Turn
 
 REPORT_DIALOG, ANSWER_DIALOG = "report", "report_answer"
 SUBCOMMANDS = ("list", "show", "claim", "ask", "status", "close", "reveal", "mute", "unmute")

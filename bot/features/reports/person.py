@@ -10,17 +10,16 @@ them.
 
 from __future__ import annotations
 
-from bot.actions import NotifyModerators
+from bot.core.actions import NotifyModerators
+from bot.core.events import Place
+from bot.core.state import Frame
 from bot.dialogs.model import ActionCall
-from bot.events import Place
-from bot.feature import Action
+from bot.engine.flows import start_dialog
+from bot.engine.turn import Action, Turn
 from bot.features.reports import cases as reports
 from bot.i18n import N_
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, language_name
-from bot.runner import start_dialog
-from bot.state import Frame
-from bot.turn import Turn
 
 CONSENT_DIALOG = "person_consent"
 REPORT_DIALOGS = ("report", "report_answer")

@@ -7,14 +7,14 @@ import zlib
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.actions import Choice
-from bot.choices import match_choice, match_many, mentions
+from bot.core.actions import Choice
+from bot.core.choices import match_choice, match_many, mentions
+from bot.core.events import Place
+from bot.core.state import Frame
 from bot.dialogs.model import END, ActionCall, Dialog, Step
-from bot.events import Place
+from bot.engine.turn import Turn
 from bot.i18n.locales import clean_user_text
-from bot.state import Frame
 from bot.store.types import parse_iso
-from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.events import MemberRef, Place, PlaceKind
+from bot.core.events import MemberRef, Place, PlaceKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ member in plain mode never meets a missing text.
 
 from __future__ import annotations
 
+from bot.core.state import Profile
 from bot.i18n import N_
-from bot.state import Profile
 
 PLAIN_WORDINGS = frozenset(
     {

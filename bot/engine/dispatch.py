@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from bot.command_places import answer_place, answer_privately
-from bot.commands import Command, may_run
-from bot.events import (
+from bot.core.events import (
     ChoiceMade,
     CommandRun,
     MemberJoined,
@@ -15,11 +13,13 @@ from bot.events import (
     TimerFired,
     event_place,
 )
-from bot.help import say_help
+from bot.core.state import Frame, is_quiet
+from bot.engine.command_places import answer_place, answer_privately
+from bot.engine.commands import may_run
+from bot.engine.flows import answer, current_dialog, enter, start_dialog
+from bot.engine.help import say_help
+from bot.engine.turn import Command, Turn
 from bot.i18n.locales import clean_user_text
-from bot.runner import answer, current_dialog, enter, start_dialog
-from bot.state import Frame, is_quiet
-from bot.turn import Turn
 
 COC = "coc"
 

@@ -13,7 +13,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.errors import ConcordError
+from bot.core.errors import ConcordError
 
 PREFIX = "sealed:v1:"
 CHECK_TEXT = "concord key check"

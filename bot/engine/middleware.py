@@ -6,10 +6,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.draft_notice import tell_if_draft
-from bot.events import CommandRun, TimerFired
+from bot.core.events import CommandRun, TimerFired
+from bot.engine.draft_notice import tell_if_draft
+from bot.engine.turn import Turn
 from bot.i18n.locales import negotiate, normalize_tag
-from bot.turn import Turn
 
 Handler = Callable[[Turn], Awaitable[None]]
 Middleware = Callable[[Turn, Handler], Awaitable[None]]

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from bot.coc_search import Bm25Index, fold, is_no_space_char, tokens, words, words_match
-from bot.yamlsource import KeyPath, YamlDocument, load_yaml_file, load_yaml_text
+from bot.conduct.search import Bm25Index, fold, is_no_space_char, tokens, words, words_match
+from bot.core.yamlsource import KeyPath, YamlDocument, load_yaml_file, load_yaml_text
 
 Lookup = Callable[[str], str | None]
 """The member's translation of a message id, or None when there is none."""

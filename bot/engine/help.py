@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from bot.events import Place
+from bot.core.events import Place
+from bot.engine.turn import Turn
 from bot.i18n import N_
 from bot.i18n.locales import isolate
-from bot.plain import wording
-from bot.turn import Turn
+from bot.i18n.plain import wording
 
 if TYPE_CHECKING:
-    from bot.commands import Command
+    from bot.engine.turn import Command
 
 HELP = N_("common.help")
 # Who a command is for, in the order /help lists them, with each group's heading.

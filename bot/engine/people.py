@@ -3,13 +3,12 @@ whether they moderate."""
 
 from __future__ import annotations
 
-from bot.actions import NotifyModerators, Say
-from bot.events import MemberRef, Place
+from bot.core.actions import NotifyModerators, Say
+from bot.core.events import MemberRef, Place
+from bot.core.state import Profile, profile_from_dict
+from bot.engine.turn import Services, Turn
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, isolate, negotiate
-from bot.services import Services
-from bot.state import Profile, profile_from_dict
-from bot.turn import Turn
 
 BOT_NAMES = ("bot", "concord")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot import validate as v
-from bot.yamlsource import KeyPath, YamlDocument
+from bot.config import validate as v
+from bot.core.yamlsource import KeyPath, YamlDocument
 
 _KEYS = (
     "enabled",

@@ -11,11 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import resources
-from bot import validate as v
-from bot.config_mediation import Mediation, parse_mediation
-from bot.config_reports import Privacy, Reports, parse_privacy, parse_reports
-from bot.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
+from bot.config import validate as v
+from bot.config.mediation import Mediation, parse_mediation
+from bot.config.reports import Privacy, Reports, parse_privacy, parse_reports
+from bot.core import resources
+from bot.core.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
 
 _TOP = (
     "community",
@@ -135,39 +135,9 @@ def load_config(path: Path | str | None) -> Config:
 def parse_config(doc: YamlDocument, base: Path) -> Config:
     top = v.mapping(doc, (), doc.data, _TOP, required=("community",))
     community = v.mapping(doc, ("community",), top["community"], _COMMUNITY, ("id", "name"))
-    default_language = v.language(
-        doc, ("community", "default_language"), community.get("default_language", "en")
-    )
-    languages = tuple(
-        v.language(doc, ("community", "languages", i), code)
-        for i, code in enumerate(
-            v.text_list(doc, ("community", "languages"), community.get("languages", []))
-        )
-    )
-    if languages and default_language not in languages:
-        raise doc.error(
-            ("community", "default_language"), "the default language must be one of 'languages'"
-        )
-    coc = community.get("code_of_conduct")
-    coc_path = (
-        _path(base, v.text(doc, ("community", "code_of_conduct"), coc))
-        if coc is not None
-        else resources.community_dir() / "code-of-conduct.yaml"
-    )
-    if not coc_path.is_file():
-        raise doc.error(("community", "code_of_conduct"), f"no such file: {coc_path}")
-    locale_dirs = [resources.locales_dir()]
-    if "locales" in community:
-        extra = _path(base, v.text(doc, ("community", "locales"), community["locales"]))
-        if not extra.is_dir():
-            raise doc.error(("community", "locales"), f"no such directory: {extra}")
-        locale_dirs.append(extra)
-    available = resources.catalog_languages(locale_dirs)
-    for i, code in enumerate(languages):
-        if code not in available:
-            raise doc.error(("community", "languages", i), f"no catalog for '{code}'")
-    if default_language not in available:
-        raise doc.error(("community", "default_language"), f"no catalog for '{default_language}'")
+    default_language, languages = _languages(doc, community)
+    coc_path = _code_of_conduct(doc, base, community)
+    locale_dirs = _locale_dirs(doc, base, community, (default_language, *languages))
     limits = v.mapping(doc, ("limits",), top.get("limits") or {}, _LIMITS)
     database = top.get("database")
     return Config(
@@ -201,6 +171,56 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
     )
 
 
+def _languages(doc: YamlDocument, community: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The default language and the offered ones; the default must be offered."""
+    default_language = v.language(
+        doc, ("community", "default_language"), community.get("default_language", "en")
+    )
+    languages = tuple(
+        v.language(doc, ("community", "languages", i), code)
+        for i, code in enumerate(
+            v.text_list(doc, ("community", "languages"), community.get("languages", []))
+        )
+    )
+    if languages and default_language not in languages:
+        raise doc.error(
+            ("community", "default_language"), "the default language must be one of 'languages'"
+        )
+    return default_language, languages
+
+
+def _code_of_conduct(doc: YamlDocument, base: Path, community: dict[str, Any]) -> Path:
+    coc = community.get("code_of_conduct")
+    coc_path = (
+        _path(base, v.text(doc, ("community", "code_of_conduct"), coc))
+        if coc is not None
+        else resources.community_dir() / "code-of-conduct.yaml"
+    )
+    if not coc_path.is_file():
+        raise doc.error(("community", "code_of_conduct"), f"no such file: {coc_path}")
+    return coc_path
+
+
+def _locale_dirs(
+    doc: YamlDocument, base: Path, community: dict[str, Any], wanted: tuple[str, ...]
+) -> list[Path]:
+    """The shipped catalogs and the community's own; every wanted language (the default
+    first, then the offered ones) must have a catalog in one of them."""
+    locale_dirs = [resources.locales_dir()]
+    if "locales" in community:
+        extra = _path(base, v.text(doc, ("community", "locales"), community["locales"]))
+        if not extra.is_dir():
+            raise doc.error(("community", "locales"), f"no such directory: {extra}")
+        locale_dirs.append(extra)
+    available = resources.catalog_languages(locale_dirs)
+    for i, code in enumerate(wanted[1:]):
+        if code not in available:
+            raise doc.error(("community", "languages", i), f"no catalog for '{code}'")
+    if wanted[0] not in available:
+        raise doc.error(("community", "default_language"), f"no catalog for '{wanted[0]}'")
+    return locale_dirs
+
+
 def _platforms(doc: YamlDocument, raw: Any) -> dict[str, PlatformSection]:
     sections = v.mapping(doc, ("platforms",), raw, PLATFORMS)
     result = {}
@@ -219,6 +239,36 @@ def _path(base: Path, text: str) -> Path:
 def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
     path: tuple[str | int, ...] = ("onboarding",)
     raw = v.mapping(doc, path, raw, _ONBOARDING)
+    interests = _interests(doc, path, raw)
+    mentors = _mentors(doc, path, raw, {i.id for i in interests})
+    role = raw.get("role", "member")
+    return Onboarding(
+        enabled=v.boolean(doc, (*path, "enabled"), raw.get("enabled", True)),
+        welcome=v.one_of(
+            doc, (*path, "welcome"), raw.get("welcome", "direct"), ("direct", "channel")
+        ),
+        welcome_channel=v.text(
+            doc, (*path, "welcome_channel"), raw.get("welcome_channel", "welcome")
+        ),
+        acknowledgement_required=v.boolean(
+            doc, (*path, "acknowledgement_required"), raw.get("acknowledgement_required", True)
+        ),
+        role=v.text(doc, (*path, "role"), role) if role else None,
+        interests=tuple(interests),
+        mentors=tuple(mentors),
+        offer_mentor=v.boolean(doc, (*path, "offer_mentor"), raw.get("offer_mentor", True)),
+        checkin_after=_optional_duration(
+            doc, (*path, "checkin_after"), raw.get("checkin_after", "7d")
+        ),
+        reminder_after=_optional_duration(
+            doc, (*path, "reminder_after"), raw.get("reminder_after", "2d")
+        ),
+    )
+
+
+def _interests(
+    doc: YamlDocument, path: tuple[str | int, ...], raw: dict[str, Any]
+) -> list[Interest]:
     interests = []
     for i, item in enumerate(v.items(doc, (*path, "interests"), raw.get("interests", []))):
         where = (*path, "interests", i)
@@ -232,7 +282,12 @@ def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
             )
         )
     v.unique(doc, (*path, "interests"), [i.id for i in interests])
-    known = {i.id for i in interests}
+    return interests
+
+
+def _mentors(
+    doc: YamlDocument, path: tuple[str | int, ...], raw: dict[str, Any], known: set[str]
+) -> list[Mentor]:
     mentors = []
     for i, item in enumerate(v.items(doc, (*path, "mentors"), raw.get("mentors", []))):
         where = (*path, "mentors", i)
@@ -258,29 +313,7 @@ def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
             )
         )
     v.unique(doc, (*path, "mentors"), [m.member for m in mentors])
-    role = raw.get("role", "member")
-    return Onboarding(
-        enabled=v.boolean(doc, (*path, "enabled"), raw.get("enabled", True)),
-        welcome=v.one_of(
-            doc, (*path, "welcome"), raw.get("welcome", "direct"), ("direct", "channel")
-        ),
-        welcome_channel=v.text(
-            doc, (*path, "welcome_channel"), raw.get("welcome_channel", "welcome")
-        ),
-        acknowledgement_required=v.boolean(
-            doc, (*path, "acknowledgement_required"), raw.get("acknowledgement_required", True)
-        ),
-        role=v.text(doc, (*path, "role"), role) if role else None,
-        interests=tuple(interests),
-        mentors=tuple(mentors),
-        offer_mentor=v.boolean(doc, (*path, "offer_mentor"), raw.get("offer_mentor", True)),
-        checkin_after=_optional_duration(
-            doc, (*path, "checkin_after"), raw.get("checkin_after", "7d")
-        ),
-        reminder_after=_optional_duration(
-            doc, (*path, "reminder_after"), raw.get("reminder_after", "2d")
-        ),
-    )
+    return mentors
 
 
 def _moderators(doc: YamlDocument, raw: Any) -> Moderators:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot import validate as v
-from bot.errors import ConfigError
-from bot.yamlsource import KeyPath, YamlDocument
+from bot.config import validate as v
+from bot.core.errors import ConfigError
+from bot.core.yamlsource import KeyPath, YamlDocument
 
 _REPORTS = ("enabled", "per_day", "reveal_approvals", "emergency_contacts", "emergency_resources")
 _PRIVACY = ("retention_days", "encryption_key_env", "keep_open_cases")

@@ -15,16 +15,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.actions import ScheduleTimer
-from bot.command_names import aliases
-from bot.commands import Command, command_table
-from bot.delivery import Adapter, Outbox
-from bot.dispatch import handle
-from bot.events import Event, MemberRef, TimerFired
-from bot.i18n.catalogs import Translator
-from bot.middleware import Handler, Middleware, RateLimit, audit_middleware, locale_middleware
-from bot.services import Services
-from bot.state import (
+from bot.core.actions import ScheduleTimer
+from bot.core.events import Event, MemberRef, TimerFired
+from bot.core.state import (
     Conversation,
     Profile,
     conversation_from_dict,
@@ -32,10 +25,22 @@ from bot.state import (
     profile_from_dict,
     profile_to_dict,
 )
+from bot.engine.commands import command_table
+from bot.engine.delivery import Adapter, Outbox
+from bot.engine.dispatch import handle
+from bot.engine.middleware import (
+    Handler,
+    Middleware,
+    RateLimit,
+    audit_middleware,
+    locale_middleware,
+)
+from bot.engine.turn import Command, Services, Turn
+from bot.i18n.catalogs import Translator
+from bot.i18n.command_names import aliases
 from bot.store.group_sync import GroupSync
 from bot.store.privacy import ERASED, forget_member
 from bot.store.types import Changes, OutboxItem
-from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +251,7 @@ class Engine:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    # Delivery: see bot/delivery.py -------------------------------------------------
+    # Delivery: see bot/engine/delivery.py -------------------------------------------------
 
     def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
         """With ``ready=False`` nothing is delivered to the adapter until it calls

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 MAX_YAML_BYTES = 2_000_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.actions import Choice
+from bot.core.actions import Choice
 
 _SPLIT = re.compile(r"[,;\s]+")
 

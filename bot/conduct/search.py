@@ -3,7 +3,7 @@
 Members ask about the code of conduct in their own words and their own script,
 so matching must ignore case and accents, cope with scripts written without
 spaces (Chinese, Japanese, Thai...) and stay fast with no extra dependency.
-Nothing here knows about the code of conduct itself; ``bot.coc`` uses it.
+Nothing here knows about the code of conduct itself; ``bot.conduct.document`` uses it.
 """
 
 from __future__ import annotations

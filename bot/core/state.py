@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.events import MemberRef, Place, PlaceKind
+from bot.core.events import MemberRef, Place, PlaceKind
 
 
 @dataclass

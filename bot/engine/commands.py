@@ -3,15 +3,9 @@ they do. Dialog files add their own commands with ``command:``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
+from bot.core.events import Place
 from bot.dialogs.model import Dialog
-from bot.events import Place
-from bot.help import HELP_AUDIENCES, say_help
-from bot.i18n import N_
-from bot.plain import is_plain, set_plain
-from bot.runner import (
+from bot.engine.flows import (
     bring_forward,
     drop_flows,
     reask,
@@ -20,30 +14,10 @@ from bot.runner import (
     stop_all,
     talk_to_person,
 )
-from bot.turn import Turn
-
-CommandFunction = Callable[[Turn, tuple[str, ...], Place], None]
-
-# Where a private command may also be answered, besides the sender's direct messages.
-MODERATORS_ROOM = "moderators_room"  # the community's moderators room
-SESSION_SPACE = "session_space"  # the private space of a mediation session
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    run: CommandFunction
-    requires: str | None = None  # "moderator", or a role later issues add
-    private: bool = False  # answered only privately: see bot.command_places
-    also_in: str = ""  # MODERATORS_ROOM or SESSION_SPACE: where else it may be answered
-    help: str | None = None  # message id of a one-line description
-    # Whom /help lists it for: "member", "session" (in a mediation session),
-    # "mediator" or "moderator".
-    audience: str = "member"
-    # Others /help also lists it for, who may use part of it ("emergency": an
-    # emergency contact reads emergency reports with /reports).
-    also_for: tuple[str, ...] = ()
-    also_help: str | None = None  # its description where listed for those others
+from bot.engine.help import HELP_AUDIENCES, say_help
+from bot.engine.turn import Command, CommandFunction, Turn
+from bot.i18n import N_
+from bot.i18n.plain import is_plain, set_plain
 
 
 def run_help(turn: Turn, args: tuple[str, ...], place: Place) -> None:

@@ -13,9 +13,9 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
-from bot.actions import Action, Capabilities, action_platform
-from bot.clock import Clock
-from bot.errors import DeliveryError, Undeliverable
+from bot.core.actions import Action, Capabilities, action_platform
+from bot.core.clock import Clock
+from bot.core.errors import DeliveryError, Undeliverable
 from bot.store.protocol import DeliveryStore
 from bot.store.types import OutboxItem
 

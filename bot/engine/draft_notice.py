@@ -6,9 +6,9 @@ reading one should know too, in that language, and know how to help improve it.
 
 from __future__ import annotations
 
-from bot.actions import Ask, Say
-from bot.events import PlaceKind, TimerFired
-from bot.turn import Turn
+from bot.core.actions import Ask, Say
+from bot.core.events import PlaceKind, TimerFired
+from bot.engine.turn import Turn
 
 
 def tell_if_draft(turn: Turn, after_first_reply: bool = False) -> None:

@@ -6,9 +6,9 @@ from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.durations import parse_duration
+from bot.core.durations import parse_duration
+from bot.core.yamlsource import KeyPath, YamlDocument
 from bot.i18n.locales import normalize_tag
-from bot.yamlsource import KeyPath, YamlDocument
 
 
 def mapping(

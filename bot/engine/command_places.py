@@ -6,12 +6,10 @@ platform allows. The README's "Where commands may be typed" is this module's tab
 
 from __future__ import annotations
 
-from bot.actions import OfferPrivateChat, RemoveMessage
-from bot.commands import MODERATORS_ROOM, SESSION_SPACE, Command
-from bot.events import CommandRun, MemberRef, Place, PlaceKind
-from bot.people import is_moderator_member
-from bot.services import Services
-from bot.turn import Turn
+from bot.core.actions import OfferPrivateChat, RemoveMessage
+from bot.core.events import CommandRun, MemberRef, Place, PlaceKind
+from bot.engine.people import is_moderator_member
+from bot.engine.turn import MODERATORS_ROOM, SESSION_SPACE, Command, Services, Turn
 
 
 def is_moderators_room(services: Services, place: Place) -> bool:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from bot.command_names import local_name
-from bot.command_places import answered_where_typed
-from bot.engine import Engine
-from bot.events import CommandRun, Event, MemberRef, Place
-from bot.people import locale_of
+from bot.core.events import CommandRun, Event, MemberRef, Place
+from bot.engine.command_places import answered_where_typed
+from bot.engine.engine import Engine
+from bot.engine.people import locale_of
+from bot.i18n.command_names import local_name
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # bot/
 _PACKAGED = _PACKAGE / "_data"
 _ROOT = _PACKAGED if _PACKAGED.is_dir() else _PACKAGE.parent
 
