@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from bot.core.errors import Conflict
 from bot.core.sealing import Sealer
 from bot.store.privacy import forget_member_sql
 from bot.store.writes import (
@@ -12,6 +13,7 @@ from bot.store.writes import (
     AddCaseAudit,
     AddCaseText,
     AddInvitation,
+    ClaimCaseNumbers,
     DeleteCaseTexts,
     ForgetMember,
     SaveCase,
@@ -22,6 +24,8 @@ from bot.store.writes import (
 
 def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
     match write:
+        case ClaimCaseNumbers():
+            _claim(conn, write)
         case SaveCase():
             _save_case(conn, write)
         case AddCaseText(case_id, author, kind, text, shared, at):
@@ -60,6 +64,33 @@ def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
             )
         case ForgetMember():
             forget_member_sql(conn, write)
+
+
+def taken_numbers(conn: sqlite3.Connection, community: str, kind: str) -> tuple[int, int]:
+    """The highest case id in the store and the highest number of ``kind`` in the
+    community, as committed (a kind that numbered by id before goes on above it)."""
+    row = conn.execute(
+        "SELECT max(coalesce((SELECT value FROM counters WHERE name = ?), 0),"
+        " coalesce((SELECT max(id) FROM cases), 0)),"
+        " max(coalesce((SELECT value FROM counters WHERE name = ?), 0),"
+        " coalesce((SELECT max(number) FROM cases WHERE community = ? AND kind = ?), 0))",
+        (f"{community}:case", f"{community}:number:{kind}", community, kind),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def _claim(conn: sqlite3.Connection, claim: ClaimCaseNumbers) -> None:
+    case_id, number = taken_numbers(conn, claim.community, claim.kind)
+    if (claim.case_id, claim.number) != (case_id + 1, number + 1):
+        raise Conflict(f"case {claim.case_id} ({claim.kind} {claim.number}) was taken")
+    conn.executemany(
+        "INSERT INTO counters VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [
+            (f"{claim.community}:case", claim.case_id),
+            (f"{claim.community}:number:{claim.kind}", claim.number),
+        ],
+    )
 
 
 def _save_case(conn: sqlite3.Connection, write: SaveCase) -> None:

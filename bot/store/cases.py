@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
+from bot.store.case_sql import taken_numbers
 from bot.store.types import iso, parse_iso
 from bot.store.writes import (
     AddBlock,
@@ -193,36 +194,11 @@ class CaseRecords:
         ).fetchone()
         return blocked is not None or declined is not None
 
-    def next_number(self, name: str) -> int:
-        """A case number, allocated in its own small transaction: a number lost to a
-        crash leaves a harmless gap."""
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(
-                "INSERT INTO counters VALUES (?, 1) ON CONFLICT (name) DO UPDATE"
-                " SET value = value + 1",
-                (name,),
-            )
-            row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
-            number = int(row.fetchone()[0])
-        return number
-
-    def open_number(self, community: str, kind: str) -> tuple[int, int]:
-        """A new case's id (unique across kinds) and its number among cases of its kind
-        (above any number the kind has, so a kind that numbered by id before goes on)."""
-        case_id = self.next_number(f"{community}:case")
-        name = f"{community}:number:{kind}"
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(
-                "INSERT INTO counters (name, value) SELECT ?, coalesce(max(number), 0) + 1"
-                " FROM cases WHERE community = ? AND kind = ? ON CONFLICT (name) DO UPDATE"
-                " SET value = max(value, excluded.value - 1) + 1",
-                (name, community, kind),
-            )
-            row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
-            number = int(row.fetchone()[0])
-        return case_id, number
+    def peek_numbers(self, community: str, kind: str) -> tuple[int, int]:
+        """The id and number the next case of ``kind`` would take, as committed now.
+        Nothing is written: the turn's commit claims them (``ClaimCaseNumbers``)."""
+        case_id, number = taken_numbers(self.conn, community, kind)
+        return case_id + 1, number + 1
 
     def _case(self, row: tuple[Any, ...]) -> Case:
         case_id, community, kind, status, opened_by, created, mediator, space, data, number = row
