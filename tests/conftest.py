@@ -29,6 +29,33 @@ _LOOPBACK = ("127.", "::1", "localhost")
 
 
 @pytest.fixture(autouse=True)
+def _configs_fit_the_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every config a test loads that the loader (and its platforms) accept is
+    accepted by the JSON Schema too: the schema never rejects a working file."""
+    from adapters.platforms import settings_module
+    from bot.config import community
+    from bot.core.errors import ConfigError
+    from tests.schema_check import schema_errors
+
+    real = community.parse_config
+    misfits: list[str] = []
+
+    def checked(doc: Any, base: Path) -> Config:
+        config = real(doc, base)
+        try:
+            for name, section in config.platforms.items():
+                settings_module(name).parse(section, check_only=True)
+        except ConfigError:
+            return config  # rejected by its platform: the schema may reject it too
+        misfits.extend(f"{doc.name}: {error}" for error in schema_errors(doc.data))
+        return config
+
+    monkeypatch.setattr(community, "parse_config", checked)
+    yield
+    assert not misfits, "configs the loader accepts but the schema rejects: " + "; ".join(misfits)
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never reach the internet: any connection outside loopback fails."""
     real_connect = socket.socket.connect

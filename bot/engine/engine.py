@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from bot.engine.middleware import (
     audit_middleware,
     locale_middleware,
 )
+from bot.engine.observe import NoObserver, Observer
 from bot.engine.turn import Command, Services, Turn
 from bot.i18n.catalogs import Translator
 from bot.i18n.command_names import aliases
@@ -43,6 +45,9 @@ from bot.store.privacy import ERASED, forget_member
 from bot.store.types import Changes, OutboxItem
 
 log = logging.getLogger(__name__)
+# One line per event taken in: its platform, kind, outcome and latency; never who sent
+# it or what it says.
+events_log = logging.getLogger("concord.events")
 
 
 class Engine:
@@ -55,6 +60,7 @@ class Engine:
     ) -> None:
         self.services = services
         self.outbox = Outbox(services.store, services.clock)
+        self.observer: Observer = NoObserver()
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
         self.commands: dict[str, Command] = command_table(
@@ -94,8 +100,30 @@ class Engine:
 
     # Handling ------------------------------------------------------------------------
 
+    def observe(self, observer: Observer) -> None:
+        """Report handled events and deliveries to ``observer`` (operators' metrics)."""
+        self.observer = observer
+        self.outbox.observer = observer
+
     async def handle(self, event: Event, *, timer_id: int | None = None) -> bool:
         """Handle one event; False when it was a re-delivery and was ignored."""
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            handled = await self._handle(event, timer_id)
+            outcome = "handled" if handled else "duplicate"
+            return handled
+        finally:
+            self._report(event, outcome, time.perf_counter() - started)
+
+    def _report(self, event: Event, outcome: str, seconds: float) -> None:
+        platform, kind = event.member.platform, type(event).__name__
+        self.observer.event_handled(platform, kind, outcome, seconds)
+        fields = {"platform": platform, "event": kind, "outcome": outcome}
+        fields["ms"] = f"{seconds * 1000:.1f}"
+        events_log.info("event %s", outcome, extra={"concord": fields})
+
+    async def _handle(self, event: Event, timer_id: int | None) -> bool:
         event_key = f"{event.community}|{event.member.platform}|{event.event_id}"
         store = self.services.store
         if store.seen(event_key):
@@ -147,8 +175,10 @@ class Engine:
         )
         try:
             await self._run_middlewares(turn)
-        except Exception:
-            log.exception("error while handling %s", type(event).__name__)
+        except Exception as exc:
+            # The traceback may quote what a member wrote: only at debug level.
+            log.error("error while handling %s: %s", type(event).__name__, type(exc).__name__)
+            log.debug("the error while handling %s", type(event).__name__, exc_info=True)
             self._cache.pop(event.member.key, None)
             # The conversation stays where it was; the member hears something useful.
             conversation, profile, written = self._load(event.member)
