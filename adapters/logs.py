@@ -16,6 +16,9 @@ from typing import Any, TextIO
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 LEVELS["error"] = logging.ERROR
 FORMATS = ("text", "json")
+# Platform and HTTP libraries log request URLs (with a Telegram token in them), room,
+# chat and user ids at info: only their warnings are kept below debug level.
+LIBRARIES = ("aiohttp", "discord", "httpcore", "httpx", "nio", "telegram", "peewee")
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -64,3 +67,6 @@ def configure_logging(level: str, form: str, stream: TextIO | None = None) -> No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(LEVELS[level])
+    for library in LIBRARIES:
+        quiet = logging.NOTSET if level == "debug" else max(LEVELS[level], logging.WARNING)
+        logging.getLogger(library).setLevel(quiet)

@@ -54,7 +54,7 @@ class Restrictions:
         try:
             await self._set_permissions(chat_id, user_id, ChatPermissions.no_permissions())
         except (Undeliverable, DeliveryError) as exc:
-            log.warning("telegram: could not restrict newcomer %s: %s", user_id, exc)
+            log.warning("telegram: could not restrict a newcomer: %s", type(exc).__name__)
 
     async def set_member(self, user_id: int, granted: bool) -> None:
         """The member role granted or revoked: lift or restore the restriction in every

@@ -176,7 +176,7 @@ class Sender:
                 return await make(chat_id)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                log.warning("telegram: flood limit on chat %s, waiting %.0f s", chat_id, wait)
+                log.warning("telegram: flood limit, waiting %.0f s", wait)
                 await asyncio.sleep(wait)
             except ChatMigrated:
                 raise
