@@ -141,3 +141,23 @@ def test_off_by_default_and_on_loopback_when_asked(config: Config) -> None:
         assert ("concord_events_handled_total", (("platform", "console"),)) not in samples
     finally:
         asked.stop()
+
+
+async def test_rate_limit_waits_reported_through_the_host_are_counted(
+    config: Config, tmp_path: Path, observer: tuple[PrometheusObserver, int]
+) -> None:
+    from bot.engine.host import AdapterHost
+
+    served, port = observer
+    engine = new_engine(config, tmp_path / "c.db", ManualClock(), RecordingAdapter())
+    engine.observe(served)
+    try:
+        host = AdapterHost(engine)
+        host.rate_limit_waited("telegram", 1.5)
+        host.rate_limit_waited("telegram", 0.5)
+    finally:
+        engine.services.store.close()
+    _, samples = scrape(port)
+    telegram = (("platform", "telegram"),)
+    assert samples[("concord_rate_limit_waits_total", telegram)] == 2
+    assert samples[("concord_rate_limit_wait_seconds_total", telegram)] == 2.0
