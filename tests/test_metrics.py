@@ -19,6 +19,7 @@ from bot.config.community import Config, load_config
 from bot.core.actions import Action
 from bot.core.clock import ManualClock
 from bot.core.errors import DeliveryError, Undeliverable
+from bot.engine.engine import Engine
 from tests.conftest import RecordingAdapter, command, joined, new_engine, says
 
 MEMBERS = ("zofiaqx", "bartekvw")
@@ -87,6 +88,18 @@ async def test_a_console_session_is_counted_and_scraped_over_http(
         assert name not in body
 
 
+def observed(
+    config: Config,
+    tmp_path: Path,
+    observer: tuple[PrometheusObserver, int],
+    adapter: RecordingAdapter,
+) -> tuple[Engine, int]:
+    """An engine on ``adapter`` reporting to the served observer; and its port."""
+    engine = new_engine(config, tmp_path / "c.db", ManualClock(), adapter)
+    engine.observe(observer[0])
+    return engine, observer[1]
+
+
 class FlakyAdapter(RecordingAdapter):
     """Fails the first delivery (worth a retry), then refuses one action for good."""
 
@@ -106,9 +119,7 @@ class FlakyAdapter(RecordingAdapter):
 async def test_retries_undeliverable_actions_and_the_backlog(
     config: Config, tmp_path: Path, observer: tuple[PrometheusObserver, int]
 ) -> None:
-    served, port = observer
-    engine = new_engine(config, tmp_path / "c.db", ManualClock(), FlakyAdapter())
-    engine.observe(served)
+    engine, port = observed(config, tmp_path, observer, FlakyAdapter())
     try:
         await engine.handle(joined("ana"))  # the welcome fails: it waits in the outbox
         _, waiting = scrape(port)
@@ -148,9 +159,7 @@ async def test_rate_limit_waits_reported_through_the_host_are_counted(
 ) -> None:
     from bot.engine.host import AdapterHost
 
-    served, port = observer
-    engine = new_engine(config, tmp_path / "c.db", ManualClock(), RecordingAdapter())
-    engine.observe(served)
+    engine, port = observed(config, tmp_path, observer, RecordingAdapter())
     try:
         host = AdapterHost(engine)
         host.rate_limit_waited("telegram", 1.5)

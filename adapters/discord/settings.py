@@ -38,7 +38,7 @@ from urllib.parse import urlparse
 
 from bot.config import validate as v
 from bot.config.community import PlatformSection
-from bot.config.fields import Field, Section
+from bot.config.fields import ENV_VARIABLE, Field, Section, custom
 from bot.core.errors import ConfigError
 from bot.core.yamlsource import KeyPath, YamlDocument
 
@@ -48,38 +48,36 @@ _ID_SCHEMA: dict[str, Any] = {
         {"type": "string", "pattern": r"^\s*[0-9]{1,20}\s*$"},
     ]
 }
-_ENV_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
 
 
 def _id_field(name: str, description: str, required: bool = False) -> Field:
-    return Field(name, "custom", description, required=required, schema=_ID_SCHEMA)
+    return custom(name, description, _ID_SCHEMA, required=required)
 
 
 def _named_ids_field(name: str, what: str) -> Field:
     description = f"Neutral {what} names used by the config -> Discord {what} ids."
     schema = {"type": "object", "additionalProperties": _ID_SCHEMA}
-    return Field(name, "custom", description, schema=schema)
+    return custom(name, description, schema)
 
 
 def _ids_field(name: str, description: str) -> Field:
     schema = {"anyOf": [_ID_SCHEMA, {"type": "array", "items": _ID_SCHEMA}]}
-    return Field(name, "custom", description, schema=schema)
+    return custom(name, description, schema)
 
 
 def _url_field(name: str, schemes: str) -> Field:
     schema = {"type": "string", "pattern": rf"^\s*({schemes})://[^/\s]+"}
-    return Field(name, "custom", "Only for tests: a loopback stand-in.", schema=schema)
+    return custom(name, "Only for tests: a loopback stand-in.", schema)
 
 
 SPEC = Section(
     "The Discord platform.",
     (
-        Field(
+        custom(
             "token_env",
-            "custom",
             "The environment variable that holds the bot token.",
+            ENV_VARIABLE,
             required=True,
-            schema=_ENV_SCHEMA,
         ),
         _id_field("guild", "The server Concord serves.", required=True),
         _id_field("moderators_channel", 'Where "talk to a person" notices go.'),

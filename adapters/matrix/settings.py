@@ -46,48 +46,44 @@ from urllib.parse import urlparse
 
 from bot.config import validate as v
 from bot.config.community import PlatformSection
-from bot.config.fields import Field, Section
+from bot.config.fields import ENV_VARIABLE, Field, Section, custom
 from bot.core.errors import ConfigError
 
-_ENV: dict[str, Any] = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
 _USER: dict[str, Any] = {"type": "string", "pattern": r"^@[^ ]*:[^ ]*$"}
 _ROOM: dict[str, Any] = {"type": "string", "pattern": r"^\s*(![^ ]+|#[^ ]*:[^ ]*)\s*$"}
 _USERS: dict[str, Any] = {"anyOf": [_USER, {"type": "array", "items": _USER}]}
 
 
-def _custom(name: str, description: str, schema: dict[str, Any], **more: Any) -> Field:
-    return Field(name, "custom", description, schema=schema, **more)
-
-
 SPEC = Section(
     "The Matrix platform.",
     (
-        _custom(
+        custom(
             "homeserver",
             "The homeserver's URL, such as https://matrix.example.org.",
             {"type": "string", "pattern": r"^\s*https?://[^/\s]+"},
             required=True,
         ),
-        _custom(
-            "user_id", "The bot's user id, such as @concord:example.org.", _USER, required=True
-        ),
-        _custom(
-            "token_env", "The environment variable with the access token.", _ENV, required=True
+        custom("user_id", "The bot's user id, such as @concord:example.org.", _USER, required=True),
+        custom(
+            "token_env",
+            "The environment variable with the access token.",
+            ENV_VARIABLE,
+            required=True,
         ),
         Field("device_id", "text", "Default: the token's device (whoami).", nullable=True),
-        _custom(
+        custom(
             "rooms",
             "Rooms served: joins there are welcomed.",
             {"anyOf": [_ROOM, {"type": "array", "items": _ROOM}]},
             default=[],
         ),
-        _custom(
+        custom(
             "moderators_room",
             "Notices go here; moderator commands here are answered here.",
             _ROOM,
             nullable=True,
         ),
-        _custom("members_room", "For role_mode: room.", _ROOM, nullable=True),
+        custom("members_room", "For role_mode: room.", _ROOM, nullable=True),
         Field(
             "role_mode",
             "choice",
@@ -96,7 +92,7 @@ SPEC = Section(
             default="power",
             choices=("power", "room"),
         ),
-        _custom(
+        custom(
             "role_powers",
             "Role names -> power levels (0-100).",
             {
@@ -113,26 +109,28 @@ SPEC = Section(
             low=1,
             high=1_000_000,
         ),
-        _custom(
+        custom(
             "moderators", "These members are moderators, whatever their level.", _USERS, default=[]
         ),
-        _custom("mediators", 'Members with role "mediator".', _USERS, default=[]),
+        custom("mediators", 'Members with role "mediator".', _USERS, default=[]),
         Field(
             "store_path",
             "text",
             "The crypto store (relative to this file); default: next to the database.",
             nullable=True,
         ),
-        _custom("store_key_env", "An optional passphrase for that store.", _ENV, nullable=True),
+        custom(
+            "store_key_env", "An optional passphrase for that store.", ENV_VARIABLE, nullable=True
+        ),
         Field("encryption", "boolean", "Read and answer in encrypted rooms.", default=True),
-        _custom(
+        custom(
             "command_prefix",
             "One word such as !concord (clients keep /).",
             {"type": "string", "pattern": r"^[^/\s]\S*$"},
             default="!concord",
         ),
         Field("reactions", "boolean", "Add 1️⃣ 2️⃣ … under short questions.", default=True),
-        _custom(
+        custom(
             "send_rate",
             "Messages a second: match the homeserver's rc_message for the bot.",
             {"type": "number", "exclusiveMinimum": 0, "maximum": 10_000},

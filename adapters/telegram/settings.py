@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.config import validate as v
 from bot.config.community import PlatformSection
-from bot.config.fields import Field, Section
+from bot.config.fields import ENV_VARIABLE, Field, Section, custom
 from bot.core.yamlsource import KeyPath, YamlDocument
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -55,26 +55,22 @@ _USER: dict[str, Any] = {
 }
 
 
-def _custom(name: str, description: str, schema: dict[str, Any], **more: Any) -> Field:
-    return Field(name, "custom", description, schema=schema, **more)
-
-
 SPEC = Section(
     "The Telegram platform.",
     (
-        _custom(
+        custom(
             "token_env",
             "The environment variable that holds the bot token.",
-            {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+            ENV_VARIABLE,
             required=True,
         ),
-        _custom(
+        custom(
             "groups",
             "Groups the bot serves (negative ids); others are ignored.",
             {"type": ["array", "null"], "items": _GROUP},
             default=[],
         ),
-        _custom(
+        custom(
             "moderators_chat",
             "Moderator notices; moderators' commands typed here.",
             _ID,
@@ -92,25 +88,25 @@ SPEC = Section(
             "Newcomers may not post until they agree.",
             default=False,
         ),
-        _custom(
+        custom(
             "moderator_ids",
             "Telegram user ids with the moderator role.",
             {"type": ["array", "null"], "items": _USER},
             default=[],
         ),
-        _custom(
+        custom(
             "mediator_ids",
             "Telegram user ids with the mediator role.",
             {"type": ["array", "null"], "items": _USER},
             default=[],
         ),
-        _custom(
+        custom(
             "channels",
             "Neutral channel names used by the config -> chat ids.",
             {"type": ["object", "null"], "additionalProperties": _ID},
             default={},
         ),
-        _custom(
+        custom(
             "base_url",
             "The Bot API; a local Bot API server or a test stand-in goes here.",
             {"type": "string", "pattern": r"^https?://"},

@@ -37,6 +37,8 @@ KINDS = (
     "any",
 )
 NO_DEFAULT = object()
+# The shape of a key that names an environment variable (a token's, a key's).
+ENV_VARIABLE: dict[str, Any] = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,11 @@ class Section:
         spec = self[name]
         value = raw[name] if spec.required else raw.get(name, self.default(name))
         return read_value(doc, (*where, name), value, spec)
+
+
+def custom(name: str, description: str, schema: Mapping[str, Any], **more: Any) -> Field:
+    """A key of a platform's own shape, which its parser checks and ``schema`` describes."""
+    return Field(name, "custom", description, schema=schema, **more)
 
 
 def read_value(doc: YamlDocument, path: KeyPath, value: Any, spec: Field) -> Any:

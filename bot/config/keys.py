@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.config.fields import Field, Section
+from bot.config.fields import Field, Section, custom
 from bot.config.mediation import MEDIATION
 from bot.config.reports import PRIVACY, REPORTS
 
@@ -173,10 +173,7 @@ METRICS = Section(
 PLATFORM_NAMES = ("discord", "matrix", "telegram")
 PLATFORMS_SECTION = Section(
     "Each platform's section (tokens by environment variable name).",
-    tuple(
-        Field(name, "custom", f"The {name} platform.", schema={"type": "object"})
-        for name in PLATFORM_NAMES
-    ),
+    tuple(custom(name, f"The {name} platform.", {"type": "object"}) for name in PLATFORM_NAMES),
     nullable=True,
 )
 TOP = Section(
