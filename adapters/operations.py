@@ -30,6 +30,8 @@ class Operations:
         port = self.metrics_port if self.metrics_port is not None else config.metrics_port
         if port is None:
             return None
+        if not 0 <= port <= 65535:
+            raise ConcordError(f"--metrics-port {port}: expected a port from 1 to 65535")
         try:
             from adapters.metrics import PrometheusObserver
         except ModuleNotFoundError as exc:

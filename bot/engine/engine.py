@@ -119,9 +119,10 @@ class Engine:
     def _report(self, event: Event, outcome: str, seconds: float) -> None:
         platform, kind = event.member.platform, type(event).__name__
         self.observer.event_handled(platform, kind, outcome, seconds)
-        fields = {"platform": platform, "event": kind, "outcome": outcome}
-        fields["ms"] = f"{seconds * 1000:.1f}"
-        events_log.info("event %s", outcome, extra={"concord": fields})
+        if events_log.isEnabledFor(logging.INFO):
+            fields: dict[str, object] = {"platform": platform, "event": kind}
+            fields.update(outcome=outcome, ms=round(seconds * 1000, 1))
+            events_log.info("event %s", outcome, extra={"concord": fields})
 
     async def _handle(self, event: Event, timer_id: int | None) -> bool:
         event_key = f"{event.community}|{event.member.platform}|{event.event_id}"
