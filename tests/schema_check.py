@@ -7,17 +7,17 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 
 from adapters.platforms import platform_specs
 from bot.config.schema import config_schema
 
 
 @cache
-def validator() -> Draft202012Validator:
+def validator() -> Draft7Validator:
     schema = config_schema(platform_specs())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema)
 
 
 def as_json(value: Any) -> Any:

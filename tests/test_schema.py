@@ -60,6 +60,25 @@ MATRIX = (
 TELEGRAM = PLATFORMS + "  telegram:\n    token_env: T\n"
 
 
+def test_empty_values_the_loader_takes_as_none_fit_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.platforms import settings_module
+
+    monkeypatch.setenv("T", "secret")
+    text = (
+        GOOD.replace("checkin_after: off", "checkin_after:\n  role:\n  interests:")
+        + "moderators:\nprivacy:\n  retention_days:\nreports:\n  emergency_contacts:\n"
+        + "logging:\nmetrics:\n"
+        + DISCORD.removeprefix(GOOD)
+        + "    moderator_roles:\n    channels:\n    welcome_channel:\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.onboarding.role is None and config.onboarding.checkin_after is None
+    settings_module("discord").parse(config.platforms["discord"], check_only=True)
+    assert schema_errors(yaml.safe_load(text)) == []
+
+
 # Each mistake the loader reports, and the key the schema reports it at.
 @pytest.mark.parametrize(
     ("text", "key"),

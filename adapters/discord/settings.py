@@ -51,23 +51,23 @@ _ID_SCHEMA: dict[str, Any] = {
 
 
 def _id_field(name: str, description: str, required: bool = False) -> Field:
-    return custom(name, description, _ID_SCHEMA, required=required)
+    return custom(name, description, _ID_SCHEMA, required=required, nullable=not required)
 
 
 def _named_ids_field(name: str, what: str) -> Field:
     description = f"Neutral {what} names used by the config -> Discord {what} ids."
     schema = {"type": "object", "additionalProperties": _ID_SCHEMA}
-    return custom(name, description, schema)
+    return custom(name, description, schema, nullable=True)
 
 
 def _ids_field(name: str, description: str) -> Field:
     schema = {"anyOf": [_ID_SCHEMA, {"type": "array", "items": _ID_SCHEMA}]}
-    return custom(name, description, schema)
+    return custom(name, description, schema, nullable=True)
 
 
 def _url_field(name: str, schemes: str) -> Field:
     schema = {"type": "string", "pattern": rf"^\s*({schemes})://[^/\s]+"}
-    return custom(name, "Only for tests: a loopback stand-in.", schema)
+    return custom(name, "Only for tests: a loopback stand-in.", schema, nullable=True)
 
 
 SPEC = Section(

@@ -25,10 +25,11 @@ TEXT: dict[str, Any] = {"type": ["string", "number"], "pattern": r"\S"}
 
 
 def config_schema(platforms: Mapping[str, Section] | None = None) -> dict[str, Any]:
-    """The schema of the whole file; ``platforms`` names each platform's section."""
+    """The schema of the whole file; ``platforms`` names each platform's section.
+    Draft 7, the one editors' YAML language servers know best."""
     schema = section_schema(TOP, platforms or {})
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "concord.yaml",
         **schema,
     }
