@@ -4,19 +4,24 @@ what the loader rejects the schema rejects too."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-from bot.config.community import load_config
+from bot.config.community import load_config, parse_config
 from bot.config.schema import config_schema
 from bot.core.errors import ConfigError
 from bot.core.resources import community_dir
 from tests.schema_check import schema_errors, validator
 from tests.test_cli import ROOT, concord
 from tests.test_config import GOOD, write
+from tests.test_fuzz import CONFIG_KEYS, structures
 
 EXAMPLE = ROOT / "community" / "concord.yaml"
 SHIPPED = ROOT / "community" / "concord.schema.json"
@@ -146,3 +151,88 @@ def test_every_loader_error_has_a_schema_counterpart(
     errors = schema_errors(yaml.safe_load(text))
     assert errors, "the schema accepts what the loader rejects"
     assert any(error.split(":")[0] == key for error in errors), errors
+
+
+# --- one changed value at a time: the loader and the schema agree --------------------
+
+# Mistakes only the loader can see: they need the files, the catalogs, other keys, the
+# environment, or the exact rules for language tags and the longest duration.
+BEYOND_THE_SCHEMA = (
+    "no catalog",
+    "appears twice",
+    "ends before it starts",
+    "at least 24h",
+    "must be one of 'languages'",
+    "needs members_room",
+    "no such file",
+    "no such directory",
+    "unknown interest",
+    "is not set",
+    "is not a language code",
+    "expected a duration",
+)
+
+
+def _example_with_platforms() -> dict[str, object]:
+    data = yaml.safe_load(EXAMPLE.read_text("utf-8"))
+    data["platforms"] = {}
+    for name, text in (("discord", DISCORD), ("matrix", MATRIX), ("telegram", TELEGRAM)):
+        data["platforms"][name] = yaml.safe_load(text)["platforms"][name]
+    return data
+
+
+def _paths(data: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += _paths(value, (*prefix, i))
+    return found
+
+
+BASE = _example_with_platforms()
+PATHS = _paths(BASE)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    path=st.sampled_from(PATHS),
+    value=structures(CONFIG_KEYS),
+    add=st.booleans(),
+)
+def test_one_changed_value_the_loader_and_the_schema_agree(
+    path: tuple[object, ...], value: object, add: bool
+) -> None:
+    """A value replaced (or a key added beside it): what the loader accepts the schema
+    accepts, and a mistake of shape the loader reports the schema reports too."""
+    from adapters.platforms import settings_module
+    from bot.core.yamlsource import load_yaml_text
+
+    data = copy.deepcopy(BASE)
+    *parent_path, last = path
+    parent: Any = data
+    for key in parent_path:
+        parent = parent[key]
+    # The loader takes any empty value (false, 0, "", []) for an empty section; the
+    # schema asks for a mapping or nothing there, as the documentation does.
+    assume(not (isinstance(parent[last], dict) and not value and value is not None))
+    if add and isinstance(parent, dict):
+        parent[f"{last}x"] = value
+    else:
+        parent[last] = value
+    text = yaml.safe_dump(data, allow_unicode=True)
+    try:
+        doc = load_yaml_text(text, "concord.yaml")
+        config = parse_config(doc, community_dir())
+        for name, section in config.platforms.items():
+            settings_module(name).parse(section, check_only=True)
+        message = None
+    except ConfigError as error:
+        message = error.message
+    errors = schema_errors(yaml.safe_load(text))
+    if message is None:
+        assert errors == [], text
+    elif not any(words in message for words in BEYOND_THE_SCHEMA):
+        assert errors, f"the loader says {message!r}; the schema accepts:\n{text}"
