@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import tempfile
@@ -13,9 +14,12 @@ import bot
 from adapters.console.adapter import ConsoleSyntaxError, write_out
 from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import run_transcript
-from adapters.platforms import run_platforms, settings_module
+from adapters.logs import FORMATS, LEVELS
+from adapters.operations import Operations
+from adapters.platforms import platform_specs, run_platforms, settings_module
 from bot.app import default_database, load_content
 from bot.config.community import load_config
+from bot.config.schema import config_schema
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConcordError
 from bot.core.resources import locales_dir
@@ -30,7 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"concord {bot.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    chat = commands.add_parser("chat", help="an interactive console community")
+    operations = argparse.ArgumentParser(add_help=False)
+    operations.add_argument("--log-level", choices=tuple(LEVELS), help="default: from the config")
+    operations.add_argument("--log-format", choices=FORMATS, help="text (default) or json")
+    operations.add_argument(
+        "--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on PORT"
+    )
+    chat = commands.add_parser(
+        "chat", help="an interactive console community", parents=[operations]
+    )
     chat.add_argument("--config", type=Path, help="concord.yaml (default: the example community)")
     chat.add_argument("--db", type=Path, help="database file")
     chat.add_argument("--transcript", type=Path, help="play a transcript and compare")
@@ -42,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     languages.add_argument(
         "--write", type=Path, metavar="FILE", help="replace the table in FILE (README.md)"
     )
-    run = commands.add_parser("run", help="run every configured platform in one process")
+    commands.add_parser("schema", help="print the JSON Schema of concord.yaml")
+    run = commands.add_parser(
+        "run", help="run every configured platform in one process", parents=[operations]
+    )
     run.add_argument("config", type=Path)
     run.add_argument("--db", type=Path, help="database file")
     args = parser.parse_args(argv)
@@ -50,14 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(args.config)
+        if args.command == "schema":
+            print(json.dumps(config_schema(platform_specs()), indent=2, ensure_ascii=False))
+            return 0
         if args.command == "languages":
             return run_languages(args.write)
         if args.command == "run":
-            logging.getLogger().setLevel(logging.INFO)
-            return asyncio.run(run_platforms(args.config, args.db))
+            return asyncio.run(run_platforms(args.config, args.db, Operations(args, "info")))
         if args.transcript:
             return asyncio.run(run_transcript_command(args.config, args.db, args.transcript))
-        return asyncio.run(run_chat(args.config, args.db))
+        return asyncio.run(run_chat(args.config, args.db, Operations(args, "warning")))
     except ConcordError as exc:
         print(f"concord: {exc}", file=sys.stderr)
         return 1
@@ -114,11 +131,16 @@ async def run_transcript_command(
     return 0 if passed else 1
 
 
-async def run_chat(config_path: Path | None, db: Path | None) -> int:
+async def run_chat(config_path: Path | None, db: Path | None, operations: Operations) -> int:
     config = load_config(config_path)
     database = db or config.database or default_database()
+    observer = operations.start(config)
     session = ConsoleSession(
-        config, database, AdvancingClock(SystemClock(), fixed=False), echo=write_out
+        config,
+        database,
+        AdvancingClock(SystemClock(), fixed=False),
+        echo=write_out,
+        observer=observer,
     )
     print(f"Concord console: {config.community_name} (database: {database})")
     print("Type 'ana joins', 'ana> hello', 'ana #general> hi', 'ana> /help'; Ctrl-D ends.")
@@ -138,6 +160,7 @@ async def run_chat(config_path: Path | None, db: Path | None) -> int:
                 print(f"? {exc}")
     finally:
         session.close()
+        operations.stop()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 
 class TokenBucket:
@@ -41,8 +42,11 @@ class Pacer:
         per_chat_second: float,
         per_chat_burst: float,
         max_chats: int = 10_000,
+        waited: Callable[[float], None] | None = None,
     ) -> None:
         self.overall = TokenBucket(per_second, burst)
+        # Told of every wait under the limits, in seconds (operators' metrics).
+        self.waited: Callable[[float], None] = waited or (lambda seconds: None)
         self.per_chat_second = per_chat_second
         self.per_chat_burst = per_chat_burst
         self.max_chats = max_chats
@@ -58,11 +62,15 @@ class Pacer:
         return bucket
 
     async def wait(self, chat: str) -> None:
+        waited = 0.0
         while True:
             bucket = self._bucket(chat)
             delay = max(bucket.wait_time(), self.overall.wait_time())
             if delay <= 0:
                 bucket.tokens -= 1
                 self.overall.tokens -= 1
+                if waited:
+                    self.waited(waited)
                 return
+            waited += delay
             await asyncio.sleep(delay)

@@ -19,8 +19,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
+from adapters.operations import Operations
 from bot.app import build_engine
 from bot.config.community import Config, load_config
+from bot.config.fields import Section
+from bot.config.keys import PLATFORM_NAMES
 from bot.core.errors import ConcordError, ConfigError
 from bot.engine.delivery import Adapter
 from bot.engine.host import AdapterHost
@@ -47,6 +50,11 @@ def settings_module(name: str) -> ModuleType:
     return importlib.import_module(f"adapters.{name}.settings")
 
 
+def platform_specs() -> dict[str, Section]:
+    """Each platform's section of concord.yaml as field records (for the schema)."""
+    return {name: settings_module(name).SPEC for name in PLATFORM_NAMES}
+
+
 def adapter_module(name: str) -> ModuleType:
     try:
         return importlib.import_module(f"adapters.{name}.adapter")
@@ -67,11 +75,16 @@ def check_platforms(config: Config) -> dict[str, Any]:
     }
 
 
-async def run_platforms(config_path: Path, database: Path | None = None) -> int:
+async def run_platforms(
+    config_path: Path, database: Path | None = None, operations: Operations | None = None
+) -> int:
     config = load_config(config_path)
     settings = check_platforms(config)
     modules = {name: adapter_module(name) for name in settings}
+    observer = operations.start(config) if operations is not None else None
     engine = build_engine(config, database)
+    if observer is not None:
+        engine.observe(observer)
     host = AdapterHost(engine)
     adapters: list[PlatformAdapter] = []
     for name, module in modules.items():
@@ -117,6 +130,8 @@ async def run_platforms(config_path: Path, database: Path | None = None) -> int:
             with contextlib.suppress(Exception):
                 await adapter.close()
         engine.services.store.close()
+        if operations is not None:
+            operations.stop()
 
 
 async def _all(tasks: list[asyncio.Task[None]]) -> None:

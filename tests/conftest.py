@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,52 @@ from bot.core.events import (
 from bot.engine.engine import Engine
 
 _LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that configures logging (as ``concord run`` does) leaves it as it found
+    it: the next test's captured records are its own."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    named = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for name in list(logging.root.manager.loggerDict):
+        logging.getLogger(name).setLevel(named.get(name, logging.NOTSET))
+
+
+@pytest.fixture(autouse=True)
+def _configs_fit_the_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every config a test loads that the loader (and its platforms) accept is
+    accepted by the JSON Schema too: the schema never rejects a working file."""
+    from adapters.platforms import settings_module
+    from bot.config import community
+    from bot.core.errors import ConfigError
+    from tests.schema_check import schema_errors
+
+    real = community.parse_config
+    misfits: list[str] = []
+
+    def checked(doc: Any, base: Path) -> Config:
+        config = real(doc, base)
+        try:
+            for name, section in config.platforms.items():
+                settings_module(name).parse(section, check_only=True)
+        except ConfigError:
+            return config  # rejected by its platform: the schema may reject it too
+        misfits.extend(f"{doc.name}: {error}" for error in schema_errors(doc.data))
+        return config
+
+    monkeypatch.setattr(community, "parse_config", checked)
+    yield
+    assert not misfits, "configs the loader accepts but the schema rejects: " + "; ".join(misfits)
 
 
 @pytest.fixture(autouse=True)

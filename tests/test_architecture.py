@@ -21,6 +21,7 @@ CORE_FOR_ADAPTERS = (
     "bot.engine.host",
     "bot.i18n",
     "bot.core.text",
+    "bot.config.fields",
     "bot.config.validate",
     "bot.core.yamlsource",
 )

@@ -30,3 +30,15 @@ async def test_burst_stays_under_overall_and_per_chat_limits() -> None:
             assert sum(1 for u in mine[i:] if u - t < 1.0) <= 2 + 20
     # 40 sends at 50/s with a burst of 5 need at least (40 - 5) / 50 seconds.
     assert time.monotonic() - start >= (40 - 5) / 50 * 0.9
+
+
+async def test_every_wait_under_the_limits_is_reported() -> None:
+    waits: list[float] = []
+    pacer = Pacer(per_second=10, burst=2, per_chat_second=10, per_chat_burst=2)
+    pacer.waited = waits.append
+    for _ in range(2):
+        await pacer.wait("c")
+    assert waits == []  # the burst goes out without waiting
+    for _ in range(2):
+        await pacer.wait("c")  # a token comes every 0.1 s: each of these waits for one
+    assert len(waits) == 2 and all(w > 0 for w in waits)

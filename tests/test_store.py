@@ -31,6 +31,32 @@ def test_wal_mode_and_migrations(store: SQLiteStore, tmp_path: Path) -> None:
     again.close()
 
 
+def test_migrating_an_old_database_shows_its_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    for _number, step in MIGRATIONS[:2]:
+        step(old)
+    old.execute("PRAGMA user_version = 2")
+    old.conn.close()
+    with caplog.at_level("INFO", logger="bot.store.migrations"):
+        SQLiteStore(tmp_path / "new.db").close()
+        assert caplog.messages == []  # a new database is made, not migrated
+        SQLiteStore(path).close()
+    pending = len(MIGRATIONS) - 2
+    steps = [m for m in caplog.messages if m.startswith("migrating the database: ")]
+    assert [m.split(": ")[1] for m in steps] == [f"{k} of {pending}" for k in range(1, pending + 1)]
+    assert "adapter records" in steps[0].lower()  # what each step does, from its docstring
+    assert caplog.messages[-1].startswith("database migrated in ")
+
+
 def test_one_event_is_all_or_nothing(store: SQLiteStore) -> None:
     changes = Changes(
         at=NOW,

@@ -20,6 +20,7 @@ from bot.core.clock import Clock
 from bot.core.durations import parse_duration
 from bot.core.events import Event, MemberJoined, MemberLeft, PlaceKind, TextSaid
 from bot.engine.engine import Engine
+from bot.engine.observe import Observer
 
 
 class AdvancingClock:
@@ -41,8 +42,10 @@ class ConsoleSession:
         database: Path,
         clock: AdvancingClock,
         echo: Callable[[str], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.config = config
+        self.observer = observer
         self.echo = echo
         self.database = database
         self.clock = clock
@@ -55,6 +58,8 @@ class ConsoleSession:
     def _start(self) -> Engine:
         engine = build_engine(self.config, self.database, self.clock)
         engine.add_adapter(ConsoleAdapter(self._write, self.config.moderators.channel))
+        if self.observer is not None:
+            engine.observe(self.observer)
         return engine
 
     def _write(self, text: str) -> None:

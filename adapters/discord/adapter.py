@@ -118,6 +118,7 @@ class DiscordAdapter:
         )
         self.sender = Sender(self.client, self.places, settings.requests_per_second)
         self.sender.nonce_tag = host.database_tag(NONCE_TAG)
+        self.sender.waited = lambda seconds: host.rate_limit_waited(PLATFORM, seconds)
         self.order = InOrder()
         self._ready_before = False
         self._started = False

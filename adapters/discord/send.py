@@ -109,6 +109,8 @@ class Sender:
         self._dms: OrderedDict[int, int] = OrderedDict()  # user id -> DM channel id
         self.nonce_tag = ""  # per database (set by the adapter), so ids never collide
         self._max_dms = 10_000
+        # Told of every wait under the limits, in seconds (operators' metrics).
+        self.waited: Callable[[float], None] = lambda seconds: None
 
     async def call(self, make: Callable[[], Awaitable[T]]) -> T:
         """One REST call, paced; Discord's errors become DeliveryError (worth retrying
@@ -117,6 +119,7 @@ class Sender:
             raise DeliveryError("discord: not connected yet")
         delay = self.bucket.wait_time()
         if delay > 0:
+            self.waited(delay)
             await asyncio.sleep(delay)
         try:
             return await make()

@@ -38,26 +38,83 @@ from urllib.parse import urlparse
 
 from bot.config import validate as v
 from bot.config.community import PlatformSection
+from bot.config.fields import ENV_VARIABLE, Field, Section, custom
 from bot.core.errors import ConfigError
 from bot.core.yamlsource import KeyPath, YamlDocument
 
-KEYS = (
-    "token_env",
-    "guild",
-    "moderators_channel",
-    "welcome_channel",
-    "spaces_channel",
-    "channels",
-    "roles",
-    "moderator_roles",
-    "mediator_roles",
-    "message_content",
-    "requests_per_second",
-    "guild_ready_timeout",
-    "api_base",
-    "gateway",
+_ID_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 2**64 - 1},
+        {"type": "string", "pattern": r"^\s*[0-9]{1,20}\s*$"},
+    ]
+}
+
+
+def _id_field(name: str, description: str, required: bool = False) -> Field:
+    return custom(name, description, _ID_SCHEMA, required=required, nullable=not required)
+
+
+def _named_ids_field(name: str, what: str) -> Field:
+    description = f"Neutral {what} names used by the config -> Discord {what} ids."
+    schema = {"type": "object", "additionalProperties": _ID_SCHEMA}
+    return custom(name, description, schema, nullable=True)
+
+
+def _ids_field(name: str, description: str) -> Field:
+    schema = {"anyOf": [_ID_SCHEMA, {"type": "array", "items": _ID_SCHEMA}]}
+    return custom(name, description, schema, nullable=True)
+
+
+def _url_field(name: str, schemes: str) -> Field:
+    schema = {"type": "string", "pattern": rf"^\s*({schemes})://[^/\s]+"}
+    return custom(name, "Only for tests: a loopback stand-in.", schema, nullable=True)
+
+
+SPEC = Section(
+    "The Discord platform.",
+    (
+        custom(
+            "token_env",
+            "The environment variable that holds the bot token.",
+            ENV_VARIABLE,
+            required=True,
+        ),
+        _id_field("guild", "The server Concord serves.", required=True),
+        _id_field("moderators_channel", 'Where "talk to a person" notices go.'),
+        _id_field("welcome_channel", "Welcomes go here; else the server's system channel."),
+        _id_field("spaces_channel", "The parent of private threads."),
+        _named_ids_field("channels", "channel"),
+        _named_ids_field("roles", "role"),
+        _ids_field("moderator_roles", "Members with these roles are moderators."),
+        _ids_field("mediator_roles", "Members with these roles are mediators."),
+        Field(
+            "message_content",
+            "boolean",
+            "Read members' words in server channels (a privileged intent).",
+            default=True,
+        ),
+        Field(
+            "requests_per_second",
+            "number",
+            "REST pace (Discord allows 50 a second).",
+            default=40.0,
+            low=0.1,
+            high=10_000,
+        ),
+        Field(
+            "guild_ready_timeout",
+            "number",
+            "Seconds to wait for server data at login.",
+            default=2.0,
+            low=0.01,
+            high=60,
+        ),
+        _url_field("api_base", "http|https"),
+        _url_field("gateway", "ws|wss"),
+    ),
 )
-REQUIRED = ("token_env", "guild")
+KEYS = SPEC.keys
+REQUIRED = SPEC.required
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
 _MAX_ID = 2**64
@@ -98,7 +155,7 @@ class DiscordSettings:
 
 def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings:
     doc, base, data = section.doc, section.path, section.data
-    v.mapping(doc, base, data, KEYS, required=REQUIRED)
+    SPEC.check(doc, base, data)
 
     def at(key: str) -> KeyPath:
         return (*base, key)
@@ -125,13 +182,9 @@ def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings
         roles=_named_ids(doc, at("roles"), data.get("roles"), "role"),
         moderator_roles=_ids(doc, at("moderator_roles"), data.get("moderator_roles")),
         mediator_roles=_ids(doc, at("mediator_roles"), data.get("mediator_roles")),
-        message_content=v.boolean(doc, at("message_content"), data.get("message_content", True)),
-        requests_per_second=_number(
-            doc, at("requests_per_second"), data.get("requests_per_second", 40.0), 0.1, 10_000
-        ),
-        guild_ready_timeout=_number(
-            doc, at("guild_ready_timeout"), data.get("guild_ready_timeout", 2.0), 0.01, 60
-        ),
+        message_content=SPEC.read(doc, base, data, "message_content"),
+        requests_per_second=SPEC.read(doc, base, data, "requests_per_second"),
+        guild_ready_timeout=SPEC.read(doc, base, data, "guild_ready_timeout"),
         api_base=_url(doc, at("api_base"), data.get("api_base"), ("http", "https")),
         gateway=_url(doc, at("gateway"), data.get("gateway"), ("ws", "wss")),
     )
@@ -170,14 +223,6 @@ def _named_ids(
         (v.text(doc, (*path, str(name)), name), _id(doc, (*path, str(name)), item))
         for name, item in value.items()
     )
-
-
-def _number(doc: YamlDocument, path: KeyPath, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise doc.error(path, "expected a number")
-    if not low <= value <= high:
-        raise doc.error(path, f"must be between {low:g} and {high:g}")
-    return float(value)
 
 
 def _url(doc: YamlDocument, path: KeyPath, value: Any, schemes: tuple[str, ...]) -> str | None:

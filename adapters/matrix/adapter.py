@@ -93,7 +93,11 @@ class MatrixAdapter:
         database = Path(host.database_path)
         self.store_path = settings.store_path or database.parent / "matrix-store"
         self.pacer = Pacer(
-            settings.send_rate, settings.send_burst, settings.send_rate, settings.send_burst
+            settings.send_rate,
+            settings.send_burst,
+            settings.send_rate,
+            settings.send_burst,
+            waited=lambda seconds: host.rate_limit_waited(PLATFORM, seconds),
         )
         self.client: Any = None
         self.sender: Sender | None = None

@@ -159,7 +159,7 @@ class Directs:
             raise DeliveryError(f"matrix: {room_id} is joined but not synced yet; will retry")
         reason = self.why_not(room_id, user)
         if reason is not None:
-            log.warning("matrix: not writing to %s in %s: %s", user, room_id, reason)
+            log.warning("matrix: not writing to a member in their direct room: %s", reason)
             return None
         return room_id
 
@@ -173,7 +173,7 @@ class Directs:
         if self.why_not(room_id, user) is not None:
             return None
         self.record(user, room_id)
-        log.info("matrix: found the direct room with %s made before a restart", user)
+        log.info("matrix: found a direct room made before a restart")
         return room_id
 
     def is_direct(self, room_id: str, user: str) -> bool:

@@ -74,7 +74,7 @@ class History:
         try:
             data = json.loads(text)
         except ValueError:
-            log.warning("matrix: the list of messages sent to %s was unreadable", user)
+            log.warning("matrix: a list of messages sent to a member was unreadable")
             return []
         return [(str(pair[0]), str(pair[1])) for pair in data if len(pair) == 2]
 
@@ -139,5 +139,5 @@ class History:
                 remaining.remove((room_id, event_id))
         finally:
             self._save(user, remaining)
-        log.info("matrix: took back %d of %d messages sent to %s", redacted, len(entries), user)
+        log.info("matrix: took back %d of %d messages sent to a member", redacted, len(entries))
         return redacted

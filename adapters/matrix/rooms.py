@@ -164,7 +164,7 @@ class Rooms:
             return
         configured = room_id in self.channels
         if not configured and not invite.content.get("is_direct"):
-            log.info("matrix: ignoring an invitation to %s from %s", room_id, invite.sender)
+            log.info("matrix: ignoring an invitation to a room not served")
             return
         try:
             await self.sender.call(f"join {room_id}", lambda: self.client.join(room_id))
@@ -174,7 +174,7 @@ class Rooms:
         if not configured:
             # Used only while it stays private between the two (adapters/matrix/direct_rooms.py).
             self.directs.accepted(invite.sender, room_id)
-            log.info("matrix: accepted a direct room from %s", invite.sender)
+            log.info("matrix: accepted a direct room")
 
     # Rooms for places -----------------------------------------------------------------
 
@@ -208,7 +208,7 @@ class Rooms:
             state=[direct_marker(user, nonce)],
             record=lambda room: self.directs.record(user, room),
         )
-        log.info("matrix: opened a direct room with %s", user)
+        log.info("matrix: opened a direct room")
         return room_id
 
     async def create(

@@ -126,6 +126,7 @@ class Sender:
                 if wait > MAX_WAIT or attempt == MAX_ATTEMPTS:
                     raise DeliveryError(f"matrix: {what}: rate limited for {wait:.0f} s")
                 log.warning("matrix: %s: rate limited, waiting %.1f s", what, wait)
+                self.pacer.waited(wait)
                 await asyncio.sleep(wait)
                 continue
             if is_transient(response):

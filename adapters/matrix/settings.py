@@ -46,30 +46,101 @@ from urllib.parse import urlparse
 
 from bot.config import validate as v
 from bot.config.community import PlatformSection
+from bot.config.fields import ENV_VARIABLE, Field, Section, custom
 from bot.core.errors import ConfigError
 
-KEYS = (
-    "homeserver",
-    "user_id",
-    "token_env",
-    "device_id",
-    "rooms",
-    "moderators_room",
-    "members_room",
-    "role_mode",
-    "role_powers",
-    "moderator_power",
-    "moderators",
-    "mediators",
-    "store_path",
-    "store_key_env",
-    "encryption",
-    "command_prefix",
-    "reactions",
-    "send_rate",
-    "send_burst",
+_USER: dict[str, Any] = {"type": "string", "pattern": r"^@[^ ]*:[^ ]*$"}
+_ROOM: dict[str, Any] = {"type": "string", "pattern": r"^\s*(![^ ]+|#[^ ]*:[^ ]*)\s*$"}
+_USERS: dict[str, Any] = {"anyOf": [_USER, {"type": "array", "items": _USER}]}
+
+
+SPEC = Section(
+    "The Matrix platform.",
+    (
+        custom(
+            "homeserver",
+            "The homeserver's URL, such as https://matrix.example.org.",
+            {"type": "string", "pattern": r"^\s*https?://[^/\s]+"},
+            required=True,
+        ),
+        custom("user_id", "The bot's user id, such as @concord:example.org.", _USER, required=True),
+        custom(
+            "token_env",
+            "The environment variable with the access token.",
+            ENV_VARIABLE,
+            required=True,
+        ),
+        Field("device_id", "text", "Default: the token's device (whoami).", nullable=True),
+        custom(
+            "rooms",
+            "Rooms served: joins there are welcomed.",
+            {"anyOf": [_ROOM, {"type": "array", "items": _ROOM}]},
+            default=[],
+        ),
+        custom(
+            "moderators_room",
+            "Notices go here; moderator commands here are answered here.",
+            _ROOM,
+            nullable=True,
+        ),
+        custom("members_room", "For role_mode: room.", _ROOM, nullable=True),
+        Field(
+            "role_mode",
+            "choice",
+            "power: a role is a power level in the served rooms; room: an invitation to "
+            "members_room.",
+            default="power",
+            choices=("power", "room"),
+        ),
+        custom(
+            "role_powers",
+            "Role names -> power levels (0-100).",
+            {
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 100},
+            },
+            default={"member": 1},
+        ),
+        Field(
+            "moderator_power",
+            "integer",
+            'This power level or more: role "moderator".',
+            default=50,
+            low=1,
+            high=1_000_000,
+        ),
+        custom(
+            "moderators", "These members are moderators, whatever their level.", _USERS, default=[]
+        ),
+        custom("mediators", 'Members with role "mediator".', _USERS, default=[]),
+        Field(
+            "store_path",
+            "text",
+            "The crypto store (relative to this file); default: next to the database.",
+            nullable=True,
+        ),
+        custom(
+            "store_key_env", "An optional passphrase for that store.", ENV_VARIABLE, nullable=True
+        ),
+        Field("encryption", "boolean", "Read and answer in encrypted rooms.", default=True),
+        custom(
+            "command_prefix",
+            "One word such as !concord (clients keep /).",
+            {"type": "string", "pattern": r"^[^/\s]\S*$"},
+            default="!concord",
+        ),
+        Field("reactions", "boolean", "Add 1️⃣ 2️⃣ … under short questions.", default=True),
+        custom(
+            "send_rate",
+            "Messages a second: match the homeserver's rc_message for the bot.",
+            {"type": "number", "exclusiveMinimum": 0, "maximum": 10_000},
+            default=1.0,
+        ),
+        Field("send_burst", "integer", "Messages in a burst.", default=10, low=1, high=10_000),
+    ),
 )
-REQUIRED = ("homeserver", "user_id", "token_env")
+KEYS = SPEC.keys
+REQUIRED = SPEC.required
 
 
 @dataclass(frozen=True)
@@ -100,7 +171,7 @@ class Settings:
 
 def parse(section: PlatformSection, check_only: bool = False) -> Settings:
     doc, base = section.doc, section.path
-    data = v.mapping(doc, base, section.data, KEYS, REQUIRED)
+    data = SPEC.check(doc, base, section.data)
 
     def at(key: str) -> tuple[str, ...]:
         return (*base, key)
@@ -122,7 +193,7 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
         _room(section, ("rooms", i), room)
         for i, room in enumerate(v.text_list(doc, at("rooms"), data.get("rooms", [])))
     )
-    role_mode = v.one_of(doc, at("role_mode"), data.get("role_mode", "power"), ("power", "room"))
+    role_mode = SPEC.read(doc, base, data, "role_mode")
     members_room = _optional_room(section, "members_room", data.get("members_room"))
     if role_mode == "room" and members_room is None:
         raise doc.error(at("role_mode"), "role_mode 'room' needs members_room")
@@ -140,20 +211,18 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
         moderators_room=_optional_room(section, "moderators_room", data.get("moderators_room")),
         members_room=members_room,
         role_mode=role_mode,
-        role_powers=_powers(section, data.get("role_powers", {"member": 1})),
-        moderator_power=v.integer(
-            doc, at("moderator_power"), data.get("moderator_power", 50), 1, 1_000_000
-        ),
+        role_powers=_powers(section, data.get("role_powers", SPEC.default("role_powers"))),
+        moderator_power=SPEC.read(doc, base, data, "moderator_power"),
         moderators=_users(section, "moderators", data.get("moderators", [])),
         mediators=_users(section, "mediators", data.get("mediators", [])),
         store_path=_store_path(section, data.get("store_path")),
         store_key_env=store_key_env,
         store_key=store_key,
-        encryption=v.boolean(doc, at("encryption"), data.get("encryption", True)),
-        command_prefix=_prefix(section, data.get("command_prefix", "!concord")),
-        reactions=v.boolean(doc, at("reactions"), data.get("reactions", True)),
-        send_rate=_rate(section, data.get("send_rate", 1.0)),
-        send_burst=v.integer(doc, at("send_burst"), data.get("send_burst", 10), 1, 10_000),
+        encryption=SPEC.read(doc, base, data, "encryption"),
+        command_prefix=_prefix(section, data.get("command_prefix", SPEC.default("command_prefix"))),
+        reactions=SPEC.read(doc, base, data, "reactions"),
+        send_rate=_rate(section, data.get("send_rate", SPEC.default("send_rate"))),
+        send_burst=SPEC.read(doc, base, data, "send_burst"),
     )
 
 

@@ -62,10 +62,9 @@ class Undecryptable:
         """Log the failure; True the first time for this room and session (one notice
         per lost session, not one per message)."""
         log.warning(
-            "matrix: cannot decrypt %s from %s in %s (session %s); if the crypto store at "
+            "matrix: cannot decrypt %s in %s (session %s); if the crypto store at "
             "%s was lost or replaced, the bot cannot read what was sent to it before",
             event.event_id,
-            event.sender,
             room_id,
             event.session_id,
             store,

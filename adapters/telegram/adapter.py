@@ -86,6 +86,7 @@ class TelegramAdapter:
             get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=poll + 10.0),
         )
         self.sender = Sender(self.bot, limits)
+        self.sender.pacer.waited = lambda seconds: host.rate_limit_waited(PLATFORM, seconds)
         self.history = SentHistory(host, self.bot, self.sender)
         self.restrictions = Restrictions(host, self.bot, self.sender, settings)
         self.moderators_name = host.moderators_place

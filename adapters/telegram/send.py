@@ -80,6 +80,8 @@ class TelegramPacer:
         self.limits = limits
         self.max_chats = max_chats
         self.chats: OrderedDict[int, list[_Bucket]] = OrderedDict()
+        # Told of every wait under the limits, in seconds (operators' metrics).
+        self.waited: Callable[[float], None] = lambda seconds: None
 
     def _buckets(self, chat_id: int) -> list[_Bucket]:
         found = self.chats.pop(chat_id, None)
@@ -96,6 +98,7 @@ class TelegramPacer:
         return [self.overall, *found]
 
     async def wait(self, chat_id: int) -> None:
+        waited = 0.0
         while True:
             buckets = self._buckets(chat_id)
             now = time.monotonic()
@@ -103,7 +106,10 @@ class TelegramPacer:
             if delay <= 0.0:
                 for bucket in buckets:
                     bucket.tokens -= 1.0
+                if waited:
+                    self.waited(waited)
                 return
+            waited += delay
             await asyncio.sleep(delay)
 
 
@@ -176,7 +182,8 @@ class Sender:
                 return await make(chat_id)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                log.warning("telegram: flood limit on chat %s, waiting %.0f s", chat_id, wait)
+                log.warning("telegram: flood limit, waiting %.0f s", wait)
+                self.pacer.waited(wait)
                 await asyncio.sleep(wait)
             except ChatMigrated:
                 raise

@@ -31,21 +31,98 @@ from typing import Any
 
 from bot.config import validate as v
 from bot.config.community import PlatformSection
+from bot.config.fields import ENV_VARIABLE, Field, Section, custom
 from bot.core.yamlsource import KeyPath, YamlDocument
 
-KEYS = (
-    "token_env",
-    "groups",
-    "moderators_chat",
-    "member_role",
-    "restrict_until_acknowledged",
-    "moderator_ids",
-    "mediator_ids",
-    "channels",
-    "base_url",
-    "poll_timeout",
-)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+_ID: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "not": {"const": 0}},
+        {"type": "string", "pattern": r"^\s*-?[0-9]{1,16}\s*$"},
+    ]
+}
+_GROUP: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "maximum": -1},
+        {"type": "string", "pattern": r"^\s*-[0-9]{1,16}\s*$"},
+    ]
+}
+_USER: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1},
+        {"type": "string", "pattern": r"^\s*[0-9]{1,16}\s*$"},
+    ]
+}
+
+
+SPEC = Section(
+    "The Telegram platform.",
+    (
+        custom(
+            "token_env",
+            "The environment variable that holds the bot token.",
+            ENV_VARIABLE,
+            required=True,
+        ),
+        custom(
+            "groups",
+            "Groups the bot serves (negative ids); others are ignored.",
+            {"type": ["array", "null"], "items": _GROUP},
+            default=[],
+        ),
+        custom(
+            "moderators_chat",
+            "Moderator notices; moderators' commands typed here.",
+            _ID,
+            nullable=True,
+        ),
+        Field(
+            "member_role",
+            "text",
+            "The role whose grant lifts the restriction.",
+            default="member",
+        ),
+        Field(
+            "restrict_until_acknowledged",
+            "boolean",
+            "Newcomers may not post until they agree.",
+            default=False,
+        ),
+        custom(
+            "moderator_ids",
+            "Telegram user ids with the moderator role.",
+            {"type": ["array", "null"], "items": _USER},
+            default=[],
+        ),
+        custom(
+            "mediator_ids",
+            "Telegram user ids with the mediator role.",
+            {"type": ["array", "null"], "items": _USER},
+            default=[],
+        ),
+        custom(
+            "channels",
+            "Neutral channel names used by the config -> chat ids.",
+            {"type": ["object", "null"], "additionalProperties": _ID},
+            default={},
+        ),
+        custom(
+            "base_url",
+            "The Bot API; a local Bot API server or a test stand-in goes here.",
+            {"type": "string", "pattern": r"^https?://"},
+            default=DEFAULT_BASE_URL,
+        ),
+        Field(
+            "poll_timeout",
+            "integer",
+            "Seconds a getUpdates long poll waits.",
+            default=30,
+            low=1,
+            high=60,
+        ),
+    ),
+)
+KEYS = SPEC.keys
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Telegram ids fit in 52 bits; anything larger is a typo.
 _MAX_ID = 2**52
@@ -78,7 +155,7 @@ class TelegramSettings:
 
 def parse(section: PlatformSection, check_only: bool = False) -> TelegramSettings:
     doc, base, data = section.doc, section.path, section.data
-    v.mapping(doc, base, data, KEYS, required=("token_env",))
+    SPEC.check(doc, base, data)
     token_env = v.text(doc, (*base, "token_env"), data["token_env"])
     if not _ENV_NAME.fullmatch(token_env):
         raise doc.error((*base, "token_env"), "expected the name of an environment variable")
@@ -92,7 +169,7 @@ def parse(section: PlatformSection, check_only: bool = False) -> TelegramSetting
                 (*base, "groups", i), "group chat ids are negative (for example -1001234567890)"
             )
     moderators_chat = data.get("moderators_chat")
-    member_role = data.get("member_role", "member")
+    member_role = data.get("member_role", SPEC.default("member_role"))
     base_url = v.text(doc, (*base, "base_url"), data.get("base_url", DEFAULT_BASE_URL))
     if not base_url.startswith(("https://", "http://")):
         raise doc.error((*base, "base_url"), "expected an http(s) URL such as " + DEFAULT_BASE_URL)
@@ -106,16 +183,12 @@ def parse(section: PlatformSection, check_only: bool = False) -> TelegramSetting
             else None
         ),
         member_role=v.text(doc, (*base, "member_role"), member_role),
-        restrict_until_acknowledged=v.boolean(
-            doc,
-            (*base, "restrict_until_acknowledged"),
-            data.get("restrict_until_acknowledged", False),
-        ),
+        restrict_until_acknowledged=SPEC.read(doc, base, data, "restrict_until_acknowledged"),
         moderator_ids=tuple(_users(doc, (*base, "moderator_ids"), data.get("moderator_ids", []))),
         mediator_ids=tuple(_users(doc, (*base, "mediator_ids"), data.get("mediator_ids", []))),
         channels=_channels(doc, (*base, "channels"), data.get("channels", {})),
         base_url=base_url.rstrip("/"),
-        poll_timeout=v.integer(doc, (*base, "poll_timeout"), data.get("poll_timeout", 30), 1, 60),
+        poll_timeout=SPEC.read(doc, base, data, "poll_timeout"),
     )
 
 

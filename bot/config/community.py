@@ -12,41 +12,25 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import validate as v
+from bot.config.keys import (
+    COMMUNITY,
+    INTEREST,
+    LIMITS,
+    LOGGING,
+    MENTOR,
+    METRICS,
+    MODERATORS,
+    ONBOARDING,
+    PLATFORM_NAMES,
+    PLATFORMS_SECTION,
+    TOP,
+)
 from bot.config.mediation import Mediation, parse_mediation
 from bot.config.reports import Privacy, Reports, parse_privacy, parse_reports
 from bot.core import resources
 from bot.core.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
 
-_TOP = (
-    "community",
-    "onboarding",
-    "moderators",
-    "database",
-    "durability",
-    "limits",
-    "platforms",
-    "mediation",
-    "reports",
-    "privacy",
-)
-_COMMUNITY = ("id", "name", "default_language", "languages", "code_of_conduct", "locales")
-_ONBOARDING = (
-    "enabled",
-    "welcome",
-    "welcome_channel",
-    "acknowledgement_required",
-    "role",
-    "interests",
-    "mentors",
-    "offer_mentor",
-    "checkin_after",
-    "reminder_after",
-)
-_INTEREST = ("id", "label", "channels", "resources")
-_MENTOR = ("member", "name", "languages", "interests", "capacity", "away")
-_MODERATORS = ("channel", "members")
-_LIMITS = ("messages_per_minute", "live_conversations")
-PLATFORMS = ("discord", "matrix", "telegram")
+PLATFORMS = PLATFORM_NAMES
 
 
 @dataclass(frozen=True)
@@ -120,6 +104,10 @@ class Config:
     mediation: Mediation = field(default_factory=Mediation)
     reports: Reports = field(default_factory=Reports)
     privacy: Privacy = field(default_factory=Privacy)
+    log_level: str | None = None  # None: the command's own default
+    log_format: str = "text"
+    metrics_port: int | None = None  # None: no metrics endpoint
+    metrics_host: str = "127.0.0.1"
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -133,17 +121,19 @@ def load_config(path: Path | str | None) -> Config:
 
 
 def parse_config(doc: YamlDocument, base: Path) -> Config:
-    top = v.mapping(doc, (), doc.data, _TOP, required=("community",))
-    community = v.mapping(doc, ("community",), top["community"], _COMMUNITY, ("id", "name"))
+    top = TOP.check(doc, (), doc.data)
+    community = COMMUNITY.check(doc, ("community",), top["community"])
     default_language, languages = _languages(doc, community)
     coc_path = _code_of_conduct(doc, base, community)
     locale_dirs = _locale_dirs(doc, base, community, (default_language, *languages))
-    limits = v.mapping(doc, ("limits",), top.get("limits") or {}, _LIMITS)
+    limits = LIMITS.check(doc, ("limits",), top.get("limits") or {})
+    logging = LOGGING.check(doc, ("logging",), top.get("logging") or {})
+    metrics = METRICS.check(doc, ("metrics",), top.get("metrics") or {})
     database = top.get("database")
     return Config(
         source=doc.name,
-        community_id=v.text(doc, ("community", "id"), community["id"]),
-        community_name=v.text(doc, ("community", "name"), community["name"]),
+        community_id=COMMUNITY.read(doc, ("community",), community, "id"),
+        community_name=COMMUNITY.read(doc, ("community",), community, "name"),
         default_language=default_language,
         languages=languages,
         code_of_conduct=coc_path,
@@ -151,37 +141,28 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         onboarding=_onboarding(doc, top.get("onboarding") or {}),
         moderators=_moderators(doc, top.get("moderators") or {}),
         database=_path(base, v.text(doc, ("database",), database)) if database else None,
-        durability=v.one_of(
-            doc, ("durability",), top.get("durability", "normal"), ("normal", "strict")
-        ),
+        durability=TOP.read(doc, (), top, "durability"),
         platforms=_platforms(doc, top.get("platforms") or {}),
         mediation=parse_mediation(doc, top.get("mediation")),
         reports=parse_reports(doc, top.get("reports")),
         privacy=parse_privacy(doc, top.get("privacy")),
-        messages_per_minute=v.integer(
-            doc, ("limits", "messages_per_minute"), limits.get("messages_per_minute", 20), 1, 10000
+        messages_per_minute=LIMITS.read(doc, ("limits",), limits, "messages_per_minute"),
+        live_conversations=LIMITS.read(doc, ("limits",), limits, "live_conversations"),
+        log_level=(
+            LOGGING.read(doc, ("logging",), logging, "level") if "level" in logging else None
         ),
-        live_conversations=v.integer(
-            doc,
-            ("limits", "live_conversations"),
-            limits.get("live_conversations", 10_000),
-            1,
-            10_000_000,
+        log_format=LOGGING.read(doc, ("logging",), logging, "format"),
+        metrics_port=(
+            METRICS.read(doc, ("metrics",), metrics, "port") if "port" in metrics else None
         ),
+        metrics_host=METRICS.read(doc, ("metrics",), metrics, "host"),
     )
 
 
 def _languages(doc: YamlDocument, community: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
     """The default language and the offered ones; the default must be offered."""
-    default_language = v.language(
-        doc, ("community", "default_language"), community.get("default_language", "en")
-    )
-    languages = tuple(
-        v.language(doc, ("community", "languages", i), code)
-        for i, code in enumerate(
-            v.text_list(doc, ("community", "languages"), community.get("languages", []))
-        )
-    )
+    default_language = COMMUNITY.read(doc, ("community",), community, "default_language")
+    languages = _language_list(doc, ("community",), community.get("languages", []))
     if languages and default_language not in languages:
         raise doc.error(
             ("community", "default_language"), "the default language must be one of 'languages'"
@@ -222,7 +203,7 @@ def _locale_dirs(
 
 
 def _platforms(doc: YamlDocument, raw: Any) -> dict[str, PlatformSection]:
-    sections = v.mapping(doc, ("platforms",), raw, PLATFORMS)
+    sections = PLATFORMS_SECTION.check(doc, ("platforms",), raw)
     result = {}
     for name, data in sections.items():
         result[name] = PlatformSection(
@@ -238,31 +219,25 @@ def _path(base: Path, text: str) -> Path:
 
 def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
     path: tuple[str | int, ...] = ("onboarding",)
-    raw = v.mapping(doc, path, raw, _ONBOARDING)
+    raw = ONBOARDING.check(doc, path, raw)
     interests = _interests(doc, path, raw)
     mentors = _mentors(doc, path, raw, {i.id for i in interests})
-    role = raw.get("role", "member")
+    role = raw.get("role", ONBOARDING.default("role"))
+
+    def read(key: str) -> Any:
+        return ONBOARDING.read(doc, path, raw, key)
+
     return Onboarding(
-        enabled=v.boolean(doc, (*path, "enabled"), raw.get("enabled", True)),
-        welcome=v.one_of(
-            doc, (*path, "welcome"), raw.get("welcome", "direct"), ("direct", "channel")
-        ),
-        welcome_channel=v.text(
-            doc, (*path, "welcome_channel"), raw.get("welcome_channel", "welcome")
-        ),
-        acknowledgement_required=v.boolean(
-            doc, (*path, "acknowledgement_required"), raw.get("acknowledgement_required", True)
-        ),
+        enabled=read("enabled"),
+        welcome=read("welcome"),
+        welcome_channel=read("welcome_channel"),
+        acknowledgement_required=read("acknowledgement_required"),
         role=v.text(doc, (*path, "role"), role) if role else None,
         interests=tuple(interests),
         mentors=tuple(mentors),
-        offer_mentor=v.boolean(doc, (*path, "offer_mentor"), raw.get("offer_mentor", True)),
-        checkin_after=_optional_duration(
-            doc, (*path, "checkin_after"), raw.get("checkin_after", "7d")
-        ),
-        reminder_after=_optional_duration(
-            doc, (*path, "reminder_after"), raw.get("reminder_after", "2d")
-        ),
+        offer_mentor=read("offer_mentor"),
+        checkin_after=read("checkin_after"),
+        reminder_after=read("reminder_after"),
     )
 
 
@@ -272,13 +247,13 @@ def _interests(
     interests = []
     for i, item in enumerate(v.items(doc, (*path, "interests"), raw.get("interests", []))):
         where = (*path, "interests", i)
-        item = v.mapping(doc, where, item, _INTEREST, required=("id", "label"))
+        item = INTEREST.check(doc, where, item)
         interests.append(
             Interest(
-                id=v.text(doc, (*where, "id"), item["id"]),
-                label=v.text(doc, (*where, "label"), item["label"]),
-                channels=tuple(v.text_list(doc, (*where, "channels"), item.get("channels", []))),
-                resources=tuple(v.text_list(doc, (*where, "resources"), item.get("resources", []))),
+                id=INTEREST.read(doc, where, item, "id"),
+                label=INTEREST.read(doc, where, item, "label"),
+                channels=tuple(INTEREST.read(doc, where, item, "channels")),
+                resources=tuple(INTEREST.read(doc, where, item, "resources")),
             )
         )
     v.unique(doc, (*path, "interests"), [i.id for i in interests])
@@ -291,42 +266,36 @@ def _mentors(
     mentors = []
     for i, item in enumerate(v.items(doc, (*path, "mentors"), raw.get("mentors", []))):
         where = (*path, "mentors", i)
-        item = v.mapping(doc, where, item, _MENTOR, required=("member", "languages"))
-        wanted = v.text_list(doc, (*where, "interests"), item.get("interests", []))
+        item = MENTOR.check(doc, where, item)
+        wanted = MENTOR.read(doc, where, item, "interests")
         for j, interest in enumerate(wanted):
             if interest not in known:
                 raise doc.error((*where, "interests", j), f"unknown interest '{interest}'")
-        member = v.member_key(doc, (*where, "member"), item["member"])
+        member = MENTOR.read(doc, where, item, "member")
         mentors.append(
             Mentor(
                 member=member,
                 name=v.text(doc, (*where, "name"), item.get("name", member.split(":", 1)[1])),
-                languages=tuple(
-                    v.language(doc, (*where, "languages", j), code)
-                    for j, code in enumerate(
-                        v.text_list(doc, (*where, "languages"), item["languages"])
-                    )
-                ),
+                languages=_language_list(doc, where, item["languages"]),
                 interests=tuple(wanted),
-                capacity=v.integer(doc, (*where, "capacity"), item.get("capacity", 3), 0, 1000),
-                away=v.boolean(doc, (*where, "away"), item.get("away", False)),
+                capacity=MENTOR.read(doc, where, item, "capacity"),
+                away=MENTOR.read(doc, where, item, "away"),
             )
         )
     v.unique(doc, (*path, "mentors"), [m.member for m in mentors])
     return mentors
 
 
-def _moderators(doc: YamlDocument, raw: Any) -> Moderators:
-    raw = v.mapping(doc, ("moderators",), raw, _MODERATORS)
-    return Moderators(
-        channel=v.text(doc, ("moderators", "channel"), raw.get("channel", "moderators")),
-        members=tuple(v.text_list(doc, ("moderators", "members"), raw.get("members", []))),
+def _language_list(doc: YamlDocument, where: tuple[str | int, ...], value: Any) -> tuple[str, ...]:
+    return tuple(
+        v.language(doc, (*where, "languages", j), code)
+        for j, code in enumerate(v.text_list(doc, (*where, "languages"), value))
     )
 
 
-def _optional_duration(
-    doc: YamlDocument, path: tuple[str | int, ...], value: Any
-) -> timedelta | None:
-    if value is None or value is False or value == "off":
-        return None
-    return v.duration(doc, path, value)
+def _moderators(doc: YamlDocument, raw: Any) -> Moderators:
+    raw = MODERATORS.check(doc, ("moderators",), raw)
+    return Moderators(
+        channel=MODERATORS.read(doc, ("moderators",), raw, "channel"),
+        members=tuple(MODERATORS.read(doc, ("moderators",), raw, "members")),
+    )

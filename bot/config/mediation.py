@@ -8,28 +8,71 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.config import validate as v
+from bot.config.fields import Field, Section
 from bot.core.yamlsource import KeyPath, YamlDocument
 
-_KEYS = (
-    "enabled",
-    "consent_timeout",
-    "followup_after",
-    "keep_statements",
-    "admins",
-    "invitations_per_requester",
-    "invitations_per_target",
-    "invitation_window",
-    "mediators",
+MEDIATOR = Section(
+    "A mediator: never assigned to their own case or a conflict.",
+    (
+        Field("member", "member", "The mediator's platform:id.", required=True),
+        Field("name", "text", "The name shown (default: the id after the colon)."),
+        Field("languages", "language_list", "Languages the mediator works in.", required=True),
+        Field("capacity", "integer", "Cases at a time.", default=2, low=0, high=100),
+        Field("term_start", "date", "The first day of the term (2026-01-01)."),
+        Field("term_end", "date", "The last day of the term (on or after term_start)."),
+        Field("conflicts", "member_items", "Members this mediator must not mediate for."),
+        Field("away", "boolean", "Away: not assigned for now.", default=False),
+    ),
 )
-_MEDIATOR = (
-    "member",
-    "name",
-    "languages",
-    "capacity",
-    "term_start",
-    "term_end",
-    "conflicts",
-    "away",
+MEDIATION = Section(
+    "Consent-based mediation between members.",
+    (
+        Field("enabled", "boolean", "Offer mediation.", default=True),
+        Field(
+            "consent_timeout",
+            "duration",
+            'No answer in this time counts as "no" (at least 24h).',
+            default="3d",
+        ),
+        Field(
+            "followup_after",
+            "duration_or_off",
+            "Ask the parties whether an agreement holds after this long (or off).",
+            default="14d",
+            nullable=True,
+        ),
+        Field(
+            "keep_statements",
+            "boolean",
+            "Keep private statements after a case closes (else they are deleted).",
+            default=False,
+        ),
+        Field("admins", "member_items", "Members who may see and manage every case."),
+        Field(
+            "invitations_per_requester",
+            "integer",
+            "Invitations one member may send within invitation_window.",
+            default=3,
+            low=1,
+            high=100,
+        ),
+        Field(
+            "invitations_per_target",
+            "integer",
+            "Invitations one member may receive within invitation_window.",
+            default=3,
+            low=1,
+            high=100,
+        ),
+        Field(
+            "invitation_window",
+            "duration",
+            "The window the invitation limits count in.",
+            default="30d",
+        ),
+        Field("mediators", "items", "The roster.", section=MEDIATOR),
+    ),
+    nullable=True,
 )
 
 
@@ -67,54 +110,38 @@ class Mediation:
 
 def parse_mediation(doc: YamlDocument, raw: Any) -> Mediation:
     path: KeyPath = ("mediation",)
-    raw = v.mapping(doc, path, raw or {}, _KEYS)
+    raw = MEDIATION.check(doc, path, raw or {})
     mediators = [
         _mediator(doc, (*path, "mediators", i), item)
         for i, item in enumerate(v.items(doc, (*path, "mediators"), raw.get("mediators")))
     ]
     v.unique(doc, (*path, "mediators"), [m.member for m in mediators])
-    consent = v.duration(doc, (*path, "consent_timeout"), raw.get("consent_timeout", "3d"))
+
+    def read(key: str) -> Any:
+        return MEDIATION.read(doc, path, raw, key)
+
+    consent = read("consent_timeout")
     if consent < timedelta(hours=24):
         # Members must have a fair chance to answer; short deadlines pressure them.
         raise doc.error((*path, "consent_timeout"), "must be at least 24h")
-    followup = raw.get("followup_after", "14d")
     return Mediation(
-        enabled=v.boolean(doc, (*path, "enabled"), raw.get("enabled", True)),
+        enabled=read("enabled"),
         consent_timeout=consent,
-        followup_after=(
-            None
-            if followup in (None, False, "off")
-            else v.duration(doc, (*path, "followup_after"), followup)
-        ),
-        keep_statements=v.boolean(
-            doc, (*path, "keep_statements"), raw.get("keep_statements", False)
-        ),
-        admins=tuple(
-            v.member_key(doc, (*path, "admins", i), item)
-            for i, item in enumerate(v.items(doc, (*path, "admins"), raw.get("admins")))
-        ),
-        invitations_per_requester=v.integer(
-            doc,
-            (*path, "invitations_per_requester"),
-            raw.get("invitations_per_requester", 3),
-            1,
-            100,
-        ),
-        invitations_per_target=v.integer(
-            doc, (*path, "invitations_per_target"), raw.get("invitations_per_target", 3), 1, 100
-        ),
-        invitation_window=v.duration(
-            doc, (*path, "invitation_window"), raw.get("invitation_window", "30d")
-        ),
+        followup_after=read("followup_after"),
+        keep_statements=read("keep_statements"),
+        admins=read("admins"),
+        invitations_per_requester=read("invitations_per_requester"),
+        invitations_per_target=read("invitations_per_target"),
+        invitation_window=read("invitation_window"),
         mediators=tuple(mediators),
     )
 
 
 def _mediator(doc: YamlDocument, path: KeyPath, raw: Any) -> MediatorEntry:
-    raw = v.mapping(doc, path, raw, _MEDIATOR, required=("member", "languages"))
-    member = v.member_key(doc, (*path, "member"), raw["member"])
-    start = v.day(doc, (*path, "term_start"), raw["term_start"]) if "term_start" in raw else None
-    end = v.day(doc, (*path, "term_end"), raw["term_end"]) if "term_end" in raw else None
+    raw = MEDIATOR.check(doc, path, raw)
+    member = MEDIATOR.read(doc, path, raw, "member")
+    start = MEDIATOR.read(doc, path, raw, "term_start") if "term_start" in raw else None
+    end = MEDIATOR.read(doc, path, raw, "term_end") if "term_end" in raw else None
     if start and end and end < start:
         raise doc.error((*path, "term_end"), "the term ends before it starts")
     return MediatorEntry(
@@ -124,12 +151,9 @@ def _mediator(doc: YamlDocument, path: KeyPath, raw: Any) -> MediatorEntry:
             v.language(doc, (*path, "languages", i), code)
             for i, code in enumerate(v.text_list(doc, (*path, "languages"), raw["languages"]))
         ),
-        capacity=v.integer(doc, (*path, "capacity"), raw.get("capacity", 2), 0, 100),
+        capacity=MEDIATOR.read(doc, path, raw, "capacity"),
         term_start=start,
         term_end=end,
-        conflicts=tuple(
-            v.member_key(doc, (*path, "conflicts", i), item)
-            for i, item in enumerate(v.items(doc, (*path, "conflicts"), raw.get("conflicts")))
-        ),
-        away=v.boolean(doc, (*path, "away"), raw.get("away", False)),
+        conflicts=MEDIATOR.read(doc, path, raw, "conflicts"),
+        away=MEDIATOR.read(doc, path, raw, "away"),
     )

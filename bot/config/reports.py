@@ -8,11 +8,72 @@ from datetime import timedelta
 from typing import Any
 
 from bot.config import validate as v
+from bot.config.fields import Field, Section
 from bot.core.errors import ConfigError
 from bot.core.yamlsource import KeyPath, YamlDocument
 
-_REPORTS = ("enabled", "per_day", "reveal_approvals", "emergency_contacts", "emergency_resources")
-_PRIVACY = ("retention_days", "encryption_key_env", "keep_open_cases")
+REPORTS = Section(
+    "Reports to the moderators.",
+    (
+        Field("enabled", "boolean", "Members may report.", default=True),
+        Field(
+            "per_day",
+            "integer",
+            "Reports per member per day (emergencies are never refused).",
+            default=3,
+            low=1,
+            high=100,
+        ),
+        Field(
+            "reveal_approvals",
+            "integer",
+            "Distinct moderators needed to name a pseudonymous reporter.",
+            default=2,
+            low=1,
+            high=10,
+        ),
+        Field(
+            "emergency_contacts",
+            "member_items",
+            "Told at once of an emergency, by direct message.",
+        ),
+        Field(
+            "emergency_resources",
+            "map",
+            "Shown at once to a member who reports an emergency, by language (or default).",
+            values=Field("text", "text", "The text in that language."),
+            nullable=True,
+        ),
+    ),
+    nullable=True,
+)
+PRIVACY = Section(
+    "What Concord keeps, and how.",
+    (
+        Field(
+            "retention_days",
+            "integer",
+            "Report texts, statements and conversations older than this are purged.",
+            low=1,
+            high=36500,
+            nullable=True,
+        ),
+        Field(
+            "encryption_key_env",
+            "text",
+            "The environment variable with the key that encrypts report texts and "
+            "statements at rest (base64, 32 bytes).",
+            nullable=True,
+        ),
+        Field(
+            "keep_open_cases",
+            "boolean",
+            "Keep open cases past retention_days until they close.",
+            default=True,
+        ),
+    ),
+    nullable=True,
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +95,7 @@ class Privacy:
 
 def parse_reports(doc: YamlDocument, raw: Any) -> Reports:
     path: KeyPath = ("reports",)
-    raw = v.mapping(doc, path, raw or {}, _REPORTS)
+    raw = REPORTS.check(doc, path, raw or {})
     resources_raw = v.mapping(
         doc,
         (*path, "emergency_resources"),
@@ -47,17 +108,10 @@ def parse_reports(doc: YamlDocument, raw: Any) -> Reports:
         language = "default" if code == "default" else v.language(doc, where, code)
         resources[language] = v.text(doc, where, text)
     return Reports(
-        enabled=v.boolean(doc, (*path, "enabled"), raw.get("enabled", True)),
-        per_day=v.integer(doc, (*path, "per_day"), raw.get("per_day", 3), 1, 100),
-        reveal_approvals=v.integer(
-            doc, (*path, "reveal_approvals"), raw.get("reveal_approvals", 2), 1, 10
-        ),
-        emergency_contacts=tuple(
-            v.member_key(doc, (*path, "emergency_contacts", i), item)
-            for i, item in enumerate(
-                v.items(doc, (*path, "emergency_contacts"), raw.get("emergency_contacts"))
-            )
-        ),
+        enabled=REPORTS.read(doc, path, raw, "enabled"),
+        per_day=REPORTS.read(doc, path, raw, "per_day"),
+        reveal_approvals=REPORTS.read(doc, path, raw, "reveal_approvals"),
+        emergency_contacts=REPORTS.read(doc, path, raw, "emergency_contacts"),
         emergency_resources=resources,
     )
 
@@ -66,7 +120,7 @@ def parse_privacy(doc: YamlDocument, raw: Any, *, read_key: bool = True) -> Priv
     """The encryption key is read from the environment variable the file names; a key
     that is named but missing or malformed stops Concord: never silent plaintext."""
     path: KeyPath = ("privacy",)
-    raw = v.mapping(doc, path, raw or {}, _PRIVACY)
+    raw = PRIVACY.check(doc, path, raw or {})
     retention = raw.get("retention_days")
     env = raw.get("encryption_key_env")
     key = None
@@ -76,15 +130,11 @@ def parse_privacy(doc: YamlDocument, raw: Any, *, read_key: bool = True) -> Priv
             key = read_encryption_key(doc, (*path, "encryption_key_env"), env)
     return Privacy(
         retention_days=(
-            v.integer(doc, (*path, "retention_days"), retention, 1, 36500)
-            if retention is not None
-            else None
+            PRIVACY.read(doc, path, raw, "retention_days") if retention is not None else None
         ),
         encryption_key=key,
         encryption_key_env=env,
-        keep_open_cases=v.boolean(
-            doc, (*path, "keep_open_cases"), raw.get("keep_open_cases", True)
-        ),
+        keep_open_cases=PRIVACY.read(doc, path, raw, "keep_open_cases"),
     )
 
 

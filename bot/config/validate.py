@@ -53,6 +53,14 @@ def integer(doc: YamlDocument, path: KeyPath, value: Any, low: int, high: int) -
     return value
 
 
+def number(doc: YamlDocument, path: KeyPath, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise doc.error(path, "expected a number")
+    if not low <= value <= high:
+        raise doc.error(path, f"must be between {low:g} and {high:g}")
+    return float(value)
+
+
 def text_list(doc: YamlDocument, path: KeyPath, value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from datetime import timedelta
 from typing import Protocol
 
 from bot.core.actions import Action, Capabilities, action_platform
 from bot.core.clock import Clock
 from bot.core.errors import DeliveryError, Undeliverable
+from bot.engine.observe import NoObserver, Observer
 from bot.store.protocol import DeliveryStore
 from bot.store.types import OutboxItem
 
@@ -53,6 +55,7 @@ class Outbox:
         self._backlog = False
         self._not_ready: set[str] = set()  # platforms whose adapter is still connecting
         self._marks_flush_scheduled = False
+        self.observer: Observer = NoObserver()
 
     def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
         self.adapters[adapter.platform] = adapter
@@ -73,6 +76,13 @@ class Outbox:
             await self.flush()
         elif not await self._deliver(items):
             self._backlog = True
+            self._report_backlog()
+
+    def _report_backlog(self) -> None:
+        """How many actions wait, per platform (counted among the first 500)."""
+        waiting = Counter(action_platform(item.action) for item in self.store.pending_outbox())
+        for platform in {*self.adapters, *waiting}:
+            self.observer.outbox_backlog(platform, waiting.get(platform, 0))
 
     async def _deliver(self, items: list[OutboxItem]) -> bool:
         """Deliver in order; stop at the first failure so order is kept on retry."""
@@ -84,6 +94,7 @@ class Outbox:
                 # Nothing here can ever deliver it (a mentor on a platform that is not
                 # running, say): set it aside rather than block everything after it.
                 log.error("no adapter for %s; setting an action aside", platform)
+                self.observer.undeliverable(platform)
                 store.mark_dead(item.id, "no adapter for this platform", self.clock.now())
                 continue
             if platform in self._not_ready:
@@ -96,26 +107,32 @@ class Outbox:
             try:
                 await adapter.deliver(item.action, str(item.id))
             except DeliveryError as exc:
-                log.warning("delivery failed, will retry: %s", exc)
+                # Reasons may name a member (a chat or user id): at debug level only;
+                # the outbox row keeps them.
+                kind = type(item.action).__name__
+                log.warning("delivery of %s on %s failed, will retry", kind, platform)
+                log.debug("delivery failed: %s", exc)
+                self.observer.delivery_retried(platform)
                 store.mark_failed(item.id, str(exc))
                 return False
             except Undeliverable as exc:
-                log.error(
-                    "undeliverable %s on %s, set aside: %s",
-                    type(item.action).__name__,
-                    platform,
-                    exc,
-                )
+                kind = type(item.action).__name__
+                log.error("undeliverable %s on %s, set aside", kind, platform)
+                log.debug("undeliverable: %s", exc)
+                self.observer.undeliverable(platform)
                 store.mark_dead(item.id, str(exc), self.clock.now())
                 continue
             except Exception as exc:
                 # An adapter bug must not take the engine down, nor block every later
                 # message: retried a few times, then set aside with the error recorded.
-                log.exception("adapter %s failed to deliver", adapter.platform)
+                log.error("adapter %s failed to deliver: %s", platform, type(exc).__name__)
+                log.debug("the adapter's failure", exc_info=True)
                 error = f"{type(exc).__name__}: {exc}"
                 if item.attempts + 1 >= MAX_ATTEMPTS_ON_BUG:
+                    self.observer.undeliverable(platform)
                     store.mark_dead(item.id, error, self.clock.now())
                     continue
+                self.observer.delivery_retried(platform)
                 store.mark_failed(item.id, error)
                 return False
             store.mark_sent_later(item.id, self.clock.now())
@@ -145,9 +162,11 @@ class Outbox:
                 for item in pending:
                     if not await self._deliver([item]):
                         self._backlog = True
+                        self._report_backlog()
                         return delivered
                     delivered += 1
             self._backlog = False
+            self._report_backlog()
         return delivered
 
     async def retry_forever(self, every: timedelta = timedelta(seconds=15)) -> None:

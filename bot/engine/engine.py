@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from bot.engine.middleware import (
     audit_middleware,
     locale_middleware,
 )
+from bot.engine.observe import NoObserver, Observer, report_event
 from bot.engine.turn import Command, Services, Turn
 from bot.i18n.catalogs import Translator
 from bot.i18n.command_names import aliases
@@ -58,6 +60,7 @@ class Engine:
     ) -> None:
         self.services = services
         self.outbox = Outbox(services.store, services.clock)
+        self.observer: Observer = NoObserver()
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
         self.commands: dict[str, Command] = command_table(
@@ -97,8 +100,23 @@ class Engine:
 
     # Handling ------------------------------------------------------------------------
 
+    def observe(self, observer: Observer) -> None:
+        """Report handled events and deliveries to ``observer`` (operators' metrics)."""
+        self.observer = observer
+        self.outbox.observer = observer
+
     async def handle(self, event: Event, *, timer_id: int | None = None) -> bool:
         """Handle one event; False when it was a re-delivery and was ignored."""
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            handled = await self._handle(event, timer_id)
+            outcome = "handled" if handled else "duplicate"
+            return handled
+        finally:
+            report_event(self.observer, event, outcome, time.perf_counter() - started)
+
+    async def _handle(self, event: Event, timer_id: int | None) -> bool:
         event_key = f"{event.community}|{event.member.platform}|{event.event_id}"
         store = self.services.store
         if store.seen(event_key):
@@ -162,8 +180,10 @@ class Engine:
         )
         try:
             await self._run_middlewares(turn)
-        except Exception:
-            log.exception("error while handling %s", type(event).__name__)
+        except Exception as exc:
+            # The traceback may quote what a member wrote: only at debug level.
+            log.error("error while handling %s: %s", type(event).__name__, type(exc).__name__)
+            log.debug("the error while handling %s", type(event).__name__, exc_info=True)
             self._cache.pop(event.member.key, None)
             # The conversation stays where it was; the member hears something useful.
             conversation, profile, written = self._load(event.member)

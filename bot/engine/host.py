@@ -70,6 +70,11 @@ class AdapterHost:
         harmless): what waits in the outbox for this platform goes out now."""
         self.engine.platform_ready(platform)
 
+    def rate_limit_waited(self, platform: str, seconds: float) -> None:
+        """Sending waited ``seconds`` under the platform's rate limits (pacing or the
+        platform's own "slow down"): counted for operators' metrics."""
+        self.engine.observer.rate_limit_waited(platform, seconds)
+
     async def handle(self, event: Event) -> bool:
         """Hand in one event; it is committed (and its replies delivered) on return.
         False means it was a re-delivery and was ignored."""

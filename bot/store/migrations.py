@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 
 import sqlite_utils
+
+log = logging.getLogger(__name__)
 
 
 def _m1_core(db: sqlite_utils.Database) -> None:
@@ -139,13 +143,20 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the schema up to date, one transaction per migration; returns the version."""
+    """Bring the schema up to date, one transaction per migration; returns the version.
+    Each migration of an existing database is logged as it starts ("2 of 3") and when
+    all are done, so whoever waits on a large database sees it move."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    for number, step in MIGRATIONS:
-        if number <= version:
-            continue
+    pending = [(number, step) for number, step in MIGRATIONS if number > version]
+    started, fresh = time.monotonic(), version == 0
+    for count, (number, step) in enumerate(pending, 1):
+        if not fresh:  # a new database is created, not migrated: nothing to wait for
+            what = (step.__doc__ or step.__name__).strip().splitlines()[0]
+            log.info("migrating the database: %d of %d: %s", count, len(pending), what)
         with db.conn:
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
         version = number
+    if pending and not fresh:
+        log.info("database migrated in %.1f s", time.monotonic() - started)
     return version
