@@ -3,10 +3,9 @@ store's transaction."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.core.sealing import Sealer
 from bot.store.privacy import forget_member_sql
+from bot.store.sql import Connection
 from bot.store.writes import (
     AddBlock,
     AddCaseAudit,
@@ -20,7 +19,7 @@ from bot.store.writes import (
 )
 
 
-def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
+def run_write(conn: Connection, write: Write, sealer: Sealer) -> None:
     match write:
         case SaveCase():
             _save_case(conn, write)
@@ -55,14 +54,14 @@ def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
             )
         case AddBlock(community, target, requester, at):
             conn.execute(
-                "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
+                "INSERT INTO blocks VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (community, target, requester, at),
             )
         case ForgetMember():
             forget_member_sql(conn, write)
 
 
-def _save_case(conn: sqlite3.Connection, write: SaveCase) -> None:
+def _save_case(conn: Connection, write: SaveCase) -> None:
     case = write.case
     conn.execute(
         "INSERT INTO cases (id, community, kind, status, opened_by, mediator, space,"

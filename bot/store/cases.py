@@ -8,13 +8,15 @@ carries to its commit, so a case never changes without the conversation that cha
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
+from bot.store.sql import Connection
 from bot.store.types import iso, parse_iso
 from bot.store.writes import (
     AddBlock,
@@ -87,9 +89,19 @@ class CaseText:
 class CaseRecords:
     """Reading case records, and sealing the texts written to them."""
 
-    def __init__(self, conn: sqlite3.Connection, sealer: Sealer | None = None) -> None:
+    # The column that keeps case members in the order they were saved.
+    MEMBER_ORDER = "rowid"
+
+    def __init__(
+        self,
+        conn: Connection,
+        sealer: Sealer | None,
+        transaction: Callable[[], AbstractContextManager[Connection]],
+    ) -> None:
         self.conn = conn
         self.sealer = sealer or Sealer(None)
+        # The store's own transactions, for the counters' small ones.
+        self._transaction = transaction
 
     def add_text(
         self, case_id: int, author: str, kind: str, text: str, shared: bool, now: datetime
@@ -196,14 +208,13 @@ class CaseRecords:
     def next_number(self, name: str) -> int:
         """A case number, allocated in its own small transaction: a number lost to a
         crash leaves a harmless gap."""
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(
+        with self._transaction() as conn:
+            conn.execute(
                 "INSERT INTO counters VALUES (?, 1) ON CONFLICT (name) DO UPDATE"
-                " SET value = value + 1",
+                " SET value = counters.value + 1",
                 (name,),
             )
-            row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
+            row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
             number = int(row.fetchone()[0])
         return number
 
@@ -212,15 +223,15 @@ class CaseRecords:
         (above any number the kind has, so a kind that numbered by id before goes on)."""
         case_id = self.next_number(f"{community}:case")
         name = f"{community}:number:{kind}"
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(
+        with self._transaction() as conn:
+            conn.execute(
                 "INSERT INTO counters (name, value) SELECT ?, coalesce(max(number), 0) + 1"
                 " FROM cases WHERE community = ? AND kind = ? ON CONFLICT (name) DO UPDATE"
-                " SET value = max(value, excluded.value - 1) + 1",
+                " SET value = CASE WHEN counters.value > excluded.value - 1"
+                " THEN counters.value ELSE excluded.value - 1 END + 1",
                 (name, community, kind),
             )
-            row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
+            row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
             number = int(row.fetchone()[0])
         return case_id, number
 
@@ -229,7 +240,8 @@ class CaseRecords:
         members = [
             CaseMember(MemberRef(**json.loads(ref)), role, json.loads(state))
             for ref, role, state in self.conn.execute(
-                "SELECT member_ref, role, state FROM case_members WHERE case_id = ? ORDER BY rowid",
+                "SELECT member_ref, role, state FROM case_members WHERE case_id = ?"
+                f" ORDER BY {self.MEMBER_ORDER}",
                 (case_id,),
             )
         ]
