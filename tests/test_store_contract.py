@@ -1,5 +1,6 @@
 """The store contract (bot.store.protocol.Store), run against every backend: SQLite on
-a real file and the in-memory store (PostgreSQL joins them later).
+a real file, the in-memory store, and PostgreSQL on a real throwaway cluster the suite
+starts on loopback (tests/postgres_server.py).
 
 Each test says what a member or a moderator would notice if a backend broke it: a reply
 sent twice or lost, a half-made step after a crash, a private text kept after delivery,
@@ -85,9 +86,36 @@ def _memory(tmp_path: Path) -> Backend:
     return Backend(store, lambda: store, lambda: [r.action for r in store._t.outbox.values()])
 
 
-@pytest.fixture(params=[_sqlite, _memory], ids=["sqlite", "memory"])
+def _postgres(tmp_path: Path, url: str) -> Backend:
+    from bot.store.postgres.store import PostgresStore
+
+    def open_store() -> Store:
+        return PostgresStore(url, path=tmp_path / "concord.db")
+
+    backend = Backend(open_store(), lambda: backend.store, lambda: [])
+
+    def reopen() -> Store:
+        backend.store.close()
+        backend.store = open_store()
+        return backend.store
+
+    def stored_actions() -> list[str]:
+        import psycopg
+
+        backend.store.flush_marks()
+        with psycopg.connect(url) as other:
+            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+
+    backend.reopen, backend.stored_actions = reopen, stored_actions
+    return backend
+
+
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made: Backend = request.param(tmp_path)
+    if request.param == "postgres":
+        made = _postgres(tmp_path, request.getfixturevalue("postgres_url"))
+    else:
+        made = {"sqlite": _sqlite, "memory": _memory}[request.param](tmp_path)
     yield made
     made.store.close()
 

@@ -21,7 +21,7 @@ def set_aside(conn: Connection, outbox_id: int, error: str, at: str) -> None:
     )
     conn.execute(
         "INSERT INTO counters (name, value) SELECT ? || platform, 1 FROM outbox"
-        " WHERE id = ? ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        " WHERE id = ? ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
         (_COUNTER, outbox_id),
     )
 

@@ -1,0 +1,74 @@
+"""The Store on PostgreSQL: the statements shared with SQLite (``bot.store.sql_store``)
+over one psycopg connection, in autocommit mode with explicit transactions.
+
+A turn commits in one transaction, as on SQLite. Every commit waits for the server's
+write-ahead log (PostgreSQL's default, ``synchronous_commit = on``), so the strict
+durability that SQLite reaches by group syncs holds on its own: ``durable`` is False
+(no group sync) and ``sync_log`` has nothing to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.core.sealing import Sealer
+from bot.store.cases import CaseRecords
+from bot.store.postgres import redacted
+from bot.store.postgres.connection import PgConnection, connect
+from bot.store.postgres.schema import migrate
+from bot.store.sql_store import SqlStore
+
+
+class PostgresCases(CaseRecords):
+    MEMBER_ORDER = "seq"
+
+
+class PostgresStore(SqlStore):
+    """The shared store of many processes. One connection; not thread-safe, like the
+    SQLite store."""
+
+    ROW_ORDER = "seq"
+    durable = False
+    _conn: PgConnection
+
+    def __init__(self, url: str, *, path: Path | str, sealer: Sealer | None = None) -> None:
+        """``path``: a file name whose folder adapters keep their own files in (a
+        PostgreSQL database has no folder)."""
+        self.url = url
+        self.shown = redacted(url)
+        self.path = str(path)
+        self._raw = connect(url)
+        try:
+            self.version = migrate(self._raw, self.shown)
+        except BaseException:
+            self._raw.close()
+            raise
+        self._conn = PgConnection(self._raw)
+        self._unwritten_marks: list[tuple[str, int]] = []
+        self.sealer = sealer or Sealer(None)
+        self.cases = PostgresCases(self._conn, sealer, self._transaction)
+        self._check_key(self.sealer)
+
+    def close(self) -> None:
+        if self._raw.closed:
+            return
+        try:
+            self.flush_marks()
+        finally:
+            self._raw.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[PgConnection]:
+        with self._raw.transaction():
+            yield self._conn
+
+    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
+        row = self._conn.execute(sql + " RETURNING id", parameters).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def sync_log(self) -> None:
+        """Nothing to do: every commit is on the server's disk when it returns."""
