@@ -67,7 +67,7 @@ def check_platforms(config: Config) -> dict[str, Any]:
     }
 
 
-async def run_platforms(config_path: Path, database: Path | None = None) -> int:
+async def run_platforms(config_path: Path, database: Path | str | None = None) -> int:
     config = load_config(config_path)
     settings = check_platforms(config)
     modules = {name: adapter_module(name) for name in settings}
