@@ -380,21 +380,37 @@ TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.txt"))
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
-async def test_whole_conversations_read_the_same_on_the_memory_store(
-    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["memory", "postgres"])
+async def test_whole_conversations_read_the_same_on_every_store(
+    kind: str,
+    path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The transcripts (onboarding, reports, a mediation with its case records), played
-    with the in-memory store in place of SQLite: every line as written."""
+    with the in-memory store or PostgreSQL in place of SQLite: every line as written."""
+    if kind == "postgres":
+        from bot.store.postgres.store import PostgresStore
 
-    def with_memory_store(config: Config, database: object, clock: Clock) -> Engine:
-        return build_engine(config, clock=clock, store=MemoryStore())
+        url = request.getfixturevalue("postgres_url")
+        kinds: tuple[type, ...] = (PostgresStore,)
 
-    monkeypatch.setattr(console_session, "build_engine", with_memory_store)
+        def store() -> Any:
+            return PostgresStore(url, path=tmp_path / "unused.db")
+    else:
+        kinds = (MemoryStore,)
+        store = MemoryStore
+
+    def with_other_store(config: Config, database: object, clock: Clock) -> Engine:
+        return build_engine(config, clock=clock, store=store())
+
+    monkeypatch.setattr(console_session, "build_engine", with_other_store)
     session = console_session.ConsoleSession(
         load_config(None), tmp_path / "unused.db", AdvancingClock(ManualClock(), fixed=True)
     )
     try:
-        assert isinstance(session.engine.services.store, MemoryStore)
+        assert isinstance(session.engine.services.store, kinds)
         passed, report = await run_transcript(session, path)
     finally:
         session.close()
