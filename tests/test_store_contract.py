@@ -63,35 +63,7 @@ class Backend:
     stored_actions: Callable[[], list[str]]
 
 
-def _sqlite(tmp_path: Path) -> Backend:
-    path = tmp_path / "contract.db"
-    backend = Backend(SQLiteStore(path), lambda: backend.store, lambda: [])
-
-    def reopen() -> Store:
-        backend.store.close()
-        backend.store = SQLiteStore(path)
-        return backend.store
-
-    def stored_actions() -> list[str]:
-        backend.store.flush_marks()
-        with sqlite3.connect(path) as other:
-            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
-
-    backend.reopen, backend.stored_actions = reopen, stored_actions
-    return backend
-
-
-def _memory(tmp_path: Path) -> Backend:
-    store = MemoryStore()
-    return Backend(store, lambda: store, lambda: [r.action for r in store._t.outbox.values()])
-
-
-def _postgres(tmp_path: Path, url: str) -> Backend:
-    from bot.store.postgres.store import PostgresStore
-
-    def open_store() -> Store:
-        return PostgresStore(url, path=tmp_path / "concord.db")
-
+def _reopening(open_store: Callable[[], Store], read_actions: Callable[[], list[str]]) -> Backend:
     backend = Backend(open_store(), lambda: backend.store, lambda: [])
 
     def reopen() -> Store:
@@ -100,14 +72,38 @@ def _postgres(tmp_path: Path, url: str) -> Backend:
         return backend.store
 
     def stored_actions() -> list[str]:
-        import psycopg
-
         backend.store.flush_marks()
-        with psycopg.connect(url) as other:
-            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+        return read_actions()
 
     backend.reopen, backend.stored_actions = reopen, stored_actions
     return backend
+
+
+def _sqlite(tmp_path: Path) -> Backend:
+    path = tmp_path / "contract.db"
+
+    def read_actions() -> list[str]:
+        with sqlite3.connect(path) as other:
+            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+
+    return _reopening(lambda: SQLiteStore(path), read_actions)
+
+
+def _memory(tmp_path: Path) -> Backend:
+    store = MemoryStore()
+    return Backend(store, lambda: store, lambda: [r.action for r in store._t.outbox.values()])
+
+
+def _postgres(tmp_path: Path, url: str) -> Backend:
+    import psycopg
+
+    from bot.store.postgres.store import PostgresStore
+
+    def read_actions() -> list[str]:
+        with psycopg.connect(url) as other:
+            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+
+    return _reopening(lambda: PostgresStore(url, path=tmp_path / "concord.db"), read_actions)
 
 
 @pytest.fixture(params=["sqlite", "memory", "postgres"])

@@ -88,7 +88,7 @@ def _m2_cases(db: sqlite_utils.Database) -> None:
 
 # Adapter records kept per member before migration 3, as cursors named
 # ``<platform>:<name>:<member id>``.
-MEMBER_CURSORS = (
+_MEMBER_CURSORS = (
     ("telegram", "member"),
     ("telegram", "sent"),
     ("matrix", "dm"),
@@ -104,7 +104,7 @@ def _m3_member_records(db: sqlite_utils.Database) -> None:
         "CREATE TABLE member_records (platform TEXT NOT NULL, member TEXT NOT NULL,"
         " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (platform, member, name))"
     )
-    for platform, name in MEMBER_CURSORS:
+    for platform, name in _MEMBER_CURSORS:
         prefix = f"{platform}:{name}:"
         match = "substr(name, 1, ?) = ? AND length(name) > ?"
         args = (len(prefix), prefix, len(prefix))

@@ -23,8 +23,6 @@ from typing import Any
 import psycopg
 
 from bot.core.errors import StoreError
-from bot.store.migrations import MEMBER_CURSORS
-from bot.store.postgres.connection import PgConnection
 
 OWNER = "concord"
 # "Concord" in ASCII, as the advisory lock's key.
@@ -79,6 +77,9 @@ _M2_CASES = (
     " requester text NOT NULL, at text NOT NULL, PRIMARY KEY (community, target, requester))",
     "CREATE TABLE counters (name text PRIMARY KEY, value bigint NOT NULL)",
 )
+# SQLite's migration 3 also moves adapter records kept as cursors before it; no
+# PostgreSQL database predates it (all migrations run at its first start), so here
+# there is nothing to move.
 _M3_MEMBER_RECORDS = (
     "CREATE TABLE member_records (platform text NOT NULL, member text NOT NULL,"
     " name text NOT NULL, value text NOT NULL, PRIMARY KEY (platform, member, name))",
@@ -160,25 +161,8 @@ def migrate(conn: psycopg.Connection[Any], shown: str) -> int:
             with conn.transaction():
                 for statement in statements:
                     conn.execute(statement)
-                if number == 3:
-                    _move_member_cursors(PgConnection(conn))
                 conn.execute("UPDATE concord_schema SET version = %s", (number,))
             version = number
         return version
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
-
-
-def _move_member_cursors(conn: PgConnection) -> None:
-    """Migration 3's meaning: adapter records kept as cursors move to member_records."""
-    for platform, name in MEMBER_CURSORS:
-        prefix = f"{platform}:{name}:"
-        match = "substr(name, 1, ?) = ? AND length(name) > ?"
-        args = (len(prefix), prefix, len(prefix))
-        conn.execute(
-            "INSERT INTO member_records"
-            f" SELECT ?, substr(name, ?), ?, position FROM cursors WHERE {match}"
-            " ON CONFLICT (platform, member, name) DO UPDATE SET value = excluded.value",
-            (platform, len(prefix) + 1, name, *args),
-        )
-        conn.execute(f"DELETE FROM cursors WHERE {match}", args)
