@@ -79,6 +79,9 @@ class Engine:
         # Live conversations kept in memory (a fixed cost, about 3 KB each): the rest
         # are read back from SQLite, so memory does not grow with conversations stored.
         self._cache_size = cache_size or services.config.live_conversations
+        if services.store.shared:
+            # Other processes change states too: a turn reads its member's from the store.
+            self._cache_size = 0
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()
@@ -105,7 +108,11 @@ class Engine:
         self._waiting[member_key] = self._waiting.get(member_key, 0) + 1
         try:
             async with lock:
-                items = await self._handle_locked(event, event_key, timer_id)
+                await self._claim(member_key)
+                try:
+                    items = await self._handle_locked(event, event_key, timer_id)
+                finally:
+                    store.release_member(self.community, member_key)
                 if items is None:
                     return False
                 if self.group_sync is not None:
@@ -124,6 +131,15 @@ class Engine:
             # member's lock.
             await self.fire_due_timers()
         return True
+
+    async def _claim(self, member_key: str) -> None:
+        """On a store other processes share, wait until none of them runs a turn of
+        this member (bot.store.postgres.claims); at once on any other store."""
+        store = self.services.store
+        pause = 0.002
+        while not store.claim_member(self.community, member_key):
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     async def _handle_locked(
         self, event: Event, event_key: str, timer_id: int | None

@@ -29,10 +29,17 @@ class MemoryStore:
 
     path = ":memory:"
     durable = False
+    shared = False  # one process writes to it
 
     def __init__(self) -> None:
         self._t = Tables()
         self.cases = MemoryCases(lambda: self._t)
+
+    def claim_member(self, community: str, member: str) -> bool:
+        return True
+
+    def release_member(self, community: str, member: str) -> None:
+        """Nothing to release: no other process writes to this store."""
 
     # Reads --------------------------------------------------------------------------
 

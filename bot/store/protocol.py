@@ -82,6 +82,22 @@ class Store(DeliveryStore, Protocol):
         of that member stays."""
         ...
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes write to this store too (PostgreSQL): then a turn
+        claims its member first and reads the member's state from the store, never
+        from a copy in memory."""
+        ...
+
+    def claim_member(self, community: str, member: str) -> bool:
+        """Take the member for one turn, if no other process has them: True when taken
+        (always, for a store of one process)."""
+        ...
+
+    def release_member(self, community: str, member: str) -> None:
+        """The turn is committed: another process may take the member."""
+        ...
+
     def close(self) -> None: ...
 
 

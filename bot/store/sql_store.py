@@ -42,6 +42,7 @@ class SqlStore:
 
     # The column that keeps rows without an id of their own in insertion order.
     ROW_ORDER = "rowid"
+    shared = False  # one process writes to it
     _conn: Connection
     sealer: Sealer
     # Sent marks not written yet, (sent_at, outbox id): see mark_sent_later.
@@ -63,6 +64,19 @@ class SqlStore:
 
     def _tidy(self) -> None:
         """After an erasure: no old copy of erased rows left in the backend's files."""
+
+    def _claim_new(self, items: list[OutboxItem]) -> None:
+        """Inside the turn's transaction: its new outbox rows are this process's to
+        deliver (a store that other processes share claims them)."""
+
+    def _done(self, outbox_ids: list[int]) -> None:
+        """These rows' delivery (or setting aside) is written: no longer claimed."""
+
+    def claim_member(self, community: str, member: str) -> bool:
+        return True
+
+    def release_member(self, community: str, member: str) -> None:
+        """Nothing to release: no other process writes to this store."""
 
     def _check_key(self, sealer: Sealer) -> None:
         new_check = sealer.check(self.cursor("crypto:check"))
@@ -198,12 +212,14 @@ class SqlStore:
             write_state(conn, changes, now, self.sealer)
             write_timers(conn, changes)
             items = write_outbox(self._insert_id, changes, now, self.sealer)
+            self._claim_new(items)
             for write in changes.writes:
                 run_write(conn, write, self.sealer)
             for name, position in changes.cursors.items():
                 conn.execute(_SET_CURSOR, (name, position))
         if marks:
             self._unwritten_marks = []
+            self._done([outbox_id for _, outbox_id in marks])
         return items
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
@@ -232,6 +248,7 @@ class SqlStore:
                 with self._transaction() as conn:
                     conn.executemany(_MARK_SENT, marks)
         self._unwritten_marks = []
+        self._done([outbox_id for _, outbox_id in marks])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._conn.execute(
@@ -248,6 +265,7 @@ class SqlStore:
         self.flush_marks()
         with self._transaction() as conn:
             outbox.set_aside(conn, outbox_id, error, _iso(at))
+        self._done([outbox_id])
 
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute(_SET_CURSOR, (name, position))

@@ -17,9 +17,11 @@ from typing import Any
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
 from bot.store.postgres import redacted
+from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect
 from bot.store.postgres.schema import migrate
 from bot.store.sql_store import SqlStore
+from bot.store.types import OutboxItem
 
 
 class PostgresCases(CaseRecords):
@@ -32,6 +34,7 @@ class PostgresStore(SqlStore):
 
     ROW_ORDER = "seq"
     durable = False
+    shared = True
     _conn: PgConnection
 
     def __init__(self, url: str, *, path: Path | str, sealer: Sealer | None = None) -> None:
@@ -50,6 +53,7 @@ class PostgresStore(SqlStore):
         self._unwritten_marks: list[tuple[str, int]] = []
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer, self._transaction)
+        self._claims = Claims(self._raw)
         self._check_key(self.sealer)
 
     def close(self) -> None:
@@ -69,6 +73,32 @@ class PostgresStore(SqlStore):
         row = self._conn.execute(sql + " RETURNING id", parameters).fetchone()
         assert row is not None
         return int(row[0])
+
+    # Claims: see bot.store.postgres.claims --------------------------------------------
+
+    def claim_member(self, community: str, member: str) -> bool:
+        return self._claims.member(community, member)
+
+    def release_member(self, community: str, member: str) -> None:
+        self._claims.release_member(community, member)
+
+    def _claim_new(self, items: list[OutboxItem]) -> None:
+        self._claims.take_new([item.id for item in items])
+
+    def _done(self, outbox_ids: list[int]) -> None:
+        self._claims.release_rows(outbox_ids)
+
+    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
+        """Pending rows no other process is delivering, now claimed by this one."""
+        items = super().pending_outbox(limit)
+        held = self._claims.try_rows([item.id for item in items])
+        # A row just taken may have been delivered, and released, in the meantime.
+        rows = self._conn.execute(
+            "SELECT id FROM outbox WHERE id = ANY(?) AND sent_at IS NULL", (held,)
+        )
+        still = {int(row[0]) for row in rows}
+        self._claims.release_rows([row_id for row_id in held if row_id not in still])
+        return [item for item in items if item.id in still]
 
     def sync_log(self) -> None:
         """Nothing to do: every commit is on the server's disk when it returns."""
