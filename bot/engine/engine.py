@@ -1,8 +1,10 @@
 """The engine: turns each event into one committed transaction, then delivers.
 
 Events of one conversation are handled strictly in order (a lock per member);
-different members proceed concurrently. State lives in SQLite; a bounded cache
-keeps memory flat however many conversations are stored.
+different members proceed concurrently. State lives in the store; a bounded cache
+keeps memory flat however many conversations are stored. On a store other processes
+share (PostgreSQL), a turn first claims its member from the other processes and reads
+the member's state from the store, not from the cache.
 """
 
 from __future__ import annotations
