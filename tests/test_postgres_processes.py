@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,13 +157,25 @@ def test_a_timer_both_processes_saw_due_fires_once(
     assert first.due_timers(NOW + timedelta(days=1)) == []
 
 
-def _engines(
-    config: Config, url: str, clock: ManualClock, adapter: RecordingAdapter, count: int = 2
-) -> list[Engine]:
-    engines = [build_engine(config, url, clock) for _ in range(count)]
-    for engine in engines:
-        engine.add_adapter(adapter)
-    return engines
+Engines = Callable[..., list[Engine]]
+
+
+@pytest.fixture
+def processes(config: Config, postgres_url: str) -> Iterator[Engines]:
+    """Makes engines on the test database, each its own store as a process has; all
+    closed at the end."""
+    made: list[Engine] = []
+
+    def make(clock: ManualClock, adapter: RecordingAdapter, count: int = 2) -> list[Engine]:
+        engines = [build_engine(config, postgres_url, clock) for _ in range(count)]
+        for engine in engines:
+            engine.add_adapter(adapter)
+        made.extend(engines)
+        return engines
+
+    yield make
+    for engine in made:
+        engine.services.store.close()
 
 
 async def _onboard_alternating(engines: list[Engine], names: list[str]) -> None:
@@ -176,7 +188,7 @@ async def _onboard_alternating(engines: list[Engine], names: list[str]) -> None:
 
 
 async def test_two_processes_give_each_member_what_one_process_gives(
-    config: Config, postgres_url: str, tmp_path: Path
+    config: Config, processes: Engines, tmp_path: Path
 ) -> None:
     names = [f"m{i}" for i in range(12)]
     alone, alone_adapter = (
@@ -187,48 +199,34 @@ async def test_two_processes_give_each_member_what_one_process_gives(
     await _onboard_alternating([alone], names)
     alone.services.store.close()
     shared_adapter = RecordingAdapter()
-    engines = _engines(config, postgres_url, ManualClock(), shared_adapter)
-    try:
-        await _onboard_alternating(engines, names)
-    finally:
-        for engine in engines:
-            engine.services.store.close()
+    await _onboard_alternating(processes(ManualClock(), shared_adapter), names)
     for name in names:
         assert shared_adapter.texts(name) == alone_adapter.texts(name)
     assert len(shared_adapter.texts()) == len(alone_adapter.texts())
 
 
-async def test_a_due_timer_fires_once_across_processes(config: Config, postgres_url: str) -> None:
+async def test_a_due_timer_fires_once_across_processes(processes: Engines) -> None:
     clock, adapter = ManualClock(), RecordingAdapter()
-    first, second = _engines(config, postgres_url, clock, adapter)
-    try:
-        await first.handle(joined("ana"))
-        adapter.take()
-        assert first.services.store.next_timer_due() is not None
-        clock.advance(timedelta(days=3))  # the reminder is due
-        assert [await first.fire_due_timers(), await second.fire_due_timers()] == [1, 0]
-        reminders = adapter.texts("ana")
-        assert reminders and await second.fire_due_timers() == 0
-        assert adapter.texts("ana") == reminders
-    finally:
-        first.services.store.close()
-        second.services.store.close()
+    first, second = processes(clock, adapter)
+    await first.handle(joined("ana"))
+    adapter.take()
+    assert first.services.store.next_timer_due() is not None
+    clock.advance(timedelta(days=3))  # the reminder is due
+    assert [await first.fire_due_timers(), await second.fire_due_timers()] == [1, 0]
+    reminders = adapter.texts("ana")
+    assert reminders and await second.fire_due_timers() == 0
+    assert adapter.texts("ana") == reminders
 
 
 async def test_a_turn_waits_while_another_process_has_the_member(
-    config: Config, postgres_url: str, tmp_path: Path
+    processes: Engines, two_stores: tuple[PostgresStore, PostgresStore]
 ) -> None:
-    other = PostgresStore(postgres_url, path=tmp_path / "x.db")
-    adapter = RecordingAdapter()
-    [engine] = _engines(config, postgres_url, ManualClock(), adapter, count=1)
-    try:
-        assert other.claim_member(C, ANA.key)  # Ana's turn runs in another process
-        waiting = asyncio.create_task(engine.handle(joined("ana")))
-        await asyncio.sleep(0.2)
-        assert not waiting.done() and adapter.sent == []
-        assert await engine.handle(joined("bob"))  # other members go on meanwhile
-        other.release_member(C, ANA.key)
-        assert await waiting and adapter.texts("ana")
-    finally:
-        other.close()
-        engine.services.store.close()
+    other, adapter = two_stores[0], RecordingAdapter()
+    [engine] = processes(ManualClock(), adapter, count=1)
+    assert other.claim_member(C, ANA.key)  # Ana's turn runs in another process
+    waiting = asyncio.create_task(engine.handle(joined("ana")))
+    await asyncio.sleep(0.2)
+    assert not waiting.done() and adapter.sent == []
+    assert await engine.handle(joined("bob"))  # other members go on meanwhile
+    other.release_member(C, ANA.key)
+    assert await waiting and adapter.texts("ana")
