@@ -29,6 +29,7 @@ import psycopg
 
 OUTBOX_CLASS = 0x436F  # "Co": the class key of outbox row claims
 _ROW_KEY = "(%s::bigint %% 2147483647)::int"
+_EACH_ROW = "(row_id %% 2147483647)::int) FROM unnest(%s::bigint[]) AS row_id"
 
 
 class Claims:
@@ -61,9 +62,9 @@ class Claims:
 
     def take_new(self, ids: list[int]) -> None:
         """New rows, not visible to anyone else yet: taken without contention."""
-        for row_id in ids:
-            self.conn.execute(f"SELECT pg_advisory_lock({OUTBOX_CLASS}, {_ROW_KEY})", (row_id,))
-            self.rows.add(row_id)
+        if ids:
+            self.conn.execute(f"SELECT pg_advisory_lock({OUTBOX_CLASS}, {_EACH_ROW}", (ids,))
+            self.rows.update(ids)
 
     def try_rows(self, ids: list[int]) -> list[int]:
         """Of these rows, those this process holds now (taken, or held before)."""
@@ -81,9 +82,7 @@ class Claims:
         return held
 
     def release_rows(self, ids: list[int]) -> None:
-        for row_id in ids:
-            if row_id in self.rows:
-                self.rows.discard(row_id)
-                self.conn.execute(
-                    f"SELECT pg_advisory_unlock({OUTBOX_CLASS}, {_ROW_KEY})", (row_id,)
-                )
+        held = [row_id for row_id in ids if row_id in self.rows]
+        if held:
+            self.conn.execute(f"SELECT pg_advisory_unlock({OUTBOX_CLASS}, {_EACH_ROW}", (held,))
+            self.rows.difference_update(held)
