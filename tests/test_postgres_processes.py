@@ -9,6 +9,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from bot.core.clock import ManualClock
 from bot.core.events import Event, MemberRef, Place
 from bot.engine.engine import Engine
 from bot.store.postgres.store import PostgresStore
+from bot.store.turn_writes import write_timers
 from bot.store.types import Changes, TimerRow
 from tests.conftest import RecordingAdapter, joined, says
 from tests.test_engine import ONBOARDING_ANSWERS
@@ -109,7 +111,8 @@ def test_a_killed_process_releases_its_member_and_rows(
         from bot.core.actions import Say, ScheduleTimer
         from bot.core.events import MemberRef, Place
         from bot.store.postgres.store import PostgresStore
-        from bot.store.types import Changes, TimerRow
+        from bot.store.turn_writes import write_timers
+from bot.store.types import Changes, TimerRow
         store = PostgresStore(sys.argv[1], path=sys.argv[2])
         ana = MemberRef("test", "ana", "Ana")
         assert store.claim_member({C!r}, ana.key)
@@ -230,3 +233,25 @@ async def test_a_turn_waits_while_another_process_has_the_member(
     assert await engine.handle(joined("bob"))  # other members go on meanwhile
     other.release_member(C, ANA.key)
     assert await waiting and adapter.texts("ana")
+
+
+def test_two_processes_setting_one_timer_at_once_keep_one(
+    two_stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """Both processes, starting together, set the same timer (as reminding members of a
+    new code of conduct does): the second commit replaces the first, no error."""
+    first, second = two_stores
+    setting = Changes(at=NOW, timers=[(C, ScheduleTimer(ANA, "reacknowledge", NOW))])
+    results: list[object] = []
+    other = threading.Thread(target=lambda: results.append(second.apply(setting)))
+    with first._transaction() as conn:
+        write_timers(conn, setting, first.SET_TIMER)  # not committed yet
+        other.start()
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        with psycopg.connect(first.url) as watcher:
+            while watcher.execute(waiting).fetchone() == (0,):
+                assert other.is_alive(), "the second commit did not wait for the first"
+    other.join()
+    assert results == [[]]
+    [timer] = first.due_timers(NOW)
+    assert (timer.member, timer.kind) == (ANA, "reacknowledge")

@@ -22,7 +22,7 @@ from bot.store import outbox
 from bot.store.case_sql import run_write
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.sql import Connection
-from bot.store.turn_writes import write_outbox, write_state, write_timers
+from bot.store.turn_writes import SET_TIMER, write_outbox, write_state, write_timers
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
@@ -43,6 +43,7 @@ class SqlStore:
     # The column that keeps rows without an id of their own in insertion order.
     ROW_ORDER = "rowid"
     shared = False  # one process writes to it
+    SET_TIMER = SET_TIMER
     _conn: Connection
     sealer: Sealer
     # Sent marks not written yet, (sent_at, outbox id): see mark_sent_later.
@@ -210,7 +211,7 @@ class SqlStore:
             if marks:  # they ride along: no commit of their own
                 conn.executemany(_MARK_SENT, marks)
             write_state(conn, changes, now, self.sealer)
-            write_timers(conn, changes)
+            write_timers(conn, changes, self.SET_TIMER)
             items = write_outbox(self._insert_id, changes, now, self.sealer)
             self._claim_new(items)
             for write in changes.writes:

@@ -56,7 +56,15 @@ def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) ->
         )
 
 
-def write_timers(conn: Connection, changes: Changes) -> None:
+# A timer set again replaces the old one, with a new id (so it comes last among
+# timers due at the same time), in one statement: each engine says it its own way.
+SET_TIMER = (
+    "INSERT OR REPLACE INTO timers (community, member, member_ref, kind,"
+    " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER) -> None:
     for timer_id in changes.timers_done:
         conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
     for community, member, kind in changes.timers_cancelled:
@@ -66,14 +74,8 @@ def write_timers(conn: Connection, changes: Changes) -> None:
         )
     for community, timer in changes.timers:
         ref = {"platform": timer.member.platform, "id": timer.member.id, "name": timer.member.name}
-        # Set again: the old one goes and the new one comes last among its due time.
         conn.execute(
-            "DELETE FROM timers WHERE community = ? AND member = ? AND kind = ?",
-            (community, timer.member.key, timer.kind),
-        )
-        conn.execute(
-            "INSERT INTO timers (community, member, member_ref, kind,"
-            " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            set_timer,
             (
                 community,
                 timer.member.key,

@@ -35,6 +35,13 @@ class PostgresStore(SqlStore):
     ROW_ORDER = "seq"
     durable = False
     shared = True
+    # Atomic even when two processes set the same timer at once (SQLite's REPLACE).
+    SET_TIMER = (
+        "INSERT INTO timers (community, member, member_ref, kind, due_at, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (community, member, kind) DO UPDATE"
+        " SET id = DEFAULT, member_ref = excluded.member_ref, due_at = excluded.due_at,"
+        " payload = excluded.payload"
+    )
     _conn: PgConnection
 
     def __init__(self, url: str, *, path: Path | str, sealer: Sealer | None = None) -> None:
