@@ -108,11 +108,10 @@ def test_a_killed_process_releases_its_member_and_rows(
         f"""
         import sys, time
         from datetime import UTC, datetime
-        from bot.core.actions import Say, ScheduleTimer
+        from bot.core.actions import Say
         from bot.core.events import MemberRef, Place
         from bot.store.postgres.store import PostgresStore
-        from bot.store.turn_writes import write_timers
-from bot.store.types import Changes, TimerRow
+        from bot.store.types import Changes
         store = PostgresStore(sys.argv[1], path=sys.argv[2])
         ana = MemberRef("test", "ana", "Ana")
         assert store.claim_member({C!r}, ana.key)
