@@ -23,6 +23,7 @@ from bot.config.community import Config
 from bot.core.actions import Say, ScheduleTimer
 from bot.core.clock import ManualClock
 from bot.core.events import Event, MemberRef, Place
+from bot.engine.delivery import Outbox
 from bot.engine.engine import Engine
 from bot.store.postgres.store import PostgresStore
 from bot.store.turn_writes import write_timers
@@ -254,3 +255,48 @@ def test_two_processes_setting_one_timer_at_once_keep_one(
     assert results == [[]]
     [timer] = first.due_timers(NOW)
     assert (timer.member, timer.kind) == (ANA, "reacknowledge")
+
+
+def _adapter(platform: str) -> RecordingAdapter:
+    adapter = RecordingAdapter()
+    adapter.platform = platform
+    return adapter
+
+
+async def test_an_action_for_a_platform_another_process_runs_goes_out_there(
+    two_stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """The process running Telegram commits a turn that also tells a moderator on
+    Matrix: it delivers its own part and leaves the other to the Matrix process."""
+    first = two_stores[0]
+    here, there = _adapter("test"), _adapter("matrix")
+    this_process, matrix_process = (Outbox(s, ManualClock(), shared=True) for s in two_stores)
+    this_process.add_adapter(here)
+    matrix_process.add_adapter(there)
+    moderator = MemberRef("matrix", "@mod:example.org", "Mod")
+    turn = a_turn("e1", "thanks for your report")
+    turn.outbox.append((C, Say(Place.direct(moderator), "a new report")))
+    await this_process.deliver_new(first.apply(turn) or [])
+    assert here.texts() == ["thanks for your report"] and there.sent == []
+    assert await matrix_process.flush() == 1
+    assert there.texts() == ["a new report"]
+    assert first.undeliverable() == {} and first.pending_outbox() == []
+
+
+async def test_what_a_dead_process_left_undelivered_goes_out_from_another(
+    postgres_url: str, tmp_path: Path, two_stores: tuple[PostgresStore, PostgresStore]
+) -> None:
+    crashed = PostgresStore(postgres_url, path=tmp_path / "x.db")
+    crashed.apply(a_turn("e1", "one", "two"))
+    _close_and_wait(crashed)  # it died before delivering
+    adapter = _adapter("test")
+    survivor = Outbox(two_stores[0], ManualClock(), shared=True)
+    survivor.add_adapter(adapter)
+    retrying = asyncio.create_task(survivor.retry_forever(timedelta(seconds=0.05)))
+    try:
+        deadline = time.monotonic() + 30
+        while adapter.texts() != ["one", "two"]:
+            assert time.monotonic() < deadline, f"not delivered: {adapter.texts()}"
+            await asyncio.sleep(0.02)
+    finally:
+        retrying.cancel()

@@ -56,7 +56,7 @@ class Engine:
         middlewares: Sequence[Middleware] | None = None,
     ) -> None:
         self.services = services
-        self.outbox = Outbox(services.store, services.clock)
+        self.outbox = Outbox(services.store, services.clock, shared=services.store.shared)
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
         self.commands: dict[str, Command] = command_table(

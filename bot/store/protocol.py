@@ -9,6 +9,7 @@ features and housekeeping read and do besides; ``CaseStore`` reads case records
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,8 +22,17 @@ from bot.store.writes import AddCaseText
 class DeliveryStore(Protocol):
     """The outbox as delivery sees it (``bot.engine.delivery.Outbox``)."""
 
-    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
-        """Committed actions not delivered yet, oldest first."""
+    def pending_outbox(
+        self, limit: int = 500, platforms: Collection[str] | None = None
+    ) -> list[OutboxItem]:
+        """Committed actions not delivered yet, oldest first (only those for
+        ``platforms`` when given). On a store other processes share: only those no
+        other process is delivering, now claimed by this one."""
+        ...
+
+    def release(self, outbox_id: int) -> None:
+        """A claimed action this process will not deliver (no adapter for its platform
+        here): another process may take it."""
         ...
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:

@@ -10,7 +10,7 @@ transaction, so a crash leaves all of an event or none of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -127,14 +127,22 @@ class SqlStore:
         keys = ("at", "actor", "action", "subject", "detail")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
+    def pending_outbox(
+        self, limit: int = 500, platforms: Collection[str] | None = None
+    ) -> list[OutboxItem]:
         self.flush_marks()
+        only, wanted = "", list(platforms or ())
+        if platforms is not None:
+            only = f" AND platform IN ({','.join('?' * len(wanted)) or 'NULL'})"
         rows = self._conn.execute(
-            "SELECT id, community, action, attempts FROM outbox WHERE sent_at IS NULL"
+            f"SELECT id, community, action, attempts FROM outbox WHERE sent_at IS NULL{only}"
             " ORDER BY id LIMIT ?",
-            (limit,),
+            (*wanted, limit),
         )
         return [OutboxItem(i, c, action_from_json(self.sealer.open(a)), n) for i, c, a, n in rows]
+
+    def release(self, outbox_id: int) -> None:
+        self._done([outbox_id])
 
     def next_timer_due(self) -> datetime | None:
         row = self._conn.execute("SELECT min(due_at) FROM timers").fetchone()

@@ -9,7 +9,7 @@ durability that SQLite reaches by group syncs holds on its own: ``durable`` is F
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -95,9 +95,11 @@ class PostgresStore(SqlStore):
     def _done(self, outbox_ids: list[int]) -> None:
         self._claims.release_rows(outbox_ids)
 
-    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
+    def pending_outbox(
+        self, limit: int = 500, platforms: Collection[str] | None = None
+    ) -> list[OutboxItem]:
         """Pending rows no other process is delivering, now claimed by this one."""
-        items = super().pending_outbox(limit)
+        items = super().pending_outbox(limit, platforms)
         held = self._claims.try_rows([item.id for item in items])
         # A row just taken may have been delivered, and released, in the meantime.
         rows = self._conn.execute(
