@@ -17,8 +17,11 @@ from bot.config.community import Config
 from bot.core.actions import NotifyModerators
 from bot.core.clock import ManualClock
 from bot.engine.engine import Engine
+from bot.store.cases import Case, save_case
 from bot.store.migrations import MIGRATIONS
-from bot.store.types import iso
+from bot.store.sqlite import SQLiteStore
+from bot.store.types import Changes, iso
+from bot.store.writes import ClaimCaseNumbers
 from tests.test_mediation import RelayAdapter, join, request, run, say
 from tests.test_reports import make_config, report
 
@@ -170,3 +173,36 @@ async def test_numbers_given_before_per_kind_numbering_keep_working(
         assert any("(record 4)" in t for t in adapter.to("bob")), adapter.to("bob")
     finally:
         engine.services.store.close()
+
+
+async def test_a_number_taken_meanwhile_by_another_process_is_not_given_twice(
+    engine: Engine, adapter: RelayAdapter, tmp_path: Path
+) -> None:
+    """Between the moment rhea's report looked at the next number and its commit, another
+    Concord process on the same database filed report 1. Her commit writes nothing, her
+    turn runs again, and she is told the number she really has."""
+    other = SQLiteStore(tmp_path / "n.db")
+    cases = engine.services.store.cases
+    peek = cases.peek_numbers
+    raced: list[tuple[int, int]] = []
+
+    def peek_then_lose_the_race(community: str, kind: str) -> tuple[int, int]:
+        seen = peek(community, kind)
+        if not raced:  # the other process commits what rhea's turn just looked at
+            raced.append(seen)
+            now = engine.services.clock.now()
+            case = Case(seen[0], community, kind, "received", "test:sam", now, number=seen[1])
+            claim = ClaimCaseNumbers(community, kind, *seen)
+            other.apply(Changes(at=now, writes=[claim, save_case(case, now)]))
+        return seen
+
+    cases.peek_numbers = peek_then_lose_the_race  # type: ignore[method-assign]
+    await join(engine, "rhea")
+    await report(engine, "rhea")
+    other.close()
+    assert raced == [(1, 1)]
+    received = [t for t in adapter.to("rhea") if "Your report is number" in t]
+    assert len(received) == 1 and "number 2." in received[0], adapter.to("rhea")
+    assert cases.find("example", "report", 1).opened_by == "test:sam"  # type: ignore[union-attr]
+    assert cases.find("example", "report", 2).opened_by == "test:rhea"  # type: ignore[union-attr]
+    assert len(cases.listing("example", "report")) == 2

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from bot.config.community import Config
-from bot.core.actions import Ask, Capabilities, GrantRole, NotifyModerators, OfferPrivateChat, Say
+from bot.core.actions import (
+    Ask,
+    Capabilities,
+    GrantRole,
+    NotifyModerators,
+    OfferPrivateChat,
+    Restrict,
+    Say,
+)
 from bot.core.clock import ManualClock
 from bot.core.errors import DeliveryError
 from bot.core.events import MemberJoined, Place, PlaceKind
@@ -482,6 +491,50 @@ async def test_where_the_bot_may_not_write_first_it_invites_to_a_private_chat(
     assert all(
         a.to == Place.direct(member("ana")) for a in adapter.sent if isinstance(a, Say | Ask)
     )
+    engine.services.store.close()
+
+
+class RestrictingAdapter(RecordingAdapter):
+    """A platform whose groups hold newcomers silent until they agree."""
+
+    capabilities = Capabilities(native_choices=True, restricts_newcomers=True)
+
+
+async def test_the_core_holds_a_newcomer_silent_until_they_agree(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    """Holding a newcomer is the core's decision, performed by the adapter: a member who
+    never agreed is restricted where they joined, before anything else is sent; agreeing
+    grants the role that lets them in; joining another group afterwards holds nobody."""
+    adapter = RestrictingAdapter()
+    engine = new_engine(config, database, clock, adapter)
+    group, other = (Place("test", PlaceKind.CHANNEL, name) for name in ("group", "other"))
+    await engine.handle(MemberJoined("j1", "example", member("ana"), place=group))
+    sent = adapter.take()
+    assert sent[0] == Restrict(group, member("ana"))
+    assert [a for a in sent if isinstance(a, Restrict)] == [sent[0]]
+    for answer in ONBOARDING_ANSWERS:
+        await engine.handle(says("ana", answer))
+    assert GrantRole(member("ana"), "member") in adapter.take()
+    await engine.handle(MemberJoined("j2", "example", member("ana"), place=other))
+    assert not [a for a in adapter.take() if isinstance(a, Restrict)]
+    # A join the platform reports without a place, or on a platform that does not
+    # restrict, holds nobody.
+    await engine.handle(MemberJoined("j3", "example", member("eva")))
+    assert not [a for a in adapter.take() if isinstance(a, Restrict)]
+    engine.services.store.close()
+
+
+async def test_without_onboarding_nobody_is_held(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    """Nothing would ever let a held member in: with onboarding off, nobody is held."""
+    adapter = RestrictingAdapter()
+    off = replace(config, onboarding=replace(config.onboarding, enabled=False))
+    engine = new_engine(off, database, clock, adapter)
+    group = Place("test", PlaceKind.CHANNEL, "group")
+    await engine.handle(MemberJoined("j1", "example", member("ana"), place=group))
+    assert not [a for a in adapter.take() if isinstance(a, Restrict)]
     engine.services.store.close()
 
 

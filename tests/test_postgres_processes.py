@@ -300,3 +300,37 @@ async def test_what_a_dead_process_left_undelivered_goes_out_from_another(
             await asyncio.sleep(0.02)
     finally:
         retrying.cancel()
+
+
+def test_two_processes_opening_cases_at_once_never_share_a_number(
+    two_stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    from bot.core.errors import Conflict
+    from bot.store.writes import ClaimCaseNumbers
+
+    first, second = two_stores
+    assert first.cases.peek_numbers(C, "report") == second.cases.peek_numbers(C, "report")
+    claim = ClaimCaseNumbers(C, "report", 1, 1)
+    results: list[object] = []
+
+    def second_commit() -> None:
+        try:
+            results.append(second.apply(Changes(at=NOW, event_key="e2", writes=[claim])))
+        except Conflict as exc:
+            results.append(exc)
+
+    other = threading.Thread(target=second_commit)
+    with first._transaction() as conn:
+        first._lock_case_numbers()
+        from bot.store.case_sql import run_write
+
+        run_write(conn, claim, first.sealer)
+        conn.execute("INSERT INTO inbox VALUES ('e1', '')")
+        other.start()
+        with psycopg.connect(first.url) as watcher:
+            waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+            while watcher.execute(waiting).fetchone() == (0,):
+                assert other.is_alive()
+    other.join()
+    assert isinstance(results[0], Conflict)  # the turn runs again and takes number 2
+    assert second.cases.peek_numbers(C, "report") == (2, 2)

@@ -395,8 +395,8 @@ def test_numbers_given_before_per_kind_numbering_keep_working(
         found = store.cases.find("example", "report", 2)
         assert found is not None and found.id == 2 and found.shown == 2
         assert store.cases.find("example", "report", 1) is None
-        assert store.cases.open_number("example", "report") == (3, 3)
-        assert store.cases.open_number("example", "mediation") == (4, 2)
+        assert store.cases.peek_numbers("example", "report") == (3, 3)
+        assert store.cases.peek_numbers("example", "mediation") == (3, 2)
     finally:
         store.close()
 

@@ -25,6 +25,7 @@ from bot.app import build_engine
 from bot.config.community import Config, load_config
 from bot.core.actions import GrantRole, Say, ScheduleTimer
 from bot.core.clock import Clock, ManualClock
+from bot.core.errors import Conflict
 from bot.core.events import MemberRef, Place
 from bot.engine.engine import Engine
 from bot.store.cases import (
@@ -41,6 +42,7 @@ from bot.store.privacy import ERASED, forget_member
 from bot.store.protocol import Store
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
+from bot.store.writes import ClaimCaseNumbers
 
 C = "example"
 ANA = MemberRef("telegram", "12", "Ana")
@@ -420,7 +422,8 @@ MOD = MemberRef("telegram", "99", "Mo")
 
 
 def _a_case(store: Any, kind: str, opener: MemberRef, other: MemberRef) -> Case:
-    case_id, number = store.cases.open_number(C, kind)
+    case_id, number = store.cases.peek_numbers(C, kind)
+    _commit(store, f"claim-{case_id}", ClaimCaseNumbers(C, kind, case_id, number))
     return Case(
         case_id,
         C,
@@ -485,10 +488,36 @@ def test_case_numbers_count_per_kind_above_the_highest(backend: Backend) -> None
     store: Any = backend.store
     first = _a_case(store, "report", ANA, BOB)
     _commit(store, "e1", save_case(first, NOW))
-    assert store.cases.open_number(C, "report") == (2, 2)
-    assert store.cases.open_number(C, "appeal") == (3, 1)
-    # A number taken by a turn that then failed is not given again (a harmless gap).
-    assert backend.reopen().cases.open_number(C, "report") == (4, 3)  # type: ignore[attr-defined]
+    assert store.cases.peek_numbers(C, "report") == (2, 2)
+    assert store.cases.peek_numbers(C, "appeal") == (2, 1)
+    # Looking takes nothing: a turn that fails before its commit leaves no gap.
+    assert backend.reopen().cases.peek_numbers(C, "report") == (2, 2)  # type: ignore[attr-defined]
+
+
+def test_numbers_claimed_by_another_commit_fail_the_whole_commit(backend: Backend) -> None:
+    """Two turns looked at the same next number; the first commit takes it, the second
+    writes nothing at all (not even its event id), so its turn can run again."""
+    store: Any = backend.store
+    case_id, number = store.cases.peek_numbers(C, "report")
+    mine, theirs = (
+        Case(case_id, C, "report", "received", who.key, NOW, members=[], number=number)
+        for who in (ANA, BOB)
+    )
+    claim = ClaimCaseNumbers(C, "report", case_id, number)
+    _commit(store, "first", claim, save_case(theirs, NOW))
+    late = Changes(
+        at=NOW,
+        event_key="second",
+        outbox=[(C, Say(Place.direct(ANA), "your report is number 1"))],
+        writes=[claim, save_case(mine, NOW)],
+    )
+    with pytest.raises(Conflict):
+        store.apply(late)
+    reopened: Any = backend.reopen()  # type: ignore[attr-defined]
+    assert not reopened.seen("second") and reopened.pending_outbox() == []
+    loaded = reopened.cases.load(C, case_id)
+    assert loaded is not None and loaded.opened_by == BOB.key
+    assert reopened.cases.peek_numbers(C, "report") == (case_id + 1, number + 1)
 
 
 def test_a_crash_leaves_no_case_record(backend: Backend) -> None:

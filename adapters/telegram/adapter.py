@@ -73,6 +73,7 @@ class TelegramAdapter:
             private_spaces=False,
             direct_first=False,
             roles=settings.restrict_until_acknowledged,
+            restricts_newcomers=settings.restrict_until_acknowledged,
             delete_messages=True,
             files=True,
             max_length=4096,
@@ -270,8 +271,6 @@ class TelegramAdapter:
             previous = self._joins.get(key)
             if previous is not None and abs(previous - incoming.joined_at) < 120:
                 return  # the same join, reported both as chat_member and as a message
-            if self.settings.restrict_until_acknowledged:
-                await self.restrictions.restrict_newcomer(incoming.join_chat, incoming.user_id)
         if event is not None:
             await self.host.handle(event)
         if incoming.join_chat is not None:

@@ -28,6 +28,7 @@ from bot.core.actions import (
     OfferPrivateChat,
     OpenPrivateSpace,
     RemoveMessage,
+    Restrict,
     RevokeRole,
     Say,
     SendFile,
@@ -87,6 +88,12 @@ class Delivery:
             # The link in the text too: a screen reader or a client without inline
             # buttons still has the way in (an accessibility requirement, not a style).
             await self._send(action.to, f"{action.text}\n{link}", markup)
+        elif isinstance(action, Restrict):
+            group = action.to.id
+            joined = int(group) if group.lstrip("-").isdigit() else self.chat(action.to)
+            if not action.member.id.isdigit():
+                raise Undeliverable(f"{action.member.id!r} is not a Telegram user id")
+            await self.restrictions.restrict_newcomer(joined, int(action.member.id))
         elif isinstance(action, GrantRole | RevokeRole):
             if action.role != self.settings.member_role:
                 log.info("telegram: no Telegram equivalent for the role %r", action.role)

@@ -1,10 +1,11 @@
 """Newcomers restricted in the groups until the core grants them the member role.
 
-With ``restrict_until_acknowledged`` a member who joins a group may not write there
-until they agree to the code of conduct. The groups each member joined and whether
-they have the member role are kept in Concord's database (the member record
-``member`` of the user, erased by ``/forget`` with the rest of their data), so
-a restart forgets nothing and a member who comes back after agreeing is let in.
+With ``restrict_until_acknowledged`` the platform restricts newcomers (a capability):
+the core decides who is held (``Restrict``, for a member who never agreed) and lifts
+it by granting the member role. The groups each member was held in are kept in
+Concord's database (the member record ``member`` of the user, erased by ``/forget``
+with the rest of their data), so a restart forgets nothing and the grant reaches
+every group.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from telegram import Bot, ChatPermissions
 
 from adapters.telegram.send import Sender
 from adapters.telegram.settings import TelegramSettings
-from bot.core.errors import DeliveryError, Undeliverable
+from bot.core.errors import Undeliverable
 from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
@@ -39,22 +40,19 @@ class Restrictions:
     def _state(self, user_id: int) -> dict[str, Any]:
         saved = self.host.member_record(PLATFORM, str(user_id), MEMBER)
         state: dict[str, Any] = json.loads(saved) if saved else {}
-        return {"groups": list(state.get("groups", [])), "member": bool(state.get("member"))}
+        return {"groups": list(state.get("groups", []))}
 
     def _save(self, user_id: int, state: dict[str, Any]) -> None:
         self.host.save_member_record(PLATFORM, str(user_id), MEMBER, json.dumps(state))
 
     async def restrict_newcomer(self, chat_id: int, user_id: int) -> None:
+        """The core holds a newcomer silent in a group (``Restrict``): the group is
+        remembered, so granting the member role lets them write in every group."""
         state = self._state(user_id)
         if chat_id not in state["groups"]:
             state["groups"].append(chat_id)
             self._save(user_id, state)
-        if state["member"]:
-            return  # came back after agreeing earlier: nothing to wait for
-        try:
-            await self._set_permissions(chat_id, user_id, ChatPermissions.no_permissions())
-        except (Undeliverable, DeliveryError) as exc:
-            log.warning("telegram: could not restrict newcomer %s: %s", user_id, exc)
+        await self._set_permissions(chat_id, user_id, ChatPermissions.no_permissions())
 
     async def set_member(self, user_id: int, granted: bool) -> None:
         """The member role granted or revoked: lift or restore the restriction in every
@@ -71,8 +69,6 @@ class Restrictions:
                     await self._set_permissions(chat_id, user_id, permissions)
                 except Undeliverable as exc:
                     refused.append(str(exc))
-        state["member"] = granted
-        self._save(user_id, state)
         if refused:
             raise Undeliverable(f"permissions of {user_id} not changed: {'; '.join(refused)}")
 

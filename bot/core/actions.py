@@ -80,6 +80,16 @@ class RemoveMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Restrict:
+    """A newcomer held silent in a shared place until they agree to the code of conduct:
+    granting them the onboarding role (``GrantRole``) lets them write again. Sent only
+    to a platform that restricts newcomers (capability ``restricts_newcomers``)."""
+
+    to: Place
+    member: MemberRef
+
+
+@dataclass(frozen=True, slots=True)
 class GrantRole:
     member: MemberRef
     role: str
@@ -121,6 +131,7 @@ Action = (
     | SendFile
     | DeleteRecentMessages
     | RemoveMessage
+    | Restrict
     | GrantRole
     | RevokeRole
     | OpenPrivateSpace
@@ -135,6 +146,7 @@ _ACTION_TYPES: dict[str, type[Any]] = {
         SendFile,
         DeleteRecentMessages,
         RemoveMessage,
+        Restrict,
         GrantRole,
         RevokeRole,
         OpenPrivateSpace,
@@ -145,7 +157,8 @@ _ACTION_TYPES: dict[str, type[Any]] = {
 
 def action_platform(action: Action) -> str:
     if isinstance(
-        action, Say | Ask | OfferPrivateChat | SendFile | DeleteRecentMessages | RemoveMessage
+        action,
+        Say | Ask | OfferPrivateChat | SendFile | DeleteRecentMessages | RemoveMessage | Restrict,
     ):
         return action.to.platform
     if isinstance(action, GrantRole | RevokeRole):
@@ -209,3 +222,6 @@ class Capabilities:
     delete_messages: bool = False
     files: bool = False
     max_length: int = 4000
+    # Newcomers are held silent where they join until they agree (``Restrict``): the
+    # community's choice for a platform whose groups have no roles of their own.
+    restricts_newcomers: bool = False

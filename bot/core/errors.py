@@ -25,6 +25,11 @@ class StoreError(ConcordError):
     """The database cannot be opened, migrated or written."""
 
 
+class Conflict(StoreError):
+    """Another commit took first what this one claimed (a case number): nothing of
+    this commit was written, and the turn runs again on what is stored now."""
+
+
 class DeliveryError(ConcordError):
     """An adapter could not deliver an action; the action stays in the outbox."""
 

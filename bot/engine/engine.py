@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.actions import ScheduleTimer
+from bot.core.errors import Conflict
 from bot.core.events import Event, MemberRef, TimerFired
 from bot.core.state import (
     Conversation,
@@ -45,6 +46,8 @@ from bot.store.privacy import ERASED, forget_member
 from bot.store.types import Changes, OutboxItem
 
 log = logging.getLogger(__name__)
+# How often a turn whose commit met another commit's claim runs again before it fails.
+CONFLICT_RETRIES = 5
 
 
 class Engine:
@@ -144,6 +147,18 @@ class Engine:
             pause = min(pause * 2, 0.05)
 
     async def _handle_locked(
+        self, event: Event, event_key: str, timer_id: int | None
+    ) -> list[OutboxItem] | None:
+        """Run the turn and commit it; a commit that meets another's claim (a case
+        number taken meanwhile) wrote nothing, so the turn runs again on what is stored."""
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                return await self._run_turn(event, event_key, timer_id)
+            except Conflict as conflict:
+                log.info("running a turn again: %s", conflict)
+        return await self._run_turn(event, event_key, timer_id)
+
+    async def _run_turn(
         self, event: Event, event_key: str, timer_id: int | None
     ) -> list[OutboxItem] | None:
         now = self.services.clock.now()

@@ -31,6 +31,7 @@ from bot.i18n.locales import clean_user_text, isolate, sentence_name
 from bot.i18n.plain import wording
 from bot.store.protocol import ServiceStore
 from bot.store.types import Write
+from bot.store.writes import ClaimCaseNumbers
 
 
 @dataclass
@@ -144,6 +145,19 @@ class Turn:
 
     def record(self, action: str, subject: str = "", detail: str = "") -> None:
         self.audit.append((action, subject, detail))
+
+    def new_case_numbers(self, kind: str) -> tuple[int, int]:
+        """A new case's id and its number among its kind, claimed by this turn's commit
+        (which runs the turn again if another commit took them first)."""
+        community = self.services.config.community_id
+        case_id, number = self.services.store.cases.peek_numbers(community, kind)
+        for claim in self.writes:  # cases this turn opened already
+            if isinstance(claim, ClaimCaseNumbers) and claim.community == community:
+                case_id = max(case_id, claim.case_id + 1)
+                if claim.kind == kind:
+                    number = max(number, claim.number + 1)
+        self.writes.append(ClaimCaseNumbers(community, kind, case_id, number))
+        return case_id, number
 
 
 # A named action a dialog step may call; it may return a result key for ``on_result``.

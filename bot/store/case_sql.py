@@ -3,6 +3,7 @@ store's transaction."""
 
 from __future__ import annotations
 
+from bot.core.errors import Conflict
 from bot.core.sealing import Sealer
 from bot.store.privacy import forget_member_sql
 from bot.store.sql import Connection
@@ -11,6 +12,7 @@ from bot.store.writes import (
     AddCaseAudit,
     AddCaseText,
     AddInvitation,
+    ClaimCaseNumbers,
     DeleteCaseTexts,
     ForgetMember,
     SaveCase,
@@ -21,6 +23,8 @@ from bot.store.writes import (
 
 def run_write(conn: Connection, write: Write, sealer: Sealer) -> None:
     match write:
+        case ClaimCaseNumbers():
+            _claim(conn, write)
         case SaveCase():
             _save_case(conn, write)
         case AddCaseText(case_id, author, kind, text, shared, at):
@@ -59,6 +63,32 @@ def run_write(conn: Connection, write: Write, sealer: Sealer) -> None:
             )
         case ForgetMember():
             forget_member_sql(conn, write)
+
+
+def taken_numbers(conn: Connection, community: str, kind: str) -> tuple[int, int]:
+    """The highest case id in the store and the highest number of ``kind`` in the
+    community, as committed (a kind that numbered by id before goes on above it)."""
+    row = conn.execute(
+        "SELECT (SELECT value FROM counters WHERE name = ?), (SELECT max(id) FROM cases),"
+        " (SELECT value FROM counters WHERE name = ?),"
+        " (SELECT max(number) FROM cases WHERE community = ? AND kind = ?)",
+        (f"{community}:case", f"{community}:number:{kind}", community, kind),
+    ).fetchone()
+    return max(row[0] or 0, row[1] or 0), max(row[2] or 0, row[3] or 0)
+
+
+def _claim(conn: Connection, claim: ClaimCaseNumbers) -> None:
+    case_id, number = taken_numbers(conn, claim.community, claim.kind)
+    if (claim.case_id, claim.number) != (case_id + 1, number + 1):
+        raise Conflict(f"case {claim.case_id} ({claim.kind} {claim.number}) was taken")
+    conn.executemany(
+        "INSERT INTO counters VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [
+            (f"{claim.community}:case", claim.case_id),
+            (f"{claim.community}:number:{claim.kind}", claim.number),
+        ],
+    )
 
 
 def _save_case(conn: Connection, write: SaveCase) -> None:

@@ -8,14 +8,13 @@ carries to its commit, so a case never changes without the conversation that cha
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
+from bot.store.case_sql import taken_numbers
 from bot.store.sql import Connection
 from bot.store.types import iso, parse_iso
 from bot.store.writes import (
@@ -92,16 +91,9 @@ class CaseRecords:
     # The column that keeps case members in the order they were saved.
     MEMBER_ORDER = "rowid"
 
-    def __init__(
-        self,
-        conn: Connection,
-        sealer: Sealer | None,
-        transaction: Callable[[], AbstractContextManager[Connection]],
-    ) -> None:
+    def __init__(self, conn: Connection, sealer: Sealer | None = None) -> None:
         self.conn = conn
         self.sealer = sealer or Sealer(None)
-        # The store's own transactions, for the counters' small ones.
-        self._transaction = transaction
 
     def add_text(
         self, case_id: int, author: str, kind: str, text: str, shared: bool, now: datetime
@@ -205,35 +197,11 @@ class CaseRecords:
         ).fetchone()
         return blocked is not None or declined is not None
 
-    def next_number(self, name: str) -> int:
-        """A case number, allocated in its own small transaction: a number lost to a
-        crash leaves a harmless gap."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO counters VALUES (?, 1) ON CONFLICT (name) DO UPDATE"
-                " SET value = counters.value + 1",
-                (name,),
-            )
-            row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
-            number = int(row.fetchone()[0])
-        return number
-
-    def open_number(self, community: str, kind: str) -> tuple[int, int]:
-        """A new case's id (unique across kinds) and its number among cases of its kind
-        (above any number the kind has, so a kind that numbered by id before goes on)."""
-        case_id = self.next_number(f"{community}:case")
-        name = f"{community}:number:{kind}"
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO counters (name, value) SELECT ?, coalesce(max(number), 0) + 1"
-                " FROM cases WHERE community = ? AND kind = ? ON CONFLICT (name) DO UPDATE"
-                " SET value = CASE WHEN counters.value > excluded.value - 1"
-                " THEN counters.value ELSE excluded.value - 1 END + 1",
-                (name, community, kind),
-            )
-            row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,))
-            number = int(row.fetchone()[0])
-        return case_id, number
+    def peek_numbers(self, community: str, kind: str) -> tuple[int, int]:
+        """The id and number the next case of ``kind`` would take, as committed now.
+        Nothing is written: the turn's commit claims them (``ClaimCaseNumbers``)."""
+        case_id, number = taken_numbers(self.conn, community, kind)
+        return case_id + 1, number + 1
 
     def _case(self, row: tuple[Any, ...]) -> Case:
         case_id, community, kind, status, opened_by, created, mediator, space, data, number = row

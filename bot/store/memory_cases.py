@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from bot.core.errors import Conflict
 from bot.core.events import MemberRef
 from bot.store.cases import OPEN_STATUSES, Case, CaseMember, CaseText
 from bot.store.memory_tables import CaseAuditRow, CaseTextRow, Invitation, StoredCase, Tables
@@ -20,6 +21,7 @@ from bot.store.writes import (
     AddCaseAudit,
     AddCaseText,
     AddInvitation,
+    ClaimCaseNumbers,
     DeleteCaseTexts,
     ForgetMember,
     SaveCase,
@@ -114,23 +116,9 @@ class MemoryCases:
             for i in tables.invitations.values()
         )
 
-    def open_number(self, community: str, kind: str) -> tuple[int, int]:
-        """Taken at once, as in SQLite: a number lost with a turn leaves a gap."""
-        tables = self._tables()
-        case_id = tables.counters.get(f"{community}:case", 0) + 1
-        tables.counters[f"{community}:case"] = case_id
-        name = f"{community}:number:{kind}"
-        highest = max(
-            (
-                c.row.number
-                for c in tables.cases.values()
-                if (c.row.community, c.row.kind) == (community, kind)
-            ),
-            default=0,
-        )
-        number = max(tables.counters.get(name, 0), highest) + 1
-        tables.counters[name] = number
-        return case_id, number
+    def peek_numbers(self, community: str, kind: str) -> tuple[int, int]:
+        case_id, number = taken_numbers(self._tables(), community, kind)
+        return case_id + 1, number + 1
 
 
 def _case(stored: StoredCase) -> Case:
@@ -154,8 +142,27 @@ def _case(stored: StoredCase) -> Case:
     )
 
 
+def taken_numbers(tables: Tables, community: str, kind: str) -> tuple[int, int]:
+    """As ``bot.store.case_sql.taken_numbers``: the highest id and number taken."""
+    case_id = max(tables.counters.get(f"{community}:case", 0), max(tables.cases, default=0))
+    highest = max(
+        (
+            c.row.number
+            for c in tables.cases.values()
+            if (c.row.community, c.row.kind) == (community, kind)
+        ),
+        default=0,
+    )
+    return case_id, max(tables.counters.get(f"{community}:number:{kind}", 0), highest)
+
+
 def apply_case_write(tables: Tables, write: Write) -> None:
     match write:
+        case ClaimCaseNumbers(community, kind, case_id, number):
+            if (case_id - 1, number - 1) != taken_numbers(tables, community, kind):
+                raise Conflict(f"case {case_id} ({kind} {number}) was taken")
+            tables.counters[f"{community}:case"] = case_id
+            tables.counters[f"{community}:number:{kind}"] = number
         case SaveCase(row, at):
             old = tables.cases.get(row.id)
             if old is not None:  # as the SQL upsert: what a case is made with stays

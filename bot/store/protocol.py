@@ -145,9 +145,10 @@ class CaseStore(Protocol):
 
     def refused(self, community: str, requester: str, target: str, since: datetime) -> bool: ...
 
-    def open_number(self, community: str, kind: str) -> tuple[int, int]:
-        """A new case's id and its number among its kind, taken at once (not in the
-        turn's commit: the turn's texts show the number)."""
+    def peek_numbers(self, community: str, kind: str) -> tuple[int, int]:
+        """The id and number the next case of ``kind`` would take, as committed now;
+        the turn's commit claims them (``ClaimCaseNumbers``), or fails with
+        ``Conflict`` when another commit took them first."""
         ...
 
 

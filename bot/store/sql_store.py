@@ -26,6 +26,7 @@ from bot.store.turn_writes import SET_TIMER, write_outbox, write_state, write_ti
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
+from bot.store.writes import ClaimCaseNumbers
 
 # A delivered action keeps no text (a reply may quote a private statement): its row
 # keeps only the id, platform and times that delivery and its records need.
@@ -72,6 +73,10 @@ class SqlStore:
 
     def _done(self, outbox_ids: list[int]) -> None:
         """These rows' delivery (or setting aside) is written: no longer claimed."""
+
+    def _lock_case_numbers(self) -> None:
+        """Inside the turn's transaction, before case numbers are claimed: no other
+        process claims any until this commit ends (one process writes here: nothing)."""
 
     def claim_member(self, community: str, member: str) -> bool:
         return True
@@ -222,6 +227,8 @@ class SqlStore:
             write_timers(conn, changes, self.SET_TIMER)
             items = write_outbox(self._insert_id, changes, now, self.sealer)
             self._claim_new(items)
+            if any(isinstance(write, ClaimCaseNumbers) for write in changes.writes):
+                self._lock_case_numbers()
             for write in changes.writes:
                 run_write(conn, write, self.sealer)
             for name, position in changes.cursors.items():

@@ -56,7 +56,7 @@ class SQLiteStore(SqlStore):
         # Conversation states and queued messages can hold what members wrote (report
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)
-        self.cases = CaseRecords(conn, sealer, self._transaction)
+        self.cases = CaseRecords(conn, sealer)
         self._check_key(sealer or Sealer(None))
 
     def close(self) -> None:

@@ -37,6 +37,19 @@ class SaveCase:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimCaseNumbers:
+    """A new case's id (unique in the store) and its number among its kind, taken by
+    the turn's commit: the commit fails with ``Conflict`` (and the turn runs again)
+    when another commit took either first. So a number is never given twice, and a
+    turn that fails takes none."""
+
+    community: str
+    kind: str
+    case_id: int
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
 class AddCaseText:
     """A case text (statement, report, evidence): sealed by the store when a key is set."""
 
@@ -98,7 +111,8 @@ class ForgetMember:
 
 
 Write = (
-    SaveCase
+    ClaimCaseNumbers
+    | SaveCase
     | AddCaseText
     | DeleteCaseTexts
     | AddCaseAudit

@@ -32,7 +32,7 @@ def member_cases(turn: Turn, kind: str) -> list[Case]:
 
 def new_case(turn: Turn, kind: str, member: CaseMember, data: dict[str, object]) -> Case:
     community = turn.services.config.community_id
-    case_id, number = turn.services.store.cases.open_number(community, kind)
+    case_id, number = turn.new_case_numbers(kind)
     case = Case(
         case_id, community, kind, "open", turn.member.key, turn.now, members=[member], data=data
     )

@@ -118,7 +118,7 @@ def invitation_refusal(turn: Turn, target: MemberRef) -> str | None:
 def open_case(turn: Turn, parties: list[MemberRef], *, by_mediator: bool = False) -> Case:
     services = turn.services
     community = services.config.community_id
-    case_id, number = services.store.cases.open_number(community, KIND)
+    case_id, number = turn.new_case_numbers(KIND)
     members = [] if by_mediator else [CaseMember(turn.member, "requester")]
     members += [CaseMember(p, "party", {"consent": "pending"}) for p in parties]
     case = Case(case_id, community, KIND, "screening", turn.member.key, turn.now, members=members)

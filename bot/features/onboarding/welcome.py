@@ -4,7 +4,7 @@ when the code of conduct changes."""
 
 from __future__ import annotations
 
-from bot.core.actions import OfferPrivateChat
+from bot.core.actions import OfferPrivateChat, Restrict
 from bot.core.events import MemberJoined, Place, PlaceKind, TimerFired
 from bot.core.state import Frame
 from bot.engine.flows import resume, start_dialog
@@ -25,6 +25,7 @@ def welcome_place(turn: Turn) -> Place:
 
 
 def on_join(turn: Turn) -> None:
+    hold_until_agreed(turn)
     onboarding = _flow(turn, ONBOARDING)
     if onboarding is not None:
         assert onboarding.place is not None
@@ -52,6 +53,19 @@ def on_join(turn: Turn) -> None:
             )
         return
     start_dialog(turn, ONBOARDING, place)
+
+
+def hold_until_agreed(turn: Turn) -> None:
+    """Where the platform holds newcomers silent, one who never agreed may not write
+    where they joined until the onboarding grants them its role. Without onboarding
+    nothing would ever let them in, so nobody is held."""
+    joined_at = turn.event.place if isinstance(turn.event, MemberJoined) else None
+    onboarding = turn.services.config.onboarding
+    if joined_at is None or not onboarding.enabled or onboarding.role is None:
+        return
+    held = turn.services.can(joined_at.platform).restricts_newcomers
+    if held and turn.profile.acknowledged_version is None:
+        turn.outbox.append(Restrict(joined_at, turn.member))
 
 
 def follow_to_direct(turn: Turn, place: Place) -> Frame | None:

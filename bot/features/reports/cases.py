@@ -100,7 +100,7 @@ def may_report(turn: Turn) -> str | None:
 
 def open_report(turn: Turn, data: dict[str, object]) -> Case:
     community = turn.services.config.community_id
-    case_id, number = turn.services.store.cases.open_number(community, KIND)
+    case_id, number = turn.new_case_numbers(KIND)
     alias = f"reporter-{number}"  # stable per case, and says nothing the number does not
     case = Case(
         case_id,

@@ -59,7 +59,7 @@ class PostgresStore(SqlStore):
         self._conn = PgConnection(self._raw)
         self._unwritten_marks: list[tuple[str, int]] = []
         self.sealer = sealer or Sealer(None)
-        self.cases = PostgresCases(self._conn, sealer, self._transaction)
+        self.cases = PostgresCases(self._conn, sealer)
         self._claims = Claims(self._raw)
         self._check_key(self.sealer)
 
@@ -88,6 +88,11 @@ class PostgresStore(SqlStore):
 
     def release_member(self, community: str, member: str) -> None:
         self._claims.release_member(community, member)
+
+    def _lock_case_numbers(self) -> None:
+        # Read committed: after this lock, the check of the claim reads every number
+        # another process's commit took, and a taken one is a Conflict (turn runs again).
+        self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case numbers', 0))")
 
     def _claim_new(self, items: list[OutboxItem]) -> None:
         self._claims.take_new([item.id for item in items])
