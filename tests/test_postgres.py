@@ -5,6 +5,7 @@ The store contract itself runs in tests/test_store_contract.py."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -177,3 +178,33 @@ def test_sqlite_runs_without_importing_psycopg(tmp_path: Path) -> None:
         "assert 'psycopg' not in sys.modules, 'psycopg imported'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+
+
+def test_run_on_another_programs_database_stops_with_one_line(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """``concord run --db postgresql://...`` opens PostgreSQL before any platform
+    connects: a database Concord may not use stops it at once, untouched."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE accounts (id integer)")
+    config = tmp_path / "concord.yaml"
+    config.write_text(
+        "community: {id: x, name: X}\n"
+        "platforms:\n"
+        "  telegram:\n"
+        "    token_env: CONCORD_TEST_TOKEN\n"
+        "    groups: [-1001]\n",
+        "utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run", str(config), "--db", postgres_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CONCORD_TEST_TOKEN": "123:abc", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another program's tables" in lines[0], result.stderr
+    assert PASSWORD not in result.stderr and _tables(postgres_url) == ["accounts"]
