@@ -25,6 +25,7 @@ from bot.core.errors import ConcordError
 from bot.core.resources import locales_dir
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.status import language_statuses, markdown_table, replace_table
+from bot.store.postgres import is_postgres_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--config", type=Path, help="concord.yaml (default: the example community)")
     chat.add_argument("--db", type=Path, help="database file")
     chat.add_argument("--transcript", type=Path, help="play a transcript and compare")
-    check = commands.add_parser("check", help="validate config, dialogs, catalogs, code of conduct")
+    check = commands.add_parser(
+        "check", help="validate config, dialogs, catalogs, code of conduct, a PostgreSQL database"
+    )
     check.add_argument("config", nargs="?", type=Path)
+    check.add_argument("--db", help="a postgresql:// URL to check (default: the config's)")
     languages = commands.add_parser(
         "languages", help="print each catalog's review status and completeness (Markdown)"
     )
@@ -59,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         "run", help="run every configured platform in one process", parents=[operations]
     )
     run.add_argument("config", type=Path)
-    run.add_argument("--db", type=Path, help="database file")
+    run.add_argument("--db", help="database file or postgresql:// URL")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "check":
-            return run_check(args.config)
+            return run_check(args.config, args.db)
         if args.command == "schema":
             print(json.dumps(config_schema(platform_specs()), indent=2, ensure_ascii=False))
             return 0
@@ -100,16 +104,31 @@ def run_languages(write: Path | None) -> int:
     return 0
 
 
-def run_check(config_path: Path | None) -> int:
+def run_check(config_path: Path | None, db: str | None = None) -> int:
     config = load_config(config_path)
     catalogs, coc, dialogs = load_content(config)
     for name, section in config.platforms.items():
         settings_module(name).parse(section, check_only=True)
+    url = db or config.database_url
+    if url is not None and not is_postgres_url(url):
+        print(f"concord: --db {url!r}: not a postgresql:// URL", file=sys.stderr)
+        return 1
+    database = check_database(url) if url else None  # one line and exit 1 when it fails
     print(
         f"{config.source}: OK: {len(dialogs)} dialogs, {len(catalogs.available)} languages, "
         f"code of conduct version {coc.version} with {len(coc.sections)} sections"
     )
+    if database:
+        print(database)
     return 0
+
+
+def check_database(url: str) -> str:
+    """What a PostgreSQL database is to Concord, read without writing; a StoreError
+    (one line, exit 1) when Concord cannot use it."""
+    from bot.store.postgres.check import describe
+
+    return describe(url)
 
 
 async def run_transcript_command(

@@ -76,7 +76,7 @@ def check_platforms(config: Config) -> dict[str, Any]:
 
 
 async def run_platforms(
-    config_path: Path, database: Path | None = None, operations: Operations | None = None
+    config_path: Path, database: Path | str | None = None, operations: Operations | None = None
 ) -> int:
     config = load_config(config_path)
     settings = check_platforms(config)

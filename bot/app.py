@@ -18,6 +18,7 @@ from bot.engine.engine import Engine
 from bot.engine.turn import Services
 from bot.features import all_features
 from bot.i18n.catalogs import Catalogs
+from bot.store.postgres import is_postgres_url
 from bot.store.protocol import ServiceStore
 from bot.store.sqlite import SQLiteStore
 
@@ -48,21 +49,30 @@ def load_content(config: Config) -> tuple[Catalogs, CodeOfConduct, dict[str, Dia
     return catalogs, coc, dialogs
 
 
+def open_store(config: Config, database: Path | str | None = None) -> ServiceStore:
+    """The store of ``database`` (``--db``), else the config's, else the default SQLite
+    file. psycopg is imported only for a PostgreSQL URL."""
+    target = database or config.database_url or config.database or default_database()
+    sealer = Sealer(config.privacy.encryption_key)
+    if is_postgres_url(target):
+        from bot.store.postgres.store import PostgresStore
+
+        # Adapters keep their own files (Matrix's crypto store) in the data folder.
+        return PostgresStore(str(target), path=default_database(), sealer=sealer)
+    return SQLiteStore(target, durable=config.durability == "strict", sealer=sealer)
+
+
 def build_engine(
     config: Config,
     database: Path | str | None = None,
     clock: Clock | None = None,
     store: ServiceStore | None = None,
 ) -> Engine:
-    """The engine with every feature, on ``store`` or else the SQLite file ``database``
-    (the config's, or the default one)."""
+    """The engine with every feature, on ``store`` or else the database ``database``
+    (a SQLite file or a PostgreSQL URL; the config's, or the default file)."""
     catalogs, coc, dialogs = load_content(config)
     if store is None:
-        store = SQLiteStore(
-            database or config.database or default_database(),
-            durable=config.durability == "strict",
-            sealer=Sealer(config.privacy.encryption_key),
-        )
+        store = open_store(config, database)
     services = Services(
         config=config,
         catalogs=catalogs,

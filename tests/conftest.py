@@ -25,6 +25,7 @@ from bot.core.events import (
     TextSaid,
 )
 from bot.engine.engine import Engine
+from tests.postgres_server import postgres_cluster, postgres_url  # noqa: F401  (fixtures)
 
 _LOOPBACK = ("127.", "::1", "localhost")
 

@@ -1,5 +1,6 @@
 """The store contract (bot.store.protocol.Store), run against every backend: SQLite on
-a real file and the in-memory store (PostgreSQL joins them later).
+a real file, the in-memory store, and PostgreSQL on a real throwaway cluster the suite
+starts on loopback (tests/postgres_server.py).
 
 Each test says what a member or a moderator would notice if a backend broke it: a reply
 sent twice or lost, a half-made step after a crash, a private text kept after delivery,
@@ -64,22 +65,30 @@ class Backend:
     stored_actions: Callable[[], list[str]]
 
 
-def _sqlite(tmp_path: Path) -> Backend:
-    path = tmp_path / "contract.db"
-    backend = Backend(SQLiteStore(path), lambda: backend.store, lambda: [])
+def _reopening(open_store: Callable[[], Store], read_actions: Callable[[], list[str]]) -> Backend:
+    backend = Backend(open_store(), lambda: backend.store, lambda: [])
 
     def reopen() -> Store:
         backend.store.close()
-        backend.store = SQLiteStore(path)
+        backend.store = open_store()
         return backend.store
 
     def stored_actions() -> list[str]:
         backend.store.flush_marks()
-        with sqlite3.connect(path) as other:
-            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+        return read_actions()
 
     backend.reopen, backend.stored_actions = reopen, stored_actions
     return backend
+
+
+def _sqlite(tmp_path: Path) -> Backend:
+    path = tmp_path / "contract.db"
+
+    def read_actions() -> list[str]:
+        with sqlite3.connect(path) as other:
+            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+
+    return _reopening(lambda: SQLiteStore(path), read_actions)
 
 
 def _memory(tmp_path: Path) -> Backend:
@@ -87,9 +96,24 @@ def _memory(tmp_path: Path) -> Backend:
     return Backend(store, lambda: store, lambda: [r.action for r in store._t.outbox.values()])
 
 
-@pytest.fixture(params=[_sqlite, _memory], ids=["sqlite", "memory"])
+def _postgres(tmp_path: Path, url: str) -> Backend:
+    import psycopg
+
+    from bot.store.postgres.store import PostgresStore
+
+    def read_actions() -> list[str]:
+        with psycopg.connect(url) as other:
+            return [row[0] for row in other.execute("SELECT action FROM outbox ORDER BY id")]
+
+    return _reopening(lambda: PostgresStore(url, path=tmp_path / "concord.db"), read_actions)
+
+
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made: Backend = request.param(tmp_path)
+    if request.param == "postgres":
+        made = _postgres(tmp_path, request.getfixturevalue("postgres_url"))
+    else:
+        made = {"sqlite": _sqlite, "memory": _memory}[request.param](tmp_path)
     yield made
     made.store.close()
 
@@ -354,21 +378,37 @@ TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.txt"))
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
-async def test_whole_conversations_read_the_same_on_the_memory_store(
-    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["memory", "postgres"])
+async def test_whole_conversations_read_the_same_on_every_store(
+    kind: str,
+    path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The transcripts (onboarding, reports, a mediation with its case records), played
-    with the in-memory store in place of SQLite: every line as written."""
+    with the in-memory store or PostgreSQL in place of SQLite: every line as written."""
+    if kind == "postgres":
+        from bot.store.postgres.store import PostgresStore
 
-    def with_memory_store(config: Config, database: object, clock: Clock) -> Engine:
-        return build_engine(config, clock=clock, store=MemoryStore())
+        url = request.getfixturevalue("postgres_url")
+        kinds: tuple[type, ...] = (PostgresStore,)
 
-    monkeypatch.setattr(console_session, "build_engine", with_memory_store)
+        def store() -> Any:
+            return PostgresStore(url, path=tmp_path / "unused.db")
+    else:
+        kinds = (MemoryStore,)
+        store = MemoryStore
+
+    def with_other_store(config: Config, database: object, clock: Clock) -> Engine:
+        return build_engine(config, clock=clock, store=store())
+
+    monkeypatch.setattr(console_session, "build_engine", with_other_store)
     session = console_session.ConsoleSession(
         load_config(None), tmp_path / "unused.db", AdvancingClock(ManualClock(), fixed=True)
     )
     try:
-        assert isinstance(session.engine.services.store, MemoryStore)
+        assert isinstance(session.engine.services.store, kinds)
         passed, report = await run_transcript(session, path)
     finally:
         session.close()

@@ -29,6 +29,7 @@ from bot.config.mediation import Mediation, parse_mediation
 from bot.config.reports import Privacy, Reports, parse_privacy, parse_reports
 from bot.core import resources
 from bot.core.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
+from bot.store.postgres import is_postgres_url
 
 PLATFORMS = PLATFORM_NAMES
 
@@ -96,7 +97,8 @@ class Config:
     locale_dirs: tuple[Path, ...]
     onboarding: Onboarding = field(default_factory=Onboarding)
     moderators: Moderators = field(default_factory=Moderators)
-    database: Path | None = None
+    database: Path | None = None  # the SQLite file
+    database_url: str | None = None  # or a PostgreSQL database (postgresql://...)
     durability: str = "normal"  # "strict": every step on disk before its replies go out
     messages_per_minute: int = 20
     live_conversations: int = 10_000  # kept in memory; the others are read from the store
@@ -129,7 +131,8 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
     limits = LIMITS.check(doc, ("limits",), top.get("limits") or {})
     logging = LOGGING.check(doc, ("logging",), top.get("logging") or {})
     metrics = METRICS.check(doc, ("metrics",), top.get("metrics") or {})
-    database = top.get("database")
+    database = v.text(doc, ("database",), top["database"]) if top.get("database") else None
+    url = database if is_postgres_url(database) else None
     return Config(
         source=doc.name,
         community_id=COMMUNITY.read(doc, ("community",), community, "id"),
@@ -140,7 +143,8 @@ def parse_config(doc: YamlDocument, base: Path) -> Config:
         locale_dirs=tuple(locale_dirs),
         onboarding=_onboarding(doc, top.get("onboarding") or {}),
         moderators=_moderators(doc, top.get("moderators") or {}),
-        database=_path(base, v.text(doc, ("database",), database)) if database else None,
+        database=_path(base, database) if database and not url else None,
+        database_url=url,
         durability=TOP.read(doc, (), top, "durability"),
         platforms=_platforms(doc, top.get("platforms") or {}),
         mediation=parse_mediation(doc, top.get("mediation")),

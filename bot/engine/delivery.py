@@ -46,9 +46,14 @@ class Adapter(Protocol):
 
 
 class Outbox:
-    def __init__(self, store: DeliveryStore, clock: Clock) -> None:
+    def __init__(self, store: DeliveryStore, clock: Clock, *, shared: bool = False) -> None:
+        """``shared``: other processes deliver from the same store (PostgreSQL). Then
+        an action for a platform this process does not run is left to one that does,
+        and the retry loop also takes up, every round, what a process that died left
+        undelivered."""
         self.store = store
         self.clock = clock
+        self.shared = shared
         self.adapters: dict[str, Adapter] = {}
         self._wakeup = asyncio.Event()
         self._flushing = asyncio.Lock()  # one flush at a time, or an action goes out twice
@@ -90,6 +95,9 @@ class Outbox:
         for item in items:
             platform = action_platform(item.action)
             adapter = self.adapters.get(platform)
+            if adapter is None and self.shared:
+                store.release(item.id)  # another process runs that platform
+                continue
             if adapter is None:
                 # Nothing here can ever deliver it (a mentor on a platform that is not
                 # running, say): set it aside rather than block everything after it.
@@ -158,7 +166,7 @@ class Outbox:
         after a platform failed. Returns how many actions went out."""
         delivered = 0
         async with self._flushing:
-            while pending := self.store.pending_outbox():
+            while pending := self.store.pending_outbox(platforms=self._served()):
                 for item in pending:
                     if not await self._deliver([item]):
                         self._backlog = True
@@ -169,6 +177,10 @@ class Outbox:
             self._report_backlog()
         return delivered
 
+    def _served(self) -> set[str] | None:
+        """On a shared store, only the platforms this process delivers to."""
+        return set(self.adapters) if self.shared else None
+
     async def retry_forever(self, every: timedelta = timedelta(seconds=15)) -> None:
         """Keep retrying undelivered actions while a platform is failing; deliver at
         once when a platform becomes ready."""
@@ -178,5 +190,5 @@ class Outbox:
                 async with asyncio.timeout(every.total_seconds()):
                     await self._wakeup.wait()
             self._wakeup.clear()  # a platform ready during the flush wakes it again
-            if self._backlog:
+            if self._backlog or self.shared:
                 await self.flush()

@@ -1,8 +1,10 @@
 """The engine: turns each event into one committed transaction, then delivers.
 
 Events of one conversation are handled strictly in order (a lock per member);
-different members proceed concurrently. State lives in SQLite; a bounded cache
-keeps memory flat however many conversations are stored.
+different members proceed concurrently. State lives in the store; a bounded cache
+keeps memory flat however many conversations are stored. On a store other processes
+share (PostgreSQL), a turn first claims its member from the other processes and reads
+the member's state from the store, not from the cache.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from bot.core.state import (
     Conversation,
     Profile,
     conversation_from_dict,
-    conversation_to_dict,
     profile_from_dict,
     profile_to_dict,
 )
 from bot.engine.commands import command_table
+from bot.engine.commit import turn_changes
 from bot.engine.delivery import Adapter, Outbox
 from bot.engine.dispatch import handle
 from bot.engine.middleware import (
@@ -42,7 +44,6 @@ from bot.engine.turn import Command, Services, Turn
 from bot.i18n.catalogs import Translator
 from bot.i18n.command_names import aliases
 from bot.store.group_sync import GroupSync
-from bot.store.privacy import ERASED, forget_member
 from bot.store.types import Changes, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Engine:
         middlewares: Sequence[Middleware] | None = None,
     ) -> None:
         self.services = services
-        self.outbox = Outbox(services.store, services.clock)
+        self.outbox = Outbox(services.store, services.clock, shared=services.store.shared)
         self.observer: Observer = NoObserver()
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
@@ -85,6 +86,9 @@ class Engine:
         # Live conversations kept in memory (a fixed cost, about 3 KB each): the rest
         # are read back from SQLite, so memory does not grow with conversations stored.
         self._cache_size = cache_size or services.config.live_conversations
+        if services.store.shared:
+            # Other processes change states too: a turn reads its member's from the store.
+            self._cache_size = 0
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._timer_wakeup = asyncio.Event()
@@ -126,7 +130,11 @@ class Engine:
         self._waiting[member_key] = self._waiting.get(member_key, 0) + 1
         try:
             async with lock:
-                items = await self._handle_locked(event, event_key, timer_id)
+                await self._claim(member_key)
+                try:
+                    items = await self._handle_locked(event, event_key, timer_id)
+                finally:
+                    store.release_member(self.community, member_key)
                 if items is None:
                     return False
                 if self.group_sync is not None:
@@ -145,6 +153,15 @@ class Engine:
             # member's lock.
             await self.fire_due_timers()
         return True
+
+    async def _claim(self, member_key: str) -> None:
+        """On a store other processes share, wait until none of them runs a turn of
+        this member (bot.store.postgres.claims); at once on any other store."""
+        store = self.services.store
+        pause = 0.002
+        while not store.claim_member(self.community, member_key):
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     async def _handle_locked(
         self, event: Event, event_key: str, timer_id: int | None
@@ -192,7 +209,7 @@ class Engine:
             )
             turn.say("common.error")
         profile_now = profile_to_dict(turn.profile)
-        changes = self._changes(turn, event_key, timer_id)
+        changes = turn_changes(turn, event_key, timer_id)
         if not turn.forget and profile_now != written:  # most events change no profile
             changes.profiles[(self.community, turn.member.key)] = profile_now
         try:
@@ -229,37 +246,6 @@ class Engine:
         for middleware in reversed(self.middlewares):
             chain = _wrap(middleware, chain)
         await chain(turn)
-
-    def _changes(self, turn: Turn, event_key: str, timer_id: int | None) -> Changes:
-        community = self.community
-        member = turn.member.key
-        if turn.forget:
-            keep = self.services.config.privacy.keep_open_cases
-            # What concerns others (a withdrawn invitation, a closed case) still happens.
-            return Changes(
-                at=turn.now,
-                event_key=event_key,
-                outbox=[(community, action) for action in turn.outbox],
-                timers=[(community, t) for t in turn.timers if t.member.key != member],
-                writes=[*turn.writes, forget_member(community, member, keep)],
-                audit=[(community, ERASED, "erased", "", "")],
-            )
-        state = conversation_to_dict(turn.conversation) if turn.conversation.frames else None
-        changes = Changes(
-            at=turn.now,
-            event_key=event_key,
-            conversations={(community, member): state},
-            outbox=[(community, action) for action in turn.outbox],
-            timers=[(community, timer) for timer in turn.timers],
-            timers_cancelled=[(community, member, kind) for kind in turn.cancelled_timers],
-            acknowledgements=[(community, member, v) for v in turn.acknowledgements],
-            mentorships=[(community, mentee, mentor) for mentee, mentor in turn.mentorships],
-            audit=[(community, member, a, s, d) for a, s, d in turn.audit],
-            writes=list(turn.writes),
-        )
-        if timer_id is not None:
-            changes.timers_done.append(timer_id)
-        return changes
 
     def _load(self, member: MemberRef) -> tuple[Conversation, Profile, dict[str, Any] | None]:
         """The member's conversation and profile, and the profile as last written."""

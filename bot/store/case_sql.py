@@ -3,11 +3,10 @@ store's transaction."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.core.errors import Conflict
 from bot.core.sealing import Sealer
 from bot.store.privacy import forget_member_sql
+from bot.store.sql import Connection
 from bot.store.writes import (
     AddBlock,
     AddCaseAudit,
@@ -22,7 +21,7 @@ from bot.store.writes import (
 )
 
 
-def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
+def run_write(conn: Connection, write: Write, sealer: Sealer) -> None:
     match write:
         case ClaimCaseNumbers():
             _claim(conn, write)
@@ -59,27 +58,26 @@ def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
             )
         case AddBlock(community, target, requester, at):
             conn.execute(
-                "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
+                "INSERT INTO blocks VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (community, target, requester, at),
             )
         case ForgetMember():
             forget_member_sql(conn, write)
 
 
-def taken_numbers(conn: sqlite3.Connection, community: str, kind: str) -> tuple[int, int]:
+def taken_numbers(conn: Connection, community: str, kind: str) -> tuple[int, int]:
     """The highest case id in the store and the highest number of ``kind`` in the
     community, as committed (a kind that numbered by id before goes on above it)."""
     row = conn.execute(
-        "SELECT max(coalesce((SELECT value FROM counters WHERE name = ?), 0),"
-        " coalesce((SELECT max(id) FROM cases), 0)),"
-        " max(coalesce((SELECT value FROM counters WHERE name = ?), 0),"
-        " coalesce((SELECT max(number) FROM cases WHERE community = ? AND kind = ?), 0))",
+        "SELECT (SELECT value FROM counters WHERE name = ?), (SELECT max(id) FROM cases),"
+        " (SELECT value FROM counters WHERE name = ?),"
+        " (SELECT max(number) FROM cases WHERE community = ? AND kind = ?)",
         (f"{community}:case", f"{community}:number:{kind}", community, kind),
     ).fetchone()
-    return int(row[0]), int(row[1])
+    return max(row[0] or 0, row[1] or 0), max(row[2] or 0, row[3] or 0)
 
 
-def _claim(conn: sqlite3.Connection, claim: ClaimCaseNumbers) -> None:
+def _claim(conn: Connection, claim: ClaimCaseNumbers) -> None:
     case_id, number = taken_numbers(conn, claim.community, claim.kind)
     if (claim.case_id, claim.number) != (case_id + 1, number + 1):
         raise Conflict(f"case {claim.case_id} ({claim.kind} {claim.number}) was taken")
@@ -93,7 +91,7 @@ def _claim(conn: sqlite3.Connection, claim: ClaimCaseNumbers) -> None:
     )
 
 
-def _save_case(conn: sqlite3.Connection, write: SaveCase) -> None:
+def _save_case(conn: Connection, write: SaveCase) -> None:
     case = write.case
     conn.execute(
         "INSERT INTO cases (id, community, kind, status, opened_by, mediator, space,"

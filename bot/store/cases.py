@@ -8,7 +8,6 @@ carries to its commit, so a case never changes without the conversation that cha
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
 from bot.store.case_sql import taken_numbers
+from bot.store.sql import Connection
 from bot.store.types import iso, parse_iso
 from bot.store.writes import (
     AddBlock,
@@ -88,7 +88,10 @@ class CaseText:
 class CaseRecords:
     """Reading case records, and sealing the texts written to them."""
 
-    def __init__(self, conn: sqlite3.Connection, sealer: Sealer | None = None) -> None:
+    # The column that keeps case members in the order they were saved.
+    MEMBER_ORDER = "rowid"
+
+    def __init__(self, conn: Connection, sealer: Sealer | None = None) -> None:
         self.conn = conn
         self.sealer = sealer or Sealer(None)
 
@@ -205,7 +208,8 @@ class CaseRecords:
         members = [
             CaseMember(MemberRef(**json.loads(ref)), role, json.loads(state))
             for ref, role, state in self.conn.execute(
-                "SELECT member_ref, role, state FROM case_members WHERE case_id = ? ORDER BY rowid",
+                "SELECT member_ref, role, state FROM case_members WHERE case_id = ?"
+                f" ORDER BY {self.MEMBER_ORDER}",
                 (case_id,),
             )
         ]

@@ -9,6 +9,7 @@ anywhere in it leaves nothing of the turn. Nothing is sealed: nothing is at rest
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -29,10 +30,20 @@ class MemoryStore:
 
     path = ":memory:"
     durable = False
+    shared = False  # one process writes to it
 
     def __init__(self) -> None:
         self._t = Tables()
         self.cases = MemoryCases(lambda: self._t)
+
+    def claim_member(self, community: str, member: str) -> bool:
+        return True
+
+    def release_member(self, community: str, member: str) -> None:
+        """Nothing to release: no other process writes to this store."""
+
+    def release(self, outbox_id: int) -> None:
+        """Nothing to release: no other process delivers from this store."""
 
     # Reads --------------------------------------------------------------------------
 
@@ -47,8 +58,14 @@ class MemoryStore:
         row = self._t.profiles.get((community, member))
         return json.loads(row) if row else None
 
-    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
-        pending = [(i, row) for i, row in sorted(self._t.outbox.items()) if row.sent_at is None]
+    def pending_outbox(
+        self, limit: int = 500, platforms: Collection[str] | None = None
+    ) -> list[OutboxItem]:
+        pending = [
+            (i, row)
+            for i, row in sorted(self._t.outbox.items())
+            if row.sent_at is None and (platforms is None or row.platform in platforms)
+        ]
         return [
             OutboxItem(i, row.community, action_from_json(row.action), row.attempts)
             for i, row in pending[:limit]

@@ -6,13 +6,13 @@ text; a counter per platform keeps how many there were for good.
 
 from __future__ import annotations
 
-import sqlite3
+from bot.store.sql import Connection
 
 UNDELIVERABLE = "undeliverable: "  # how a set-aside action's reason starts
 _COUNTER = "undeliverable:"  # + platform: the counter of actions set aside
 
 
-def set_aside(conn: sqlite3.Connection, outbox_id: int, error: str, at: str) -> None:
+def set_aside(conn: Connection, outbox_id: int, error: str, at: str) -> None:
     """Inside a transaction: mark the action done without its text, with the reason."""
     conn.execute(
         "UPDATE outbox SET sent_at = ?, action = '', attempts = attempts + 1,"
@@ -21,12 +21,12 @@ def set_aside(conn: sqlite3.Connection, outbox_id: int, error: str, at: str) -> 
     )
     conn.execute(
         "INSERT INTO counters (name, value) SELECT ? || platform, 1 FROM outbox"
-        " WHERE id = ? ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        " WHERE id = ? ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
         (_COUNTER, outbox_id),
     )
 
 
-def counts(conn: sqlite3.Connection) -> dict[str, int]:
+def counts(conn: Connection) -> dict[str, int]:
     """How many actions were set aside as undeliverable, per platform."""
     rows = conn.execute(
         "SELECT substr(name, ?), value FROM counters WHERE substr(name, 1, ?) = ?",
@@ -35,7 +35,7 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {platform: int(count) for platform, count in rows}
 
 
-def reasons(conn: sqlite3.Connection, limit: int) -> list[tuple[int, str, str]]:
+def reasons(conn: Connection, limit: int) -> list[tuple[int, str, str]]:
     """The latest actions set aside (outbox id, platform, reason), newest first."""
     rows = conn.execute(
         "SELECT id, platform, substr(last_error, ?) FROM outbox WHERE sent_at IS NOT NULL"

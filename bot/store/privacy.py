@@ -4,10 +4,10 @@ remove, as writes inside an event's transaction or as one housekeeping transacti
 from __future__ import annotations
 
 import re
-import sqlite3
 import uuid
 from datetime import datetime
 
+from bot.store.sql import Connection, like_escaped
 from bot.store.types import iso
 from bot.store.writes import ForgetMember
 
@@ -23,7 +23,7 @@ def forget_member(community: str, key: str, keep_open_cases: bool) -> ForgetMemb
     return ForgetMember(community, key, keep_open_cases)
 
 
-def forget_member_sql(conn: sqlite3.Connection, forget: ForgetMember) -> None:
+def forget_member_sql(conn: Connection, forget: ForgetMember) -> None:
     """``forget_member`` inside the turn's transaction."""
     community, key, keep_open_cases = forget.community, forget.key, forget.keep_open_cases
     platform, _, member_id = key.partition(":")
@@ -84,17 +84,19 @@ def mentions(text: str, member_id: str) -> bool:
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
-def _erase_mentions(conn: sqlite3.Connection, table: str, member_id: str) -> None:
+def _erase_mentions(conn: Connection, table: str, member_id: str) -> None:
     """Audit details that name the member (a list of parties, a reason naming them)
     are blanked; details that only look alike stay."""
     rows = conn.execute(
-        f"SELECT id, detail FROM {table} WHERE instr(lower(detail), lower(?)) > 0", (member_id,)
+        f"SELECT id, detail FROM {table} WHERE lower(detail) LIKE '%' || lower(?) || '%'"
+        " ESCAPE '\\'",
+        (like_escaped(member_id),),
     ).fetchall()
     found = [(ERASED, row_id) for row_id, detail in rows if mentions(detail, member_id)]
     conn.executemany(f"UPDATE {table} SET detail = ? WHERE id = ?", found)
 
 
-def purge_older_than(conn: sqlite3.Connection, community: str, before: datetime) -> int:
+def purge_older_than(conn: Connection, community: str, before: datetime) -> int:
     """Texts of finished cases and idle conversations older than ``before`` go; the
     finished cases stay as counts (kind, status, dates) without identities."""
     marks = ",".join("?" * len(CLOSED_STATUSES))

@@ -9,6 +9,7 @@ features and housekeeping read and do besides; ``CaseStore`` reads case records
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,8 +22,17 @@ from bot.store.writes import AddCaseText
 class DeliveryStore(Protocol):
     """The outbox as delivery sees it (``bot.engine.delivery.Outbox``)."""
 
-    def pending_outbox(self, limit: int = 500) -> list[OutboxItem]:
-        """Committed actions not delivered yet, oldest first."""
+    def pending_outbox(
+        self, limit: int = 500, platforms: Collection[str] | None = None
+    ) -> list[OutboxItem]:
+        """Committed actions not delivered yet, oldest first (only those for
+        ``platforms`` when given). On a store other processes share: only those no
+        other process is delivering, now claimed by this one."""
+        ...
+
+    def release(self, outbox_id: int) -> None:
+        """A claimed action this process will not deliver (no adapter for its platform
+        here): another process may take it."""
         ...
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
@@ -80,6 +90,22 @@ class Store(DeliveryStore, Protocol):
     def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget`` was answered: no delivered message and no adapter record
         of that member stays."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes write to this store too (PostgreSQL): then a turn
+        claims its member first and reads the member's state from the store, never
+        from a copy in memory."""
+        ...
+
+    def claim_member(self, community: str, member: str) -> bool:
+        """Take the member for one turn, if no other process has them: True when taken
+        (always, for a store of one process)."""
+        ...
+
+    def release_member(self, community: str, member: str) -> None:
+        """The turn is committed: another process may take the member."""
         ...
 
     def close(self) -> None: ...

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot.core.actions import action_platform, action_to_json
 from bot.core.sealing import Sealer
+from bot.store.sql import Connection
 from bot.store.types import Changes, OutboxItem
 from bot.store.types import iso as _iso
 
 
-def write_state(conn: sqlite3.Connection, changes: Changes, now: str, sealer: Sealer) -> None:
+def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) -> None:
     """Conversations (sealed: they hold what members wrote), profiles, acknowledgements,
     mentorships and the audit log."""
     for (community, member), state in changes.conversations.items():
@@ -37,12 +39,13 @@ def write_state(conn: sqlite3.Connection, changes: Changes, now: str, sealer: Se
         )
     for community, member, version in changes.acknowledgements:
         conn.execute(
-            "INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?)",
+            "INSERT INTO acknowledgements VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (community, member, version, now),
         )
     for community, mentee, mentor in changes.mentorships:
         conn.execute(
-            "INSERT OR REPLACE INTO mentorships VALUES (?, ?, ?, ?)",
+            "INSERT INTO mentorships VALUES (?, ?, ?, ?) ON CONFLICT (community, mentee)"
+            " DO UPDATE SET mentor = excluded.mentor, at = excluded.at",
             (community, mentee, mentor, now),
         )
     for community, actor, what, subject, detail in changes.audit:
@@ -53,7 +56,15 @@ def write_state(conn: sqlite3.Connection, changes: Changes, now: str, sealer: Se
         )
 
 
-def write_timers(conn: sqlite3.Connection, changes: Changes) -> None:
+# A timer set again replaces the old one, with a new id (so it comes last among
+# timers due at the same time), in one statement: each engine says it its own way.
+SET_TIMER = (
+    "INSERT OR REPLACE INTO timers (community, member, member_ref, kind,"
+    " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER) -> None:
     for timer_id in changes.timers_done:
         conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
     for community, member, kind in changes.timers_cancelled:
@@ -64,8 +75,7 @@ def write_timers(conn: sqlite3.Connection, changes: Changes) -> None:
     for community, timer in changes.timers:
         ref = {"platform": timer.member.platform, "id": timer.member.id, "name": timer.member.name}
         conn.execute(
-            "INSERT OR REPLACE INTO timers (community, member, member_ref, kind,"
-            " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            set_timer,
             (
                 community,
                 timer.member.key,
@@ -77,16 +87,21 @@ def write_timers(conn: sqlite3.Connection, changes: Changes) -> None:
         )
 
 
+InsertId = Callable[[str, Sequence[Any]], int]
+"""Runs an INSERT and returns the new row's id (each engine has its own way)."""
+
+INSERT_OUTBOX = "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)"
+
+
 def write_outbox(
-    conn: sqlite3.Connection, changes: Changes, now: str, sealer: Sealer
+    insert_id: InsertId, changes: Changes, now: str, sealer: Sealer
 ) -> list[OutboxItem]:
     """The event's actions (sealed), in order; the items delivery will work through."""
     items = []
     for community, action in changes.outbox:
-        cursor = conn.execute(
-            "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)",
+        row_id = insert_id(
+            INSERT_OUTBOX,
             (community, action_platform(action), sealer.seal(action_to_json(action)), now),
         )
-        assert cursor.lastrowid is not None
-        items.append(OutboxItem(cursor.lastrowid, community, action, 0))
+        items.append(OutboxItem(row_id, community, action, 0))
     return items

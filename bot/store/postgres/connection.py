@@ -1,0 +1,79 @@
+"""Opening a PostgreSQL connection, and the ``?`` placeholders the shared SQL uses.
+
+A failure to connect becomes one ``StoreError`` line that names what to fix (the
+server, the credentials, the database's name) and shows the URL without its password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from bot.core.errors import StoreError
+from bot.store.postgres import redacted
+
+try:
+    import psycopg
+except ImportError as exc:  # psycopg installed, libpq not found: psycopg says which
+    if exc.name == "psycopg":
+        raise StoreError(
+            "the PostgreSQL store needs its extra: pip install 'concord-bot[postgres]'"
+        ) from exc
+    raise StoreError(
+        "psycopg cannot load libpq: install it (apt-get install libpq5) or the binary"
+        " build (pip install 'psycopg[binary]')"
+    ) from exc
+
+_CREDENTIALS = ("28P01", "28000")  # invalid password; invalid authorization
+_NO_DATABASE = "3D000"
+
+
+@lru_cache(maxsize=1024)
+def placeholders(sql: str) -> str:
+    """The shared statements' ``?`` as psycopg's ``%s`` (and a literal ``%`` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgConnection:
+    """A psycopg connection that takes the shared SQL as it is (``?`` placeholders).
+    psycopg prepares a statement on the server once it has run a few times."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        return self.raw.execute(placeholders(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.executemany(placeholders(sql), parameters)
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    """An autocommit connection (transactions are explicit), or a StoreError naming
+    what to fix."""
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise StoreError(connect_failure(url, exc)) from None
+    except psycopg.ProgrammingError as exc:  # a URL libpq cannot read
+        raise StoreError(f"{redacted(url)}: not a PostgreSQL URL libpq can read") from exc
+
+
+def connect_failure(url: str, exc: psycopg.Error) -> str:
+    """One line: what failed and what to fix, without the password."""
+    shown = redacted(url)
+    text = str(exc)
+    state = exc.sqlstate or ""
+    if state in _CREDENTIALS or "password" in text or "authentication failed" in text:
+        return (
+            f"{shown}: the server refused the user name or password: check the user and"
+            " password (in the URL, PGPASSWORD or ~/.pgpass)"
+        )
+    if state == _NO_DATABASE or ("database" in text and "does not exist" in text):
+        return f"{shown}: the server has no such database: create it or correct its name"
+    return (
+        f"{shown}: cannot reach the PostgreSQL server: check the host and port in the URL"
+        " and that the server is running"
+    )

@@ -1,0 +1,328 @@
+"""What the SQLite and PostgreSQL stores share: the Store contract in SQL both read
+alike, over a ``bot.store.sql.Connection``. Each backend adds how it opens, begins a
+transaction, returns a new row's id and keeps its files tidy.
+
+Every event's effects (its id in the inbox, the new conversation state, the member
+profile, the outgoing actions, the timers, case records) are written in one
+transaction, so a crash leaves all of an event or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Any
+
+from bot.core.actions import action_from_json
+from bot.core.events import MemberRef
+from bot.core.sealing import Sealer
+from bot.store import outbox
+from bot.store.case_sql import run_write
+from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
+from bot.store.sql import Connection
+from bot.store.turn_writes import SET_TIMER, write_outbox, write_state, write_timers
+from bot.store.types import Changes, OutboxItem, TimerRow
+from bot.store.types import iso as _iso
+from bot.store.types import parse_iso as _parse
+from bot.store.writes import ClaimCaseNumbers
+
+# A delivered action keeps no text (a reply may quote a private statement): its row
+# keeps only the id, platform and times that delivery and its records need.
+_MARK_SENT = "UPDATE outbox SET sent_at = ?, action = '' WHERE id = ?"
+_SET_CURSOR = (
+    "INSERT INTO cursors VALUES (?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+)
+
+
+class SqlStore:
+    """The shared part of the SQL stores. Not thread-safe: the engine uses a store
+    from one event loop."""
+
+    # The column that keeps rows without an id of their own in insertion order.
+    ROW_ORDER = "rowid"
+    shared = False  # one process writes to it
+    SET_TIMER = SET_TIMER
+    _conn: Connection
+    sealer: Sealer
+    # Sent marks not written yet, (sent_at, outbox id): see mark_sent_later.
+    _unwritten_marks: list[tuple[str, int]]
+
+    # What each backend provides ------------------------------------------------------
+
+    def _transaction(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
+        """Run an INSERT inside the current transaction; the new row's id."""
+        raise NotImplementedError
+
+    def _without_own_sync(self) -> AbstractContextManager[None]:
+        """Commits made inside skip their own wait for the disk (SQLite's strict
+        mode; see ``SQLiteStore``)."""
+        return _nothing()
+
+    def _tidy(self) -> None:
+        """After an erasure: no old copy of erased rows left in the backend's files."""
+
+    def _claim_new(self, items: list[OutboxItem]) -> None:
+        """Inside the turn's transaction: its new outbox rows are this process's to
+        deliver (a store that other processes share claims them)."""
+
+    def _done(self, outbox_ids: list[int]) -> None:
+        """These rows' delivery (or setting aside) is written: no longer claimed."""
+
+    def _lock_case_numbers(self) -> None:
+        """Inside the turn's transaction, before case numbers are claimed: no other
+        process claims any until this commit ends (one process writes here: nothing)."""
+
+    def claim_member(self, community: str, member: str) -> bool:
+        return True
+
+    def release_member(self, community: str, member: str) -> None:
+        """Nothing to release: no other process writes to this store."""
+
+    def _check_key(self, sealer: Sealer) -> None:
+        new_check = sealer.check(self.cursor("crypto:check"))
+        if new_check is not None:
+            self.set_cursor("crypto:check", new_check)
+
+    # Reads --------------------------------------------------------------------------
+
+    def seen(self, event_key: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM inbox WHERE event_key = ?", (event_key,))
+        return row.fetchone() is not None
+
+    def load_conversation(self, community: str, member: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT state FROM conversations WHERE community = ? AND member = ?",
+            (community, member),
+        ).fetchone()
+        return json.loads(self.sealer.open(row[0])) if row else None
+
+    def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT profile FROM profiles WHERE community = ? AND member = ?",
+            (community, member),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def count_mentees(self, community: str, mentor: str) -> int:
+        row = self._conn.execute(
+            "SELECT count(*) FROM mentorships WHERE community = ? AND mentor = ?",
+            (community, mentor),
+        ).fetchone()
+        return int(row[0])
+
+    def acknowledgements(self, community: str, member: str) -> list[tuple[str, datetime]]:
+        rows = self._conn.execute(
+            "SELECT version, at FROM acknowledgements WHERE community = ? AND member = ?"
+            f" ORDER BY {self.ROW_ORDER}",
+            (community, member),
+        )
+        return [(version, _parse(at)) for version, at in rows]
+
+    def audit_log(self, community: str) -> list[dict[str, str]]:
+        rows = self._conn.execute(
+            "SELECT at, actor, action, subject, detail FROM audit WHERE community = ? ORDER BY id",
+            (community,),
+        )
+        keys = ("at", "actor", "action", "subject", "detail")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def pending_outbox(
+        self, limit: int = 500, platforms: Collection[str] | None = None
+    ) -> list[OutboxItem]:
+        self.flush_marks()
+        only, wanted = "", list(platforms or ())
+        if platforms is not None:
+            only = f" AND platform IN ({','.join('?' * len(wanted)) or 'NULL'})"
+        rows = self._conn.execute(
+            f"SELECT id, community, action, attempts FROM outbox WHERE sent_at IS NULL{only}"
+            " ORDER BY id LIMIT ?",
+            (*wanted, limit),
+        )
+        return [OutboxItem(i, c, action_from_json(self.sealer.open(a)), n) for i, c, a, n in rows]
+
+    def release(self, outbox_id: int) -> None:
+        self._done([outbox_id])
+
+    def next_timer_due(self) -> datetime | None:
+        row = self._conn.execute("SELECT min(due_at) FROM timers").fetchone()
+        return _parse(row[0]) if row and row[0] else None
+
+    def due_timers(self, now: datetime, limit: int = 500) -> list[TimerRow]:
+        rows = self._conn.execute(
+            "SELECT id, community, member_ref, kind, due_at, payload FROM timers"
+            " WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (_iso(now), limit),
+        )
+        return [
+            TimerRow(i, c, MemberRef(**json.loads(m)), k, _parse(d), p) for i, c, m, k, d, p in rows
+        ]
+
+    def cursor(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT position FROM cursors WHERE name = ?", (name,))
+        found = row.fetchone()
+        return str(found[0]) if found else None
+
+    def member_record(self, platform: str, member_id: str, name: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT value FROM member_records WHERE platform = ? AND member = ? AND name = ?",
+            (platform, member_id, name),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def undeliverable(self) -> dict[str, int]:
+        """How many actions were set aside as undeliverable, per platform."""
+        return outbox.counts(self._conn)
+
+    def undeliverable_reasons(self, limit: int = 100) -> list[tuple[int, str, str]]:
+        """The latest actions set aside (outbox id, platform, reason), newest first."""
+        return outbox.reasons(self._conn, limit)
+
+    def members_to_reacknowledge(self, community: str, version: str) -> list[MemberRef]:
+        """Members whose latest acknowledgement is of another version of the document."""
+        order = self.ROW_ORDER
+        rows = self._conn.execute(
+            f"SELECT member FROM acknowledgements WHERE {order} IN ("
+            f" SELECT max({order}) FROM acknowledgements WHERE community = ? GROUP BY member)"
+            " AND version != ?",
+            (community, version),
+        )
+        members = []
+        for (key,) in rows:
+            platform, _, member_id = key.partition(":")
+            members.append(MemberRef(platform, member_id))
+        return members
+
+    # Writes -------------------------------------------------------------------------
+
+    def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:
+        """Commit everything one event caused. Returns the new outbox items, or None when
+        the event was already handled (a re-delivery), in which case nothing is written.
+        With ``sync_later`` a strict store skips this commit's fsync: the caller must
+        wait for ``sync_log`` (through a GroupSync) before anything leaves the process."""
+        if sync_later:
+            with self._without_own_sync():
+                return self._apply(changes)
+        return self._apply(changes)
+
+    def _apply(self, changes: Changes) -> list[OutboxItem] | None:
+        now = _iso(changes.at)
+        marks = self._unwritten_marks
+        with self._transaction() as conn:
+            if changes.event_key is not None:
+                inserted = conn.execute(
+                    "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (changes.event_key, now),
+                ).rowcount
+                if not inserted:
+                    return None
+            if marks:  # they ride along: no commit of their own
+                conn.executemany(_MARK_SENT, marks)
+            write_state(conn, changes, now, self.sealer)
+            write_timers(conn, changes, self.SET_TIMER)
+            items = write_outbox(self._insert_id, changes, now, self.sealer)
+            self._claim_new(items)
+            if any(isinstance(write, ClaimCaseNumbers) for write in changes.writes):
+                self._lock_case_numbers()
+            for write in changes.writes:
+                run_write(conn, write, self.sealer)
+            for name, position in changes.cursors.items():
+                conn.execute(_SET_CURSOR, (name, position))
+        if marks:
+            self._unwritten_marks = []
+            self._done([outbox_id for _, outbox_id in marks])
+        return items
+
+    def mark_sent(self, outbox_id: int, at: datetime) -> None:
+        self.mark_sent_later(outbox_id, at)
+        self.flush_marks()
+
+    def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
+        """Mark an action sent with the next write: the next event's transaction, or
+        ``flush_marks``, which the outbox calls before it delivers anything else. So
+        at most the one action delivered last is ever unmarked (and after a crash
+        delivered again), as with a mark of its own, and a busy engine saves a commit
+        per event."""
+        self._unwritten_marks.append((_iso(at), outbox_id))
+
+    def flush_marks(self) -> None:
+        marks = self._unwritten_marks
+        if not marks:
+            return
+        # A mark lost to a power cut only means the action is delivered again, which the
+        # outbox allows (at least once): it need not wait for its own fsync. The next
+        # durable commit syncs the log up to and including it.
+        with self._without_own_sync():
+            if len(marks) == 1:
+                self._conn.execute(_MARK_SENT, marks[0])
+            else:
+                with self._transaction() as conn:
+                    conn.executemany(_MARK_SENT, marks)
+        self._unwritten_marks = []
+        self._done([outbox_id for _, outbox_id in marks])
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (error[:500], outbox_id),
+        )
+
+    def delete_timer(self, timer_id: int) -> None:
+        self._conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+
+    def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
+        """An action no adapter can deliver: kept out of the way, with the reason (until
+        delivered rows are pruned), and counted per platform for good."""
+        self.flush_marks()
+        with self._transaction() as conn:
+            outbox.set_aside(conn, outbox_id, error, _iso(at))
+        self._done([outbox_id])
+
+    def set_cursor(self, name: str, position: str) -> None:
+        self._conn.execute(_SET_CURSOR, (name, position))
+
+    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
+        """An adapter's record about one member (their direct room, the ids of messages
+        sent to them): erased with them by ``/forget``, and only with them."""
+        self._conn.execute(
+            "INSERT INTO member_records VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (platform, member, name) DO UPDATE SET value = excluded.value",
+            (platform, member_id, name, value),
+        )
+
+    def erase_delivered(self, platform: str, member_id: str) -> None:
+        """After ``/forget``: the reply telling the member is delivered; now no sent
+        message naming them stays (delivered messages have no further use, and sealed
+        ones cannot be searched), no adapter record of that reply (a message id kept
+        under their id), and no old copy of them in the backend's files."""
+        self.flush_marks()
+        self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
+        self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
+        self._tidy()
+
+    def purge(self, community: str, before: datetime) -> int:
+        self.flush_marks()
+        with self._transaction() as conn:
+            removed = purge_older_than(conn, community, before)
+        self._tidy()
+        return removed
+
+    def prune(self, before: datetime) -> None:
+        """Forget delivered outbox rows and old inbox ids (platforms re-deliver for a day
+        at most, so a week of ids is plenty)."""
+        self.flush_marks()
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM inbox WHERE seen_at < ?", (_iso(before),))
+            conn.execute(
+                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(before),)
+            )
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
