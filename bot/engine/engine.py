@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.actions import ScheduleTimer
@@ -41,6 +41,7 @@ from bot.i18n.command_names import aliases
 from bot.store.group_sync import GroupSync
 from bot.store.privacy import ERASED, forget_member
 from bot.store.types import Changes, OutboxItem
+from bot.store.writes import AddCount
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ class Engine:
     def _changes(self, turn: Turn, event_key: str, timer_id: int | None) -> Changes:
         community = self.community
         member = turn.member.key
+        counted = _counts(community, turn)
         if turn.forget:
             keep = self.services.config.privacy.keep_open_cases
             # What concerns others (a withdrawn invitation, a closed case) still happens.
@@ -206,7 +208,7 @@ class Engine:
                 event_key=event_key,
                 outbox=[(community, action) for action in turn.outbox],
                 timers=[(community, t) for t in turn.timers if t.member.key != member],
-                writes=[*turn.writes, forget_member(community, member, keep)],
+                writes=[*turn.writes, *counted, forget_member(community, member, keep)],
                 audit=[(community, ERASED, "erased", "", "")],
             )
         state = conversation_to_dict(turn.conversation) if turn.conversation.frames else None
@@ -220,7 +222,8 @@ class Engine:
             acknowledgements=[(community, member, v) for v in turn.acknowledgements],
             mentorships=[(community, mentee, mentor) for mentee, mentor in turn.mentorships],
             audit=[(community, member, a, s, d) for a, s, d in turn.audit],
-            writes=list(turn.writes),
+            writes=[*turn.writes, *counted],
+            cursors=dict(turn.cursors),
         )
         if timer_id is not None:
             changes.timers_done.append(timer_id)
@@ -346,6 +349,13 @@ class Engine:
             )
             self._timer_wakeup.set()
         return len(members)
+
+
+def _counts(community: str, turn: Turn) -> list[AddCount]:
+    """The turn's health counts under its day (UTC), platform and language."""
+    day = turn.now.astimezone(UTC).date().isoformat()
+    platform, language = turn.member.platform, turn.locale
+    return [AddCount(community, day, metric, platform, language, n) for metric, n in turn.counts]
 
 
 def _wrap(middleware: Middleware, call_next: Handler) -> Handler:

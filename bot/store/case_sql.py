@@ -11,6 +11,7 @@ from bot.store.writes import (
     AddBlock,
     AddCaseAudit,
     AddCaseText,
+    AddCount,
     AddInvitation,
     DeleteCaseTexts,
     ForgetMember,
@@ -60,6 +61,13 @@ def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
             )
         case ForgetMember():
             forget_member_sql(conn, write)
+        case AddCount(community, day, metric, platform, language, n):
+            conn.execute(
+                "INSERT INTO health_counts VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (community, day, metric, platform, language)"
+                " DO UPDATE SET count = count + excluded.count",
+                (community, day, metric, platform, language, n),
+            )
 
 
 def _save_case(conn: sqlite3.Connection, write: SaveCase) -> None:

@@ -76,6 +76,7 @@ def file_appeal(turn: Turn, call: ActionCall) -> str | None:
         )
     )
     values["case"] = str(case.shown)
+    turn.count("appeals", always=True)
     notify_moderators(
         turn, "appeal.new", case=str(case.shown), moderator=str(sanction.data.get("by", ""))
     )

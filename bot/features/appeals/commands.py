@@ -32,6 +32,7 @@ def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     )
     case.status = "recorded"
     turn.writes.append(save_case(case, turn.now))
+    turn.count("sanctions:unspecified", always=True)
     tell(turn, target, "appeal.sanction_notice", case=str(case.shown), type=kind, reason=reason)
     turn.say("appeal.sanction_recorded", case=str(case.shown), name=display(target))
 
@@ -98,6 +99,8 @@ def decide(turn: Turn, case: Case, words: tuple[str, ...]) -> None:
         turn.say("appeal.decide_usage")
     else:
         case.status = "decided"
+        turn.count("reversals" if outcome == "lifted" else "appeals_upheld", always=True)
+        turn.count_wait("appeal_decided", case.created_at, always=True)
         case.data.update({"outcome": outcome, "reason": reason, "decided_by": turn.member.key})
         turn.writes.append(save_case(case, turn.now))
         turn.writes.append(add_audit(case.id, turn.member.key, "decided", outcome, turn.now))
