@@ -7,20 +7,24 @@ import asyncio
 import logging
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bot
-from adapters.console.adapter import ConsoleSyntaxError, write_out
+from adapters.console.adapter import ConsoleSyntaxError
+from adapters.console.adapter import write_out as echo
 from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import run_transcript
 from adapters.platforms import run_platforms, settings_module
 from bot.app import default_database, load_content
 from bot.config.community import load_config
 from bot.core.clock import ManualClock, SystemClock
-from bot.core.errors import ConcordError
+from bot.core.errors import ConcordError, UsageError
 from bot.core.resources import locales_dir
+from bot.features.health.command import make_report, write_out
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.status import language_statuses, markdown_table, replace_table
+from bot.store.sqlite import SQLiteStore
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run every configured platform in one process")
     run.add_argument("config", type=Path)
     run.add_argument("--db", type=Path, help="database file")
+    report = commands.add_parser(
+        "report", help="community health and transparency figures, small numbers hidden"
+    )
+    report.add_argument("--config", type=Path, help="concord.yaml (default: the example)")
+    report.add_argument("--db", type=Path, help="database file")
+    report.add_argument("--since", default="90d", help="90d, 12w or a date (default: 90d)")
+    report.add_argument("--out", type=Path, help="write the page here (default: print it)")
+    report.add_argument("--json", action="store_true", help="numbers for machines")
+    report.add_argument("--k", type=int, default=5, help="hide counts under k (default 5)")
+    report.add_argument(
+        "--k-moderation", type=int, default=11, help="the same for reports and moderation (11)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -52,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_check(args.config)
         if args.command == "languages":
             return run_languages(args.write)
+        if args.command == "report":
+            return run_report(args)
         if args.command == "run":
             logging.getLogger().setLevel(logging.INFO)
             return asyncio.run(run_platforms(args.config, args.db))
@@ -95,6 +113,34 @@ def run_check(config_path: Path | None) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    database = args.db or config.database or default_database()
+    if not Path(database).is_file():
+        raise UsageError(f"{database}: no such database")
+    catalogs = Catalogs.load(list(config.locale_dirs))
+    store = SQLiteStore(database)
+    try:
+        text = make_report(
+            store,
+            config.community_id,
+            config.community_name,
+            catalogs.translator(config.default_language),
+            since=args.since,
+            today=datetime.now(UTC).date(),
+            as_machine=args.json,
+            k=args.k,
+            k_moderation=args.k_moderation,
+        )
+    finally:
+        store.close()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        write_out(text, args.out)
+    return 0
+
+
 async def run_transcript_command(
     config_path: Path | None, db: Path | None, transcript: Path
 ) -> int:
@@ -118,7 +164,7 @@ async def run_chat(config_path: Path | None, db: Path | None) -> int:
     config = load_config(config_path)
     database = db or config.database or default_database()
     session = ConsoleSession(
-        config, database, AdvancingClock(SystemClock(), fixed=False), echo=write_out
+        config, database, AdvancingClock(SystemClock(), fixed=False), echo=echo
     )
     print(f"Concord console: {config.community_name} (database: {database})")
     print("Type 'ana joins', 'ana> hello', 'ana #general> hi', 'ana> /help'; Ctrl-D ends.")

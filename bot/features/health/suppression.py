@@ -58,7 +58,9 @@ def _values(table: Table) -> dict[Position, int]:
         for c in table.columns:
             values[("column", c)] = sum(table.value(r, c) for r in table.rows)
     if table.row_totals and table.column_totals:
-        values[("all",)] = sum(table.cells.get((r, c), 0) for r in table.rows for c in table.columns)
+        values[("all",)] = sum(
+            table.cells.get((r, c), 0) for r in table.rows for c in table.columns
+        )
     return values
 
 
