@@ -18,7 +18,7 @@ color:#1a1a1a;background:#fff}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #767676;
 padding:.25rem .5rem;text-align:end}th[scope=row],thead th:first-child{text-align:start}
 .hidden{font-style:italic;color:#4a4a4a}.note{background:#f3f3f3;padding:.75rem 1rem;
-border-inline-start:4px solid #1f5fa8}svg{max-width:100%;height:auto}
+border-inline-start:4px solid #1f5fa8}svg{max-width:100%;height:auto}.scroll{overflow-x:auto}
 """
 
 SECTION_TITLES = {
@@ -179,7 +179,10 @@ def _section(section: Section, t: Texts, level3: bool) -> list[str]:
         parts.append(_p(_share(section, t)))
     series = _series(section, t)
     if series:
-        parts.append(chart(section.id, title, series, t))
+        shown = title
+        if section.chart == "cells" and len(section.published.rows) > 1:
+            shown = f"{title}: {label(section.published.rows[0], t)}"
+        parts.append(chart(section.id, shown, series, t))
     parts.append(_table(section, title, t))
     parts.append("</section>")
     return parts
@@ -213,22 +216,22 @@ def chart(key: str, title: str, series: list[tuple[str, int | None]], t: Texts) 
     bars = []
     for i, (what, value) in enumerate(series):
         y = 10 + 30 * i
-        bars.append(f'<text x="0" y="{y + 16}" font-size="13">{escape(what[:34])}</text>')
+        bars.append(f'<text x="0" y="{y + 16}" font-size="13">{escape(what[:44])}</text>')
         if value is None:
             bars.append(
-                f'<rect x="260" y="{y}" width="120" height="22" fill="none" stroke="#4a4a4a"'
-                f' stroke-dasharray="4 3"/><text x="268" y="{y + 16}" font-size="13"'
+                f'<rect x="320" y="{y}" width="120" height="22" fill="none" stroke="#4a4a4a"'
+                f' stroke-dasharray="4 3"/><text x="328" y="{y + 16}" font-size="13"'
                 f' font-style="italic">{escape(hidden)}</text>'
             )
             continue
         width = round(300 * value / top)
         bars.append(
-            f'<rect x="260" y="{y}" width="{width}" height="22" fill="#1f5fa8"/>'
-            f'<text x="{266 + width}" y="{y + 16}" font-size="13">{value}</text>'
+            f'<rect x="320" y="{y}" width="{width}" height="22" fill="#1f5fa8"/>'
+            f'<text x="{326 + width}" y="{y + 16}" font-size="13">{value}</text>'
         )
     return (
         f'<figure><svg role="img" aria-label="{escape(name)}" aria-describedby="{key}-d"'
-        f' xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 {height}" width="640"'
+        f' xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 {height}" width="700"'
         f' height="{height}"><title>{escape(name)}</title><desc id="{key}-d">{escape(said)}</desc>'
         + "".join(bars)
         + "</svg></figure>"
@@ -266,6 +269,7 @@ def _table(section: Section, title: str, t: Texts) -> str:
             f'<tr><td colspan="{len(p.columns) + 2}">{escape(t.format("health.none"))}</td></tr>'
         )
     return (
-        f"<table><caption>{escape(title)}</caption><thead><tr>{''.join(head)}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
+        '<div class="scroll"><table>'
+        + f"<caption>{escape(title)}</caption><thead><tr>{''.join(head)}</tr></thead>"
+        + f"<tbody>{''.join(body)}</tbody></table></div>"
     )
