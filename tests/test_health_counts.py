@@ -95,3 +95,17 @@ async def test_forget_takes_the_marks_and_leaves_the_day_counts(
     await type_lines(console, "ana #general> hello again")
     # Forgotten, she starts fresh: her first words are counted as first words again.
     assert counts(console)["first_message"] == before["first_message"] + 1
+
+
+async def test_a_sanction_names_its_part_in_the_members_language_and_is_counted(
+    console: ConsoleSession,
+) -> None:
+    await type_lines(console, "sam joins es", "sam> /stop")
+    told = await console.feed("mod> /sanction sam warning 1 Insults in #general.")
+    notice = next(line for line in told if line.startswith("bot → sam:"))
+    assert "1. " in notice and "Insults in #general." in notice and "parte" in notice
+    record = console.engine.services.store.cases.find("example", "sanction", 1)
+    assert record is not None and record.data["rule"] == "be-kind"
+    await console.feed("mod> /sanction sam warning Spam.")  # no part named: still recorded
+    found = counts(console)
+    assert (found["sanctions:1"], found["sanctions:unspecified"]) == (1, 1)
