@@ -156,3 +156,19 @@ def test_a_missing_database_is_not_created(
     assert report("--db", str(database)) == 1
     assert capsys.readouterr().err.strip() == f"concord: {database}: no such database"
     assert not database.exists()
+
+
+def test_the_page_is_in_the_administrators_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "concord.yaml"
+    config.write_text(
+        "community:\n  id: example\n  name: Comunidad\n  default_language: es\n", "utf-8"
+    )
+    database = tmp_path / "empty.db"
+    SQLiteStore(database).close()
+    assert report("--config", str(config), "--db", str(database)) == 0
+    html = capsys.readouterr().out
+    assert '<html lang="es"' in html
+    assert "Informe de salud de la comunidad: Comunidad" in html
+    assert "Qué se oculta y por qué" in html and "Informe de transparencia" in html
