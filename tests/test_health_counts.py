@@ -13,6 +13,7 @@ import pytest
 from adapters.console.session import AdvancingClock, ConsoleSession
 from bot.config.community import load_config
 from bot.core.clock import ManualClock
+from bot.core.errors import ConcordError
 from tests.community_week import ONBOARDING, REPORT
 
 
@@ -109,3 +110,26 @@ async def test_a_sanction_names_its_part_in_the_members_language_and_is_counted(
     await console.feed("mod> /sanction sam warning Spam.")  # no part named: still recorded
     found = counts(console)
     assert (found["sanctions:1"], found["sanctions:unspecified"]) == (1, 1)
+
+
+async def test_a_recorded_action_may_be_appealed_for_six_months(console: ConsoleSession) -> None:
+    await type_lines(console, "sam joins", "sam> /stop", "mod> /sanction sam warning 1 Spam.")
+    await console.feed(":wait 182d")
+    asked = await console.feed("sam> /appeal")
+    assert any("1. " in line for line in asked)  # the record is offered
+    await type_lines(console, "sam> /stop", ":wait 2d")
+    late = await console.feed("sam> /appeal")
+    assert "appealed for 183 days" in late[-1]
+
+
+def test_the_appeal_window_is_never_shorter_than_six_months(tmp_path: Path) -> None:
+    config = tmp_path / "concord.yaml"
+    config.write_text(
+        "community:\n  id: example\n  name: X\nreports:\n  appeal_window: 30d\n", "utf-8"
+    )
+    with pytest.raises(ConcordError, match=r"reports\.appeal_window: appeals stay open at least"):
+        load_config(config)
+    config.write_text(
+        "community:\n  id: example\n  name: X\nreports:\n  appeal_window: 52w\n", "utf-8"
+    )
+    assert load_config(config).reports.appeal_window.days == 364

@@ -11,7 +11,17 @@ from bot.config import validate as v
 from bot.core.errors import ConfigError
 from bot.core.yamlsource import KeyPath, YamlDocument
 
-_REPORTS = ("enabled", "per_day", "reveal_approvals", "emergency_contacts", "emergency_resources")
+_REPORTS = (
+    "enabled",
+    "per_day",
+    "reveal_approvals",
+    "emergency_contacts",
+    "emergency_resources",
+    "appeal_window",
+)
+# A member may appeal a recorded action for at least six months (as the EU Digital
+# Services Act asks of complaint systems).
+MIN_APPEAL_WINDOW = timedelta(days=183)
 _PRIVACY = ("retention_days", "encryption_key_env", "keep_open_cases")
 
 
@@ -22,6 +32,7 @@ class Reports:
     reveal_approvals: int = 2
     emergency_contacts: tuple[str, ...] = ()
     emergency_resources: dict[str, str] = field(default_factory=dict)
+    appeal_window: timedelta = MIN_APPEAL_WINDOW
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,17 @@ def parse_reports(doc: YamlDocument, raw: Any) -> Reports:
             )
         ),
         emergency_resources=resources,
+        appeal_window=_appeal_window(doc, (*path, "appeal_window"), raw.get("appeal_window")),
     )
+
+
+def _appeal_window(doc: YamlDocument, path: KeyPath, raw: Any) -> timedelta:
+    if raw is None:
+        return MIN_APPEAL_WINDOW
+    window = v.duration(doc, path, raw)
+    if window < MIN_APPEAL_WINDOW:
+        raise doc.error(path, "appeals stay open at least six months: 183d or more")
+    return window
 
 
 def parse_privacy(doc: YamlDocument, raw: Any, *, read_key: bool = True) -> Privacy:

@@ -8,7 +8,14 @@ from bot.core.events import Place
 from bot.engine.flows import start_dialog
 from bot.engine.people import display, is_moderator, resolve, tell, translator_of
 from bot.engine.turn import MODERATORS_ROOM, Command, Turn
-from bot.features.appeals.cases import APPEAL, OUTCOMES, SANCTION, member_cases, new_case
+from bot.features.appeals.cases import (
+    APPEAL,
+    OUTCOMES,
+    SANCTION,
+    appealable,
+    member_cases,
+    new_case,
+)
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
 from bot.store.cases import Case, CaseMember, add_audit, save_case
@@ -51,6 +58,10 @@ def run_appeal(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         return
     if not member_cases(turn, SANCTION):
         turn.say("appeal.nothing_to_appeal")
+        return
+    if not appealable(turn):
+        days = str(turn.services.config.reports.appeal_window.days)
+        turn.say("appeal.too_late", days=days)
         return
     start_dialog(turn, "appeal", Place.direct(turn.member), asked_for=True)
 
