@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from adapters.console.session import AdvancingClock, ConsoleSession
+from adapters.console.transcript import run_transcript
 from bot.config.community import load_config
 from bot.core.clock import ManualClock
 from bot.core.errors import ConcordError
 from tests.community_week import ONBOARDING, REPORT
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
 
 
 @pytest.fixture
@@ -133,3 +136,13 @@ def test_the_appeal_window_is_never_shorter_than_six_months(tmp_path: Path) -> N
         "community:\n  id: example\n  name: X\nreports:\n  appeal_window: 52w\n", "utf-8"
     )
     assert load_config(config).reports.appeal_window.days == 364
+
+
+async def test_a_whole_mediation_is_counted_step_by_step(console: ConsoleSession) -> None:
+    """The mediation transcript: asked for, accepted, agreed; at the follow-up one party
+    says it holds and the other that it does not."""
+    passed, report = await run_transcript(console, TRANSCRIPTS / "mediation-en-es.txt")
+    assert passed, report
+    found = counts(console)
+    assert [found[f"mediation_{m}"] for m in ("requests", "acceptances", "agreements")] == [1, 1, 1]
+    assert (found["mediation_held"], found["mediation_not_held"]) == (1, 1)

@@ -65,6 +65,8 @@ METRICS = {
     "mediation_requests": N_("health.metric.mediation_requests"),
     "mediation_acceptances": N_("health.metric.mediation_acceptances"),
     "mediation_agreements": N_("health.metric.mediation_agreements"),
+    "mediation_held": N_("health.metric.mediation_held"),
+    "mediation_not_held": N_("health.metric.mediation_not_held"),
     "reports:standard": N_("health.metric.reports_standard"),
     "reports:emergency": N_("health.metric.reports_emergency"),
     "appeals": N_("health.metric.appeals"),

@@ -28,7 +28,13 @@ NEWCOMERS = (
 RETURNING = ("active_again:7d", "active_again:28d")
 TRENDS = ("joins", "first_message", "channel_messages")
 VOICES = ("channel_messages:newer", "channel_messages:veteran")
-MEDIATION = ("mediation_requests", "mediation_acceptances", "mediation_agreements")
+MEDIATION = (
+    "mediation_requests",
+    "mediation_acceptances",
+    "mediation_agreements",
+    "mediation_held",
+    "mediation_not_held",
+)
 APPEALS = ("appeals", "appeals_upheld", "reversals")
 TIMES = ("first_reply", "report_responded", "report_resolved", "appeal_decided")
 MODERATION_TIMES = TIMES[1:]
