@@ -42,6 +42,10 @@ def test_the_json_report_counts_the_week_and_hides_small_numbers(
     totals = dict(zip(newcomers["rows"], newcomers["row_totals"].values(), strict=True))
     assert totals["joins"] == 460  # the week's newcomers; the veterans joined 100 days ago
     assert 0 < totals["onboarding_completed"] < totals["joins"]
+    # Every newcomer's first words in #general were answered, in every language.
+    first_reply = sections["first_reply"]
+    assert first_reply["row_totals"]["first_reply"] == totals["first_message"]
+    assert first_reply["median_bucket"] == {"first_reply": "lt1h"}
     voices = sections["voices"]
     assert voices["grand_total"] > voices["row_totals"]["channel_messages:newer"] > 0
     reports = sections["reports"]

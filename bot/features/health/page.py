@@ -5,6 +5,7 @@ catalogs, in the administrator's language."""
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 from typing import Protocol
 
@@ -214,22 +215,28 @@ def chart(key: str, title: str, series: list[tuple[str, int | None]], t: Texts) 
     said = "; ".join(f"{name}: {value if value is not None else hidden}" for name, value in series)
     name = t.format("health.chart_name", title=title)
     top = max([v for _, v in series if v is not None] or [1]) or 1
-    height = 30 * len(series) + 10
+    height = 34 * len(series) + 10
     bars = []
     for i, (what, value) in enumerate(series):
-        y = 10 + 30 * i
-        bars.append(f'<text x="0" y="{y + 16}" font-size="13">{escape(what[:44])}</text>')
+        y = 10 + 34 * i
+        lines = textwrap.wrap(what, 42)[:2] or [""]
+        first = y + (13 if len(lines) > 1 else 20)
+        spans = "".join(
+            f'<tspan x="0" y="{first + 14 * n}">{escape(line)}</tspan>'
+            for n, line in enumerate(lines)
+        )
+        bars.append(f'<text font-size="13">{spans}</text>')
         if value is None:
             bars.append(
-                f'<rect x="320" y="{y}" width="120" height="22" fill="none" stroke="#4a4a4a"'
-                f' stroke-dasharray="4 3"/><text x="328" y="{y + 16}" font-size="13"'
-                f' font-style="italic">{escape(hidden)}</text>'
+                f'<rect x="320" y="{y + 4}" width="120" height="22" fill="none"'
+                f' stroke="#4a4a4a" stroke-dasharray="4 3"/><text x="328" y="{y + 20}"'
+                f' font-size="13" font-style="italic">{escape(hidden)}</text>'
             )
             continue
         width = round(300 * value / top)
         bars.append(
-            f'<rect x="320" y="{y}" width="{width}" height="22" fill="#1f5fa8"/>'
-            f'<text x="{326 + width}" y="{y + 16}" font-size="13">{value}</text>'
+            f'<rect x="320" y="{y + 4}" width="{width}" height="22" fill="#1f5fa8"/>'
+            f'<text x="{326 + width}" y="{y + 20}" font-size="13">{value}</text>'
         )
     return (
         f'<figure><svg role="img" aria-label="{escape(name)}" aria-describedby="{key}-d"'
@@ -260,7 +267,7 @@ def _table(section: Section, title: str, t: Texts) -> str:
             shown = escape(label(median, t)) if median else _number(None, t)
             cells.append(f"<td>{shown}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    if p.column_totals:
+    if p.column_totals and p.rows:
         cells = [f'<th scope="row">{total}</th>']
         cells += [f"<td>{_number(p.column_totals[c], t)}</td>" for c in p.columns]
         if p.row_totals:

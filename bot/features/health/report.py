@@ -114,7 +114,11 @@ def build(
         {quarter(since.isoformat()), quarter(until.isoformat()), *(quarter(r[0]) for r in rows)}
     )
     lang, plat, per_week, per_quarter = by["language"], by["platform"], by["week"], by["quarter"]
-    buckets = {(m, b): n for (metric, _), n in lang.items() for m, b in [_split(metric)] if b}
+    buckets: dict[tuple[str, str], int] = defaultdict(int)
+    for (metric, _), n in lang.items():
+        name, bucket = _split(metric)
+        if bucket:
+            buckets[(name, bucket)] += n
     reports = sorted({m for m, _ in per_quarter if m.startswith("reports:")} | {"reports:standard"})
     sanctions = sorted({m for m, _ in per_quarter if m.startswith("sanctions:")})
     sections = [
