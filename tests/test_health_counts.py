@@ -96,9 +96,12 @@ async def test_forget_takes_the_marks_and_leaves_the_day_counts(
     )
     assert console.engine.services.store.load_profile("example", "console:ana") is None
     before = counts(console)
+    # Her first words no longer wait for an answer: nobody's reply is timed against them.
+    await type_lines(console, "bob joins", "bob> /stop", "bob #general> hi ana")
+    assert counts(console)["first_reply:lt1h"] == 0
     await type_lines(console, "ana #general> hello again")
     # Forgotten, she starts fresh: her first words are counted as first words again.
-    assert counts(console)["first_message"] == before["first_message"] + 1
+    assert counts(console)["first_message"] == before["first_message"] + 2  # bob's, and hers
 
 
 async def test_a_sanction_names_its_part_in_the_members_language_and_is_counted(

@@ -209,6 +209,7 @@ class Engine:
                 outbox=[(community, action) for action in turn.outbox],
                 timers=[(community, t) for t in turn.timers if t.member.key != member],
                 writes=[*turn.writes, *counted, forget_member(community, member, keep)],
+                cursors=dict(turn.cursors),
                 audit=[(community, ERASED, "erased", "", "")],
             )
         state = conversation_to_dict(turn.conversation) if turn.conversation.frames else None

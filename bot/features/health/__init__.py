@@ -3,6 +3,6 @@ that causes them, and ``concord report`` (``bot.features.health.report``), which
 publishes them with small numbers suppressed."""
 
 from bot.engine.turn import Feature
-from bot.features.health.counting import on_event
+from bot.features.health.counting import on_event, on_forget
 
-FEATURE = Feature("health", on_event=(on_event,))
+FEATURE = Feature("health", on_event=(on_event,), on_forget=(on_forget,))

@@ -79,3 +79,12 @@ def _channel_message(turn: Turn, place: Place, marks: dict[str, Any]) -> None:
     turn.count("first_message")
     if not waiting:
         marks["asked"] = turn.cursors[waiting_name] = iso(turn.now)
+        marks["asked_in"] = waiting_name
+
+
+def on_forget(turn: Turn) -> None:
+    """A forgotten member's first words no longer wait to be counted as answered."""
+    marks = turn.profile.extra.get(MARKS) or {}
+    name, asked = marks.get("asked_in"), marks.get("asked")
+    if name and asked and turn.services.store.cursor(name) == asked:
+        turn.cursors[name] = ""
