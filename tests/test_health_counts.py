@@ -80,12 +80,16 @@ async def test_coming_back_counts_the_day_they_return(console: ConsoleSession) -
 async def test_quiet_members_are_not_counted_but_their_reports_are(
     console: ConsoleSession,
 ) -> None:
-    await type_lines(console, "ana joins", "ana> /stop", "ana> /quiet", "ana #general> hi")
+    await type_lines(console, "ana joins", "ana> /stop", "ana #general> hi", "ana> /quiet")
+    await type_lines(console, "bob joins", "bob> /stop", "bob #general> hi ana")  # not timed
     await type_lines(console, ":wait 10d", "ana #general> back", *(f"ana> {r}" for r in REPORT))
     profile = console.engine.services.store.load_profile("example", "console:ana")
     assert profile is not None and "health" not in profile["extra"]
-    # Joined before asking for quiet; nothing after; a report is moderation's number.
-    assert counts(console) == Counter({"joins": 1, "reports:standard": 1})
+    # Joined and spoke before asking for quiet; nothing after; a report is moderation's.
+    found = counts(console)
+    assert (found["joins"], found["first_message"], found["reports:standard"]) == (2, 2, 1)
+    assert found["channel_messages:newer"] == 2  # her first words and bob's, not "back"
+    assert not any(metric.startswith("first_reply:") for metric in found)
 
 
 async def test_forget_takes_the_marks_and_leaves_the_day_counts(

@@ -25,7 +25,7 @@ from bot.core.actions import Ask, Capabilities, Choice, Say, ScheduleTimer
 from bot.core.buckets import bucket_of
 from bot.core.clock import Clock
 from bot.core.events import Event, MemberRef, Place, TimerFired
-from bot.core.state import Conversation, Frame, Profile, is_uncounted
+from bot.core.state import HEALTH_MARKS, Conversation, Frame, Profile, is_uncounted
 from bot.dialogs.model import ActionCall, Dialog
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.locales import clean_user_text, isolate, sentence_name
@@ -156,6 +156,15 @@ class Turn:
         moderation's own numbers (reports received, sanctions, appeals)."""
         if always or not is_uncounted(self.profile):
             self.counts.append((metric, n))
+
+    def drop_health_marks(self) -> None:
+        """Nothing of this member waits to be counted any more (``/quiet``, ``/forget``):
+        their profile's marks go, and their first words, if a channel still waits to
+        see them answered, stop waiting."""
+        marks = self.profile.extra.pop(HEALTH_MARKS, None) or {}
+        name, asked = marks.get("asked_in"), marks.get("asked")
+        if name and asked and self.services.store.cursor(name) == asked:
+            self.cursors[name] = ""
 
     def count_wait(self, metric: str, since: datetime, *, always: bool = False) -> None:
         """How long something waited until now, as one more in a bucket

@@ -84,7 +84,4 @@ def _channel_message(turn: Turn, place: Place, marks: dict[str, Any]) -> None:
 
 def on_forget(turn: Turn) -> None:
     """A forgotten member's first words no longer wait to be counted as answered."""
-    marks = turn.profile.extra.get(MARKS) or {}
-    name, asked = marks.get("asked_in"), marks.get("asked")
-    if name and asked and turn.services.store.cursor(name) == asked:
-        turn.cursors[name] = ""
+    turn.drop_health_marks()

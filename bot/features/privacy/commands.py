@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.actions import DeleteRecentMessages, SendFile
 from bot.core.events import Place
-from bot.core.state import HEALTH_MARKS, profile_to_dict
+from bot.core.state import profile_to_dict
 from bot.engine.turn import Command, Turn
 from bot.i18n import N_
 from bot.i18n.locales import language_name
@@ -91,7 +91,7 @@ def run_quiet(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     answers when they write."""
     turn.profile.extra["quiet"] = not bool(turn.profile.extra.get("quiet"))
     # Not counted either: nothing of theirs waits to be counted.
-    turn.profile.extra.pop(HEALTH_MARKS, None)
+    turn.drop_health_marks()
     turn.record("quiet", turn.member.key, str(turn.profile.extra["quiet"]))
     quiet = bool(turn.profile.extra["quiet"])
     message = N_("privacy.quiet_on") if quiet else N_("privacy.quiet_off")
