@@ -65,6 +65,8 @@ def test_the_page_renders_offline_with_named_charts_and_names_nobody(
     page_file = tmp_path / "report.html"
     assert report("--db", str(week), "--since", "90d", "--out", str(page_file)) == 0
     html = page_file.read_text("utf-8")
+    assert page_file.stat().st_mode & 0o044  # others may read what is meant to be published
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no scratch file left
     words = set(re.findall(r"[\w:.-]+", html))
     for name in [*members(), "mod", "kai", "noor"]:
         assert name not in words and f"console:{name}" not in html, name
@@ -176,3 +178,16 @@ def test_the_page_is_in_the_administrators_language(
     assert '<html lang="es"' in html
     assert "Informe de salud de la comunidad: Comunidad" in html
     assert "Qué se oculta y por qué" in html and "Informe de transparencia" in html
+
+
+def test_an_out_that_is_a_folder_leaves_no_scratch_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "empty.db"
+    SQLiteStore(database).close()
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    assert report("--db", str(database), "--out", str(folder)) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"concord: --out {folder}: cannot write the report")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "reports"]

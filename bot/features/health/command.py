@@ -57,10 +57,22 @@ def make_report(
 def write_out(text: str, out: Path) -> None:
     """All of it or nothing: written beside ``out``, then moved over it."""
     try:
-        folder = out.resolve().parent
-        handle, scratch = tempfile.mkstemp(dir=folder, prefix=".report-", suffix=".tmp")
+        handle, scratch = tempfile.mkstemp(
+            dir=out.resolve().parent, prefix=".report-", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise _unwritable(out, exc) from exc
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(handle, 0o666 & ~mask)  # a page to publish: as any file the user writes
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
         os.replace(scratch, out)
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write the report: {exc.strerror or exc}") from exc
+        Path(scratch).unlink(missing_ok=True)
+        raise _unwritable(out, exc) from exc
+
+
+def _unwritable(out: Path, exc: OSError) -> UsageError:
+    return UsageError(f"--out {out}: cannot write the report: {exc.strerror or exc}")
