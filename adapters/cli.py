@@ -8,27 +8,31 @@ import json
 import logging
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bot
-from adapters.console.adapter import ConsoleSyntaxError, write_out
+from adapters.console.adapter import ConsoleSyntaxError
+from adapters.console.adapter import write_out as echo
 from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import run_transcript
 from adapters.logs import FORMATS, LEVELS
 from adapters.operations import Operations
 from adapters.platforms import platform_specs, run_platforms, settings_module
-from bot.app import default_database, load_content
+from bot.app import default_database, load_content, open_store
 from bot.config.community import load_config
 from bot.config.schema import config_schema
 from bot.core.clock import ManualClock, SystemClock
-from bot.core.errors import ConcordError
+from bot.core.errors import ConcordError, UsageError
 from bot.core.resources import locales_dir
+from bot.features.health.command import make_report, write_out
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.status import language_statuses, markdown_table, replace_table
 from bot.store.postgres import is_postgres_url
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser_of_commands() -> argparse.ArgumentParser:
+    """``concord`` and its commands, each with its own arguments."""
     parser = argparse.ArgumentParser(
         prog="concord",
         description=("A community-health chatbot: onboarding, code of conduct and mediation."),
@@ -64,6 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("config", type=Path)
     run.add_argument("--db", help="database file or postgresql:// URL")
+    _add_report(commands)
+    return parser
+
+
+def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report", help="community health and transparency figures, small numbers hidden"
+    )
+    report.add_argument("--config", type=Path, help="concord.yaml (default: the example)")
+    report.add_argument("--db", help="database file or postgresql:// URL")
+    report.add_argument("--since", default="90d", help="90d, 12w or a date (default: 90d)")
+    report.add_argument("--out", type=Path, help="write the page here (default: print it)")
+    report.add_argument("--json", action="store_true", help="numbers for machines")
+    report.add_argument("--k", type=int, default=5, help="hide counts under k (default 5)")
+    report.add_argument(
+        "--k-moderation", type=int, default=11, help="the same for reports and moderation (11)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = parser_of_commands()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -74,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "languages":
             return run_languages(args.write)
+        if args.command == "report":
+            return run_report(args)
         if args.command == "run":
             return asyncio.run(run_platforms(args.config, args.db, Operations(args, "info")))
         if args.transcript:
@@ -131,6 +158,34 @@ def check_database(url: str) -> str:
     return describe(url)
 
 
+def run_report(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    database = args.db or config.database_url or config.database or default_database()
+    if not is_postgres_url(str(database)) and not Path(database).is_file():
+        raise UsageError(f"{database}: no such database")
+    catalogs = Catalogs.load(list(config.locale_dirs))
+    store = open_store(config, database)
+    try:
+        text = make_report(
+            store,
+            config.community_id,
+            config.community_name,
+            catalogs.translator(config.default_language),
+            since=args.since,
+            today=datetime.now(UTC).date(),
+            as_machine=args.json,
+            k=args.k,
+            k_moderation=args.k_moderation,
+        )
+    finally:
+        store.close()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        write_out(text, args.out)
+    return 0
+
+
 async def run_transcript_command(
     config_path: Path | None, db: Path | None, transcript: Path
 ) -> int:
@@ -158,7 +213,7 @@ async def run_chat(config_path: Path | None, db: Path | None, operations: Operat
         config,
         database,
         AdvancingClock(SystemClock(), fixed=False),
-        echo=write_out,
+        echo=echo,
         observer=observer,
     )
     print(f"Concord console: {config.community_name} (database: {database})")

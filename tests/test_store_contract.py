@@ -42,7 +42,7 @@ from bot.store.privacy import ERASED, forget_member
 from bot.store.protocol import Store
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
-from bot.store.writes import ClaimCaseNumbers
+from bot.store.writes import AddCount, ClaimCaseNumbers
 
 C = "example"
 ANA = MemberRef("telegram", "12", "Ana")
@@ -602,3 +602,33 @@ def test_retention_keeps_finished_cases_as_counts_only(backend: Backend) -> None
     assert purged.data == {} and purged.space is None
     assert cases.texts(old.id) == [] and cases.audit(old.id) == [(NOW, "", "closed", "")]
     assert [t.text for t in cases.texts(current.id)] == ["current text"]
+
+
+def _count(metric: str, n: int = 1, day: str = "2026-01-05", language: str = "en") -> AddCount:
+    return AddCount(C, day, metric, "telegram", language, n)
+
+
+def test_health_counts_add_up_with_their_turn_and_only_once(backend: Backend) -> None:
+    """An administrator's report would count a join twice if a re-delivered event added
+    again, or count a turn that never happened if a failed commit kept its numbers."""
+    store: Any = backend.store
+    _commit(store, "e1", _count("joins"), _count("joins", language="es"))
+    _commit(store, "e2", _count("joins", 2), _count("joins", day="2026-01-04"))
+    again = Changes(at=NOW, event_key="e2", writes=[_count("joins", 5)])
+    assert store.apply(again) is None  # a re-delivery adds nothing
+    broken = Changes(
+        at=NOW,
+        event_key="e3",
+        outbox=[(C, Say(Place.direct(ANA), {"unstorable"}))],  # type: ignore[arg-type]
+        writes=[_count("joins", 7)],
+    )
+    with pytest.raises(TypeError):
+        store.apply(broken)
+    _commit(store, "e4", AddCount("elsewhere", "2026-01-05", "joins", "telegram", "en", 9))
+    reopened: Any = backend.reopen()
+    assert reopened.health_counts(C, "2026-01-05") == [
+        ("2026-01-05", "joins", "telegram", "en", 3),
+        ("2026-01-05", "joins", "telegram", "es", 1),
+    ]
+    assert [row[-1] for row in reopened.health_counts(C, "2026-01-01")] == [1, 3, 1]
+    assert reopened.health_counts(C, "2026-01-06") == []

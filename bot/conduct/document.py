@@ -277,6 +277,16 @@ def section_texts(section: Section, lookup: Lookup) -> SectionTexts:
 # --- finding sections -------------------------------------------------------------------
 
 
+def named_section(coc: CodeOfConduct, name: str) -> Section | None:
+    """The section a word names exactly: its number ("3", "#3", "§3", also in
+    non-Latin digits such as "٣") or its id ("be-kind"); never title words."""
+    text = name.strip().lstrip("#§").strip()
+    if text.isdecimal():
+        number = int(text)
+        return coc.sections[number - 1] if 1 <= number <= len(coc.sections) else None
+    return next((s for s in coc.sections if s.id == text.casefold()), None)
+
+
 def find_section(coc: CodeOfConduct, query: str, lookup: Lookup) -> Section | None:
     """The section a member names: "3", "#3", an id ("be-kind") or title words.
 
@@ -286,12 +296,9 @@ def find_section(coc: CodeOfConduct, query: str, lookup: Lookup) -> Section | No
     text = query.strip().lstrip("#§").strip()
     if not text:
         return None
-    if text.isdecimal():  # also non-Latin digits such as "٣"
-        number = int(text)
-        return coc.sections[number - 1] if 1 <= number <= len(coc.sections) else None
-    for section in coc.sections:
-        if section.id == text.casefold():
-            return section
+    exact = named_section(coc, text)
+    if exact is not None or text.isdecimal():
+        return exact
     wanted = words(fold(text))
     joined = "".join(wanted)
     if not wanted or (len(joined) < 3 and not any(map(is_no_space_char, joined))):

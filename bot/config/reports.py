@@ -44,9 +44,18 @@ REPORTS = Section(
             values=Field("text", "text", "The text in that language."),
             nullable=True,
         ),
+        Field(
+            "appeal_window",
+            "duration",
+            "How long after a recorded action a member may appeal it (at least 183d).",
+            default="183d",
+        ),
     ),
     nullable=True,
 )
+# A member may appeal a recorded action for at least six months (as the EU Digital
+# Services Act asks of complaint systems).
+MIN_APPEAL_WINDOW = timedelta(days=183)
 PRIVACY = Section(
     "What Concord keeps, and how.",
     (
@@ -83,6 +92,7 @@ class Reports:
     reveal_approvals: int = 2
     emergency_contacts: tuple[str, ...] = ()
     emergency_resources: dict[str, str] = field(default_factory=dict)
+    appeal_window: timedelta = MIN_APPEAL_WINDOW
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,17 @@ def parse_reports(doc: YamlDocument, raw: Any) -> Reports:
         reveal_approvals=REPORTS.read(doc, path, raw, "reveal_approvals"),
         emergency_contacts=REPORTS.read(doc, path, raw, "emergency_contacts"),
         emergency_resources=resources,
+        appeal_window=_appeal_window(doc, (*path, "appeal_window"), raw.get("appeal_window")),
     )
+
+
+def _appeal_window(doc: YamlDocument, path: KeyPath, raw: Any) -> timedelta:
+    if raw is None:
+        return MIN_APPEAL_WINDOW
+    window = v.duration(doc, path, raw)
+    if window < MIN_APPEAL_WINDOW:
+        raise doc.error(path, "appeals stay open at least six months: 183d or more")
+    return window
 
 
 def parse_privacy(doc: YamlDocument, raw: Any, *, read_key: bool = True) -> Privacy:

@@ -39,3 +39,7 @@ class Undeliverable(ConcordError):
     that does not exist, a text the output cannot show). Adapters raise it rather than
     drop the action; the outbox sets the action aside as undeliverable with this
     reason, logs it and counts it, and goes on with the next."""
+
+
+class UsageError(ConcordError):
+    """A command-line value Concord cannot use (a period, a file it cannot write)."""

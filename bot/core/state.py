@@ -153,6 +153,16 @@ def is_quiet(profile: Profile) -> bool:
     return bool(profile.extra.get("quiet"))
 
 
+# A member's marks for the health counts (see bot/features/health/counting.py).
+HEALTH_MARKS = "health"
+
+
+def is_uncounted(profile: Profile) -> bool:
+    """The member asked not to be counted in the community's health figures (the
+    ``/quiet`` they asked for covers it)."""
+    return bool(profile.extra.get("quiet"))
+
+
 def profile_to_dict(profile: Profile) -> dict[str, Any]:
     """Every field, lists and mappings copied (``asdict`` did this, several times slower:
     it showed in profiles of every event)."""

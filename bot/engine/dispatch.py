@@ -34,6 +34,8 @@ def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | N
     conversation.focus = conversation.active_in(place) if place is not None else None
     if conversation.focus is None and isinstance(event, CommandRun):
         conversation.focus = conversation.active_in(Place.direct(turn.member))
+    for seen in turn.services.features.on_event:
+        seen(turn)
     if isinstance(event, MemberJoined):
         turn.profile.left = False
         for joined in turn.services.features.on_join:

@@ -22,9 +22,10 @@ from bot.conduct.document import CodeOfConduct
 from bot.config.community import Config
 from bot.core.actions import Action as Outgoing
 from bot.core.actions import Ask, Capabilities, Choice, Say, ScheduleTimer
+from bot.core.buckets import bucket_of
 from bot.core.clock import Clock
 from bot.core.events import Event, MemberRef, Place, TimerFired
-from bot.core.state import Conversation, Frame, Profile
+from bot.core.state import HEALTH_MARKS, Conversation, Frame, Profile, is_uncounted
 from bot.dialogs.model import ActionCall, Dialog
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.locales import clean_user_text, isolate, sentence_name
@@ -53,6 +54,9 @@ class Turn:
     mentorships: list[tuple[str, str]] = field(default_factory=list)
     audit: list[tuple[str, str, str]] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
+    # Daily health counts this event adds, (metric, n): numbers only, see ``count``.
+    counts: list[tuple[str, int]] = field(default_factory=list)
+    cursors: dict[str, str] = field(default_factory=dict)  # committed with the turn
     forget: bool = False  # /forget: nothing of this member is written back
     # Where every reply without an explicit place goes, whatever the flow: set for a
     # command that is answered only privately (see bot.engine.command_places).
@@ -159,6 +163,28 @@ class Turn:
         self.writes.append(ClaimCaseNumbers(community, kind, case_id, number))
         return case_id, number
 
+    def count(self, metric: str, n: int = 1, *, always: bool = False) -> None:
+        """``n`` more of a daily health count (``joins``, ``reports:emergency``),
+        committed with this event under its day, platform and language, naming nobody.
+        A member who asked not to be counted (``/quiet``) is not, unless ``always``:
+        moderation's own numbers (reports received, sanctions, appeals)."""
+        if always or not is_uncounted(self.profile):
+            self.counts.append((metric, n))
+
+    def drop_health_marks(self) -> None:
+        """Nothing of this member waits to be counted any more (``/quiet``, ``/forget``):
+        their profile's marks go, and their first words, if a channel still waits to
+        see them answered, stop waiting."""
+        marks = self.profile.extra.pop(HEALTH_MARKS, None) or {}
+        name, asked = marks.get("asked_in"), marks.get("asked")
+        if name and asked and self.services.store.cursor(name) == asked:
+            self.cursors[name] = ""
+
+    def count_wait(self, metric: str, since: datetime, *, always: bool = False) -> None:
+        """How long something waited until now, as one more in a bucket
+        (``report_response:1h-6h``): the count keeps the bucket, not the time."""
+        self.count(f"{metric}:{bucket_of(self.now - since)}", always=always)
+
 
 # A named action a dialog step may call; it may return a result key for ``on_result``.
 ActionFunction = Callable[[Turn, ActionCall], str | None]
@@ -236,6 +262,8 @@ class Feature:
     follows_to_direct: tuple[FollowHook, ...] = ()
     audiences: tuple[AudienceHook, ...] = ()
     ends_on_forget: tuple[EndsHook, ...] = ()
+    # Every event, before it is handled (health counts of activity).
+    on_event: tuple[MemberHook, ...] = ()
     on_forget: tuple[MemberHook, ...] = ()
     talk_to_person: PersonHook | None = None
 
@@ -259,6 +287,7 @@ class Features:
         self.audiences = tuple(h for f in self.features for h in f.audiences)
         self.ends_on_forget = tuple(h for f in self.features for h in f.ends_on_forget)
         self.on_forget = tuple(h for f in self.features for h in f.on_forget)
+        self.on_event = tuple(h for f in self.features for h in f.on_event)
         persons = [f.talk_to_person for f in self.features if f.talk_to_person is not None]
         if len(persons) > 1:
             raise ValueError("more than one feature declares talk_to_person")

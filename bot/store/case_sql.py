@@ -11,6 +11,7 @@ from bot.store.writes import (
     AddBlock,
     AddCaseAudit,
     AddCaseText,
+    AddCount,
     AddInvitation,
     ClaimCaseNumbers,
     DeleteCaseTexts,
@@ -63,6 +64,13 @@ def run_write(conn: Connection, write: Write, sealer: Sealer) -> None:
             )
         case ForgetMember():
             forget_member_sql(conn, write)
+        case AddCount(community, day, metric, platform, language, n):
+            conn.execute(
+                "INSERT INTO health_counts VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (community, day, metric, platform, language)"
+                " DO UPDATE SET count = health_counts.count + excluded.count",
+                (community, day, metric, platform, language, n),
+            )
 
 
 def taken_numbers(conn: Connection, community: str, kind: str) -> tuple[int, int]:

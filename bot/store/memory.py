@@ -22,7 +22,7 @@ from bot.store.outbox import UNDELIVERABLE
 from bot.store.privacy import ERASED, mentions
 from bot.store.protocol import ServiceStore
 from bot.store.types import Changes, OutboxItem, TimerRow, iso, parse_iso
-from bot.store.writes import ForgetMember
+from bot.store.writes import AddCount, ForgetMember
 
 
 class MemoryStore:
@@ -142,6 +142,13 @@ class MemoryStore:
                 members.append(MemberRef(platform, member_id))
         return members
 
+    def health_counts(self, community: str, since: str) -> list[tuple[str, str, str, str, int]]:
+        return sorted(
+            (day, metric, platform, language, n)
+            for (c, day, metric, platform, language), n in self._t.health.items()
+            if c == community and day >= since
+        )
+
     # Writes -------------------------------------------------------------------------
 
     def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:
@@ -162,6 +169,9 @@ class MemoryStore:
         for write in changes.writes:
             if isinstance(write, ForgetMember):
                 _forget(tables, write)
+            elif isinstance(write, AddCount):
+                key = (write.community, write.day, write.metric, write.platform, write.language)
+                tables.health[key] = tables.health.get(key, 0) + write.n
             apply_case_write(tables, write)
         tables.cursors.update(changes.cursors)
         self._t = tables  # the commit: all of it, at once

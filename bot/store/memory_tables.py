@@ -93,6 +93,8 @@ class Tables:
     case_audit: dict[int, CaseAuditRow] = field(default_factory=dict)
     invitations: dict[int, Invitation] = field(default_factory=dict)
     blocks: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # Daily health counts: (community, day, metric, platform, language) -> count.
+    health: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(
@@ -113,6 +115,7 @@ class Tables:
             dict(self.case_audit),
             dict(self.invitations),
             dict(self.blocks),
+            dict(self.health),
         )
 
     def new_id(self) -> int:

@@ -133,12 +133,24 @@ def _m5_case_numbers(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX cases_number ON cases (community, kind, number)")
 
 
+def _m6_health_counts(db: sqlite_utils.Database) -> None:
+    """Daily health counts: numbers per day, metric, platform and language, written
+    with the turn that causes them; no column can name a member."""
+    db.execute(
+        "CREATE TABLE health_counts (community TEXT NOT NULL, day TEXT NOT NULL,"
+        " metric TEXT NOT NULL, platform TEXT NOT NULL, language TEXT NOT NULL,"
+        " count INTEGER NOT NULL,"
+        " PRIMARY KEY (community, day, metric, platform, language))"
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
     (3, _m3_member_records),
     (4, _m4_no_delivered_text),
     (5, _m5_case_numbers),
+    (6, _m6_health_counts),
 ]
 
 

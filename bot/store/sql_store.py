@@ -132,6 +132,14 @@ class SqlStore:
         keys = ("at", "actor", "action", "subject", "detail")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def health_counts(self, community: str, since: str) -> list[tuple[str, str, str, str, int]]:
+        rows = self._conn.execute(
+            "SELECT day, metric, platform, language, count FROM health_counts"
+            " WHERE community = ? AND day >= ? ORDER BY day, metric, platform, language",
+            (community, since),
+        )
+        return [(d, m, p, lang, int(n)) for d, m, p, lang, n in rows]
+
     def pending_outbox(
         self, limit: int = 500, platforms: Collection[str] | None = None
     ) -> list[OutboxItem]:

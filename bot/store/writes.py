@@ -110,6 +110,19 @@ class ForgetMember:
     keep_open_cases: bool
 
 
+@dataclass(frozen=True, slots=True)
+class AddCount:
+    """``n`` more of one daily health count: a number per community, day (UTC,
+    ``2026-01-05``), metric, platform and language, naming no member."""
+
+    community: str
+    day: str
+    metric: str
+    platform: str
+    language: str
+    n: int = 1
+
+
 Write = (
     ClaimCaseNumbers
     | SaveCase
@@ -120,4 +133,5 @@ Write = (
     | SetInvitation
     | AddBlock
     | ForgetMember
+    | AddCount
 )

@@ -30,6 +30,13 @@ def member_cases(turn: Turn, kind: str) -> list[Case]:
     ]
 
 
+def appealable(turn: Turn) -> list[Case]:
+    """The member's recorded actions still open to appeal (``reports.appeal_window``,
+    six months at least)."""
+    since = turn.now - turn.services.config.reports.appeal_window
+    return [c for c in member_cases(turn, SANCTION) if c.created_at >= since]
+
+
 def new_case(turn: Turn, kind: str, member: CaseMember, data: dict[str, object]) -> Case:
     community = turn.services.config.community_id
     case_id, number = turn.new_case_numbers(kind)
@@ -45,16 +52,14 @@ def new_case(turn: Turn, kind: str, member: CaseMember, data: dict[str, object])
 def sanction_choices(turn: Turn) -> list[Choice]:
     return [
         Choice(str(c.shown), f"{c.data.get('type')}: {c.data.get('reason')}")
-        for c in member_cases(turn, SANCTION)
+        for c in appealable(turn)
     ]
 
 
 def file_appeal(turn: Turn, call: ActionCall) -> str | None:
     assert turn.frame is not None
     values = turn.frame.values
-    sanction = next(
-        (c for c in member_cases(turn, SANCTION) if str(c.shown) == values.get("choice")), None
-    )
+    sanction = next((c for c in appealable(turn) if str(c.shown) == values.get("choice")), None)
     if sanction is None:
         return "gone"
     decided = [
@@ -76,6 +81,7 @@ def file_appeal(turn: Turn, call: ActionCall) -> str | None:
         )
     )
     values["case"] = str(case.shown)
+    turn.count("appeals", always=True)
     notify_moderators(
         turn, "appeal.new", case=str(case.shown), moderator=str(sanction.data.get("by", ""))
     )

@@ -3,36 +3,52 @@
 
 from __future__ import annotations
 
+from bot.conduct.document import named_section, section_texts
 from bot.core.events import Place
 from bot.engine.flows import start_dialog
-from bot.engine.people import display, is_moderator, resolve, tell
+from bot.engine.people import display, is_moderator, resolve, tell, translator_of
 from bot.engine.turn import MODERATORS_ROOM, Command, Turn
-from bot.features.appeals.cases import APPEAL, OUTCOMES, SANCTION, member_cases, new_case
+from bot.features.appeals.cases import (
+    APPEAL,
+    OUTCOMES,
+    SANCTION,
+    appealable,
+    member_cases,
+    new_case,
+)
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
 from bot.store.cases import Case, CaseMember, add_audit, save_case
 
 
 def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    """``/sanction NAME TYPE REASON``: a moderator records what they did and why."""
+    """``/sanction NAME TYPE [PART] REASON``: a moderator records what they did, under
+    which part of the code of conduct (its number or id) and why."""
     if not is_moderator(turn):
         turn.say("common.not_allowed", command="sanction")
         return
     target = resolve(turn, args[0]) if args else None
-    reason = clean_user_text(" ".join(args[2:]), 500)
+    rule = named_section(turn.services.coc, args[2]) if len(args) > 3 else None
+    reason = clean_user_text(" ".join(args[3:] if rule else args[2:]), 500)
     if target is None or len(args) < 3 or not reason:
         turn.say("appeal.sanction_usage")
         return
     kind = clean_user_text(args[1], 40)
-    case = new_case(
-        turn,
-        SANCTION,
-        CaseMember(target, "subject"),
-        {"type": kind, "reason": reason, "by": turn.member.key},
-    )
+    data: dict[str, object] = {"type": kind, "reason": reason, "by": turn.member.key}
+    if rule is not None:
+        data["rule"] = rule.id
+    case = new_case(turn, SANCTION, CaseMember(target, "subject"), data)
     case.status = "recorded"
     turn.writes.append(save_case(case, turn.now))
-    tell(turn, target, "appeal.sanction_notice", case=str(case.shown), type=kind, reason=reason)
+    turn.count(f"sanctions:{rule.number if rule else 'unspecified'}", always=True)
+    values = {"case": str(case.shown), "type": kind, "reason": reason}
+    if rule is None:
+        tell(turn, target, "appeal.sanction_notice", **values)
+    else:
+        # The part's title in the member's language, as /coc shows it to them.
+        lookup = translator_of(turn.services, target.key).lookup
+        title = section_texts(rule, lookup)["title"]
+        tell(turn, target, "appeal.sanction_notice_rule", part=f"{rule.number}. {title}", **values)
     turn.say("appeal.sanction_recorded", case=str(case.shown), name=display(target))
 
 
@@ -42,6 +58,10 @@ def run_appeal(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         return
     if not member_cases(turn, SANCTION):
         turn.say("appeal.nothing_to_appeal")
+        return
+    if not appealable(turn):
+        days = str(turn.services.config.reports.appeal_window.days)
+        turn.say("appeal.too_late", days=days)
         return
     start_dialog(turn, "appeal", Place.direct(turn.member), asked_for=True)
 
@@ -98,6 +118,8 @@ def decide(turn: Turn, case: Case, words: tuple[str, ...]) -> None:
         turn.say("appeal.decide_usage")
     else:
         case.status = "decided"
+        turn.count("reversals" if outcome == "lifted" else "appeals_upheld", always=True)
+        turn.count_wait("appeal_decided", case.created_at, always=True)
         case.data.update({"outcome": outcome, "reason": reason, "decided_by": turn.member.key})
         turn.writes.append(save_case(case, turn.now))
         turn.writes.append(add_audit(case.id, turn.member.key, "decided", outcome, turn.now))

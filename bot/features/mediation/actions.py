@@ -89,10 +89,17 @@ def _confirm(agreed: bool) -> ActionFunction:
     return action
 
 
+def agreement_held(turn: Turn, call: ActionCall) -> str | None:
+    """A party says the agreement is holding: counted, nothing else changes."""
+    turn.count("mediation_held")
+    return None
+
+
 def request_reopen(turn: Turn, call: ActionCall) -> str | None:
     case = _case(turn)
     if case is None or case.status != "closed":
         return "gone"
+    turn.count("mediation_not_held")
     reopen(turn, case)
     med.save(turn, case)
     return None
@@ -109,6 +116,7 @@ ACTIONS: dict[str, Action] = {
     "mediation_confirm": Action(_confirm(True), results=("gone", "closed")),
     "mediation_not_confirmed": Action(_confirm(False), results=("gone", "closed")),
     "mediation_reopen": Action(request_reopen, results=("gone",)),
+    "mediation_held": Action(agreement_held),
 }
 
 CHOICE_SOURCES: dict[str, ChoiceSource] = {}

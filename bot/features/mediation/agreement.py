@@ -51,6 +51,8 @@ def confirm_agreement(turn: Turn, case: Case, agreed: bool) -> None:
 def close(turn: Turn, case: Case, reason: str, *, agreed: bool = False) -> None:
     case.status = "closed"
     case.data["closed"] = {"reason": clean_user_text(reason, 500), "agreed": agreed}
+    if agreed:
+        turn.count("mediation_agreements")
     if not turn.services.config.mediation.keep_statements:
         turn.writes.append(delete_texts(case.id, STATEMENT_KINDS))
     agreement = str(case.data.get("agreement", ""))

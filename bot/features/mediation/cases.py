@@ -127,6 +127,7 @@ def open_case(turn: Turn, parties: list[MemberRef], *, by_mediator: bool = False
         case.mediator = turn.member.key
     save(turn, case)
     audit(turn, case, "opened", ",".join(p.key for p in parties))
+    turn.count("mediation_requests")
     return case
 
 
@@ -164,7 +165,10 @@ def answer_invitation(turn: Turn, case: Case, outcome: str) -> None:
     audit(turn, case, "consent", outcome)
     if outcome != "accepted":
         end_without_consent(turn, case)
-    elif all(m.state.get("consent", "accepted") == "accepted" for m in case.members):
+        save(turn, case)
+        return
+    turn.count("mediation_acceptances")
+    if all(m.state.get("consent", "accepted") == "accepted" for m in case.members):
         assign_mediator(turn, case)
     save(turn, case)
 

@@ -59,6 +59,7 @@ def schedule_checkin(turn: Turn, call: ActionCall) -> str | None:
 def mark_onboarded(turn: Turn, call: ActionCall) -> str | None:
     turn.profile.onboarded = True
     turn.record("onboarded", turn.member.key)
+    turn.count("onboarding_completed")
     return None
 
 
@@ -102,6 +103,7 @@ def match_mentor(turn: Turn, call: ActionCall) -> str | None:
     and shares the most interests; the mentor is told in their own language."""
     services = turn.services
     mentor = best_mentor(turn, services.config.onboarding.mentors)
+    turn.count("mentor_requests")
     if mentor is None:
         turn.record("mentor_none", turn.member.key)
         return "none"
@@ -130,6 +132,7 @@ def match_mentor(turn: Turn, call: ActionCall) -> str | None:
     )
     turn.outbox.append(Say(Place.direct(mentor_ref), text))
     turn.record("mentor_matched", turn.member.key, mentor.member)
+    turn.count("mentor_matches")
     return "found"
 
 

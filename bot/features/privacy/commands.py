@@ -87,8 +87,11 @@ def run_mydata(turn: Turn, args: tuple[str, ...], place: Place) -> None:
 
 def run_quiet(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     """The bot will never start a conversation with this member again (no reminders,
-    check-ins or invitations); it still answers when they write."""
+    check-ins or invitations), and leaves them out of the health counts; it still
+    answers when they write."""
     turn.profile.extra["quiet"] = not bool(turn.profile.extra.get("quiet"))
+    # Not counted either: nothing of theirs waits to be counted.
+    turn.drop_health_marks()
     turn.record("quiet", turn.member.key, str(turn.profile.extra["quiet"]))
     quiet = bool(turn.profile.extra["quiet"])
     message = N_("privacy.quiet_on") if quiet else N_("privacy.quiet_off")

@@ -22,6 +22,7 @@ STATUS_MESSAGES = {
     "closed": N_("report.status.closed"),
 }
 STATUSES = tuple(STATUS_MESSAGES)
+RESOLVED = ("action_taken", "closed")
 LABELS = {
     "what": N_("report.label.what"),
     "who": N_("report.label.who"),
@@ -115,6 +116,7 @@ def open_report(turn: Turn, data: dict[str, object]) -> Case:
     )
     save(turn, case)
     audit(turn, case, "reported")
+    turn.count("reports:emergency" if data.get("emergency") else "reports:standard", always=True)
     return case
 
 
@@ -162,8 +164,13 @@ def resources_for(turn: Turn) -> str:
 
 
 def set_status(turn: Turn, case: Case, status: str, reason: str = "") -> None:
-    """Every change of status is told to the reporter, in their language."""
+    """Every change of status is told to the reporter, in their language; the first
+    change is the moderators' first response, and closing it (or acting) resolves it."""
     case.status = status
+    for mark, done in (("responded", True), ("resolved", status in RESOLVED)):
+        if done and not case.data.get(mark):
+            case.data[mark] = True
+            turn.count_wait(f"report_{mark}", case.created_at, always=True)
     member = reporter(case).member
     shown = tell_status(turn, member, case.id, status)
     if status == "closed":

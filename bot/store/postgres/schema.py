@@ -90,6 +90,11 @@ _M5_CASE_NUMBERS = (
     "UPDATE cases SET number = id",
     "CREATE UNIQUE INDEX cases_number ON cases (community, kind, number)",
 )
+_M6_HEALTH_COUNTS = (
+    "CREATE TABLE health_counts (community text NOT NULL, day text NOT NULL,"
+    " metric text NOT NULL, platform text NOT NULL, language text NOT NULL,"
+    " count bigint NOT NULL, PRIMARY KEY (community, day, metric, platform, language))",
+)
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -97,6 +102,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (3, _M3_MEMBER_RECORDS),
     (4, _M4_NO_DELIVERED_TEXT),
     (5, _M5_CASE_NUMBERS),
+    (6, _M6_HEALTH_COUNTS),
 ]
 LATEST = MIGRATIONS[-1][0]
 
