@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -122,7 +123,7 @@ async def test_quiet_members_are_never_written_to_first(
 
 
 async def test_retention_purges_exactly_what_is_due(
-    engine: Engine, adapter: RecordingAdapter, clock: ManualClock
+    engine: Engine, adapter: RecordingAdapter, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     await member(engine, "ana")
     await report(engine, "ana")  # case 1: will be closed and old
@@ -132,7 +133,13 @@ async def test_retention_purges_exactly_what_is_due(
     await run(engine, "mod", "/reports close 2 Done.")
     await report(engine, "ana")  # case 3: open
     clock.advance(timedelta(days=90))  # retention is 180 days: case 1 is 190 days old
-    engine.housekeeping()
+    with caplog.at_level(logging.INFO, logger="bot.engine.engine"):
+        removed = engine.housekeeping()
+    # The operator sees the purge begin and end, with what it removed; never whose.
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.engine.engine"]
+    assert said[0] == "retention purge: texts and conversations older than 180 days"
+    assert said[1].startswith(f"retention purge: {removed} removed in ") and removed >= 4
+    assert not any("ana" in line for line in said)
     cases = engine.services.store.cases
     assert cases.texts(1) == []
     assert cases.load("example", 1).members == []  # a count, without identity

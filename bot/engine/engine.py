@@ -329,7 +329,11 @@ class Engine:
         removed = 0
         days = services.config.privacy.retention_days
         if days is not None:
+            log.info("retention purge: texts and conversations older than %d days", days)
+            started = time.perf_counter()
             removed = services.store.purge(self.community, now - timedelta(days=days))
+            took = time.perf_counter() - started
+            log.info("retention purge: %d removed in %.1f s", removed, took)
         services.store.prune(now - timedelta(days=7))
         self._next_housekeeping = now + timedelta(days=1)
         return removed
