@@ -33,7 +33,7 @@ from nio.crypto import decrypt_attachment  # type: ignore[import-untyped]
 
 from adapters.matrix import settings as matrix_settings
 from adapters.matrix.adapter import MatrixAdapter, create
-from adapters.matrix.command_mentions import CommandMentions, command_names
+from adapters.command_mentions import CommandMentions, command_names
 from adapters.matrix.events import (
     keycap,
     parse_command,

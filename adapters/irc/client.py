@@ -1,0 +1,95 @@
+"""The connection: a pydle client that only reports what the server says to its owner
+(adapters/irc/adapter.py), which decides. pydle's own reconnection is off: the adapter
+reconnects with its own backoff and logs each fault once."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pydle
+
+from adapters.irc.events import Sender
+
+# Numerics refusing a JOIN: channel full, invite only, banned, wrong key, registered
+# nicks only, secure connections only.
+JOIN_REFUSALS = {
+    "471": "the channel is full",
+    "473": "the channel is invite-only",
+    "474": "the bot is banned from the channel",
+    "475": "the channel needs a key",
+    "477": "the channel takes registered accounts only",
+    "489": "the channel takes secure connections only",
+}
+
+
+class Owner(Protocol):
+    async def registered(self) -> None: ...
+    async def lost(self, expected: bool) -> None: ...
+    async def message(self, sender: Sender, target: str, text: str) -> None: ...
+    async def joined(self, sender: Sender, channel: str) -> None: ...
+    def pong(self, token: str) -> None: ...
+    def refused(self, numeric: str, target: str, reason: str) -> None: ...
+    def join_refused(self, channel: str, numeric: str) -> None: ...
+    def nick_in_use(self, nick: str) -> None: ...
+    def sasl_done(self, ok: bool) -> None: ...
+    def server_error(self, reason: str) -> None: ...
+
+
+class IrcClient(pydle.Client):  # type: ignore[misc]
+    RECONNECT_ON_ERROR = False
+
+    def __init__(self, owner: Owner, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.owner = owner
+
+    def sender_of(self, nick: str) -> Sender:
+        user = self.users.get(nick) or {}
+        return Sender(nick, user.get("username") or "", user.get("hostname") or "")
+
+    async def on_connect(self) -> None:
+        await super().on_connect()  # joins the channels given to connect()
+        await self.owner.registered()
+
+    async def on_disconnect(self, expected: bool) -> None:
+        await self.owner.lost(expected)
+
+    async def on_message(self, target: str, by: str, message: str) -> None:
+        await super().on_message(target, by, message)
+        await self.owner.message(self.sender_of(by), target, message)
+
+    async def on_join(self, channel: str, user: str) -> None:
+        await super().on_join(channel, user)
+        await self.owner.joined(self.sender_of(user), channel)
+
+    async def on_raw_pong(self, message: Any) -> None:
+        self.owner.pong(str(message.params[-1]))
+
+    async def on_raw_error(self, message: Any) -> None:
+        self.owner.server_error(" ".join(message.params))
+        await super().on_raw_error(message)
+
+    async def on_raw_433(self, message: Any) -> None:
+        if not self.registered:
+            self.owner.nick_in_use(str(message.params[1]))
+        await super().on_raw_433(message)
+
+    async def on_raw_903(self, message: Any) -> None:
+        self.owner.sasl_done(True)
+        await super().on_raw_903(message)
+
+    async def on_raw_904(self, message: Any) -> None:
+        self.owner.sasl_done(False)
+        await super().on_raw_904(message)
+
+    async def on_raw_905(self, message: Any) -> None:
+        self.owner.sasl_done(False)
+        await super().on_raw_905(message)
+
+    async def on_raw(self, message: Any) -> None:
+        code = str(message.command).zfill(3)
+        params = [str(p) for p in message.params]
+        if code in JOIN_REFUSALS and len(params) >= 2 and params[1][:1] in "#&":
+            self.owner.join_refused(params[1], code)
+        elif len(params) >= 2:
+            self.owner.refused(code, params[1], params[-1])
+        await super().on_raw(message)
