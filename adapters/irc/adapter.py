@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from adapters.command_mentions import CommandMentions, command_names
 from adapters.irc.client import JOIN_REFUSALS, IrcClient
@@ -84,6 +85,7 @@ class IrcAdapter:
         # Per member: a lock keeping their events in order, and how many wait for it.
         self._members: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._handling: set[asyncio.Task[Any]] = set()  # events being handed in
         self._join_waits: dict[str, float] = {}
         self._reported: set[str] = set()  # faults already logged since the last success
 
@@ -279,12 +281,16 @@ class IrcAdapter:
         key = event.member.id
         lock, waiting = self._members.setdefault(key, (asyncio.Lock(), [0]))
         waiting[0] += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._handling.add(task)
         try:
             async with lock:
                 await self.host.handle(event)
         except Exception:
             log.exception("irc: an event could not be handled")
         finally:
+            self._handling.discard(task)  # type: ignore[arg-type]
             waiting[0] -= 1
             if not waiting[0]:
                 del self._members[key]
@@ -313,7 +319,8 @@ class IrcAdapter:
         await self.delivery.deliver(action, idempotency_key)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        """Stop handing in (an event cut short is not committed) and quit."""
+        for task in [*self._tasks, *self._handling]:
             task.cancel()
         client = self.client
         if client is not None and client.connected:

@@ -85,6 +85,10 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
         self.owner.sasl_done(False)
         await super().on_raw_905(message)
 
+    async def on_unknown(self, message: Any) -> None:
+        """A numeric pydle has no handler for (379 "is using modes"): not a fault."""
+        self.logger.debug("unhandled %s", message.command)
+
     async def on_raw(self, message: Any) -> None:
         code = str(message.command).zfill(3)
         params = [str(p) for p in message.params]

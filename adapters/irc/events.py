@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from adapters.irc.text import strip_formatting
 from bot.core.events import (
     CommandRun,
     Event,
@@ -124,6 +125,7 @@ def translate_message(sender: Sender, target: str, text: str, context: Context) 
     if place is None:
         return None
     common = _common(sender, member, context)
+    text = strip_formatting(text)  # the core strips the other control codes
     command = parse_command(text, context.prefix, direct, context.command_names)
     if command is not None:
         return CommandRun(**common, place=place, name=command[0], args=command[1])

@@ -153,7 +153,7 @@ def parse(section: PlatformSection, check_only: bool = False) -> IrcSettings:
         mediator_masks=_masks(section, "mediator_masks", data.get("mediator_masks", [])),
         command_prefix=_prefix(section, data.get("command_prefix", "!concord")),
         send_rate=_rate(section, data.get("send_rate", 1.0)),
-        send_burst=v.integer(doc, at("send_burst"), data.get("send_burst", 4), 1, 100),
+        send_burst=v.integer(doc, at("send_burst"), data.get("send_burst", 4), 1, 10_000),
     )
 
 
@@ -242,6 +242,6 @@ def _prefix(section: PlatformSection, value: Any) -> str:
 
 def _rate(section: PlatformSection, value: Any) -> float:
     path = (*section.path, "send_rate")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10_000:
         raise section.doc.error(path, "expected lines per second, such as 1 or 0.5")
     return float(value)

@@ -15,6 +15,8 @@ possible and never inside a UTF-8 sequence.
 
 from __future__ import annotations
 
+import re
+
 from bot.i18n.controls import strip_controls
 
 # RFC 1459 / 2812: at most 512 bytes including the trailing CRLF.
@@ -22,13 +24,24 @@ LINE_LIMIT = 512
 # Characters other bots take for a command prefix at the start of a line.
 COMMAND_CHARACTERS = frozenset("!.,;:/\\@#$%&*+-=?^~`|<>'\"")
 _BULLETS = ("- ", "* ", "+ ")
+# A colour code takes its numbers with it (``\x0304,12``), a hex colour its hex digits.
+_COLOURS = re.compile(
+    r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?"
+)
 _MARK = "» "
+
+
+def strip_formatting(text: str) -> str:
+    """IRC text as plain text: colours with their numbers gone (the other formatting
+    codes are control characters, which ``strip_controls`` removes)."""
+    return _COLOURS.sub("", text) if ("\x03" in text or "\x04" in text) else text
 
 
 def clean_lines(text: str) -> list[str]:
     """The lines of ``text`` without control codes (a Unicode line or paragraph
     separator breaks the line too), tabs as spaces, trimmed, none empty."""
-    text = strip_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = strip_formatting(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = strip_controls(text)
     lines = (line.replace("\t", " ").strip() for line in text.split("\n"))
     return [line for line in lines if line]
 

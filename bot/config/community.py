@@ -46,7 +46,7 @@ _INTEREST = ("id", "label", "channels", "resources")
 _MENTOR = ("member", "name", "languages", "interests", "capacity", "away")
 _MODERATORS = ("channel", "members")
 _LIMITS = ("messages_per_minute", "live_conversations")
-PLATFORMS = ("discord", "matrix", "telegram")
+PLATFORMS = ("discord", "irc", "matrix", "telegram")
 
 
 @dataclass(frozen=True)

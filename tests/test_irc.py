@@ -1,0 +1,221 @@
+"""The IRC adapter against a real InspIRCd on loopback (tests/irc_server.py), members on
+real sockets: the bot's realname and channels, onboarding and a report by private
+message, control codes and long texts, pacing, faults (nick in use, a channel that
+refuses the bot, a server restart) and SASL PLAIN and EXTERNAL against the stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.irc.adapter import IrcAdapter, create
+from adapters.irc.settings import parse
+from bot.app import build_engine
+from bot.config.community import Config, load_config
+from bot.core.clock import ManualClock
+from bot.engine.engine import Engine
+from bot.engine.host import AdapterHost
+from tests.irc_server import InspIRCd, Member
+
+ROOT = Path(__file__).parents[1]
+COMMUNITY = "#community"
+MODS = "#mods"
+OPERATOR = "Ops Team (ops@example.org)"
+# Quick pacing for dialog tests; the pacing test sets its own.
+QUICK = {"send_rate": 1000, "send_burst": 1000}
+
+
+@pytest.fixture
+def ircd(tmp_path: Path) -> Iterator[InspIRCd]:
+    server = InspIRCd(tmp_path / "ircd")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def write_config(tmp_path: Path, port: int, **irc: Any) -> Config:
+    """The example community, its members and moderators named by IRC nick."""
+    text = (ROOT / "community" / "concord.yaml").read_text("utf-8")
+    text = re.sub(r"console:(\w+)", r"irc:\1", text)
+    coc = ROOT / "community" / "code-of-conduct.yaml"
+    text = text.replace("# code_of_conduct: code-of-conduct.yaml", f"code_of_conduct: {coc}")
+    section = {
+        "host": "127.0.0.1",
+        "port": port,
+        "tls": False,
+        "operator": OPERATOR,
+        "channels": [COMMUNITY],
+        "moderators_channel": MODS,
+        "channel_names": {"welcome": COMMUNITY},
+        **QUICK,
+        **irc,
+    }
+    text += "\nplatforms:\n  irc: " + json.dumps(section) + "\n"
+    path = tmp_path / "concord.yaml"
+    path.write_text(text, "utf-8")
+    return load_config(path)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    config: Config, database: Path, *, retry_every: float = 0.2
+) -> AsyncIterator[tuple[IrcAdapter, Engine]]:
+    """Concord with its IRC adapter, as ``concord run`` wires it, until it is ready
+    (registered, channels joined); stopped afterwards."""
+    engine = build_engine(config, database, ManualClock())
+    adapter = create(parse(config.platforms["irc"]), AdapterHost(engine))
+    engine.add_adapter(adapter, ready=False)
+    ready = asyncio.Event()
+    real_ready = adapter.host.ready
+
+    def on_ready(platform: str) -> None:
+        real_ready(platform)
+        ready.set()
+
+    adapter.host.ready = on_ready  # type: ignore[method-assign]
+    tasks = [
+        asyncio.create_task(adapter.run()),
+        asyncio.create_task(engine.retry_outbox(timedelta(seconds=retry_every))),
+    ]
+    try:
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait([waiting, tasks[0]], return_when=asyncio.FIRST_COMPLETED)
+        if tasks[0].done():
+            tasks[0].result()
+        yield adapter, engine
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        await adapter.close()
+        engine.services.store.close()
+
+
+def catalog(engine: Engine, message: str, locale: str = "en") -> str:
+    return engine.services.catalogs.translator(locale).gettext(message)
+
+
+def start_of(engine: Engine, message: str, locale: str = "en") -> str:
+    """The fixed beginning of a catalog text (up to its first placeholder or command)."""
+    return re.split(r"[{/]", catalog(engine, message, locale))[0].strip()
+
+
+async def members(port: int, *nicks: str) -> list[Member]:
+    return list(await asyncio.gather(*(Member(n, port).connect() for n in nicks)))
+
+
+async def test_the_bot_is_labelled_joins_only_its_channels_and_onboards_by_private_message(
+    tmp_path: Path, ircd: InspIRCd
+) -> None:
+    config = write_config(tmp_path, ircd.port)
+    async with asyncio.timeout(30), running(config, tmp_path / "db") as (adapter, engine):
+        (ana,) = await members(ircd.port, "ana")
+        await ana.join(COMMUNITY)
+        await ana.wait_for(lambda: bool(ana.texts("Concord", "ana")))
+        whois = await ana.whois("Concord")
+        (user,) = [n for n in whois if n[0] == "311"]
+        assert user[-1] == f"Concord community bot, run by {OPERATOR}"
+        assert any(n[0] == "335" for n in whois), whois
+        (channels,) = [n for n in whois if n[0] == "319"]
+        assert sorted(c.lstrip("@") for c in channels[-1].split()) == [COMMUNITY, MODS]
+
+        welcome = ana.texts("Concord", "ana")[0]
+        assert welcome.startswith(start_of(engine, "onboarding.welcome"))
+        assert ana.texts(target=COMMUNITY) == [], "the welcome is private"
+        await ana.wait_for(lambda: any("1." in t for t in ana.texts("Concord")))
+        await ana.quit()
+
+
+async def stop_onboarding(member: Member) -> None:
+    """The member joins and stops the welcome dialog, to do something else."""
+    await member.join(COMMUNITY)
+    await member.wait_for(lambda: bool(member.texts("Concord")))
+    await member.settle()
+    before = len(member.texts("Concord"))
+    await member.say("Concord", "stop")
+    await member.wait_for(lambda: len(member.texts("Concord")) > before)
+    await member.settle()
+
+
+async def dialog(member: Member, answers: list[str]) -> None:
+    """Each answer once the bot said something after the previous one."""
+    for answer in answers:
+        before = len(member.texts("Concord"))
+        await member.say("Concord", answer)
+        await member.wait_for(lambda: len(member.texts("Concord")) > before)
+        await member.settle(0.1)
+
+
+async def test_onboarding_answers_by_private_message(tmp_path: Path, ircd: InspIRCd) -> None:
+    config = write_config(tmp_path, ircd.port)
+    async with asyncio.timeout(30), running(config, tmp_path / "db") as (_, engine):
+        (bia,) = await members(ircd.port, "bia")
+        await bia.join(COMMUNITY)
+        question = start_of(engine, "onboarding.choose_language")
+        await bia.wait_for(lambda: any(question in t for t in bia.texts("Concord")))
+        number = next(
+            t.split(".")[0].strip("» ")
+            for t in bia.texts("Concord")
+            if re.match(r"^\d+\. Français", t)
+        )
+        await bia.say("Concord", number)  # answering by the number the question lists
+        walk = start_of(engine, "onboarding.walk_question", "fr")
+        await bia.wait_for(lambda: any(walk in t for t in bia.texts("Concord")))
+        assert bia.texts(target=COMMUNITY) == []
+        await bia.quit()
+
+
+async def test_a_report_typed_in_the_channel_is_answered_by_private_message(
+    tmp_path: Path, ircd: InspIRCd
+) -> None:
+    config = write_config(tmp_path, ircd.port)
+    async with asyncio.timeout(40), running(config, tmp_path / "db") as (_, engine):
+        rhea, kai, bob = await members(ircd.port, "rhea", "kai", "bob")
+        await kai.join(MODS)
+        await bob.join(COMMUNITY)
+        await stop_onboarding(rhea)
+        start = len(rhea.texts("Concord"))
+        await rhea.say(COMMUNITY, "!concord report")
+        await rhea.wait_for(lambda: len(rhea.texts("Concord", "rhea")) > start + 1)
+        told = rhea.texts("Concord", "rhea")[start]
+        assert told.startswith(start_of(engine, "common.answered_privately"))
+        assert "!concord report" in told, "IRC clients keep '/': commands are !concord ..."
+
+        secret = "\x02Bold\x02 \x0304red\x03 \x01ACTION waves\x01 !kick bob " + "ünïcödé " * 34
+        await dialog(rhea, ["2", secret, "bob", "yesterday", "1", "none", "2"])
+        await rhea.say("Concord", "1")  # send it
+        await kai.wait_for(lambda: bool(kai.texts("Concord", MODS)))
+        notice = kai.texts("Concord", MODS)[0]
+        assert notice.startswith(start_of(engine, "report.new"))
+        assert "!concord reports show 1" in notice
+        assert bob.texts("Concord", COMMUNITY) == [], "the channel heard nothing of it"
+
+        # The moderator reads it in the moderators' channel: no control codes, no line
+        # starting with a command character, every line within 512 bytes, whole UTF-8.
+        start = len(kai.received)
+        await kai.say(MODS, "!concord reports show 1")
+        await kai.wait_for(lambda: any("ünïcödé" in h.text for h in kai.received[start:]))
+        await kai.settle()
+        shown = [h for h in kai.received[start:] if h.source == "Concord"]
+        assert all(h.size <= 512 for h in shown), [h.size for h in shown]
+        text = " ".join(h.text for h in shown)
+        assert not re.search(r"[\x00-\x1f\x7f]", text)
+        assert "\ufffd" not in text, "no UTF-8 sequence was cut"
+        assert "Bold red ACTION waves" in text
+        assert not any(h.text[0] in "!./@#$%&*+,-:;=?\\^~`|<>'\"" for h in shown)
+        assert text.count("ünïcödé") == 34
+        assert len([h for h in shown if "ünïcödé" in h.text]) > 1, "split over lines"
+        for member in (rhea, kai, bob):
+            await member.quit()
