@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -120,7 +119,7 @@ async def test_the_bot_is_labelled_joins_only_its_channels_and_onboards_by_priva
     tmp_path: Path, ircd: InspIRCd
 ) -> None:
     config = write_config(tmp_path, ircd.port)
-    async with asyncio.timeout(30), running(config, tmp_path / "db") as (adapter, engine):
+    async with asyncio.timeout(30), running(config, tmp_path / "db") as (_, engine):
         (ana,) = await members(ircd.port, "ana")
         await ana.join(COMMUNITY)
         await ana.wait_for(lambda: bool(ana.texts("Concord", "ana")))
@@ -154,7 +153,7 @@ async def dialog(member: Member, answers: list[str]) -> None:
     for answer in answers:
         before = len(member.texts("Concord"))
         await member.say("Concord", answer)
-        await member.wait_for(lambda: len(member.texts("Concord")) > before)
+        await member.wait_for(lambda b=before: len(member.texts("Concord")) > b)
         await member.settle(0.1)
 
 

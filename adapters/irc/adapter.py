@@ -290,7 +290,7 @@ class IrcAdapter:
         except Exception:
             log.exception("irc: an event could not be handled")
         finally:
-            self._handling.discard(task)  # type: ignore[arg-type]
+            self._handling.discard(task)
             waiting[0] -= 1
             if not waiting[0]:
                 del self._members[key]

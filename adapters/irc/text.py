@@ -25,9 +25,7 @@ LINE_LIMIT = 512
 COMMAND_CHARACTERS = frozenset("!.,;:/\\@#$%&*+-=?^~`|<>'\"")
 _BULLETS = ("- ", "* ", "+ ")
 # A colour code takes its numbers with it (``\x0304,12``), a hex colour its hex digits.
-_COLOURS = re.compile(
-    r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?"
-)
+_COLOURS = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?")
 _MARK = "» "
 
 
