@@ -245,6 +245,7 @@ class SaslStandIn:
         self.joined: list[str] = []
         self.port = 0
         self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
@@ -253,11 +254,13 @@ class SaslStandIn:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
-            self.server.close_clients()
+            for writer in self.writers:
+                writer.close()
             await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         state = _Session(writer)
+        self.writers.append(writer)
         cert = writer.get_extra_info("ssl_object")
         der = cert.getpeercert(binary_form=True) if cert is not None else None
         state.fingerprint = hashlib.sha256(der).hexdigest() if der else None
@@ -287,6 +290,10 @@ class SaslStandIn:
             for channel in params[0].split(","):
                 self.joined.append(channel)
                 s.put(f":{s.nick}!{s.user}@127.0.0.1 JOIN {channel}")
+        elif command == "WHO":
+            s.put(f":standin 315 {s.nick} {params[0]} :End of /WHO list.")
+        elif command == "WHOIS":
+            s.put(f":standin 318 {s.nick} {params[0]} :End of /WHOIS list.")
         elif command in ("MODE", "QUIT", "PRIVMSG"):
             pass
         else:
@@ -302,6 +309,9 @@ class SaslStandIn:
         if value in ("PLAIN", "EXTERNAL"):
             s.mechanism = value
             s.put("AUTHENTICATE +")
+            return
+        if value == "*":
+            s.put(f":standin 906 {s.nick or '*'} :SASL authentication aborted")
             return
         account = None
         if s.mechanism == "PLAIN":
@@ -331,3 +341,50 @@ class _Session:
 
     def put(self, line: str) -> None:
         self.writer.write(line.encode() + b"\r\n")
+
+
+def certificate(directory: Path, name: str) -> tuple[Path, Path, str]:
+    """A self-signed certificate and key for ``name`` (PEM files in ``directory``) and
+    the SHA-256 fingerprint of the certificate, as IRC services record it."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return cert_path, key_path, hashlib.sha256(der).hexdigest()
+
+
+def tls_server_context(directory: Path, client_ca: Path) -> ssl.SSLContext:
+    """A TLS server context that asks for a client certificate issued by ``client_ca``."""
+    cert, key, _ = certificate(directory, "server")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.load_verify_locations(client_ca)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    return context

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -21,9 +22,10 @@ from adapters.irc.settings import parse
 from bot.app import build_engine
 from bot.config.community import Config, load_config
 from bot.core.clock import ManualClock
+from bot.core.errors import ConcordError
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
-from tests.irc_server import InspIRCd, Member
+from tests.irc_server import InspIRCd, Member, SaslStandIn, certificate, tls_server_context
 
 ROOT = Path(__file__).parents[1]
 COMMUNITY = "#community"
@@ -218,3 +220,170 @@ async def test_a_report_typed_in_the_channel_is_answered_by_private_message(
         assert len([h for h in shown if "ünïcödé" in h.text]) > 1, "split over lines"
         for member in (rhea, kai, bob):
             await member.quit()
+
+
+def heard_lines(member: Member) -> list[str]:
+    return member.texts("Concord", member.nick)
+
+
+async def test_lines_go_out_paced_and_in_bursts_no_larger_than_configured(
+    tmp_path: Path, ircd: InspIRCd
+) -> None:
+    rate, burst = 5.0, 2
+    config = write_config(tmp_path, ircd.port, send_rate=rate, send_burst=burst)
+    async with asyncio.timeout(30), running(config, tmp_path / "db"):
+        (ana,) = await members(ircd.port, "ana")
+        await ana.say("Concord", "help")
+        await ana.wait_for(lambda: len(heard_lines(ana)) >= 8)
+        await ana.settle(0.5)
+        times = [h.at for h in ana.received if h.source == "Concord"]
+        # In any stretch of w seconds at most burst + rate*w lines (one line of slack
+        # for the clock's grain).
+        for i in range(len(times)):
+            for j in range(i, len(times)):
+                assert j - i + 1 <= burst + rate * (times[j] - times[i]) + 1, (i, j, times)
+        assert times[-1] - times[0] >= (len(times) - burst - 1) / rate
+        await ana.quit()
+
+
+async def test_a_server_restart_loses_and_repeats_no_reply(
+    tmp_path: Path, ircd: InspIRCd, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, ircd.port, send_rate=10, send_burst=1)
+    async with asyncio.timeout(60), running(config, tmp_path / "db"):
+        (ana,) = await members(ircd.port, "ana")
+        await ana.say("Concord", "help")
+        await ana.wait_for(lambda: len(heard_lines(ana)) >= 3)
+        before = heard_lines(ana)
+        caplog.clear()
+        ircd.restart()  # every connection drops, the bot's reply half sent
+        await ana.quit()
+        ana = await Member("ana", ircd.port).connect()  # back before the bot
+        await ana.wait_for(lambda: bool(heard_lines(ana)), 20)
+        await ana.settle(1.0)
+        got = before + heard_lines(ana)
+
+        (bob,) = await members(ircd.port, "bob")
+        await bob.say("Concord", "help")
+        await bob.wait_for(lambda: len(heard_lines(bob)) >= len(got))
+        await bob.settle(0.5)
+        assert got == heard_lines(bob), "every line once, in order"
+        disconnects = [r for r in caplog.records if "disconnected from" in r.getMessage()]
+        assert len(disconnects) == 1, "one clear line for the lost connection"
+        for member in (ana, bob):
+            await member.quit()
+
+
+async def test_a_nick_in_use_is_logged_once_and_taken_back_when_free(
+    tmp_path: Path,
+    ircd: InspIRCd,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("adapters.irc.adapter.NICK_RETRY", 0.3)
+    (squatter,) = await members(ircd.port, "Concord")
+    config = write_config(tmp_path, ircd.port)
+    async with asyncio.timeout(30), running(config, tmp_path / "db") as (adapter, _):
+        assert adapter.client is not None and adapter.client.nickname == "Concord_"
+        in_use = [r for r in caplog.records if "nick Concord is in use" in r.getMessage()]
+        assert len(in_use) == 1
+        (ana,) = await members(ircd.port, "ana")
+        await ana.say("Concord_", "help")  # still reachable under the other nick
+        await ana.wait_for(lambda: bool(ana.texts("Concord_", "ana")))
+        await squatter.quit()
+        async with asyncio.timeout(10):
+            while adapter.client.nickname != "Concord":
+                await asyncio.sleep(0.1)
+        await ana.say("Concord", "help")
+        await ana.wait_for(lambda: bool(ana.texts("Concord", "ana")))
+        await ana.quit()
+
+
+async def test_a_channel_that_refuses_the_bot_is_logged_and_tried_again(
+    tmp_path: Path,
+    ircd: InspIRCd,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("adapters.irc.adapter.JOIN_BACKOFF", (0.3, 1.0))
+    (op,) = await members(ircd.port, "op")
+    await op.join("#closed")
+    await op.send("MODE #closed +i")
+    await op.send("MODE #closed +b Concord!*@*")
+    config = write_config(tmp_path, ircd.port, channels=[COMMUNITY, "#closed"])
+    async with asyncio.timeout(30), running(config, tmp_path / "db"):
+        async with asyncio.timeout(10):
+            while not any("cannot join #closed" in r.getMessage() for r in caplog.records):
+                await asyncio.sleep(0.05)
+        (line,) = [r.getMessage() for r in caplog.records if "cannot join" in r.getMessage()]
+        assert "invite-only (473)" in line or "banned from the channel (474)" in line
+        await op.send("MODE #closed -ib Concord!*@*")
+        await op.wait_for(lambda: ("Concord", "#closed") in op.joins)
+        await op.quit()
+
+
+@pytest.fixture
+async def standin(tmp_path: Path) -> AsyncIterator[SaslStandIn]:
+    server = SaslStandIn()
+    server.accounts["concord"] = "right horse battery"
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_sasl_plain_logs_in_before_joining(
+    tmp_path: Path, standin: SaslStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONCORD_IRC_PASSWORD", "right horse battery")
+    config = write_config(
+        tmp_path,
+        standin.port,
+        sasl_username="concord",
+        password_env="CONCORD_IRC_PASSWORD",
+    )
+    async with asyncio.timeout(20), running(config, tmp_path / "db"):
+        assert standin.logins == [("PLAIN", "concord")]
+        assert standin.realnames == [f"Concord community bot, run by {OPERATOR}"]
+        assert sorted(standin.joined) == [COMMUNITY, MODS]
+        assert standin.unknown == []
+
+
+async def test_rejected_sasl_credentials_stop_the_platform_with_one_clear_line(
+    tmp_path: Path,
+    standin: SaslStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("CONCORD_IRC_PASSWORD", "wrong")
+    config = write_config(
+        tmp_path, standin.port, sasl_username="concord", password_env="CONCORD_IRC_PASSWORD"
+    )
+    with pytest.raises(ConcordError, match="rejected the SASL PLAIN login as concord"):
+        async with asyncio.timeout(20), running(config, tmp_path / "db"):
+            pass
+    assert standin.failures == ["PLAIN"], "no retry with credentials that cannot work"
+    assert standin.joined == []
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and "SASL" in r.getMessage()]
+    assert len(errors) == 1
+
+
+async def test_sasl_external_logs_in_with_the_client_certificate(tmp_path: Path) -> None:
+    cert, key, fingerprint = certificate(tmp_path, "concord")
+    server = SaslStandIn(tls_server_context(tmp_path, cert))
+    server.fingerprints[fingerprint] = "concord"
+    await server.start()
+    try:
+        config = write_config(
+            tmp_path,
+            server.port,
+            tls=True,
+            tls_verify=False,  # the stand-in's own certificate is self-signed
+            sasl="external",
+            client_cert=str(cert),
+            client_key=str(key),
+        )
+        async with asyncio.timeout(20), running(config, tmp_path / "db"):
+            assert server.logins == [("EXTERNAL", "concord")]
+            assert sorted(server.joined) == [COMMUNITY, MODS]
+    finally:
+        await server.stop()

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
 JOIN_BACKOFF = (60.0, 3600.0)  # first and longest wait before joining again
+NICK_RETRY = 30.0  # first wait before asking for the configured nick again
 DEFAULT_HOSTLEN = 63
 
 
@@ -206,7 +207,7 @@ class IrcAdapter:
             log.warning(message, *args)
 
     async def _take_nick_back(self, client: IrcClient) -> None:
-        wait = 30.0
+        wait = NICK_RETRY
         while client.connected and casefold(client.nickname) != casefold(self.settings.nick):
             await asyncio.sleep(wait)
             with contextlib.suppress(Exception):

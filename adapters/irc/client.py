@@ -46,6 +46,13 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
         user = self.users.get(nick) or {}
         return Sender(nick, user.get("username") or "", user.get("hostname") or "")
 
+    async def on_raw_001(self, message: Any) -> None:
+        # The nick the server registered us with, at once (pydle sets it a few awaits
+        # later, after its own look-ups).
+        if not self.registered:
+            self.nickname = str(message.params[0])
+        await super().on_raw_001(message)
+
     async def on_connect(self) -> None:
         await super().on_connect()  # joins the channels given to connect()
         await self.owner.registered()
@@ -78,12 +85,11 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
         await super().on_raw_903(message)
 
     async def on_raw_904(self, message: Any) -> None:
+        # Not pydle's handling (abort, then register without a login): the owner stops.
         self.owner.sasl_done(False)
-        await super().on_raw_904(message)
 
     async def on_raw_905(self, message: Any) -> None:
         self.owner.sasl_done(False)
-        await super().on_raw_905(message)
 
     async def on_unknown(self, message: Any) -> None:
         """A numeric pydle has no handler for (379 "is using modes"): not a fault."""
