@@ -81,6 +81,7 @@ class IrcAdapter:
         self.client: IrcClient | None = None
         self._lost = asyncio.Event()
         self._fatal: str | None = None
+        self._why = ""  # the server's reason for closing the connection
         self._sasl_ok = False
         self._was_registered = False
         # Per member: a lock keeping their events in order, and how many wait for it.
@@ -114,6 +115,7 @@ class IrcAdapter:
         backoff = 1.0
         while True:
             self._lost.clear()
+            self._why = ""
             self._was_registered = False
             self._sasl_ok = False
             client = self.client = self._new_client()
@@ -140,7 +142,10 @@ class IrcAdapter:
                 if self._was_registered:
                     backoff = 1.0
                 log.warning(
-                    "irc: disconnected from %s; reconnecting in %.0f s", self.settings.host, backoff
+                    "irc: disconnected from %s (%s); reconnecting in %.0f s",
+                    self.settings.host,
+                    self._why or "connection lost",
+                    backoff,
                 )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
@@ -199,7 +204,8 @@ class IrcAdapter:
         )
 
     def server_error(self, reason: str) -> None:
-        log.warning("irc: the server closed the connection: %s", reason[:200])
+        """The server's ERROR line (a restart, a K-line, a ping timeout), for the log."""
+        self._why = reason[:200]
 
     def _once(self, key: str, message: str, *args: object) -> None:
         if key not in self._reported:

@@ -72,8 +72,10 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
         self.owner.pong(str(message.params[-1]))
 
     async def on_raw_error(self, message: Any) -> None:
+        # The server closes the link; the owner logs it once (pydle would log the
+        # same again as a socket error).
         self.owner.server_error(" ".join(message.params))
-        await super().on_raw_error(message)
+        await self.disconnect(expected=False)
 
     async def on_raw_433(self, message: Any) -> None:
         if not self.registered:

@@ -7,8 +7,10 @@ live in the file: ``password_env`` names the environment variable. Example::
       irc:
         host: irc.libera.chat
         port: 6697                      # default: 6697 with TLS, 6667 without
-        tls: true                       # default true; tls_verify: true checks the server
+        tls: true                       # default true
+        tls_verify: true                # check the server's certificate (default true)
         nick: Concord                   # members write /msg Concord help
+        username: concord               # default: the nick in lower case
         operator: "alice (alice on Libera.Chat)"   # who runs the bot: its realname says
                                         #   "Concord community bot, run by alice (...)"
         sasl: plain                     # plain (account + password), external (client
@@ -16,15 +18,19 @@ live in the file: ``password_env`` names the environment variable. Example::
         password_env: CONCORD_IRC_PASSWORD   #   password_env is set, else none
         client_cert: concord.pem        # for sasl: external (relative to this file)
         client_key: concord.key         # optional when the key is in client_cert
-        channels: ["#example-community"]     # the only channels joined (with the channel
-        moderators_channel: "#example-mods"  #   operators' permission); notices go to
-                                        #   moderators_channel, moderators' commands too
+        channels: ["#example-community"]     # the only channels joined (ask the channel
+        moderators_channel: "#example-mods"  #   operators first); notices go to the
+                                        #   moderators' channel, and moderators'
+                                        #   commands typed there are answered there
         channel_names: {welcome: "#example-community"}   # neutral channel names
-        moderator_masks: ["*!*@user/alice"]  # nick!user@host patterns (use the cloak:
-        mediator_masks: []              #   a nick alone proves nothing on IRC)
+        moderator_masks: ["*!*@user/alice"]  # nick!user@host patterns: use the cloak
+        mediator_masks: []              #   (a nick alone proves nothing on IRC)
         command_prefix: "!concord"      # commands in channels: !concord help
         send_rate: 1.0                  # lines a second, with bursts of send_burst:
         send_burst: 4                   #   no network publishes a limit; this is safe
+
+Members are known by their nick (``irc:ana``): on a network with services, ask members
+to register their nick, and give roles by mask (the cloak services set), never by nick.
 """
 
 from __future__ import annotations
