@@ -131,6 +131,7 @@ class Member:
     writer: asyncio.StreamWriter | None = None
     task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    pongs: set[str] = field(default_factory=set)
 
     async def connect(self, user: str | None = None) -> Member:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -177,6 +178,13 @@ class Member:
             if len(self.received) == count:
                 return
 
+    async def sync(self) -> None:
+        """Until the server answered a PING: whatever it sent before is read."""
+        token = f"sync-{time.monotonic_ns()}"
+        self.pongs.discard(token)
+        await self.send(f"PING :{token}")
+        await self.wait_for(lambda: token in self.pongs)
+
     async def whois(self, nick: str) -> list[list[str]]:
         start = len(self.numerics)
         await self.send(f"WHOIS {nick}")
@@ -200,6 +208,8 @@ class Member:
             self.received.append(Heard(time.monotonic(), nick, params[0], params[1], size))
         elif command == "JOIN":
             self.joins.append((nick, params[0]))
+        elif command == "PONG":
+            self.pongs.add(params[-1])
         elif command.isdigit():
             self.numerics.append([command, *params])
 
