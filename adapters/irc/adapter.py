@@ -332,4 +332,5 @@ class IrcAdapter:
         client = self.client
         if client is not None and client.connected:
             with contextlib.suppress(Exception):
-                await client.quit("Concord is stopping")
+                await client.rawmsg("QUIT")  # no reason: a text members read needs a catalog
+                await client.disconnect(expected=True)
