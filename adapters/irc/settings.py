@@ -35,14 +35,13 @@ to register their nick, and give roles by mask (the cloak services set), never b
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapters.settings_checks import command_prefix, env_variable, file_path, secret, send_rate
 from bot.config import validate as v
 from bot.config.community import PlatformSection
-from bot.core.errors import ConfigError
 
 KEYS = (
     "host",
@@ -120,7 +119,9 @@ def parse(section: PlatformSection, check_only: bool = False) -> IrcSettings:
     tls = v.boolean(doc, at("tls"), data.get("tls", True))
     nick = _nick(section, "nick", data.get("nick", "Concord"))
     password_env = (
-        _variable(section, data["password_env"]) if data.get("password_env") is not None else None
+        env_variable(section, "password_env", data["password_env"])
+        if data.get("password_env") is not None
+        else None
     )
     sasl = v.one_of(
         doc,
@@ -130,7 +131,7 @@ def parse(section: PlatformSection, check_only: bool = False) -> IrcSettings:
     )
     if sasl == "plain" and password_env is None:
         raise doc.error(at("sasl"), "sasl: plain needs password_env")
-    client_cert = _path(section, "client_cert", data.get("client_cert"))
+    client_cert = file_path(section, "client_cert", data.get("client_cert"))
     if sasl == "external" and (client_cert is None or not tls):
         raise doc.error(at("sasl"), "sasl: external needs tls and a client_cert")
     channels = _channels(section, "channels", data["channels"])
@@ -146,9 +147,9 @@ def parse(section: PlatformSection, check_only: bool = False) -> IrcSettings:
         sasl=sasl,
         sasl_username=v.text(doc, at("sasl_username"), data.get("sasl_username", nick)),
         password_env=password_env,
-        password=_secret(section, password_env, check_only),
+        password=secret(section, "password_env", password_env, check_only),
         client_cert=client_cert,
-        client_key=_path(section, "client_key", data.get("client_key")),
+        client_key=file_path(section, "client_key", data.get("client_key")),
         moderators_channel=(
             _channel(section, ("moderators_channel",), data["moderators_channel"])
             if data.get("moderators_channel") is not None
@@ -157,8 +158,8 @@ def parse(section: PlatformSection, check_only: bool = False) -> IrcSettings:
         channel_names=_names(section, data.get("channel_names", {})),
         moderator_masks=_masks(section, "moderator_masks", data.get("moderator_masks", [])),
         mediator_masks=_masks(section, "mediator_masks", data.get("mediator_masks", [])),
-        command_prefix=_prefix(section, data.get("command_prefix", "!concord")),
-        send_rate=_rate(section, data.get("send_rate", 1.0)),
+        command_prefix=command_prefix(section, data.get("command_prefix", "!concord")),
+        send_rate=send_rate(section, data.get("send_rate", 1.0)),
         send_burst=v.integer(doc, at("send_burst"), data.get("send_burst", 4), 1, 10_000),
     )
 
@@ -209,45 +210,3 @@ def _masks(section: PlatformSection, key: str, value: Any) -> tuple[str, ...]:
         if "!" not in mask or "@" not in mask or " " in mask:
             raise section.doc.error((*path, i), "expected a mask such as *!*@user/alice")
     return tuple(masks)
-
-
-def _path(section: PlatformSection, key: str, value: Any) -> Path | None:
-    """A file named in the config; a relative path is beside the config file."""
-    if value is None:
-        return None
-    doc = section.doc
-    path = Path(v.text(doc, (*section.path, key), value)).expanduser()
-    return path if path.is_absolute() else Path(doc.name).resolve().parent / path
-
-
-def _variable(section: PlatformSection, value: Any) -> str:
-    path = (*section.path, "password_env")
-    name = v.text(section.doc, path, value)
-    if not name.replace("_", "").isalnum() or name[0].isdigit():
-        raise section.doc.error(path, "expected the name of an environment variable")
-    return name
-
-
-def _secret(section: PlatformSection, variable: str | None, check_only: bool) -> str:
-    value = os.environ.get(variable, "") if variable else ""
-    if variable and not value and not check_only:
-        doc, path = section.doc, (*section.path, "password_env")
-        raise ConfigError(
-            doc.name, doc.line(path), ".".join(path), f"environment variable {variable} is not set"
-        )
-    return value
-
-
-def _prefix(section: PlatformSection, value: Any) -> str:
-    path = (*section.path, "command_prefix")
-    text = v.text(section.doc, path, value)
-    if any(c.isspace() for c in text) or text.startswith("/"):
-        raise section.doc.error(path, "expected one word such as !concord (clients keep '/')")
-    return text
-
-
-def _rate(section: PlatformSection, value: Any) -> float:
-    path = (*section.path, "send_rate")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10_000:
-        raise section.doc.error(path, "expected lines per second, such as 1 or 0.5")
-    return float(value)
