@@ -13,6 +13,7 @@ from adapters.irc.events import (
     Context,
     Sender,
     casefold,
+    netsplit,
     parse_command,
     translate_join,
     translate_message,
@@ -150,3 +151,10 @@ def test_defaults_pace_at_one_line_a_second_in_bursts_of_four(tmp_path: Path) ->
 def test_bad_settings_name_the_key(tmp_path: Path, section: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         settings_of(tmp_path, section)
+
+
+def test_a_netsplit_is_told_apart_from_a_members_quit() -> None:
+    assert netsplit("hub.example.net leaf.example.org") == ("hub.example.net", "leaf.example.org")
+    assert netsplit("*.net *.split") == ("*.net", "*.split")
+    assert netsplit("Quit: hub.example.net leaf.example.org") is None
+    assert netsplit("Ping timeout: 240 seconds") is None

@@ -31,6 +31,7 @@ from adapters.irc.events import (
     Context,
     Sender,
     casefold,
+    netsplit,
     translate_join,
     translate_message,
 )
@@ -206,6 +207,17 @@ class IrcAdapter:
     def server_error(self, reason: str) -> None:
         """The server's ERROR line (a restart, a K-line, a ping timeout), for the log."""
         self._why = reason[:200]
+
+    def member_quit(self, reason: str) -> None:
+        """Members leaving in a netsplit: one line per split, not one per member."""
+        servers = netsplit(reason)
+        if servers is not None:
+            self._once(
+                f"split:{servers[0]} {servers[1]}",
+                "irc: netsplit between %s and %s: private messages to members on the far"
+                " side are refused until it heals (set aside, not retried)",
+                *servers,
+            )
 
     def _once(self, key: str, message: str, *args: object) -> None:
         if key not in self._reported:

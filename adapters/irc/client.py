@@ -33,6 +33,7 @@ class Owner(Protocol):
     def nick_in_use(self, nick: str) -> None: ...
     def sasl_done(self, ok: bool) -> None: ...
     def server_error(self, reason: str) -> None: ...
+    def member_quit(self, reason: str) -> None: ...
 
 
 class IrcClient(pydle.Client):  # type: ignore[misc]
@@ -67,6 +68,10 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
     async def on_join(self, channel: str, user: str) -> None:
         await super().on_join(channel, user)
         await self.owner.joined(self.sender_of(user), channel)
+
+    async def on_quit(self, user: str, message: str | None = None) -> None:
+        await super().on_quit(user, message)
+        self.owner.member_quit(message or "")
 
     async def on_raw_pong(self, message: Any) -> None:
         self.owner.pong(str(message.params[-1]))

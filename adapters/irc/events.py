@@ -13,6 +13,7 @@ which anyone can take.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -67,6 +68,18 @@ class Context:
     mediator_masks: tuple[str, ...] = ()
     prefix: str = "!concord"
     command_names: frozenset[str] = frozenset()
+
+
+# A netsplit's QUIT reason names the two servers that lost each other; a member's own
+# reason cannot look like it (servers put "Quit: " before it).
+# Libera.Chat hides the names: "*.net *.split".
+_SPLIT = re.compile(r"^([\w.*-]+\.[\w*-]+) ([\w.*-]+\.[\w*-]+)$")
+
+
+def netsplit(reason: str) -> tuple[str, str] | None:
+    """The two servers of a netsplit QUIT reason, or None for any other quit."""
+    match = _SPLIT.match(reason)
+    return (match.group(1), match.group(2)) if match else None
 
 
 def member_ref(sender: Sender) -> MemberRef:
