@@ -125,6 +125,9 @@ async def test_the_bot_is_labelled_joins_only_its_channels_and_onboards_by_priva
         (ana,) = await members(ircd.port, "ana")
         await ana.join(COMMUNITY)
         await ana.wait_for(lambda: bool(ana.texts("Concord", "ana")))
+        await ana.join("#elsewhere")
+        await ana.send("INVITE Concord #elsewhere")  # the bot joins only its channels
+        await ana.settle()
         whois = await ana.whois("Concord")
         (user,) = [n for n in whois if n[0] == "311"]
         assert user[-1] == f"Concord community bot, run by {OPERATOR}"
@@ -387,3 +390,54 @@ async def test_sasl_external_logs_in_with_the_client_certificate(tmp_path: Path)
             assert sorted(server.joined) == [COMMUNITY, MODS]
     finally:
         await server.stop()
+
+
+class Typist:
+    """Members typing, each line awaited until the bot handled it (its replies confirmed
+    by the server) and every member's connection was read up to then."""
+
+    def __init__(self, engine: Engine, people: list[Member]) -> None:
+        self.people = people
+        self.handled = 0
+        handle = engine.handle
+
+        async def counted(event: Any, **options: Any) -> bool:
+            try:
+                return await handle(event, **options)
+            finally:
+                self.handled += 1
+
+        engine.handle = counted  # type: ignore[method-assign]
+
+    async def type(self, member: Member, target: str, *texts: str) -> None:
+        for text in texts:
+            before = self.handled
+            await member.say(target, text)
+            async with asyncio.timeout(10):
+                while self.handled <= before:
+                    await asyncio.sleep(0.005)
+            await asyncio.gather(*(m.sync() for m in self.people))
+
+
+async def test_mediation_relays_through_private_messages(tmp_path: Path, ircd: InspIRCd) -> None:
+    config = write_config(tmp_path, ircd.port)
+    async with asyncio.timeout(60), running(config, tmp_path / "db") as (_, engine):
+        people = ana, sam, noor = await members(ircd.port, "ana", "sam", "noor")
+        typist = Typist(engine, people)
+        for member in (ana, sam):
+            await member.join(COMMUNITY)
+            await typist.type(member, "Concord", "stop")
+        request = ["We disagree about how reviews are done.", "2", "2", "1", "1"]
+        await typist.type(ana, "Concord", "/mediate sam", *request)
+        await typist.type(sam, "Concord", "1")  # accepts
+        await typist.type(ana, "Concord", "What happened.", "How it felt.", "What I need.", "1")
+        await typist.type(sam, "Concord", "This happened.", "I felt bad.", "Respect.", "2")
+        heard = {m.nick: len(m.received) for m in people}
+        await typist.type(ana, "Concord", "I am \x02sorry\x02 the reviews felt harsh.")
+        for member in (sam, noor):
+            new = [h.text for h in member.received[heard[member.nick] :]]
+            assert any("ana: I am sorry the reviews felt harsh." in t for t in new), new
+        assert not any("I am sorry" in h.text for h in ana.received[heard["ana"] :])
+        assert not [h for m in people for h in m.received if h.target.startswith("#")]
+        for member in people:
+            await member.quit()
