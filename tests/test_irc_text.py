@@ -3,6 +3,7 @@ command characters, the 512-byte limit, commands, roles by mask, and the setting
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,24 @@ def test_a_netsplit_is_told_apart_from_a_members_quit() -> None:
     assert netsplit("*.net *.split") == ("*.net", "*.split")
     assert netsplit("Quit: hub.example.net leaf.example.org") is None
     assert netsplit("Ping timeout: 240 seconds") is None
+
+
+async def test_no_password_reaches_the_debug_log(caplog: pytest.LogCaptureFixture) -> None:
+    from adapters.irc.client import IrcClient
+
+    sent: list[bytes] = []
+
+    class Wire:
+        async def send(self, data: bytes) -> None:
+            sent.append(data)
+
+    client = IrcClient(None, nickname="Concord")  # type: ignore[arg-type]
+    client.connection, client.encoding = Wire(), "utf-8"
+    with caplog.at_level(logging.DEBUG):
+        await client.rawmsg("AUTHENTICATE", "Y29uY29yZABjb25jb3JkAHNlY3JldA==")
+        await client.rawmsg("PASS", "secret")
+        await client.rawmsg("NICK", "Concord")
+    assert len(sent) == 3
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "NICK Concord" in logged
+    assert "Y29u" not in logged and "secret" not in logged

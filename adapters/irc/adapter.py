@@ -208,6 +208,11 @@ class IrcAdapter:
         """The server's ERROR line (a restart, a K-line, a ping timeout), for the log."""
         self._why = reason[:200]
 
+    def kicked(self, channel: str) -> None:
+        """A channel operator removed the bot: it stays out (joining again after a kick
+        is what bot policies forbid) until the next start or reconnection."""
+        log.warning("irc: the bot was kicked from %s; it does not join again by itself", channel)
+
     def member_quit(self, reason: str) -> None:
         """Members leaving in a netsplit: one line per split, not one per member."""
         servers = netsplit(reason)

@@ -34,6 +34,7 @@ class Owner(Protocol):
     def sasl_done(self, ok: bool) -> None: ...
     def server_error(self, reason: str) -> None: ...
     def member_quit(self, reason: str) -> None: ...
+    def kicked(self, channel: str) -> None: ...
 
 
 class IrcClient(pydle.Client):  # type: ignore[misc]
@@ -72,6 +73,24 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
     async def on_quit(self, user: str, message: str | None = None) -> None:
         await super().on_quit(user, message)
         self.owner.member_quit(message or "")
+
+    async def on_kick(self, channel: str, target: str, by: str, reason: str | None = None) -> None:
+        await super().on_kick(channel, target, by, reason)
+        if self.is_same_nick(target, self.nickname):
+            self.owner.kicked(channel)
+
+    async def _send(self, input: Any) -> None:
+        """pydle's ``_send``, except that a SASL or server password line is never
+        logged (pydle logs every line it sends at debug level)."""
+        data = input if isinstance(input, bytes) else str(input).encode(self.encoding)
+        if not data.upper().startswith((b"AUTHENTICATE ", b"PASS ")):
+            self.logger.debug(">> %s", data.decode(self.encoding, "replace"))
+        try:
+            await self.connection.send(data)
+        except TimeoutError:
+            self.logger.error("send() timed out - connection appears dead, disconnecting")
+            await self.disconnect(expected=False)
+            raise
 
     async def on_raw_pong(self, message: Any) -> None:
         self.owner.pong(str(message.params[-1]))
