@@ -23,6 +23,7 @@ import base64
 import contextlib
 import hashlib
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -106,6 +107,21 @@ class InspIRCd:
 
     def restart(self) -> None:
         self.stop()
+        self.start()
+
+    def freeze(self) -> None:
+        """The server stops reading (SIGSTOP), as a link that silently died: lines
+        sent to it pile up unread."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def crash_and_start(self) -> None:
+        """Killed without a goodbye (SIGKILL), then started again on the same port:
+        whatever it had not read is gone."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.process = None
         self.start()
 
 

@@ -48,6 +48,16 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
         user = self.users.get(nick) or {}
         return Sender(nick, user.get("username") or "", user.get("hostname") or "")
 
+    async def handle_forever(self) -> None:
+        """pydle's read loop, which lets a reset connection end it without saying so:
+        then the owner is told, as for any lost connection."""
+        try:
+            await super().handle_forever()
+        except OSError as exc:
+            self.owner.server_error(exc.strerror or type(exc).__name__)
+            if self.connected:
+                await self.disconnect(expected=False)
+
     async def on_raw_001(self, message: Any) -> None:
         # The nick the server registered us with, at once (pydle sets it a few awaits
         # later, after its own look-ups).
