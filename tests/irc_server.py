@@ -148,6 +148,7 @@ class Member:
     task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     pongs: set[str] = field(default_factory=set)
+    notices: list[Heard] = field(default_factory=list)  # from users, not the server
 
     async def connect(self, user: str | None = None) -> Member:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -226,6 +227,8 @@ class Member:
             self.joins.append((nick, params[0]))
         elif command == "PONG":
             self.pongs.add(params[-1])
+        elif command == "NOTICE" and "!" in source:
+            self.notices.append(Heard(time.monotonic(), nick, params[0], params[-1], size))
         elif command.isdigit():
             self.numerics.append([command, *params])
 

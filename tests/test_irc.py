@@ -445,3 +445,18 @@ async def test_mediation_relays_through_private_messages(tmp_path: Path, ircd: I
         assert not [h for m in people for h in m.received if h.target.startswith("#")]
         for member in people:
             await member.quit()
+
+
+async def test_ctcp_requests_are_neither_answered_nor_taken_for_text(
+    tmp_path: Path, ircd: InspIRCd
+) -> None:
+    config = write_config(tmp_path, ircd.port)
+    async with asyncio.timeout(30), running(config, tmp_path / "db") as (_, engine):
+        (ana,) = await members(ircd.port, "ana")
+        typist = Typist(engine, [ana])
+        for _ in range(20):
+            await ana.say("Concord", "\x01VERSION\x01")
+        await typist.type(ana, "Concord", "help")  # handled after the requests
+        assert typist.handled == 1, "a CTCP request is no message for Concord"
+        assert [h for h in ana.notices if h.source == "Concord"] == [], "no CTCP reply"
+        await ana.quit()

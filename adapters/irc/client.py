@@ -102,6 +102,10 @@ class IrcClient(pydle.Client):  # type: ignore[misc]
             await self.disconnect(expected=False)
             raise
 
+    async def on_ctcp_version(self, by: str, target: str, contents: str) -> None:
+        """Not answered: a CTCP reply would bypass the paced queue, so a member sending
+        many requests could get the bot disconnected for flooding."""
+
     async def on_raw_pong(self, message: Any) -> None:
         self.owner.pong(str(message.params[-1]))
 
