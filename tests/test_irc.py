@@ -460,3 +460,24 @@ async def test_ctcp_requests_are_neither_answered_nor_taken_for_text(
         assert typist.handled == 1, "a CTCP request is no message for Concord"
         assert [h for h in ana.notices if h.source == "Concord"] == [], "no CTCP reply"
         await ana.quit()
+
+
+async def test_a_server_that_stops_answering_is_left_for_a_new_connection(
+    tmp_path: Path, ircd: InspIRCd, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, ircd.port, send_rate=10, send_burst=1)
+    async with asyncio.timeout(60), running(config, tmp_path / "db") as (adapter, _):
+        adapter.sender.confirm_timeout = 0.5
+        (ana,) = await members(ircd.port, "ana")
+        await ana.say("Concord", "help")
+        await ana.wait_for(lambda: len(heard_lines(ana)) >= 3)
+        caplog.clear()
+        ircd.freeze()  # the socket stays open; nothing answers
+        async with asyncio.timeout(10):
+            while not any("stopped answering" in r.getMessage() for r in caplog.records):
+                await asyncio.sleep(0.05)
+        ircd.crash_and_start()
+        await ana.quit()
+        ana = await Member("ana", ircd.port).connect()
+        await ana.wait_for(lambda: bool(heard_lines(ana)), 20)
+        await ana.quit()

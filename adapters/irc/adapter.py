@@ -73,6 +73,7 @@ class IrcAdapter:
             max_length=4000,
         )
         self.sender = LineSender(settings.send_rate, settings.send_burst)
+        self.sender.stalled = self._stalled
         names = command_names(host)
         self.names = frozenset(n.lower() for n in names)
         mentions = CommandMentions(names, settings.command_prefix)
@@ -181,6 +182,13 @@ class IrcAdapter:
     async def lost(self, expected: bool) -> None:
         self.sender.disconnected()
         self._lost.set()
+
+    def _stalled(self) -> None:
+        """The server stopped answering: drop the connection and make a new one."""
+        client = self.client
+        if client is not None and client.connected:
+            self._why = "the server stopped answering"
+            self._spawn(client.disconnect(expected=False))
 
     def _stop(self, reason: str) -> None:
         log.error("%s", reason)

@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 from adapters.irc.events import casefold
@@ -47,6 +48,7 @@ class Sender:
         self.bucket = TokenBucket(rate, burst)
         self.confirm_timeout = confirm_timeout
         self.connection: Connection | None = None  # set while registered
+        self.stalled: Callable[[], None] | None = None  # told when a PONG never came
         self._turn = asyncio.Lock()  # one line at a time, in the order asked
         self._tokens = itertools.count(1)
         self._pongs: dict[str, asyncio.Future[None]] = {}
@@ -110,7 +112,12 @@ class Sender:
                 await connection.rawmsg("PING", token)
                 async with asyncio.timeout(self.confirm_timeout):
                     await future
-            except (OSError, AttributeError, TimeoutError) as exc:
+            except TimeoutError as exc:
+                # No PONG in all that time: the link is dead though the socket is open.
+                if self.stalled is not None:
+                    self.stalled()
+                raise DeliveryError("irc: line not confirmed (no answer from the server)") from exc
+            except (OSError, AttributeError) as exc:
                 # AttributeError: pydle dropped its writer as the connection closed.
                 raise DeliveryError(f"irc: line not confirmed ({type(exc).__name__})") from exc
             finally:
