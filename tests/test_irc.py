@@ -10,7 +10,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -415,12 +415,19 @@ class Typist:
 
     async def type(self, member: Member, target: str, *texts: str) -> None:
         for text in texts:
-            before = self.handled
-            await member.say(target, text)
-            async with asyncio.timeout(10):
-                while self.handled <= before:
-                    await asyncio.sleep(0.005)
-            await asyncio.gather(*(m.sync() for m in self.people))
+            await self.handling(member.say(target, text))
+
+    async def handling(self, act: Awaitable[None]) -> None:
+        """``act``, then until one more event was handled, then every member read."""
+        before = self.handled
+        await act
+        async with asyncio.timeout(10):
+            while self.handled <= before:
+                await asyncio.sleep(0.005)
+        await self.read_all()
+
+    async def read_all(self) -> None:
+        await asyncio.gather(*(m.sync() for m in self.people))
 
 
 async def test_mediation_relays_through_private_messages(tmp_path: Path, ircd: InspIRCd) -> None:

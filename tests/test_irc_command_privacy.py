@@ -14,7 +14,7 @@ from bot.core.clock import ManualClock
 from bot.engine.engine import Engine
 from tests.command_privacy import Heard, check_command_privacy
 from tests.irc_server import InspIRCd, Member
-from tests.test_irc import COMMUNITY, MODS, ircd, members, running, write_config
+from tests.test_irc import COMMUNITY, MODS, Typist, ircd, members, running, write_config
 
 __all__ = ["ircd"]  # the fixture, used by name
 
@@ -31,21 +31,10 @@ class IrcDriver:
         self.engine = engine
         self.people = people
         self.observer = observer  # in every channel: what the bot says there
-        self.handled = 0
-        handle = engine.handle
-
-        async def counted(event: object, **options: object) -> bool:
-            try:
-                return await handle(event, **options)  # type: ignore[arg-type]
-            finally:
-                self.handled += 1
-
-        engine.handle = counted  # type: ignore[method-assign]
+        self.typist = Typist(engine, [*people.values(), observer])
 
     async def join(self, who: str) -> None:
-        before = self.handled
-        await self.people[who].join(COMMUNITY)
-        await self.settled(before)
+        await self.typist.handling(self.people[who].join(COMMUNITY))
 
     async def type(self, who: str, place: str, text: str) -> list[Heard]:
         if place == "unconfigured":
@@ -61,18 +50,15 @@ class IrcDriver:
         clock.advance(timedelta(seconds=5))  # within the rate limit
         if text.startswith("/") and target != "Concord":
             text = "!concord " + text[1:]  # IRC clients keep "/" for themselves
-        starts = {name: len(m.received) for name, m in self.everyone()}
-        before = self.handled
-        await self.people[who].say(target, text)
+        everyone = [*self.people.items(), ("observer", self.observer)]
+        starts = {name: len(m.received) for name, m in everyone}
         if handled:
-            try:
-                await self.settled(before)
-            except TimeoutError:
-                raise AssertionError(f"{who} typing {text!r} to {target}: not handled") from None
+            await self.typist.handling(self.people[who].say(target, text))
         else:
-            await asyncio.gather(*(m.sync() for _, m in self.everyone()))
+            await self.people[who].say(target, text)
+            await self.typist.read_all()
         heard = []
-        for name, member in self.everyone():
+        for name, member in everyone:
             for line in member.received[starts[name] :]:
                 if line.source != "Concord":
                     continue
@@ -81,17 +67,6 @@ class IrcDriver:
                 elif not line.target.startswith("#"):
                     heard.append(Heard("dm", name, line.text))
         return heard
-
-    def everyone(self) -> list[tuple[str, Member]]:
-        return [*self.people.items(), ("observer", self.observer)]
-
-    async def settled(self, before: int) -> None:
-        """The event handled (its lines confirmed by the server), then every member's
-        connection read up to now."""
-        async with asyncio.timeout(20):
-            while self.handled <= before:
-                await asyncio.sleep(0.005)
-        await asyncio.gather(*(m.sync() for _, m in self.everyone()))
 
 
 async def test_every_command_by_every_role_in_every_place(tmp_path: Path, ircd: InspIRCd) -> None:
