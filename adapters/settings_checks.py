@@ -1,6 +1,7 @@
-"""Checks that more than one platform's settings need: a secret named by an environment
-variable, a file beside the config, a command prefix, a send rate. No platform library
-here: settings modules run in ``concord check`` without the extras."""
+"""Checks a platform's settings need and no platform library: a secret named by an
+environment variable, a file beside the config, a command prefix, a send rate
+(``concord check`` runs the settings modules without the extras). The IRC settings use
+them; the Matrix settings keep their own copies for now."""
 
 from __future__ import annotations
 
