@@ -32,7 +32,7 @@ log = logging.getLogger("concord")
 
 # The top-level module each platform's library installs, to tell a missing extra apart
 # from any other import error.
-LIBRARIES = {"discord": "discord", "matrix": "nio", "telegram": "telegram"}
+LIBRARIES = {"discord": "discord", "irc": "pydle", "matrix": "nio", "telegram": "telegram"}
 MAX_BACKOFF = 300.0
 
 

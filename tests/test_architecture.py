@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PLATFORM_LIBRARIES = ("discord", "nio", "telegram", "aiohttp", "httpx", "yarl")
-PLATFORMS = ("console", "discord", "matrix", "telegram")
+PLATFORM_LIBRARIES = ("discord", "nio", "telegram", "pydle", "aiohttp", "httpx", "yarl")
+PLATFORMS = ("console", "discord", "irc", "matrix", "telegram")
 # What a platform package may use of the core: the vocabulary and the host, never the
 # engine's insides, the store, or a feature.
 CORE_FOR_ADAPTERS = (
@@ -89,7 +89,7 @@ def test_a_platform_package_uses_only_the_host_and_the_core_vocabulary() -> None
 def test_no_platform_adapter_reaches_into_the_engine() -> None:
     """Adapters get what they need as host methods, never ``host.engine.services...``."""
     wrong = []
-    for platform in ("discord", "matrix", "telegram"):
+    for platform in ("discord", "irc", "matrix", "telegram"):
         for path in sorted((ROOT / "adapters" / platform).glob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Attribute) and node.attr in ("engine", "services"):

@@ -72,7 +72,7 @@ def test_a_small_config_gets_defaults(tmp_path: Path) -> None:
             "limits.messages_per_minute",
             "whole number",
         ),
-        (GOOD + "platforms:\n  irc: {token_env: X}\n", 10, "platforms.irc", "unknown key"),
+        (GOOD + "platforms:\n  zulip: {token_env: X}\n", 10, "platforms.zulip", "unknown key"),
         (GOOD + "durability: paranoid\n", 9, "durability", "must be one of: normal, strict"),
         (
             GOOD + "limits:\n  live_conversations: 0\n",

@@ -16,6 +16,7 @@ import pytest
 from adapters.console.adapter import parse_line
 from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.discord import settings as discord_settings
+from adapters.irc import settings as irc_settings
 from adapters.matrix import settings as matrix_settings
 from adapters.telegram import settings as telegram_settings
 from bot.config.community import load_config
@@ -25,6 +26,7 @@ from bot.core.errors import ConcordError
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS: dict[str, ModuleType] = {
     "discord": discord_settings,
+    "irc": irc_settings,
     "matrix": matrix_settings,
     "telegram": telegram_settings,
 }
@@ -187,7 +189,7 @@ def test_every_config_key_the_readme_names_is_accepted(tmp_path: Path) -> None:
 def test_the_readme_platform_example_is_a_valid_configuration(tmp_path: Path) -> None:
     [example] = [
         b
-        for b in code_blocks(section("Running on Discord, Matrix and Telegram"))
+        for b in code_blocks(section("Running on Discord, Matrix, Telegram and IRC"))
         if b.startswith("platforms:")
     ]
     for name in SETTINGS:

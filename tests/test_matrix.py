@@ -31,9 +31,9 @@ from nio import (  # type: ignore[import-untyped]
 from nio.api import Api  # type: ignore[import-untyped]
 from nio.crypto import decrypt_attachment  # type: ignore[import-untyped]
 
+from adapters.command_mentions import CommandMentions, command_names
 from adapters.matrix import settings as matrix_settings
 from adapters.matrix.adapter import MatrixAdapter, create
-from adapters.matrix.command_mentions import CommandMentions, command_names
 from adapters.matrix.events import (
     keycap,
     parse_command,

@@ -37,6 +37,7 @@ def test_concord_schema_prints_the_shipped_schema() -> None:
     assert printed == validator().schema
     assert set(printed["properties"]["platforms"]["properties"]) == {
         "discord",
+        "irc",
         "matrix",
         "telegram",
     }
@@ -92,7 +93,7 @@ def test_empty_values_the_loader_takes_as_none_fit_the_schema(
         (GOOD + "colour: blue\n", ""),
         (GOOD + "reports:\n  rounds: 3\n", "reports"),
         (GOOD + "mediation:\n  rounds: 3\n", "mediation"),
-        (GOOD + "platforms:\n  irc: {token_env: X}\n", "platforms"),
+        (GOOD + "platforms:\n  zulip: {token_env: X}\n", "platforms"),
         (DISCORD + "    colour: blue\n", "platforms.discord"),
         (MATRIX + "    colour: blue\n", "platforms.matrix"),
         (TELEGRAM + "    colour: blue\n", "platforms.telegram"),

@@ -16,7 +16,7 @@ Only translation lives here; the engine decides everything. What it does:
   private direct room, recorded when it is made (adapters/matrix/direct_rooms.py).
 * Sends plain text only, never pinging anyone, with commands written as the members
   type them here (``!concord help``, not ``/help``), and with transaction ids that make
-  a re-sent action show once (see adapters/matrix/send.py, adapters/matrix/command_mentions.py).
+  a re-sent action show once (see adapters/matrix/send.py, adapters/command_mentions.py).
 * Translates actions into requests in adapters/matrix/delivery.py.
 * Sends files (``m.file``, encrypted in encrypted rooms) and, for ``/clear``, redacts
   its own remembered messages in a member's direct room (adapters/matrix/history.py).
@@ -41,7 +41,7 @@ from nio import (  # type: ignore[import-untyped]
 )
 from nio.api import MessageDirection  # type: ignore[import-untyped]
 
-from adapters.matrix.command_mentions import CommandMentions, command_names
+from adapters.command_mentions import CommandMentions, command_names
 from adapters.matrix.delivery import Delivery
 from adapters.matrix.events import PLATFORM, display_name, translate
 from adapters.matrix.history import History

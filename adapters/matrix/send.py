@@ -6,7 +6,7 @@ servers that support intentional mentions that it mentions nobody. For older ser
 whose legacy push rule fires on the word "@room" from a sender allowed to notify the
 room, a WORD JOINER (U+2060, invisible) is put after the "@" so the rule cannot match.
 Command mentions ("/help") are rewritten to the adapter's prefix before that (see
-adapters/matrix/command_mentions.py).
+adapters/command_mentions.py).
 
 In an encrypted room everything the bot sends is encrypted, its keycap reactions too
 (nio would send those in the clear; ``send_encrypted``), and ``check_room`` refuses a

@@ -38,16 +38,15 @@ Trust: the bot encrypts for every device of the members in a room, verified or n
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from adapters.settings_checks import command_prefix, env_variable, file_path, secret, send_rate
 from bot.config import validate as v
 from bot.config.community import PlatformSection
 from bot.config.fields import ENV_VARIABLE, Field, Section, custom
-from bot.core.errors import ConfigError
 
 _USER: dict[str, Any] = {"type": "string", "pattern": r"^@[^ ]*:[^ ]*$"}
 _ROOM: dict[str, Any] = {"type": "string", "pattern": r"^\s*(![^ ]+|#[^ ]*:[^ ]*)\s*$"}
@@ -181,14 +180,14 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
     if url.scheme not in ("http", "https") or not url.netloc:
         raise doc.error(at("homeserver"), "expected a URL such as https://matrix.example.org")
     user_id = _user_id(section, "user_id", data["user_id"])
-    token_env = _variable(section, "token_env", data["token_env"])
-    token = _secret(section, "token_env", token_env, check_only).strip()
+    token_env = env_variable(section, "token_env", data["token_env"])
+    token = secret(section, "token_env", token_env, check_only).strip()
     store_key_env = (
-        _variable(section, "store_key_env", data["store_key_env"])
+        env_variable(section, "store_key_env", data["store_key_env"])
         if data.get("store_key_env") is not None
         else None
     )
-    store_key = _secret(section, "store_key_env", store_key_env, check_only)
+    store_key = secret(section, "store_key_env", store_key_env, check_only)
     rooms = tuple(
         _room(section, ("rooms", i), room)
         for i, room in enumerate(v.text_list(doc, at("rooms"), data.get("rooms", [])))
@@ -215,39 +214,17 @@ def parse(section: PlatformSection, check_only: bool = False) -> Settings:
         moderator_power=SPEC.read(doc, base, data, "moderator_power"),
         moderators=_users(section, "moderators", data.get("moderators", [])),
         mediators=_users(section, "mediators", data.get("mediators", [])),
-        store_path=_store_path(section, data.get("store_path")),
+        store_path=file_path(section, "store_path", data.get("store_path")),
         store_key_env=store_key_env,
         store_key=store_key,
         encryption=SPEC.read(doc, base, data, "encryption"),
-        command_prefix=_prefix(section, data.get("command_prefix", SPEC.default("command_prefix"))),
+        command_prefix=command_prefix(
+            section, data.get("command_prefix", SPEC.default("command_prefix"))
+        ),
         reactions=SPEC.read(doc, base, data, "reactions"),
-        send_rate=_rate(section, data.get("send_rate", SPEC.default("send_rate"))),
+        send_rate=send_rate(section, data.get("send_rate", SPEC.default("send_rate"))),
         send_burst=SPEC.read(doc, base, data, "send_burst"),
     )
-
-
-def _secret(section: PlatformSection, key: str, variable: str | None, check_only: bool) -> str:
-    """The value of the environment variable ``key`` names; a missing one stops the
-    start (``concord check`` only checks the file)."""
-    value = os.environ.get(variable, "") if variable else ""
-    if variable and not value and not check_only:
-        doc, path = section.doc, (*section.path, key)
-        raise ConfigError(
-            doc.name,
-            doc.line(path),
-            ".".join(map(str, path)),
-            f"environment variable {variable} is not set",
-        )
-    return value
-
-
-def _store_path(section: PlatformSection, value: Any) -> Path | None:
-    """The encryption store's folder; a relative one is beside the config file."""
-    if value is None:
-        return None
-    doc = section.doc
-    path = Path(v.text(doc, (*section.path, "store_path"), value)).expanduser()
-    return path if path.is_absolute() else Path(doc.name).resolve().parent / path
 
 
 def _user_id(section: PlatformSection, key: str | tuple[str | int, ...], value: Any) -> str:
@@ -284,14 +261,6 @@ def _optional_room(section: PlatformSection, key: str, value: Any) -> str | None
     return None if value is None else _room(section, (key,), value)
 
 
-def _variable(section: PlatformSection, key: str, value: Any) -> str:
-    path = (*section.path, key)
-    name = v.text(section.doc, path, value)
-    if not name.replace("_", "").isalnum() or name[0].isdigit():
-        raise section.doc.error(path, "expected the name of an environment variable")
-    return name
-
-
 def _powers(section: PlatformSection, value: Any) -> dict[str, int]:
     path = (*section.path, "role_powers")
     if not isinstance(value, dict):
@@ -300,18 +269,3 @@ def _powers(section: PlatformSection, value: Any) -> dict[str, int]:
         str(role): v.integer(section.doc, (*path, str(role)), level, 0, 100)
         for role, level in value.items()
     }
-
-
-def _prefix(section: PlatformSection, value: Any) -> str:
-    path = (*section.path, "command_prefix")
-    text = v.text(section.doc, path, value)
-    if any(c.isspace() for c in text) or text.startswith("/"):
-        raise section.doc.error(path, "expected one word such as !concord (clients keep '/')")
-    return text
-
-
-def _rate(section: PlatformSection, value: Any) -> float:
-    path = (*section.path, "send_rate")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10_000:
-        raise section.doc.error(path, "expected messages per second, such as 0.2 or 5")
-    return float(value)

@@ -170,7 +170,7 @@ METRICS = Section(
     ),
     nullable=True,
 )
-PLATFORM_NAMES = ("discord", "matrix", "telegram")
+PLATFORM_NAMES = ("discord", "irc", "matrix", "telegram")
 PLATFORMS_SECTION = Section(
     "Each platform's section (tokens by environment variable name).",
     tuple(custom(name, f"The {name} platform.", {"type": "object"}) for name in PLATFORM_NAMES),

@@ -1,10 +1,11 @@
 """Command mentions in outgoing text: ``/help`` becomes ``!concord help``.
 
-The catalogs tell members to type ``/help``, ``/coc``, ``/idioma`` ..., but Matrix
-clients keep ``/`` for themselves (Element opens its own help on ``/help``), so the bot's
-commands are ``<prefix> <name>``. Every mention of a known command (a canonical name or
-one of its localized names) is rewritten: a ``/`` not preceded by a letter, digit, ``_``
-or ``/``, then the name, not followed by a letter or digit. In right-to-left texts the
+The catalogs tell members to type ``/help``, ``/coc``, ``/idioma`` ..., but Matrix and
+IRC clients keep ``/`` for themselves (Element opens its own help on ``/help``, an IRC
+client says "unknown command"), so there the bot's commands are ``<prefix> <name>``.
+Every mention of a known command (a canonical name or one of its localized names) is
+rewritten: a ``/`` not preceded by a letter, digit, ``_`` or ``/``, then the name, not
+followed by a letter or digit. In right-to-left texts the
 catalogs wrap a command in FSI ... PDI (U+2068 ... U+2069); the isolates stay around the
 rewritten command. Links are left alone (``https://example.org/#/help`` stays a link).
 
