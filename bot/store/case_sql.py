@@ -7,6 +7,7 @@ import sqlite3
 
 from bot.core.errors import Conflict
 from bot.core.sealing import Sealer
+from bot.store.link_sql import run_link_write
 from bot.store.privacy import forget_member_sql
 from bot.store.writes import (
     AddBlock,
@@ -64,6 +65,8 @@ def run_write(conn: sqlite3.Connection, write: Write, sealer: Sealer) -> None:
             )
         case ForgetMember():
             forget_member_sql(conn, write)
+        case _:
+            run_link_write(conn, write)
 
 
 def taken_numbers(conn: sqlite3.Connection, community: str, kind: str) -> tuple[int, int]:

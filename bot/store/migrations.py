@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
+
 
 def _m1_core(db: sqlite_utils.Database) -> None:
     db.table("inbox").create({"event_key": str, "seen_at": str}, pk="event_key")
@@ -129,12 +131,20 @@ def _m5_case_numbers(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX cases_number ON cases (community, kind, number)")
 
 
+def _m6_links(db: sqlite_utils.Database) -> None:
+    """Linked accounts of one member across platforms, and one-time linking codes
+    (kept as hashes)."""
+    for statement in LINKS_SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
     (3, _m3_member_records),
     (4, _m4_no_delivered_text),
     (5, _m5_case_numbers),
+    (6, _m6_links),
 ]
 
 

@@ -26,6 +26,7 @@ from bot.store import outbox
 from bot.store.case_sql import run_write
 from bot.store.cases import CaseRecords
 from bot.store.group_sync import fsync_path
+from bot.store.link_sql import LinkRecords, prune_link_codes
 from bot.store.migrations import migrate
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.turn_writes import write_outbox, write_state, write_timers
@@ -68,6 +69,7 @@ class SQLiteStore:
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)
         self.cases = CaseRecords(conn, sealer)
+        self.links = LinkRecords(conn)
         self._check_key(sealer or Sealer(None))
 
     def _check_key(self, sealer: Sealer) -> None:
@@ -329,3 +331,4 @@ class SQLiteStore:
             conn.execute(
                 "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(before),)
             )
+            prune_link_codes(conn, before)
