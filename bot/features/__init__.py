@@ -5,7 +5,16 @@ to the core, which imports no feature by name.
 """
 
 from bot.engine.turn import Feature, Features
-from bot.features import appeals, coc, language, mediation, onboarding, privacy, reports
+from bot.features import (
+    appeals,
+    coc,
+    identity,
+    language,
+    mediation,
+    onboarding,
+    privacy,
+    reports,
+)
 
 FEATURES: tuple[Feature, ...] = (
     onboarding.FEATURE,
@@ -15,6 +24,7 @@ FEATURES: tuple[Feature, ...] = (
     reports.FEATURE,
     privacy.FEATURE,
     appeals.FEATURE,
+    identity.FEATURE,
 )
 
 
