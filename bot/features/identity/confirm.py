@@ -61,7 +61,8 @@ def on_ask(turn: Turn, event: TimerFired) -> None:
         "platform": platform_name(payload["other"]),
     }
     turn.conversation.frames = [f for f in turn.conversation.frames if f.dialog != CONFIRM_DIALOG]
-    start_dialog(turn, CONFIRM_DIALOG, Place.direct(turn.member), values)
+    # The member asked for the code: the question comes at once, not after another.
+    start_dialog(turn, CONFIRM_DIALOG, Place.direct(turn.member), values, asked_for=True)
 
 
 def issuer_agrees(turn: Turn, call: ActionCall) -> str | None:

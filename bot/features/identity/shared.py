@@ -56,8 +56,10 @@ def apply_shared(turn: Turn, shared: dict[str, Any]) -> None:
         _agreed_elsewhere(turn, version)
     if shared.get("onboarded") and not profile.onboarded:
         profile.onboarded = True
+        here = turn.frame.place if turn.frame is not None else None
         for place in drop_flows(turn, lambda f: f.dialog in ONBOARDING_FLOWS):
-            resume(turn, place)
+            if place != here:  # where the linking flow talks, it goes on by itself
+                resume(turn, place)
 
 
 def _agreed_elsewhere(turn: Turn, version: str) -> None:
