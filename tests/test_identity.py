@@ -414,3 +414,18 @@ async def test_link_unlink_and_mycases_are_in_help(engine: Engine, adapters: Any
     shown = "\n".join(texts(test))
     for line in ("/link –", "/unlink –", "/mycases –"):
         assert line in shown
+
+
+async def test_link_typed_as_plain_text_in_a_channel_is_burnt_and_removed_too(
+    engine: Engine, adapters: Any
+) -> None:
+    """Where a platform passes ``/link CODE`` in a channel on as text (Discord)."""
+    test, chat = adapters
+    code = await ask_code(engine, "test:ana", test)
+    member = who("chat:ana")
+    general = Place("chat", PlaceKind.CHANNEL, "general")
+    await engine.handle(TextSaid("m1", C, member, place=general, text=f"/link {code}"))
+    sent = chat.take()
+    assert RemoveMessage(general, member, "m1") in sent
+    await run(engine, "chat:ana", f"/link {code}")
+    assert "seen in a public place" in texts(chat)[0]

@@ -4,7 +4,7 @@ language and agreement to the code of conduct, and their cases if they choose;
 ``/unlink`` at once. Private by default: nobody else is told."""
 
 from bot.engine.turn import Action, Feature
-from bot.features.identity import commands, confirm, shared
+from bot.features.identity import codes, commands, confirm, shared
 
 FEATURE = Feature(
     "identity",
@@ -25,5 +25,5 @@ FEATURE = Feature(
         "identity:forget": commands.on_forget_signal,
         shared.SYNC: shared.on_sync,
     },
-    after_turn=(shared.after_turn,),
+    after_turn=(codes.guard_public, shared.after_turn),
 )

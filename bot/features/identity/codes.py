@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 
 from bot.core.actions import OfferPrivateChat, RemoveMessage
-from bot.core.events import CommandRun, MemberRef, Place, PlaceKind
+from bot.core.events import CommandRun, MemberRef, Place, PlaceKind, TextSaid
 from bot.engine.flows import drop_flows, start_dialog
 from bot.engine.turn import Turn
 from bot.i18n import N_
@@ -68,7 +68,7 @@ def refuse_in_public(turn: Turn, args: tuple[str, ...], typed_at: Place) -> None
     direct = Place.direct(turn.member)
     turn.answer_place = direct
     turn.say("identity.not_in_public", place=direct)
-    if isinstance(event, CommandRun) and not event.unseen:
+    if not getattr(event, "unseen", False):
         turn.outbox.append(RemoveMessage(typed_at, turn.member, event.event_id))
         if not turn.services.can(typed_at.platform).direct_first:
             turn.outbox.append(
@@ -80,6 +80,17 @@ def refuse_in_public(turn: Turn, args: tuple[str, ...], typed_at: Place) -> None
                     unless_reachable=True,
                 )
             )
+
+
+def guard_public(turn: Turn) -> None:
+    """``/link`` typed in a channel where the platform passes it on as plain text (a
+    Discord channel): refused, burnt and removed all the same."""
+    event = turn.event
+    if not isinstance(event, TextSaid) or event.place is None:
+        return
+    words = event.text.split()
+    if event.place.kind is PlaceKind.CHANNEL and words and words[0].lower() == "/link":
+        refuse_in_public(turn, tuple(words[1:]), event.place)
 
 
 def issue(turn: Turn, direct: Place) -> None:
