@@ -20,6 +20,7 @@ from bot.store.writes import (
     SetLink,
 )
 
+# The tables as migration 6 made them: a change to them is a new migration.
 SCHEMA = (
     "CREATE TABLE link_codes (community TEXT NOT NULL, code_hash TEXT NOT NULL,"
     " member TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,"
