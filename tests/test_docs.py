@@ -194,3 +194,15 @@ def test_the_readme_platform_example_is_a_valid_configuration(tmp_path: Path) ->
     ]
     for name in SETTINGS:
         assert load_platform(tmp_path, example, name) is not None
+
+
+async def test_the_readme_linking_transcript_passes_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.features.identity import codes
+    from tests.identity_transcript import play
+
+    [block] = [b for b in code_blocks(section("Linked accounts")) if "ana> /link" in b]
+    drawn = iter(re.findall(r"Your linking code is ([A-Z2-9]{6})", block))
+    monkeypatch.setattr(codes, "draw_code", lambda: next(drawn))
+    assert await play(load_config(None), tmp_path / "linking.db", block) == []

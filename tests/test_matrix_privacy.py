@@ -6,6 +6,8 @@
   through its creation; and a member gets one direct room, not two.
 - A member's direct room is one the bot made (or the member made with only the two of
   them in it): an attacker's "direct" room that a target was invited to is never used.
+- A member links their Matrix and Telegram accounts (``/link``): the code and the
+  question arrive encrypted in their direct room, and both sides confirm.
 
 What the members' servers hold is read through the admin API, as a second client sees
 it: the room's state and its events.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,12 +39,22 @@ from tests import test_telegram as on_telegram
 from tests.synapse import Account, Member, Synapse, synapse_server, unique
 from tests.telegram_standin import BotApiStandIn
 from tests.test_accessibility_platforms import telegram_typed_onboarding
-from tests.test_matrix import ENCRYPTION, Bot, World, deliver_as, joined, until, write_config
+from tests.test_matrix import (
+    ENCRYPTION,
+    Bot,
+    World,
+    deliver_as,
+    direct_room,
+    joined,
+    until,
+    write_config,
+)
 
 pytestmark = list(on_telegram.pytestmark)
 
 
 YES_NO = (Choice("yes", "Yes"), Choice("no", "No"))
+LINKING_CODE = re.compile(r"\b([A-Z2-9]{6})\b")
 
 
 @pytest.fixture(scope="module")
@@ -430,6 +443,67 @@ async def test_a_telegram_newcomers_matrix_mentor_is_told_in_private(
             assert "Ana" in said[0].body and said[0].encrypted
             dm = await assert_private(world, owner.account, mentor.user_id)
             assert said[0].room_id == dm
+    finally:
+        if telegram is not None:
+            telegram.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await telegram
+            await adapter.close()
+        await standin.stop()
+
+
+async def test_a_member_links_their_matrix_and_telegram_accounts(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(on_telegram.TOKEN_ENV, on_telegram.TOKEN)
+    standin = BotApiStandIn(on_telegram.TOKEN)
+    await standin.start()
+    telegram: asyncio.Task[None] | None = None
+    try:
+        async with asyncio.timeout(120):
+            ana = await world.member("ana")
+            path = write_config(world.folder, world.server, world.bot_account, "")
+            section = {
+                "token_env": on_telegram.TOKEN_ENV,
+                "base_url": standin.base_url,
+                "groups": [on_telegram.GROUP],
+                "poll_timeout": 5,
+            }
+            path.write_text(path.read_text("utf-8") + "  telegram: " + json.dumps(section) + "\n")
+            bot = Bot(path, world.folder / "concord.db")
+            world.bots.append(bot)
+            settings = telegram_settings.parse(bot.config.platforms["telegram"])
+            adapter = telegram_adapter.create(settings, bot.host, on_telegram.FAST)
+            bot.engine.add_adapter(adapter)
+            await bot.start()
+            polls = len(standin.poll_offsets)
+            telegram = asyncio.create_task(adapter.run())
+            await standin.wait_for(lambda: len(standin.poll_offsets) > polls)
+
+            # On Matrix, in an encrypted direct room: a code.
+            dm = await direct_room(world, ana, encrypted=True)
+            await ana.say(dm, "/link")
+            given = await ana.from_bot(world.bot_id, "Your linking code is", room=dm)
+            assert given.encrypted
+            found = LINKING_CODE.search(given.body)
+            assert found is not None
+            # Sent back from Telegram, which confirms first.
+            ana_tg = standin.user(5201, "Ana", language_code="en")
+            standin.say(ana_tg, f"/link {found.group(1)}")
+            await standin.wait_for(lambda: any(s.buttons for s in standin.to(5201)))
+            question = next(s for s in standin.to(5201) if s.buttons)
+            standin.press(ana_tg, question, "link")
+            # Then Matrix, by typing the number.
+            await ana.from_bot(world.bot_id, "Do you want to link the two accounts?", room=dm)
+            await ana.say(dm, "1")
+            linked = await ana.from_bot(world.bot_id, "your Telegram account are linked", room=dm)
+            assert linked.encrypted
+            await standin.wait_for(
+                lambda: any("your Matrix account are linked" in t for t in standin.texts(5201))
+            )
+            community = bot.config.community_id
+            accounts = bot.engine.services.store.links.accounts(community, "telegram:5201")
+            assert [a.member for a in accounts] == [f"matrix:{ana.user_id}", "telegram:5201"]
     finally:
         if telegram is not None:
             telegram.cancel()

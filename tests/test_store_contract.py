@@ -41,8 +41,17 @@ from bot.store.memory import MemoryStore
 from bot.store.privacy import ERASED, forget_member
 from bot.store.protocol import Store
 from bot.store.sqlite import SQLiteStore
-from bot.store.types import Changes
-from bot.store.writes import AddCount, ClaimCaseNumbers
+from bot.store.types import Changes, iso
+from bot.store.writes import (
+    AddCount,
+    BurnLinkCodes,
+    ClaimCaseNumbers,
+    ClaimLinkCode,
+    DropLinkCode,
+    IssueLinkCode,
+    RemoveLink,
+    SetLink,
+)
 
 C = "example"
 ANA = MemberRef("telegram", "12", "Ana")
@@ -632,3 +641,132 @@ def test_health_counts_add_up_with_their_turn_and_only_once(backend: Backend) ->
     ]
     assert [row[-1] for row in reopened.health_counts(C, "2026-01-01")] == [1, 3, 1]
     assert reopened.health_counts(C, "2026-01-06") == []
+
+
+# --- linked accounts -----------------------------------------------------------------
+
+ON_DISCORD = MemberRef("discord", "555", "Ana")
+ON_MATRIX = MemberRef("matrix", "@ana:example.org", "Ana")
+
+
+def _issue(store: Any, key: str, code_hash: str, member: MemberRef, at: datetime) -> None:
+    write = IssueLinkCode(
+        C,
+        code_hash,
+        member.key,
+        iso(at),
+        iso(at + timedelta(minutes=5)),
+        iso(at - timedelta(hours=1)),
+    )
+    _commit(store, key, write)
+
+
+def test_a_linking_code_is_taken_once_and_a_late_claim_writes_nothing(backend: Backend) -> None:
+    store: Any = backend.store
+    _issue(store, "e1", "hash-1", ANA, NOW)
+    code = backend.reopen().links.code(C, "hash-1")  # type: ignore[attr-defined]
+    assert code is not None and code.member == ANA.key and code.claimed_by is None
+    assert code.expires_at == NOW + timedelta(minutes=5) and not code.burnt
+    store = backend.store
+    until = iso(NOW + timedelta(minutes=15))
+    _commit(store, "e2", ClaimLinkCode(C, "hash-1", ON_DISCORD.key, iso(NOW), until))
+    # Another member looked at the same code before that commit: theirs writes nothing.
+    late = Changes(
+        at=NOW,
+        event_key="e3",
+        outbox=[say(BOB, "linked")],
+        writes=[ClaimLinkCode(C, "hash-1", BOB.key, iso(NOW), until)],
+    )
+    with pytest.raises(Conflict):
+        store.apply(late)
+    store = backend.reopen()
+    assert not store.seen("e3") and store.pending_outbox() == []
+    code = store.links.code(C, "hash-1")  # type: ignore[attr-defined]
+    assert code is not None and code.claimed_by == ON_DISCORD.key
+    assert code.expires_at == NOW + timedelta(minutes=15)
+    # The same hash drawn again while the code lives: the commit fails, the turn draws anew.
+    with pytest.raises(Conflict):
+        _issue(store, "e4", "hash-1", BOB, NOW)
+    assert not store.seen("e4")
+
+
+def test_burnt_and_expired_codes_cannot_be_claimed(backend: Backend) -> None:
+    store: Any = backend.store
+    _issue(store, "e1", "seen-in-public", ANA, NOW)
+    _issue(store, "e2", "another-of-hers", ANA, NOW)
+    _issue(store, "e3", "old", BOB, NOW - timedelta(minutes=10))
+    _issue(store, "e4", "bobs", BOB, NOW)
+    _commit(store, "e5", BurnLinkCodes(C, "seen-in-public", ANA.key))
+    store = backend.reopen()
+    assert store.links.code(C, "seen-in-public").burnt  # type: ignore[attr-defined]
+    assert store.links.code(C, "another-of-hers").burnt  # type: ignore[attr-defined]
+    assert not store.links.code(C, "bobs").burnt  # type: ignore[attr-defined]
+    until = iso(NOW + timedelta(minutes=15))
+    for number, code_hash in enumerate(("seen-in-public", "old")):
+        with pytest.raises(Conflict):
+            _commit(
+                store, f"c{number}", ClaimLinkCode(C, code_hash, ON_DISCORD.key, iso(NOW), until)
+            )
+    assert store.links.codes_since(C, BOB.key, NOW - timedelta(minutes=30)) == 2  # type: ignore[attr-defined]
+    assert store.links.codes_since(C, BOB.key, NOW - timedelta(minutes=1)) == 1  # type: ignore[attr-defined]
+    # Codes issued before the rate window go when the member asks again.
+    _issue(store, "e6", "new", BOB, NOW + timedelta(hours=2))
+    assert store.links.code(C, "old") is None and store.links.code(C, "new") is not None  # type: ignore[attr-defined]
+    _commit(store, "e7", DropLinkCode(C, "new"))
+    assert backend.reopen().links.code(C, "new") is None  # type: ignore[attr-defined]
+
+
+def test_linked_accounts_are_one_group_and_unlinking_is_immediate(backend: Backend) -> None:
+    store: Any = backend.store
+    _commit(
+        store,
+        "e1",
+        SetLink(C, ANA.key, "p1", False, iso(NOW)),
+        SetLink(C, ON_DISCORD.key, "p1", True, iso(NOW)),
+        SetLink(C, BOB.key, "p2", False, iso(NOW)),
+        SetLink(C, MOD.key, "p2", False, iso(NOW)),
+    )
+    _commit(store, "e2", SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW + timedelta(hours=1))))
+    links: Any = backend.reopen().links  # type: ignore[attr-defined]
+    accounts = links.accounts(C, ON_DISCORD.key)
+    assert [(a.member, a.share_cases) for a in accounts] == [
+        (ON_DISCORD.key, True),
+        (ANA.key, False),
+        (ON_MATRIX.key, False),
+    ]
+    assert links.accounts("elsewhere", ANA.key) == [] and links.accounts(C, "test:x") == []
+    _commit(backend.store, "e3", RemoveLink(C, ON_MATRIX.key))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert [a.member for a in links.accounts(C, ANA.key)] == [ON_DISCORD.key, ANA.key]
+    assert links.accounts(C, ON_MATRIX.key) == []
+    # The last but one leaves: the one left alone is linked to nothing either.
+    _commit(backend.store, "e4", RemoveLink(C, ANA.key))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert links.accounts(C, ON_DISCORD.key) == []
+    assert [a.member for a in links.accounts(C, BOB.key)] == [BOB.key, MOD.key]
+
+
+def test_erasure_takes_the_members_links_and_codes_and_nobody_elses(backend: Backend) -> None:
+    store: Any = backend.store
+    _issue(store, "e1", "anas", ANA, NOW)
+    _issue(store, "e2", "bobs", BOB, NOW)
+    _issue(store, "e3", "claimed-by-ana", MOD, NOW)
+    until = iso(NOW + timedelta(minutes=15))
+    _commit(
+        store,
+        "e4",
+        ClaimLinkCode(C, "claimed-by-ana", ANA.key, iso(NOW), until),
+        SetLink(C, ANA.key, "p1", False, iso(NOW)),
+        SetLink(C, ON_DISCORD.key, "p1", False, iso(NOW)),
+        SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW)),
+        SetLink(C, BOB.key, "p2", False, iso(NOW)),
+        SetLink(C, MOD.key, "p2", False, iso(NOW)),
+    )
+    _commit(store, "e5", forget_member(C, ANA.key, keep_open_cases=False))
+    store = backend.reopen()
+    links: Any = store.links  # type: ignore[attr-defined]
+    assert links.code(C, "anas") is None and links.code(C, "claimed-by-ana") is None
+    assert links.code(C, "bobs") is not None
+    assert links.accounts(C, ANA.key) == []
+    assert [a.member for a in links.accounts(C, ON_DISCORD.key)] == [ON_DISCORD.key, ON_MATRIX.key]
+    assert [a.member for a in links.accounts(C, BOB.key)] == [BOB.key, MOD.key]

@@ -241,6 +241,9 @@ class Engine:
     async def _run_middlewares(self, turn: Turn) -> None:
         async def core(current: Turn) -> None:
             handle(current, self.commands, self.command_aliases)
+            if not current.forget:
+                for after in self.services.features.after_turn:
+                    after(current)
 
         chain: Handler = core
         for middleware in reversed(self.middlewares):

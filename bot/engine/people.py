@@ -86,3 +86,13 @@ def notify_moderators(turn: Turn, message: str, **values: str) -> None:
     services = turn.services
     text = services.catalogs.translator(services.config.default_language).format(message, **values)
     turn.outbox.append(NotifyModerators(turn.member.platform, text))
+
+
+def forget_now(turn: Turn) -> None:
+    """Erase the member with this turn's commit; first, nothing that waits on them is
+    left waiting. They are told in their direct messages."""
+    for release in turn.services.features.on_forget:
+        release(turn)
+    turn.conversation.frames.clear()
+    turn.forget = True
+    turn.say_text(turn.text("privacy.forgotten"), place=Place.direct(turn.member))

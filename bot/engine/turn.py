@@ -228,6 +228,8 @@ AudienceHook = Callable[[Turn], set[str]]
 EndsHook = Callable[[Turn], bool]
 # Just before a member's data goes: nothing that waits on them is left waiting.
 MemberHook = Callable[[Turn], None]
+# After every turn that does not erase the member, before its commit.
+AfterHook = Callable[[Turn], None]
 # A member joined the community.
 JoinHook = Callable[[Turn], None]
 # Where nothing waits in the member's DM: a flow begun elsewhere that follows them there.
@@ -265,6 +267,7 @@ class Feature:
     # Every event, before it is handled (health counts of activity).
     on_event: tuple[MemberHook, ...] = ()
     on_forget: tuple[MemberHook, ...] = ()
+    after_turn: tuple[AfterHook, ...] = ()
     talk_to_person: PersonHook | None = None
 
 
@@ -288,6 +291,7 @@ class Features:
         self.ends_on_forget = tuple(h for f in self.features for h in f.ends_on_forget)
         self.on_forget = tuple(h for f in self.features for h in f.on_forget)
         self.on_event = tuple(h for f in self.features for h in f.on_event)
+        self.after_turn = tuple(h for f in self.features for h in f.after_turn)
         persons = [f.talk_to_person for f in self.features if f.talk_to_person is not None]
         if len(persons) > 1:
             raise ValueError("more than one feature declares talk_to_person")

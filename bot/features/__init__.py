@@ -9,6 +9,7 @@ from bot.features import (
     appeals,
     coc,
     health,
+    identity,
     language,
     mediation,
     onboarding,
@@ -25,6 +26,7 @@ FEATURES: tuple[Feature, ...] = (
     privacy.FEATURE,
     appeals.FEATURE,
     health.FEATURE,
+    identity.FEATURE,
 )
 
 

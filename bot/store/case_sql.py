@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.core.errors import Conflict
 from bot.core.sealing import Sealer
+from bot.store.link_sql import run_link_write
 from bot.store.privacy import forget_member_sql
 from bot.store.sql import Connection
 from bot.store.writes import (
@@ -71,6 +72,8 @@ def run_write(conn: Connection, write: Write, sealer: Sealer) -> None:
                 " DO UPDATE SET count = health_counts.count + excluded.count",
                 (community, day, metric, platform, language, n),
             )
+        case _:
+            run_link_write(conn, write)
 
 
 def taken_numbers(conn: Connection, community: str, kind: str) -> tuple[int, int]:

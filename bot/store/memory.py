@@ -17,6 +17,7 @@ from typing import Any
 from bot.core.actions import action_from_json, action_platform, action_to_json
 from bot.core.events import MemberRef
 from bot.store.memory_cases import MemoryCases, apply_case_write, purge_cases
+from bot.store.memory_links import MemoryLinks, apply_link_write, forget_links, prune_link_codes
 from bot.store.memory_tables import Audit, Outgoing, Tables, Timer
 from bot.store.outbox import UNDELIVERABLE
 from bot.store.privacy import ERASED, mentions
@@ -35,6 +36,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._t = Tables()
         self.cases = MemoryCases(lambda: self._t)
+        self.links = MemoryLinks(lambda: self._t)
 
     def claim_member(self, community: str, member: str) -> bool:
         return True
@@ -169,10 +171,12 @@ class MemoryStore:
         for write in changes.writes:
             if isinstance(write, ForgetMember):
                 _forget(tables, write)
+                forget_links(tables, write.community, write.key)
             elif isinstance(write, AddCount):
                 key = (write.community, write.day, write.metric, write.platform, write.language)
                 tables.health[key] = tables.health.get(key, 0) + write.n
             apply_case_write(tables, write)
+            apply_link_write(tables, write)
         tables.cursors.update(changes.cursors)
         self._t = tables  # the commit: all of it, at once
         return items
@@ -242,6 +246,7 @@ class MemoryStore:
         tables.outbox = {
             i: r for i, r in tables.outbox.items() if r.sent_at is None or r.sent_at >= cutoff
         }
+        prune_link_codes(tables, before)
 
     def sync_log(self) -> None:
         pass

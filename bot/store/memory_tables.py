@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.core.events import MemberRef
+from bot.store.links import LinkCode
 from bot.store.writes import CaseRow
 
 
@@ -74,6 +75,13 @@ class Audit:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    person: str
+    share_cases: bool
+    at: str
+
+
 @dataclass
 class Tables:
     inbox: dict[str, str] = field(default_factory=dict)
@@ -95,6 +103,8 @@ class Tables:
     blocks: dict[tuple[str, str, str], str] = field(default_factory=dict)
     # Daily health counts: (community, day, metric, platform, language) -> count.
     health: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
+    link_codes: dict[tuple[str, str], LinkCode] = field(default_factory=dict)
+    links: dict[tuple[str, str], LinkRow] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(
@@ -116,6 +126,8 @@ class Tables:
             dict(self.invitations),
             dict(self.blocks),
             dict(self.health),
+            dict(self.link_codes),
+            dict(self.links),
         )
 
     def new_id(self) -> int:

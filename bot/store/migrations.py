@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
+
 log = logging.getLogger(__name__)
 
 
@@ -144,6 +146,13 @@ def _m6_health_counts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m7_links(db: sqlite_utils.Database) -> None:
+    """Linked accounts of one member across platforms, and one-time linking codes
+    (kept as hashes)."""
+    for statement in LINKS_SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -151,6 +160,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (4, _m4_no_delivered_text),
     (5, _m5_case_numbers),
     (6, _m6_health_counts),
+    (7, _m7_links),
 ]
 
 

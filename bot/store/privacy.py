@@ -7,6 +7,7 @@ import re
 import uuid
 from datetime import datetime
 
+from bot.store.link_sql import forget_links_sql
 from bot.store.sql import Connection, like_escaped
 from bot.store.types import iso
 from bot.store.writes import ForgetMember
@@ -74,6 +75,7 @@ def forget_member_sql(conn: Connection, forget: ForgetMember) -> None:
     _erase_mentions(conn, "case_audit", member_id)
     conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
     conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
+    forget_links_sql(conn, community, key)
 
 
 def mentions(text: str, member_id: str) -> bool:

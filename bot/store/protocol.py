@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.core.events import MemberRef
 from bot.store.cases import Case, CaseText
+from bot.store.links import LinkStore
 from bot.store.types import Changes, OutboxItem, TimerRow
 from bot.store.writes import AddCaseText
 
@@ -166,6 +167,9 @@ class ServiceStore(Store, Protocol):
 
     @property
     def cases(self) -> CaseStore: ...
+
+    @property
+    def links(self) -> LinkStore: ...
 
     def sync_log(self) -> None: ...
 

@@ -20,6 +20,7 @@ from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
 from bot.store import outbox
 from bot.store.case_sql import run_write
+from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.sql import Connection
 from bot.store.turn_writes import SET_TIMER, write_outbox, write_state, write_timers
@@ -329,6 +330,7 @@ class SqlStore:
             conn.execute(
                 "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(before),)
             )
+            prune_link_codes(conn, before)
 
 
 @contextmanager

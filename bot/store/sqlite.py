@@ -21,6 +21,7 @@ from bot.core.errors import StoreError
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
 from bot.store.group_sync import fsync_path
+from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
 from bot.store.sql_store import SqlStore
 
@@ -57,6 +58,7 @@ class SQLiteStore(SqlStore):
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)
         self.cases = CaseRecords(conn, sealer)
+        self.links = LinkRecords(conn)
         self._check_key(sealer or Sealer(None))
 
     def close(self) -> None:

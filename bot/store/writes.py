@@ -123,6 +123,72 @@ class AddCount:
     n: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class IssueLinkCode:
+    """A one-time linking code, stored only as its hash. The member's own codes issued
+    before ``forget_before`` go (they only counted against the rate limit). The commit
+    fails with ``Conflict`` when a live code has the same hash (the turn draws again)."""
+
+    community: str
+    code_hash: str
+    member: str
+    at: str
+    expires_at: str
+    forget_before: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimLinkCode:
+    """The code is taken by ``claimer`` (single use): the commit fails with
+    ``Conflict`` when another took it first, or it was burnt or expired meanwhile.
+    A claimed request waits for the confirmations until ``until``."""
+
+    community: str
+    code_hash: str
+    claimer: str
+    at: str
+    until: str
+
+
+@dataclass(frozen=True, slots=True)
+class BurnLinkCodes:
+    """Codes that can no longer be used: the one with ``code_hash`` (seen in public),
+    and every unclaimed code of ``member`` (either may be empty)."""
+
+    community: str
+    code_hash: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropLinkCode:
+    community: str
+    code_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetLink:
+    """``member`` belongs to the linked accounts ``person``; ``share_cases``: its own
+    cases may be followed from the others."""
+
+    community: str
+    member: str
+    person: str
+    share_cases: bool
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveLink:
+    """``member`` is linked to nothing any more; an account left alone in its group
+    is unlinked too."""
+
+    community: str
+    member: str
+
+
+LinkWrite = IssueLinkCode | ClaimLinkCode | BurnLinkCodes | DropLinkCode | SetLink | RemoveLink
+
 Write = (
     ClaimCaseNumbers
     | SaveCase
@@ -134,4 +200,5 @@ Write = (
     | AddBlock
     | ForgetMember
     | AddCount
+    | LinkWrite
 )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.core.events import Place
 from bot.dialogs.model import ActionCall
+from bot.engine.people import forget_now
 from bot.engine.turn import Action, Turn
 
 
@@ -17,11 +17,7 @@ def what_ends(turn: Turn, call: ActionCall) -> str | None:
 
 def forget(turn: Turn, call: ActionCall) -> str | None:
     """Erase the member; first, nothing that waits on them is left waiting."""
-    for release in turn.services.features.on_forget:
-        release(turn)
-    turn.conversation.frames.clear()
-    turn.forget = True
-    turn.say_text(turn.text("privacy.forgotten"), place=Place.direct(turn.member))
+    forget_now(turn)
     return None
 
 

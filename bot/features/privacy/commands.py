@@ -52,6 +52,11 @@ def my_data(turn: Turn) -> dict[str, Any]:
             for version, at in store.acknowledgements(community, key)
         ],
         "cases": cases,
+        "linked_accounts": [
+            {"account": a.member, "since": iso(a.linked_at), "shares_its_cases": a.share_cases}
+            for a in store.links.accounts(community, key)
+            if a.member != key
+        ],
         "log": [
             _own_view(entry, key)
             for entry in store.audit_log(community)

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from bot.core.errors import StoreError
+from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
 OWNER = "concord"
 # "Concord" in ASCII, as the advisory lock's key.
@@ -95,6 +96,8 @@ _M6_HEALTH_COUNTS = (
     " metric text NOT NULL, platform text NOT NULL, language text NOT NULL,"
     " count bigint NOT NULL, PRIMARY KEY (community, day, metric, platform, language))",
 )
+# Linked accounts and linking codes: the same portable statements as SQLite's.
+_M7_LINKS = LINKS_SCHEMA
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -103,6 +106,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (4, _M4_NO_DELIVERED_TEXT),
     (5, _M5_CASE_NUMBERS),
     (6, _M6_HEALTH_COUNTS),
+    (7, _M7_LINKS),
 ]
 LATEST = MIGRATIONS[-1][0]
 

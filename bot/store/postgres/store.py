@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
+from bot.store.link_sql import LinkRecords
 from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect
@@ -60,6 +61,7 @@ class PostgresStore(SqlStore):
         self._unwritten_marks: list[tuple[str, int]] = []
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
+        self.links = LinkRecords(self._conn)
         self._claims = Claims(self._raw)
         self._check_key(self.sealer)
 
