@@ -39,7 +39,7 @@ _SPOKEN = (discord.MessageType.default, discord.MessageType.reply)
 
 
 def space_key(space: str) -> str:
-    """Where the thread id of a private space is kept (``host.cursor``)."""
+    """Where the thread id of a private space is kept (``host.platform_record``)."""
     return f"{PLATFORM}:space:{space}"
 
 
@@ -83,7 +83,7 @@ class Context:
             return Place(PLATFORM, PlaceKind.DIRECT, str(user_id))
         if guild_id != self.settings.guild or channel_id is None:
             return None
-        space = self.host.cursor(thread_key(channel_id))
+        space = self.host.platform_record(thread_key(channel_id))
         if space:
             return Place(PLATFORM, PlaceKind.PRIVATE, space)
         if channel_id == self.welcome_channel_id():

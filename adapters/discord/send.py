@@ -274,7 +274,7 @@ class Sender:
             direct = await self.direct_channel(int(place.id))
             return self.client.get_partial_messageable(direct, type=discord.ChannelType.private)
         if place.kind is PlaceKind.PRIVATE:
-            thread = self.places.host.cursor(space_key(place.id))
+            thread = self.places.host.platform_record(space_key(place.id))
             if not thread:
                 raise Undeliverable(f"no Discord thread for the private space {place.id!r}")
             return self.client.get_partial_messageable(
@@ -325,7 +325,7 @@ class Sender:
         if guild is None:
             raise DeliveryError("discord: the server is not available yet")
         host = self.places.host
-        saved = host.cursor(space_key(space))
+        saved = host.platform_record(space_key(space))
         thread: discord.Thread | None = None
         if saved:
             thread = guild.get_thread(int(saved))
@@ -357,6 +357,6 @@ class Sender:
                 reason="Concord private space",
             )
         )
-        self.places.host.save_cursor(space_key(space), str(thread.id))
-        self.places.host.save_cursor(thread_key(thread.id), space)
+        self.places.host.save_platform_record(space_key(space), str(thread.id))
+        self.places.host.save_platform_record(thread_key(thread.id), space)
         return thread

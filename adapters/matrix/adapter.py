@@ -2,7 +2,7 @@
 
 Only translation lives here; the engine decides everything. What it does:
 
-* Syncs in its own loop and stores ``next_batch`` with ``host.save_cursor`` only after
+* Syncs in its own loop and stores ``next_batch`` with ``host.save_platform_record`` only after
   the events of that sync were handed in. A fresh start syncs once without handling
   anything, so old history is never replayed; a restart resumes from the stored token
   (with the rooms' full state, and missing timeline pages fetched back).
@@ -232,7 +232,7 @@ class MatrixAdapter:
         }
 
     async def _sync_forever(self) -> None:
-        since = self.host.cursor(CURSOR)
+        since = self.host.platform_record(CURSOR)
         first = True
         while True:
             timeout = 0 if first else self.poll_ms
@@ -248,7 +248,7 @@ class MatrixAdapter:
             self.synced = True
             await self._keys()
             await self._process(response, since)
-            self.host.save_cursor(CURSOR, response.next_batch)
+            self.host.save_platform_record(CURSOR, response.next_batch)
             since = response.next_batch
             await self._retry_pending()
             self.backoff = 1.0

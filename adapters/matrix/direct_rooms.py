@@ -197,13 +197,13 @@ class Guard:
         self.host = host
 
     def mark(self, room_id: str) -> None:
-        if self.host.cursor(encrypted_key(room_id)) is None:
-            self.host.save_cursor(encrypted_key(room_id), ALGORITHM)
+        if self.host.platform_record(encrypted_key(room_id)) is None:
+            self.host.save_platform_record(encrypted_key(room_id), ALGORITHM)
 
     def check(self, room_id: str) -> None:
         room = self.client.rooms.get(room_id)
         known = room is not None and room.encrypted
-        if not known and self.host.cursor(encrypted_key(room_id)) is None:
+        if not known and self.host.platform_record(encrypted_key(room_id)) is None:
             return
         if self.client.olm is None:
             raise Undeliverable(

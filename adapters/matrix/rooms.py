@@ -182,7 +182,7 @@ class Rooms:
         if place.kind is PlaceKind.DIRECT:
             return await self.direct_room(place.id)
         if place.kind is PlaceKind.PRIVATE:
-            room_id = self.host.cursor(f"matrix:space:{place.id}")
+            room_id = self.host.platform_record(f"matrix:space:{place.id}")
             if room_id is None:
                 raise Undeliverable(f"matrix: no room for the private space {place.id}")
             return room_id
@@ -272,11 +272,11 @@ class Rooms:
 
     def remember_question(self, room_id: str, question: Question) -> None:
         self.questions[room_id] = question
-        self.host.save_cursor(f"matrix:ask:{room_id}", question.dump())
+        self.host.save_platform_record(f"matrix:ask:{room_id}", question.dump())
 
     def question(self, room_id: str) -> Question | None:
         if room_id not in self.questions:
-            found = Question.load(self.host.cursor(f"matrix:ask:{room_id}"))
+            found = Question.load(self.host.platform_record(f"matrix:ask:{room_id}"))
             if found is None:
                 return None
             self.questions[room_id] = found
@@ -287,7 +287,7 @@ class Rooms:
     async def open_space(self, action: OpenPrivateSpace) -> None:
         users = [m.id for m in action.members if m.platform == PLATFORM and m.id != self.bot]
         key = f"matrix:space:{action.space}"
-        room_id = self.host.cursor(key)
+        room_id = self.host.platform_record(key)
         if room_id is None:
             content = {"space": action.space}
             space_marker = {"type": SPACE_MARKER, "state_key": "", "content": content}
@@ -297,7 +297,7 @@ class Rooms:
                 preset=RoomPreset.private_chat,
                 name=action.title,
                 state=[space_marker],
-                record=lambda room: self.host.save_cursor(key, room),
+                record=lambda room: self.host.save_platform_record(key, room),
             )
             self.spaces[room_id] = action.space
             return

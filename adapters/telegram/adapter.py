@@ -183,7 +183,7 @@ class TelegramAdapter:
     # Receiving -------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        saved = self.host.cursor(OFFSET)
+        saved = self.host.platform_record(OFFSET)
         offset = int(saved) if saved else 0
         timeout = self.settings.poll_timeout
         backoff = 1.0
@@ -192,7 +192,7 @@ class TelegramAdapter:
                 raw = await self._fetch(offset, timeout)
                 if raw:
                     offset = await self._hand_in(raw, offset)
-                    self.host.save_cursor(OFFSET, str(offset))
+                    self.host.save_platform_record(OFFSET, str(offset))
                 backoff = 1.0
             except InvalidToken:
                 raise ConcordError(

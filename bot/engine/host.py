@@ -80,25 +80,27 @@ class AdapterHost:
         False means it was a re-delivery and was ignored."""
         return await self.engine.handle(event)
 
-    def cursor(self, name: str) -> str | None:
-        """A resume position (Telegram update offset, Matrix next_batch) kept in the
-        Concord database, so a restart neither replays nor skips events. Never for a
-        record about a member: that is ``member_record``."""
+    def platform_record(self, name: str) -> str | None:
+        """A record of the adapter's own about no one member, kept in the Concord
+        database: a resume position (Telegram update offset, Matrix next_batch), so a
+        restart neither replays nor skips events, or a room or thread made for a
+        shared space. Never a record about a member: that is ``member_record``."""
         return self.engine.services.store.cursor(name)
 
     def database_tag(self, name: str) -> str:
         """A short random tag made once per database and kept in it: platform
         idempotency keys built from outbox ids start with it, so a new database never
         reuses the keys of an old one."""
-        tag = self.cursor(name)
+        tag = self.platform_record(name)
         if not tag:
             tag = secrets.token_hex(3)
-            self.save_cursor(name, tag)
+            self.save_platform_record(name, tag)
         return tag
 
-    def save_cursor(self, name: str, position: str) -> None:
-        """Call only after the events before ``position`` were handed in."""
-        self.engine.services.store.set_cursor(name, position)
+    def save_platform_record(self, name: str, value: str) -> None:
+        """Keep a record about no one member; a resume position only after the events
+        before it were handed in."""
+        self.engine.services.store.set_cursor(name, value)
 
     def member_record(self, platform: str, member_id: str, name: str) -> str | None:
         """A record about one member (their direct room, the ids of the bot's messages
@@ -108,7 +110,7 @@ class AdapterHost:
     def save_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
         """Keep a record about one member; ``/forget`` erases it with the rest of their
         data (and nobody else's). Resume positions and other records about no one
-        member are cursors instead."""
+        member are platform records instead."""
         self.engine.services.store.set_member_record(platform, member_id, name, value)
 
     def commands(self) -> list[CommandInfo]:
