@@ -158,6 +158,28 @@ async def test_undelivered_replies_are_sent_once_after_restart(
     second.services.store.close()
 
 
+async def test_what_waited_goes_out_as_soon_as_the_platform_connects_again(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    """A platform that lost its connection says it is ready again (``host.ready``): the
+    replies that waited go out then, not at the next retry a quarter of a minute later."""
+    failing = FailingAdapter(allow=1)
+    engine = new_engine(config, database, clock, failing)
+    retrying = asyncio.create_task(engine.retry_outbox(every=timedelta(hours=1)))
+    try:
+        await engine.handle(joined("ana"))  # the welcome goes, the question waits
+        assert len(failing.sent) == 1
+        failing.allow = 10  # connected again
+        engine.platform_ready("test")
+        async with asyncio.timeout(5):
+            while len(failing.sent) < 2:
+                await asyncio.sleep(0.01)
+        assert isinstance(failing.sent[1], Ask)
+    finally:
+        retrying.cancel()
+        engine.services.store.close()
+
+
 class KeyedAdapter(FailingAdapter):
     """Notes the idempotency key of every attempt, failed ones too."""
 

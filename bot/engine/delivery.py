@@ -73,6 +73,7 @@ class Outbox:
         if platform in self._not_ready:
             self._not_ready.discard(platform)
             self._backlog = True
+        if self._backlog:  # also when it connects again: what waits goes now, not later
             self._wakeup.set()
 
     async def deliver_new(self, items: list[OutboxItem]) -> None:
