@@ -409,6 +409,22 @@ def with_telegram(path: Path, standin: BotApiStandIn, mentor: str) -> None:
     path.write_text(text, "utf-8")
 
 
+async def bot_on_matrix_and_telegram(
+    world: World, path: Path, standin: BotApiStandIn
+) -> tuple[Bot, telegram_adapter.TelegramAdapter, asyncio.Task[None]]:
+    """One Concord on Synapse and on the Telegram stand-in, polling once it is ready."""
+    bot = Bot(path, world.folder / "concord.db")
+    world.bots.append(bot)
+    settings = telegram_settings.parse(bot.config.platforms["telegram"])
+    adapter = telegram_adapter.create(settings, bot.host, on_telegram.FAST)
+    bot.engine.add_adapter(adapter)
+    await bot.start()
+    polls = len(standin.poll_offsets)
+    telegram = asyncio.create_task(adapter.run())
+    await standin.wait_for(lambda: len(standin.poll_offsets) > polls)
+    return bot, adapter, telegram
+
+
 async def test_a_telegram_newcomers_matrix_mentor_is_told_in_private(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -425,15 +441,7 @@ async def test_a_telegram_newcomers_matrix_mentor_is_told_in_private(
             mentor = await world.member("mentor")
             path = write_config(world.folder, world.server, world.bot_account, "")
             with_telegram(path, standin, mentor.user_id)
-            bot = Bot(path, world.folder / "concord.db")
-            world.bots.append(bot)
-            settings = telegram_settings.parse(bot.config.platforms["telegram"])
-            adapter = telegram_adapter.create(settings, bot.host, on_telegram.FAST)
-            bot.engine.add_adapter(adapter)
-            await bot.start()
-            polls = len(standin.poll_offsets)
-            telegram = asyncio.create_task(adapter.run())
-            await standin.wait_for(lambda: len(standin.poll_offsets) > polls)
+            bot, adapter, telegram = await bot_on_matrix_and_telegram(world, path, standin)
 
             ana = standin.user(5003, "Ana", language_code="en")
             await telegram_typed_onboarding(standin, bot.engine, ana, "en")
@@ -470,15 +478,7 @@ async def test_a_member_links_their_matrix_and_telegram_accounts(
                 "poll_timeout": 5,
             }
             path.write_text(path.read_text("utf-8") + "  telegram: " + json.dumps(section) + "\n")
-            bot = Bot(path, world.folder / "concord.db")
-            world.bots.append(bot)
-            settings = telegram_settings.parse(bot.config.platforms["telegram"])
-            adapter = telegram_adapter.create(settings, bot.host, on_telegram.FAST)
-            bot.engine.add_adapter(adapter)
-            await bot.start()
-            polls = len(standin.poll_offsets)
-            telegram = asyncio.create_task(adapter.run())
-            await standin.wait_for(lambda: len(standin.poll_offsets) > polls)
+            bot, adapter, telegram = await bot_on_matrix_and_telegram(world, path, standin)
 
             # On Matrix, in an encrypted direct room: a code.
             dm = await direct_room(world, ana, encrypted=True)
