@@ -236,6 +236,7 @@ class Translator:
         self.review_status = layers[0].review_status if layers else "draft"
         self._layers = tuple(layers)
         self._source = (source,) if source is not None else ()
+        self._with_source = self._layers + self._source  # made once: every text reads it
         self._babel_locale: Locale | None = None
 
     @property
@@ -264,12 +265,12 @@ class Translator:
         return _pick(self._layers, msgid, None)
 
     def gettext(self, msgid: str) -> str:
-        found = _pick(self._layers + self._source, msgid, None)
+        found = _pick(self._with_source, msgid, None)
         return found if found is not None else msgid
 
     def ngettext(self, singular_id: str, plural_id: str, n: int) -> str:
         """The form for ``n`` by the plural rule of the catalog that has the text."""
-        found = _pick(self._layers + self._source, singular_id, n)
+        found = _pick(self._with_source, singular_id, n)
         if found is not None:
             return found
         return singular_id if n == 1 else plural_id
