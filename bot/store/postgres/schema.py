@@ -95,6 +95,9 @@ _M6_HEALTH_COUNTS = (
     " metric text NOT NULL, platform text NOT NULL, language text NOT NULL,"
     " count bigint NOT NULL, PRIMARY KEY (community, day, metric, platform, language))",
 )
+# SQLite's migration 7 stores its inbox without a rowid beside the event id; here the
+# table and the index of its key are as they were: nothing to change but the number.
+_M7_COMPACT_INBOX: tuple[str, ...] = ()
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -103,6 +106,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (4, _M4_NO_DELIVERED_TEXT),
     (5, _M5_CASE_NUMBERS),
     (6, _M6_HEALTH_COUNTS),
+    (7, _M7_COMPACT_INBOX),
 ]
 LATEST = MIGRATIONS[-1][0]
 
