@@ -9,13 +9,14 @@ from functools import lru_cache
 from bot.core.actions import Choice
 
 _SPLIT = re.compile(r"[,;\s]+")
+_NOT_WORD = re.compile(r"[^\w\s]")
 
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, so "espanol" finds "Español"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^\w\s]", " ", kept).split())
+    return " ".join(_NOT_WORD.sub(" ", kept).split())
 
 
 def match_choice(
