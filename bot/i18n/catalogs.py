@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from babel import Locale
@@ -47,9 +48,7 @@ MAX_PLURALS = 6
 Text = str | tuple[str, ...]
 PluralRule = Callable[[int], int]
 
-# A quoted PO string: runs of plain characters between known escapes. Written as runs
-# ("unrolled"), not one character at a time: every line of every catalog is checked
-# at each start, and the per-character form was the largest cost of loading them.
+# Runs of plain characters between escapes (char by char cost most of loading a catalog)
 _QUOTED = r'"[^"\\]*(?:\\[\\"ntr][^"\\]*)*"'
 _PO_LINE = re.compile(rf"(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?{_QUOTED}")
 _PLURAL_FORMS = re.compile(r"\s*nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*([^;]+?)\s*;?\s*")
@@ -238,8 +237,7 @@ class Translator:
         self.locale = locale
         self.review_status = layers[0].review_status if layers else "draft"
         self._layers = tuple(layers)
-        self._source = (source,) if source is not None else ()
-        self._with_source = self._layers + self._source  # made once: every text reads it
+        self._with_source = (*self._layers, source) if source is not None else self._layers
         self._babel_locale: Locale | None = None
 
     @property
@@ -259,7 +257,7 @@ class Translator:
         forms = self._layers[0].plural_forms if self._layers else "nplurals=2;"
         return int(forms.split(";")[0].split("=")[1])
 
-    @property
+    @cached_property  # asked for every text a turn fills
     def direction(self) -> str:
         return text_direction(self.locale)
 
