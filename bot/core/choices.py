@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from bot.core.actions import Choice
 
 _SPLIT = re.compile(r"[,;\s]+")
+_NOT_WORD = re.compile(r"[^\w\s]")
 
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, so "espanol" finds "Español"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^\w\s]", " ", kept).split())
+    return " ".join(_NOT_WORD.sub(" ", kept).split())
 
 
 def match_choice(
@@ -63,7 +65,7 @@ def _contains(name: str, typed: str) -> bool:
 def mentions(text: str, phrase: str, max_extra_words: int | None = None) -> bool:
     """Whether ``text`` says ``phrase`` (folded, as whole words; in a script written
     without spaces, as a part), with at most ``max_extra_words`` other words around it."""
-    typed, words = fold(text).split(), fold(phrase).split()
+    typed, words = fold(text).split(), list(_phrase_words(phrase))
     if not words or not typed:
         return False
     if max_extra_words is not None and len(typed) - len(words) > max_extra_words:
@@ -73,3 +75,10 @@ def mentions(text: str, phrase: str, max_extra_words: int | None = None) -> bool
         return True
     joined = "".join(words)
     return size == 1 and len(typed) <= 2 and len(joined) >= 2 and joined in "".join(typed)
+
+
+@lru_cache(maxsize=256)
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    """A phrase's folded words: phrases are the catalogs' few texts, asked for with
+    every answer, so each is folded once (never what a member typed)."""
+    return tuple(fold(phrase).split())

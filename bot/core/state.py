@@ -47,8 +47,10 @@ class Conversation:
     @property
     def current(self) -> Frame | None:
         focus = self.focus
-        if focus is not None and any(f is focus for f in self.frames):
-            return focus
+        if focus is not None:
+            for frame in self.frames:  # by identity: two frames may be equal
+                if frame is focus:
+                    return focus
         return None
 
     def active_in(self, place: Place) -> Frame | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from babel import Locale
@@ -47,7 +48,8 @@ MAX_PLURALS = 6
 Text = str | tuple[str, ...]
 PluralRule = Callable[[int], int]
 
-_QUOTED = r'"(?:[^"\\]|\\[\\"ntr])*"'
+# Runs of plain characters between escapes (char by char cost most of loading a catalog)
+_QUOTED = r'"[^"\\]*(?:\\[\\"ntr][^"\\]*)*"'
 _PO_LINE = re.compile(rf"(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?{_QUOTED}")
 _PLURAL_FORMS = re.compile(r"\s*nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*([^;]+?)\s*;?\s*")
 
@@ -235,7 +237,7 @@ class Translator:
         self.locale = locale
         self.review_status = layers[0].review_status if layers else "draft"
         self._layers = tuple(layers)
-        self._source = (source,) if source is not None else ()
+        self._with_source = (*self._layers, source) if source is not None else self._layers
         self._babel_locale: Locale | None = None
 
     @property
@@ -255,7 +257,7 @@ class Translator:
         forms = self._layers[0].plural_forms if self._layers else "nplurals=2;"
         return int(forms.split(";")[0].split("=")[1])
 
-    @property
+    @cached_property  # asked for every text a turn fills
     def direction(self) -> str:
         return text_direction(self.locale)
 
@@ -264,12 +266,12 @@ class Translator:
         return _pick(self._layers, msgid, None)
 
     def gettext(self, msgid: str) -> str:
-        found = _pick(self._layers + self._source, msgid, None)
+        found = _pick(self._with_source, msgid, None)
         return found if found is not None else msgid
 
     def ngettext(self, singular_id: str, plural_id: str, n: int) -> str:
         """The form for ``n`` by the plural rule of the catalog that has the text."""
-        found = _pick(self._layers + self._source, singular_id, n)
+        found = _pick(self._with_source, singular_id, n)
         if found is not None:
             return found
         return singular_id if n == 1 else plural_id

@@ -30,6 +30,9 @@ def substitute(text: str, values: Mapping[str, object]) -> str:
     brings a control, bidi or invisible character with it (``echo_safe``).
     """
 
+    if "{" not in text and "}" not in text:
+        return text  # most texts have no placeholder and no brace: nothing to fill
+
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name is None:

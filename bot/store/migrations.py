@@ -153,6 +153,17 @@ def _m7_links(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _m8_compact_inbox(db: sqlite_utils.Database) -> None:
+    """The inbox keeps each event id once: in its key, without a rowid beside it (the
+    ids were stored twice, in the table and in the index of its key)."""
+    db.execute(
+        "CREATE TABLE inbox_keys (event_key TEXT PRIMARY KEY, seen_at TEXT NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO inbox_keys SELECT event_key, seen_at FROM inbox")
+    db.execute("DROP TABLE inbox")
+    db.execute("ALTER TABLE inbox_keys RENAME TO inbox")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -161,6 +172,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (5, _m5_case_numbers),
     (6, _m6_health_counts),
     (7, _m7_links),
+    (8, _m8_compact_inbox),
 ]
 
 

@@ -98,6 +98,9 @@ _M6_HEALTH_COUNTS = (
 )
 # Linked accounts and linking codes: the same portable statements as SQLite's.
 _M7_LINKS = LINKS_SCHEMA
+# SQLite's migration 8 stores its inbox without a rowid beside the event id; here the
+# table and the index of its key are as they were: nothing to change but the number.
+_M8_COMPACT_INBOX: tuple[str, ...] = ()
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -107,6 +110,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (5, _M5_CASE_NUMBERS),
     (6, _M6_HEALTH_COUNTS),
     (7, _M7_LINKS),
+    (8, _M8_COMPACT_INBOX),
 ]
 LATEST = MIGRATIONS[-1][0]
 
