@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from bot.core.choices import match_choice, match_many, mentions
 from bot.core.events import Place
 from bot.core.state import Frame
 from bot.dialogs.model import END, ActionCall, Dialog, Step
+from bot.engine.question_marks import MARK, pressed, question_mark
 from bot.engine.turn import Turn
 from bot.i18n.locales import clean_user_text
 from bot.store.types import parse_iso
@@ -19,7 +19,6 @@ from bot.store.types import parse_iso
 log = logging.getLogger(__name__)
 
 PERSON = "person"
-MARK = "~"  # between a choice's key and its question's mark
 MAX_STEPS_PER_TURN = 100
 # At a free-text question, "talk to a person" counts as the request only in a short
 # answer ("I would like to talk to a person please"), not inside a long account.
@@ -99,7 +98,9 @@ def enter(turn: Turn, step_name: str) -> None:
             step_name = step.on_result[result]
             continue
         if step.ask is not None:
-            only = _only_choice(turn, step)
+            # The step's choices, made once for the question and its numbering.
+            memo: dict[str, list[Choice]] = {}
+            only = _only_choice(turn, step, memo)
             if only:
                 # A list with one entry (say, a community with one language) is no question.
                 frame.values["choice"] = only
@@ -109,7 +110,7 @@ def enter(turn: Turn, step_name: str) -> None:
                 continue
             turn.conversation.asked += 1
             frame.asked = turn.conversation.asked
-            ask(turn, dialog, step)
+            ask(turn, dialog, step, memo)
             frame.waiting = True
             if step.timeout is not None:
                 turn.schedule("timeout", turn.now + step.timeout, f"{dialog.id}/{step.name}")
@@ -123,18 +124,30 @@ def enter(turn: Turn, step_name: str) -> None:
     finish(turn)
 
 
-def _only_choice(turn: Turn, step: Step) -> str:
+def _source_choices(turn: Turn, source: str, memo: dict[str, list[Choice]] | None) -> list[Choice]:
+    """A choice source's list; with ``memo``, made once for one question however often
+    its numbering and its buttons ask for it (the language list is costly to make)."""
+    if memo is None:
+        return turn.services.features.choice_sources[source](turn)
+    if source not in memo:
+        memo[source] = turn.services.features.choice_sources[source](turn)
+    return list(memo[source])
+
+
+def _only_choice(turn: Turn, step: Step, memo: dict[str, list[Choice]] | None = None) -> str:
     assert step.ask is not None
     if not step.ask.choices_from or not step.ask.auto:
         return ""
-    choices = turn.services.features.choice_sources[step.ask.choices_from](turn)
+    choices = _source_choices(turn, step.ask.choices_from, memo)
     return choices[0].key if len(choices) == 1 else ""
 
 
-def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
+def choices_for(
+    turn: Turn, dialog: Dialog, step: Step, memo: dict[str, list[Choice]] | None = None
+) -> list[Choice]:
     assert step.ask is not None
     if step.ask.choices_from:
-        choices = turn.services.features.choice_sources[step.ask.choices_from](turn)
+        choices = _source_choices(turn, step.ask.choices_from, memo)
     else:
         choices = [Choice(c.key, turn.text(c.label)) for c in step.ask.choices]
     if dialog.talk_to_person and not step.ask.text:
@@ -142,7 +155,9 @@ def choices_for(turn: Turn, dialog: Dialog, step: Step) -> list[Choice]:
     return choices
 
 
-def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
+def ask(
+    turn: Turn, dialog: Dialog, step: Step, memo: dict[str, list[Choice]] | None = None
+) -> None:
     """Ask the current flow's question; its buttons carry the question's mark."""
     assert step.ask is not None and turn.frame is not None
     frame = turn.frame
@@ -150,7 +165,7 @@ def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
         left = parse_iso(frame.values[DEADLINE_AT]) - turn.now
         frame.values["deadline"] = turn.translator.format_timedelta(max(left, timedelta(0)))
     question = turn.text(step.ask.message)
-    path = stages(turn, dialog) if step.name in dialog.progress else []
+    path = stages(turn, dialog, memo) if step.name in dialog.progress else []
     if step.name in path:
         stage = path.index(step.name) + 1
         # A new stage is numbered, and so is the same question asked again; a step
@@ -160,37 +175,18 @@ def ask(turn: Turn, dialog: Dialog, step: Step) -> None:
             question = turn.text("common.progress", question=question, **numbers)
         frame.stage = max(frame.stage, stage)
     mark = question_mark(frame)
-    choices = [Choice(f"{c.key}{MARK}{mark}", c.label) for c in choices_for(turn, dialog, step)]
+    offered = choices_for(turn, dialog, step, memo)
+    choices = [Choice(f"{c.key}{MARK}{mark}", c.label) for c in offered]
     turn.ask(question, choices)
 
 
-def question_mark(frame: Frame) -> str:
-    """A short mark for one question asked (flow, step, and which time it was asked):
-    a button pressed under an older question carries another mark."""
-    number = zlib.crc32(f"{frame.dialog}/{frame.step}/{frame.asked}".encode()) % 36**4
-    digits = ""
-    for _ in range(4):
-        number, digit = divmod(number, 36)
-        digits += "0123456789abcdefghijklmnopqrstuvwxyz"[digit]
-    return digits
-
-
-def _pressed(frame: Frame, choice_key: str) -> str | None:
-    """The key of a button pressed under the current question; None when the button
-    belongs to an older one. A key without a mark counts for the current question."""
-    key, separator, mark = choice_key.rpartition(MARK)
-    if not separator:
-        return choice_key
-    return key if mark == question_mark(frame) else None
-
-
-def stages(turn: Turn, dialog: Dialog) -> list[str]:
+def stages(turn: Turn, dialog: Dialog, memo: dict[str, list[Choice]] | None = None) -> list[str]:
     """The numbered stages on this member's path: not a question answered for them
     (a single choice), nor a stage their community leaves out."""
     path = []
     for name in dialog.progress:
         check = dialog.progress_when.get(name)
-        if _only_choice(turn, dialog.steps[name]):
+        if _only_choice(turn, dialog.steps[name], memo):
             continue
         if check and turn.services.features.actions[check].run(turn, ActionCall(check)) == "skip":
             continue
@@ -218,7 +214,7 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     spec = step.ask
     assert spec is not None
     if choice_key is not None:
-        choice_key = _pressed(frame, choice_key)
+        choice_key = pressed(frame, choice_key)
         if choice_key is None:
             turn.say("common.older_question")
             ask(turn, dialog, step)
