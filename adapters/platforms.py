@@ -1,5 +1,9 @@
 """The platforms: found by name, their settings checked, and ``concord run CONFIG``
-running every configured one in one process, each supervised on its own.
+running every configured one in one process, each supervised on its own; or, with
+``--platforms telegram,matrix`` (and ``--discord-shard N/COUNT``), the ones this process
+of a deployment on one PostgreSQL database runs (its ``Role``). Every process handles
+events and delivers for the platforms it runs; an action for another platform is left
+in the outbox for a process that runs it.
 
 Each platform is a package ``adapters/<name>/`` with two entry modules:
 ``adapters/<name>/settings.py`` validates its config section and reads its token from
@@ -15,6 +19,7 @@ import contextlib
 import importlib
 import logging
 import signal
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
@@ -24,9 +29,10 @@ from bot.app import build_engine
 from bot.config.community import Config, load_config
 from bot.config.fields import Section
 from bot.config.keys import PLATFORM_NAMES
-from bot.core.errors import ConcordError, ConfigError
+from bot.core.errors import ConcordError, ConfigError, UsageError
 from bot.engine.delivery import Adapter
 from bot.engine.host import AdapterHost
+from bot.store.postgres import is_postgres_url
 
 log = logging.getLogger("concord")
 
@@ -66,20 +72,65 @@ def adapter_module(name: str) -> ModuleType:
         raise
 
 
-def check_platforms(config: Config) -> dict[str, Any]:
-    """Validated settings of every configured platform (tokens included)."""
+def check_platforms(config: Config, role: Role | None = None) -> dict[str, Any]:
+    """Validated settings of the platforms this process runs (tokens included); the
+    others' settings are checked without their tokens."""
     if not config.platforms:
         raise ConfigError(config.source, 1, "platforms", "no platform is configured")
-    return {
-        name: settings_module(name).parse(section) for name, section in config.platforms.items()
-    }
+    role = role or Role()
+    running = role.selected(config)
+    settings = {}
+    for name, section in config.platforms.items():
+        parsed = settings_module(name).parse(section, check_only=name not in running)
+        if name in running:
+            settings[name] = parsed
+    if role.discord_shard is not None:
+        if "discord" not in settings:
+            raise UsageError("--discord-shard: this process runs no Discord (see --platforms)")
+        settings["discord"] = settings_module("discord").with_shard(
+            settings["discord"], role.discord_shard
+        )
+    return settings
+
+
+@dataclass(frozen=True)
+class Role:
+    """What one process of a deployment runs: ``concord run --platforms`` (default:
+    every configured platform) and ``--discord-shard N/COUNT``."""
+
+    platforms: str | None = None
+    discord_shard: str | None = None
+    shared_store: bool = True
+
+    def selected(self, config: Config) -> list[str]:
+        if self.platforms is None:
+            return list(config.platforms)
+        names = [name.strip() for name in self.platforms.split(",") if name.strip()]
+        configured = ", ".join(config.platforms)
+        for name in names:
+            if name not in config.platforms:
+                raise UsageError(
+                    f"--platforms: {name!r} is not configured in {config.source}"
+                    f" (configured: {configured})"
+                )
+        if not names:
+            raise UsageError(f"--platforms: name one or more of: {configured}")
+        if set(names) != set(config.platforms) and not self.shared_store:
+            raise UsageError(
+                "--platforms: running some platforms only needs a postgresql:// database"
+                " that the processes running the others share"
+            )
+        return names
 
 
 async def run_platforms(
-    config_path: Path, database: Path | str | None = None, operations: Operations | None = None
+    config_path: Path,
+    database: Path | str | None = None,
+    operations: Operations | None = None,
+    role: Role | None = None,
 ) -> int:
     config = load_config(config_path)
-    settings = check_platforms(config)
+    settings = check_platforms(config, _on_store(role, config, database))
     modules = {name: adapter_module(name) for name in settings}
     observer = operations.start(config) if operations is not None else None
     engine = build_engine(config, database)
@@ -132,6 +183,12 @@ async def run_platforms(
         engine.services.store.close()
         if operations is not None:
             operations.stop()
+
+
+def _on_store(role: Role | None, config: Config, database: Path | str | None) -> Role | None:
+    """The role, knowing whether its store is shared with other processes."""
+    target = database or config.database_url
+    return role and replace(role, shared_store=is_postgres_url(str(target)))
 
 
 async def _all(tasks: list[asyncio.Task[None]]) -> None:

@@ -17,7 +17,7 @@ import discord
 import pytest
 
 from adapters.discord.adapter import DiscordAdapter, create
-from adapters.discord.settings import parse
+from adapters.discord.settings import parse, with_shard
 from adapters.discord.slash_commands import valid_name
 from bot.app import build_engine
 from bot.config.community import Config, load_config
@@ -256,6 +256,48 @@ async def test_a_rejected_token_is_one_clear_line_naming_its_variable(
     finally:
         await adapter.close()
         engine.services.store.close()
+
+
+async def test_a_process_identifies_as_its_shard_and_serves_the_guild_on_it(
+    tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.discord.adapter")
+    assert (GUILD >> 22) % 3 == 0  # the guild's events come through shard 0
+    config = write_config(tmp_path, standin, shard_count=3, shard_ids=[0])
+    async with (
+        asyncio.timeout(30),
+        running(config, tmp_path / "db", standin) as (adapter, engine),
+    ):
+        assert standin.identifies[0]["shard"] == [0, 3]
+        ana = standin.person(2001, "Ana")
+        await act(adapter, standin, standin.join(ana))
+        assert standin.to_user(2001)  # welcomed, through shard 0
+        assert "another process runs" not in caplog.text
+    settings = with_shard(parse(config.platforms["discord"]), "2/3")
+    engine = build_engine(config, tmp_path / "db2", ManualClock())
+    other = create(settings, AdapterHost(engine))
+    task = asyncio.create_task(other.run())
+    try:
+        async with asyncio.timeout(30):
+            await standin.wait_for(lambda: len(standin.identifies) == 2 or task.done())
+            await standin.wait_for(lambda: "which another process runs" in caplog.text)
+        assert standin.identifies[1]["shard"] == [2, 3]
+        assert "server 900 is on shard 0" in caplog.text
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await other.close()
+        engine.services.store.close()
+    several = create(
+        parse(
+            write_config(tmp_path, standin, shard_count=4, shard_ids=[1, 3]).platforms["discord"]
+        ),
+        AdapterHost(build_engine(config, tmp_path / "db3", ManualClock())),
+    )
+    assert isinstance(several.client, discord.AutoShardedClient)
+    assert (several.client.shard_ids, several.client.shard_count) == ([1, 3], 4)
+    several.host.engine.services.store.close()
 
 
 async def test_an_api_unreachable_at_start_is_retried_until_it_answers(
