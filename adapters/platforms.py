@@ -29,7 +29,7 @@ from bot.app import build_engine
 from bot.config.community import Config, load_config
 from bot.config.fields import Section
 from bot.config.keys import PLATFORM_NAMES
-from bot.core.errors import ConcordError, ConfigError, UsageError
+from bot.core.errors import ConcordError, ConfigError, StoreUnavailable, UsageError
 from bot.engine.delivery import Adapter
 from bot.engine.host import AdapterHost
 from bot.store.postgres import is_postgres_url
@@ -206,6 +206,8 @@ async def supervise(adapter: PlatformAdapter, first_backoff: float = 1.0) -> Non
             await adapter.run()
             log.error("%s stopped", adapter.platform)
             return
+        except StoreUnavailable as exc:  # one line: the engine logs the outage
+            log.warning("%s: %s; starting it again in %.0f s", adapter.platform, exc, backoff)
         except ConcordError as exc:
             log.error("%s stopped: %s", adapter.platform, exc)
             return
