@@ -17,7 +17,7 @@ import discord
 import pytest
 
 from adapters.discord.adapter import DiscordAdapter, create
-from adapters.discord.settings import parse, with_shard
+from adapters.discord.settings import parse
 from adapters.discord.slash_commands import valid_name
 from bot.app import build_engine
 from bot.config.community import Config, load_config
@@ -266,29 +266,20 @@ async def test_a_process_identifies_as_its_shard_and_serves_the_guild_on_it(
     config = write_config(tmp_path, standin, shard_count=3, shard_ids=[0])
     async with (
         asyncio.timeout(30),
-        running(config, tmp_path / "db", standin) as (adapter, engine),
+        running(config, tmp_path / "db", standin) as (adapter, _),
     ):
         assert standin.identifies[0]["shard"] == [0, 3]
         ana = standin.person(2001, "Ana")
         await act(adapter, standin, standin.join(ana))
         assert standin.to_user(2001)  # welcomed, through shard 0
         assert "another process runs" not in caplog.text
-    settings = with_shard(parse(config.platforms["discord"]), "2/3")
-    engine = build_engine(config, tmp_path / "db2", ManualClock())
-    other = create(settings, AdapterHost(engine))
-    task = asyncio.create_task(other.run())
-    try:
-        async with asyncio.timeout(30):
-            await standin.wait_for(lambda: len(standin.identifies) == 2 or task.done())
-            await standin.wait_for(lambda: "which another process runs" in caplog.text)
+    # A process running shard 2 of 3 (``--discord-shard 2/3`` does the same, see
+    # tests/test_roles.py) identifies as it, and says the server is not on it.
+    other = write_config(tmp_path, standin, shard_count=3, shard_ids=[2])
+    async with asyncio.timeout(30), running(other, tmp_path / "db2", standin):
+        await standin.wait_for(lambda: "which another process runs" in caplog.text)
         assert standin.identifies[1]["shard"] == [2, 3]
         assert "server 900 is on shard 0" in caplog.text
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await other.close()
-        engine.services.store.close()
     several = create(
         parse(
             write_config(tmp_path, standin, shard_count=4, shard_ids=[1, 3]).platforms["discord"]
@@ -297,6 +288,7 @@ async def test_a_process_identifies_as_its_shard_and_serves_the_guild_on_it(
     )
     assert isinstance(several.client, discord.AutoShardedClient)
     assert (several.client.shard_ids, several.client.shard_count) == ([1, 3], 4)
+    await several.close()
     several.host.engine.services.store.close()
 
 
