@@ -31,6 +31,7 @@ from bot.config.fields import Section
 from bot.config.keys import PLATFORM_NAMES
 from bot.core.errors import ConcordError, ConfigError, StoreUnavailable, UsageError
 from bot.engine.delivery import Adapter
+from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
 from bot.store.postgres import is_postgres_url
 
@@ -137,12 +138,9 @@ async def run_platforms(
     if observer is not None:
         engine.observe(observer)
     host = AdapterHost(engine)
-    adapters: list[PlatformAdapter] = []
-    for name, module in modules.items():
-        adapter = module.create(settings[name], host)
-        # Nothing is delivered to an adapter before it reports ready (host.ready).
-        engine.add_adapter(adapter, ready=False)
-        adapters.append(adapter)
+    adapters = [
+        _attach(module.create(settings[name], host), engine) for name, module in modules.items()
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -183,6 +181,15 @@ async def run_platforms(
         engine.services.store.close()
         if operations is not None:
             operations.stop()
+
+
+def _attach(adapter: PlatformAdapter, engine: Engine) -> PlatformAdapter:
+    if getattr(adapter, "delivers", True):
+        # Nothing is delivered to an adapter before it reports ready (host.ready).
+        engine.add_adapter(adapter, ready=False)
+    else:  # it hands events in; a process that can deliver them does (Discord shards)
+        engine.services.capabilities[adapter.platform] = adapter.capabilities
+    return adapter
 
 
 def _on_store(role: Role | None, config: Config, database: Path | str | None) -> Role | None:

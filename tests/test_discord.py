@@ -272,12 +272,13 @@ async def test_a_process_identifies_as_its_shard_and_serves_the_guild_on_it(
         ana = standin.person(2001, "Ana")
         await act(adapter, standin, standin.join(ana))
         assert standin.to_user(2001)  # welcomed, through shard 0
-        assert "another process runs" not in caplog.text
+        assert "another process runs" not in caplog.text and adapter.delivers
     # A process running shard 2 of 3 (``--discord-shard 2/3`` does the same, see
     # tests/test_roles.py) identifies as it, and says the server is not on it.
     other = write_config(tmp_path, standin, shard_count=3, shard_ids=[2])
-    async with asyncio.timeout(30), running(other, tmp_path / "db2", standin):
+    async with asyncio.timeout(30), running(other, tmp_path / "db2", standin) as (elsewhere, _):
         await standin.wait_for(lambda: "which another process runs" in caplog.text)
+        assert not elsewhere.delivers  # the roles and threads are the shard 0 process's
         assert standin.identifies[1]["shard"] == [2, 3]
         assert "server 900 is on shard 0" in caplog.text
     several = create(

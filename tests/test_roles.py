@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from adapters.discord.settings import parse as parse_discord
-from adapters.platforms import Role, check_platforms
+from adapters.platforms import Role, _attach, check_platforms
+from bot.app import build_engine
 from bot.config.community import load_config
 from bot.core.errors import ConfigError, UsageError
+from tests.conftest import RecordingAdapter
 from tests.test_cli import concord
 
 GUILD = 81_234_567_890_123_456
@@ -116,3 +118,23 @@ def test_discord_shards_in_the_settings_are_checked(tmp_path: Path) -> None:
     ):
         error = discord_section(**wrong)
         assert isinstance(error, ConfigError) and error.key == key, wrong
+
+
+def test_an_adapter_that_cannot_deliver_hands_in_and_leaves_delivery_to_others(
+    tmp_path: Path,
+) -> None:
+    """A Discord process without the server's shard: its platform's actions are not
+    claimed here (on a shared store another process delivers them), but turns know
+    what the platform can do."""
+    config = load_config(write(tmp_path, **TWO_PLATFORMS))
+    engine = build_engine(config, tmp_path / "x.db")
+    try:
+        elsewhere = RecordingAdapter()
+        elsewhere.delivers = False  # type: ignore[attr-defined]
+        _attach(elsewhere, engine)  # type: ignore[arg-type]
+        assert "test" not in engine.outbox.adapters
+        assert engine.services.capabilities["test"] is elsewhere.capabilities
+        _attach(RecordingAdapter(), engine)  # type: ignore[arg-type]
+        assert "test" in engine.outbox.adapters
+    finally:
+        engine.services.store.close()

@@ -99,6 +99,9 @@ class DiscordAdapter:
     def __init__(self, settings: DiscordSettings, host: AdapterHost) -> None:
         self.settings = settings
         self.host = host
+        # Roles, threads and the server's channels need the server's shard: a process
+        # without it hands events in and leaves delivery to the one that has it.
+        self.delivers = settings.runs_guild_shard()
         self.capabilities = Capabilities(
             native_choices=True,
             # A private thread needs a parent channel known from the config; without
