@@ -91,6 +91,13 @@ def check_platforms(config: Config, role: Role | None = None) -> dict[str, Any]:
         settings["discord"] = settings_module("discord").with_shard(
             settings["discord"], role.discord_shard
         )
+    discord = settings.get("discord")
+    if discord is not None and not role.shared_store and not discord.runs_guild_shard():
+        raise UsageError(
+            f"Discord shards: server {discord.guild} is on shard {discord.guild_shard()},"
+            " which this process does not run; only a postgresql:// database shared with"
+            " the process that runs it allows that"
+        )
     return settings
 
 
@@ -192,10 +199,10 @@ def _attach(adapter: PlatformAdapter, engine: Engine) -> PlatformAdapter:
     return adapter
 
 
-def _on_store(role: Role | None, config: Config, database: Path | str | None) -> Role | None:
+def _on_store(role: Role | None, config: Config, database: Path | str | None) -> Role:
     """The role, knowing whether its store is shared with other processes."""
     target = database or config.database_url
-    return role and replace(role, shared_store=is_postgres_url(str(target)))
+    return replace(role or Role(), shared_store=is_postgres_url(str(target)))
 
 
 async def _all(tasks: list[asyncio.Task[None]]) -> None:

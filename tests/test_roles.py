@@ -73,6 +73,15 @@ def test_a_bad_discord_shard_is_one_line(tmp_path: Path, shard: str, says: str) 
     assert says in line and line.startswith("concord: --discord-shard")
 
 
+def test_on_sqlite_the_one_process_must_run_the_servers_shard(tmp_path: Path) -> None:
+    config = write(tmp_path, **TWO_PLATFORMS)
+    other = (GUILD >> 22) % 2 ^ 1
+    line = one_line_exit_1(
+        "run", str(config), "--db", str(tmp_path / "x.db"), "--discord-shard", f"{other}/2"
+    )
+    assert f"is on shard {other ^ 1}, which this process does not run" in line
+
+
 def test_a_discord_shard_in_a_process_without_discord_is_refused(tmp_path: Path) -> None:
     config = write(tmp_path, **TWO_PLATFORMS)
     line = one_line_exit_1(
