@@ -42,9 +42,12 @@ def replies(adapter: RecordingAdapter, name: str) -> list[str]:
     return [MENTOR if "mentor" in text else text for text in adapter.texts(name)]
 
 
-async def feed(engine: Engine, events: list[Event]) -> None:
-    """One member's events in order, each delivered twice (as platforms re-deliver)."""
-    for event in events:
+async def feed(engine: Engine, events: list[Event], gate: asyncio.Event | None) -> None:
+    """One member's events in order, each delivered twice (as platforms re-deliver);
+    with a gate, the second half only once the gate opens (when the server stops)."""
+    for number, event in enumerate(events):
+        if gate is not None and number == len(events) // 2:
+            await gate.wait()
         await engine.handle(event)
         await engine.handle(event)
         await asyncio.sleep(0.01)  # events arrive over time, not all at once
@@ -68,10 +71,18 @@ async def test_a_lost_server_loses_and_repeats_nothing_when_it_returns(
     retry = asyncio.create_task(engine.retry_outbox(timedelta(seconds=0.2)))
     try:
         async with asyncio.timeout(120):
-            feeding = [asyncio.create_task(feed(engine, scripts[n])) for n in MEMBERS]
-            while len(adapter.sent) < len(expected.sent) // 3:
+            # Half the members write all along (their turns meet the stop midway), half
+            # write again only once the server is going (their events meet it away).
+            stopping = asyncio.Event()
+            feeding = [
+                asyncio.create_task(feed(engine, scripts[n], stopping if i % 2 else None))
+                for i, n in enumerate(MEMBERS)
+            ]
+            while len(adapter.sent) < len(expected.sent) // 4:
                 await asyncio.sleep(0.005)
-            await asyncio.to_thread(cluster.stop, "fast")  # while turns run
+            stop = asyncio.create_task(asyncio.to_thread(cluster.stop, "fast"))
+            stopping.set()
+            await stop
             await asyncio.sleep(1.0)
             assert engine.outage.down and not all(task.done() for task in feeding)
             await asyncio.to_thread(cluster.start)
