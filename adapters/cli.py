@@ -18,7 +18,7 @@ from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import run_transcript
 from adapters.logs import FORMATS, LEVELS
 from adapters.operations import Operations
-from adapters.platforms import platform_specs, run_platforms, settings_module
+from adapters.platforms import Role, platform_specs, run_platforms, settings_module
 from bot.app import default_database, load_content, open_store
 from bot.config.community import load_config
 from bot.config.schema import config_schema
@@ -68,6 +68,14 @@ def parser_of_commands() -> argparse.ArgumentParser:
     )
     run.add_argument("config", type=Path)
     run.add_argument("--db", help="database file or postgresql:// URL")
+    run.add_argument(
+        "--platforms",
+        metavar="NAMES",
+        help="only these configured platforms, such as telegram,matrix (default: all)",
+    )
+    run.add_argument(
+        "--discord-shard", metavar="N/COUNT", help="run Discord shard N of COUNT (0/4)"
+    )
     _add_report(commands)
     return parser
 
@@ -102,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             return run_report(args)
         if args.command == "run":
-            return asyncio.run(run_platforms(args.config, args.db, Operations(args, "info")))
+            role = Role(args.platforms, args.discord_shard)
+            return asyncio.run(run_platforms(args.config, args.db, Operations(args, "info"), role))
         if args.transcript:
             return asyncio.run(run_transcript_command(args.config, args.db, args.transcript))
         return asyncio.run(run_chat(args.config, args.db, Operations(args, "warning")))

@@ -1,5 +1,9 @@
 """The platforms: found by name, their settings checked, and ``concord run CONFIG``
-running every configured one in one process, each supervised on its own.
+running every configured one in one process, each supervised on its own; or, with
+``--platforms telegram,matrix`` (and ``--discord-shard N/COUNT``), the ones this process
+of a deployment on one PostgreSQL database runs (its ``Role``). Every process handles
+events and delivers for the platforms it runs; an action for another platform is left
+in the outbox for a process that runs it.
 
 Each platform is a package ``adapters/<name>/`` with two entry modules:
 ``adapters/<name>/settings.py`` validates its config section and reads its token from
@@ -15,6 +19,7 @@ import contextlib
 import importlib
 import logging
 import signal
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
@@ -24,9 +29,11 @@ from bot.app import build_engine
 from bot.config.community import Config, load_config
 from bot.config.fields import Section
 from bot.config.keys import PLATFORM_NAMES
-from bot.core.errors import ConcordError, ConfigError
+from bot.core.errors import ConcordError, ConfigError, StoreUnavailable, UsageError
 from bot.engine.delivery import Adapter
+from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
+from bot.store.postgres import is_postgres_url
 
 log = logging.getLogger("concord")
 
@@ -66,32 +73,81 @@ def adapter_module(name: str) -> ModuleType:
         raise
 
 
-def check_platforms(config: Config) -> dict[str, Any]:
-    """Validated settings of every configured platform (tokens included)."""
+def check_platforms(config: Config, role: Role | None = None) -> dict[str, Any]:
+    """Validated settings of the platforms this process runs (tokens included); the
+    others' settings are checked without their tokens."""
     if not config.platforms:
         raise ConfigError(config.source, 1, "platforms", "no platform is configured")
-    return {
-        name: settings_module(name).parse(section) for name, section in config.platforms.items()
-    }
+    role = role or Role()
+    running = role.selected(config)
+    settings = {}
+    for name, section in config.platforms.items():
+        parsed = settings_module(name).parse(section, check_only=name not in running)
+        if name in running:
+            settings[name] = parsed
+    if role.discord_shard is not None:
+        if "discord" not in settings:
+            raise UsageError("--discord-shard: this process runs no Discord (see --platforms)")
+        settings["discord"] = settings_module("discord").with_shard(
+            settings["discord"], role.discord_shard
+        )
+    discord = settings.get("discord")
+    if discord is not None and not role.shared_store and not discord.runs_guild_shard():
+        raise UsageError(
+            f"Discord shards: server {discord.guild} is on shard {discord.guild_shard()},"
+            " which this process does not run; only a postgresql:// database shared with"
+            " the process that runs it allows that"
+        )
+    return settings
+
+
+@dataclass(frozen=True)
+class Role:
+    """What one process of a deployment runs: ``concord run --platforms`` (default:
+    every configured platform) and ``--discord-shard N/COUNT``."""
+
+    platforms: str | None = None
+    discord_shard: str | None = None
+    shared_store: bool = True
+
+    def selected(self, config: Config) -> list[str]:
+        if self.platforms is None:
+            return list(config.platforms)
+        names = [name.strip() for name in self.platforms.split(",") if name.strip()]
+        configured = ", ".join(config.platforms)
+        for name in names:
+            if name not in config.platforms:
+                raise UsageError(
+                    f"--platforms: {name!r} is not configured in {config.source}"
+                    f" (configured: {configured})"
+                )
+        if not names:
+            raise UsageError(f"--platforms: name one or more of: {configured}")
+        if set(names) != set(config.platforms) and not self.shared_store:
+            raise UsageError(
+                "--platforms: running some platforms only needs a postgresql:// database"
+                " that the processes running the others share"
+            )
+        return names
 
 
 async def run_platforms(
-    config_path: Path, database: Path | str | None = None, operations: Operations | None = None
+    config_path: Path,
+    database: Path | str | None = None,
+    operations: Operations | None = None,
+    role: Role | None = None,
 ) -> int:
     config = load_config(config_path)
-    settings = check_platforms(config)
+    settings = check_platforms(config, _on_store(role, config, database))
     modules = {name: adapter_module(name) for name in settings}
     observer = operations.start(config) if operations is not None else None
     engine = build_engine(config, database)
     if observer is not None:
         engine.observe(observer)
     host = AdapterHost(engine)
-    adapters: list[PlatformAdapter] = []
-    for name, module in modules.items():
-        adapter = module.create(settings[name], host)
-        # Nothing is delivered to an adapter before it reports ready (host.ready).
-        engine.add_adapter(adapter, ready=False)
-        adapters.append(adapter)
+    adapters = [
+        _attach(module.create(settings[name], host), engine) for name, module in modules.items()
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -134,6 +190,21 @@ async def run_platforms(
             operations.stop()
 
 
+def _attach(adapter: PlatformAdapter, engine: Engine) -> PlatformAdapter:
+    if getattr(adapter, "delivers", True):
+        # Nothing is delivered to an adapter before it reports ready (host.ready).
+        engine.add_adapter(adapter, ready=False)
+    else:  # it hands events in; a process that can deliver them does (Discord shards)
+        engine.services.capabilities[adapter.platform] = adapter.capabilities
+    return adapter
+
+
+def _on_store(role: Role | None, config: Config, database: Path | str | None) -> Role:
+    """The role, knowing whether its store is shared with other processes."""
+    target = database or config.database_url
+    return replace(role or Role(), shared_store=is_postgres_url(str(target)))
+
+
 async def _all(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -149,6 +220,8 @@ async def supervise(adapter: PlatformAdapter, first_backoff: float = 1.0) -> Non
             await adapter.run()
             log.error("%s stopped", adapter.platform)
             return
+        except StoreUnavailable as exc:  # one line: the engine logs the outage
+            log.warning("%s: %s; starting it again in %.0f s", adapter.platform, exc, backoff)
         except ConcordError as exc:
             log.error("%s stopped: %s", adapter.platform, exc)
             return

@@ -12,6 +12,7 @@ set ``CONCORD_ALLOW_NO_POSTGRES=1`` to skip them instead (CI never does).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -82,8 +83,17 @@ class Cluster:
         self.admin(f"CREATE DATABASE {name} OWNER {ROLE}")
         return self.url(name)
 
-    def stop(self) -> None:
-        self.run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        self.run("pg_ctl", "-D", str(self.folder / "data"), "-m", mode, "stop")
+
+    def start(self) -> None:
+        """Start the server (again), on the same port and folder."""
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+            " -c max_connections=60"
+        )
+        data, log = str(self.folder / "data"), str(self.folder / "log")
+        self.run("pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "start")
 
 
 def start_cluster() -> Cluster:
@@ -104,11 +114,7 @@ def start_cluster() -> Cluster:
         "initdb", "-D", data, "-U", SUPERUSER, "--pwfile", str(folder / "pw"),
         "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C",
     )  # fmt: skip
-    options = (
-        f"-p {cluster.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        " -c max_connections=60"
-    )
-    cluster.run("pg_ctl", "-D", data, "-o", options, "-l", str(folder / "log"), "-w", "start")
+    cluster.start()
     cluster.admin(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
     return cluster
 
@@ -124,8 +130,8 @@ def missing_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Cluster]:
+def own_cluster() -> Iterator[Cluster]:
+    """A cluster of the caller's own (to stop and start again), removed afterwards."""
     reason = missing_reason()
     if reason is not None:
         if os.environ.get(ALLOW_MISSING) == "1":
@@ -136,9 +142,15 @@ def postgres_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         try:
-            cluster.stop()
+            with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
+                cluster.stop()
         finally:
             shutil.rmtree(cluster.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    yield from own_cluster()
 
 
 @pytest.fixture

@@ -258,6 +258,41 @@ async def test_a_rejected_token_is_one_clear_line_naming_its_variable(
         engine.services.store.close()
 
 
+async def test_a_process_identifies_as_its_shard_and_serves_the_guild_on_it(
+    tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.discord.adapter")
+    assert (GUILD >> 22) % 3 == 0  # the guild's events come through shard 0
+    config = write_config(tmp_path, standin, shard_count=3, shard_ids=[0])
+    async with (
+        asyncio.timeout(30),
+        running(config, tmp_path / "db", standin) as (adapter, _),
+    ):
+        assert standin.identifies[0]["shard"] == [0, 3]
+        ana = standin.person(2001, "Ana")
+        await act(adapter, standin, standin.join(ana))
+        assert standin.to_user(2001)  # welcomed, through shard 0
+        assert "another process runs" not in caplog.text and adapter.delivers
+    # A process running shard 2 of 3 (``--discord-shard 2/3`` does the same, see
+    # tests/test_roles.py) identifies as it, and says the server is not on it.
+    other = write_config(tmp_path, standin, shard_count=3, shard_ids=[2])
+    async with asyncio.timeout(30), running(other, tmp_path / "db2", standin) as (elsewhere, _):
+        await standin.wait_for(lambda: "which another process runs" in caplog.text)
+        assert not elsewhere.delivers  # the roles and threads are the shard 0 process's
+        assert standin.identifies[1]["shard"] == [2, 3]
+        assert "server 900 is on shard 0" in caplog.text
+    several = create(
+        parse(
+            write_config(tmp_path, standin, shard_count=4, shard_ids=[1, 3]).platforms["discord"]
+        ),
+        AdapterHost(build_engine(config, tmp_path / "db3", ManualClock())),
+    )
+    assert isinstance(several.client, discord.AutoShardedClient)
+    assert (several.client.shard_ids, several.client.shard_count) == ([1, 3], 4)
+    await several.close()
+    several.host.engine.services.store.close()
+
+
 async def test_an_api_unreachable_at_start_is_retried_until_it_answers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

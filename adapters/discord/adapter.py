@@ -89,12 +89,19 @@ class ConcordClient(discord.Client):
             await self.adapter.on_press(interaction)
 
 
+class ShardedClient(ConcordClient, discord.AutoShardedClient):
+    """Several shards of the bot in this process (``shard_ids`` of ``shard_count``)."""
+
+
 class DiscordAdapter:
     platform = PLATFORM
 
     def __init__(self, settings: DiscordSettings, host: AdapterHost) -> None:
         self.settings = settings
         self.host = host
+        # Roles, threads and the server's channels need the server's shard: a process
+        # without it hands events in and leaves delivery to the one that has it.
+        self.delivers = settings.runs_guild_shard()
         self.capabilities = Capabilities(
             native_choices=True,
             # A private thread needs a parent channel known from the config; without
@@ -154,12 +161,19 @@ class DiscordAdapter:
         intents.guild_messages = True
         intents.dm_messages = True
         intents.message_content = self.settings.message_content
-        return ConcordClient(
-            self,
-            intents=intents,
-            allowed_mentions=discord.AllowedMentions.none(),
-            guild_ready_timeout=self.settings.guild_ready_timeout,
-            max_messages=None,
+        options: dict[str, Any] = {
+            "intents": intents,
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "guild_ready_timeout": self.settings.guild_ready_timeout,
+            "max_messages": None,
+        }
+        count, ids = self.settings.shard_count, self.settings.shard_ids
+        if count is None:
+            return ConcordClient(self, **options)
+        if len(ids) == 1:  # one shard: discord.py's plain client identifies as it
+            return ConcordClient(self, shard_id=ids[0], shard_count=count, **options)
+        return ShardedClient(
+            self, shard_ids=list(ids or range(count)), shard_count=count, **options
         )
 
     async def _login(self) -> None:
@@ -200,7 +214,13 @@ class DiscordAdapter:
         if not self._ready_before:
             self._ready_before = True
             log.info("discord ready as %s", user.name if user else "?")
-            if self.places.guild is None:
+            if not self.settings.runs_guild_shard():
+                log.info(
+                    "discord: server %s is on shard %d, which another process runs",
+                    self.settings.guild,
+                    self.settings.guild_shard(),
+                )
+            elif self.places.guild is None:
                 log.warning(
                     "discord: the bot is not in server %s (platforms.discord.guild); invite it",
                     self.settings.guild,

@@ -18,8 +18,15 @@ holds it. Example::
         message_content: true                  # read members' words in server channels
         requests_per_second: 40                # REST pace (Discord allows 50 a second)
         guild_ready_timeout: 2                 # seconds to wait for server data at login
+        shard_count: 4                         # optional: Discord shards of the whole bot
+        shard_ids: [0, 1]                      # optional: the shards this process runs
         api_base: http://127.0.0.1:8080/api    # only for tests: a REST API stand-in
         gateway: ws://127.0.0.1:8080/gateway   # only for tests: a gateway stand-in
+
+Sharding: a server's events come through shard ``(guild_id >> 22) % shard_count``
+(direct messages through shard 0). Each process of a deployment runs its own
+``shard_ids`` (or ``concord run --discord-shard N/COUNT``) of one common
+``shard_count``; without either, one process runs the only shard.
 
 Only ``token_env`` and ``guild`` are required, and the values above are the defaults
 where there is one; leave ``api_base`` and ``gateway`` out to talk to Discord itself.
@@ -32,14 +39,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
 from bot.config import validate as v
 from bot.config.community import PlatformSection
 from bot.config.fields import ENV_VARIABLE, Field, Section, custom
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, UsageError
 from bot.core.yamlsource import KeyPath, YamlDocument
 
 _ID_SCHEMA: dict[str, Any] = {
@@ -109,6 +116,19 @@ SPEC = Section(
             low=0.01,
             high=60,
         ),
+        Field(
+            "shard_count",
+            "integer",
+            "Discord shards of the whole bot (every process gives the same count).",
+            low=1,
+            high=100_000,
+        ),
+        custom(
+            "shard_ids",
+            "The shards this process runs (0 to shard_count - 1); default: all of them.",
+            {"type": "array", "items": {"type": "integer", "minimum": 0}},
+            nullable=True,
+        ),
         _url_field("api_base", "http|https"),
         _url_field("gateway", "ws|wss"),
     ),
@@ -136,6 +156,8 @@ class DiscordSettings:
     # Discord allows 50 requests a second per bot; stay well under it.
     requests_per_second: float = 40.0
     guild_ready_timeout: float = 2.0
+    shard_count: int | None = None  # None: one shard, or as many as Discord advises
+    shard_ids: tuple[int, ...] = ()  # () with a shard_count: every shard of the count
     api_base: str | None = None  # only for tests: a loopback stand-in of the REST API
     gateway: str | None = None  # only for tests: a loopback stand-in of the gateway
 
@@ -151,6 +173,14 @@ class DiscordSettings:
         if role_ids & set(self.mediator_roles):
             found.append("mediator")
         return tuple(found)
+
+    def guild_shard(self) -> int:
+        """The shard whose gateway connection carries the server's events."""
+        return (self.guild >> 22) % (self.shard_count or 1)
+
+    def runs_guild_shard(self) -> bool:
+        """Whether this process receives the server's events."""
+        return not self.shard_ids or self.guild_shard() in self.shard_ids
 
 
 def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings:
@@ -171,6 +201,9 @@ def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings
             f"{'.'.join(base)}.token_env",
             f"environment variable {token_env} is not set",
         )
+    shard_count = None
+    if data.get("shard_count") is not None:
+        shard_count = SPEC.read(doc, base, data, "shard_count")
     return DiscordSettings(
         token_env=token_env,
         token=token,
@@ -185,9 +218,36 @@ def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings
         message_content=SPEC.read(doc, base, data, "message_content"),
         requests_per_second=SPEC.read(doc, base, data, "requests_per_second"),
         guild_ready_timeout=SPEC.read(doc, base, data, "guild_ready_timeout"),
+        shard_count=shard_count,
+        shard_ids=_shard_ids(doc, at("shard_ids"), data.get("shard_ids"), shard_count),
         api_base=_url(doc, at("api_base"), data.get("api_base"), ("http", "https")),
         gateway=_url(doc, at("gateway"), data.get("gateway"), ("ws", "wss")),
     )
+
+
+def _shard_ids(doc: YamlDocument, path: KeyPath, ids: Any, count: int | None) -> tuple[int, ...]:
+    if ids is None:
+        return ()
+    if count is None:
+        raise doc.error(path, "shard_ids needs shard_count beside it (the bot's shards)")
+    if not isinstance(ids, list) or not ids:
+        raise doc.error(path, "expected a list of shard numbers such as [0, 1]")
+    for i, shard in enumerate(ids):
+        if isinstance(shard, bool) or not isinstance(shard, int) or not 0 <= shard < count:
+            raise doc.error((*path, i), f"expected a shard number from 0 to {count - 1}")
+    return tuple(sorted(set(ids)))
+
+
+def with_shard(settings: DiscordSettings, shard: str) -> DiscordSettings:
+    """The settings of a process that runs the one shard ``N/COUNT`` (the
+    ``--discord-shard`` option); a UsageError, one line, when it is no such shard."""
+    number, _, count = shard.partition("/")
+    if not (number.strip().isdigit() and count.strip().isdigit()):
+        raise UsageError(f"--discord-shard {shard!r}: expected N/COUNT, such as 0/4")
+    n, total = int(number), int(count)
+    if not 0 <= n < total:
+        raise UsageError(f"--discord-shard {shard!r}: the shard number must be from 0 to COUNT - 1")
+    return replace(settings, shard_ids=(n,), shard_count=total)
 
 
 def _id(doc: YamlDocument, path: KeyPath, value: Any) -> int:

@@ -41,7 +41,7 @@ from adapters.telegram.restrictions import Restrictions
 from adapters.telegram.send import Limits, Sender, retry_seconds
 from adapters.telegram.settings import TelegramSettings
 from bot.core.actions import Action, Capabilities
-from bot.core.errors import ConcordError, DeliveryError
+from bot.core.errors import ConcordError, DeliveryError, StoreUnavailable
 from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
@@ -200,9 +200,9 @@ class TelegramAdapter:
                 ) from None
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc))
-            except (TelegramError, _HandInFailed) as exc:
+            except (TelegramError, _HandInFailed, StoreUnavailable) as exc:
                 # Network trouble, a conflicting poller, or a store failure: the offset
-                # stays, so the same updates come again.
+                # stays (or is saved with the next batch), so nothing is lost.
                 log.warning("telegram: %s; retrying in %.0f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)

@@ -30,6 +30,12 @@ class Conflict(StoreError):
     this commit was written, and the turn runs again on what is stored now."""
 
 
+class StoreUnavailable(StoreError):
+    """The database server went away (stopped, restarted, out of reach) while Concord
+    runs: nothing of the operation that met it was committed unless the store says so
+    (an event's inbox id), and it is retried with backoff until the server is back."""
+
+
 class DeliveryError(ConcordError):
     """An adapter could not deliver an action; the action stays in the outbox."""
 

@@ -16,8 +16,9 @@ from typing import Protocol
 
 from bot.core.actions import Action, Capabilities, action_platform
 from bot.core.clock import Clock
-from bot.core.errors import DeliveryError, Undeliverable
+from bot.core.errors import DeliveryError, StoreUnavailable, Undeliverable
 from bot.engine.observe import NoObserver, Observer
+from bot.engine.outage import Outage
 from bot.store.protocol import DeliveryStore
 from bot.store.types import OutboxItem
 
@@ -46,7 +47,14 @@ class Adapter(Protocol):
 
 
 class Outbox:
-    def __init__(self, store: DeliveryStore, clock: Clock, *, shared: bool = False) -> None:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        clock: Clock,
+        *,
+        shared: bool = False,
+        outage: Outage | None = None,
+    ) -> None:
         """``shared``: other processes deliver from the same store (PostgreSQL). Then
         an action for a platform this process does not run is left to one that does,
         and the retry loop also takes up, every round, what a process that died left
@@ -61,6 +69,7 @@ class Outbox:
         self._not_ready: set[str] = set()  # platforms whose adapter is still connecting
         self._marks_flush_scheduled = False
         self.observer: Observer = NoObserver()
+        self.outage = outage or Outage()
 
     def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
         self.adapters[adapter.platform] = adapter
@@ -78,11 +87,16 @@ class Outbox:
 
     async def deliver_new(self, items: list[OutboxItem]) -> None:
         """An event's actions, just committed: after anything still waiting, in order."""
-        if self._backlog:
-            await self.flush()
-        elif not await self._deliver(items):
+        try:
+            if self._backlog:
+                await self.flush()
+            elif not await self._deliver(items):
+                self._backlog = True
+                self._report_backlog()
+        except StoreUnavailable:
+            # Committed, so not lost: the retry loop delivers it once the database is back.
             self._backlog = True
-            self._report_backlog()
+            self._wakeup.set()
 
     def _report_backlog(self) -> None:
         """How many actions wait, per platform (counted among the first 500)."""
@@ -159,6 +173,8 @@ class Outbox:
         self._marks_flush_scheduled = False
         try:
             self.store.flush_marks()
+        except StoreUnavailable:  # kept for the next write (the outage is logged once)
+            pass
         except Exception:  # kept for the next write; delivered again at worst
             log.exception("could not write sent marks")
 
@@ -191,5 +207,12 @@ class Outbox:
                 async with asyncio.timeout(every.total_seconds()):
                     await self._wakeup.wait()
             self._wakeup.clear()  # a platform ready during the flush wakes it again
-            if self._backlog or self.shared:
-                await self.flush()
+            while self._backlog or self.shared:
+                try:
+                    await self.flush()
+                except StoreUnavailable as exc:
+                    self._backlog = True
+                    await self.outage.wait(exc)
+                    continue
+                self.outage.over()
+                break

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.actions import ScheduleTimer
-from bot.core.errors import Conflict
+from bot.core.errors import Conflict, StoreUnavailable
 from bot.core.events import Event, MemberRef, TimerFired
 from bot.core.state import (
     Conversation,
@@ -40,6 +40,7 @@ from bot.engine.middleware import (
     locale_middleware,
 )
 from bot.engine.observe import NoObserver, Observer, report_event
+from bot.engine.outage import Outage
 from bot.engine.turn import Command, Services, Turn
 from bot.i18n.catalogs import Translator
 from bot.i18n.command_names import aliases
@@ -60,7 +61,8 @@ class Engine:
         middlewares: Sequence[Middleware] | None = None,
     ) -> None:
         self.services = services
-        self.outbox = Outbox(services.store, services.clock, shared=services.store.shared)
+        store, self.outage = services.store, Outage()
+        self.outbox = Outbox(store, services.clock, shared=store.shared, outage=self.outage)
         self.observer: Observer = NoObserver()
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
@@ -114,11 +116,22 @@ class Engine:
         started = time.perf_counter()
         outcome = "failed"
         try:
-            handled = await self._handle(event, timer_id)
+            handled = await self._handle_until_stored(event, timer_id)
             outcome = "handled" if handled else "duplicate"
             return handled
         finally:
             report_event(self.observer, event, outcome, time.perf_counter() - started)
+
+    async def _handle_until_stored(self, event: Event, timer_id: int | None) -> bool:
+        """Returns once committed (or found handled): see bot.engine.outage."""
+        while True:
+            try:
+                handled = await self._handle(event, timer_id)
+            except StoreUnavailable as exc:
+                await self.outage.wait(exc)
+                continue
+            self.outage.over()
+            return handled
 
     async def _handle(self, event: Event, timer_id: int | None) -> bool:
         event_key = f"{event.community}|{event.member.platform}|{event.event_id}"
@@ -155,8 +168,7 @@ class Engine:
         return True
 
     async def _claim(self, member_key: str) -> None:
-        """On a store other processes share, wait until none of them runs a turn of
-        this member (bot.store.postgres.claims); at once on any other store."""
+        """Wait until no other process runs a turn of this member (a shared store)."""
         store = self.services.store
         pause = 0.002
         while not store.claim_member(self.community, member_key):
@@ -344,10 +356,14 @@ class Engine:
     async def run_timers(self, poll: timedelta = timedelta(seconds=60)) -> None:
         """Sleep until the next timer is due (or a new one is set), fire, repeat."""
         while True:
-            if self.services.clock.now() >= self._next_housekeeping:
-                self.housekeeping()
-            await self.fire_due_timers()
-            due = self.services.store.next_timer_due()
+            try:
+                if self.services.clock.now() >= self._next_housekeeping:
+                    self.housekeeping()
+                await self.fire_due_timers()
+                due = self.services.store.next_timer_due()
+            except StoreUnavailable as exc:
+                await self.outage.wait(exc)
+                continue
             wait = poll.total_seconds()
             if due is not None:
                 wait = min(wait, max((due - self.services.clock.now()).total_seconds(), 0.0))

@@ -23,9 +23,8 @@ members wait for each other, never breaks anything); outbox rows by two 32-bit k
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
-import psycopg
+from bot.store.postgres.connection import PgConnection
 
 OUTBOX_CLASS = 0x436F  # "Co": the class key of outbox row claims
 _ROW_KEY = "(%s::bigint %% 2147483647)::int"
@@ -33,17 +32,28 @@ _EACH_ROW = "(row_id %% 2147483647)::int) FROM unnest(%s::bigint[]) AS row_id"
 
 
 class Claims:
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self.conn = conn
         self.members: Counter[str] = Counter()  # held by this session, with depth
         self.rows: set[int] = set()
+        # Members whose turns were running when the connection was lost: their claims
+        # went with the session, so until each such turn has ended (and runs again
+        # from the start), no turn commits (``PostgresStore._apply``).
+        self.lost: set[str] = set()
+        conn.on_lost.append(self.forget)
+
+    def forget(self) -> None:
+        """The session is gone, and the server let go of all it held."""
+        self.lost.update(self.members)
+        self.members.clear()
+        self.rows.clear()
 
     def member(self, community: str, member: str) -> bool:
         key = f"{community}\x1f{member}"
         if self.members[key]:  # this process's own turn already holds them
             self.members[key] += 1
             return True
-        row = self.conn.execute(
+        row = self.conn.run(
             "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)
         ).fetchone()
         if row and row[0]:
@@ -53,17 +63,18 @@ class Claims:
 
     def release_member(self, community: str, member: str) -> None:
         key = f"{community}\x1f{member}"
+        self.lost.discard(key)
         if not self.members[key]:
             return
         self.members[key] -= 1
         if not self.members[key]:
             del self.members[key]
-            self.conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+            self.conn.run("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
     def take_new(self, ids: list[int]) -> None:
         """New rows, not visible to anyone else yet: taken without contention."""
         if ids:
-            self.conn.execute(f"SELECT pg_advisory_lock({OUTBOX_CLASS}, {_EACH_ROW}", (ids,))
+            self.conn.run(f"SELECT pg_advisory_lock({OUTBOX_CLASS}, {_EACH_ROW}", (ids,))
             self.rows.update(ids)
 
     def try_rows(self, ids: list[int]) -> list[int]:
@@ -73,7 +84,7 @@ class Claims:
             if row_id in self.rows:
                 held.append(row_id)
                 continue
-            row = self.conn.execute(
+            row = self.conn.run(
                 f"SELECT pg_try_advisory_lock({OUTBOX_CLASS}, {_ROW_KEY})", (row_id,)
             ).fetchone()
             if row and row[0]:
@@ -84,5 +95,5 @@ class Claims:
     def release_rows(self, ids: list[int]) -> None:
         held = [row_id for row_id in ids if row_id in self.rows]
         if held:
-            self.conn.execute(f"SELECT pg_advisory_unlock({OUTBOX_CLASS}, {_EACH_ROW}", (held,))
+            self.conn.run(f"SELECT pg_advisory_unlock({OUTBOX_CLASS}, {_EACH_ROW}", (held,))
             self.rows.difference_update(held)

@@ -6,11 +6,12 @@ server, the credentials, the database's name) and shows the URL without its pass
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from bot.core.errors import StoreError
+from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.postgres import redacted
 
 try:
@@ -37,17 +38,70 @@ def placeholders(sql: str) -> str:
 
 class PgConnection:
     """A psycopg connection that takes the shared SQL as it is (``?`` placeholders).
-    psycopg prepares a statement on the server once it has run a few times."""
+    psycopg prepares a statement on the server once it has run a few times.
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
-        self.raw = raw
+    A server lost while Concord runs (stopped, restarted, a broken network) makes the
+    operation that meets it raise ``StoreUnavailable``, after the ``on_lost`` calls
+    (what the session held on the server is gone with it); the next operation
+    connects again, and raises ``StoreUnavailable`` while the server is still away."""
+
+    def __init__(self, url: str, raw: psycopg.Connection[Any]) -> None:
+        self.url = url
+        self._raw = raw
+        self.on_lost: list[Callable[[], None]] = []
+        self._noticed = False  # the loss of this connection reported to on_lost
+
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        if self._raw.closed or self._raw.broken:
+            self._lost()
+            try:
+                self._raw = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                raise StoreUnavailable(connect_failure(self.url, exc)) from None
+            self._noticed = False
+        return self._raw
+
+    def _lost(self) -> None:
+        if not self._noticed:
+            self._noticed = True
+            for call in self.on_lost:
+                call()
+
+    @contextmanager
+    def lost_server(self) -> Iterator[None]:
+        """A server that went away raises StoreUnavailable; any other error as it is."""
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            if not (self._raw.closed or self._raw.broken):
+                raise
+            self._lost()
+            raise StoreUnavailable(f"{redacted(self.url)}: the connection was lost") from exc
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
-        return self.raw.execute(placeholders(sql), parameters)
+        return self.run(placeholders(sql), parameters)
+
+    def run(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        """A statement in psycopg's own placeholders (``%s``)."""
+        with self.lost_server():
+            return self.raw.execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
-        with self.raw.cursor() as cursor:
+        with self.lost_server(), self.raw.cursor() as cursor:
             cursor.executemany(placeholders(sql), parameters)
+
+    @contextmanager
+    def transaction(self) -> Iterator[PgConnection]:
+        with self.lost_server(), self.raw.transaction():
+            yield self
+
+    def close(self) -> None:
+        self._raw.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
 
 
 def connect(url: str) -> psycopg.Connection[Any]:

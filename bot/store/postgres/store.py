@@ -9,11 +9,14 @@ durability that SQLite reaches by group syncs holds on its own: ``durable`` is F
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from bot.core.errors import StoreUnavailable
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
 from bot.store.link_sql import LinkRecords
@@ -22,7 +25,7 @@ from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect
 from bot.store.postgres.schema import migrate
 from bot.store.sql_store import SqlStore
-from bot.store.types import OutboxItem
+from bot.store.types import Changes, OutboxItem
 
 
 class PostgresCases(CaseRecords):
@@ -51,32 +54,43 @@ class PostgresStore(SqlStore):
         self.url = url
         self.shown = redacted(url)
         self.path = str(path)
-        self._raw = connect(url)
+        raw = connect(url)
         try:
-            self.version = migrate(self._raw, self.shown)
+            self.version = migrate(raw, self.shown)
         except BaseException:
-            self._raw.close()
+            raw.close()
             raise
-        self._conn = PgConnection(self._raw)
+        self._conn = PgConnection(url, raw)
         self._unwritten_marks: list[tuple[str, int]] = []
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
         self.links = LinkRecords(self._conn)
-        self._claims = Claims(self._raw)
+        self._claims = Claims(self._conn)
         self._check_key(self.sealer)
 
+    @property
+    def _raw(self) -> psycopg.Connection[Any]:
+        return self._conn.raw
+
     def close(self) -> None:
-        if self._raw.closed:
+        if self._conn.closed:
             return
         try:
-            self.flush_marks()
+            with suppress(StoreUnavailable):  # delivered again at worst, by another
+                self.flush_marks()
         finally:
-            self._raw.close()
+            self._conn.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[PgConnection]:
-        with self._raw.transaction():
-            yield self._conn
+    def _transaction(self) -> AbstractContextManager[PgConnection]:
+        return self._conn.transaction()
+
+    def _apply(self, changes: Changes) -> list[OutboxItem] | None:
+        if self._claims.lost:
+            raise StoreUnavailable(
+                f"{self.shown}: turns that began before the connection was lost are"
+                " ending; they run again"
+            )
+        return super()._apply(changes)
 
     def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
         row = self._conn.execute(sql + " RETURNING id", parameters).fetchone()
