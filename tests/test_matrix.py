@@ -280,6 +280,16 @@ async def test_join_onboarding_in_chosen_language_by_typing_and_reaction(world: 
         )
         bot = world.bots[0]
         assert bot.host.member_record("matrix", ana.user_id, "dm") == dm
+        # The question reactions answer, asked in her direct room, is a record about her:
+        # /forget takes it with the rest (nothing about her stays under the room's id).
+        assert bot.host.member_record("matrix", ana.user_id, f"ask:{dm}") is not None
+        assert bot.host.platform_record(f"matrix:ask:{dm}") is None
+        await ana.say(dm, "/forget")
+        await ana.from_bot(world.bot_id, "1. ", room=dm)
+        await ana.say(dm, "1")
+        await until(lambda: bot.host.member_record("matrix", ana.user_id, "dm") is None, ana)
+        assert bot.host.member_record("matrix", ana.user_id, f"ask:{dm}") is None
+        assert bot.host.platform_record(f"matrix:ask:{dm}") is None
 
 
 async def test_encrypted_direct_room_opened_by_the_member(

@@ -334,7 +334,8 @@ class MatrixAdapter:
             return
         room = self.client.rooms.get(room_id)
         member = MemberRef(PLATFORM, sender, display_name(event, room))
-        question = self.rooms.question(room_id) if isinstance(event, ReactionEvent) else None
+        is_reaction = isinstance(event, ReactionEvent)
+        question = self.rooms.question(room_id, sender) if is_reaction else None
         neutral = translate(
             event,
             place,

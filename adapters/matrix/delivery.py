@@ -110,7 +110,8 @@ class Delivery:
         self, room_id: str, event_id: str, action: Ask, sent: list[str], key: str | None
     ) -> None:
         keys = tuple(choice.key for choice in action.choices)
-        self.rooms.remember_question(room_id, Question(event_id, keys))
+        member = action.to.id if action.to.kind is PlaceKind.DIRECT else None
+        self.rooms.remember_question(room_id, Question(event_id, keys), member)
         if not self.settings.reactions or len(keys) > MAX_REACTIONS:
             return
         for number in range(1, len(keys) + 1):

@@ -270,13 +270,21 @@ class Rooms:
 
     # Questions answered by reactions -----------------------------------------------------
 
-    def remember_question(self, room_id: str, question: Question) -> None:
+    def remember_question(self, room_id: str, question: Question, member: str | None) -> None:
+        """The latest question in a room, for reactions to answer it. In a member's
+        direct room it is a record about that member (erased with them by /forget)."""
         self.questions[room_id] = question
-        self.host.save_platform_record(f"matrix:ask:{room_id}", question.dump())
+        if member is not None:
+            self.host.save_member_record(PLATFORM, member, f"ask:{room_id}", question.dump())
+        else:
+            self.host.save_platform_record(f"matrix:ask:{room_id}", question.dump())
 
-    def question(self, room_id: str) -> Question | None:
+    def question(self, room_id: str, sender: str) -> Question | None:
+        """The question a reaction by ``sender`` in ``room_id`` answers, if any."""
         if room_id not in self.questions:
-            found = Question.load(self.host.platform_record(f"matrix:ask:{room_id}"))
+            saved = self.host.member_record(PLATFORM, sender, f"ask:{room_id}")
+            saved = saved or self.host.platform_record(f"matrix:ask:{room_id}")
+            found = Question.load(saved)
             if found is None:
                 return None
             self.questions[room_id] = found
