@@ -418,6 +418,29 @@ async def test_flood_is_slowed_down(engine: Engine, adapter: RecordingAdapter) -
     assert len(warnings) == 1
 
 
+async def test_lively_channel_talk_is_never_slowed_down_nor_told_off_in_public(
+    config: Config, database: Path, clock: ManualClock
+) -> None:
+    """Forty messages a minute in a channel where no question of hers waits: Concord
+    says nothing. Where her welcome waits in the channel, a flood is slowed down and she
+    alone is told so, in a direct message, never in front of everyone."""
+    adapter = RecordingAdapter()
+    engine = new_engine(config, database, clock, adapter)
+    await engine.handle(joined("ana"))
+    for _ in range(40):
+        await engine.handle(says("ana", "so true!", channel="general"))
+    assert not [a for a in adapter.take() if isinstance(a, Say | Ask) and "very fast" in a.text]
+    welcome = replace(config, onboarding=replace(config.onboarding, welcome="channel"))
+    channel = new_engine(welcome, database.with_name("channel.db"), clock, adapter)
+    await channel.handle(joined("eva"))
+    for _ in range(40):
+        await channel.handle(says("eva", "??", channel=welcome.onboarding.welcome_channel))
+    told = [a for a in adapter.sent if isinstance(a, Say) and "very fast" in a.text]
+    assert len(told) == 1 and told[0].to == Place.direct(member("eva"))
+    engine.services.store.close()
+    channel.services.store.close()
+
+
 def test_the_flood_limit_forgets_whoever_is_quiet_and_stays_bounded() -> None:
     from bot.engine.middleware import RateLimit
 

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.core.events import CommandRun, TimerFired
+from bot.core.events import CommandRun, Place, PlaceKind, TextSaid, TimerFired
 from bot.engine.draft_notice import tell_if_draft
 from bot.engine.turn import Turn
 from bot.i18n.locales import negotiate, normalize_tag
@@ -63,14 +63,25 @@ class RateLimit:
         return allowed, warn
 
     async def __call__(self, turn: Turn, call_next: Handler) -> None:
-        if isinstance(turn.event, TimerFired):
+        if isinstance(turn.event, TimerFired) or _chatter(turn):
             await call_next(turn)
             return
         allowed, warn = self.allow(turn.member.key, turn.now)
         if allowed:
             await call_next(turn)
         elif warn:
-            turn.say("common.slow_down")
+            # To the member alone: being told off where everyone reads it is harsh.
+            turn.say("common.slow_down", place=Place.direct(turn.member))
+
+
+def _chatter(turn: Turn) -> bool:
+    """Talk in a shared place that no flow of this member waits for: Concord answers
+    none of it, so a lively conversation is never slowed down (nor left uncounted)."""
+    event = turn.event
+    if not isinstance(event, TextSaid) or event.place is None:
+        return False
+    shared = event.place.kind is not PlaceKind.DIRECT
+    return shared and turn.conversation.active_in(event.place) is None
 
 
 async def audit_middleware(turn: Turn, call_next: Handler) -> None:
