@@ -330,6 +330,9 @@ async def test_authorization_matrix(
     adapter.clear()
     await run(engine, "noor", "/case show 1")
     assert "Pasó esto." in adapter.to("noor")[-1]
+    # Each party's answer to the invitation in the mediator's words, not a stored code.
+    assert "agreed to mediation" in adapter.to("noor")[-1]
+    assert ": accepted" not in adapter.to("noor")[-1]
     # An admin may see every case.
     adapter.clear()
     await run(engine, "mod", "/case show 1")

@@ -32,6 +32,12 @@ from bot.store.types import iso
 
 KIND = "mediation"
 # How each status reads, for /case list and /case show.
+# What a party said to the invitation, as a mediator reads it in /case show.
+CONSENT_MESSAGES = {
+    "pending": N_("mediation.consent.pending"),
+    "accepted": N_("mediation.consent.accepted"),
+    "declined": N_("mediation.consent.declined"),
+}
 STATUS_MESSAGES = {
     "screening": N_("mediation.status.screening"),
     "consent": N_("mediation.status.consent"),

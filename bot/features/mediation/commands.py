@@ -219,7 +219,10 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
     ]
     for member in case.members:
         consent = member.state.get("consent", "accepted")
-        lines.append(f"- {display(member.member)} ({member.key}): {consent}")
+        said = med.CONSENT_MESSAGES.get(consent)
+        lines.append(
+            f"- {display(member.member)} ({member.key}): {turn.text(said) if said else consent}"
+        )
     labels = {
         "statement_what": turn.text("mediation.label_what"),
         "statement_affected": turn.text("mediation.label_affected"),
