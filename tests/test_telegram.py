@@ -353,6 +353,8 @@ async def test_command_menus_in_every_language(tmp_path: Path, standin: BotApiSt
         for code, language in [("es", "es"), ("pt", "pt-BR"), ("ar", "ar"), ("", "en")]:
             names = [c["command"] for c in menus[code]]
             assert {"start", "help", "coc", "language"} <= set(names)
+            # The menu everyone sees offers no moderator's or mediator's command.
+            assert not {"reports", "sanction", "appeals", "case", "floor"} & set(names)
             for command in menus[code]:
                 assert command["description"] == infos[command["command"]].descriptions[language]
         assert menus["es"] != menus["en"]

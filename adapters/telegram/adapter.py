@@ -158,11 +158,12 @@ class TelegramAdapter:
 
     async def publish_commands(self) -> None:
         """The command menu in every enabled language Telegram can name (two letters),
-        plus a default menu in the community's default language."""
+        plus a default menu in the community's default language. Everyone sees it, so
+        it lists the members' commands only: mediators and moderators have /help."""
         infos = [
             c
             for c in self.host.commands()
-            if c.requires is None and re.fullmatch(_COMMAND_NAME, c.name)
+            if c.requires is None and c.audience == "member" and re.fullmatch(_COMMAND_NAME, c.name)
         ]
         menus: list[tuple[str | None, str]] = [(None, self.host.default_language)]
         seen: set[str] = set()

@@ -21,6 +21,9 @@ class CommandInfo:
     descriptions: dict[str, str]
     requires: str | None = None
     names: dict[str, str] = field(default_factory=dict)  # language -> localized name
+    # Whom /help lists it for ("member", "session", "mediator", "moderator"): a platform's
+    # menu for everyone shows only the members' commands.
+    audience: str = "member"
 
 
 class AdapterHost:
@@ -127,7 +130,9 @@ class AdapterHost:
                 for code in self.languages
                 if (name := local_name(catalogs, command.name, code)) is not None
             }
-            infos.append(CommandInfo(command.name, descriptions, command.requires, names))
+            infos.append(
+                CommandInfo(command.name, descriptions, command.requires, names, command.audience)
+            )
         return infos
 
     def answered_where_typed(self, event: CommandRun) -> bool:
