@@ -24,7 +24,7 @@ from bot.i18n.locales import clean_user_text
 COC = "coc"
 
 
-def handle(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | None = None) -> None:
+def route(turn: Turn, commands: dict[str, Command], aliases: dict[str, str] | None = None) -> None:
     """``aliases``: command names in members' languages -> canonical names."""
     event = turn.event
     # The flow this event works on: the one waiting where it happened (a command typed

@@ -31,7 +31,7 @@ from bot.core.state import (
 from bot.engine.commands import command_table
 from bot.engine.commit import turn_changes
 from bot.engine.delivery import Adapter, Outbox
-from bot.engine.dispatch import handle
+from bot.engine.dispatch import route
 from bot.engine.middleware import (
     Handler,
     Middleware,
@@ -252,7 +252,7 @@ class Engine:
 
     async def _run_middlewares(self, turn: Turn) -> None:
         async def core(current: Turn) -> None:
-            handle(current, self.commands, self.command_aliases)
+            route(current, self.commands, self.command_aliases)
             if not current.forget:
                 for after in self.services.features.after_turn:
                     after(current)
