@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,23 +31,8 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def adapter() -> RelayAdapter:
     return RelayAdapter()
-
-
-@pytest.fixture
-def engine(
-    config: Config, tmp_path: Path, clock: ManualClock, adapter: RelayAdapter
-) -> Iterator[Engine]:
-    built = build_engine(config, tmp_path / "n.db", clock)
-    built.add_adapter(adapter)
-    yield built
-    built.services.store.close()
 
 
 def moderators(adapter: RelayAdapter) -> list[str]:
@@ -176,12 +160,12 @@ async def test_numbers_given_before_per_kind_numbering_keep_working(
 
 
 async def test_a_number_taken_meanwhile_by_another_process_is_not_given_twice(
-    engine: Engine, adapter: RelayAdapter, tmp_path: Path
+    engine: Engine, adapter: RelayAdapter, database: Path
 ) -> None:
     """Between the moment rhea's report looked at the next number and its commit, another
     Concord process on the same database filed report 1. Her commit writes nothing, her
     turn runs again, and she is told the number she really has."""
-    other = SQLiteStore(tmp_path / "n.db")
+    other = SQLiteStore(database)
     cases = engine.services.store.cases
     peek = cases.peek_numbers
     raced: list[tuple[int, int]] = []

@@ -46,11 +46,6 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def adapters() -> tuple[RecordingAdapter, ChatAdapter]:
     return RecordingAdapter(), ChatAdapter()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -70,23 +69,8 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def adapter() -> RelayAdapter:
     return RelayAdapter()
-
-
-@pytest.fixture
-def engine(
-    config: Config, tmp_path: Path, clock: ManualClock, adapter: RelayAdapter
-) -> Iterator[Engine]:
-    built = build_engine(config, tmp_path / "c.db", clock)
-    built.add_adapter(adapter)
-    yield built
-    built.services.store.close()
 
 
 def ref(name: str) -> MemberRef:
@@ -502,8 +486,8 @@ async def test_the_last_statement_is_not_told_to_wait(
     assert spanish.gettext("mediation.statement_saved_last") in adapter.to("sam")
 
 
-def timers_of(tmp_path: Path, name: str) -> list[str]:
-    with closing(sqlite3.connect(tmp_path / "c.db")) as conn:
+def timers_of(database: Path, name: str) -> list[str]:
+    with closing(sqlite3.connect(database)) as conn:
         rows = conn.execute("SELECT kind FROM timers WHERE member = ?", (f"test:{name}",))
         return [kind for (kind,) in rows]
 
@@ -514,7 +498,7 @@ async def forget(engine: Engine, name: str) -> None:
 
 
 async def test_forget_ends_a_pending_invitation_kindly(
-    engine: Engine, adapter: RelayAdapter, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    engine: Engine, adapter: RelayAdapter, database: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The requester erases themselves while the invitation waits: the invitee's
     question goes, they hear there is nothing to answer, and nothing pending names the
@@ -522,14 +506,14 @@ async def test_forget_ends_a_pending_invitation_kindly(
     await join(engine, "dave")
     await join(engine, "lee")
     await request(engine, "dave", "lee")
-    assert "case:expire:1" in timers_of(tmp_path, "lee")
+    assert "case:expire:1" in timers_of(database, "lee")
     adapter.clear()
     await forget(engine, "dave")
     withdrawn = translator_of(engine.services, "test:lee").format("mediation.withdrawn", case="1")
     assert adapter.to("lee") == [withdrawn]
     state = engine.services.store.load_conversation("example", "test:lee")
     assert state is None or "dave" not in json.dumps(state)
-    assert timers_of(tmp_path, "lee") == []
+    assert timers_of(database, "lee") == []
     assert not case(engine).is_open
     adapter.clear()
     await say(engine, "lee", "1")

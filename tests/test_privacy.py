@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import build_engine
 from bot.config.community import Config
 from bot.core.clock import ManualClock
 from bot.engine.engine import Engine
@@ -23,26 +21,6 @@ from tests.test_reports import SECRET, make_config, member, report, run, say
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def adapter() -> RecordingAdapter:
-    return RecordingAdapter()
-
-
-@pytest.fixture
-def engine(
-    config: Config, tmp_path: Path, clock: ManualClock, adapter: RecordingAdapter
-) -> Iterator[Engine]:
-    built = build_engine(config, tmp_path / "p.db", clock)
-    built.add_adapter(adapter)
-    yield built
-    built.services.store.close()
 
 
 async def onboarded(engine: Engine, name: str) -> None:
