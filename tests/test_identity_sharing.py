@@ -5,16 +5,36 @@ moderator extends a sanction to the accounts so shared, and to no others."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.config.community import Config
 from bot.core.clock import ManualClock
 from bot.core.events import CommandRun, MemberRef, Place, TextSaid
 from bot.engine.engine import Engine
-from tests.test_identity import C, link, run, say, start, texts, who
-from tests.test_identity import adapters, config, engine  # noqa: F401  (fixtures)
-from tests.test_reports import SECRET
+from tests.conftest import RecordingAdapter
+from tests.test_identity import C, ChatAdapter, link, run, say, start, texts, who
+from tests.test_reports import SECRET, make_config
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def adapters() -> tuple[RecordingAdapter, ChatAdapter]:
+    return RecordingAdapter(), ChatAdapter()
+
+
+@pytest.fixture
+def engine(config: Config, tmp_path: Path, clock: ManualClock, adapters: Any) -> Iterator[Engine]:
+    built = start(config, tmp_path / "i.db", clock, adapters)
+    yield built
+    built.services.store.close()
 
 
 async def report(engine: Engine, account: str, identity: str = "1") -> None:
@@ -84,7 +104,9 @@ async def test_nobody_shares_a_case_that_is_not_theirs_and_the_answer_says_nothi
     assert "not linked with any other account" in texts(test)[0]
 
 
-async def test_a_report_made_with_a_report_code_is_not_shared(engine: Engine, adapters: Any) -> None:
+async def test_a_report_made_with_a_report_code_is_not_shared(
+    engine: Engine, adapters: Any
+) -> None:
     test, _ = adapters
     await link(engine, adapters)
     await report(engine, "test:ana", identity="2")
@@ -216,7 +238,7 @@ async def test_the_linked_account_is_told_in_its_own_language(
     assert "now also covers these linked accounts" in answer  # the moderator's English
     [notice] = texts(chat)
     assert "/appeal" in notice and "Same insults on Chat." in notice
-    assert "Eine Moderatorin" in notice or "Moderat" in notice and "recorded" not in notice
+    assert "Eine Moderatorin" in notice or ("Moderat" in notice and "recorded" not in notice)
 
 
 async def test_a_name_shown_to_moderators_cannot_reorder_or_inject(
