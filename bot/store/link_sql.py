@@ -163,6 +163,12 @@ def run_link_write(conn: Connection, write: LinkWrite) -> None:
             )
             conn.execute(_DROP_LONELY, (community, community))
             conn.execute(_DROP_UNLINKED, (community, community, community))
+        case ShareLinks() | UnshareLinks():
+            _run_disclosure_write(conn, write)
+
+
+def _run_disclosure_write(conn: Connection, write: ShareLinks | UnshareLinks) -> None:
+    match write:
         case ShareLinks(community, case_id, member, accounts, at):
             conn.execute(
                 "DELETE FROM link_disclosures WHERE community = ? AND case_id = ? AND member = ?",
