@@ -8,6 +8,7 @@ sanction record of its own (appealable like any), and the member is told on each
 
 from __future__ import annotations
 
+from bot.core.events import Place
 from bot.engine.people import account_shown, member_ref, profile_of, tell
 from bot.engine.turn import Turn
 from bot.features.appeals.cases import SANCTION, new_case
@@ -73,7 +74,13 @@ def run_extend(turn: Turn, args: tuple[str, ...]) -> None:
         why=reason,
     )
     listed = "; ".join(f"{n} ({s})" for n, s in zip(records, shown, strict=True))
-    turn.say("appeal.sanction_extended", case=str(sanction.shown), records=listed)
+    # It names the accounts the member shared: privately, like the appellants' list.
+    turn.say(
+        "appeal.sanction_extended",
+        place=Place.direct(turn.member),
+        case=str(sanction.shown),
+        records=listed,
+    )
 
 
 def _extend_to(turn: Turn, sanction: Case, key: str, reason: str) -> str:
