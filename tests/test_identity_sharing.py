@@ -4,6 +4,7 @@ moderator extends a sanction to the accounts so shared, and to no others."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,13 +12,21 @@ from typing import Any
 
 import pytest
 
-from bot.config.community import Config
+from bot.config.community import Config, load_config
 from bot.core.clock import ManualClock
 from bot.core.events import CommandRun, MemberRef, Place, TextSaid
 from bot.engine.engine import Engine
 from tests.conftest import RecordingAdapter
 from tests.test_identity import C, ChatAdapter, link, run, say, start, texts, who
-from tests.test_reports import SECRET, make_config
+from tests.test_reports import ROOT, SECRET, make_config
+
+
+def two_platform_config(tmp_path: Path) -> Config:
+    """The example community, its moderators on Discord (for the two-platform transcript)."""
+    text = (ROOT / "community" / "concord.yaml").read_text("utf-8").replace("console:", "discord:")
+    path = tmp_path / "concord.yaml"
+    path.write_text(text, "utf-8")
+    return load_config(path)
 
 
 @pytest.fixture
@@ -259,3 +268,24 @@ async def test_a_name_shown_to_moderators_cannot_reorder_or_inject(
     line = next(t for t in shown.splitlines() if "Linked accounts" in t)
     assert "\u202e" not in line and "\x1b" not in line and "\u200b" not in line
     assert who("chat:ana").key in line
+
+
+async def test_the_sharing_transcript_passes_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.features.identity import codes
+    from tests.identity_transcript import play
+
+    transcript = (ROOT / "tests" / "transcripts" / "two-platforms" / "sharing.txt").read_text()
+    drawn = iter(re.findall(r"Your linking code is ([A-Z2-9]{6})", transcript))
+    monkeypatch.setattr(codes, "draw_code", lambda: next(drawn))
+    config = two_platform_config(tmp_path)
+    assert await play(config, tmp_path / "sharing.db", transcript) == []
+
+
+async def test_share_and_unshare_are_in_help_for_members(engine: Engine, adapters: Any) -> None:
+    test, _ = adapters
+    await run(engine, "test:ana", "/help")
+    shown = "\n".join(texts(test))
+    assert "/share –" in shown and "/unshare –" in shown
+    assert "/sanction extend" not in shown  # a moderator's, in their help only
