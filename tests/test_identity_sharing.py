@@ -85,6 +85,8 @@ async def test_a_shared_link_shows_on_that_case_to_moderators_and_nowhere_else(
     assert "will see that these accounts are yours too: Chat: Ana (chat:ana)" in adapter_said[0]
     assert "the moderators of Report 1 now see your linked accounts" in adapter_said[-1]
     assert LINE in await moderator(engine, test, "/reports show 1")
+    await run(engine, "test:ana", "/mydata")
+    assert '"shared_with_moderators": [\n  {\n   "account": "chat:ana"' in "\n".join(texts(test))
     for elsewhere in ("/reports show 2", "/reports list", "/appeals list"):
         assert "chat:ana" not in await moderator(engine, test, elsewhere), elsewhere
     # The member is not a moderator: /reports stays refused, and shows nothing.
