@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ from bot.config.community import Config, load_config
 from bot.core.clock import ManualClock
 from bot.core.events import CommandRun, MemberRef, Place, TextSaid
 from bot.engine.engine import Engine
-from tests.conftest import RecordingAdapter
-from tests.test_identity import C, ChatAdapter, link, run, say, start, texts, who
-from tests.test_reports import ROOT, SECRET, make_config
+from tests import test_identity
+from tests.test_identity import C, link, run, say, start, texts, who
+from tests.test_reports import ROOT, SECRET
 
 
 def two_platform_config(tmp_path: Path) -> Config:
@@ -29,21 +28,8 @@ def two_platform_config(tmp_path: Path) -> Config:
     return load_config(path)
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return make_config(tmp_path)
-
-
-@pytest.fixture
-def adapters() -> tuple[RecordingAdapter, ChatAdapter]:
-    return RecordingAdapter(), ChatAdapter()
-
-
-@pytest.fixture
-def engine(config: Config, tmp_path: Path, clock: ManualClock, adapters: Any) -> Iterator[Engine]:
-    built = start(config, tmp_path / "i.db", clock, adapters)
-    yield built
-    built.services.store.close()
+# The linking tests' community, platforms and engine.
+config, adapters, engine = test_identity.config, test_identity.adapters, test_identity.engine
 
 
 async def report(engine: Engine, account: str, identity: str = "1") -> None:

@@ -774,19 +774,21 @@ def test_erasure_takes_the_members_links_and_codes_and_nobody_elses(backend: Bac
     assert [a.member for a in links.accounts(C, BOB.key)] == [BOB.key, MOD.key]
 
 
+# Ana's three accounts linked, and Bob's two.
+_ANA_AND_BOB = (
+    SetLink(C, ANA.key, "p1", False, iso(NOW)),
+    SetLink(C, ON_DISCORD.key, "p1", False, iso(NOW)),
+    SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW)),
+    SetLink(C, BOB.key, "p2", False, iso(NOW)),
+    SetLink(C, MOD.key, "p2", False, iso(NOW)),
+)
+
+
 def test_a_disclosure_shows_one_cases_moderators_the_linked_accounts_until_withdrawn(
     backend: Backend,
 ) -> None:
     store: Any = backend.store
-    _commit(
-        store,
-        "e1",
-        SetLink(C, ANA.key, "p1", False, iso(NOW)),
-        SetLink(C, ON_DISCORD.key, "p1", False, iso(NOW)),
-        SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW)),
-        SetLink(C, BOB.key, "p2", False, iso(NOW)),
-        SetLink(C, MOD.key, "p2", False, iso(NOW)),
-    )
+    _commit(store, "e1", *_ANA_AND_BOB)
     _commit(
         store,
         "e2",
@@ -823,11 +825,7 @@ def test_unlinking_or_erasure_withdraws_what_was_shared_at_once(backend: Backend
     _commit(
         store,
         "e1",
-        SetLink(C, ANA.key, "p1", False, iso(NOW)),
-        SetLink(C, ON_DISCORD.key, "p1", False, iso(NOW)),
-        SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW)),
-        SetLink(C, BOB.key, "p2", False, iso(NOW)),
-        SetLink(C, MOD.key, "p2", False, iso(NOW)),
+        *_ANA_AND_BOB,
         ShareLinks(C, 7, ANA.key, (ON_DISCORD.key, ON_MATRIX.key), iso(NOW)),
         ShareLinks(C, 9, BOB.key, (MOD.key,), iso(NOW)),
     )
