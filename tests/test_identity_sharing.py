@@ -16,6 +16,7 @@ from bot.core.clock import ManualClock
 from bot.core.events import CommandRun, MemberRef, Place, TextSaid
 from bot.engine.engine import Engine
 from tests import test_identity
+from tests.conftest import RecordingAdapter
 from tests.test_identity import C, link, run, say, start, texts, who
 from tests.test_reports import ROOT, SECRET
 
@@ -126,6 +127,15 @@ async def test_unshare_unlink_and_forget_each_withdraw_what_was_shared(
     assert LINE not in await moderator(engine, test, "/reports show 1")
     await run(engine, "test:ana", "/unshare")
     assert "not shared for that case, or for any case" in texts(test)[0]
+    # Withdrawn from another account: everything shared for the case goes.
+    other = RecordingAdapter()
+    other.platform = "other"
+    engine.add_adapter(other)
+    await link(engine, adapters, issuer="test:ana", claimer="other:ana")
+    await share(engine, test, "test:ana", "1")
+    assert "Other: Ana (other:ana)" in await moderator(engine, test, "/reports show 1")
+    await run(engine, "chat:ana", "/unshare report 1")
+    assert "Linked accounts" not in await moderator(engine, test, "/reports show 1")
 
     await share(engine, test, "test:ana", "1")
     chat.take()
@@ -140,7 +150,7 @@ async def test_unshare_unlink_and_forget_each_withdraw_what_was_shared(
     await say(engine, "chat:ana", "1")
     await say(engine, "chat:ana", "2")  # only this account
     assert "chat:ana" not in await moderator(engine, test, "/reports show 1")
-    assert engine.services.store.links.disclosures_of(C, "test:ana") == []
+    assert engine.services.store.links.disclosures_of(C, "chat:ana") == []
 
 
 async def test_a_restart_between_the_share_request_and_the_yes_keeps_it_consistent(

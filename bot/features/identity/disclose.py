@@ -121,8 +121,8 @@ def share(turn: Turn, call: ActionCall) -> str | None:
 
 
 def run_unshare(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    """``/unshare`` withdraws every disclosure this account is in; ``/unshare CASE`` the
-    one for that case."""
+    """``/unshare`` withdraws every disclosure this account is in, with all the member's
+    accounts it showed; ``/unshare CASE`` the one for that case."""
     services = turn.services
     community, key = services.config.community_id, turn.member.key
     direct = Place.direct(turn.member)
@@ -134,7 +134,9 @@ def run_unshare(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         turn.say("identity.nothing_shared", place=direct)
         return
     for case in chosen:
-        turn.writes.append(UnshareLinks(community, key, case.id))
+        # Whichever of the member's accounts shared it, and whichever it showed.
+        for account in [key, *others(turn)]:
+            turn.writes.append(UnshareLinks(community, account, case.id))
         turn.record("links_unshared", key, f"{case.kind} {case.shown}")
     labels = ", ".join(_label(turn, c) for c in chosen)
     turn.say("identity.unshared", place=direct, cases=labels)
