@@ -287,3 +287,17 @@ async def test_share_and_unshare_are_in_help_for_members(engine: Engine, adapter
     shown = "\n".join(texts(test))
     assert "/share –" in shown and "/unshare –" in shown
     assert "/sanction extend" not in shown  # a moderator's, in their help only
+
+
+async def test_the_mediator_of_the_case_sees_it_and_another_mediator_does_not(
+    engine: Engine, adapters: Any
+) -> None:
+    test, _ = adapters
+    await link(engine, adapters)
+    await run(engine, "test:sam", "/help")
+    await moderator(engine, test, "/case open ana sam", name="noor")
+    await share(engine, test, "test:ana", "mediation 1")
+    line = "Linked accounts that Ana (test:ana) shared for this case: Chat: Ana (chat:ana)"
+    assert line in await moderator(engine, test, "/case show 1", name="noor")
+    assert "chat:ana" not in await moderator(engine, test, "/case show 1", name="tomas")
+    assert "chat:ana" not in await moderator(engine, test, "/case list", name="noor")
