@@ -20,13 +20,77 @@ from bot.app import build_engine
 from bot.config.community import load_config
 from bot.core.clock import ManualClock
 from tests import test_telegram as on_telegram
-from tests.discord_standin import DiscordStandIn
+from tests.discord_standin import DiscordStandIn, Sent
 from tests.telegram_standin import BotApiStandIn
-from tests.test_discord import GENERAL, CountingHost, example_server, prepare_environment
+from tests.test_discord import (
+    GENERAL,
+    MODERATOR_ROLE,
+    MODERATORS,
+    CountingHost,
+    example_server,
+    prepare_environment,
+)
 from tests.test_discord import write_config as discord_config
 
 pytestmark = on_telegram.pytestmark
 CODE = re.compile(r"\b([A-Z2-9]{6})\b")
+
+
+async def shared_for_an_appeal_and_the_sanction_extended(
+    discord: DiscordStandIn, telegram: BotApiStandIn
+) -> None:
+    """Ana, sanctioned on Discord, appeals and shares her linked Telegram account for
+    the appeal; a moderator (by the Discord role) sees it there and extends the
+    sanction, and Ana's Telegram account is told in its own language (Spanish)."""
+    kai = discord.user(3109, "Kai", roles=(MODERATOR_ROLE,))
+    ana_dc = discord.members[3101]["user"]
+
+    async def moderator(words: str) -> None:
+        await discord.slash(kai, "sanction", words, channel_id=MODERATORS)
+
+    await moderator("3101 warning Insults in #general.")
+    await discord.wait_for(lambda: any("Insults" in t for t in discord.texts_to_user(3101)))
+    await moderator("extend 1 Same insults on Telegram.")
+    await discord.wait_for(
+        lambda: any("cannot be extended" in s.content for s in discord.to(MODERATORS))
+    )
+
+    await discord.say(ana_dc, "/appeal")
+    await discord.wait_for(lambda: any(s.buttons for s in discord.shown_to_user(3101)[-1:]))
+    await discord.press(ana_dc, discord.shown_to_user(3101)[-1], "concord:1")
+    await discord.wait_for(lambda: "why" in discord.texts_to_user(3101)[-1].lower())
+    await discord.say(ana_dc, "That was not me.")
+    before = len(discord.texts_to_user(3101))
+    await discord.say(ana_dc, "/share appeal 1")
+
+    def asked() -> list[Sent]:
+        shown = discord.shown_to_user(3101)[before:]
+        return [s for s in shown if s.buttons and "share them?" in s.content]
+
+    await discord.wait_for(lambda: bool(asked()))
+    # Her welcome, still waiting on Discord, comes back after the question: one at a time.
+    [question] = asked()
+    assert "Telegram: Ana (telegram:5101)" in question.content
+    await discord.press(ana_dc, question, "concord:yes")
+    await discord.wait_for(
+        lambda: any("now see your linked accounts" in t for t in discord.texts_to_user(3101))
+    )
+
+    await discord.slash(kai, "appeals", "show 1", channel_id=MODERATORS)
+    line = "Linked accounts that Ana (discord:3101) shared for this case: Telegram: Ana"
+    await discord.wait_for(lambda: any(line in t for t in discord.texts_to_user(3109)))
+    told = len(telegram.texts(5101))
+    await moderator("extend 1 Same insults on Telegram.")
+    await telegram.wait_for(lambda: len(telegram.texts(5101)) > told)
+    notice = telegram.texts(5101)[-1]
+    assert notice.startswith("Alguien del equipo de moderación registró esto sobre ti (registro 2)")
+    assert "Same insults on Telegram." in notice and "/appeal" in notice
+    await discord.wait_for(
+        lambda: any(
+            "now also covers these linked accounts" in t for t in discord.texts_to_user(3109)
+        )
+    )
+    assert not any("telegram:5101" in s.content for s in discord.to(MODERATORS))
 
 
 def both_platforms(tmp_path: Path, discord: DiscordStandIn, telegram: BotApiStandIn) -> Path:
@@ -113,6 +177,7 @@ async def test_a_member_links_their_discord_and_telegram_accounts(
             )
             accounts = engine.services.store.links.accounts(config.community_id, "discord:3101")
             assert [a.member for a in accounts] == ["discord:3101", "telegram:5101"]
+            await shared_for_an_appeal_and_the_sanction_extended(discord, telegram)
     finally:
         for task in tasks:
             task.cancel()

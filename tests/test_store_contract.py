@@ -51,6 +51,8 @@ from bot.store.writes import (
     IssueLinkCode,
     RemoveLink,
     SetLink,
+    ShareLinks,
+    UnshareLinks,
 )
 
 C = "example"
@@ -770,3 +772,74 @@ def test_erasure_takes_the_members_links_and_codes_and_nobody_elses(backend: Bac
     assert links.accounts(C, ANA.key) == []
     assert [a.member for a in links.accounts(C, ON_DISCORD.key)] == [ON_DISCORD.key, ON_MATRIX.key]
     assert [a.member for a in links.accounts(C, BOB.key)] == [BOB.key, MOD.key]
+
+
+# Ana's three accounts linked, and Bob's two.
+_ANA_AND_BOB = (
+    SetLink(C, ANA.key, "p1", False, iso(NOW)),
+    SetLink(C, ON_DISCORD.key, "p1", False, iso(NOW)),
+    SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW)),
+    SetLink(C, BOB.key, "p2", False, iso(NOW)),
+    SetLink(C, MOD.key, "p2", False, iso(NOW)),
+)
+
+
+def test_a_disclosure_shows_one_cases_moderators_the_linked_accounts_until_withdrawn(
+    backend: Backend,
+) -> None:
+    store: Any = backend.store
+    _commit(store, "e1", *_ANA_AND_BOB)
+    _commit(
+        store,
+        "e2",
+        ShareLinks(C, 7, ANA.key, (ON_DISCORD.key, ON_MATRIX.key), iso(NOW)),
+        ShareLinks(C, 8, ANA.key, (ON_DISCORD.key,), iso(NOW)),
+        ShareLinks(C, 9, BOB.key, (MOD.key,), iso(NOW)),
+    )
+    links: Any = backend.reopen().links  # type: ignore[attr-defined]
+    assert [(d.member, d.account) for d in links.disclosures(C, 7)] == [
+        (ANA.key, ON_DISCORD.key),
+        (ANA.key, ON_MATRIX.key),
+    ]
+    assert links.disclosures(C, 6) == [] and links.disclosures("elsewhere", 7) == []
+    assert [(d.case_id, d.account) for d in links.disclosures_of(C, ON_DISCORD.key)] == [
+        (7, ON_DISCORD.key),
+        (8, ON_DISCORD.key),
+    ]
+    # Shared again for one case: what is shown is replaced, not added to.
+    _commit(backend.store, "e3", ShareLinks(C, 7, ANA.key, (ON_MATRIX.key,), iso(NOW)))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert [d.account for d in links.disclosures(C, 7)] == [ON_MATRIX.key]
+    # Withdrawn from the other account for one case, then everywhere.
+    _commit(backend.store, "e4", UnshareLinks(C, ON_DISCORD.key, 8))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert links.disclosures(C, 8) == [] and len(links.disclosures(C, 7)) == 1
+    _commit(backend.store, "e5", UnshareLinks(C, ANA.key, None))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert links.disclosures(C, 7) == [] and links.disclosures_of(C, ANA.key) == []
+    assert [d.member for d in links.disclosures(C, 9)] == [BOB.key]  # Bob's untouched
+
+
+def test_unlinking_or_erasure_withdraws_what_was_shared_at_once(backend: Backend) -> None:
+    store: Any = backend.store
+    _commit(
+        store,
+        "e1",
+        *_ANA_AND_BOB,
+        ShareLinks(C, 7, ANA.key, (ON_DISCORD.key, ON_MATRIX.key), iso(NOW)),
+        ShareLinks(C, 9, BOB.key, (MOD.key,), iso(NOW)),
+    )
+    _commit(store, "e2", RemoveLink(C, ON_MATRIX.key))
+    links: Any = backend.reopen().links  # type: ignore[attr-defined]
+    assert [d.account for d in links.disclosures(C, 7)] == [ON_DISCORD.key]
+    # Linked again later: what was withdrawn does not come back with the link.
+    _commit(backend.store, "e3", SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW)))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert [d.account for d in links.disclosures(C, 7)] == [ON_DISCORD.key]
+    _commit(backend.store, "e4", forget_member(C, ON_DISCORD.key, keep_open_cases=False))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert links.disclosures(C, 7) == [] and links.disclosures_of(C, ANA.key) == []
+    # Bob's group loses its last but one account: nothing of it is shown either.
+    _commit(backend.store, "e5", RemoveLink(C, MOD.key))
+    links = backend.reopen().links  # type: ignore[attr-defined]
+    assert links.disclosures(C, 9) == []

@@ -9,6 +9,7 @@ from bot.core.state import Profile, profile_from_dict
 from bot.engine.turn import Services, Turn
 from bot.i18n.catalogs import Translator
 from bot.i18n.locales import clean_user_text, isolate, negotiate
+from bot.store.cases import Case
 
 BOT_NAMES = ("bot", "concord")
 
@@ -96,3 +97,32 @@ def forget_now(turn: Turn) -> None:
     turn.conversation.frames.clear()
     turn.forget = True
     turn.say_text(turn.text("privacy.forgotten"), place=Place.direct(turn.member))
+
+
+def account_shown(services: Services, key: str) -> str:
+    """Another account of a member as moderators read it: ``Telegram: Ana (telegram:12)``,
+    its name cleaned like any member text."""
+    profile = profile_of(services, key)
+    ref = member_ref(key, profile.name if profile else "")
+    return f"{ref.platform.capitalize()}: {display(ref)} ({clean_user_text(key, 120)})"
+
+
+def shared_accounts(turn: Turn, case: Case) -> list[str]:
+    """The lines a case's view shows of linked accounts its parties shared for this one
+    case (and for no other): one per party who shared, naming their other accounts."""
+    services = turn.services
+    found = services.store.links.disclosures(services.config.community_id, case.id)
+    lines = []
+    for member in dict.fromkeys(d.member for d in found):
+        party = case.member(member)
+        if party is None:
+            continue
+        accounts = [account_shown(services, d.account) for d in found if d.member == member]
+        lines.append(
+            turn.text(
+                "identity.shared_line",
+                member=f"{display(party.member)} ({party.key})",
+                accounts=", ".join(accounts),
+            )
+        )
+    return lines

@@ -37,8 +37,10 @@ NAME_IDS: dict[str, str] = {
     "reports": N_("command_name.reports"),
     "resume": N_("command_name.resume"),
     "sanction": N_("command_name.sanction"),
+    "share": N_("command_name.share"),
     "start": N_("command_name.start"),
     "stop": N_("command_name.stop"),
+    "unshare": N_("command_name.unshare"),
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core.errors import Conflict
-from bot.store.links import LinkCode, LinkedAccount
+from bot.store.links import Disclosure, LinkCode, LinkedAccount
 from bot.store.sql import Connection
 from bot.store.types import iso, parse_iso
 from bot.store.writes import (
@@ -18,6 +18,8 @@ from bot.store.writes import (
     LinkWrite,
     RemoveLink,
     SetLink,
+    ShareLinks,
+    UnshareLinks,
 )
 
 # The tables as migration 6 made them: a change to them is a new migration.
@@ -30,6 +32,30 @@ SCHEMA = (
     " person TEXT NOT NULL, share_cases INTEGER NOT NULL DEFAULT 0,"
     " linked_at TEXT NOT NULL, PRIMARY KEY (community, member))",
     "CREATE INDEX links_person ON links (community, person)",
+)
+
+# Migration 9: linked accounts a member showed the moderators of one case.
+DISCLOSURE_SCHEMA = (
+    "CREATE TABLE link_disclosures (community TEXT NOT NULL, case_id BIGINT NOT NULL,"
+    " member TEXT NOT NULL, account TEXT NOT NULL, at TEXT NOT NULL,"
+    " PRIMARY KEY (community, case_id, member, account))",
+    "CREATE INDEX link_disclosures_member ON link_disclosures (community, member)",
+    "CREATE INDEX link_disclosures_account ON link_disclosures (community, account)",
+)
+
+# Disclosures whose two accounts are still linked with each other.
+_DISCLOSED = (
+    "SELECT d.case_id, d.member, d.account, d.at FROM link_disclosures d"
+    " JOIN links a ON a.community = d.community AND a.member = d.member"
+    " JOIN links b ON b.community = d.community AND b.member = d.account"
+    " WHERE d.community = ? AND a.person = b.person"
+)
+
+# What was shared of accounts no longer linked: withdrawn with the link.
+_DROP_UNLINKED = (
+    "DELETE FROM link_disclosures WHERE community = ? AND (member NOT IN"
+    " (SELECT member FROM links WHERE community = ?) OR account NOT IN"
+    " (SELECT member FROM links WHERE community = ?))"
 )
 
 # An account left alone in its group is linked to nothing.
@@ -74,6 +100,21 @@ class LinkRecords:
             (community, community, member),
         )
         return [LinkedAccount(m, p, bool(s), parse_iso(at)) for m, p, s, at in rows]
+
+    def disclosures(self, community: str, case_id: int) -> list[Disclosure]:
+        rows = self._conn.execute(
+            f"{_DISCLOSED} AND d.case_id = ? ORDER BY d.member, d.account",
+            (community, case_id),
+        )
+        return [Disclosure(int(c), m, a, parse_iso(at)) for c, m, a, at in rows]
+
+    def disclosures_of(self, community: str, member: str) -> list[Disclosure]:
+        rows = self._conn.execute(
+            f"{_DISCLOSED} AND (d.member = ? OR d.account = ?)"
+            " ORDER BY d.case_id, d.member, d.account",
+            (community, member, member),
+        )
+        return [Disclosure(int(c), m, a, parse_iso(at)) for c, m, a, at in rows]
 
 
 def run_link_write(conn: Connection, write: LinkWrite) -> None:
@@ -121,6 +162,31 @@ def run_link_write(conn: Connection, write: LinkWrite) -> None:
                 "DELETE FROM links WHERE community = ? AND member = ?", (community, member)
             )
             conn.execute(_DROP_LONELY, (community, community))
+            conn.execute(_DROP_UNLINKED, (community, community, community))
+        case ShareLinks() | UnshareLinks():
+            _run_disclosure_write(conn, write)
+
+
+def _run_disclosure_write(conn: Connection, write: ShareLinks | UnshareLinks) -> None:
+    match write:
+        case ShareLinks(community, case_id, member, accounts, at):
+            conn.execute(
+                "DELETE FROM link_disclosures WHERE community = ? AND case_id = ? AND member = ?",
+                (community, case_id, member),
+            )
+            for account in accounts:
+                conn.execute(
+                    "INSERT INTO link_disclosures VALUES (?, ?, ?, ?, ?)",
+                    (community, case_id, member, account, at),
+                )
+        case UnshareLinks(community, member, case_id):
+            mine = (
+                "DELETE FROM link_disclosures WHERE community = ? AND (member = ? OR account = ?)"
+            )
+            if case_id is None:
+                conn.execute(mine, (community, member, member))
+            else:
+                conn.execute(f"{mine} AND case_id = ?", (community, member, member, case_id))
 
 
 def forget_links_sql(conn: Connection, community: str, key: str) -> None:

@@ -28,6 +28,17 @@ class LinkedAccount:
     linked_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """``member`` (a party to the case) showed the moderators of case ``case_id`` that
+    ``account`` is theirs too."""
+
+    case_id: int
+    member: str
+    account: str
+    at: datetime
+
+
 class LinkStore(Protocol):
     def code(self, community: str, code_hash: str) -> LinkCode | None: ...
 
@@ -38,4 +49,13 @@ class LinkStore(Protocol):
     def accounts(self, community: str, member: str) -> list[LinkedAccount]:
         """Every account linked with ``member``, ``member`` included; empty when
         it is linked to nothing."""
+        ...
+
+    def disclosures(self, community: str, case_id: int) -> list[Disclosure]:
+        """The linked accounts shown to the moderators of this one case, still linked."""
+        ...
+
+    def disclosures_of(self, community: str, member: str) -> list[Disclosure]:
+        """Every disclosure ``member`` is in (as the one who shared, or as an account
+        shown), still linked: what moderators were shown about this account."""
         ...

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.core.errors import Conflict
-from bot.store.links import LinkCode, LinkedAccount
+from bot.store.links import Disclosure, LinkCode, LinkedAccount
 from bot.store.memory_tables import LinkRow, Tables
 from bot.store.types import iso, parse_iso
 from bot.store.writes import (
@@ -20,6 +20,8 @@ from bot.store.writes import (
     IssueLinkCode,
     RemoveLink,
     SetLink,
+    ShareLinks,
+    UnshareLinks,
     Write,
 )
 
@@ -49,6 +51,22 @@ class MemoryLinks:
             if c == community and row.person == mine.person
         ]
         return sorted(found, key=lambda a: (a.linked_at, a.member))
+
+    def disclosures(self, community: str, case_id: int) -> list[Disclosure]:
+        return [d for d in self._disclosed(community) if d.case_id == case_id]
+
+    def disclosures_of(self, community: str, member: str) -> list[Disclosure]:
+        found = [d for d in self._disclosed(community) if member in (d.member, d.account)]
+        return sorted(found, key=lambda d: (d.case_id, d.member, d.account))
+
+    def _disclosed(self, community: str) -> list[Disclosure]:
+        tables = self._tables()
+        found = []
+        for (c, case_id, member, account), at in tables.disclosures.items():
+            mine, theirs = tables.links.get((c, member)), tables.links.get((c, account))
+            if c == community and mine and theirs and mine.person == theirs.person:
+                found.append(Disclosure(case_id, member, account, parse_iso(at)))
+        return sorted(found, key=lambda d: (d.member, d.account))
 
 
 def apply_link_write(tables: Tables, write: Write) -> None:
@@ -89,6 +107,23 @@ def apply_link_write(tables: Tables, write: Write) -> None:
             sizes = Counter((c, row.person) for (c, _), row in tables.links.items())
             tables.links = {
                 k: row for k, row in tables.links.items() if sizes[(k[0], row.person)] > 1
+            }
+            tables.disclosures = {
+                k: at
+                for k, at in tables.disclosures.items()
+                if (k[0], k[2]) in tables.links and (k[0], k[3]) in tables.links
+            }
+        case ShareLinks(community, case_id, member, accounts, at):
+            tables.disclosures = {
+                k: v for k, v in tables.disclosures.items() if k[:3] != (community, case_id, member)
+            }
+            for account in accounts:
+                tables.disclosures[(community, case_id, member, account)] = at
+        case UnshareLinks(community, member, case_id):
+            tables.disclosures = {
+                k: v
+                for k, v in tables.disclosures.items()
+                if not (k[0] == community and member in (k[2], k[3]) and case_id in (None, k[1]))
             }
 
 

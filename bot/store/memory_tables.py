@@ -105,6 +105,8 @@ class Tables:
     health: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
     link_codes: dict[tuple[str, str], LinkCode] = field(default_factory=dict)
     links: dict[tuple[str, str], LinkRow] = field(default_factory=dict)
+    # (community, case id, member, account) -> when it was shared.
+    disclosures: dict[tuple[str, int, str, str], str] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(
@@ -128,6 +130,7 @@ class Tables:
             dict(self.health),
             dict(self.link_codes),
             dict(self.links),
+            dict(self.disclosures),
         )
 
     def new_id(self) -> int:

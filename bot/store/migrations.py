@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,12 @@ def _m8_compact_inbox(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE inbox_keys RENAME TO inbox")
 
 
+def _m9_link_disclosures(db: sqlite_utils.Database) -> None:
+    """Linked accounts a member shows the moderators of one of their cases."""
+    for statement in DISCLOSURE_SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -173,6 +180,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (6, _m6_health_counts),
     (7, _m7_links),
     (8, _m8_compact_inbox),
+    (9, _m9_link_disclosures),
 ]
 
 

@@ -181,13 +181,44 @@ class SetLink:
 @dataclass(frozen=True, slots=True)
 class RemoveLink:
     """``member`` is linked to nothing any more; an account left alone in its group
-    is unlinked too."""
+    is unlinked too, and what was shared of an account no longer linked is withdrawn."""
 
     community: str
     member: str
 
 
-LinkWrite = IssueLinkCode | ClaimLinkCode | BurnLinkCodes | DropLinkCode | SetLink | RemoveLink
+@dataclass(frozen=True, slots=True)
+class ShareLinks:
+    """``member``'s linked ``accounts`` are shown to the moderators of one case (what
+    was shared for that case before is replaced)."""
+
+    community: str
+    case_id: int
+    member: str
+    accounts: tuple[str, ...]
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnshareLinks:
+    """The disclosures ``member`` is in (as the one who shared or as an account shown)
+    withdrawn: for one case, or for every case when ``case_id`` is None."""
+
+    community: str
+    member: str
+    case_id: int | None
+
+
+LinkWrite = (
+    IssueLinkCode
+    | ClaimLinkCode
+    | BurnLinkCodes
+    | DropLinkCode
+    | SetLink
+    | RemoveLink
+    | ShareLinks
+    | UnshareLinks
+)
 
 Write = (
     ClaimCaseNumbers

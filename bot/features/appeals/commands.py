@@ -6,7 +6,14 @@ from __future__ import annotations
 from bot.conduct.document import named_section, section_texts
 from bot.core.events import Place
 from bot.engine.flows import start_dialog
-from bot.engine.people import display, is_moderator, resolve, tell, translator_of
+from bot.engine.people import (
+    display,
+    is_moderator,
+    resolve,
+    shared_accounts,
+    tell,
+    translator_of,
+)
 from bot.engine.turn import MODERATORS_ROOM, Command, Turn
 from bot.features.appeals.cases import (
     APPEAL,
@@ -16,6 +23,7 @@ from bot.features.appeals.cases import (
     member_cases,
     new_case,
 )
+from bot.features.appeals.extend import run_extend
 from bot.i18n import N_
 from bot.i18n.locales import clean_user_text
 from bot.store.cases import Case, CaseMember, add_audit, save_case
@@ -26,6 +34,9 @@ def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     which part of the code of conduct (its number or id) and why."""
     if not is_moderator(turn):
         turn.say("common.not_allowed", command="sanction")
+        return
+    if args and args[0].lower() == "extend":
+        run_extend(turn, args[1:])
         return
     target = resolve(turn, args[0]) if args else None
     rule = named_section(turn.services.coc, args[2]) if len(args) > 3 else None
@@ -92,17 +103,16 @@ def run_appeals(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     sanction = records.load(community, int(case.data["sanction"]))
     if what == "show":
         texts = [t.text for t in records.texts(case.id)]
-        turn.say_text(
-            turn.text(
-                "appeal.show",
-                case=str(case.shown),
-                name=display(case.members[0].member),
-                type=str(sanction.data.get("type") if sanction else "-"),
-                reason=str(sanction.data.get("reason") if sanction else "-"),
-                appeal=" ".join(texts) or "-",
-            ),
-            place=Place.direct(turn.member),
+        shown = turn.text(
+            "appeal.show",
+            case=str(case.shown),
+            name=display(case.members[0].member),
+            type=str(sanction.data.get("type") if sanction else "-"),
+            reason=str(sanction.data.get("reason") if sanction else "-"),
+            appeal=" ".join(texts) or "-",
         )
+        lines = [shown, *shared_accounts(turn, case)]
+        turn.say_text("\n".join(lines), place=Place.direct(turn.member))
         return
     decide(turn, case, args[2:])
 

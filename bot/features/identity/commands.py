@@ -19,19 +19,19 @@ KINDS = {
 }
 
 
-def _others(turn: Turn) -> list[str]:
+def others(turn: Turn) -> list[str]:
     community, key = turn.services.config.community_id, turn.member.key
     return [a.member for a in turn.services.store.links.accounts(community, key) if a.member != key]
 
 
 def run_unlink(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     """At once: this account is linked to nothing; the others are told."""
-    others = _others(turn)
-    if not others:
+    accounts = others(turn)
+    if not accounts:
         turn.say("identity.nothing_linked", place=place)
         return
     turn.writes.append(RemoveLink(turn.services.config.community_id, turn.member.key))
-    for other in others:
+    for other in accounts:
         turn.signal(member_ref(other), "identity:unlinked", turn.member.platform)
     turn.record("unlinked", turn.member.key)
     turn.say("identity.unlinked", place=place)
@@ -71,12 +71,12 @@ def _case_line(turn: Turn, case: Case, source: str) -> str:
 
 
 def has_links(turn: Turn, call: ActionCall) -> str | None:
-    return "linked" if _others(turn) else None
+    return "linked" if others(turn) else None
 
 
 def forget_linked(turn: Turn, call: ActionCall) -> str | None:
     """The linked accounts are forgotten too, each in its own turn, right after this."""
-    for other in _others(turn):
+    for other in others(turn):
         turn.signal(member_ref(other), FORGET)
     return None
 

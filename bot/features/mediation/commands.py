@@ -11,7 +11,7 @@ from bot.config.mediation import MediatorEntry
 from bot.core.actions import NotifyModerators
 from bot.core.events import Place
 from bot.engine.flows import start_dialog
-from bot.engine.people import display, is_bot, resolve
+from bot.engine.people import display, is_bot, resolve, shared_accounts
 from bot.engine.turn import SESSION_SPACE, Command, Turn
 from bot.features.mediation import cases as med
 from bot.features.mediation.agreement import close, propose_agreement, reopen
@@ -223,6 +223,7 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
         lines.append(
             f"- {display(member.member)} ({member.key}): {turn.text(said) if said else consent}"
         )
+    lines += shared_accounts(turn, case)
     labels = {
         "statement_what": turn.text("mediation.label_what"),
         "statement_affected": turn.text("mediation.label_affected"),

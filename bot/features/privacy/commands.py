@@ -57,12 +57,25 @@ def my_data(turn: Turn) -> dict[str, Any]:
             for a in store.links.accounts(community, key)
             if a.member != key
         ],
+        "shared_with_moderators": _disclosures(turn),
         "log": [
             _own_view(entry, key)
             for entry in store.audit_log(community)
             if key in (entry["actor"], entry["subject"])
         ],
     }
+
+
+def _disclosures(turn: Turn) -> list[dict[str, str]]:
+    """Which linked accounts the moderators of which case see as the member's."""
+    services = turn.services
+    community, key = services.config.community_id, turn.member.key
+    shown = []
+    for d in services.store.links.disclosures_of(community, key):
+        case = services.store.cases.load(community, d.case_id)
+        named = f"{case.kind} {case.shown}" if case else str(d.case_id)
+        shown.append({"case": named, "shared_by": d.member, "account": d.account, "at": iso(d.at)})
+    return shown
 
 
 def _own_view(entry: dict[str, str], key: str) -> dict[str, str]:

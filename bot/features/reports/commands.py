@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.events import Place, TimerFired
 from bot.engine.flows import start_dialog
-from bot.engine.people import display, is_moderator, member_ref, resolve, tell
+from bot.engine.people import display, is_moderator, member_ref, resolve, shared_accounts, tell
 from bot.engine.turn import MODERATORS_ROOM, Command, Turn
 from bot.features.reports import cases as reports
 from bot.features.reports.actions import section_title
@@ -94,6 +94,8 @@ def _show(turn: Turn, case: Case, rest: str) -> None:
     ]
     if case.data.get("claimed_by"):
         lines.append(f"{labels['claimed']}: {case.data['claimed_by']}")
+    if is_moderator(turn):  # not an emergency contact reading it
+        lines += shared_accounts(turn, case)
     for text in turn.services.store.cases.texts(case.id):
         lines.append(f"[{labels.get(text.kind, text.kind)}] {text.text}")
     lines.append(turn.text("mediation.log_heading"))
