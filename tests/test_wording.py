@@ -76,15 +76,20 @@ def test_russian_says_confidential_not_personally_and_one_word_for_emergency() -
 
 
 def test_privately_is_never_personally_in_russian_or_ukrainian() -> None:
-    """ "Privately" (only the member and the team) is not "personally" (лично, особисто):
-    a member could think they must speak to a moderator in person."""
-    for language, personally in (("ru", r"\bлично\b"), ("uk", r"\bособисто\b")):
+    """ "Privately" (only the member and the team) is not "personally" (лично, особисто,
+    особисте): a member could think they must speak to a moderator in person. The plural
+    (особисті повідомлення) stays allowed: it names direct messages."""
+    for language, personally in (("ru", r"(?i)\bлично\b"), ("uk", r"(?i)\bособист(о|е|ий|а)\b")):
         for msgid in (
             "common.answered_privately",
             "mediation.to_report",
             "mediation.private_usage",
+            "command.report",
+            "report.intro",
         ):
             assert not re.search(personally, text(language, msgid)), (language, msgid)
+    for msgid in ("command.report", "report.intro"):
+        assert "конфіденційн" in text("uk", msgid).lower(), msgid
 
 
 def test_the_german_emergency_alert_says_what_is_at_stake() -> None:
