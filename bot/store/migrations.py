@@ -12,6 +12,8 @@ from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
 log = logging.getLogger(__name__)
 
+MEMBER_COMMUNITIES_INDEX = "CREATE INDEX profiles_member ON profiles (member)"
+
 
 def _m1_core(db: sqlite_utils.Database) -> None:
     db.table("inbox").create({"event_key": str, "seen_at": str}, pk="event_key")
@@ -164,6 +166,12 @@ def _m8_compact_inbox(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE inbox_keys RENAME TO inbox")
 
 
+def _m12_member_communities(db: sqlite_utils.Database) -> None:
+    """The communities a member belongs to, found by the member (a deployment of many
+    communities routes their direct messages by it)."""
+    db.execute(MEMBER_COMMUNITIES_INDEX)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -173,6 +181,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (6, _m6_health_counts),
     (7, _m7_links),
     (8, _m8_compact_inbox),
+    (12, _m12_member_communities),
 ]
 
 

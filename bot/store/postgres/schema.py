@@ -111,6 +111,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (6, _M6_HEALTH_COUNTS),
     (7, _M7_LINKS),
     (8, _M8_COMPACT_INBOX),
+    (12, ("CREATE INDEX profiles_member ON profiles (member)",)),
 ]
 LATEST = MIGRATIONS[-1][0]
 
