@@ -178,10 +178,14 @@ def _deployment(doc: YamlDocument, base: Path, top: dict[str, Any]) -> dict[str,
 
 def _spaces(doc: YamlDocument, raw: Any) -> dict[str, tuple[str, ...]]:
     raw = SPACES.check(doc, ("spaces",), raw)
-    return {
+    spaces = {
         name: tuple(str(s).strip() for s in SPACES.read(doc, ("spaces",), raw, name))
         for name in raw
     }
+    for i, group in enumerate(spaces.get("telegram", ())):
+        if not group.startswith("-") or not group[1:].isdigit():
+            raise doc.error(("spaces", "telegram", i), "a Telegram group id is a negative number")
+    return spaces
 
 
 def _languages(doc: YamlDocument, community: dict[str, Any]) -> tuple[str, tuple[str, ...]]:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.core.actions import ScheduleTimer
+from bot.core.actions import Action, NotifyModerators, Say, ScheduleTimer
 from bot.core.errors import Conflict, StoreUnavailable
-from bot.core.events import Event, MemberRef
+from bot.core.events import Event, MemberRef, Place, PlaceKind
 from bot.core.state import (
     Conversation,
     Profile,
@@ -77,12 +77,18 @@ class Engine:
         self.observer: Observer = NoObserver()
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
-        self.commands: dict[str, Command] = command_table(
-            list(services.dialogs.values()), services.features.commands
-        )
+        self.commands: dict[str, Command]
+        self.command_aliases: dict[str, str]
+        if peers is not None and peers.services.languages == services.languages:
+            # The same dialogs, features and languages: the same commands.
+            self.commands, self.command_aliases = peers.commands, peers.command_aliases
+        else:
+            self.commands = command_table(
+                list(services.dialogs.values()), services.features.commands
+            )
+            # Names members may type in their language: localized name -> command.
+            self.command_aliases = aliases(services.catalogs, self.commands, services.languages)
         services.commands = self.commands
-        # Names members may type in their language: localized name -> command.
-        self.command_aliases = aliases(services.catalogs, self.commands, services.languages)
         self.middlewares: list[Middleware] = list(
             middlewares
             if middlewares is not None
@@ -230,6 +236,8 @@ class Engine:
                 event, turn.now, services, conversation, profile, turn.locale, turn.translator
             )
             turn.say("common.error")
+        if len(self.timers.engines) > 1:
+            turn.outbox = [self._to_own_room(action) for action in turn.outbox]
         profile_now = profile_to_dict(turn.profile)
         changes = turn_changes(turn, event_key, timer_id)
         if not turn.forget and profile_now != written:  # most events change no profile
@@ -252,6 +260,14 @@ class Engine:
             if any(t.due_at <= turn.now for t in turn.timers):
                 self.timers.signalled = True
         return items
+
+    def _to_own_room(self, action: Action) -> Action:
+        """In a deployment of many communities, a notice to moderators goes to this
+        community's own moderators' room, never to a room a platform keeps for all."""
+        if not isinstance(action, NotifyModerators):
+            return action
+        room = Place(action.platform, PlaceKind.CHANNEL, self.services.config.moderators.channel)
+        return Say(room, action.text)
 
     def _default_translator(self) -> Translator:
         # Looked up once: negotiating the locale on every event showed in profiles.
@@ -288,6 +304,11 @@ class Engine:
         stored_profile = store.load_profile(self.community, member.key)
         profile = profile_from_dict(stored_profile) if stored_profile else Profile(member.name)
         return conversation, profile, stored_profile
+
+    def waits_in(self, member: MemberRef, place: Place) -> bool:
+        """Whether a flow of this community waits for the member's answer there."""
+        conversation, _, _ = self._load(member)
+        return conversation.active_in(place) is not None
 
     def _remember(
         self, key: str, conversation: Conversation, profile: Profile, written: dict[str, Any]
