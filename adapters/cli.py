@@ -149,6 +149,8 @@ def run_languages(write: Path | None) -> int:
 def run_check(config_path: Path | None, db: str | None = None) -> int:
     config = load_config(config_path)
     catalogs, coc, dialogs = load_content(config)
+    for other in config.communities[1:]:  # a deployment's: each community's content too
+        load_content(other)
     for name, section in config.platforms.items():
         settings_module(name).parse(section, check_only=True)
     url = db or config.database_url
@@ -159,6 +161,7 @@ def run_check(config_path: Path | None, db: str | None = None) -> int:
     print(
         f"{config.source}: OK: {len(dialogs)} dialogs, {len(catalogs.available)} languages, "
         f"code of conduct version {coc.version} with {len(coc.sections)} sections"
+        + (f"; {len(config.communities)} communities" if config.communities else "")
     )
     if database:
         print(database)

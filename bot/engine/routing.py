@@ -89,6 +89,7 @@ class Router:
             return await self._confirm(event, chosen)
         target = self.route(event)
         if isinstance(target, Engine):
+            self._forget_question(event)
             return await target.handle(replace(event, community=target.community))
         if not isinstance(event, TextSaid | CommandRun | ChoiceMade):
             log.info("an event of no one community is set aside: %s", type(event).__name__)
@@ -144,6 +145,15 @@ class Router:
         if asked and number.isdigit() and 1 <= int(number) <= len(asked):
             return asked[int(number) - 1]
         return None
+
+    def _forget_question(self, event: Event) -> None:
+        """A direct message that went to a community answers no "which community?"
+        asked before: a number typed later answers that community's question."""
+        place, member = event_place(event), event.member
+        if place is None or place.kind != PlaceKind.DIRECT:
+            return
+        if self.store.member_record(member.platform, member.id, ASKED):
+            self.store.set_member_record(member.platform, member.id, ASKED, "")
 
     async def _confirm(self, event: Event, community: str) -> bool:
         member = event.member
