@@ -84,12 +84,14 @@ class Router:
         return tuple(found)
 
     async def handle(self, event: Event) -> bool:
-        chosen = self._answer_to_question(event)
+        asked = self._asked(event)
+        chosen = self._answer_to_question(event, asked)
         if chosen is not None:
             return await self._confirm(event, chosen)
         target = self.route(event)
         if isinstance(target, Engine):
-            self._forget_question(event)
+            if asked:  # it answered none of the communities offered: they are not kept
+                self.store.set_member_record(event.member.platform, event.member.id, ASKED, "")
             return await target.handle(replace(event, community=target.community))
         if not isinstance(event, TextSaid | CommandRun | ChoiceMade):
             log.info("an event of no one community is set aside: %s", type(event).__name__)
@@ -120,6 +122,8 @@ class Router:
     def _by_member(self, event: Event) -> Engine | Ambiguous:
         member = event.member
         belongs = self.communities_of(member.key)
+        if len(belongs) == 1:  # (rules 1 and 2 could only name this one)
+            return self.engines[belongs[0]]
         direct = Place.direct(member)
         waiting = [c for c in belongs if self.engines[c].waits_in(member, direct)]
         if len(waiting) == 1:
@@ -127,33 +131,27 @@ class Router:
         chosen = self.store.member_record(member.platform, member.id, CHOSEN)
         if chosen in belongs and (not waiting or chosen in waiting):
             return self.engines[chosen]
-        if len(belongs) == 1:
-            return self.engines[belongs[0]]
         return Ambiguous(tuple(waiting or belongs))
 
-    def _answer_to_question(self, event: Event) -> str | None:
-        """The community a member picks by answering "which community?"."""
-        member = event.member
+    def _asked(self, event: Event) -> list[str]:
+        """The communities a member was asked to choose from, if they have not chosen:
+        read for what they write in direct messages only."""
+        place, member = event_place(event), event.member
+        if not isinstance(event, TextSaid) or place is None or place.kind != PlaceKind.DIRECT:
+            return []
+        return (self.store.member_record(member.platform, member.id, ASKED) or "").split()
+
+    def _answer_to_question(self, event: Event, asked: list[str]) -> str | None:
+        """The community a member picks by answering "which community?" (a press, or
+        its number typed), if they still belong to it."""
+        picked = None
         if isinstance(event, ChoiceMade) and event.choice.startswith(CHOICE_PREFIX):
             picked = event.choice.removeprefix(CHOICE_PREFIX)
-            return picked if picked in self.communities_of(member.key) else None
-        place = event_place(event)
-        if not isinstance(event, TextSaid) or place is None or place.kind != PlaceKind.DIRECT:
-            return None
-        asked = (self.store.member_record(member.platform, member.id, ASKED) or "").split()
-        number = event.text.strip().rstrip(".")
-        if asked and number.isdigit() and 1 <= int(number) <= len(asked):
-            return asked[int(number) - 1]
-        return None
-
-    def _forget_question(self, event: Event) -> None:
-        """A direct message that went to a community answers no "which community?"
-        asked before: a number typed later answers that community's question."""
-        place, member = event_place(event), event.member
-        if place is None or place.kind != PlaceKind.DIRECT:
-            return
-        if self.store.member_record(member.platform, member.id, ASKED):
-            self.store.set_member_record(member.platform, member.id, ASKED, "")
+        elif isinstance(event, TextSaid) and asked:
+            number = event.text.strip().rstrip(".")
+            if number.isdigit() and 1 <= int(number) <= len(asked):
+                picked = asked[int(number) - 1]
+        return picked if picked in self.communities_of(event.member.key) else None
 
     async def _confirm(self, event: Event, community: str) -> bool:
         member = event.member
