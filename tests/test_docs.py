@@ -211,7 +211,7 @@ async def test_the_readme_linking_transcript_passes_as_written(
 def test_the_readme_deployment_of_many_communities_checks_as_written(tmp_path: Path) -> None:
     files = {}
     for block in code_blocks(section("Many communities in one deployment")):
-        first, _, rest = block.partition("\n")
+        first = block.partition("\n")[0]
         if first.startswith("# ") and first.endswith(".yaml"):
             files[first.removeprefix("# ")] = block
     assert set(files) == {"concord.yaml", "communities/river.yaml", "communities/forest.yaml"}

@@ -770,3 +770,16 @@ def test_erasure_takes_the_members_links_and_codes_and_nobody_elses(backend: Bac
     assert links.accounts(C, ANA.key) == []
     assert [a.member for a in links.accounts(C, ON_DISCORD.key)] == [ON_DISCORD.key, ON_MATRIX.key]
     assert [a.member for a in links.accounts(C, BOB.key)] == [BOB.key, MOD.key]
+
+
+def test_a_members_communities_are_those_where_they_have_a_profile(backend: Backend) -> None:
+    store = backend.store
+    assert store.communities_of(ANA.key) == []
+    for community, event in (("river", "e1"), ("forest", "e2")):
+        store.apply(Changes(at=NOW, event_key=event, profiles={(community, ANA.key): {"n": 1}}))
+    store.apply(Changes(at=NOW, event_key="e3", profiles={("river", BOB.key): {"n": 2}}))
+    store = backend.reopen()
+    assert store.communities_of(ANA.key) == ["forest", "river"]
+    assert store.communities_of(BOB.key) == ["river"]
+    store.apply(Changes(at=NOW, event_key="e4", writes=[forget_member("forest", ANA.key, True)]))
+    assert store.communities_of(ANA.key) == ["river"]  # forgotten in one, kept in the other
