@@ -363,6 +363,16 @@ def test_a_shared_moderators_room_or_a_platform_wide_role_is_refused(tmp_path: P
     with pytest.raises(ConfigError, match=r"alpha\.yaml") as error:
         load_config(path)
     assert error.value.key == "moderators.channel"
+    # Nor may one community name another's moderators' room as its space.
+    beta.write_text(
+        beta.read_text("utf-8").replace('"alpha-moderators"', '"beta-moderators"'), "utf-8"
+    )
+    kept = beta.read_text("utf-8")
+    beta.write_text(kept + '  irc: ["alpha-moderators"]\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"alpha\.yaml") as error:
+        load_config(path)
+    assert error.value.key == "spaces.irc[0]"
+    beta.write_text(kept, "utf-8")
     beta.write_text(
         beta.read_text("utf-8").replace('"alpha-moderators"', '"beta-moderators"'), "utf-8"
     )

@@ -220,6 +220,7 @@ def test_the_readme_deployment_of_many_communities_checks_as_written(tmp_path: P
         (tmp_path / name).write_text(text, "utf-8")
     config = load_config(tmp_path / "concord.yaml")
     assert [c.community_id for c in config.communities] == ["forest", "river"]
-    assert config.communities[0].spaces == {"telegram": ("-1001000000002", "-1001000000003")}
+    forest = ("-1001000000002", "-1001000000003", "-1002000000002")
+    assert config.communities[0].spaces == {"telegram": forest}
     result = concord("check", "concord.yaml", cwd=tmp_path)
     assert result.returncode == 0 and "2 communities" in result.stdout, result.stderr

@@ -26,8 +26,7 @@ def check_distinct(entries: list[tuple[YamlDocument, dict[str, Any]]]) -> None:
     """No two communities share an id, a platform space or a moderators' room (nor a
     welcome channel, where welcomes are public): the later file is named."""
     ids: dict[str, str] = {}
-    spaces: dict[tuple[str, str], str] = {}
-    rooms: dict[str, str] = {}
+    places: dict[str, str] = {}  # a space's or a room's id -> the file of its community
     for doc, fields in entries:
         community = fields["community_id"]
         if community in ids:
@@ -35,27 +34,24 @@ def check_distinct(entries: list[tuple[YamlDocument, dict[str, Any]]]) -> None:
                 ("community", "id"), f"the id '{community}' is taken by {ids[community]}"
             )
         ids[community] = doc.name
-        for platform, names in fields["spaces"].items():
-            for i, space in enumerate(names):
-                if (platform, space) in spaces:
-                    other = spaces[(platform, space)]
-                    raise doc.error(
-                        ("spaces", platform, i), f"'{space}' belongs to the community of {other}"
-                    )
-                spaces[(platform, space)] = doc.name
-        for path, room in _rooms(fields):
-            if room in rooms:
+        named: list[tuple[tuple[str | int, ...], str]] = [
+            (("spaces", platform, i), space)
+            for platform, spaces in fields["spaces"].items()
+            for i, space in enumerate(spaces)
+        ]
+        for path, place in [*named, *_rooms(fields)]:
+            other = places.setdefault(place, doc.name)
+            if other != doc.name:
                 raise doc.error(
                     path,
-                    f"'{room}' is the room of the community of {rooms[room]}; every"
-                    " community of a deployment needs its own",
+                    f"'{place}' belongs to the community of {other}; every community of a"
+                    " deployment has its own spaces and rooms",
                 )
-            rooms[room] = doc.name
 
 
-def _rooms(fields: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+def _rooms(fields: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """The places a community's notices about its members go to."""
-    found: list[tuple[tuple[str, ...], str]] = [
+    found: list[tuple[tuple[str | int, ...], str]] = [
         (("moderators", "channel"), fields["moderators"].channel)
     ]
     onboarding = fields["onboarding"]
