@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import concord_runs
 from measuring import Timings, proc_status, timed_loop
 from workload import ANSWERS, LANGUAGES, STEPS
 
@@ -84,17 +85,8 @@ def updates(members: int, k: int) -> Iterator[Any]:
             yield TextSaid(f"m{index}:{step}", community, who, place=direct, text=text)
 
 
-class CountingAdapter:
+class CountingAdapter(concord_runs.CountingAdapter):
     platform = "irc"
-
-    def __init__(self) -> None:
-        from bot.core.actions import Capabilities
-
-        self.capabilities = Capabilities(native_choices=False, private_spaces=True)
-        self.delivered = 0
-
-    async def deliver(self, action: object, idempotency_key: str) -> None:
-        self.delivered += 1
 
 
 def build(path: Path) -> tuple[list[Any], float]:

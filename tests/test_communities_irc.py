@@ -6,21 +6,12 @@ channel only."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
-from adapters.irc.adapter import IrcAdapter, create
-from adapters.irc.settings import parse
-from bot.app import build_engines
 from bot.config.community import Config, load_config
-from bot.core.clock import ManualClock
-from bot.engine.engine import Engine
-from bot.engine.host import AdapterHost
 from tests.irc_server import InspIRCd
-from tests.test_irc import OPERATOR, QUICK, ircd, members, start_of
+from tests.test_irc import OPERATOR, QUICK, ircd, members, running, start_of
 
 __all__ = ["ircd"]  # the server fixture
 ROOT = Path(__file__).parents[1]
@@ -54,46 +45,13 @@ def write_deployment(tmp_path: Path, port: int) -> Config:
     return load_config(path)
 
 
-@contextlib.asynccontextmanager
-async def running(config: Config, database: Path) -> AsyncIterator[tuple[IrcAdapter, list[Engine]]]:
-    """Both communities and one IRC adapter, as ``concord run`` wires them, until the
-    adapter is ready (registered, channels joined)."""
-    engines = build_engines(config, database, ManualClock())
-    adapter = create(parse(config.platforms["irc"]), AdapterHost.of(engines))
-    engines[0].add_adapter(adapter, ready=False)
-    ready = asyncio.Event()
-    real_ready = adapter.host.ready
-
-    def on_ready(platform: str) -> None:
-        real_ready(platform)
-        ready.set()
-
-    adapter.host.ready = on_ready  # type: ignore[method-assign]
-    tasks = [
-        asyncio.create_task(adapter.run()),
-        asyncio.create_task(engines[0].retry_outbox(timedelta(seconds=0.2))),
-    ]
-    try:
-        waiting = asyncio.create_task(ready.wait())
-        await asyncio.wait([waiting, tasks[0]], return_when=asyncio.FIRST_COMPLETED)
-        if tasks[0].done():
-            tasks[0].result()
-        yield adapter, engines
-    finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        await adapter.close()
-        engines[0].services.store.close()
-
-
 async def test_two_communities_share_one_connection_and_keep_their_moderators(
     tmp_path: Path, ircd: InspIRCd
 ) -> None:
     config = write_deployment(tmp_path, ircd.port)
-    async with asyncio.timeout(60), running(config, tmp_path / "db") as (_, engines):
-        alpha, beta = engines
+    async with asyncio.timeout(60), running(config, tmp_path / "db") as (adapter, _):
+        assert adapter.host.router is not None
+        alpha, beta = adapter.host.router.engines.values()
         ana, moda, modb = await members(ircd.port, "ana", "moda", "modb")
         await moda.join("#alpha-mods")
         await modb.join("#beta-mods")

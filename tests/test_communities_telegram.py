@@ -6,23 +6,16 @@ private chat is about; a moderators' notice reaches that community's chat only."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from adapters.telegram.adapter import TelegramAdapter, create
-from adapters.telegram.settings import parse
-from bot.app import build_engines
 from bot.config.community import Config, load_config
-from bot.core.clock import ManualClock
-from bot.engine.engine import Engine
-from bot.engine.host import AdapterHost
 from tests.telegram_standin import BotApiStandIn
-from tests.test_telegram import FAST, TOKEN, TOKEN_ENV, catalog_start
+from tests.test_telegram import FAST, TOKEN_ENV, _token, catalog_start, running, standin
 
+__all__ = ["_token", "standin"]  # the fixtures: the token's variable, the Bot API stand-in
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'"),
     pytest.mark.filterwarnings("ignore:Deprecated since version v22.2"),
@@ -31,19 +24,6 @@ ROOT = Path(__file__).parents[1]
 GROUPS = {"alpha": -1001000000001, "beta": -1001000000002}
 ROOMS = {"alpha": -1001000000091, "beta": -1001000000092}
 LANGUAGES = {"alpha": "en", "beta": "es"}
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[BotApiStandIn]:
-    server = BotApiStandIn(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
 
 
 def write_deployment(tmp_path: Path, standin: BotApiStandIn) -> Config:
@@ -67,33 +47,14 @@ def write_deployment(tmp_path: Path, standin: BotApiStandIn) -> Config:
     return load_config(path)
 
 
-@contextlib.asynccontextmanager
-async def running(
-    config: Config, database: Path, standin: BotApiStandIn
-) -> AsyncIterator[tuple[TelegramAdapter, list[Engine]]]:
-    """Both communities and one Telegram adapter, as ``concord run`` starts them."""
-    standin.limits = FAST
-    engines = build_engines(config, database, ManualClock())
-    adapter = create(parse(config.platforms["telegram"]), AdapterHost.of(engines), FAST)
-    engines[0].add_adapter(adapter)
-    task = asyncio.create_task(adapter.run())
-    try:
-        await standin.wait_for(lambda: bool(standin.poll_offsets) or task.done())
-        if task.done():
-            task.result()
-        yield adapter, engines
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await adapter.close()
-        engines[0].services.store.close()
-
-
 async def test_two_groups_two_communities_one_bot(tmp_path: Path, standin: BotApiStandIn) -> None:
     config = write_deployment(tmp_path, standin)
-    async with asyncio.timeout(60), running(config, tmp_path / "db", standin) as (_, engines):
-        alpha, beta = engines
+    async with (
+        asyncio.timeout(60),
+        running(config, tmp_path / "db", standin, FAST) as (adapter, _),
+    ):
+        assert adapter.host.router is not None
+        alpha, beta = adapter.host.router.engines.values()
         ana = standin.user(5001, "Ana")
         for group in GROUPS.values():
             standin.join(standin.group(group), ana)
