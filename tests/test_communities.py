@@ -119,7 +119,7 @@ async def say(host: AdapterHost, name: str, text: str, group: str | None = None)
     )
 
 
-async def run(host: AdapterHost, name: str, text: str, group: str | None = None) -> None:
+async def run(host: AdapterHost, name: str, text: str, group: str | None = None) -> bool:
     words = text.lstrip("/").split()
     event = CommandRun(
         uuid.uuid4().hex,
@@ -129,7 +129,7 @@ async def run(host: AdapterHost, name: str, text: str, group: str | None = None)
         name=words[0],
         args=tuple(words[1:]),
     )
-    await send(host, event)
+    return await send(host, event)
 
 
 async def join(host: AdapterHost, name: str, group: str) -> None:
@@ -244,6 +244,10 @@ async def test_direct_messages_follow_the_rule(
     adapter.take()
     await say(host, "bo", "/help")
     assert store.communities_of("telegram:bo") == ["beta"]
+    # In a channel of no community, nothing is handled nor said, whoever writes.
+    adapter.take()
+    assert not await say(host, "stranger", "hello", group="-1009")
+    assert not await run(host, "bo", "/report", group="-1009") and adapter.sent == []
     assert not any(
         isinstance(a, Ask) and a.choices and a.choices[0].key.startswith("community:")
         for a in adapter.sent

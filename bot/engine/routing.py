@@ -2,7 +2,8 @@
 
 An event in a space (a Discord server, a Matrix room, a Telegram group, an IRC channel)
 belongs to the community whose file names that space; a moderators' room or welcome
-channel, to the community that names it (no two may share one). An event with no space
+channel, to the community that names it (no two may share one); an event in a channel
+of no community is set aside, whoever sent it. An event with no space
 (a direct message, a choice pressed there) belongs, in this order, to:
 
 1. the one community whose flow waits for the member's direct messages;
@@ -93,19 +94,24 @@ class Router:
             if asked:  # it answered none of the communities offered: they are not kept
                 self.store.set_member_record(event.member.platform, event.member.id, ASKED, "")
             return await target.handle(replace(event, community=target.community))
-        if not isinstance(event, TextSaid | CommandRun | ChoiceMade):
+        place = event_place(event)
+        said = isinstance(event, TextSaid | CommandRun | ChoiceMade)
+        if not said or (place is not None and place.kind != PlaceKind.DIRECT):
+            # Only what a member writes in direct messages is answered with a question:
+            # in a channel of no one community, nothing is said to anyone.
             log.info("an event of no one community is set aside: %s", type(event).__name__)
             return False
         return await self._ask(event, target.communities)
 
     def route(self, event: Event) -> Engine | Ambiguous:
+        """The engine of the event's community, or what to ask (see the module)."""
         place = event_place(event)
         if place is not None and place.kind != PlaceKind.DIRECT:
             community = self.by_space.get((place.platform, place.id)) or self.by_room.get(place.id)
             if community is None and place.kind == PlaceKind.PRIVATE:
                 community = self._case_space(event.member.key, place.id)
-            if community is not None:
-                return self.engines[community]
+            # A channel of no community is nobody's: never guessed from the member.
+            return self.engines[community] if community is not None else Ambiguous(())
         return self._by_member(event)
 
     def _case_space(self, member: str, space: str) -> str | None:
