@@ -280,6 +280,22 @@ async def test_direct_messages_follow_the_rule(
     assert await send(host, press)
     assert not await send(host, press)  # a re-delivery is not answered twice
     assert store.member_record("telegram", "cy", "community") == "alpha"
+    # A message delivered again after the member chose another community stays with
+    # the community that handled it: ignored there, never handled by the other.
+    hello = TextSaid(
+        uuid.uuid4().hex, host.community, ref("cy"), place=Place.direct(ref("cy")), text="hi"
+    )
+    assert await send(host, hello)
+    press = ChoiceMade(
+        uuid.uuid4().hex,
+        host.community,
+        ref("cy"),
+        place=Place.direct(ref("cy")),
+        choice="community:beta",
+    )
+    assert await send(host, press)
+    assert not await send(host, hello)
+    assert not store.seen(f"beta|telegram|{hello.event_id}")
 
 
 async def test_timers_fire_in_their_own_community(

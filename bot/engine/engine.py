@@ -150,7 +150,7 @@ class Engine:
             return handled
 
     async def _handle(self, event: Event, timer_id: int | None) -> bool:
-        event_key = f"{event.community}|{event.member.platform}|{event.event_id}"
+        event_key = inbox_key(event.community, event)
         store = self.services.store
         if store.seen(event_key):
             return False
@@ -365,6 +365,11 @@ class Engine:
             )
             self.timers.wakeup.set()
         return len(members)
+
+
+def inbox_key(community: str, event: Event) -> str:
+    """The key under which the store remembers an event handled in a community."""
+    return f"{community}|{event.member.platform}|{event.event_id}"
 
 
 def _wrap(middleware: Middleware, call_next: Handler) -> Handler:

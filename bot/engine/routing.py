@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from bot.core.actions import Ask, Choice, Say
 from bot.core.events import ChoiceMade, CommandRun, Event, Place, PlaceKind, TextSaid, event_place
-from bot.engine.engine import Engine
+from bot.engine.engine import Engine, inbox_key
 from bot.engine.people import locale_of
 from bot.i18n import N_
 from bot.i18n.locales import isolate
@@ -130,6 +130,11 @@ class Router:
         belongs = self.communities_of(member.key)
         if len(belongs) == 1:  # (rules 1 and 2 could only name this one)
             return self.engines[belongs[0]]
+        for community in belongs:
+            # Delivered again (after a crash): to the community that handled it, which
+            # ignores it, whatever the rules would say now that it changed things.
+            if self.store.seen(inbox_key(community, event)):
+                return self.engines[community]
         direct = Place.direct(member)
         waiting = [c for c in belongs if self.engines[c].waits_in(member, direct)]
         if len(waiting) == 1:
@@ -204,7 +209,7 @@ class Router:
     def _commit(self, event: Event, community: str, action: Ask | Say) -> list[OutboxItem] | None:
         """The answer committed with the event's id, so a re-delivery is not answered
         twice."""
-        key = f"{community}|{event.member.platform}|{event.event_id}"
+        key = inbox_key(community, event)
         if self.store.seen(key):
             return None
         now = self.first.services.clock.now()
