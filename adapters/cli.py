@@ -21,7 +21,7 @@ from adapters.operations import Operations
 from adapters.platforms import Role, platform_specs, run_platforms, settings_module
 from bot.app import default_database, load_content, open_store
 from bot.config.community import load_config
-from bot.config.schema import config_schema
+from bot.config.schema import community_file_schema, config_schema
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConcordError, UsageError
 from bot.core.resources import locales_dir
@@ -62,7 +62,12 @@ def parser_of_commands() -> argparse.ArgumentParser:
     languages.add_argument(
         "--write", type=Path, metavar="FILE", help="replace the table in FILE (README.md)"
     )
-    commands.add_parser("schema", help="print the JSON Schema of concord.yaml")
+    schema = commands.add_parser("schema", help="print the JSON Schema of concord.yaml")
+    schema.add_argument(
+        "--community",
+        action="store_true",
+        help="the schema of one community's file in a deployment's communities folder",
+    )
     run = commands.add_parser(
         "run", help="run every configured platform in one process", parents=[operations]
     )
@@ -103,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return run_check(args.config, args.db)
         if args.command == "schema":
-            print(json.dumps(config_schema(platform_specs()), indent=2, ensure_ascii=False))
+            shown = community_file_schema() if args.community else config_schema(platform_specs())
+            print(json.dumps(shown, indent=2, ensure_ascii=False))
             return 0
         if args.command == "languages":
             return run_languages(args.write)
@@ -143,6 +149,8 @@ def run_languages(write: Path | None) -> int:
 def run_check(config_path: Path | None, db: str | None = None) -> int:
     config = load_config(config_path)
     catalogs, coc, dialogs = load_content(config)
+    for other in config.communities[1:]:  # a deployment's: each community's content too
+        load_content(other)
     for name, section in config.platforms.items():
         settings_module(name).parse(section, check_only=True)
     url = db or config.database_url
@@ -153,6 +161,7 @@ def run_check(config_path: Path | None, db: str | None = None) -> int:
     print(
         f"{config.source}: OK: {len(dialogs)} dialogs, {len(catalogs.available)} languages, "
         f"code of conduct version {coc.version} with {len(coc.sections)} sections"
+        + (f"; {len(config.communities)} communities" if config.communities else "")
     )
     if database:
         print(database)

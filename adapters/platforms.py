@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from adapters.operations import Operations
-from bot.app import build_engine
+from bot.app import build_engines
 from bot.config.community import Config, load_config
 from bot.config.fields import Section
 from bot.config.keys import PLATFORM_NAMES
@@ -141,10 +141,11 @@ async def run_platforms(
     settings = check_platforms(config, _on_store(role, config, database))
     modules = {name: adapter_module(name) for name in settings}
     observer = operations.start(config) if operations is not None else None
-    engine = build_engine(config, database)
-    if observer is not None:
-        engine.observe(observer)
-    host = AdapterHost(engine)
+    engines = build_engines(config, database)  # one per community; one outbox and timers
+    engine = engines[0]
+    for community in engines:
+        community.observe(observer or community.observer)
+    host = AdapterHost.of(engines)
     adapters = [
         _attach(module.create(settings[name], host), engine) for name, module in modules.items()
     ]
@@ -154,7 +155,8 @@ async def run_platforms(
         loop.add_signal_handler(sig, stop.set)
     # What a crash left in the outbox goes out (by retry_outbox) as each adapter
     # reports ready.
-    engine.schedule_reacknowledgements()
+    for community in engines:
+        community.schedule_reacknowledgements()
     core = [
         asyncio.create_task(engine.run_timers(), name="timers"),
         asyncio.create_task(engine.retry_outbox(), name="outbox"),

@@ -206,3 +206,21 @@ async def test_the_readme_linking_transcript_passes_as_written(
     drawn = iter(re.findall(r"Your linking code is ([A-Z2-9]{6})", block))
     monkeypatch.setattr(codes, "draw_code", lambda: next(drawn))
     assert await play(load_config(None), tmp_path / "linking.db", block) == []
+
+
+def test_the_readme_deployment_of_many_communities_checks_as_written(tmp_path: Path) -> None:
+    files = {}
+    for block in code_blocks(section("Many communities in one deployment")):
+        first = block.partition("\n")[0]
+        if first.startswith("# ") and first.endswith(".yaml"):
+            files[first.removeprefix("# ")] = block
+    assert set(files) == {"concord.yaml", "communities/river.yaml", "communities/forest.yaml"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text, "utf-8")
+    config = load_config(tmp_path / "concord.yaml")
+    assert [c.community_id for c in config.communities] == ["forest", "river"]
+    forest = ("-1001000000002", "-1001000000003", "-1002000000002")
+    assert config.communities[0].spaces == {"telegram": forest}
+    result = concord("check", "concord.yaml", cwd=tmp_path)
+    assert result.returncode == 0 and "2 communities" in result.stdout, result.stderr

@@ -19,7 +19,7 @@ import pytest
 
 from adapters.irc.adapter import IrcAdapter, create
 from adapters.irc.settings import parse
-from bot.app import build_engine
+from bot.app import build_engines
 from bot.config.community import Config, load_config
 from bot.core.clock import ManualClock
 from bot.core.errors import ConcordError
@@ -74,8 +74,9 @@ async def running(
 ) -> AsyncIterator[tuple[IrcAdapter, Engine]]:
     """Concord with its IRC adapter, as ``concord run`` wires it, until it is ready
     (registered, channels joined); stopped afterwards."""
-    engine = build_engine(config, database, ManualClock())
-    adapter = create(parse(config.platforms["irc"]), AdapterHost(engine))
+    engines = build_engines(config, database, ManualClock())  # a deployment's: them all
+    engine = engines[0]
+    adapter = create(parse(config.platforms["irc"]), AdapterHost.of(engines))
     engine.add_adapter(adapter, ready=False)
     ready = asyncio.Event()
     real_ready = adapter.host.ready

@@ -111,10 +111,10 @@ async def test_retention_purges_exactly_what_is_due(
     await run(engine, "mod", "/reports close 2 Done.")
     await report(engine, "ana")  # case 3: open
     clock.advance(timedelta(days=90))  # retention is 180 days: case 1 is 190 days old
-    with caplog.at_level(logging.INFO, logger="bot.engine.engine"):
+    with caplog.at_level(logging.INFO, logger="bot.engine.timers"):
         removed = engine.housekeeping()
     # The operator sees the purge begin and end, with what it removed; never whose.
-    said = [r.getMessage() for r in caplog.records if r.name == "bot.engine.engine"]
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.engine.timers"]
     assert said[0] == "retention purge: texts and conversations older than 180 days"
     assert said[1].startswith(f"retention purge: {removed} removed in ") and removed >= 4
     assert not any("ana" in line for line in said)

@@ -456,7 +456,7 @@ class EngineMachine(RuleBasedStateMachine):
                 where = f"{frame['dialog']} in {frame['place']}"  # once per place
                 assert where not in seen, frames
                 seen.add(where)
-            cached = self.engine._cache.get(key)
+            cached = self.engine._cache.get((COMMUNITY, key))
             if cached is not None:
                 conversation, profile, written = cached
                 stored = store.load_conversation(COMMUNITY, key)

@@ -454,7 +454,7 @@ async def test_the_timer_loop_stops_when_cancelled_as_it_wakes(engine: Engine) -
     it, and the loop would go on using a store that is being closed)."""
     task = asyncio.create_task(engine.run_timers())
     await asyncio.sleep(0.01)
-    engine._timer_wakeup.set()  # an event just scheduled a timer
+    engine.timers.wakeup.set()  # an event just scheduled a timer
     task.cancel()  # and at that moment the process shuts down
     await asyncio.sleep(0.05)
     assert task.cancelled()

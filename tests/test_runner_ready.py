@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from adapters import platforms
-from bot.app import build_engine
+from bot.app import build_engine, build_engines
 from bot.config.community import Config, load_config
 from bot.core.actions import Action, NotifyModerators
 from bot.core.clock import ManualClock
@@ -64,8 +64,8 @@ async def run_until_delivered(
     """``concord run`` until nothing is left in the outbox, then cancelled."""
     delivered = asyncio.Event()
 
-    def build(config: Config, database: Path | None = None) -> Engine:
-        engine = build_engine(config, database)
+    def build(config: Config, database: Path | None = None) -> list[Engine]:
+        [engine] = build_engines(config, database)
         store = engine.services.store
         mark_sent = store.mark_sent_later
 
@@ -75,9 +75,9 @@ async def run_until_delivered(
                 delivered.set()
 
         monkeypatch.setattr(store, "mark_sent_later", marked)
-        return engine
+        return [engine]
 
-    monkeypatch.setattr(platforms, "build_engine", build)
+    monkeypatch.setattr(platforms, "build_engines", build)
     task = asyncio.create_task(platforms.run_platforms(config.source, database))
     waiting = asyncio.create_task(delivered.wait())
     try:

@@ -238,3 +238,26 @@ def test_one_changed_value_the_loader_and_the_schema_agree(
         assert errors == [], text
     elif not any(words in message for words in BEYOND_THE_SCHEMA):
         assert errors, f"the loader says {message!r}; the schema accepts:\n{text}"
+
+
+def test_the_community_file_schema_is_shipped_and_fits_the_readme_example() -> None:
+    from jsonschema import Draft7Validator
+
+    from bot.config.schema import community_file_schema
+    from bot.core.yamlsource import load_yaml_text
+    from tests.test_docs import README, code_blocks
+
+    result = concord("schema", "--community")
+    assert result.returncode == 0, result.stderr
+    shipped = json.loads((ROOT / "community" / "community.schema.json").read_text("utf-8"))
+    assert json.loads(result.stdout) == shipped == community_file_schema(), (
+        "community/community.schema.json is stale: "
+        "concord schema --community > community/community.schema.json"
+    )
+    checker = Draft7Validator(shipped)
+    examples = [b for b in code_blocks(README) if b.startswith("# communities/")]
+    assert len(examples) == 2
+    for block in examples:
+        data = load_yaml_text(block, "example").data
+        assert not list(checker.iter_errors(data)), block
+    assert list(checker.iter_errors({"community": {"id": "x", "name": "X"}, "colour": 1}))

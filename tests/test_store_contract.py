@@ -843,3 +843,16 @@ def test_unlinking_or_erasure_withdraws_what_was_shared_at_once(backend: Backend
     _commit(backend.store, "e5", RemoveLink(C, MOD.key))
     links = backend.reopen().links  # type: ignore[attr-defined]
     assert links.disclosures(C, 9) == []
+
+
+def test_a_members_communities_are_those_where_they_have_a_profile(backend: Backend) -> None:
+    store = backend.store
+    assert store.communities_of(ANA.key) == []
+    for community, event in (("river", "e1"), ("forest", "e2")):
+        store.apply(Changes(at=NOW, event_key=event, profiles={(community, ANA.key): {"n": 1}}))
+    store.apply(Changes(at=NOW, event_key="e3", profiles={("river", BOB.key): {"n": 2}}))
+    store = backend.reopen()
+    assert store.communities_of(ANA.key) == ["forest", "river"]
+    assert store.communities_of(BOB.key) == ["river"]
+    store.apply(Changes(at=NOW, event_key="e4", writes=[forget_member("forest", ANA.key, True)]))
+    assert store.communities_of(ANA.key) == ["river"]  # forgotten in one, kept in the other

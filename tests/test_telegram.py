@@ -20,7 +20,7 @@ from adapters.telegram.adapter import OFFSET, TelegramAdapter, create
 from adapters.telegram.events import Context, translate
 from adapters.telegram.send import Limits
 from adapters.telegram.settings import TelegramSettings, parse
-from bot.app import build_engine
+from bot.app import build_engine, build_engines
 from bot.config.community import Config, load_config
 from bot.core.actions import Say
 from bot.core.clock import ManualClock
@@ -101,8 +101,9 @@ async def running(
     polling; stopped (task cancelled, adapter closed, store closed) afterwards."""
     if limits is not None:
         standin.limits = limits
-    engine = build_engine(config, database, ManualClock())
-    adapter = create(parse(config.platforms["telegram"]), AdapterHost(engine), limits)
+    engines = build_engines(config, database, ManualClock())  # a deployment's: them all
+    engine = engines[0]
+    adapter = create(parse(config.platforms["telegram"]), AdapterHost.of(engines), limits)
     engine.add_adapter(adapter)
     polls = len(standin.poll_offsets)
     task = asyncio.create_task(adapter.run())

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 from adapters.command_mentions import CommandMentions, command_names
@@ -52,7 +53,10 @@ DEFAULT_HOSTLEN = 63
 
 
 def create(settings: IrcSettings, host: AdapterHost) -> IrcAdapter:
-    return IrcAdapter(settings, host)
+    # Its own channels, and those the communities of a deployment name.
+    known = {casefold(c) for c in settings.channels}
+    more = tuple(c for c in host.spaces(PLATFORM) if casefold(c) not in known)
+    return IrcAdapter(replace(settings, channels=settings.channels + more), host)
 
 
 class IrcAdapter:

@@ -231,7 +231,8 @@ class TelegramAdapter:
         context = Context(
             community=self.host.community,
             bot_username=me.username or "",
-            groups=frozenset(self.settings.groups),
+            # Its own groups, and those the communities of a deployment name.
+            groups=frozenset(self.settings.groups) | {int(g) for g in self.host.spaces(PLATFORM)},
             moderator_ids=frozenset(self.settings.moderator_ids),
             mediator_ids=frozenset(self.settings.mediator_ids),
             moderators_chat=self.settings.moderators_chat,

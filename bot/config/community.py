@@ -6,64 +6,32 @@ environment variable that holds it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bot.config import validate as v
+from bot.config.folder import check_distinct, check_platform_roles, community_files
 from bot.config.keys import (
     COMMUNITY,
-    INTEREST,
+    COMMUNITY_FILE,
     LIMITS,
     LOGGING,
-    MENTOR,
     METRICS,
     MODERATORS,
-    ONBOARDING,
     PLATFORM_NAMES,
     PLATFORMS_SECTION,
+    SPACES,
     TOP,
 )
 from bot.config.mediation import Mediation, parse_mediation
+from bot.config.onboarding import Onboarding, parse_onboarding
 from bot.config.reports import Privacy, Reports, parse_privacy, parse_reports
 from bot.core import resources
 from bot.core.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
 from bot.store.postgres import is_postgres_url
 
 PLATFORMS = PLATFORM_NAMES
-
-
-@dataclass(frozen=True)
-class Interest:
-    id: str
-    label: str
-    channels: tuple[str, ...] = ()
-    resources: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Mentor:
-    member: str
-    name: str
-    languages: tuple[str, ...]
-    interests: tuple[str, ...] = ()
-    capacity: int = 3
-    away: bool = False
-
-
-@dataclass(frozen=True)
-class Onboarding:
-    enabled: bool = True
-    welcome: str = "direct"
-    welcome_channel: str = "welcome"
-    acknowledgement_required: bool = True
-    role: str | None = "member"
-    interests: tuple[Interest, ...] = ()
-    mentors: tuple[Mentor, ...] = ()
-    offer_mentor: bool = True
-    checkin_after: timedelta | None = timedelta(days=7)
-    reminder_after: timedelta | None = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -110,6 +78,12 @@ class Config:
     log_format: str = "text"
     metrics_port: int | None = None  # None: no metrics endpoint
     metrics_host: str = "127.0.0.1"
+    # The platform spaces (guilds, rooms, groups, channels) that are this community's,
+    # by platform: what a deployment of many communities routes by.
+    spaces: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A deployment of many (``communities: <folder>``): every community's config, this
+    # one (the first, by file name) included. Empty for a config of one community.
+    communities: tuple[Config, ...] = ()
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -124,49 +98,100 @@ def load_config(path: Path | str | None) -> Config:
 
 def parse_config(doc: YamlDocument, base: Path) -> Config:
     top = TOP.check(doc, (), doc.data)
+    deployment = _deployment(doc, base, top)
+    if "communities" in top:
+        folder = _path(base, v.text(doc, ("communities",), top["communities"]))
+        if not folder.is_dir():
+            raise doc.error(("communities",), f"no such directory: {folder}")
+        return load_folder(doc, folder, deployment)
+    v.mapping(doc, (), top, TOP.keys, required=("community",))
+    return Config(source=doc.name, **community_fields(doc, base, top), **deployment)
+
+
+def load_folder(doc: YamlDocument, folder: Path, deployment: dict[str, Any]) -> Config:
+    """A deployment of many communities: the first community's config (by file name),
+    with every community's in ``communities``."""
+    check_platform_roles(doc, deployment["platforms"])
+    entries = []
+    for path in community_files(doc, folder):
+        community_doc = load_yaml_file(path)
+        top = COMMUNITY_FILE.check(community_doc, (), community_doc.data)
+        entries.append((community_doc, community_fields(community_doc, path.parent, top)))
+    check_distinct(entries)
+    communities = tuple(
+        Config(source=community_doc.name, **fields, **deployment)
+        for community_doc, fields in entries
+    )
+    return replace(communities[0], source=doc.name, communities=communities)
+
+
+def community_configs(config: Config) -> tuple[Config, ...]:
+    """Every community a config serves: its ``communities``, or itself alone."""
+    return config.communities or (config,)
+
+
+def community_fields(doc: YamlDocument, base: Path, top: dict[str, Any]) -> dict[str, Any]:
+    """What one community decides: who it is, its languages, code of conduct, onboarding,
+    moderators, mediation, reports and platform spaces."""
     community = COMMUNITY.check(doc, ("community",), top["community"])
     default_language, languages = _languages(doc, community)
-    coc_path = _code_of_conduct(doc, base, community)
-    locale_dirs = _locale_dirs(doc, base, community, (default_language, *languages))
+    return {
+        "community_id": COMMUNITY.read(doc, ("community",), community, "id"),
+        "community_name": COMMUNITY.read(doc, ("community",), community, "name"),
+        "default_language": default_language,
+        "languages": languages,
+        "code_of_conduct": _code_of_conduct(doc, base, community),
+        "locale_dirs": tuple(_locale_dirs(doc, base, community, (default_language, *languages))),
+        "onboarding": parse_onboarding(doc, top.get("onboarding") or {}),
+        "moderators": _moderators(doc, top.get("moderators") or {}),
+        "mediation": parse_mediation(doc, top.get("mediation")),
+        "reports": parse_reports(doc, top.get("reports")),
+        "spaces": _spaces(doc, top.get("spaces") or {}),
+    }
+
+
+def _deployment(doc: YamlDocument, base: Path, top: dict[str, Any]) -> dict[str, Any]:
+    """What the deployment decides for every community it serves."""
     limits = LIMITS.check(doc, ("limits",), top.get("limits") or {})
     logging = LOGGING.check(doc, ("logging",), top.get("logging") or {})
     metrics = METRICS.check(doc, ("metrics",), top.get("metrics") or {})
     database = v.text(doc, ("database",), top["database"]) if top.get("database") else None
     url = database if is_postgres_url(database) else None
-    return Config(
-        source=doc.name,
-        community_id=COMMUNITY.read(doc, ("community",), community, "id"),
-        community_name=COMMUNITY.read(doc, ("community",), community, "name"),
-        default_language=default_language,
-        languages=languages,
-        code_of_conduct=coc_path,
-        locale_dirs=tuple(locale_dirs),
-        onboarding=_onboarding(doc, top.get("onboarding") or {}),
-        moderators=_moderators(doc, top.get("moderators") or {}),
-        database=_path(base, database) if database and not url else None,
-        database_url=url,
-        durability=TOP.read(doc, (), top, "durability"),
-        platforms=_platforms(doc, top.get("platforms") or {}),
-        mediation=parse_mediation(doc, top.get("mediation")),
-        reports=parse_reports(doc, top.get("reports")),
-        privacy=parse_privacy(doc, top.get("privacy")),
-        messages_per_minute=LIMITS.read(doc, ("limits",), limits, "messages_per_minute"),
-        live_conversations=LIMITS.read(doc, ("limits",), limits, "live_conversations"),
-        log_level=(
+    return {
+        "database": _path(base, database) if database and not url else None,
+        "database_url": url,
+        "durability": TOP.read(doc, (), top, "durability"),
+        "platforms": _platforms(doc, top.get("platforms") or {}),
+        "privacy": parse_privacy(doc, top.get("privacy")),
+        "messages_per_minute": LIMITS.read(doc, ("limits",), limits, "messages_per_minute"),
+        "live_conversations": LIMITS.read(doc, ("limits",), limits, "live_conversations"),
+        "log_level": (
             LOGGING.read(doc, ("logging",), logging, "level") if "level" in logging else None
         ),
-        log_format=LOGGING.read(doc, ("logging",), logging, "format"),
-        metrics_port=(
+        "log_format": LOGGING.read(doc, ("logging",), logging, "format"),
+        "metrics_port": (
             METRICS.read(doc, ("metrics",), metrics, "port") if "port" in metrics else None
         ),
-        metrics_host=METRICS.read(doc, ("metrics",), metrics, "host"),
-    )
+        "metrics_host": METRICS.read(doc, ("metrics",), metrics, "host"),
+    }
+
+
+def _spaces(doc: YamlDocument, raw: Any) -> dict[str, tuple[str, ...]]:
+    raw = SPACES.check(doc, ("spaces",), raw)
+    spaces = {
+        name: tuple(str(s).strip() for s in SPACES.read(doc, ("spaces",), raw, name))
+        for name in raw
+    }
+    for i, group in enumerate(spaces.get("telegram", ())):
+        if not group.startswith("-") or not group[1:].isdigit():
+            raise doc.error(("spaces", "telegram", i), "a Telegram group id is a negative number")
+    return spaces
 
 
 def _languages(doc: YamlDocument, community: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
     """The default language and the offered ones; the default must be offered."""
     default_language = COMMUNITY.read(doc, ("community",), community, "default_language")
-    languages = _language_list(doc, ("community",), community.get("languages", []))
+    languages = v.language_list(doc, ("community",), community.get("languages", []))
     if languages and default_language not in languages:
         raise doc.error(
             ("community", "default_language"), "the default language must be one of 'languages'"
@@ -219,82 +244,6 @@ def _platforms(doc: YamlDocument, raw: Any) -> dict[str, PlatformSection]:
 def _path(base: Path, text: str) -> Path:
     path = Path(text).expanduser()
     return path if path.is_absolute() else base / path
-
-
-def _onboarding(doc: YamlDocument, raw: Any) -> Onboarding:
-    path: tuple[str | int, ...] = ("onboarding",)
-    raw = ONBOARDING.check(doc, path, raw)
-    interests = _interests(doc, path, raw)
-    mentors = _mentors(doc, path, raw, {i.id for i in interests})
-    role = raw.get("role", ONBOARDING.default("role"))
-
-    def read(key: str) -> Any:
-        return ONBOARDING.read(doc, path, raw, key)
-
-    return Onboarding(
-        enabled=read("enabled"),
-        welcome=read("welcome"),
-        welcome_channel=read("welcome_channel"),
-        acknowledgement_required=read("acknowledgement_required"),
-        role=v.text(doc, (*path, "role"), role) if role else None,
-        interests=tuple(interests),
-        mentors=tuple(mentors),
-        offer_mentor=read("offer_mentor"),
-        checkin_after=read("checkin_after"),
-        reminder_after=read("reminder_after"),
-    )
-
-
-def _interests(
-    doc: YamlDocument, path: tuple[str | int, ...], raw: dict[str, Any]
-) -> list[Interest]:
-    interests = []
-    for i, item in enumerate(v.items(doc, (*path, "interests"), raw.get("interests", []))):
-        where = (*path, "interests", i)
-        item = INTEREST.check(doc, where, item)
-        interests.append(
-            Interest(
-                id=INTEREST.read(doc, where, item, "id"),
-                label=INTEREST.read(doc, where, item, "label"),
-                channels=tuple(INTEREST.read(doc, where, item, "channels")),
-                resources=tuple(INTEREST.read(doc, where, item, "resources")),
-            )
-        )
-    v.unique(doc, (*path, "interests"), [i.id for i in interests])
-    return interests
-
-
-def _mentors(
-    doc: YamlDocument, path: tuple[str | int, ...], raw: dict[str, Any], known: set[str]
-) -> list[Mentor]:
-    mentors = []
-    for i, item in enumerate(v.items(doc, (*path, "mentors"), raw.get("mentors", []))):
-        where = (*path, "mentors", i)
-        item = MENTOR.check(doc, where, item)
-        wanted = MENTOR.read(doc, where, item, "interests")
-        for j, interest in enumerate(wanted):
-            if interest not in known:
-                raise doc.error((*where, "interests", j), f"unknown interest '{interest}'")
-        member = MENTOR.read(doc, where, item, "member")
-        mentors.append(
-            Mentor(
-                member=member,
-                name=v.text(doc, (*where, "name"), item.get("name", member.split(":", 1)[1])),
-                languages=_language_list(doc, where, item["languages"]),
-                interests=tuple(wanted),
-                capacity=MENTOR.read(doc, where, item, "capacity"),
-                away=MENTOR.read(doc, where, item, "away"),
-            )
-        )
-    v.unique(doc, (*path, "mentors"), [m.member for m in mentors])
-    return mentors
-
-
-def _language_list(doc: YamlDocument, where: tuple[str | int, ...], value: Any) -> tuple[str, ...]:
-    return tuple(
-        v.language(doc, (*where, "languages", j), code)
-        for j, code in enumerate(v.text_list(doc, (*where, "languages"), value))
-    )
 
 
 def _moderators(doc: YamlDocument, raw: Any) -> Moderators:

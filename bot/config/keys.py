@@ -176,10 +176,42 @@ PLATFORMS_SECTION = Section(
     tuple(custom(name, f"The {name} platform.", {"type": "object"}) for name in PLATFORM_NAMES),
     nullable=True,
 )
-TOP = Section(
-    "Concord's configuration: one community.",
+SPACES = Section(
+    "The platform spaces that belong to this community; events there are its own.",
+    (
+        Field("discord", "text_list", "Discord servers (guild ids).", default=[]),
+        Field("irc", "text_list", "IRC channels (#name).", default=[]),
+        Field("matrix", "text_list", "Matrix rooms (!id:server).", default=[]),
+        Field("telegram", "text_list", "Telegram groups (negative chat ids).", default=[]),
+    ),
+    nullable=True,
+)
+COMMUNITY_FILE = Section(
+    "One community of a deployment (a file in the folder ``communities`` names).",
     (
         Field("community", "section", COMMUNITY.description, section=COMMUNITY, required=True),
+        Field("onboarding", "section", ONBOARDING.description, section=ONBOARDING),
+        Field("moderators", "section", MODERATORS.description, section=MODERATORS),
+        Field("mediation", "section", MEDIATION.description, section=MEDIATION),
+        Field("reports", "section", REPORTS.description, section=REPORTS),
+        Field("spaces", "section", SPACES.description, section=SPACES),
+    ),
+)
+TOP = Section(
+    "Concord's configuration: one community, or a deployment of many (``communities``).",
+    (
+        Field(
+            "community",
+            "section",
+            COMMUNITY.description + " Required unless ``communities`` names a folder.",
+            section=COMMUNITY,
+        ),
+        Field(
+            "communities",
+            "text",
+            "A folder of community files (*.yaml, relative to this file): one deployment"
+            " serves them all.",
+        ),
         Field("onboarding", "section", ONBOARDING.description, section=ONBOARDING),
         Field("moderators", "section", MODERATORS.description, section=MODERATORS),
         Field(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.config.fields import NO_DEFAULT, Field, Section
-from bot.config.keys import TOP
+from bot.config.keys import COMMUNITY_FILE, TOP
 
 # A duration such as 30m, 12h, 2d or 1w (bot/core/durations.py), never zero.
 DURATION = r"^\s*(?!0+\s*[smhdw])\d{1,6}\s*[smhdw]\s*$"
@@ -28,10 +28,21 @@ def config_schema(platforms: Mapping[str, Section] | None = None) -> dict[str, A
     """The schema of the whole file; ``platforms`` names each platform's section.
     Draft 7, the one editors' YAML language servers know best."""
     schema = section_schema(TOP, platforms or {})
+    # One community in the file, or a folder of them.
+    schema["anyOf"] = [{"required": ["community"]}, {"required": ["communities"]}]
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "concord.yaml",
         **schema,
+    }
+
+
+def community_file_schema() -> dict[str, Any]:
+    """The schema of one community's file in a deployment's ``communities`` folder."""
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "a community of a Concord deployment",
+        **section_schema(COMMUNITY_FILE, {}),
     }
 
 

@@ -120,3 +120,11 @@ def unique(doc: YamlDocument, path: KeyPath, values: list[str]) -> None:
     for i, value in enumerate(values):
         if value in values[:i]:
             raise doc.error((*path, i), f"'{value}' appears twice")
+
+
+def language_list(doc: YamlDocument, where: KeyPath, value: Any) -> tuple[str, ...]:
+    """The ``languages`` key under ``where``: language tags, each checked."""
+    return tuple(
+        language(doc, (*where, "languages", j), code)
+        for j, code in enumerate(text_list(doc, (*where, "languages"), value))
+    )

@@ -6,6 +6,7 @@ checkout they are the top-level folders beside ``bot/``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # bot/
@@ -28,8 +29,15 @@ def community_dir() -> Path:
 def catalog_languages(dirs: list[Path] | tuple[Path, ...]) -> set[str]:
     """Language codes (``pt-BR``) that have a catalog in any of ``dirs``, without
     parsing the catalogs: cheap enough to check a config against."""
+    return set(_catalog_languages(tuple(dirs)))
+
+
+@functools.lru_cache(maxsize=64)
+def _catalog_languages(dirs: tuple[Path, ...]) -> frozenset[str]:
+    """Looked up once per set of folders and process (a deployment checks a config
+    per community against the same catalogs)."""
     found = set()
     for folder in dirs:
         for po in folder.glob("*/LC_MESSAGES/messages.po"):
             found.add(po.parent.parent.name.replace("_", "-"))
-    return found
+    return frozenset(found)

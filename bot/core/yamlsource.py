@@ -69,7 +69,7 @@ def load_yaml_file(path: Path | str) -> YamlDocument:
 
 def load_yaml_text(text: str, name: str) -> YamlDocument:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -83,6 +83,19 @@ def load_yaml_text(text: str, name: str) -> YamlDocument:
     doc.lines[()] = root.start_mark.line + 1
     doc.data = _convert(root, (), doc, set())
     return doc
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree, by libyaml when installed (a deployment reads a file per
+    community); a file it refuses is read again by PyYAML's own parser, whose messages
+    name the problem as always."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.compose(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 def _convert(node: yaml.Node, path: KeyPath, doc: YamlDocument, seen: set[int]) -> Any:

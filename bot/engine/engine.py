@@ -10,17 +10,16 @@ the member's state from the store, not from the cache.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from bot.core.actions import ScheduleTimer
+from bot.core.actions import Action, NotifyModerators, Say, ScheduleTimer
 from bot.core.errors import Conflict, StoreUnavailable
-from bot.core.events import Event, MemberRef, TimerFired
+from bot.core.events import Event, MemberRef, Place, PlaceKind
 from bot.core.state import (
     Conversation,
     Profile,
@@ -41,6 +40,7 @@ from bot.engine.middleware import (
 )
 from bot.engine.observe import NoObserver, Observer, report_event
 from bot.engine.outage import Outage
+from bot.engine.timers import Timers
 from bot.engine.turn import Command, Services, Turn
 from bot.i18n.catalogs import Translator
 from bot.i18n.command_names import aliases
@@ -48,6 +48,7 @@ from bot.store.group_sync import GroupSync
 from bot.store.types import Changes, OutboxItem
 
 log = logging.getLogger(__name__)
+Live = OrderedDict[tuple[str, str], tuple[Conversation, Profile, dict[str, Any] | None]]
 # How often a turn whose commit met another commit's claim runs again before it fails.
 CONFLICT_RETRIES = 5
 
@@ -59,19 +60,35 @@ class Engine:
         *,
         cache_size: int | None = None,
         middlewares: Sequence[Middleware] | None = None,
+        peers: Engine | None = None,
     ) -> None:
+        """``peers``: an engine of another community of the same deployment, whose
+        outbox, timers and live conversations this one shares (one of each per
+        process, however many communities)."""
         self.services = services
-        store, self.outage = services.store, Outage()
-        self.outbox = Outbox(store, services.clock, shared=store.shared, outage=self.outage)
+        store = services.store
+        if peers is None:
+            self.outage = Outage()
+            self.outbox = Outbox(store, services.clock, shared=store.shared, outage=self.outage)
+            self.timers = Timers(store, services.clock, self.outage)
+        else:
+            self.outage, self.outbox, self.timers = peers.outage, peers.outbox, peers.timers
+        self.timers.add(self)
         self.observer: Observer = NoObserver()
         # Strict durability: events commit at once and wait together for one fsync.
         self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
-        self.commands: dict[str, Command] = command_table(
-            list(services.dialogs.values()), services.features.commands
-        )
+        self.commands: dict[str, Command]
+        self.command_aliases: dict[str, str]
+        if peers is not None and peers.services.languages == services.languages:
+            # The same dialogs, features and languages: the same commands.
+            self.commands, self.command_aliases = peers.commands, peers.command_aliases
+        else:
+            self.commands = command_table(
+                list(services.dialogs.values()), services.features.commands
+            )
+            # Names members may type in their language: localized name -> command.
+            self.command_aliases = aliases(services.catalogs, self.commands, services.languages)
         services.commands = self.commands
-        # Names members may type in their language: localized name -> command.
-        self.command_aliases = aliases(services.catalogs, self.commands, services.languages)
         self.middlewares: list[Middleware] = list(
             middlewares
             if middlewares is not None
@@ -81,10 +98,9 @@ class Engine:
                 audit_middleware,
             ]
         )
-        # Live conversations: state, profile, and the profile as last written.
-        self._cache: OrderedDict[str, tuple[Conversation, Profile, dict[str, Any] | None]] = (
-            OrderedDict()
-        )
+        # Live conversations by (community, member): state, profile, and the profile as
+        # last written. One for every community of the process.
+        self._cache: Live = peers._cache if peers is not None else OrderedDict()
         # Live conversations kept in memory (a fixed cost, about 3 KB each): the rest
         # are read back from SQLite, so memory does not grow with conversations stored.
         self._cache_size = cache_size or services.config.live_conversations
@@ -93,16 +109,16 @@ class Engine:
             self._cache_size = 0
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
-        self._timer_wakeup = asyncio.Event()
         self._erase: set[str] = set()
-        self._next_housekeeping = services.clock.now()
-        self._signalled = False
-        self._firing = False
         self._translator: Translator | None = None
 
     @property
     def community(self) -> str:
         return self.services.config.community_id
+
+    @property
+    def retention_days(self) -> int | None:
+        return self.services.config.privacy.retention_days
 
     # Handling ------------------------------------------------------------------------
 
@@ -134,7 +150,7 @@ class Engine:
             return handled
 
     async def _handle(self, event: Event, timer_id: int | None) -> bool:
-        event_key = f"{event.community}|{event.member.platform}|{event.event_id}"
+        event_key = inbox_key(event.community, event)
         store = self.services.store
         if store.seen(event_key):
             return False
@@ -161,7 +177,7 @@ class Engine:
             if not self._waiting[member_key]:
                 del self._waiting[member_key]
                 del self._locks[member_key]
-        if self._signalled and not self._firing:
+        if self.timers.signalled and not self.timers.firing:
             # Another member's conversation was signalled: act on it now, outside this
             # member's lock.
             await self.fire_due_timers()
@@ -213,13 +229,15 @@ class Engine:
             # The traceback may quote what a member wrote: only at debug level.
             log.error("error while handling %s: %s", type(event).__name__, type(exc).__name__)
             log.debug("the error while handling %s", type(event).__name__, exc_info=True)
-            self._cache.pop(event.member.key, None)
+            self._cache.pop((self.community, event.member.key), None)
             # The conversation stays where it was; the member hears something useful.
             conversation, profile, written = self._load(event.member)
             turn = Turn(
                 event, turn.now, services, conversation, profile, turn.locale, turn.translator
             )
             turn.say("common.error")
+        if len(self.timers.engines) > 1:
+            turn.outbox = [self._to_own_room(action) for action in turn.outbox]
         profile_now = profile_to_dict(turn.profile)
         changes = turn_changes(turn, event_key, timer_id)
         if not turn.forget and profile_now != written:  # most events change no profile
@@ -227,21 +245,29 @@ class Engine:
         try:
             items = services.store.apply(changes, sync_later=self.group_sync is not None)
         except Exception:
-            self._cache.pop(event.member.key, None)
+            self._cache.pop((self.community, event.member.key), None)
             raise
         if items is None:
-            self._cache.pop(event.member.key, None)
+            self._cache.pop((self.community, event.member.key), None)
             return None
         if turn.forget:
             self._erase.add(turn.member.key)
-            self._cache.pop(turn.member.key, None)
+            self._cache.pop((self.community, turn.member.key), None)
         else:
             self._remember(turn.member.key, turn.conversation, turn.profile, profile_now)
         if turn.timers:
-            self._timer_wakeup.set()
+            self.timers.wakeup.set()
             if any(t.due_at <= turn.now for t in turn.timers):
-                self._signalled = True
+                self.timers.signalled = True
         return items
+
+    def _to_own_room(self, action: Action) -> Action:
+        """In a deployment of many communities, a notice to moderators goes to this
+        community's own moderators' room, never to a room a platform keeps for all."""
+        if not isinstance(action, NotifyModerators):
+            return action
+        room = Place(action.platform, PlaceKind.CHANNEL, self.services.config.moderators.channel)
+        return Say(room, action.text)
 
     def _default_translator(self) -> Translator:
         # Looked up once: negotiating the locale on every event showed in profiles.
@@ -264,9 +290,9 @@ class Engine:
 
     def _load(self, member: MemberRef) -> tuple[Conversation, Profile, dict[str, Any] | None]:
         """The member's conversation and profile, and the profile as last written."""
-        cached = self._cache.get(member.key)
+        cached = self._cache.get((self.community, member.key))
         if cached is not None:
-            self._cache.move_to_end(member.key)
+            self._cache.move_to_end((self.community, member.key))
             return cached
         store = self.services.store
         state = store.load_conversation(self.community, member.key)
@@ -279,11 +305,16 @@ class Engine:
         profile = profile_from_dict(stored_profile) if stored_profile else Profile(member.name)
         return conversation, profile, stored_profile
 
+    def waits_in(self, member: MemberRef, place: Place) -> bool:
+        """Whether a flow of this community waits for the member's answer there."""
+        conversation, _, _ = self._load(member)
+        return conversation.active_in(place) is not None
+
     def _remember(
         self, key: str, conversation: Conversation, profile: Profile, written: dict[str, Any]
     ) -> None:
-        self._cache[key] = (conversation, profile, written)
-        self._cache.move_to_end(key)
+        self._cache[(self.community, key)] = (conversation, profile, written)
+        self._cache.move_to_end((self.community, key))
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
@@ -307,72 +338,16 @@ class Engine:
     # Timers ---------------------------------------------------------------------------
 
     async def fire_due_timers(self) -> int:
-        """Handle every timer due now; each firing is an event like any other."""
-        fired = 0
-        self._firing = True
-        try:
-            while True:
-                self._signalled = False
-                fired += await self._fire_due(self.services.clock.now())
-                if not self._signalled:
-                    break
-        finally:
-            self._firing = False
-        return fired
-
-    async def _fire_due(self, now: datetime) -> int:
-        fired = 0
-        while due := self.services.store.due_timers(now, limit=200):
-            for timer in due:
-                event = TimerFired(
-                    event_id=f"timer:{timer.id}",
-                    community=timer.community,
-                    member=timer.member,
-                    kind=timer.kind,
-                    payload=timer.payload,
-                )
-                if await self.handle(event, timer_id=timer.id):
-                    fired += 1
-                else:
-                    self.services.store.delete_timer(timer.id)
-        return fired
+        """Handle every timer due now (of every community of the process)."""
+        return await self.timers.fire_due()
 
     def housekeeping(self) -> int:
         """The retention policy and the pruning of delivered messages, once a day."""
-        services = self.services
-        now = services.clock.now()
-        removed = 0
-        days = services.config.privacy.retention_days
-        if days is not None:
-            log.info("retention purge: texts and conversations older than %d days", days)
-            started = time.perf_counter()
-            removed = services.store.purge(self.community, now - timedelta(days=days))
-            took = time.perf_counter() - started
-            log.info("retention purge: %d removed in %.1f s", removed, took)
-        services.store.prune(now - timedelta(days=7))
-        self._next_housekeeping = now + timedelta(days=1)
-        return removed
+        return self.timers.housekeeping()
 
     async def run_timers(self, poll: timedelta = timedelta(seconds=60)) -> None:
         """Sleep until the next timer is due (or a new one is set), fire, repeat."""
-        while True:
-            try:
-                if self.services.clock.now() >= self._next_housekeeping:
-                    self.housekeeping()
-                await self.fire_due_timers()
-                due = self.services.store.next_timer_due()
-            except StoreUnavailable as exc:
-                await self.outage.wait(exc)
-                continue
-            wait = poll.total_seconds()
-            if due is not None:
-                wait = min(wait, max((due - self.services.clock.now()).total_seconds(), 0.0))
-            self._timer_wakeup.clear()
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
-            # cancellation that arrives as the wake-up does, and the loop would go on.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._timer_wakeup.wait()
+        await self.timers.run(poll)
 
     def schedule_reacknowledgements(self) -> int:
         """Members who acknowledged an older code of conduct are asked again."""
@@ -388,8 +363,13 @@ class Engine:
                     ],
                 )
             )
-            self._timer_wakeup.set()
+            self.timers.wakeup.set()
         return len(members)
+
+
+def inbox_key(community: str, event: Event) -> str:
+    """The key under which the store remembers an event handled in a community."""
+    return f"{community}|{event.member.platform}|{event.event_id}"
 
 
 def _wrap(middleware: Middleware, call_next: Handler) -> Handler:

@@ -10,6 +10,7 @@ from bot.core.events import CommandRun, Event, MemberRef, Place
 from bot.engine.command_places import answered_where_typed
 from bot.engine.engine import Engine
 from bot.engine.people import locale_of
+from bot.engine.routing import Router
 from bot.i18n.command_names import local_name
 
 
@@ -27,15 +28,33 @@ class CommandInfo:
 
 
 class AdapterHost:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, router: Router | None = None) -> None:
+        """One community's engine; or, for a deployment of many, the first one and the
+        ``router`` that hands each event to its own community's (bot/engine/routing.py)."""
         self.engine = engine
+        self.router = router
+
+    @classmethod
+    def of(cls, engines: list[Engine]) -> AdapterHost:
+        """The host of one process's engines: one community's, or many routed."""
+        return cls(engines[0], Router(engines) if len(engines) > 1 else None)
 
     @property
     def community(self) -> str:
+        """The community an adapter stamps on its events; in a deployment of many, the
+        host hands each to its own community's engine whatever this says."""
         return self.engine.community
+
+    def spaces(self, platform: str) -> tuple[str, ...]:
+        """The platform's spaces (guild ids, rooms, group ids, channels) the communities
+        of a deployment name in their files: the adapter serves them besides its own
+        settings' (empty for a config of one community)."""
+        return self.router.spaces(platform) if self.router is not None else ()
 
     @property
     def languages(self) -> tuple[str, ...]:
+        if self.router is not None:
+            return self.router.languages
         return self.engine.services.languages
 
     @property
@@ -45,7 +64,11 @@ class AdapterHost:
     @property
     def moderators_place(self) -> str:
         """The id every adapter gives the moderators' room in its places: the configured
-        ``moderators.channel`` (``#moderators`` on the console)."""
+        ``moderators.channel`` (``#moderators`` on the console). None in a deployment of
+        many communities (empty): each names its own room among its spaces or channels,
+        and its notices go there (``Engine._to_own_room``)."""
+        if self.router is not None:
+            return ""
         return self.engine.services.config.moderators.channel
 
     @property
@@ -81,6 +104,8 @@ class AdapterHost:
     async def handle(self, event: Event) -> bool:
         """Hand in one event; it is committed (and its replies delivered) on return.
         False means it was a re-delivery and was ignored."""
+        if self.router is not None:
+            return await self.router.handle(event)
         return await self.engine.handle(event)
 
     def platform_record(self, name: str) -> str | None:
@@ -141,6 +166,9 @@ class AdapterHost:
         command before the core runs it (a Discord slash command) shows it to the
         sender alone otherwise."""
         engine = self.engine
+        if self.router is not None:
+            routed = self.router.route(event)
+            engine = routed if isinstance(routed, Engine) else engine
         name = event.name.lower().lstrip("/")
         command = engine.commands.get(name) or engine.commands.get(
             engine.command_aliases.get(name, "")

@@ -60,6 +60,9 @@ class MemoryStore:
         row = self._t.profiles.get((community, member))
         return json.loads(row) if row else None
 
+    def communities_of(self, member: str) -> list[str]:
+        return sorted(c for (c, m) in self._t.profiles if m == member)
+
     def pending_outbox(
         self, limit: int = 500, platforms: Collection[str] | None = None
     ) -> list[OutboxItem]:

@@ -13,6 +13,8 @@ from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
 log = logging.getLogger(__name__)
 
+MEMBER_COMMUNITIES_INDEX = "CREATE INDEX profiles_member ON profiles (member)"
+
 
 def _m1_core(db: sqlite_utils.Database) -> None:
     db.table("inbox").create({"event_key": str, "seen_at": str}, pk="event_key")
@@ -171,6 +173,12 @@ def _m9_link_disclosures(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _m10_member_communities(db: sqlite_utils.Database) -> None:
+    """The communities a member belongs to, found by the member (a deployment of many
+    communities routes their direct messages by it)."""
+    db.execute(MEMBER_COMMUNITIES_INDEX)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -181,6 +189,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (7, _m7_links),
     (8, _m8_compact_inbox),
     (9, _m9_link_disclosures),
+    (10, _m10_member_communities),
 ]
 
 

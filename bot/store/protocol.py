@@ -61,6 +61,10 @@ class Store(DeliveryStore, Protocol):
 
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None: ...
 
+    def communities_of(self, member: str) -> list[str]:
+        """The communities where ``member`` (a member key) has a profile, by id."""
+        ...
+
     def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:
         """Commit everything one turn caused, all or nothing. None (and nothing
         written) when its event was committed before."""

@@ -110,6 +110,12 @@ class SqlStore:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def communities_of(self, member: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT community FROM profiles WHERE member = ? ORDER BY community", (member,)
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def count_mentees(self, community: str, mentor: str) -> int:
         row = self._conn.execute(
             "SELECT count(*) FROM mentorships WHERE community = ? AND mentor = ?",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.config.community import Mentor
+from bot.config.onboarding import Mentor
 from bot.core.actions import Choice, GrantRole, Say
 from bot.core.events import MemberRef, Place
 from bot.dialogs.model import ActionCall

@@ -115,6 +115,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (7, _M7_LINKS),
     (8, _M8_COMPACT_INBOX),
     (9, _M9_LINK_DISCLOSURES),
+    (10, ("CREATE INDEX profiles_member ON profiles (member)",)),
 ]
 LATEST = MIGRATIONS[-1][0]
 
