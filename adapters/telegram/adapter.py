@@ -1,5 +1,7 @@
-"""The Telegram adapter: long polling with an offset kept in Concord's database,
-neutral events in, plain-text messages with inline keyboards out.
+"""The Telegram adapter: long polling with an offset kept in Concord's database, or a
+webhook endpoint (adapters/telegram/webhook.py), neutral events in, plain-text
+messages with inline keyboards out. Polled and posted updates take one path in
+(``_hand_in``).
 
 The offset moves only after every update before it was handed in, so a restart
 neither replays nor skips. Telegram bots may not write first to a member, so a
@@ -39,7 +41,8 @@ from adapters.telegram.events import (
 from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
 from adapters.telegram.send import Limits, Sender, retry_seconds
-from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.settings import TelegramSettings, Webhook
+from adapters.telegram.webhook import NotTakenIn, WebhookServer
 from bot.core.actions import Action, Capabilities
 from bot.core.errors import ConcordError, DeliveryError, StoreUnavailable
 from bot.engine.host import AdapterHost
@@ -99,6 +102,7 @@ class TelegramAdapter:
             self.moderators_name,
         )
         self.me: User | None = None
+        self.webhook: WebhookServer | None = None
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
         # httpx logs every request URL at INFO, and the URL holds the token.
@@ -144,17 +148,51 @@ class TelegramAdapter:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
         log.info("telegram ready as @%s", me.username)
-        await self._prepare()
+        await self.publish_commands()
         self.host.ready(PLATFORM)
-        await self._poll()
+        if self.settings.webhook is not None:
+            await self._serve_webhook(self.settings.webhook)
+        else:
+            await self._poll_updates()
 
-    async def _prepare(self) -> None:
-        """Polling needs no webhook (pending updates are kept); then command menus."""
+    async def _poll_updates(self) -> None:
+        """Polling needs no webhook (pending updates are kept)."""
         try:
             await self.bot.delete_webhook(drop_pending_updates=False)
         except TelegramError as exc:
             log.warning("telegram: could not remove a webhook: %s", exc)
-        await self.publish_commands()
+        await self._poll()
+
+    async def _serve_webhook(self, hook: Webhook) -> None:
+        """Take POSTed updates; tell Telegram where to post them (keeping those that
+        wait), retrying with backoff while it cannot be told."""
+        self.webhook = WebhookServer(hook, self._take_posted)
+        await self.webhook.start()
+        try:
+            backoff = 1.0
+            while True:
+                try:
+                    await self.bot.set_webhook(
+                        hook.url,
+                        secret_token=hook.secret,
+                        allowed_updates=list(ALLOWED_UPDATES),
+                        drop_pending_updates=False,
+                    )
+                    break
+                except TelegramError as exc:
+                    log.warning("telegram: setWebhook failed (%s); retrying", exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _MAX_BACKOFF)
+            await asyncio.Event().wait()  # serve until cancelled
+        finally:
+            await self.webhook.stop()
+
+    async def _take_posted(self, update: dict[str, Any]) -> None:
+        """One POSTed update, through the poller's path; returns once committed."""
+        try:
+            await self._hand_in([update], 0, wait_out_outage=False)
+        except _HandInFailed as exc:
+            raise NotTakenIn(str(exc)) from exc
 
     async def publish_commands(self) -> None:
         """The command menu in every enabled language Telegram can name (two letters),
@@ -224,7 +262,7 @@ class TelegramAdapter:
             return []
         return result
 
-    async def _hand_in(self, raw: list[Any], offset: int) -> int:
+    async def _hand_in(self, raw: list[Any], offset: int, wait_out_outage: bool = True) -> int:
         """Translate a batch and hand it in: one member's events in order, different
         members concurrently. Returns the offset after the batch."""
         me = await self._connect()
@@ -255,18 +293,19 @@ class TelegramAdapter:
             for one in incoming:
                 chains[one.user_id].append(one)
         results = await asyncio.gather(
-            *(self._chain(chain) for chain in chains.values()), return_exceptions=True
+            *(self._chain(chain, wait_out_outage) for chain in chains.values()),
+            return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             raise _HandInFailed(f"handing in failed: {failures[0]!r}")
         return offset
 
-    async def _chain(self, chain: list[Incoming]) -> None:
+    async def _chain(self, chain: list[Incoming], wait_out_outage: bool) -> None:
         for incoming in chain:
-            await self._hand_in_one(incoming)
+            await self._hand_in_one(incoming, wait_out_outage)
 
-    async def _hand_in_one(self, incoming: Incoming) -> None:
+    async def _hand_in_one(self, incoming: Incoming, wait_out_outage: bool = True) -> None:
         event = incoming.event
         if incoming.join_chat is not None and event is not None:
             key = (incoming.join_chat, incoming.user_id)
@@ -274,7 +313,7 @@ class TelegramAdapter:
             if previous is not None and abs(previous - incoming.joined_at) < 120:
                 return  # the same join, reported both as chat_member and as a message
         if event is not None:
-            await self.host.handle(event)
+            await self.host.handle(event, wait_out_outage=wait_out_outage)
         if incoming.join_chat is not None:
             self._joins[(incoming.join_chat, incoming.user_id)] = incoming.joined_at
             while len(self._joins) > 10_000:

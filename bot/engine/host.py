@@ -78,10 +78,12 @@ class AdapterHost:
         platform's own "slow down"): counted for operators' metrics."""
         self.engine.observer.rate_limit_waited(platform, seconds)
 
-    async def handle(self, event: Event) -> bool:
+    async def handle(self, event: Event, *, wait_out_outage: bool = True) -> bool:
         """Hand in one event; it is committed (and its replies delivered) on return.
-        False means it was a re-delivery and was ignored."""
-        return await self.engine.handle(event)
+        False means it was a re-delivery and was ignored. A database that went away is
+        waited out, unless ``wait_out_outage`` is False: then ``StoreUnavailable``
+        is raised, for a platform that sends the event again (a webhook's 5xx)."""
+        return await self.engine.handle(event, wait=wait_out_outage)
 
     def platform_record(self, name: str) -> str | None:
         """A record of the adapter's own about no one member, kept in the Concord
