@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from bot.config.community import Config
 from bot.core.clock import ManualClock
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
-from tests.postgres_server import free_port
+from tests.postgres_server import Cluster, free_port, own_cluster
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import FAST, TOKEN, catalog_start, write_config
 
@@ -147,3 +147,28 @@ async def test_an_update_posted_to_two_processes_is_handled_once(
         assert replies and len(replies) == len(set(replies)), replies
         assert await post(second, update) == 200  # once more, later: still nothing new
         assert [s.text for s in standin.to(5001)] == replies
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    yield from own_cluster()
+
+
+async def test_an_update_the_store_cannot_take_is_answered_5xx_and_taken_when_sent_again(
+    tmp_path: Path, standin: BotApiStandIn, cluster: Cluster
+) -> None:
+    config = webhook_config(tmp_path, standin, free_port())
+    async with asyncio.timeout(90), serving(config, cluster.new_database(), standin) as (hook, _):
+        ana = standin.user(5001, "Ana", language_code="es")
+        update = update_of(standin, standin.say(ana, "/start welcome"))
+        await asyncio.to_thread(cluster.stop, "fast")
+        assert await post(hook, update) == 503  # Telegram keeps it and sends it again
+        assert standin.to(5001) == []
+        await asyncio.to_thread(cluster.start)
+        answers = [await post(hook, update)]
+        while answers[-1] != 200:  # the first tries may meet the connection being remade
+            assert answers[-1] == 503 and len(answers) < 50, answers
+            await asyncio.sleep(0.1)
+            answers.append(await post(hook, update))
+        replies = [s.text for s in standin.to(5001)]
+        assert replies and len(replies) == len(set(replies))
