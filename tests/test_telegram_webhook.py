@@ -68,16 +68,19 @@ async def serving(
     adapter = create(parse(config.platforms["telegram"]), AdapterHost(engine), FAST)
     engine.add_adapter(adapter)
     task = asyncio.create_task(adapter.run())
+    retrying = asyncio.create_task(engine.retry_outbox())  # as ``concord run`` does
     try:
         while adapter.webhook is None or not adapter.webhook.listening.is_set():
             assert not task.done(), task.result()
             await asyncio.sleep(0.01)
         yield adapter, engine
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for running in (task, retrying):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
         await adapter.close()
+        engine.outbox.leases.close()
         engine.services.store.close()
 
 
@@ -143,10 +146,15 @@ async def test_an_update_posted_to_two_processes_is_handled_once(
         # passed each copy to another process.
         answers = await asyncio.gather(post(first, update), post(second, update))
         assert answers == [200, 200]
+        await standin.wait_for(lambda: len(standin.to(5001)) >= 3)  # by the one sender
+        await asyncio.sleep(0.5)  # anything sent twice would be sent by now
         replies = [s.text for s in standin.to(5001)]
         assert replies and len(replies) == len(set(replies)), replies
         assert await post(second, update) == 200  # once more, later: still nothing new
+        await asyncio.sleep(0.5)
         assert [s.text for s in standin.to(5001)] == replies
+        # One of the two processes told Telegram where to post; the other did not.
+        assert len(standin.calls_of("setwebhook")) == 1
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import warnings
@@ -103,6 +104,10 @@ class TelegramAdapter:
         )
         self.me: User | None = None
         self.webhook: WebhookServer | None = None
+        # One process of a deployment sends for the bot token (its rate limits are the
+        # token's) and one polls or sets the webhook: leases named by the bot's id.
+        self.sender_lease = f"telegram:{_bot_id(settings.token)}"
+        self.ingress = f"{self.sender_lease}:ingress"
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
         # httpx logs every request URL at INFO, and the URL holds the token.
@@ -156,36 +161,47 @@ class TelegramAdapter:
             await self._poll_updates()
 
     async def _poll_updates(self) -> None:
-        """Polling needs no webhook (pending updates are kept)."""
-        try:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-        except TelegramError as exc:
-            log.warning("telegram: could not remove a webhook: %s", exc)
-        await self._poll()
+        """One process of a deployment polls at a time (Telegram answers a second
+        getUpdates with 409 Conflict); it resumes from the offset in the store.
+        Polling needs no webhook (pending updates are kept)."""
+        while True:
+            await self.host.hold_lease(self.ingress)
+            log.info("telegram: this process polls for updates")
+            try:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+            except TelegramError as exc:
+                log.warning("telegram: could not remove a webhook: %s", exc)
+            await self._poll()
+            log.info("telegram: another process polls for updates now")
 
     async def _serve_webhook(self, hook: Webhook) -> None:
-        """Take POSTed updates; tell Telegram where to post them (keeping those that
-        wait), retrying with backoff while it cannot be told."""
+        """Take POSTed updates; the process holding the ingress lease tells Telegram
+        where to post them (keeping those that wait)."""
         self.webhook = WebhookServer(hook, self._take_posted)
         await self.webhook.start()
         try:
-            backoff = 1.0
             while True:
-                try:
-                    await self.bot.set_webhook(
-                        hook.url,
-                        secret_token=hook.secret,
-                        allowed_updates=list(ALLOWED_UPDATES),
-                        drop_pending_updates=False,
-                    )
-                    break
-                except TelegramError as exc:
-                    log.warning("telegram: setWebhook failed (%s); retrying", exc)
+                await self.host.hold_lease(self.ingress)
+                backoff = 1.0
+                while not await self._set_webhook(hook):
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF)
-            await asyncio.Event().wait()  # serve until cancelled
+                await self.host.lease_lost(self.ingress)
         finally:
             await self.webhook.stop()
+
+    async def _set_webhook(self, hook: Webhook) -> bool:
+        try:
+            await self.bot.set_webhook(
+                hook.url,
+                secret_token=hook.secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
+        except TelegramError as exc:
+            log.warning("telegram: setWebhook failed (%s); retrying", exc)
+            return False
+        return True
 
     async def _take_posted(self, update: dict[str, Any]) -> None:
         """One POSTed update, through the poller's path; returns once committed."""
@@ -222,11 +238,12 @@ class TelegramAdapter:
     # Receiving -------------------------------------------------------------------
 
     async def _poll(self) -> None:
+        """Poll while this process holds the ingress lease."""
         saved = self.host.platform_record(OFFSET)
         offset = int(saved) if saved else 0
         timeout = self.settings.poll_timeout
         backoff = 1.0
-        while True:
+        while self.host.holds_lease(self.ingress):
             try:
                 raw = await self._fetch(offset, timeout)
                 if raw:
@@ -344,6 +361,12 @@ class TelegramAdapter:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
+
+
+def _bot_id(token: str) -> str:
+    """The bot's public id (the token's part before ``:``), never its secret part."""
+    head = token.partition(":")[0]
+    return head if head.isdigit() else hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class _HandInFailed(Exception):

@@ -85,6 +85,21 @@ class AdapterHost:
         is raised, for a platform that sends the event again (a webhook's 5xx)."""
         return await self.engine.handle(event, wait=wait_out_outage)
 
+    def holds_lease(self, name: str) -> bool:
+        """Whether this process holds the role ``name`` (one process of a deployment
+        at a time: the Telegram poller, say), asking for it if it did not. Always
+        True on a store no other process shares. See bot/engine/leases.py."""
+        return self.engine.outbox.leases.holds(name)
+
+    async def hold_lease(self, name: str) -> None:
+        """Return once this process holds the role ``name``."""
+        await self.engine.outbox.leases.hold(name)
+
+    async def lease_lost(self, name: str) -> None:
+        """Return once this process no longer holds the role ``name`` (another may
+        take it): stop acting in it."""
+        await self.engine.outbox.leases.lost(name)
+
     def platform_record(self, name: str) -> str | None:
         """A record of the adapter's own about no one member, kept in the Concord
         database: a resume position (Telegram update offset, Matrix next_batch), so a
