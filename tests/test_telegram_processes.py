@@ -13,16 +13,20 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psycopg
 import pytest
 
+from adapters.telegram.webhook import SECRET_HEADER
 from bot.engine.leases import BEAT_SECONDS, LEASE_SECONDS
+from tests.postgres_server import free_port
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import TOKEN, TOKEN_ENV, write_config
+from tests.test_telegram_webhook import SECRET, SECRET_ENV, URL
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'"),
@@ -45,20 +49,25 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
     await server.stop()
 
 
-Start = Callable[[], "asyncio.Future[asyncio.subprocess.Process]"]
-
-
 @contextlib.asynccontextmanager
 async def deployment(
-    tmp_path: Path, standin: BotApiStandIn, url: str, count: int
+    tmp_path: Path,
+    standin: BotApiStandIn,
+    url: str,
+    count: int,
+    webhooks: list[dict[str, str]] | None = None,
 ) -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    """``count`` processes of ``concord run`` on one database; killed at the end."""
-    config = write_config(tmp_path, standin, poll_timeout=2).source
+    """``count`` processes of ``concord run`` on one database (polling, or each with
+    its webhook endpoint); killed at the end."""
     env = {**os.environ, TOKEN_ENV: TOKEN}
     made = []
     try:
         for number in range(count):
-            log = open(tmp_path / f"process-{number}.log", "wb")  # noqa: SIM115
+            folder = tmp_path / f"process-{number}"
+            folder.mkdir()
+            hook = {"webhook": webhooks[number]} if webhooks else {}
+            config = write_config(folder, standin, poll_timeout=2, **hook).source
+            log = open(folder / "log", "wb")  # noqa: SIM115
             made.append(
                 await asyncio.create_subprocess_exec(
                     *(sys.executable, "-m", "adapters.cli", "run", str(config)),
@@ -145,26 +154,60 @@ async def test_one_process_polls_and_another_takes_over_when_it_is_killed(
     assert standin.too_many == []
 
 
+async def post_all(ports: list[int], updates: list[dict[str, Any]]) -> None:
+    """What a load balancer does: each update POSTed to the next process's webhook,
+    several at once; each answered 200 (committed)."""
+    gate = asyncio.Semaphore(20)
+
+    async def post(session: aiohttp.ClientSession, port: int, update: dict[str, Any]) -> None:
+        async with (
+            gate,
+            session.post(
+                f"http://127.0.0.1:{port}/telegram", json=update, headers={SECRET_HEADER: SECRET}
+            ) as answer,
+        ):
+            assert answer.status == 200
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(
+            *(post(session, ports[n % len(ports)], u) for n, u in enumerate(updates))
+        )
+
+
+def said(standin: BotApiStandIn, users: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    ids = {standin.say(user, text) for user in users}
+    return [u for u in standin.updates if u["update_id"] in ids]
+
+
 async def test_three_processes_send_a_burst_through_one_pacer(
-    tmp_path: Path, standin: BotApiStandIn, postgres_url: str
+    tmp_path: Path, standin: BotApiStandIn, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with asyncio.timeout(240), deployment(tmp_path, standin, postgres_url, 3) as running:
-        await held_by(postgres_url, POLLER)
+    """Behind a load balancer every process handles updates; one sends for the token."""
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    ports = [free_port() for _ in range(3)]
+    hooks = [
+        {"listen": f"127.0.0.1:{port}", "secret_token_env": SECRET_ENV, "url": URL}
+        for port in ports
+    ]
+    async with (
+        asyncio.timeout(240),
+        deployment(tmp_path, standin, postgres_url, 3, hooks) as running,
+    ):
         sender = await held_by(postgres_url, SENDER)
         assert sender in {p.pid for p in running}
+        await standin.wait_for(lambda: standin.webhook is not None)
+        await asyncio.sleep(1)  # every endpoint listening
         # A burst: 100 members at once, and one member writing five times.
         burst, chatty = members(standin, 7000, 100), standin.user(7999, "Chatty")
-        for user in burst:
-            standin.say(user, "/help")
-        for _ in range(5):
-            standin.say(chatty, "/help")
+        await post_all(ports, said(standin, burst, "/help"))
+        for update in said(standin, [chatty] * 5, "/help"):
+            await post_all(ports[:1], [update])  # in order, as Telegram sends one chat's
         await standin.wait_for(lambda: answered(standin, burst) and len(standin.to(7999)) == 5, 90)
         assert standin.too_many == []  # paced under the token's limits: no 429
         assert len(standin.sent) == 105  # every reply delivered once
         # Another burst; the sender is killed while it goes out.
         second = members(standin, 8000, 100)
-        for user in second:
-            standin.say(user, "/help")
+        await post_all(ports, said(standin, second, "/help"))
         await standin.wait_for(lambda: len(standin.sent) >= 105 + 30, 60)
         os.kill(sender, signal.SIGKILL)
         killed = time.monotonic()
@@ -176,4 +219,4 @@ async def test_three_processes_send_a_burst_through_one_pacer(
     assert count(postgres_url, "SELECT count(*) FROM outbox") == 205
     # The rest went out once; one message in flight at the kill may show twice.
     assert 205 <= len(standin.sent) <= 206
-    assert standin.conflicts == []
+    assert standin.calls_of("getupdates") == []  # nobody polls beside the webhook
