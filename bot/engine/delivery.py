@@ -243,8 +243,9 @@ class Outbox:
         once when a platform becomes ready."""
         while True:
             wait = every.total_seconds()
-            if any(self.leases.holds(lease) for lease in self._senders.values()):
-                wait = min(wait, SENDER_LOOKS)  # the others' actions wait for this one
+            if not self._backlog and any(map(self.leases.holds, self._senders.values())):
+                # The others' actions wait for this one (after a failure, the usual pause).
+                wait = min(wait, SENDER_LOOKS)
             # asyncio.timeout, not wait_for (see Engine.run_timers).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
