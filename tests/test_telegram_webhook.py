@@ -23,6 +23,7 @@ from bot.config.community import Config
 from bot.core.clock import ManualClock
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
+from tests import test_telegram as on_telegram
 from tests.postgres_server import Cluster, free_port, own_cluster
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import FAST, TOKEN, catalog_start, settings_error, write_config
@@ -37,12 +38,7 @@ SECRET = "a-secret_for-the-webhook"
 URL = "https://public.example/telegram"
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[BotApiStandIn]:
-    server = BotApiStandIn(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
+standin = on_telegram.standin  # the stand-in of the Bot API, as a fixture
 
 
 @pytest.fixture(autouse=True)
