@@ -207,3 +207,33 @@ def test_webhook_settings_are_validated(
     config = write_config(tmp_path, standin, webhook=hook)
     checked = parse(config.platforms["telegram"], check_only=True)  # concord check
     assert checked.webhook is not None and checked.webhook.secret == ""
+
+
+async def test_forget_through_a_process_that_does_not_send_leaves_no_record(
+    tmp_path: Path, standin: BotApiStandIn, postgres_url: str
+) -> None:
+    """The answer to /forget goes out before what was delivered to the member is
+    erased, even from a process that leaves its other replies to the token's sender:
+    no record of the messages sent to them is kept afterwards."""
+    first_config = webhook_config(tmp_path, standin, free_port())
+    second_config = webhook_config(tmp_path, standin, free_port())
+    async with (
+        asyncio.timeout(60),
+        serving(first_config, postgres_url, standin) as (_, engine),
+        serving(second_config, postgres_url, standin) as (second, other),
+    ):
+        store = engine.services.store
+        assert engine.outbox.leases.holds("send:telegram:123456")
+        assert not other.outbox.leases.holds("send:telegram:123456")
+        ana = standin.user(12, "Ana", language_code="en")
+        assert await post(second, update_of(standin, standin.say(ana, "/start welcome"))) == 200
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(12)))
+        await standin.wait_for(lambda: store.member_record("telegram", "12", "sent") is not None)
+        assert await post(second, update_of(standin, standin.say(ana, "/forget"))) == 200
+        await standin.wait_for(lambda: "erase" in str(standin.to(12)[-1].buttons))
+        count = len(standin.to(12))
+        assert await post(second, update_of(standin, standin.say(ana, "1"))) == 200
+        await standin.wait_for(lambda: len(standin.to(12)) > count)
+        await asyncio.sleep(0.5)  # anything the sender still had would be out by now
+        assert store.member_record("telegram", "12", "sent") is None
+        assert store.waiting() == {}
