@@ -80,6 +80,21 @@ async def serving(
         engine.services.store.close()
 
 
+@contextlib.asynccontextmanager
+async def two_processes(
+    tmp_path: Path, standin: BotApiStandIn, url: str
+) -> AsyncIterator[list[tuple[TelegramAdapter, Engine]]]:
+    """Two processes on one database, each with its endpoint; the first started is
+    the one that sends for the bot token."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                serving(webhook_config(tmp_path, standin, free_port()), url, standin)
+            )
+            for _ in range(2)
+        ]
+
+
 async def post(adapter: TelegramAdapter, update: dict[str, Any], secret: str = SECRET) -> int:
     assert adapter.webhook is not None
     url = f"http://127.0.0.1:{adapter.webhook.port}/telegram"
@@ -129,13 +144,8 @@ async def test_a_wrong_secret_is_refused_and_handles_nothing(
 async def test_an_update_posted_to_two_processes_is_handled_once(
     tmp_path: Path, standin: BotApiStandIn, postgres_url: str
 ) -> None:
-    first_config = webhook_config(tmp_path, standin, free_port())
-    second_config = webhook_config(tmp_path, standin, free_port())
-    async with (
-        asyncio.timeout(60),
-        serving(first_config, postgres_url, standin) as (first, _),
-        serving(second_config, postgres_url, standin) as (second, _),
-    ):
+    async with asyncio.timeout(60), two_processes(tmp_path, standin, postgres_url) as running:
+        (first, _), (second, _) = running
         ana = standin.user(5001, "Ana", language_code="es")
         update = update_of(standin, standin.say(ana, "/start welcome"))
         # Telegram sent it again (it saw no answer in time), and the load balancer
@@ -215,13 +225,8 @@ async def test_forget_through_a_process_that_does_not_send_leaves_no_record(
     """The answer to /forget goes out before what was delivered to the member is
     erased, even from a process that leaves its other replies to the token's sender:
     no record of the messages sent to them is kept afterwards."""
-    first_config = webhook_config(tmp_path, standin, free_port())
-    second_config = webhook_config(tmp_path, standin, free_port())
-    async with (
-        asyncio.timeout(60),
-        serving(first_config, postgres_url, standin) as (_, engine),
-        serving(second_config, postgres_url, standin) as (second, other),
-    ):
+    async with asyncio.timeout(60), two_processes(tmp_path, standin, postgres_url) as running:
+        (_, engine), (second, other) = running
         store = engine.services.store
         assert engine.outbox.leases.holds("send:telegram:123456")
         assert not other.outbox.leases.holds("send:telegram:123456")
