@@ -856,3 +856,34 @@ def test_a_members_communities_are_those_where_they_have_a_profile(backend: Back
     assert store.communities_of(BOB.key) == ["river"]
     store.apply(Changes(at=NOW, event_key="e4", writes=[forget_member("forest", ANA.key, True)]))
     assert store.communities_of(ANA.key) == ["river"]  # forgotten in one, kept in the other
+
+
+def test_a_lease_is_one_holders_until_let_go_or_expired(backend: Backend) -> None:
+    """Two processes never both poll Telegram (or both send for one bot token): the
+    lease is one holder's; a holder that stops renewing it loses it to another."""
+    store = backend.store
+    assert store.lease_holder("poll:telegram") is None
+    assert store.hold_lease("poll:telegram", "first", 30)
+    assert not store.hold_lease("poll:telegram", "second", 30)
+    assert store.hold_lease("poll:telegram", "first", 30)  # renewed by its holder
+    assert store.hold_lease("send:telegram", "second", 30)  # another lease, another holder
+    store.release_lease("poll:telegram", "second")  # not the second's to let go
+    store = backend.reopen()  # as another process sees them
+    assert store.lease_holder("poll:telegram") == "first"
+    assert store.lease_holder("send:telegram") == "second"
+    store.release_lease("poll:telegram", "first")  # stopping: the next takes it at once
+    assert store.lease_holder("poll:telegram") is None
+    assert store.hold_lease("poll:telegram", "second", 30)
+    assert store.hold_lease("send:telegram", "second", -1)  # renewed too late: expired
+    assert store.lease_holder("send:telegram") is None
+    assert store.hold_lease("send:telegram", "first", 30)
+    assert not store.hold_lease("send:telegram", "second", 30)
+
+
+def test_the_backlog_is_counted_per_platform(backend: Backend) -> None:
+    store = backend.store
+    assert store.waiting() == {}
+    items = store.apply(a_turn("e1")) or []
+    assert store.waiting() == {"telegram": 2}
+    store.mark_sent(items[0].id, NOW)
+    assert store.waiting() == {"telegram": 1}

@@ -127,12 +127,13 @@ class Engine:
         self.observer = observer
         self.outbox.observer = observer
 
-    async def handle(self, event: Event, *, timer_id: int | None = None) -> bool:
-        """Handle one event; False when it was a re-delivery and was ignored."""
+    async def handle(self, event: Event, *, timer_id: int | None = None, wait: bool = True) -> bool:
+        """Handle one event; False if a re-delivery (ignored). Not ``wait``: outages raise."""
         started = time.perf_counter()
         outcome = "failed"
         try:
-            handled = await self._handle_until_stored(event, timer_id)
+            run = self._handle_until_stored if wait else self._handle
+            handled = await run(event, timer_id)
             outcome = "handled" if handled else "duplicate"
             return handled
         finally:
@@ -168,7 +169,7 @@ class Engine:
                     return False
                 if self.group_sync is not None:
                     await self.group_sync.synced()  # nothing leaves before it is on disk
-                await self.outbox.deliver_new(items)
+                await self.outbox.deliver_new(items, at_once=member_key in self._erase)
                 if member_key in self._erase:
                     self._erase.discard(member_key)
                     store.erase_delivered(event.member.platform, event.member.id)

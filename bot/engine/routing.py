@@ -84,7 +84,7 @@ class Router:
             found.update(dict.fromkeys(engine.services.languages))
         return tuple(found)
 
-    async def handle(self, event: Event) -> bool:
+    async def handle(self, event: Event, wait: bool = True) -> bool:
         asked = self._asked(event)
         chosen = self._answer_to_question(event, asked)
         if chosen is not None:
@@ -93,7 +93,7 @@ class Router:
         if isinstance(target, Engine):
             if asked:  # it answered none of the communities offered: they are not kept
                 self.store.set_member_record(event.member.platform, event.member.id, ASKED, "")
-            return await target.handle(replace(event, community=target.community))
+            return await target.handle(replace(event, community=target.community), wait=wait)
         place = event_place(event)
         said = isinstance(event, TextSaid | CommandRun | ChoiceMade)
         if not said or (place is not None and place.kind != PlaceKind.DIRECT):

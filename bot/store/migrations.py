@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
@@ -179,6 +180,13 @@ def _m10_member_communities(db: sqlite_utils.Database) -> None:
     db.execute(MEMBER_COMMUNITIES_INDEX)
 
 
+def _m11_leases(db: sqlite_utils.Database) -> None:
+    """Leases: roles one process of a deployment holds at a time (a poller, a sender);
+    on SQLite one process holds them all, and the table stays as good as empty."""
+    for statement in LEASES_SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -190,6 +198,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (8, _m8_compact_inbox),
     (9, _m9_link_disclosures),
     (10, _m10_member_communities),
+    (11, _m11_leases),
 ]
 
 

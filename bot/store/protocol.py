@@ -31,6 +31,11 @@ class DeliveryStore(Protocol):
         other process is delivering, now claimed by this one."""
         ...
 
+    def waiting(self) -> dict[str, int]:
+        """How many actions wait to be delivered, per platform: counted only, claiming
+        none (for operators' metrics)."""
+        ...
+
     def release(self, outbox_id: int) -> None:
         """A claimed action this process will not deliver (no adapter for its platform
         here): another process may take it."""
@@ -49,6 +54,21 @@ class DeliveryStore(Protocol):
 
     def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
         """Undeliverable: set aside without its text, with the reason, and counted."""
+        ...
+
+    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take the lease ``name`` for ``seconds`` (by the database's clock) when it is
+        free, expired or ``holder``'s already (then it is renewed): True when
+        ``holder`` holds it now. ``bot.engine.leases`` keeps them."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """``holder`` lets the lease go (another may take it at once); nothing when
+        someone else holds it."""
+        ...
+
+    def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease ``name`` now (None when free or expired)."""
         ...
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from bot.core.errors import StoreError
+from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
@@ -105,6 +106,9 @@ _M8_COMPACT_INBOX: tuple[str, ...] = ()
 # Linked accounts shown to the moderators of one case: the same statements as SQLite's.
 _M9_LINK_DISCLOSURES = DISCLOSURE_SCHEMA
 
+# Leases of the roles one process holds at a time: the same statements as SQLite's.
+_M11_LEASES = LEASES_SCHEMA
+
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
     (2, _M2_CASES),
@@ -116,6 +120,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (8, _M8_COMPACT_INBOX),
     (9, _M9_LINK_DISCLOSURES),
     (10, ("CREATE INDEX profiles_member ON profiles (member)",)),
+    (11, _M11_LEASES),
 ]
 LATEST = MIGRATIONS[-1][0]
 
