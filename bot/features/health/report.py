@@ -120,7 +120,7 @@ def build(
         if bucket:
             buckets[(name, bucket)] += n
     reports = sorted({m for m, _ in per_quarter if m.startswith("reports:")} | {"reports:standard"})
-    sanctions = sorted({m for m, _ in per_quarter if m.startswith("sanctions:")})
+    sanctions = sorted({m for m, _ in per_quarter if m.startswith("sanctions:")}, key=_by_part)
     sections = [
         Section("newcomers", suppress(Table(list(NEWCOMERS), languages, lang), k)),
         Section("platforms", suppress(Table(["joins", "first_message"], platforms, plat), k), ""),
@@ -149,6 +149,13 @@ def build(
 def _family(metric: str) -> str:
     """``channel_messages:newer`` counts in the trend of ``channel_messages``."""
     return metric.partition(":")[0] if metric.startswith("channel_messages:") else metric
+
+
+def _by_part(metric: str) -> tuple[int, str]:
+    """Parts in their order (2 before 10); actions recorded before a part was
+    required ("sanctions:unspecified") last."""
+    part = metric.partition(":")[2]
+    return (int(part), "") if part.isdigit() else (1 << 30, part)
 
 
 def _split(metric: str) -> tuple[str, str]:
