@@ -185,7 +185,7 @@ def migrate(db: sqlite_utils.Database) -> int:
     # A new database is created, not migrated: nothing to wait for.
     steps = Steps(log, "migrating the database", len(pending), shown=version != 0)
     for number, step in pending:
-        steps.step((step.__doc__ or step.__name__).strip().splitlines()[0])
+        steps.step(what_it_does(number))
         with db.conn:
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
@@ -193,3 +193,10 @@ def migrate(db: sqlite_utils.Database) -> int:
     if pending:
         steps.done("database migrated")
     return version
+
+
+def what_it_does(number: int) -> str:
+    """Migration ``number`` in a few words, as its progress line says it; PostgreSQL's
+    migration of the same number means the same."""
+    step = dict(MIGRATIONS)[number]
+    return (step.__doc__ or step.__name__).strip().splitlines()[0]
