@@ -39,7 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.settings_checks import command_prefix, env_variable, file_path, secret, send_rate
+from adapters.settings_checks import (
+    COMMAND_PREFIX,
+    command_prefix,
+    env_variable,
+    file_path,
+    secret,
+    send_rate,
+)
 from bot.config import validate as v
 from bot.config.community import PlatformSection
 from bot.config.fields import ENV_VARIABLE, Field, Section, custom
@@ -49,7 +56,9 @@ _NICK: dict[str, Any] = {
     "pattern": r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$",
 }
 _CHANNEL: dict[str, Any] = {"type": "string", "pattern": r"^\s*[#&][^ ,\x07]{0,63}\s*$"}
-_MASKS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+# nick!user@host: a "!" and an "@" in either order, no space (as ``_masks`` checks).
+_MASK: dict[str, Any] = {"type": "string", "pattern": "^[^ ]*(![^ ]*@|@[^ ]*!)[^ ]*$"}
+_MASKS: dict[str, Any] = {"type": "array", "items": _MASK}
 SPEC = Section(
     "The IRC platform.",
     (
@@ -62,7 +71,8 @@ SPEC = Section(
         custom(
             "operator",
             "Who runs the bot: its realname names them (bot policies ask it).",
-            {"type": "string", "pattern": r"^[^\x00-\x1f]{1,80}$"},
+            # a number is text too, as the loader reads it
+            {"type": ["string", "number"], "pattern": r"^[^\x00-\x1f]{1,80}$"},
             required=True,
         ),
         Field(
@@ -103,7 +113,7 @@ SPEC = Section(
         custom(
             "command_prefix",
             "One word such as !concord for commands in channels.",
-            {"type": "string", "pattern": r"^[^/\s]\S*$"},
+            COMMAND_PREFIX,
             default="!concord",
         ),
         custom(
