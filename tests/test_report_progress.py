@@ -6,12 +6,10 @@ gets no such lines."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from adapters.cli import main
 from bot.features.health.command import LARGE
@@ -19,6 +17,7 @@ from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
 from bot.store.writes import AddCount
+from tests.test_store import old_database
 
 METRICS = ["joins", "first_message", "onboarding_completed", "channel_messages:newer"]
 LANGUAGES = [f"l{n}" for n in range(70)]  # 4 metrics x 70 languages x 365 days: 102,200
@@ -118,12 +117,7 @@ def test_a_report_on_an_old_database_shows_the_migration_on_stderr(
 ) -> None:
     """The report opens the database as every command does: an old one is migrated
     first, and the person waiting sees that too, away from the JSON."""
-    path = tmp_path / "old.db"
-    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
-    for _number, step in MIGRATIONS[:2]:
-        step(old)
-    old.execute("PRAGMA user_version = 2")
-    old.conn.close()
+    path = old_database(tmp_path / "old.db", 2)
     assert main(["report", "--db", str(path), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["hidden_cells"] == 0
