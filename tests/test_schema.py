@@ -122,6 +122,8 @@ def test_empty_values_the_loader_takes_as_none_fit_the_schema(
         (IRC + "    mediator_masks: ['*!*@a b']\n", "platforms.irc.mediator_masks.0"),
         (IRC + "    command_prefix: /concord\n", "platforms.irc.command_prefix"),
         (IRC.replace("alice", '"alice\\nbob"'), "platforms.irc.operator"),
+        (IRC.replace("alice", "'   '"), "platforms.irc.operator"),
+        (IRC.replace("alice", "x" * 81), "platforms.irc.operator"),
         (GOOD.replace("12h", "soon"), "onboarding.reminder_after"),
         (GOOD + "mediation:\n  admins: [mod]\n", "mediation.admins.0"),
         (

@@ -59,6 +59,7 @@ _CHANNEL: dict[str, Any] = {"type": "string", "pattern": r"^\s*[#&][^ ,\x07]{0,6
 # nick!user@host: a "!" and an "@" in either order, no space (as ``_masks`` checks).
 _MASK: dict[str, Any] = {"type": "string", "pattern": "^[^ ]*(![^ ]*@|@[^ ]*!)[^ ]*$"}
 _MASKS: dict[str, Any] = {"type": "array", "items": _MASK}
+_OPERATOR = r"^\s*[^\x00-\x1f\s](?:[^\x00-\x1f]{0,78}[^\x00-\x1f\s])?\s*$"
 SPEC = Section(
     "The IRC platform.",
     (
@@ -71,8 +72,8 @@ SPEC = Section(
         custom(
             "operator",
             "Who runs the bot: its realname names them (bot policies ask it).",
-            # a number is text too, as the loader reads it
-            {"type": ["string", "number"], "pattern": r"^[^\x00-\x1f]{1,80}$"},
+            # 1 to 80 characters once trimmed, none a control one; a number is text too
+            {"type": ["string", "number"], "pattern": _OPERATOR},
             required=True,
         ),
         Field(
