@@ -58,7 +58,15 @@ _NICK: dict[str, Any] = {
 _CHANNEL: dict[str, Any] = {"type": "string", "pattern": r"^\s*[#&][^ ,\x07]{0,63}\s*$"}
 # nick!user@host: a "!" and an "@" in either order, no space (as ``_masks`` checks).
 _MASK: dict[str, Any] = {"type": "string", "pattern": "^[^ ]*(![^ ]*@|@[^ ]*!)[^ ]*$"}
-_MASKS: dict[str, Any] = {"type": "array", "items": _MASK}
+
+
+def _one_or_list(item: dict[str, Any]) -> dict[str, Any]:
+    """One text or a list of them, as the loader reads a list (``pattern`` applies to
+    the text alone, ``items`` to the list alone)."""
+    return {"type": ["string", "array"], "pattern": item["pattern"], "items": item}
+
+
+_MASKS = _one_or_list(_MASK)
 _OPERATOR = r"^\s*[^\x00-\x1f\s](?:[^\x00-\x1f]{0,78}[^\x00-\x1f\s])?\s*$"
 SPEC = Section(
     "The IRC platform.",
@@ -94,7 +102,7 @@ SPEC = Section(
         custom(
             "channels",
             "The only channels joined.",
-            {"type": "array", "items": _CHANNEL},
+            _one_or_list(_CHANNEL),
             required=True,
         ),
         custom(
