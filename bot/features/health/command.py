@@ -57,9 +57,9 @@ def make_report(
     if k < 2 or k_moderation < 2:
         raise UsageError("--k and --k-moderation: expected a number of 2 or more")
     start = period_start(since, today)
-    rows = source.health_count_rows(community, start.isoformat())
-    steps = Steps(log, "making the report", 3, shown=rows >= LARGE)
-    steps.step(f"reading {rows} daily counts from {start.isoformat()} on")
+    many = source.health_count_rows(community, start.isoformat())
+    steps = Steps(log, "making the report", 3, shown=many >= LARGE)
+    steps.step(f"reading {many} daily counts from {start.isoformat()} on")
     counts = read_counts(source, community, start, today)
     steps.step("adding them up into tables and hiding small numbers")
     report = build(counts, start, today, k=k, k_moderation=k_moderation)
