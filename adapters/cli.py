@@ -16,7 +16,7 @@ from adapters.console.adapter import ConsoleSyntaxError
 from adapters.console.adapter import write_out as echo
 from adapters.console.session import AdvancingClock, ConsoleSession
 from adapters.console.transcript import run_transcript
-from adapters.logs import FORMATS, LEVELS
+from adapters.logs import FORMATS, LEVELS, configure_logging
 from adapters.operations import Operations
 from adapters.platforms import Role, platform_specs, run_platforms, settings_module
 from bot.app import default_database, load_content, open_store
@@ -39,9 +39,10 @@ def parser_of_commands() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"concord {bot.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    operations = argparse.ArgumentParser(add_help=False)
-    operations.add_argument("--log-level", choices=tuple(LEVELS), help="default: from the config")
-    operations.add_argument("--log-format", choices=FORMATS, help="text (default) or json")
+    logs = argparse.ArgumentParser(add_help=False)
+    logs.add_argument("--log-level", choices=tuple(LEVELS), help="default: from the config")
+    logs.add_argument("--log-format", choices=FORMATS, help="text (default) or json")
+    operations = argparse.ArgumentParser(add_help=False, parents=[logs])
     operations.add_argument(
         "--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on PORT"
     )
@@ -81,13 +82,19 @@ def parser_of_commands() -> argparse.ArgumentParser:
     run.add_argument(
         "--discord-shard", metavar="N/COUNT", help="run Discord shard N of COUNT (0/4)"
     )
-    _add_report(commands)
+    _add_report(commands, logs)
     return parser
 
 
-def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_report(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], logs: argparse.ArgumentParser
+) -> None:
+    """``concord report``; its progress over a large database goes to the log, on
+    standard error (info, unless ``--log-level`` or the config say otherwise)."""
     report = commands.add_parser(
-        "report", help="community health and transparency figures, small numbers hidden"
+        "report",
+        help="community health and transparency figures, small numbers hidden",
+        parents=[logs],
     )
     report.add_argument("--config", type=Path, help="concord.yaml (default: the example)")
     report.add_argument("--db", help="database file or postgresql:// URL")
@@ -178,6 +185,8 @@ def check_database(url: str) -> str:
 
 def run_report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    level = args.log_level or config.log_level or "info"
+    configure_logging(level, args.log_format or config.log_format)
     database = args.db or config.database_url or config.database or default_database()
     if not is_postgres_url(str(database)) and not Path(database).is_file():
         raise UsageError(f"{database}: no such database")

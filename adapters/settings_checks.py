@@ -47,6 +47,11 @@ def file_path(section: PlatformSection, key: str, value: Any) -> Path | None:
     return path if path.is_absolute() else Path(doc.name).resolve().parent / path
 
 
+# The schema of what ``command_prefix`` takes: one word, not starting with "/" (a
+# number is text too, as the loader reads it).
+COMMAND_PREFIX: dict[str, Any] = {"type": ["string", "number"], "pattern": r"^[^/\s]\S*$"}
+
+
 def command_prefix(section: PlatformSection, value: Any) -> str:
     path = (*section.path, "command_prefix")
     text = v.text(section.doc, path, value)

@@ -77,7 +77,7 @@ PROBES = (
     Probe("/reports list", moderators_room=True),
     Probe("/reports show 1", "/reports show 999", moderators_room=True),
     Probe("/reports claim 1", "/reports claim 999", moderators_room=True),
-    Probe("/sanction bob warning Rude words", moderators_room=True),
+    Probe("/sanction bob warning 1 Rude words", moderators_room=True),
     Probe("/appeals list", moderators_room=True),
     Probe("/case list"),
     Probe("/case show 1", "/case show 999", readers=CASE_READERS),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adapters.console.session import AdvancingClock, ConsoleSession
 from bot.app import build_engine
 from bot.config.community import Config, load_config
 from bot.core.actions import Action, Ask, Capabilities, Say
@@ -168,6 +169,17 @@ def config(tmp_path: Path) -> Config:
         text.replace("# code_of_conduct: code-of-conduct.yaml", f"code_of_conduct: {coc}"), "utf-8"
     )
     return load_config(path)
+
+
+@pytest.fixture
+async def console(tmp_path: Path) -> AsyncIterator[ConsoleSession]:
+    """The example community in the console, as ``concord chat`` runs it: mod and kai
+    are moderators, noor is a mediator; ``:wait`` moves the engine's clock."""
+    clock = AdvancingClock(ManualClock(), fixed=True)
+    session = ConsoleSession(load_config(None), tmp_path / "console.db", clock)
+    await session.open()
+    yield session
+    session.close()
 
 
 @pytest.fixture

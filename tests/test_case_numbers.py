@@ -74,7 +74,7 @@ async def test_sanctions_and_appeals_are_numbered_per_kind(
     for name in ("rhea", "sam"):
         await join(engine, name)
     await report(engine, "rhea")
-    await run(engine, "mod", "/sanction sam warning Insults in #general.")
+    await run(engine, "mod", "/sanction sam warning 1 Insults in #general.")
     assert any("(record 1)" in t for t in adapter.to("sam")), adapter.to("sam")
     assert "record 1" in adapter.to("mod")[-1], adapter.to("mod")
     await run(engine, "sam", "/appeal")
@@ -153,7 +153,7 @@ async def test_numbers_given_before_per_kind_numbering_keep_working(
             await join(engine, name)
         await request(engine, "bob", "lee")
         assert any("This is case 3." in t for t in adapter.to("bob")), adapter.to("bob")
-        await run(engine, "mod", "/sanction bob warning Spam.")
+        await run(engine, "mod", "/sanction bob warning 1 Spam.")
         assert any("(record 4)" in t for t in adapter.to("bob")), adapter.to("bob")
     finally:
         engine.services.store.close()

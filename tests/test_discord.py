@@ -123,9 +123,9 @@ class CountingHost(AdapterHost):
 
     handled = 0
 
-    async def handle(self, event: Event) -> bool:
+    async def handle(self, event: Event, *, wait_out_outage: bool = True) -> bool:
         try:
-            return await super().handle(event)
+            return await super().handle(event, wait_out_outage=wait_out_outage)
         finally:
             self.handled += 1
 

@@ -128,6 +128,9 @@ def test_a_tiny_community_shows_hidden_numbers_not_people(
     data = json.loads(capsys.readouterr().out)
     newcomers = next(s for s in data["sections"] if s["id"] == "newcomers")
     assert newcomers["row_totals"]["joins"] is None and newcomers["hidden"]["small"] >= 1
+    assert report("--db", str(database)) == 0
+    page = capsys.readouterr().out
+    assert "This community is still small or new" in page and "Joined" in page
 
 
 @pytest.mark.parametrize("since", ["soon", "0d", "2999-01-01", "-3d"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,16 +20,6 @@ MEMBER = ("/coc", "/language", "/report", "/mediate", "/appeal", "/mydata", "/fo
 SESSION = ("/pause", "/private", "/propose", "/leave")
 MEDIATOR = ("/case", "/resume", "/floor")
 MODERATOR = ("/reports", "/sanction", "/appeals")
-
-
-@pytest.fixture
-async def console(tmp_path: Path) -> AsyncIterator[ConsoleSession]:
-    """The example community: mod and kai are moderators, noor is a mediator."""
-    clock = AdvancingClock(ManualClock(), fixed=True)
-    session = ConsoleSession(load_config(None), tmp_path / "help.db", clock)
-    await session.open()
-    yield session
-    session.close()
 
 
 async def help_for(console: ConsoleSession, name: str) -> list[str]:

@@ -48,7 +48,7 @@ async def shared_for_an_appeal_and_the_sanction_extended(
     async def moderator(words: str) -> None:
         await discord.slash(kai, "sanction", words, channel_id=MODERATORS)
 
-    await moderator("3101 warning Insults in #general.")
+    await moderator("3101 warning 1 Insults in #general.")
     await discord.wait_for(lambda: any("Insults" in t for t in discord.texts_to_user(3101)))
     await moderator("extend 1 Same insults on Telegram.")
     await discord.wait_for(

@@ -184,7 +184,7 @@ async def test_a_restart_between_the_share_request_and_the_yes_keeps_it_consiste
 
 
 async def sanction(engine: Engine, adapter: Any, account: str) -> str:
-    return await moderator(engine, adapter, f"/sanction {account} warning Insults in #general.")
+    return await moderator(engine, adapter, f"/sanction {account} warning 1 Insults in #general.")
 
 
 async def test_a_sanction_is_extended_only_to_accounts_the_member_shared(

@@ -82,10 +82,10 @@ class RecordingHost(AdapterHost):
         self.events: list[Event] = []
         self.handled: list[str] = []
 
-    async def handle(self, event: Event) -> bool:
+    async def handle(self, event: Event, *, wait_out_outage: bool = True) -> bool:
         self.events.append(event)
         try:
-            return await super().handle(event)
+            return await super().handle(event, wait_out_outage=wait_out_outage)
         finally:
             self.handled.append(event.event_id)
 

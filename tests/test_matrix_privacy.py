@@ -320,7 +320,8 @@ async def test_an_attackers_direct_room_is_never_used_for_someone_else(world: Wo
         await attacker.client.room_leave(trap)
         await until(lambda: joined(target, trap, target.user_id), target)  # target accepts
 
-        await mod.say(room, f"!concord sanction {target.user_id} warning posting private photos")
+        sanction = f"!concord sanction {target.user_id} warning privacy posting private photos"
+        await mod.say(room, sanction)
         notice = await target.from_bot(world.bot_id, "A moderator recorded this about you")
         assert notice.room_id != trap and notice.encrypted
         dm = target.client.rooms[notice.room_id]

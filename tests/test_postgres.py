@@ -19,7 +19,8 @@ from adapters.cli import main
 from bot.app import build_engine
 from bot.config.community import load_config
 from bot.core.errors import StoreError
-from bot.store.postgres.schema import LATEST, LOCK_KEY
+from bot.store.migrations import what_it_does
+from bot.store.postgres.schema import LATEST, LOCK_KEY, MIGRATIONS
 from bot.store.postgres.store import PostgresStore
 from bot.store.sqlite import SQLiteStore
 from tests.postgres_server import PASSWORD, Cluster, free_port
@@ -87,6 +88,32 @@ def test_migrating_waits_for_the_lock_another_process_holds(
     holder.close()
     assert opened[0].version == LATEST
     opened[0].close()
+
+
+def test_migrating_an_old_database_shows_its_progress(
+    postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As on SQLite: each migration of an existing database is logged as it starts, with
+    what it does, and the time it all took; a new database is made without a word."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE concord_schema (owner text NOT NULL, version integer NOT NULL)")
+        conn.execute("INSERT INTO concord_schema VALUES ('concord', 2)")
+        for _number, statements in MIGRATIONS[:2]:
+            for statement in statements:
+                conn.execute(statement)  # type: ignore[arg-type]
+    with caplog.at_level("INFO", logger="bot.store.postgres.schema"):
+        _open(postgres_url, tmp_path).close()
+    pending = [number for number, _ in MIGRATIONS[2:]]
+    assert caplog.messages[:-1] == [
+        f"migrating the database: {k} of {len(pending)}: {what_it_does(number)}"
+        for k, number in enumerate(pending, 1)
+    ]
+    assert caplog.messages[-1].startswith("database migrated in ")
+    assert _rows(postgres_url, "SELECT version FROM concord_schema") == [(LATEST,)]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="bot.store.postgres.schema"):
+        _open(postgres_url, tmp_path).close()  # up to date: nothing to say
+    assert caplog.messages == []
 
 
 def test_another_programs_database_is_refused_and_left_untouched(

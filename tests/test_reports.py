@@ -272,7 +272,7 @@ async def test_report_texts_are_encrypted_at_rest(
 
 async def test_appeal_goes_to_another_moderator(engine: Engine, adapter: RecordingAdapter) -> None:
     await member(engine, "sam")
-    await run(engine, "mod", "/sanction sam warning Insults in #general.")
+    await run(engine, "mod", "/sanction sam warning 1 Insults in #general.")
     assert any("Insults in #general." in t for t in adapter.texts("sam"))
     await run(engine, "sam", "/appeal")
     await say(engine, "sam", "1")

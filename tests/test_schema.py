@@ -64,6 +64,9 @@ MATRIX = (
     + "    token_env: T\n"
 )
 TELEGRAM = PLATFORMS + "  telegram:\n    token_env: T\n"
+IRC = (
+    PLATFORMS + "  irc:\n    host: irc.example.org\n    operator: alice\n    channels: ['#demo']\n"
+)
 
 
 def test_empty_values_the_loader_takes_as_none_fit_the_schema(
@@ -97,6 +100,7 @@ def test_empty_values_the_loader_takes_as_none_fit_the_schema(
         (DISCORD + "    colour: blue\n", "platforms.discord"),
         (MATRIX + "    colour: blue\n", "platforms.matrix"),
         (TELEGRAM + "    colour: blue\n", "platforms.telegram"),
+        (IRC + "    colour: blue\n", "platforms.irc"),
         # wrong types
         (GOOD + "limits:\n  messages_per_minute: lots\n", "limits.messages_per_minute"),
         (GOOD.replace("channel", "[a, b]"), "onboarding.welcome"),
@@ -107,6 +111,19 @@ def test_empty_values_the_loader_takes_as_none_fit_the_schema(
         (MATRIX + "    moderator_power: high\n", "platforms.matrix.moderator_power"),
         (TELEGRAM + "    moderator_ids: [alice]\n", "platforms.telegram.moderator_ids.0"),
         (DISCORD.replace("123456789012345678", "the-server"), "platforms.discord.guild"),
+        (IRC + "    tls: maybe\n", "platforms.irc.tls"),
+        (IRC + "    nick: 9lives\n", "platforms.irc.nick"),
+        (IRC + "    username: two words\n", "platforms.irc.username"),
+        (IRC.replace("'#demo'", "demo"), "platforms.irc.channels.0"),
+        (IRC + "    moderators_channel: mods\n", "platforms.irc.moderators_channel"),
+        (IRC + "    channel_names: [welcome]\n", "platforms.irc.channel_names"),
+        (IRC + "    channel_names: {welcome: lobby}\n", "platforms.irc.channel_names.welcome"),
+        (IRC + "    moderator_masks: [alice]\n", "platforms.irc.moderator_masks.0"),
+        (IRC + "    mediator_masks: ['*!*@a b']\n", "platforms.irc.mediator_masks.0"),
+        (IRC + "    command_prefix: /concord\n", "platforms.irc.command_prefix"),
+        (IRC.replace("alice", '"alice\\nbob"'), "platforms.irc.operator"),
+        (IRC.replace("alice", "'   '"), "platforms.irc.operator"),
+        (IRC.replace("alice", "x" * 81), "platforms.irc.operator"),
         (GOOD.replace("12h", "soon"), "onboarding.reminder_after"),
         (GOOD + "mediation:\n  admins: [mod]\n", "mediation.admins.0"),
         (
@@ -121,11 +138,14 @@ def test_empty_values_the_loader_takes_as_none_fit_the_schema(
         (TELEGRAM + "    poll_timeout: 61\n", "platforms.telegram.poll_timeout"),
         (DISCORD + "    requests_per_second: 0\n", "platforms.discord.requests_per_second"),
         (MATRIX + "    send_burst: 0\n", "platforms.matrix.send_burst"),
+        (IRC + "    port: 0\n", "platforms.irc.port"),
+        (IRC + "    send_rate: 0\n", "platforms.irc.send_rate"),
         # not one of the allowed values
         (GOOD.replace("welcome: channel", "welcome: pigeon"), "onboarding.welcome"),
         (GOOD + "durability: paranoid\n", "durability"),
         (GOOD + "logging:\n  format: xml\n", "logging.format"),
         (MATRIX + "    role_mode: roles\n", "platforms.matrix.role_mode"),
+        (IRC + "    sasl: kerberos\n", "platforms.irc.sasl"),
         # a missing required key
         (GOOD.replace("  name: Demo\n", ""), "community"),
         ("onboarding: {}\n", ""),
@@ -137,6 +157,7 @@ def test_empty_values_the_loader_takes_as_none_fit_the_schema(
         (DISCORD.replace("    guild: 123456789012345678\n", ""), "platforms.discord"),
         (MATRIX.replace("    token_env: T\n", ""), "platforms.matrix"),
         (PLATFORMS + "  telegram: {groups: [-1]}\n", "platforms.telegram"),
+        (IRC.replace("    operator: alice\n", ""), "platforms.irc"),
     ],
 )
 def test_every_loader_error_has_a_schema_counterpart(
@@ -174,11 +195,28 @@ BEYOND_THE_SCHEMA = (
 )
 
 
-def _example_with_platforms() -> dict[str, object]:
+IRC_KEYS = {
+    "port": 6697,
+    "tls": True,
+    "nick": "Concord",
+    "username": "concord",
+    "sasl": "none",
+    "moderators_channel": "#mods",
+    "channel_names": {"welcome": "#demo"},
+    "moderator_masks": ["*!*@user/alice"],
+    "mediator_masks": ["bob!*@*"],
+    "command_prefix": "!concord",
+    "send_rate": 1.0,
+}
+
+
+def _example_with_platforms() -> dict[str, Any]:
     data = yaml.safe_load(EXAMPLE.read_text("utf-8"))
     data["platforms"] = {}
-    for name, text in (("discord", DISCORD), ("matrix", MATRIX), ("telegram", TELEGRAM)):
+    platforms = (("discord", DISCORD), ("matrix", MATRIX), ("telegram", TELEGRAM), ("irc", IRC))
+    for name, text in platforms:
         data["platforms"][name] = yaml.safe_load(text)["platforms"][name]
+    data["platforms"]["irc"].update(IRC_KEYS)  # IRC checks most keys itself: each one here
     return data
 
 

@@ -31,21 +31,28 @@ def test_wal_mode_and_migrations(store: SQLiteStore, tmp_path: Path) -> None:
     again.close()
 
 
-def test_migrating_an_old_database_shows_its_progress(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def old_database(path: Path, version: int) -> Path:
+    """A SQLite database as Concord left it at schema ``version``."""
     import sqlite3
 
     import sqlite_utils
 
     from bot.store.migrations import MIGRATIONS
 
-    path = tmp_path / "old.db"
     old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
-    for _number, step in MIGRATIONS[:2]:
+    for _number, step in MIGRATIONS[:version]:
         step(old)
-    old.execute("PRAGMA user_version = 2")
+    old.execute(f"PRAGMA user_version = {version}")
     old.conn.close()
+    return path
+
+
+def test_migrating_an_old_database_shows_its_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.store.migrations import MIGRATIONS
+
+    path = old_database(tmp_path / "old.db", 2)
     with caplog.at_level("INFO", logger="bot.store.migrations"):
         SQLiteStore(tmp_path / "new.db").close()
         assert caplog.messages == []  # a new database is made, not migrated

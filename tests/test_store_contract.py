@@ -643,6 +643,9 @@ def test_health_counts_add_up_with_their_turn_and_only_once(backend: Backend) ->
     ]
     assert [row[-1] for row in reopened.health_counts(C, "2026-01-01")] == [1, 3, 1]
     assert reopened.health_counts(C, "2026-01-06") == []
+    # What a report will read, counted before it is read.
+    assert [reopened.health_count_rows(C, day) for day in ("2026-01-04", "2026-01-05")] == [3, 2]
+    assert reopened.health_count_rows(C, "2026-01-06") == 0
 
 
 # --- linked accounts -----------------------------------------------------------------

@@ -312,7 +312,7 @@ async def test_a_forwarded_message_is_never_run_nor_taken_as_an_answer(
     chat, group = standin.group(MODERATORS, "Moderators"), standin.group(GROUP)
     mod = standin.user(MODERATOR, "Mo", language_code="en")
     opt = standin.user(111, "Opt", language_code="en")
-    sanction = "/sanction 111 warning spam"
+    sanction = "/sanction 111 warning 1 spam"
     async with asyncio.timeout(30), running(config, tmp_path / "db", standin) as (_, engine):
         standin.say(opt, "/help")  # Concord knows Opt
         await standin.wait_for(lambda: len(standin.to(111)) == 1)

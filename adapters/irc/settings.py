@@ -39,7 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.settings_checks import command_prefix, env_variable, file_path, secret, send_rate
+from adapters.settings_checks import (
+    COMMAND_PREFIX,
+    command_prefix,
+    env_variable,
+    file_path,
+    secret,
+    send_rate,
+)
 from bot.config import validate as v
 from bot.config.community import PlatformSection
 from bot.config.fields import ENV_VARIABLE, Field, Section, custom
@@ -49,7 +56,18 @@ _NICK: dict[str, Any] = {
     "pattern": r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$",
 }
 _CHANNEL: dict[str, Any] = {"type": "string", "pattern": r"^\s*[#&][^ ,\x07]{0,63}\s*$"}
-_MASKS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+# nick!user@host: a "!" and an "@" in either order, no space (as ``_masks`` checks).
+_MASK: dict[str, Any] = {"type": "string", "pattern": "^[^ ]*(![^ ]*@|@[^ ]*!)[^ ]*$"}
+
+
+def _one_or_list(item: dict[str, Any]) -> dict[str, Any]:
+    """One text or a list of them, as the loader reads a list (``pattern`` applies to
+    the text alone, ``items`` to the list alone)."""
+    return {"type": ["string", "array"], "pattern": item["pattern"], "items": item}
+
+
+_MASKS = _one_or_list(_MASK)
+_OPERATOR = r"^\s*[^\x00-\x1f\s](?:[^\x00-\x1f]{0,78}[^\x00-\x1f\s])?\s*$"
 SPEC = Section(
     "The IRC platform.",
     (
@@ -62,7 +80,8 @@ SPEC = Section(
         custom(
             "operator",
             "Who runs the bot: its realname names them (bot policies ask it).",
-            {"type": "string", "pattern": r"^[^\x00-\x1f]{1,80}$"},
+            # 1 to 80 characters once trimmed, none a control one; a number is text too
+            {"type": ["string", "number"], "pattern": _OPERATOR},
             required=True,
         ),
         Field(
@@ -83,7 +102,7 @@ SPEC = Section(
         custom(
             "channels",
             "The only channels joined.",
-            {"type": "array", "items": _CHANNEL},
+            _one_or_list(_CHANNEL),
             required=True,
         ),
         custom(
@@ -103,7 +122,7 @@ SPEC = Section(
         custom(
             "command_prefix",
             "One word such as !concord for commands in channels.",
-            {"type": "string", "pattern": r"^[^/\s]\S*$"},
+            COMMAND_PREFIX,
             default="!concord",
         ),
         custom(

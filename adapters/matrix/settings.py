@@ -43,7 +43,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from adapters.settings_checks import command_prefix, env_variable, file_path, secret, send_rate
+from adapters.settings_checks import (
+    COMMAND_PREFIX,
+    command_prefix,
+    env_variable,
+    file_path,
+    secret,
+    send_rate,
+)
 from bot.config import validate as v
 from bot.config.community import PlatformSection
 from bot.config.fields import ENV_VARIABLE, Field, Section, custom
@@ -125,7 +132,7 @@ SPEC = Section(
         custom(
             "command_prefix",
             "One word such as !concord (clients keep /).",
-            {"type": "string", "pattern": r"^[^/\s]\S*$"},
+            COMMAND_PREFIX,
             default="!concord",
         ),
         Field("reactions", "boolean", "Add 1️⃣ 2️⃣ … under short questions.", default=True),

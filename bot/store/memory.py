@@ -176,6 +176,9 @@ class MemoryStore:
             if c == community and day >= since
         )
 
+    def health_count_rows(self, community: str, since: str) -> int:
+        return sum(1 for c, day, *_ in self._t.health if c == community and day >= since)
+
     # Writes -------------------------------------------------------------------------
 
     def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import sqlite_utils
 
+from bot.core.progress import Steps
 from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
@@ -208,15 +208,21 @@ def migrate(db: sqlite_utils.Database) -> int:
     all are done, so whoever waits on a large database sees it move."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     pending = [(number, step) for number, step in MIGRATIONS if number > version]
-    started, fresh = time.monotonic(), version == 0
-    for count, (number, step) in enumerate(pending, 1):
-        if not fresh:  # a new database is created, not migrated: nothing to wait for
-            what = (step.__doc__ or step.__name__).strip().splitlines()[0]
-            log.info("migrating the database: %d of %d: %s", count, len(pending), what)
+    # A new database is created, not migrated: nothing to wait for.
+    steps = Steps(log, "migrating the database", len(pending), shown=version != 0)
+    for number, step in pending:
+        steps.step(what_it_does(number))
         with db.conn:
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
         version = number
-    if pending and not fresh:
-        log.info("database migrated in %.1f s", time.monotonic() - started)
+    if pending:
+        steps.done("database migrated")
     return version
+
+
+def what_it_does(number: int) -> str:
+    """Migration ``number`` in a few words, as its progress line says it; PostgreSQL's
+    migration of the same number means the same."""
+    step = dict(MIGRATIONS)[number]
+    return (step.__doc__ or step.__name__).strip().splitlines()[0]

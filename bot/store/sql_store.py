@@ -149,6 +149,13 @@ class SqlStore:
         )
         return [(d, m, p, lang, int(n)) for d, m, p, lang, n in rows]
 
+    def health_count_rows(self, community: str, since: str) -> int:
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM health_counts WHERE community = ? AND day >= ?",
+            (community, since),
+        ).fetchone()
+        return int(row[0])
+
     def pending_outbox(
         self, limit: int = 500, platforms: Collection[str] | None = None
     ) -> list[OutboxItem]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.conduct.document import named_section, section_texts
+from bot.conduct.document import localized, named_section
 from bot.core.events import Place
 from bot.engine.flows import start_dialog
 from bot.engine.people import (
@@ -30,8 +30,9 @@ from bot.store.cases import Case, CaseMember, add_audit, save_case
 
 
 def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
-    """``/sanction NAME TYPE [PART] REASON``: a moderator records what they did, under
-    which part of the code of conduct (its number or id) and why."""
+    """``/sanction NAME ACTION PART REASON``: a moderator records what they did, under
+    which part of the code of conduct (its number or id) and why. Without a part the
+    code of conduct has, nothing is recorded and the moderator is shown the parts."""
     if not is_moderator(turn):
         turn.say("common.not_allowed", command="sanction")
         return
@@ -39,28 +40,51 @@ def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
         run_extend(turn, args[1:])
         return
     target = resolve(turn, args[0]) if args else None
-    rule = named_section(turn.services.coc, args[2]) if len(args) > 3 else None
-    reason = clean_user_text(" ".join(args[3:] if rule else args[2:]), 500)
-    if target is None or len(args) < 3 or not reason:
-        turn.say("appeal.sanction_usage")
+    rule = named_section(turn.services.coc, args[2]) if len(args) > 2 else None
+    reason = clean_user_text(" ".join(args[3:]), 500)
+    if target is None or rule is None or not reason:
+        sanction_help(turn, part_problem(args, target is not None, rule is not None))
         return
     kind = clean_user_text(args[1], 40)
+    # Records from before a part was required have no "rule": they read as before.
     data: dict[str, object] = {"type": kind, "reason": reason, "by": turn.member.key}
-    if rule is not None:
-        data["rule"] = rule.id
+    data["rule"] = rule.id
     case = new_case(turn, SANCTION, CaseMember(target, "subject"), data)
     case.status = "recorded"
     turn.writes.append(save_case(case, turn.now))
-    turn.count(f"sanctions:{rule.number if rule else 'unspecified'}", always=True)
+    turn.count(f"sanctions:{rule.number}", always=True)
+    # The part's number and its title in the member's language, as /coc shows it to them.
+    title = localized(rule, "title", translator_of(turn.services, target.key).lookup)
     values = {"case": str(case.shown), "type": kind, "reason": reason}
-    if rule is None:
-        tell(turn, target, "appeal.sanction_notice", **values)
-    else:
-        # The part's title in the member's language, as /coc shows it to them.
-        lookup = translator_of(turn.services, target.key).lookup
-        title = section_texts(rule, lookup)["title"]
-        tell(turn, target, "appeal.sanction_notice_rule", part=f"{rule.number}. {title}", **values)
+    tell(turn, target, "appeal.sanction_notice_rule", part=f"{rule.number} ({title})", **values)
     turn.say("appeal.sanction_recorded", case=str(case.shown), name=display(target))
+
+
+def part_problem(args: tuple[str, ...], named: bool, found: bool) -> str | None:
+    """What to say about the part when the member and the action are there: none was
+    given (a third word, if any, is all there is), or the word in its place names no
+    part of the code of conduct."""
+    if not named or len(args) < 2 or found:
+        return None
+    return N_("appeal.sanction_unknown_part") if len(args) > 3 else N_("appeal.sanction_no_part")
+
+
+def sanction_help(turn: Turn, problem: str | None) -> None:
+    """What was wrong (if it is the part), how to write the command, and every part
+    of the code of conduct by number and id, with its title in the moderator's
+    language."""
+    lines = [turn.text(problem)] if problem else []
+    lines.append(turn.text("appeal.sanction_usage"))
+    for section in turn.services.coc.sections:
+        lines.append(
+            turn.text(
+                "appeal.sanction_part_line",
+                number=str(section.number),
+                id=section.id,
+                title=localized(section, "title", turn.translator.lookup),
+            )
+        )
+    turn.say_text("\n".join(lines))
 
 
 def run_appeal(turn: Turn, args: tuple[str, ...], place: Place) -> None:

@@ -40,8 +40,13 @@ TIMES = ("first_reply", "report_responded", "report_resolved", "appeal_decided")
 MODERATION_TIMES = TIMES[1:]
 
 
+Row = tuple[str, str, str, str, int]  # day, metric, platform, language, count
+
+
 class CountSource(Protocol):
-    def health_counts(self, community: str, since: str) -> list[tuple[str, str, str, str, int]]: ...
+    def health_counts(self, community: str, since: str) -> list[Row]: ...
+
+    def health_count_rows(self, community: str, since: str) -> int: ...
 
 
 @dataclass
@@ -89,18 +94,21 @@ def week(day: str) -> str:
     return (moment - timedelta(days=moment.weekday())).isoformat()
 
 
+def read_counts(source: CountSource, community: str, since: date, until: date) -> list[Row]:
+    """The daily counts of the period, from ``since`` to ``until`` included."""
+    last = until.isoformat()
+    return [r for r in source.health_counts(community, since.isoformat()) if r[0] <= last]
+
+
 def build(
-    source: CountSource,
-    community: str,
+    rows: list[Row],
     since: date,
     until: date,
     *,
     k: int = 5,
     k_moderation: int = 11,
 ) -> Report:
-    rows = [
-        r for r in source.health_counts(community, since.isoformat()) if r[0] <= until.isoformat()
-    ]
+    """The period's tables from its daily counts, small numbers hidden."""
     by: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     for day, metric, platform, language, n in rows:
         by["language"][(metric, language)] += n
@@ -120,7 +128,7 @@ def build(
         if bucket:
             buckets[(name, bucket)] += n
     reports = sorted({m for m, _ in per_quarter if m.startswith("reports:")} | {"reports:standard"})
-    sanctions = sorted({m for m, _ in per_quarter if m.startswith("sanctions:")})
+    sanctions = sorted({m for m, _ in per_quarter if m.startswith("sanctions:")}, key=_by_part)
     sections = [
         Section("newcomers", suppress(Table(list(NEWCOMERS), languages, lang), k)),
         Section("platforms", suppress(Table(["joins", "first_message"], platforms, plat), k), ""),
@@ -149,6 +157,13 @@ def build(
 def _family(metric: str) -> str:
     """``channel_messages:newer`` counts in the trend of ``channel_messages``."""
     return metric.partition(":")[0] if metric.startswith("channel_messages:") else metric
+
+
+def _by_part(metric: str) -> tuple[int, str]:
+    """Parts in their order (2 before 10); actions recorded before a part was
+    required ("sanctions:unspecified") last."""
+    part = metric.partition(":")[2]
+    return (int(part), "") if part.isdigit() else (1 << 30, part)
 
 
 def _split(metric: str) -> tuple[str, str]:

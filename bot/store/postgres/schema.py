@@ -17,16 +17,20 @@ by ``rowid`` have a ``seq`` column instead.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
 from bot.core.errors import StoreError
+from bot.core.progress import Steps
 from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
+from bot.store.migrations import what_it_does
 
+log = logging.getLogger(__name__)
 OWNER = "concord"
 # "Concord" in ASCII, as the advisory lock's key.
 LOCK_KEY = int.from_bytes(b"Concord", "big")
@@ -179,14 +183,18 @@ def migrate(conn: psycopg.Connection[Any], shown: str) -> int:
                 )
                 conn.execute("INSERT INTO concord_schema VALUES (%s, 0)", (OWNER,))
         version = found.version
-        for number, statements in MIGRATIONS:
-            if number <= version:
-                continue
+        pending = [(number, sql) for number, sql in MIGRATIONS if number > version]
+        # As on SQLite: a new database is created, not migrated; nothing to wait for.
+        steps = Steps(log, "migrating the database", len(pending), shown=version != 0)
+        for number, statements in pending:
+            steps.step(what_it_does(number))
             with conn.transaction():
                 for statement in statements:
                     conn.execute(statement)
                 conn.execute("UPDATE concord_schema SET version = %s", (number,))
             version = number
+        if pending:
+            steps.done("database migrated")
         return version
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
