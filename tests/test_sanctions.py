@@ -134,6 +134,7 @@ async def test_the_notice_names_the_part_in_the_members_language(
     (notice,) = told(heard, "sam")
     assert "según la parte 1 (Sé amable) del código de conducta" in notice
     assert "El motivo: Insultos en #general." in notice and "/appeal" in notice
+    assert ".." not in notice  # the reason's own full stop is not doubled by the sentence's
     # The moderator still reads English; the member's words are kept as written.
     assert told(heard, "mod")[0].startswith("Kept as record 1 for sam")
 

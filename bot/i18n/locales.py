@@ -284,6 +284,14 @@ def clean_user_text(text: str, limit: int = 2000) -> str:
     return text
 
 
+def as_clause(text: str) -> str:
+    """Member text set inside a sentence that ends it itself: one final full stop
+    dropped, so "The reason: Spam.." never happens (an ellipsis stays)."""
+    if text.endswith((".", "。", "．")) and not text.endswith(".."):
+        return text[:-1].rstrip()
+    return text
+
+
 def language_name(code: str, in_language: str) -> str:
     """The name of language ``code`` as a reader of ``in_language`` says it ("inglés")."""
     locale, reader = babel_locale(code), babel_locale(in_language)

@@ -25,7 +25,7 @@ from bot.features.appeals.cases import (
 )
 from bot.features.appeals.extend import run_extend
 from bot.i18n import N_
-from bot.i18n.locales import clean_user_text
+from bot.i18n.locales import as_clause, clean_user_text
 from bot.store.cases import Case, CaseMember, add_audit, save_case
 
 
@@ -55,7 +55,7 @@ def run_sanction(turn: Turn, args: tuple[str, ...], place: Place) -> None:
     turn.count(f"sanctions:{rule.number}", always=True)
     # The part's number and its title in the member's language, as /coc shows it to them.
     title = localized(rule, "title", translator_of(turn.services, target.key).lookup)
-    values = {"case": str(case.shown), "type": kind, "reason": reason}
+    values = {"case": str(case.shown), "type": kind, "reason": as_clause(reason)}
     tell(turn, target, "appeal.sanction_notice_rule", part=f"{rule.number} ({title})", **values)
     turn.say("appeal.sanction_recorded", case=str(case.shown), name=display(target))
 

@@ -12,7 +12,7 @@ from bot.core.events import Place
 from bot.engine.people import account_shown, member_ref, profile_of, tell
 from bot.engine.turn import Turn
 from bot.features.appeals.cases import SANCTION, new_case
-from bot.i18n.locales import clean_user_text
+from bot.i18n.locales import as_clause, clean_user_text
 from bot.store.cases import Case, CaseMember, add_audit, save_case
 
 
@@ -108,7 +108,7 @@ def _extend_to(turn: Turn, sanction: Case, key: str, reason: str) -> str:
         "appeal.sanction_extended_notice",
         case=str(case.shown),
         type=str(data.get("type", "")),
-        reason=str(data.get("reason", "")),
-        why=reason,
+        reason=as_clause(str(data.get("reason", ""))),
+        why=as_clause(reason),
     )
     return str(case.shown)
