@@ -9,6 +9,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
+from bot.store.outbox import DELIVERED_ROWS
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,12 @@ def _m8_compact_inbox(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE inbox_keys RENAME TO inbox")
 
 
+def _m11_no_delivered_rows(db: sqlite_utils.Database) -> None:
+    """Delivered actions leave no row: those kept so far go (their ids are never given
+    again: the table counts them with AUTOINCREMENT)."""
+    db.execute(DELIVERED_ROWS)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -173,6 +180,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (6, _m6_health_counts),
     (7, _m7_links),
     (8, _m8_compact_inbox),
+    (11, _m11_no_delivered_rows),
 ]
 
 

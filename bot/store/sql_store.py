@@ -24,14 +24,15 @@ from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.sql import Connection
 from bot.store.turn_writes import SET_TIMER, write_outbox, write_state, write_timers
-from bot.store.types import Changes, OutboxItem, TimerRow
+from bot.store.types import Changes, OutboxItem, TimerRow, seen_day
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
 from bot.store.writes import ClaimCaseNumbers
 
-# A delivered action keeps no text (a reply may quote a private statement): its row
-# keeps only the id, platform and times that delivery and its records need.
-_MARK_SENT = "UPDATE outbox SET sent_at = ?, action = '' WHERE id = ?"
+# A delivered action leaves nothing behind (a reply may quote a private statement, and
+# nothing reads a delivered row): its row goes. Its id, the idempotency key the
+# platform saw, is never given again (AUTOINCREMENT; an identity on PostgreSQL).
+_MARK_SENT = "DELETE FROM outbox WHERE id = ?"
 _SET_CURSOR = (
     "INSERT INTO cursors VALUES (?, ?)"
     " ON CONFLICT (name) DO UPDATE SET position = excluded.position"
@@ -48,8 +49,8 @@ class SqlStore:
     SET_TIMER = SET_TIMER
     _conn: Connection
     sealer: Sealer
-    # Sent marks not written yet, (sent_at, outbox id): see mark_sent_later.
-    _unwritten_marks: list[tuple[str, int]]
+    # Sent marks not written yet, as (outbox id,): see mark_sent_later.
+    _unwritten_marks: list[tuple[int]]
 
     # What each backend provides ------------------------------------------------------
 
@@ -226,7 +227,7 @@ class SqlStore:
             if changes.event_key is not None:
                 inserted = conn.execute(
                     "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    (changes.event_key, now),
+                    (changes.event_key, seen_day(now)),
                 ).rowcount
                 if not inserted:
                     return None
@@ -244,7 +245,7 @@ class SqlStore:
                 conn.execute(_SET_CURSOR, (name, position))
         if marks:
             self._unwritten_marks = []
-            self._done([outbox_id for _, outbox_id in marks])
+            self._done([outbox_id for (outbox_id,) in marks])
         return items
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
@@ -252,12 +253,12 @@ class SqlStore:
         self.flush_marks()
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
-        """Mark an action sent with the next write: the next event's transaction, or
-        ``flush_marks``, which the outbox calls before it delivers anything else. So
-        at most the one action delivered last is ever unmarked (and after a crash
-        delivered again), as with a mark of its own, and a busy engine saves a commit
-        per event."""
-        self._unwritten_marks.append((_iso(at), outbox_id))
+        """Mark an action sent (its row goes) with the next write: the next event's
+        transaction, or ``flush_marks``, which the outbox calls before it delivers
+        anything else. So at most the one action delivered last is ever unmarked (and
+        after a crash delivered again, under the same idempotency key), as with a mark
+        of its own, and a busy engine saves a commit per event."""
+        self._unwritten_marks.append((outbox_id,))
 
     def flush_marks(self) -> None:
         marks = self._unwritten_marks
@@ -273,7 +274,7 @@ class SqlStore:
                 with self._transaction() as conn:
                     conn.executemany(_MARK_SENT, marks)
         self._unwritten_marks = []
-        self._done([outbox_id for _, outbox_id in marks])
+        self._done([outbox_id for (outbox_id,) in marks])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._conn.execute(
@@ -285,8 +286,9 @@ class SqlStore:
         self._conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
 
     def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
-        """An action no adapter can deliver: kept out of the way, with the reason (until
-        delivered rows are pruned), and counted per platform for good."""
+        """An action no adapter can deliver: kept out of the way, without its text and
+        with the reason (until ``prune``, a week later), and counted per platform for
+        good."""
         self.flush_marks()
         with self._transaction() as conn:
             outbox.set_aside(conn, outbox_id, error, _iso(at))
@@ -305,10 +307,10 @@ class SqlStore:
         )
 
     def erase_delivered(self, platform: str, member_id: str) -> None:
-        """After ``/forget``: the reply telling the member is delivered; now no sent
-        message naming them stays (delivered messages have no further use, and sealed
-        ones cannot be searched), no adapter record of that reply (a message id kept
-        under their id), and no old copy of them in the backend's files."""
+        """After ``/forget``: the reply telling the member is delivered (delivered rows
+        are gone at once); now no set-aside row stays either (its reason may name
+        them), no adapter record of that reply (a message id kept under their id), and
+        no old copy of them in the backend's files."""
         self.flush_marks()
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
         self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
@@ -322,8 +324,8 @@ class SqlStore:
         return removed
 
     def prune(self, before: datetime) -> None:
-        """Forget delivered outbox rows and old inbox ids (platforms re-deliver for a day
-        at most, so a week of ids is plenty)."""
+        """Forget set-aside outbox rows and old inbox ids (platforms re-deliver for a
+        day at most, so a week of ids is plenty), and hand the freed pages back."""
         self.flush_marks()
         with self._transaction() as conn:
             conn.execute("DELETE FROM inbox WHERE seen_at < ?", (_iso(before),))
@@ -331,6 +333,11 @@ class SqlStore:
                 "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(before),)
             )
             prune_link_codes(conn, before)
+        self._shrink()
+
+    def _shrink(self) -> None:
+        """After a prune: give free pages back to the file system where the backend
+        can without rewriting the whole database."""
 
 
 @contextmanager

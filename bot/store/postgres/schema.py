@@ -24,6 +24,7 @@ import psycopg
 
 from bot.core.errors import StoreError
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
+from bot.store.outbox import DELIVERED_ROWS
 
 OWNER = "concord"
 # "Concord" in ASCII, as the advisory lock's key.
@@ -101,6 +102,8 @@ _M7_LINKS = LINKS_SCHEMA
 # SQLite's migration 8 stores its inbox without a rowid beside the event id; here the
 # table and the index of its key are as they were: nothing to change but the number.
 _M8_COMPACT_INBOX: tuple[str, ...] = ()
+# Delivered actions leave no row: those kept so far go (set-aside rows stay until pruned).
+_M11_NO_DELIVERED_ROWS = (DELIVERED_ROWS,)
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -111,6 +114,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (6, _M6_HEALTH_COUNTS),
     (7, _M7_LINKS),
     (8, _M8_COMPACT_INBOX),
+    (11, _M11_NO_DELIVERED_ROWS),
 ]
 LATEST = MIGRATIONS[-1][0]
 

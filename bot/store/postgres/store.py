@@ -61,7 +61,7 @@ class PostgresStore(SqlStore):
             raw.close()
             raise
         self._conn = PgConnection(url, raw)
-        self._unwritten_marks: list[tuple[str, int]] = []
+        self._unwritten_marks: list[tuple[int]] = []
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
         self.links = LinkRecords(self._conn)
