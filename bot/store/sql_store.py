@@ -10,7 +10,7 @@ transaction, so a crash leaves all of an event or none of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,15 @@ from bot.store.case_sql import run_write
 from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.sql import Connection
-from bot.store.turn_writes import SET_TIMER, write_outbox, write_state, write_timers
+from bot.store.turn_writes import (
+    SET_TIMER,
+    NewIds,
+    OutboxRow,
+    outbox_items,
+    outbox_rows,
+    write_state,
+    write_timers,
+)
 from bot.store.types import Changes, OutboxItem, TimerRow, seen_day
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
@@ -32,7 +40,9 @@ from bot.store.writes import ClaimCaseNumbers
 # A delivered action leaves nothing behind (a reply may quote a private statement, and
 # nothing reads a delivered row): its row goes. Its id, the idempotency key the
 # platform saw, is never given again (AUTOINCREMENT; an identity on PostgreSQL).
-_MARK_SENT = "DELETE FROM outbox WHERE id = ?"
+MARK_SENT = "DELETE FROM outbox WHERE id = ?"
+LOAD_CONVERSATION = "SELECT state FROM conversations WHERE community = ? AND member = ?"
+LOAD_PROFILE = "SELECT profile FROM profiles WHERE community = ? AND member = ?"
 _SET_CURSOR = (
     "INSERT INTO cursors VALUES (?, ?)"
     " ON CONFLICT (name) DO UPDATE SET position = excluded.position"
@@ -57,8 +67,10 @@ class SqlStore:
     def _transaction(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
-        """Run an INSERT inside the current transaction; the new row's id."""
+    def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
+        """Inside the turn's transaction: insert the rows, in order. Their ids are read
+        after the commit; they are this process's to deliver (a store that other
+        processes share claims them)."""
         raise NotImplementedError
 
     def _without_own_sync(self) -> AbstractContextManager[None]:
@@ -68,10 +80,6 @@ class SqlStore:
 
     def _tidy(self) -> None:
         """After an erasure: no old copy of erased rows left in the backend's files."""
-
-    def _claim_new(self, items: list[OutboxItem]) -> None:
-        """Inside the turn's transaction: its new outbox rows are this process's to
-        deliver (a store that other processes share claims them)."""
 
     def _done(self, outbox_ids: list[int]) -> None:
         """These rows' delivery (or setting aside) is written: no longer claimed."""
@@ -98,17 +106,15 @@ class SqlStore:
         return row.fetchone() is not None
 
     def load_conversation(self, community: str, member: str) -> dict[str, Any] | None:
-        row = self._conn.execute(
-            "SELECT state FROM conversations WHERE community = ? AND member = ?",
-            (community, member),
-        ).fetchone()
-        return json.loads(self.sealer.open(row[0])) if row else None
+        return self._state_of(self._conn.execute(LOAD_CONVERSATION, (community, member)).fetchone())
 
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
-        row = self._conn.execute(
-            "SELECT profile FROM profiles WHERE community = ? AND member = ?",
-            (community, member),
-        ).fetchone()
+        return self._profile_of(self._conn.execute(LOAD_PROFILE, (community, member)).fetchone())
+
+    def _state_of(self, row: Any) -> dict[str, Any] | None:
+        return json.loads(self.sealer.open(row[0])) if row else None
+
+    def _profile_of(self, row: Any) -> dict[str, Any] | None:
         return json.loads(row[0]) if row else None
 
     def count_mentees(self, community: str, mentor: str) -> int:
@@ -221,6 +227,11 @@ class SqlStore:
         return self._apply(changes)
 
     def _apply(self, changes: Changes) -> list[OutboxItem] | None:
+        new_ids = self._write(changes)
+        return None if new_ids is None else outbox_items(changes, new_ids())
+
+    def _write(self, changes: Changes) -> NewIds | None:
+        """``_apply`` up to the ids of the new outbox rows (read when wanted)."""
         now = _iso(changes.at)
         marks = self._unwritten_marks
         with self._transaction() as conn:
@@ -232,11 +243,10 @@ class SqlStore:
                 if not inserted:
                     return None
             if marks:  # they ride along: no commit of their own
-                conn.executemany(_MARK_SENT, marks)
+                conn.executemany(MARK_SENT, marks)
             write_state(conn, changes, now, self.sealer)
             write_timers(conn, changes, self.SET_TIMER)
-            items = write_outbox(self._insert_id, changes, now, self.sealer)
-            self._claim_new(items)
+            new_ids = self._insert_outbox(outbox_rows(changes, now, self.sealer))
             if any(isinstance(write, ClaimCaseNumbers) for write in changes.writes):
                 self._lock_case_numbers()
             for write in changes.writes:
@@ -246,7 +256,7 @@ class SqlStore:
         if marks:
             self._unwritten_marks = []
             self._done([outbox_id for (outbox_id,) in marks])
-        return items
+        return new_ids
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
         self.mark_sent_later(outbox_id, at)
@@ -269,10 +279,10 @@ class SqlStore:
         # durable commit syncs the log up to and including it.
         with self._without_own_sync():
             if len(marks) == 1:
-                self._conn.execute(_MARK_SENT, marks[0])
+                self._conn.execute(MARK_SENT, marks[0])
             else:
                 with self._transaction() as conn:
-                    conn.executemany(_MARK_SENT, marks)
+                    conn.executemany(MARK_SENT, marks)
         self._unwritten_marks = []
         self._done([outbox_id for (outbox_id,) in marks])
 

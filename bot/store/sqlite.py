@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -24,6 +23,7 @@ from bot.store.group_sync import fsync_path
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
 from bot.store.sql_store import SqlStore
+from bot.store.turn_writes import INSERT_OUTBOX, NewIds, OutboxRow
 
 
 class SQLiteStore(SqlStore):
@@ -103,10 +103,13 @@ class SQLiteStore(SqlStore):
         with contextlib.suppress(FileNotFoundError):  # nothing committed since a reset
             fsync_path(self.path + "-wal")
 
-    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
-        row_id = self._conn.execute(sql, parameters).lastrowid
-        assert row_id is not None
-        return row_id
+    def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
+        ids = []
+        for row in rows:
+            row_id = self._conn.execute(INSERT_OUTBOX, row).lastrowid
+            assert row_id is not None
+            ids.append(row_id)
+        return lambda: ids
 
     def _shrink(self) -> None:
         """Free pages go back to the file system (a database made with

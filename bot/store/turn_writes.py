@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from bot.core.actions import action_platform, action_to_json
@@ -92,21 +92,25 @@ def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER)
         )
 
 
-InsertId = Callable[[str, Sequence[Any]], int]
-"""Runs an INSERT and returns the new row's id (each engine has its own way)."""
+OutboxRow = tuple[str, str, str, str]  # community, platform, sealed action, created_at
+NewIds = Callable[[], list[int]]
+"""The new rows' ids, in order: read once the transaction is committed (a backend that
+sends its statements together needs not wait for them before)."""
 
 INSERT_OUTBOX = "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)"
 
 
-def write_outbox(
-    insert_id: InsertId, changes: Changes, now: str, sealer: Sealer
-) -> list[OutboxItem]:
-    """The event's actions (sealed), in order; the items delivery will work through."""
-    items = []
-    for community, action in changes.outbox:
-        row_id = insert_id(
-            INSERT_OUTBOX,
-            (community, action_platform(action), sealer.seal(action_to_json(action)), now),
-        )
-        items.append(OutboxItem(row_id, community, action, 0))
-    return items
+def outbox_rows(changes: Changes, now: str, sealer: Sealer) -> list[OutboxRow]:
+    """The event's actions (sealed), in order, as outbox rows."""
+    return [
+        (community, action_platform(action), sealer.seal(action_to_json(action)), now)
+        for community, action in changes.outbox
+    ]
+
+
+def outbox_items(changes: Changes, ids: list[int]) -> list[OutboxItem]:
+    """The items delivery works through: the event's actions with their rows' ids."""
+    return [
+        OutboxItem(row_id, community, action, 0)
+        for row_id, (community, action) in zip(ids, changes.outbox, strict=True)
+    ]
