@@ -330,6 +330,7 @@ class SqlStore:
         self.flush_marks()
         with self._transaction() as conn:
             removed = purge_older_than(conn, community, before)
+        self._shrink()
         self._tidy()
         return removed
 
@@ -346,8 +347,8 @@ class SqlStore:
         self._shrink()
 
     def _shrink(self) -> None:
-        """After a prune: give free pages back to the file system where the backend
-        can without rewriting the whole database."""
+        """After a prune or a purge: give free pages back to the file system where
+        the backend can without rewriting the whole database."""
 
 
 @contextmanager

@@ -41,9 +41,10 @@ class SQLiteStore(SqlStore):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
             # A new database gives pages freed by deletions back to the file system
-            # (``_shrink``, after each prune). Only an empty file can take the setting
-            # this way: an older database keeps its mode (a VACUUM, which rewrites the
-            # whole file, would change it; its free pages are reused by new rows).
+            # (``_shrink``, after each prune and retention purge). Only an empty file
+            # takes the setting this way: an older database keeps its mode (a VACUUM,
+            # which rewrites the whole file, would change it; its free pages are
+            # reused by new rows).
             self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
