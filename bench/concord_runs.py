@@ -82,7 +82,7 @@ def check_onboarded(engine: Any, folder: Path, name: str, n: int) -> dict[str, A
     store = engine.services.store
     store.flush_marks()
     done = store._conn.execute(
-        "SELECT count(*) FROM profiles WHERE profile LIKE '%\"onboarded\": true%'"
+        "SELECT count(*) FROM profiles WHERE profile LIKE '%\"onboarded\":true%'"
     ).fetchone()[0]
     if done != n:
         raise AssertionError(f"{done} of {n} members finished the onboarding")

@@ -127,7 +127,7 @@ async def test_ten_thousand_members_onboard_with_flat_memory(tmp_path: Path) -> 
     store = engine.services.store
     onboarded = store._conn.execute(
         "SELECT count(*) FROM profiles WHERE member LIKE 'console:m%'"
-        " AND profile LIKE '%\"onboarded\": true%'"
+        " AND profile LIKE '%\"onboarded\":true%'"
     ).fetchone()[0]
     assert onboarded == MEMBERS
     assert store.pending_outbox() == []

@@ -164,3 +164,18 @@ def test_an_unusable_path_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open the database"):
         SQLiteStore(blocker / "c.db")
+
+
+def test_a_prune_gives_the_freed_space_back_on_a_new_database(tmp_path: Path) -> None:
+    """Old inbox ids pruned: the database file shrinks, not only its free list."""
+    store = SQLiteStore(tmp_path / "prune.db")
+    assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+    empty = store.db.execute("PRAGMA page_count").fetchone()[0]  # the tables and indexes
+    for n in range(3000):
+        store.apply(Changes(at=NOW, event_key=f"example|telegram|{n:0>40}"))
+    assert store.db.execute("PRAGMA page_count").fetchone()[0] > empty + 50
+    store.prune(NOW + timedelta(days=8))
+    assert not store.seen("example|telegram|" + "0" * 40)
+    assert store.db.execute("PRAGMA page_count").fetchone()[0] <= empty + 1
+    assert store.db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    store.close()

@@ -224,7 +224,9 @@ def test_pending_deliveries_come_in_commit_order(backend: Backend) -> None:
     assert [i.id for i in backend.store.pending_outbox(limit=2)] == [i.id for i in pending[:2]]
 
 
-def test_a_delivered_action_keeps_no_text(backend: Backend) -> None:
+def test_a_delivered_action_leaves_nothing_behind(backend: Backend) -> None:
+    """Delivered rows go at once (a reply may quote a private statement); the ids they
+    had are never given again, so an idempotency key a platform saw names one action."""
     store = backend.store
     first, second = (
         store.apply(
@@ -240,9 +242,11 @@ def test_a_delivered_action_keeps_no_text(backend: Backend) -> None:
     store.mark_sent_later(second.id, NOW)
     store.flush_marks()
     assert store.pending_outbox() == []
-    stored = backend.stored_actions()
-    assert len(stored) == 2 and all(text == "" for text in stored)
-    assert backend.reopen().pending_outbox() == []
+    assert backend.stored_actions() == []  # no row, no text
+    store = backend.reopen()
+    assert store.pending_outbox() == []
+    [later] = store.apply(Changes(at=NOW, event_key="e2", outbox=[say(ANA, "later")])) or []
+    assert later.id > second.id  # a new key, never one a platform saw before
 
 
 def test_an_undeliverable_action_is_recorded_with_its_reason_and_counted(
@@ -276,6 +280,57 @@ def test_an_undeliverable_action_is_recorded_with_its_reason_and_counted(
     ]
     assert [i.id for i in store.pending_outbox()] == [items[3].id]  # never counted as sent
     assert [text for text in backend.stored_actions() if "secret" in text] == []
+
+
+def _rewind_to_schema_11(kind: str, tmp_path: Path, postgres: str | None) -> Callable[[str], None]:
+    """Runs SQL on a closed store's database, then marks it as of schema version 11 (before
+    delivered rows were deleted): opening it again runs the later migrations."""
+
+    def run(sql: str) -> None:
+        if kind == "sqlite":
+            with sqlite3.connect(tmp_path / "contract.db") as other:
+                other.execute(sql)
+                other.execute("PRAGMA user_version = 11")
+            return
+        import psycopg
+
+        with psycopg.connect(postgres or "", autocommit=True) as other:
+            other.execute(sql)  # type: ignore[arg-type]
+            other.execute("UPDATE concord_schema SET version = 11")
+
+    return run
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_migrating_drops_delivered_rows_and_keeps_the_rest(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Migration 12: rows kept after delivery go; a set-aside row keeps its reason, an
+    undelivered one is still delivered, and no id (a platform's idempotency key) is
+    given twice."""
+    url = request.getfixturevalue("postgres_url") if kind == "postgres" else None
+    backend = _sqlite(tmp_path) if url is None else _postgres(tmp_path, url)
+    store = backend.store
+    waiting, dead, *delivered = (
+        store.apply(
+            Changes(at=NOW, event_key="e1", outbox=[say(ANA, f"reply {n}") for n in range(4)])
+        )
+        or []
+    )
+    store.mark_dead(dead.id, "blocked the bot", NOW)
+    store.close()
+    # As an older Concord left them: delivered rows kept, without their text.
+    marks = ",".join(str(item.id) for item in delivered)
+    _rewind_to_schema_11(kind, tmp_path, url)(
+        f"UPDATE outbox SET sent_at = '{iso(NOW)}', action = '' WHERE id IN ({marks})"
+    )
+    store = backend.reopen()
+    assert [i.id for i in store.pending_outbox()] == [waiting.id]
+    assert store.undeliverable_reasons() == [(dead.id, "telegram", "blocked the bot")]
+    assert len(backend.stored_actions()) == 2
+    [later] = store.apply(Changes(at=NOW, event_key="e2", outbox=[say(BOB, "new")])) or []
+    assert later.id > delivered[-1].id
+    store.close()
 
 
 def test_due_timers_in_due_order(backend: Backend) -> None:

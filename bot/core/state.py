@@ -105,6 +105,9 @@ def place_from_dict(data: dict[str, str] | None) -> Place | None:
 
 
 def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
+    """A frame's counts and marks are left out while they are at their defaults (no
+    invalid answer, not queued): ``conversation_from_dict`` reads them back as such,
+    and every live conversation is that much smaller in the store."""
     return {
         "member": {
             "platform": conv.member.platform,
@@ -112,21 +115,25 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
             "name": conv.member.name,
         },
         "asked": conv.asked,
-        "frames": [
-            {
-                "dialog": f.dialog,
-                "step": f.step,
-                "place": place_to_dict(f.place),
-                "values": f.values,
-                "waiting": f.waiting,
-                "invalid_count": f.invalid_count,
-                "stage": f.stage,
-                "queued": f.queued,
-                "asked": f.asked,
-            }
-            for f in conv.frames
-        ],
+        "frames": [_frame_to_dict(f) for f in conv.frames],
     }
+
+
+def _frame_to_dict(f: Frame) -> dict[str, Any]:
+    data = {
+        "dialog": f.dialog,
+        "step": f.step,
+        "place": place_to_dict(f.place),
+        "values": f.values,
+        "waiting": f.waiting,
+        "stage": f.stage,
+        "asked": f.asked,
+    }
+    if f.invalid_count:
+        data["invalid_count"] = f.invalid_count
+    if f.queued:
+        data["queued"] = True
+    return data
 
 
 def conversation_from_dict(community: str, data: dict[str, Any]) -> Conversation:

@@ -100,10 +100,11 @@ class Turn:
         return self._common[1]
 
     def text(self, message: str, **extra: str) -> str:
-        msgid = wording(message, self.profile)
-        if "{" not in self.translator.gettext(msgid):
-            return self.translator.format(msgid)  # most texts name nothing: no values made
-        return self.translator.format(msgid, **self.values(extra))
+        translator = self.translator
+        found = translator.gettext(wording(message, self.profile))
+        if "{" not in found:
+            return translator.fill(found, {})  # most texts name nothing: no values made
+        return translator.fill(found, self.values(extra))
 
     def ntext(self, singular: str, plural: str, n: int, **extra: str) -> str:
         """A message whose wording depends on a number, in the member's plural rules."""

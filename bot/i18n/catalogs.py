@@ -277,14 +277,14 @@ class Translator:
         return singular_id if n == 1 else plural_id
 
     def format(self, msgid: str, **values: object) -> str:
-        return substitute(self._isolated(self.gettext(msgid)), values)
+        return self.fill(self.gettext(msgid), values)
 
     def nformat(self, singular_id: str, plural_id: str, n: int, **values: object) -> str:
-        text = self._isolated(self.ngettext(singular_id, plural_id, n))
-        return substitute(text, {**values, "n": self.format_number(n)})
+        text = self.ngettext(singular_id, plural_id, n)
+        return self.fill(text, {**values, "n": self.format_number(n)})
 
-    def _isolated(self, text: str) -> str:
-        return isolate_commands(text) if self.direction == "rtl" else text
+    def fill(self, text: str, values: Mapping[str, object]) -> str:  # a text gettext gave
+        return substitute(isolate_commands(text) if self.direction == "rtl" else text, values)
 
     def format_date(self, d: date) -> str:
         return babel_format_date(d, format="medium", locale=self._babel)

@@ -49,5 +49,7 @@ def set_plain(profile: Profile, on: bool) -> None:
 
 def wording(message: str, profile: Profile) -> str:
     """``message``'s plain sibling when the member asked for plain words and one exists."""
+    if not is_plain(profile):  # asked for every text: the common case first
+        return message
     plain = f"{message}.plain"
-    return plain if plain in PLAIN_WORDINGS and is_plain(profile) else message
+    return plain if plain in PLAIN_WORDINGS else message

@@ -24,7 +24,7 @@ from bot.store.memory_tables import Audit, Outgoing, Tables, Timer
 from bot.store.outbox import UNDELIVERABLE
 from bot.store.privacy import ERASED, mentions
 from bot.store.protocol import ServiceStore
-from bot.store.types import Changes, OutboxItem, TimerRow, iso, parse_iso
+from bot.store.types import Changes, OutboxItem, TimerRow, iso, parse_iso, seen_day
 from bot.store.writes import AddCount, ForgetMember
 
 
@@ -187,7 +187,7 @@ class MemoryStore:
         tables = self._t.copy()
         now = iso(changes.at)
         if changes.event_key is not None:
-            tables.inbox[changes.event_key] = now
+            tables.inbox[changes.event_key] = seen_day(now)
         _write_state(tables, changes, now)
         _write_timers(tables, changes)
         items = []
@@ -210,9 +210,7 @@ class MemoryStore:
         return items
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        row = self._t.outbox.get(outbox_id)
-        if row is not None:
-            self._t.outbox[outbox_id] = replace(row, sent_at=iso(at), action="")
+        self._t.outbox.pop(outbox_id, None)  # a delivered action leaves nothing behind
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
         self.mark_sent(outbox_id, at)

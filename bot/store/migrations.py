@@ -11,6 +11,7 @@ from bot.core.progress import Steps
 from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
+from bot.store.outbox import DELIVERED_ROWS
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,12 @@ def _m11_leases(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _m12_no_delivered_rows(db: sqlite_utils.Database) -> None:
+    """Delivered actions leave no row: those kept so far go (their ids are never given
+    again: the table counts them with AUTOINCREMENT)."""
+    db.execute(DELIVERED_ROWS)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -199,6 +206,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (9, _m9_link_disclosures),
     (10, _m10_member_communities),
     (11, _m11_leases),
+    (12, _m12_no_delivered_rows),
 ]
 
 

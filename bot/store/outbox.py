@@ -1,7 +1,8 @@
 """Actions set aside as undeliverable: recorded with their reason, counted per platform.
 
-The outbox row keeps the reason (until delivered rows are pruned, a week later) and no
-text; a counter per platform keeps how many there were for good.
+The outbox row keeps the reason (until set-aside rows are pruned, a week later) and no
+text; a counter per platform keeps how many there were for good. (A delivered row is
+deleted when it is marked sent: see ``bot.store.sql_store``.)
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ from bot.store.sql import Connection
 
 UNDELIVERABLE = "undeliverable: "  # how a set-aside action's reason starts
 _COUNTER = "undeliverable:"  # + platform: the counter of actions set aside
+# Rows kept after delivery before migration 12 (set-aside rows stay until pruned).
+DELIVERED_ROWS = (
+    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND (last_error IS NULL"
+    f" OR substr(last_error, 1, {len(UNDELIVERABLE)}) != '{UNDELIVERABLE}')"
+)
 
 
 def set_aside(conn: Connection, outbox_id: int, error: str, at: str) -> None:

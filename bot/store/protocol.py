@@ -42,8 +42,8 @@ class DeliveryStore(Protocol):
         ...
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
-        """Delivered: written with the next commit or ``flush_marks``; the row keeps
-        no text."""
+        """Delivered: written with the next commit or ``flush_marks``; the row goes
+        (its id is never given again)."""
         ...
 
     def flush_marks(self) -> None: ...

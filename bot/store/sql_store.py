@@ -10,7 +10,7 @@ transaction, so a crash leaves all of an event or none of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -23,15 +23,26 @@ from bot.store.case_sql import run_write
 from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.sql import Connection
-from bot.store.turn_writes import SET_TIMER, write_outbox, write_state, write_timers
-from bot.store.types import Changes, OutboxItem, TimerRow
+from bot.store.turn_writes import (
+    SET_TIMER,
+    NewIds,
+    OutboxRow,
+    outbox_items,
+    outbox_rows,
+    write_state,
+    write_timers,
+)
+from bot.store.types import Changes, OutboxItem, TimerRow, seen_day
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
 from bot.store.writes import ClaimCaseNumbers
 
-# A delivered action keeps no text (a reply may quote a private statement): its row
-# keeps only the id, platform and times that delivery and its records need.
-_MARK_SENT = "UPDATE outbox SET sent_at = ?, action = '' WHERE id = ?"
+# A delivered action leaves nothing behind (a reply may quote a private statement, and
+# nothing reads a delivered row): its row goes. Its id, the idempotency key the
+# platform saw, is never given again (AUTOINCREMENT; an identity on PostgreSQL).
+MARK_SENT = "DELETE FROM outbox WHERE id = ?"
+LOAD_CONVERSATION = "SELECT state FROM conversations WHERE community = ? AND member = ?"
+LOAD_PROFILE = "SELECT profile FROM profiles WHERE community = ? AND member = ?"
 _SET_CURSOR = (
     "INSERT INTO cursors VALUES (?, ?)"
     " ON CONFLICT (name) DO UPDATE SET position = excluded.position"
@@ -50,16 +61,18 @@ class SqlStore:
     SET_TIMER = SET_TIMER
     _conn: Connection
     sealer: Sealer
-    # Sent marks not written yet, (sent_at, outbox id): see mark_sent_later.
-    _unwritten_marks: list[tuple[str, int]]
+    # Sent marks not written yet, as (outbox id,): see mark_sent_later.
+    _unwritten_marks: list[tuple[int]]
 
     # What each backend provides ------------------------------------------------------
 
     def _transaction(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
-        """Run an INSERT inside the current transaction; the new row's id."""
+    def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
+        """Inside the turn's transaction: insert the rows, in order. Their ids are read
+        after the commit; they are this process's to deliver (a store that other
+        processes share claims them)."""
         raise NotImplementedError
 
     def _without_own_sync(self) -> AbstractContextManager[None]:
@@ -69,10 +82,6 @@ class SqlStore:
 
     def _tidy(self) -> None:
         """After an erasure: no old copy of erased rows left in the backend's files."""
-
-    def _claim_new(self, items: list[OutboxItem]) -> None:
-        """Inside the turn's transaction: its new outbox rows are this process's to
-        deliver (a store that other processes share claims them)."""
 
     def _done(self, outbox_ids: list[int]) -> None:
         """These rows' delivery (or setting aside) is written: no longer claimed."""
@@ -99,17 +108,15 @@ class SqlStore:
         return row.fetchone() is not None
 
     def load_conversation(self, community: str, member: str) -> dict[str, Any] | None:
-        row = self._conn.execute(
-            "SELECT state FROM conversations WHERE community = ? AND member = ?",
-            (community, member),
-        ).fetchone()
-        return json.loads(self.sealer.open(row[0])) if row else None
+        return self._state_of(self._conn.execute(LOAD_CONVERSATION, (community, member)).fetchone())
 
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
-        row = self._conn.execute(
-            "SELECT profile FROM profiles WHERE community = ? AND member = ?",
-            (community, member),
-        ).fetchone()
+        return self._profile_of(self._conn.execute(LOAD_PROFILE, (community, member)).fetchone())
+
+    def _state_of(self, row: Any) -> dict[str, Any] | None:
+        return json.loads(self.sealer.open(row[0])) if row else None
+
+    def _profile_of(self, row: Any) -> dict[str, Any] | None:
         return json.loads(row[0]) if row else None
 
     def communities_of(self, member: str) -> list[str]:
@@ -241,22 +248,26 @@ class SqlStore:
         return self._apply(changes)
 
     def _apply(self, changes: Changes) -> list[OutboxItem] | None:
+        new_ids = self._write(changes)
+        return None if new_ids is None else outbox_items(changes, new_ids())
+
+    def _write(self, changes: Changes) -> NewIds | None:
+        """``_apply`` up to the ids of the new outbox rows (read when wanted)."""
         now = _iso(changes.at)
         marks = self._unwritten_marks
         with self._transaction() as conn:
             if changes.event_key is not None:
                 inserted = conn.execute(
                     "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    (changes.event_key, now),
+                    (changes.event_key, seen_day(now)),
                 ).rowcount
                 if not inserted:
                     return None
             if marks:  # they ride along: no commit of their own
-                conn.executemany(_MARK_SENT, marks)
+                conn.executemany(MARK_SENT, marks)
             write_state(conn, changes, now, self.sealer)
             write_timers(conn, changes, self.SET_TIMER)
-            items = write_outbox(self._insert_id, changes, now, self.sealer)
-            self._claim_new(items)
+            new_ids = self._insert_outbox(outbox_rows(changes, now, self.sealer))
             if any(isinstance(write, ClaimCaseNumbers) for write in changes.writes):
                 self._lock_case_numbers()
             for write in changes.writes:
@@ -265,20 +276,20 @@ class SqlStore:
                 conn.execute(_SET_CURSOR, (name, position))
         if marks:
             self._unwritten_marks = []
-            self._done([outbox_id for _, outbox_id in marks])
-        return items
+            self._done([outbox_id for (outbox_id,) in marks])
+        return new_ids
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
         self.mark_sent_later(outbox_id, at)
         self.flush_marks()
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
-        """Mark an action sent with the next write: the next event's transaction, or
-        ``flush_marks``, which the outbox calls before it delivers anything else. So
-        at most the one action delivered last is ever unmarked (and after a crash
-        delivered again), as with a mark of its own, and a busy engine saves a commit
-        per event."""
-        self._unwritten_marks.append((_iso(at), outbox_id))
+        """Mark an action sent (its row goes) with the next write: the next event's
+        transaction, or ``flush_marks``, which the outbox calls before it delivers
+        anything else. So at most the one action delivered last is ever unmarked (and
+        after a crash delivered again, under the same idempotency key), as with a mark
+        of its own, and a busy engine saves a commit per event."""
+        self._unwritten_marks.append((outbox_id,))
 
     def flush_marks(self) -> None:
         marks = self._unwritten_marks
@@ -289,12 +300,12 @@ class SqlStore:
         # durable commit syncs the log up to and including it.
         with self._without_own_sync():
             if len(marks) == 1:
-                self._conn.execute(_MARK_SENT, marks[0])
+                self._conn.execute(MARK_SENT, marks[0])
             else:
                 with self._transaction() as conn:
-                    conn.executemany(_MARK_SENT, marks)
+                    conn.executemany(MARK_SENT, marks)
         self._unwritten_marks = []
-        self._done([outbox_id for _, outbox_id in marks])
+        self._done([outbox_id for (outbox_id,) in marks])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._conn.execute(
@@ -306,8 +317,9 @@ class SqlStore:
         self._conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
 
     def mark_dead(self, outbox_id: int, error: str, at: datetime) -> None:
-        """An action no adapter can deliver: kept out of the way, with the reason (until
-        delivered rows are pruned), and counted per platform for good."""
+        """An action no adapter can deliver: kept out of the way, without its text and
+        with the reason (until ``prune``, a week later), and counted per platform for
+        good."""
         self.flush_marks()
         with self._transaction() as conn:
             outbox.set_aside(conn, outbox_id, error, _iso(at))
@@ -337,10 +349,10 @@ class SqlStore:
         )
 
     def erase_delivered(self, platform: str, member_id: str) -> None:
-        """After ``/forget``: the reply telling the member is delivered; now no sent
-        message naming them stays (delivered messages have no further use, and sealed
-        ones cannot be searched), no adapter record of that reply (a message id kept
-        under their id), and no old copy of them in the backend's files."""
+        """After ``/forget``: the reply telling the member is delivered (delivered rows
+        are gone at once); now no set-aside row stays either (its reason may name
+        them), no adapter record of that reply (a message id kept under their id), and
+        no old copy of them in the backend's files."""
         self.flush_marks()
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
         self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
@@ -350,12 +362,13 @@ class SqlStore:
         self.flush_marks()
         with self._transaction() as conn:
             removed = purge_older_than(conn, community, before)
+        self._shrink()
         self._tidy()
         return removed
 
     def prune(self, before: datetime) -> None:
-        """Forget delivered outbox rows and old inbox ids (platforms re-deliver for a day
-        at most, so a week of ids is plenty)."""
+        """Forget set-aside outbox rows and old inbox ids (platforms re-deliver for a
+        day at most, so a week of ids is plenty), and hand the freed pages back."""
         self.flush_marks()
         with self._transaction() as conn:
             conn.execute("DELETE FROM inbox WHERE seen_at < ?", (_iso(before),))
@@ -363,6 +376,11 @@ class SqlStore:
                 "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(before),)
             )
             prune_link_codes(conn, before)
+        self._shrink()
+
+    def _shrink(self) -> None:
+        """After a prune or a purge: give free pages back to the file system where
+        the backend can without rewriting the whole database."""
 
 
 @contextmanager

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -24,6 +23,7 @@ from bot.store.group_sync import fsync_path
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
 from bot.store.sql_store import SqlStore
+from bot.store.turn_writes import INSERT_OUTBOX, NewIds, OutboxRow
 
 
 class SQLiteStore(SqlStore):
@@ -40,6 +40,12 @@ class SQLiteStore(SqlStore):
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
+            # A new database gives pages freed by deletions back to the file system
+            # (``_shrink``, after each prune and retention purge). Only an empty file
+            # takes the setting this way: an older database keeps its mode (a VACUUM,
+            # which rewrites the whole file, would change it; its free pages are
+            # reused by new rows).
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             self.db.execute("PRAGMA busy_timeout = 5000")
@@ -52,8 +58,8 @@ class SQLiteStore(SqlStore):
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
         self.durable = durable
-        # Sent marks not written yet, (sent_at, outbox id): see mark_sent_later.
-        self._unwritten_marks: list[tuple[str, int]] = []
+        # Sent marks not written yet, as (outbox id,): see mark_sent_later.
+        self._unwritten_marks: list[tuple[int]] = []
         # Conversation states and queued messages can hold what members wrote (report
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)
@@ -98,10 +104,19 @@ class SQLiteStore(SqlStore):
         with contextlib.suppress(FileNotFoundError):  # nothing committed since a reset
             fsync_path(self.path + "-wal")
 
-    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
-        row_id = self._conn.execute(sql, parameters).lastrowid
-        assert row_id is not None
-        return row_id
+    def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
+        ids = []
+        for row in rows:
+            row_id = self._conn.execute(INSERT_OUTBOX, row).lastrowid
+            assert row_id is not None
+            ids.append(row_id)
+        return lambda: ids
+
+    def _shrink(self) -> None:
+        """Free pages go back to the file system (a database made with
+        auto_vacuum = INCREMENTAL; on an older one this does nothing)."""
+        # As a script: it runs to the end (one execute frees a single page).
+        self._conn.executescript("PRAGMA incremental_vacuum;")
 
     def _tidy(self) -> None:
         """No old page of erased rows in the WAL."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from bot.core.actions import action_platform, action_to_json
@@ -11,6 +11,11 @@ from bot.core.sealing import Sealer
 from bot.store.sql import Connection
 from bot.store.types import Changes, OutboxItem
 from bot.store.types import iso as _iso
+
+
+def compact_json(value: Any) -> str:
+    """JSON without the spaces after separators: stored rows are that much smaller."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) -> None:
@@ -29,13 +34,13 @@ def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) ->
                 "INSERT INTO conversations VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (community, member) DO UPDATE"
                 " SET state = excluded.state, updated_at = excluded.updated_at",
-                (community, member, sealer.seal(json.dumps(state, ensure_ascii=False)), now),
+                (community, member, sealer.seal(compact_json(state)), now),
             )
     for (community, member), profile in changes.profiles.items():
         conn.execute(
             "INSERT INTO profiles VALUES (?, ?, ?, ?) ON CONFLICT (community, member)"
             " DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
-            (community, member, json.dumps(profile, ensure_ascii=False), now),
+            (community, member, compact_json(profile), now),
         )
     for community, member, version in changes.acknowledgements:
         conn.execute(
@@ -79,7 +84,7 @@ def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER)
             (
                 community,
                 timer.member.key,
-                json.dumps(ref),
+                compact_json(ref),
                 timer.kind,
                 _iso(timer.due_at),
                 timer.payload,
@@ -87,21 +92,25 @@ def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER)
         )
 
 
-InsertId = Callable[[str, Sequence[Any]], int]
-"""Runs an INSERT and returns the new row's id (each engine has its own way)."""
+OutboxRow = tuple[str, str, str, str]  # community, platform, sealed action, created_at
+NewIds = Callable[[], list[int]]
+"""The new rows' ids, in order: read once the transaction is committed (a backend that
+sends its statements together needs not wait for them before)."""
 
 INSERT_OUTBOX = "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)"
 
 
-def write_outbox(
-    insert_id: InsertId, changes: Changes, now: str, sealer: Sealer
-) -> list[OutboxItem]:
-    """The event's actions (sealed), in order; the items delivery will work through."""
-    items = []
-    for community, action in changes.outbox:
-        row_id = insert_id(
-            INSERT_OUTBOX,
-            (community, action_platform(action), sealer.seal(action_to_json(action)), now),
-        )
-        items.append(OutboxItem(row_id, community, action, 0))
-    return items
+def outbox_rows(changes: Changes, now: str, sealer: Sealer) -> list[OutboxRow]:
+    """The event's actions (sealed), in order, as outbox rows."""
+    return [
+        (community, action_platform(action), sealer.seal(action_to_json(action)), now)
+        for community, action in changes.outbox
+    ]
+
+
+def outbox_items(changes: Changes, ids: list[int]) -> list[OutboxItem]:
+    """The items delivery works through: the event's actions with their rows' ids."""
+    return [
+        OutboxItem(row_id, community, action, 0)
+        for row_id, (community, action) in zip(ids, changes.outbox, strict=True)
+    ]

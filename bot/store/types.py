@@ -18,6 +18,14 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def seen_day(now: str) -> str:
+    """An inbox id's date: the day (UTC) of an ``iso`` time. A prune before a time
+    drops the ids seen on days before it and on that day itself (``2026-01-05`` sorts
+    before ``2026-01-05T...``): a week's prune keeps every id at least six days,
+    and each row is 17 characters shorter than with the full time."""
+    return now[:10]
+
+
 def parse_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 

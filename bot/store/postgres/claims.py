@@ -15,6 +15,14 @@ a transaction:
   Waiting turns are not served strictly first come, first served across processes;
   within a process they are (the engine's per-member lock is FIFO).
 
+Statements go to the server together where nothing needs an answer in between
+(psycopg's pipeline mode, ``PgConnection.pipeline``), and the server runs them in
+order: a member's claim and the reads of their conversation and profile in one round
+trip (each read sees every commit made before it began, so the last holder's); a
+commit, then the release of the claims of the rows it marked sent, in another (a
+claim released before the commit would let another process find the row pending and
+deliver it again). New outbox rows are claimed by the statement that inserts them.
+
 Members are keyed by a 64-bit hash of community and member (a collision only makes two
 members wait for each other, never breaks anything); outbox rows by two 32-bit keys
 (class, row id), a key space PostgreSQL keeps apart from the 64-bit one.
@@ -23,8 +31,10 @@ members wait for each other, never breaks anything); outbox rows by two 32-bit k
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from bot.store.postgres.connection import PgConnection
+from bot.store.turn_writes import NewIds, OutboxRow
 
 OUTBOX_CLASS = 0x436F  # "Co": the class key of outbox row claims
 _ROW_KEY = "(%s::bigint %% 2147483647)::int"
@@ -48,18 +58,23 @@ class Claims:
         self.members.clear()
         self.rows.clear()
 
-    def member(self, community: str, member: str) -> bool:
+    def member(self, community: str, member: str) -> Callable[[], bool]:
+        """Try to claim the member; whether it was, once read (inside a pipeline, the
+        statements queued after this one go with it, and run after it)."""
         key = f"{community}\x1f{member}"
         if self.members[key]:  # this process's own turn already holds them
             self.members[key] += 1
-            return True
-        row = self.conn.run(
-            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)
-        ).fetchone()
-        if row and row[0]:
-            self.members[key] += 1
-            return True
-        return False
+            return lambda: True
+        cursor = self.conn.run("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,))
+
+        def claimed() -> bool:
+            row = cursor.fetchone()
+            if row and row[0]:
+                self.members[key] += 1
+                return True
+            return False
+
+        return claimed
 
     def release_member(self, community: str, member: str) -> None:
         key = f"{community}\x1f{member}"
@@ -71,11 +86,27 @@ class Claims:
             del self.members[key]
             self.conn.run("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
-    def take_new(self, ids: list[int]) -> None:
-        """New rows, not visible to anyone else yet: taken without contention."""
-        if ids:
-            self.conn.run(f"SELECT pg_advisory_lock({OUTBOX_CLASS}, {_EACH_ROW}", (ids,))
-            self.rows.update(ids)
+    def insert_new(self, rows: list[OutboxRow]) -> NewIds:
+        """Inside a transaction: insert outbox rows, each taken as it is made (not
+        visible to anyone else yet: without contention). The ids, in order, once
+        read after the commit. (A transaction rolled back keeps the claims of rows
+        that never were: their ids are never given again, so nobody waits for them.)"""
+        if not rows:
+            return list
+        values = ",".join(["(%s, %s, %s, %s)"] * len(rows))
+        cursor = self.conn.run(
+            f"INSERT INTO outbox (community, platform, action, created_at) VALUES {values}"
+            f" RETURNING id, pg_try_advisory_lock({OUTBOX_CLASS}, (id %% 2147483647)::int)",
+            [value for row in rows for value in row],
+        )
+
+        def ids() -> list[int]:
+            # The identity numbers the rows in the order of the VALUES.
+            made = sorted(int(row[0]) for row in cursor.fetchall())
+            self.rows.update(made)
+            return made
+
+        return ids
 
     def try_rows(self, ids: list[int]) -> list[int]:
         """Of these rows, those this process holds now (taken, or held before)."""

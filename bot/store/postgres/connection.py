@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.postgres import redacted
+from bot.store.sql import Rows
 
 try:
     import psycopg
@@ -26,6 +27,7 @@ except ImportError as exc:  # psycopg installed, libpq not found: psycopg says w
         " build (pip install 'psycopg[binary]')"
     ) from exc
 
+_OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
 _CREDENTIALS = ("28P01", "28000")  # invalid password; invalid authorization
 _NO_DATABASE = "3D000"
 
@@ -50,6 +52,7 @@ class PgConnection:
         self._raw = raw
         self.on_lost: list[Callable[[], None]] = []
         self._noticed = False  # the loss of this connection reported to on_lost
+        self._pipeline: psycopg.Pipeline | None = None
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -79,22 +82,70 @@ class PgConnection:
             self._lost()
             raise StoreUnavailable(f"{redacted(self.url)}: the connection was lost") from exc
 
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
         return self.run(placeholders(sql), parameters)
 
-    def run(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
-        """A statement in psycopg's own placeholders (``%s``)."""
+    def run(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
+        """A statement in psycopg's own placeholders (``%s``). Inside a pipeline its
+        rows are fetched when read, and its ``rowcount`` waits for it (``Piped``)."""
         with self.lost_server():
-            return self.raw.execute(sql, parameters)
+            cursor = self.raw.execute(sql, parameters)
+        if self._pipeline is not None:
+            return Piped(cursor, self)
+        return cursor
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
+        if self._pipeline is not None:  # queued with the rest, no wait of their own
+            for row in parameters:
+                self.execute(sql, row)
+            return
         with self.lost_server(), self.raw.cursor() as cursor:
             cursor.executemany(placeholders(sql), parameters)
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
-        with self.lost_server(), self.raw.transaction():
-            yield self
+        """A transaction whose statements go to the server together (pipeline mode):
+        the client waits where a result is read (a fetch, a ``rowcount``) and once at
+        the end of the outermost ``pipeline``. BEGIN and COMMIT are sent as
+        statements, so that nothing in between waits for them."""
+        with self.pipeline():
+            self.raw.execute("BEGIN")
+            try:
+                yield self
+            except BaseException:
+                self.raw.execute("ROLLBACK")
+                raise
+            self.raw.execute("COMMIT")
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Statements sent together; each result is there once the outermost block
+        ends, or earlier when it is read. Outside ``transaction`` the statements up to
+        a wait run as one transaction: put statements that must commit before the next
+        one runs in a ``transaction``."""
+        if self._pipeline is not None:
+            yield
+            return
+        with self.lost_server():
+            try:
+                with self.raw.pipeline() as pipeline:
+                    self._pipeline = pipeline
+                    try:
+                        yield
+                    finally:
+                        self._pipeline = None
+            except psycopg.Error:
+                # A statement failed: what followed was skipped, COMMIT with it.
+                if not self._raw.broken and self._raw.info.transaction_status in _OPEN:
+                    self._raw.execute("ROLLBACK")
+                raise
+
+    def sync(self) -> None:
+        """Inside ``pipeline``: wait for every result so far (each cursor's
+        ``rowcount`` is known after it)."""
+        if self._pipeline is not None:
+            with self.lost_server():
+                self._pipeline.sync()
 
     def close(self) -> None:
         self._raw.close()
@@ -102,6 +153,33 @@ class PgConnection:
     @property
     def closed(self) -> bool:
         return self._raw.closed
+
+
+class Piped:
+    """A cursor of a statement sent in a pipeline: its ``rowcount`` is known only once
+    its result is back, so reading it waits for the results so far (fetching rows
+    does so by itself)."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], conn: PgConnection) -> None:
+        self._cursor = cursor
+        self._conn = conn
+
+    @property
+    def rowcount(self) -> int:
+        if self._cursor.pgresult is None:
+            self._conn.sync()
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        with self._conn.lost_server():
+            return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        with self._conn.lost_server():
+            return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
 
 
 def connect(url: str) -> psycopg.Connection[Any]:

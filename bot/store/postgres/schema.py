@@ -29,6 +29,7 @@ from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 from bot.store.migrations import what_it_does
+from bot.store.outbox import DELIVERED_ROWS
 
 log = logging.getLogger(__name__)
 OWNER = "concord"
@@ -113,6 +114,9 @@ _M9_LINK_DISCLOSURES = DISCLOSURE_SCHEMA
 # Leases of the roles one process holds at a time: the same statements as SQLite's.
 _M11_LEASES = LEASES_SCHEMA
 
+# Delivered actions leave no row: those kept so far go (set-aside rows stay until pruned).
+_M12_NO_DELIVERED_ROWS = (DELIVERED_ROWS,)
+
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
     (2, _M2_CASES),
@@ -125,6 +129,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (9, _M9_LINK_DISCLOSURES),
     (10, ("CREATE INDEX profiles_member ON profiles (member)",)),
     (11, _M11_LEASES),
+    (12, _M12_NO_DELIVERED_ROWS),
 ]
 LATEST = MIGRATIONS[-1][0]
 

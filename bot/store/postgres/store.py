@@ -9,7 +9,7 @@ durability that SQLite reaches by group syncs holds on its own: ``durable`` is F
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect
 from bot.store.postgres.schema import migrate
-from bot.store.sql_store import SqlStore
+from bot.store.sql_store import LOAD_CONVERSATION, LOAD_PROFILE, MARK_SENT, SqlStore
+from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
 from bot.store.types import Changes, OutboxItem
 
 
@@ -62,11 +63,14 @@ class PostgresStore(SqlStore):
             raw.close()
             raise
         self._conn = PgConnection(url, raw)
-        self._unwritten_marks: list[tuple[str, int]] = []
+        self._unwritten_marks: list[tuple[int]] = []
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
         self.links = LinkRecords(self._conn)
         self._claims = Claims(self._conn)
+        # Rows read with a claim, each taken by the turn's first load of it.
+        self._states: dict[tuple[str, str], Any] = {}
+        self._profiles: dict[tuple[str, str], Any] = {}
         self._check_key(self.sealer)
 
     @property
@@ -91,28 +95,67 @@ class PostgresStore(SqlStore):
                 f"{self.shown}: turns that began before the connection was lost are"
                 " ending; they run again"
             )
-        return super()._apply(changes)
+        # The client waits twice: for the event id's insert (a re-delivery writes
+        # nothing more), then once for the rest, the commit and the release of the
+        # delivered rows' claims after it.
+        with self._conn.pipeline():
+            new_ids = self._write(changes)
+        return None if new_ids is None else outbox_items(changes, new_ids())
 
-    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
-        row = self._conn.execute(sql + " RETURNING id", parameters).fetchone()
-        assert row is not None
-        return int(row[0])
+    def flush_marks(self) -> None:
+        """The marks commit, then their rows' claims go: in that order (a claim let go
+        first would let another process see the row still pending), with one wait."""
+        marks = self._unwritten_marks
+        if not marks:
+            return
+        with self._conn.pipeline():
+            with self._transaction() as conn:
+                for mark in marks:
+                    conn.execute(MARK_SENT, mark)
+            self._claims.release_rows([outbox_id for (outbox_id,) in marks])
+        self._unwritten_marks = []
+
+    def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
+        """One statement for all the rows, claiming each as it is made; its ids are
+        read after the commit, so the transaction waits for nothing before it."""
+        return self._claims.insert_new(rows)
 
     # Claims: see bot.store.postgres.claims --------------------------------------------
 
     def claim_member(self, community: str, member: str) -> bool:
-        return self._claims.member(community, member)
+        """Claim the member and, in the same wait, read their conversation and
+        profile: the reads run after the claim (each statement sees every commit made
+        before it began, so the last holder's too), and the turn's loads that follow
+        take them instead of asking again."""
+        key = (community, member)
+        with self._conn.pipeline():
+            claimed = self._claims.member(community, member)
+            state = self._conn.execute(LOAD_CONVERSATION, key)
+            profile = self._conn.execute(LOAD_PROFILE, key)
+        if not claimed():
+            return False
+        self._states[key], self._profiles[key] = state.fetchone(), profile.fetchone()
+        return True
 
     def release_member(self, community: str, member: str) -> None:
+        self._states.pop((community, member), None)
+        self._profiles.pop((community, member), None)
         self._claims.release_member(community, member)
+
+    def load_conversation(self, community: str, member: str) -> dict[str, Any] | None:
+        if (community, member) not in self._states:
+            return super().load_conversation(community, member)
+        return self._state_of(self._states.pop((community, member)))
+
+    def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
+        if (community, member) not in self._profiles:
+            return super().load_profile(community, member)
+        return self._profile_of(self._profiles.pop((community, member)))
 
     def _lock_case_numbers(self) -> None:
         # Read committed: after this lock, the check of the claim reads every number
         # another process's commit took, and a taken one is a Conflict (turn runs again).
         self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case numbers', 0))")
-
-    def _claim_new(self, items: list[OutboxItem]) -> None:
-        self._claims.take_new([item.id for item in items])
 
     def _done(self, outbox_ids: list[int]) -> None:
         self._claims.release_rows(outbox_ids)
