@@ -10,7 +10,7 @@ from bot.core.events import CommandRun, Event, MemberRef, Place
 from bot.engine.command_places import answered_where_typed
 from bot.engine.engine import Engine
 from bot.engine.people import locale_of
-from bot.engine.routing import Router
+from bot.engine.routing import RolesIn, Router
 from bot.i18n.command_names import local_name
 
 
@@ -51,6 +51,15 @@ class AdapterHost:
         settings' (empty for a config of one community)."""
         return self.router.spaces(platform) if self.router is not None else ()
 
+    def roles_from(self, platform: str, roles_in: RolesIn) -> None:
+        """For a platform whose roles belong to spaces (a power level in a Matrix room):
+        in a deployment of many communities, an event's roles are
+        ``roles_in(member_id, spaces)`` over the spaces (and moderators' room) of the
+        community the event was routed to, never another's, whatever roles the adapter
+        put on it. For one community, the adapter's roles are used as they are."""
+        if self.router is not None:
+            self.router.roles_in[platform] = roles_in
+
     @property
     def languages(self) -> tuple[str, ...]:
         if self.router is not None:
@@ -70,6 +79,14 @@ class AdapterHost:
         if self.router is not None:
             return ""
         return self.engine.services.config.moderators.channel
+
+    def moderators_rooms(self) -> tuple[str, ...]:
+        """In a deployment of many communities, each one's moderators' room
+        (``moderators.channel``), for the adapter to be there; empty for one community,
+        whose room is ``moderators_place``."""
+        if self.router is None:
+            return ()
+        return tuple(e.services.config.moderators.channel for e in self.router.engines.values())
 
     @property
     def welcome_channel(self) -> str:
@@ -185,7 +202,8 @@ class AdapterHost:
         engine = self.engine
         if self.router is not None:
             routed = self.router.route(event)
-            engine = routed if isinstance(routed, Engine) else engine
+            if isinstance(routed, Engine):
+                engine, event = routed, self.router.with_roles(event, routed)
         name = event.name.lower().lstrip("/")
         command = engine.commands.get(name) or engine.commands.get(
             engine.command_aliases.get(name, "")
