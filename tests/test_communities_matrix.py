@@ -25,27 +25,29 @@ from bot.core.events import CommandRun, Event, MemberRef
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
 from tests.synapse import Synapse
-from tests.test_matrix import TOKEN_ENV, World, synapse, until, world
+from tests.test_matrix import TOKEN_ENV, Bot, World, synapse, until, world
 
 __all__ = ["synapse", "world"]  # the fixtures: the homeserver, one test's users and rooms
 ROOT = Path(__file__).parents[1]
 LANGUAGES = {"alpha": "en", "beta": "es"}
 
 
-class Deployment:
+class Deployment(Bot):
     """The Matrix adapter on the engines of a deployment, wired as ``concord run``
     wires them; every event each community's engine takes is kept, with its roles."""
 
     def __init__(self, config: Path, database: Path) -> None:
         self.config = load_config(config)
+        self.database = database
         self.engines = build_engines(self.config, database)
+        self.engine = self.engines[0]
         self.taken: list[tuple[str, Event]] = []
         for engine in self.engines:
             engine.handle = self._recording(engine)  # type: ignore[method-assign]
         self.host = AdapterHost.of(self.engines)
         settings = matrix_settings.parse(self.config.platforms["matrix"])
         self.adapter: MatrixAdapter = create(settings, self.host)
-        self.engines[0].add_adapter(self.adapter)
+        self.engine.add_adapter(self.adapter)
         self.task: asyncio.Task[None] | None = None
 
     def _recording(self, engine: Engine) -> Any:
@@ -66,23 +68,6 @@ class Deployment:
             for c, e in self.taken
             if c == community and isinstance(e, CommandRun) and e.member.id == member
         ]
-
-    async def start(self) -> Deployment:
-        self.task = asyncio.create_task(self.adapter.run())
-        ready = asyncio.create_task(self.adapter.ready.wait())
-        await asyncio.wait([self.task, ready], timeout=20, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        if self.task.done():
-            self.task.result()
-        assert self.adapter.ready.is_set(), "the adapter did not get ready"
-        return self
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.wait([self.task])
-        await self.adapter.close()
-        self.engines[0].services.store.close()
 
 
 def write_deployment(world: World, rooms: dict[str, str], mods: dict[str, str]) -> Path:
@@ -135,8 +120,9 @@ async def test_two_communities_rooms_roles_welcomes_and_notices(
         for room in (*rooms.values(), mods["alpha"]):
             await mod.client.join(room)
         await owner.client.join(mods["beta"])
-        bot = await Deployment(write_deployment(world, rooms, mods), world.folder / "db").start()
-        world.bots.append(bot)  # type: ignore[arg-type]
+        bot = Deployment(write_deployment(world, rooms, mods), world.folder / "db")
+        world.bots.append(bot)
+        await bot.start()
         alpha, beta = bot.engine("alpha"), bot.engine("beta")
 
         # Power 50 in Alpha's room: a moderator in Alpha, not in Beta, whatever room

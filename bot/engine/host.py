@@ -11,6 +11,7 @@ from bot.engine.command_places import answered_where_typed
 from bot.engine.engine import Engine
 from bot.engine.people import locale_of
 from bot.engine.routing import RolesIn, Router
+from bot.i18n.catalogs import Catalogs
 from bot.i18n.command_names import local_name
 
 
@@ -175,19 +176,41 @@ class AdapterHost:
         member are platform records instead."""
         self.engine.services.store.set_member_record(platform, member_id, name, value)
 
+    @property
+    def member_roles(self) -> tuple[str, ...]:
+        """The roles onboarding grants, one per community (several in a deployment)."""
+        engines = self.router.engines.values() if self.router is not None else [self.engine]
+        found = (e.services.config.onboarding.role for e in engines)
+        return tuple(dict.fromkeys(role for role in found if role is not None))
+
     def commands(self) -> list[CommandInfo]:
-        catalogs = self.engine.services.catalogs
+        """Every command with help, described in every language of every community
+        (a platform's menus are per language, not per space): each language's text
+        from the catalogs of a community that speaks it."""
+        engines = self.router.engines.values() if self.router is not None else [self.engine]
+        catalogs_of: dict[str, Catalogs] = {}
+        for engine in engines:
+            for code in engine.services.languages:
+                catalogs_of.setdefault(code, engine.services.catalogs)
         infos = []
         for command in sorted(self.engine.commands.values(), key=lambda c: c.name):
             if command.help is None:
                 continue
             descriptions = {
-                code: catalogs.translator(code).gettext(command.help) for code in self.languages
+                code: catalogs_of.get(code, self.engine.services.catalogs)
+                .translator(code)
+                .gettext(command.help)
+                for code in self.languages
             }
             names = {
                 code: name
                 for code in self.languages
-                if (name := local_name(catalogs, command.name, code)) is not None
+                if (
+                    name := local_name(
+                        catalogs_of.get(code, self.engine.services.catalogs), command.name, code
+                    )
+                )
+                is not None
             }
             infos.append(
                 CommandInfo(command.name, descriptions, command.requires, names, command.audience)
