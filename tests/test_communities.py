@@ -402,6 +402,15 @@ def test_a_shared_moderators_room_or_a_platform_wide_role_is_refused(tmp_path: P
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert (error.value.line, error.value.key) == (7, "platforms.telegram.moderator_ids")
+    # A members' room grants a role on Matrix: it would be every community's.
+    path.write_text(
+        DEPLOYMENT + "platforms:\n  matrix:\n    token_env: T\n"
+        '    members_room: "#members:example.org"\n',
+        "utf-8",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert (error.value.line, error.value.key) == (7, "platforms.matrix.members_room")
 
 
 def test_a_config_of_one_community_is_unchanged(tmp_path: Path) -> None:
