@@ -59,7 +59,7 @@ class Deployment(Bot):
 
         return recorded
 
-    def engine(self, community: str) -> Engine:
+    def of(self, community: str) -> Engine:
         return next(e for e in self.engines if e.community == community)
 
     def commands(self, community: str, member: str) -> list[CommandRun]:
@@ -123,7 +123,7 @@ async def test_two_communities_rooms_roles_welcomes_and_notices(
         bot = Deployment(write_deployment(world, rooms, mods), world.folder / "db")
         world.bots.append(bot)
         await bot.start()
-        alpha, beta = bot.engine("alpha"), bot.engine("beta")
+        alpha, beta = bot.of("alpha"), bot.of("beta")
 
         # Power 50 in Alpha's room: a moderator in Alpha, not in Beta, whatever room
         # of the deployment the power level is in.
@@ -138,7 +138,7 @@ async def test_two_communities_rooms_roles_welcomes_and_notices(
         ana = await world.member("ana")
         await ana.client.join(rooms["beta"])
         welcome = await ana.from_bot(world.bot_id, catalog_start(beta, "es", "onboarding.welcome"))
-        assert welcome.room_id not in rooms.values()  # in her direct room
+        assert welcome.room_id not in rooms.values() and welcome.encrypted  # her direct room
         assert beta.services.store.load_profile("beta", f"matrix:{ana.user_id}") is not None
         assert alpha.services.store.load_profile("alpha", f"matrix:{ana.user_id}") is None
 
