@@ -20,7 +20,7 @@ from adapters.logs import FORMATS, LEVELS, configure_logging
 from adapters.operations import Operations
 from adapters.platforms import Role, platform_specs, run_platforms, settings_module
 from bot.app import default_database, load_content, open_store
-from bot.config.community import load_config
+from bot.config.community import load_config, one_community
 from bot.config.schema import community_file_schema, config_schema
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConcordError, UsageError
@@ -29,6 +29,8 @@ from bot.features.health.command import make_report, write_out
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.status import language_statuses, markdown_table, replace_table
 from bot.store.postgres import is_postgres_url
+
+COMMUNITY_HELP = "the community (its id) of a deployment of several"
 
 
 def parser_of_commands() -> argparse.ArgumentParser:
@@ -52,6 +54,7 @@ def parser_of_commands() -> argparse.ArgumentParser:
     chat.add_argument("--config", type=Path, help="concord.yaml (default: the example community)")
     chat.add_argument("--db", type=Path, help="database file")
     chat.add_argument("--transcript", type=Path, help="play a transcript and compare")
+    chat.add_argument("--community", help=COMMUNITY_HELP)
     check = commands.add_parser(
         "check", help="validate config, dialogs, catalogs, code of conduct, a PostgreSQL database"
     )
@@ -101,6 +104,7 @@ def _add_report(
     report.add_argument("--since", default="90d", help="90d, 12w or a date (default: 90d)")
     report.add_argument("--out", type=Path, help="write the page here (default: print it)")
     report.add_argument("--json", action="store_true", help="numbers for machines")
+    report.add_argument("--community", help=COMMUNITY_HELP)
     report.add_argument("--k", type=int, default=5, help="hide counts under k (default 5)")
     report.add_argument(
         "--k-moderation", type=int, default=11, help="the same for reports and moderation (11)"
@@ -126,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             role = Role(args.platforms, args.discord_shard)
             return asyncio.run(run_platforms(args.config, args.db, Operations(args, "info"), role))
         if args.transcript:
-            return asyncio.run(run_transcript_command(args.config, args.db, args.transcript))
-        return asyncio.run(run_chat(args.config, args.db, Operations(args, "warning")))
+            return asyncio.run(
+                run_transcript_command(args.config, args.db, args.transcript, args.community)
+            )
+        operations = Operations(args, "warning")
+        return asyncio.run(run_chat(args.config, args.db, operations, args.community))
     except ConcordError as exc:
         print(f"concord: {exc}", file=sys.stderr)
         return 1
@@ -184,7 +191,7 @@ def check_database(url: str) -> str:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = one_community(load_config(args.config), args.community)
     level = args.log_level or config.log_level or "info"
     configure_logging(level, args.log_format or config.log_format)
     database = args.db or config.database_url or config.database or default_database()
@@ -214,9 +221,9 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 async def run_transcript_command(
-    config_path: Path | None, db: Path | None, transcript: Path
+    config_path: Path | None, db: Path | None, transcript: Path, community: str | None = None
 ) -> int:
-    config = load_config(config_path)
+    config = one_community(load_config(config_path), community)
     load_content(config)
     if not transcript.is_file():
         print(f"concord: {transcript}: no such file", file=sys.stderr)
@@ -232,8 +239,10 @@ async def run_transcript_command(
     return 0 if passed else 1
 
 
-async def run_chat(config_path: Path | None, db: Path | None, operations: Operations) -> int:
-    config = load_config(config_path)
+async def run_chat(
+    config_path: Path | None, db: Path | None, operations: Operations, community: str | None = None
+) -> int:
+    config = one_community(load_config(config_path), community)
     database = db or config.database or default_database()
     observer = operations.start(config)
     session = ConsoleSession(

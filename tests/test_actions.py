@@ -35,6 +35,7 @@ EVERY_KIND: list[Action] = [
     DeleteRecentMessages(DM),
     GrantRole(ANA, "member"),
     RevokeRole(ANA, "muted"),
+    GrantRole(ANA, "member", ("!hall:example.org", "#mods:example.org")),  # one community's
     OpenPrivateSpace("case-7", "Mediation 7", (ANA, MemberRef("discord", "2002", "Bo"))),
     NotifyModerators("console", "EMERGENCY report 7"),
 ]

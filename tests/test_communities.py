@@ -402,6 +402,15 @@ def test_a_shared_moderators_room_or_a_platform_wide_role_is_refused(tmp_path: P
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert (error.value.line, error.value.key) == (7, "platforms.telegram.moderator_ids")
+    # A members' room grants a role on Matrix: it would be every community's.
+    path.write_text(
+        DEPLOYMENT + "platforms:\n  matrix:\n    token_env: T\n"
+        '    members_room: "#members:example.org"\n',
+        "utf-8",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert (error.value.line, error.value.key) == (7, "platforms.matrix.members_room")
 
 
 def test_a_config_of_one_community_is_unchanged(tmp_path: Path) -> None:
@@ -411,3 +420,38 @@ def test_a_config_of_one_community_is_unchanged(tmp_path: Path) -> None:
     assert [e.community for e in engines] == [config.community_id]
     assert AdapterHost.of(engines).router is None
     engines[0].services.store.close()
+
+
+def test_command_menus_describe_each_language_as_a_community_speaking_it(
+    tmp_path: Path,
+) -> None:
+    """A platform's menus are per language, not per space: each language's
+    descriptions come from a community that speaks it, with its own catalogs."""
+    folder = tmp_path / "communities"
+    own = folder / "beta-locales" / "es" / "LC_MESSAGES"
+    own.mkdir(parents=True)
+    (own / "messages.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: es\\n"\n"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n'
+        '"Content-Type: text/plain; charset=utf-8\\n"\n"X-Review-Status: draft\\n"\n\n'
+        'msgid "command.appeal"\nmsgstr "Pedir que Beta revise una sanción"\n',
+        "utf-8",
+    )
+    for ident, language, extra in (
+        ("alpha", "en", ""),
+        ("beta", "es", "  locales: beta-locales\n"),
+    ):
+        (folder / f"{ident}.yaml").write_text(
+            f"community:\n  id: {ident}\n  name: {ident}\n  default_language: {language}\n"
+            f"  languages: [{language}]\n  code_of_conduct: {COC}\n{extra}"
+            f'moderators:\n  channel: "{ident}-moderators"\n',
+            "utf-8",
+        )
+    (tmp_path / "concord.yaml").write_text(DEPLOYMENT, "utf-8")
+    engines = build_engines(load_config(tmp_path / "concord.yaml"), tmp_path / "menus.db")
+    try:
+        appeal = next(c for c in AdapterHost.of(engines).commands() if c.name == "appeal")
+        assert appeal.descriptions["es"] == "Pedir que Beta revise una sanción"
+        english = engines[0].services.catalogs.translator("en").gettext("command.appeal")
+        assert appeal.descriptions["en"] == english
+    finally:
+        engines[0].services.store.close()

@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config.community import Config, load_config
+from bot.core.actions import GrantRole
+from bot.core.events import MemberRef
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import FAST, TOKEN_ENV, _token, catalog_start, running, standin
 
@@ -26,7 +29,7 @@ ROOMS = {"alpha": -1001000000091, "beta": -1001000000092}
 LANGUAGES = {"alpha": "en", "beta": "es"}
 
 
-def write_deployment(tmp_path: Path, standin: BotApiStandIn) -> Config:
+def write_deployment(tmp_path: Path, standin: BotApiStandIn, **telegram: Any) -> Config:
     folder = tmp_path / "communities"
     folder.mkdir()
     for ident, group in GROUPS.items():
@@ -39,7 +42,12 @@ def write_deployment(tmp_path: Path, standin: BotApiStandIn) -> Config:
             f'spaces:\n  telegram: ["{group}"]\n',
             "utf-8",
         )
-    section = {"token_env": TOKEN_ENV, "base_url": standin.base_url, "poll_timeout": 5}
+    section = {
+        "token_env": TOKEN_ENV,
+        "base_url": standin.base_url,
+        "poll_timeout": 5,
+        **telegram,
+    }
     path = tmp_path / "concord.yaml"
     path.write_text(
         "communities: communities\nplatforms:\n  telegram: " + json.dumps(section) + "\n", "utf-8"
@@ -84,3 +92,26 @@ async def test_two_groups_two_communities_one_bot(tmp_path: Path, standin: BotAp
         assert standin.to(ROOMS["alpha"]) == []
         assert beta.services.store.load_conversation("beta", "telegram:5001")
         assert standin.unknown == []
+
+
+async def test_a_role_granted_by_one_community_lifts_its_own_groups_only(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    config = write_deployment(tmp_path, standin, restrict_until_acknowledged=True)
+    bo = standin.user(5002, "Bo")
+    held = [(group, 5002) for group in GROUPS.values()]
+    async with asyncio.timeout(60), running(config, tmp_path / "db", standin, FAST) as (bot, _):
+        for group in GROUPS.values():
+            standin.join(standin.group(group), bo)
+        await standin.wait_for(lambda: all(key in standin.permissions for key in held))
+        assert not standin.permissions[(GROUPS["beta"], 5002)]["can_send_messages"]
+        # Alpha's onboarding grants its role (as the engine stamps it in a deployment):
+        # Bo may write in Alpha's group, and stays held in Beta's until he agrees there.
+        alpha = next(c for c in config.communities if c.community_id == "alpha")
+        await bot.deliver(
+            GrantRole(MemberRef("telegram", "5002"), "member", alpha.own_spaces("telegram"))
+        )
+        await standin.wait_for(
+            lambda: standin.permissions[(GROUPS["alpha"], 5002)]["can_send_messages"]
+        )
+        assert not standin.permissions[(GROUPS["beta"], 5002)]["can_send_messages"]

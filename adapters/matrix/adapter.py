@@ -45,6 +45,7 @@ from adapters.command_mentions import CommandMentions, command_names
 from adapters.matrix.delivery import Delivery
 from adapters.matrix.events import PLATFORM, display_name, translate
 from adapters.matrix.history import History
+from adapters.matrix.roles import roles_in, roles_of
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.send import MAX_LENGTH, Sender, is_transient
 from adapters.matrix.settings import Settings
@@ -112,6 +113,12 @@ class MatrixAdapter:
         self.timeline_limit = 100
         self.poll_ms = 30_000
         self.backoff = 1.0
+        # In a deployment of many communities, roles come from the rooms of the
+        # community the core routes each event to (adapters/matrix/roles.py).
+        host.roles_from(PLATFORM, self._roles_in)
+
+    def _roles_in(self, user: str, spaces: tuple[str, ...]) -> tuple[str, ...]:
+        return roles_in(self.rooms, user, spaces) if self.rooms is not None else ()
 
     # Connection -----------------------------------------------------------------------
 
@@ -341,7 +348,7 @@ class MatrixAdapter:
             place,
             self.host.community,
             member,
-            self.rooms.roles(sender),
+            roles_of(self.rooms, sender),
             self.settings.command_prefix,
             question,
         )

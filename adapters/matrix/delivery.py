@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.matrix.events import MAX_REACTIONS, Question, keycap
 from adapters.matrix.history import History
+from adapters.matrix.roles import set_role
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.send import Sender
 from adapters.matrix.settings import Settings
@@ -79,7 +80,8 @@ class Delivery:
                 raise Undeliverable("matrix: no moderators_room is configured or joined")
             await sender.send_text(self.joined(rooms.moderators_room), action.text, key=key)
         elif isinstance(action, GrantRole | RevokeRole):
-            await rooms.set_role(action.member, action.role, isinstance(action, GrantRole))
+            granted = isinstance(action, GrantRole)
+            await set_role(rooms, action.member, action.role, granted, action.within)
         elif isinstance(action, OpenPrivateSpace):
             await rooms.open_space(action)
         elif isinstance(action, RemoveMessage):

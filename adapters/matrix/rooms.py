@@ -33,14 +33,13 @@ from adapters.matrix.send import Sender
 from adapters.matrix.settings import Settings, is_room
 from bot.core.actions import OpenPrivateSpace
 from bot.core.errors import Undeliverable
-from bot.core.events import MemberRef, Place, PlaceKind
+from bot.core.events import Place, PlaceKind
 from bot.engine.host import AdapterHost
 
 log = logging.getLogger("concord.matrix")
 
 SPACE_MARKER = "org.concord.space"
 OLD_VERSIONS = {str(n) for n in range(1, 12)}
-CREATOR_POWER = 1_000_000
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": ALGORITHM}}
 
 
@@ -58,6 +57,9 @@ class Rooms:
         self.moderators_room: str | None = None
         self.members_room: str | None = None
         self.aliases: dict[str, str] = {}
+        # A deployment of many communities: room id -> the name a community file gives
+        # it (its spaces, its moderators' room), the place id the core routes by.
+        self.named: dict[str, str] = {}
         self.spaces: dict[str, str] = {}  # room id -> neutral space id
         self.questions: dict[str, Question] = {}
         self.creators: dict[str, set[str]] = {}
@@ -68,7 +70,7 @@ class Rooms:
     @property
     def channels(self) -> set[str]:
         extra = {self.moderators_room, self.members_room}
-        return self.served | {room for room in extra if room}
+        return self.served | set(self.named) | {room for room in extra if room}
 
     # Configured rooms ---------------------------------------------------------------
 
@@ -84,27 +86,42 @@ class Rooms:
         return self.aliases[name]
 
     async def join_configured(self) -> None:
+        """Join the rooms of the settings and those the communities of a deployment
+        name: their spaces (served: joins there are welcomed) and moderators' rooms."""
         settings = self.settings
         self.served = set()
+        spaces = self.host.spaces(PLATFORM)
+        rooms = [r for r in self.host.moderators_rooms() if is_room(r) and r not in spaces]
         for name in (*settings.rooms, settings.moderators_room, settings.members_room):
-            if name is None:
-                continue
-            try:
-                room_id = await self.resolve(name)
-            except Undeliverable as exc:
-                log.error("%s", exc)
-                continue
-            if name in settings.rooms:
-                self.served.add(room_id)
-            if name == settings.moderators_room:
-                self.moderators_room = room_id
-            if name == settings.members_room:
-                self.members_room = room_id
-            try:
-                await self.sender.call(f"join {name}", partial(self.client.join, room_id))
-            except Undeliverable as exc:
-                # Joined as soon as someone invites the bot.
-                log.error("%s (is the bot invited?)", exc)
+            if name is not None:
+                await self._join(name)
+        for name in (*spaces, *rooms):
+            await self._join(name, named=True)
+
+    async def _join(self, name: str, named: bool = False) -> None:
+        settings = self.settings
+        try:
+            room_id = await self.resolve(name)
+        except Undeliverable as exc:
+            log.error("%s", exc)
+            return
+        if name in settings.rooms or name in self.host.spaces(PLATFORM):
+            self.served.add(room_id)
+        if named:
+            self.named[room_id] = name
+        if name == settings.moderators_room:
+            self.moderators_room = room_id
+        if name == settings.members_room:
+            self.members_room = room_id
+        try:
+            await self.sender.call(f"join {name}", partial(self.client.join, room_id))
+        except Undeliverable as exc:
+            # Joined as soon as someone invites the bot.
+            log.error("%s (is the bot invited?)", exc)
+
+    def room_named(self, name: str) -> str | None:
+        """The id of a room a community names (an id, or an alias already resolved)."""
+        return name if name.startswith("!") else self.aliases.get(name)
 
     # Recognising rooms ----------------------------------------------------------------
 
@@ -139,6 +156,8 @@ class Rooms:
         """Where an event in this room happened, or None for a room the bot does not serve."""
         if room_id == self.moderators_room:
             return Place(PLATFORM, PlaceKind.CHANNEL, self.moderators_name)
+        if room_id in self.named:
+            return Place(PLATFORM, PlaceKind.CHANNEL, self.named[room_id])
         if room_id in self.channels:
             return Place(PLATFORM, PlaceKind.CHANNEL, room_id)
         if room_id in self.spaces:
@@ -317,78 +336,4 @@ class Rooms:
     async def invite(self, room_id: str, user: str) -> None:
         await self.sender.call(
             f"invite {user} to {room_id}", lambda: self.client.room_invite(room_id, user), room_id
-        )
-
-    # Roles ----------------------------------------------------------------------------------
-
-    def power(self, user: str) -> int:
-        """The member's highest power level in the configured rooms."""
-        levels = [
-            CREATOR_POWER
-            if user in self.creators.get(r, ())
-            else self.client.rooms[r].power_levels.get_user_level(user)
-            for r in self.channels
-            if r in self.client.rooms
-        ]
-        return max(levels, default=0)
-
-    def roles(self, user: str) -> tuple[str, ...]:
-        settings = self.settings
-        found = []
-        if user in settings.moderators or self.power(user) >= settings.moderator_power:
-            found.append("moderator")
-        if user in settings.mediators:
-            found.append("mediator")
-        return tuple(found)
-
-    async def set_role(self, member: MemberRef, role: str, granted: bool) -> None:
-        if member.platform != PLATFORM:
-            return
-        if self.settings.role_mode == "room":
-            await self._members_room(member.id, granted)
-            return
-        level = self.settings.role_powers.get(role)
-        if level is None:
-            log.warning("matrix: no power level configured for the role %r (role_powers)", role)
-            return
-        for room_id in sorted(self.served):
-            await self._power_level(room_id, member.id, level, granted)
-
-    async def _members_room(self, user: str, granted: bool) -> None:
-        room_id = self.members_room
-        if room_id is None:
-            raise Undeliverable("matrix: the members room could not be joined")
-        room = self.client.rooms.get(room_id)
-        present = room is not None and user in room.users
-        if granted and not present:
-            await self.invite(room_id, user)
-        elif not granted and present:
-            await self.sender.call(
-                f"remove {user} from {room_id}",
-                lambda: self.client.room_kick(room_id, user),
-                room_id,
-            )
-
-    async def _power_level(self, room_id: str, user: str, level: int, granted: bool) -> None:
-        """Raise a member to ``level`` (never lowering a higher level), or take back
-        exactly the level a grant gave."""
-        response = await self.sender.call(
-            f"read power levels of {room_id}",
-            lambda: self.client.room_get_state_event(room_id, "m.room.power_levels"),
-            paced=False,
-        )
-        content = dict(response.content)
-        users = dict(content.get("users") or {})
-        current = int(users.get(user, content.get("users_default", 0)) or 0)
-        if granted and current < level:
-            users[user] = level
-        elif not granted and user in users and users[user] == level:
-            del users[user]
-        else:
-            return
-        content["users"] = users
-        await self.sender.call(
-            f"set the power level of {user} in {room_id}",
-            lambda: self.client.room_put_state(room_id, "m.room.power_levels", content),
-            room_id,
         )

@@ -32,6 +32,12 @@ Example (every key but the first three is optional)::
         send_rate: 1.0                        # messages a second, and bursts: match the
         send_burst: 10                        #   homeserver's rc_message for the bot
 
+In a deployment of many communities the bot also joins and serves the rooms each
+community file names (``spaces: matrix: [...]``) and each one's ``moderators.channel``
+room; people's roles are then the communities' own (``moderators``, ``mediators`` and
+``members_room`` are refused here), and power levels count in the event's community's
+rooms only (adapters/matrix/roles.py).
+
 Trust: the bot encrypts for every device of the members in a room, verified or not
 (``ignore_unverified_devices``), the usual choice for a bot nobody verifies by hand.
 """

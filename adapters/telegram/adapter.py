@@ -117,14 +117,15 @@ class TelegramAdapter:
         self._check_member_role()
 
     def _check_member_role(self) -> None:
-        role = self.host.member_role
-        if self.settings.restrict_until_acknowledged and role != self.settings.member_role:
-            log.warning(
-                "telegram: restrict_until_acknowledged is on but onboarding grants the role %r,"
-                " not member_role %r: newcomers would stay restricted",
-                role,
-                self.settings.member_role,
-            )
+        # Every community's onboarding role (several in a deployment of many).
+        for role in self.host.member_roles or (None,):
+            if self.settings.restrict_until_acknowledged and role != self.settings.member_role:
+                log.warning(
+                    "telegram: restrict_until_acknowledged is on but onboarding grants the role"
+                    " %r, not member_role %r: newcomers would stay restricted",
+                    role,
+                    self.settings.member_role,
+                )
 
     # Connecting ------------------------------------------------------------------
 

@@ -100,7 +100,8 @@ class Delivery:
                 return
             if not action.member.id.isdigit():
                 raise Undeliverable(f"{action.member.id!r} is not a Telegram user id")
-            await self.restrictions.set_member(int(action.member.id), isinstance(action, GrantRole))
+            granted = isinstance(action, GrantRole)
+            await self.restrictions.set_member(int(action.member.id), granted, action.within)
         elif isinstance(action, NotifyModerators):
             chat = self.settings.moderators_chat
             if chat is None:

@@ -54,10 +54,13 @@ class Restrictions:
             self._save(user_id, state)
         await self._set_permissions(chat_id, user_id, ChatPermissions.no_permissions())
 
-    async def set_member(self, user_id: int, granted: bool) -> None:
+    async def set_member(
+        self, user_id: int, granted: bool, within: tuple[str, ...] | None = None
+    ) -> None:
         """The member role granted or revoked: lift or restore the restriction in every
-        group they joined. A group that refuses (the bot lost its rights there) does not
-        stop the others; the action is then undeliverable, naming those groups."""
+        group they joined (of those ``within``: the granting community's groups, in a
+        deployment of many). A group that refuses (the bot lost its rights there) does
+        not stop the others; the action is then undeliverable, naming those groups."""
         state = self._state(user_id)
         refused: list[str] = []
         if self.settings.restrict_until_acknowledged:
@@ -65,6 +68,8 @@ class Restrictions:
                 ChatPermissions.all_permissions() if granted else ChatPermissions.no_permissions()
             )
             for chat_id in state["groups"]:
+                if within is not None and str(chat_id) not in within:
+                    continue  # another community's group: its own onboarding decides
                 try:
                     await self._set_permissions(chat_id, user_id, permissions)
                 except Undeliverable as exc:

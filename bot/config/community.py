@@ -28,6 +28,7 @@ from bot.config.mediation import Mediation, parse_mediation
 from bot.config.onboarding import Onboarding, parse_onboarding
 from bot.config.reports import Privacy, Reports, parse_privacy, parse_reports
 from bot.core import resources
+from bot.core.errors import UsageError
 from bot.core.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
 from bot.store.postgres import is_postgres_url
 
@@ -85,6 +86,12 @@ class Config:
     # one (the first, by file name) included. Empty for a config of one community.
     communities: tuple[Config, ...] = ()
 
+    def own_spaces(self, platform: str) -> tuple[str, ...]:
+        """This community's spaces on a platform, with its moderators' room."""
+        spaces = self.spaces.get(platform, ())
+        room = self.moderators.channel
+        return (*spaces, room) if room and room not in spaces else spaces
+
 
 def load_config(path: Path | str | None) -> Config:
     """The config at ``path``, or the embedded example community when ``path`` is None."""
@@ -128,6 +135,24 @@ def load_folder(doc: YamlDocument, folder: Path, deployment: dict[str, Any]) -> 
 def community_configs(config: Config) -> tuple[Config, ...]:
     """Every community a config serves: its ``communities``, or itself alone."""
     return config.communities or (config,)
+
+
+def one_community(config: Config, ident: str | None) -> Config:
+    """The community ``--community ident`` names (needed when the config serves
+    several), alone: one line (a ``UsageError``) when it is missing or unknown."""
+    communities = community_configs(config)
+    ids = ", ".join(c.community_id for c in communities)
+    if ident is None:
+        if len(communities) > 1:
+            raise UsageError(
+                f"{config.source} serves {len(communities)} communities ({ids}):"
+                " name one with --community"
+            )
+        return config
+    for community in communities:
+        if community.community_id == ident:
+            return replace(community, communities=())
+    raise UsageError(f"--community {ident!r}: no such community in {config.source} ({ids})")
 
 
 def community_fields(doc: YamlDocument, base: Path, top: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from bot.core.yamlsource import YamlDocument
 # Keys of a platform section that give people a role: per community in a deployment
 # of many (a role in the deployment file would reach every community).
 ROLE_KEY_PREFIXES = ("moderator", "mediator")
+ROLE_KEYS = ("members_room",)  # Matrix's role_mode room: one room for every community
 
 
 def community_files(doc: YamlDocument, folder: Path) -> list[Path]:
@@ -65,7 +66,7 @@ def check_platform_roles(doc: YamlDocument, platforms: dict[str, Any]) -> None:
     moderators and mediators in its own file."""
     for name, section in platforms.items():
         for key in section.data:
-            if str(key).startswith(ROLE_KEY_PREFIXES):
+            if str(key).startswith(ROLE_KEY_PREFIXES) or key in ROLE_KEYS:
                 raise doc.error(
                     ("platforms", name, key),
                     "a deployment of many communities names moderators and mediators in"

@@ -91,14 +91,22 @@ class Restrict:
 
 @dataclass(frozen=True, slots=True)
 class GrantRole:
+    """``within``: in a deployment of many communities, the spaces (and moderators'
+    room) of the community that grants it, on the member's platform: the role is given
+    there only. None: wherever the adapter gives roles (a config of one community)."""
+
     member: MemberRef
     role: str
+    within: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RevokeRole:
+    """``within``: as for ``GrantRole``."""
+
     member: MemberRef
     role: str
+    within: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +206,8 @@ def _revive(name: str, value: Any) -> Any:
         return MemberRef(**value)
     if name == "members":
         return tuple(MemberRef(**item) for item in value)
+    if name == "within" and value is not None:
+        return tuple(value)
     if name == "choices":
         return tuple(Choice(**item) for item in value)
     return value

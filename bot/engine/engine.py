@@ -14,10 +14,11 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from bot.core.actions import Action, NotifyModerators, Say, ScheduleTimer
+from bot.core.actions import Action, GrantRole, NotifyModerators, RevokeRole, Say, ScheduleTimer
 from bot.core.errors import Conflict, StoreUnavailable
 from bot.core.events import Event, MemberRef, Place, PlaceKind
 from bot.core.state import (
@@ -264,7 +265,10 @@ class Engine:
 
     def _to_own_room(self, action: Action) -> Action:
         """In a deployment of many communities, a notice to moderators goes to this
-        community's own moderators' room, never to a room a platform keeps for all."""
+        community's own moderators' room, never to a room a platform keeps for all; a
+        role is given or taken within this community's spaces only."""
+        if isinstance(action, GrantRole | RevokeRole):
+            return replace(action, within=self.services.config.own_spaces(action.member.platform))
         if not isinstance(action, NotifyModerators):
             return action
         room = Place(action.platform, PlaceKind.CHANNEL, self.services.config.moderators.channel)

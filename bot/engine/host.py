@@ -10,7 +10,8 @@ from bot.core.events import CommandRun, Event, MemberRef, Place
 from bot.engine.command_places import answered_where_typed
 from bot.engine.engine import Engine
 from bot.engine.people import locale_of
-from bot.engine.routing import Router
+from bot.engine.routing import RolesIn, Router
+from bot.i18n.catalogs import Catalogs
 from bot.i18n.command_names import local_name
 
 
@@ -51,6 +52,15 @@ class AdapterHost:
         settings' (empty for a config of one community)."""
         return self.router.spaces(platform) if self.router is not None else ()
 
+    def roles_from(self, platform: str, roles_in: RolesIn) -> None:
+        """For a platform whose roles belong to spaces (a power level in a Matrix room):
+        in a deployment of many communities, an event's roles are
+        ``roles_in(member_id, spaces)`` over the spaces (and moderators' room) of the
+        community the event was routed to, never another's, whatever roles the adapter
+        put on it. For one community, the adapter's roles are used as they are."""
+        if self.router is not None:
+            self.router.roles_in[platform] = roles_in
+
     @property
     def languages(self) -> tuple[str, ...]:
         if self.router is not None:
@@ -70,6 +80,14 @@ class AdapterHost:
         if self.router is not None:
             return ""
         return self.engine.services.config.moderators.channel
+
+    def moderators_rooms(self) -> tuple[str, ...]:
+        """In a deployment of many communities, each one's moderators' room
+        (``moderators.channel``), for the adapter to be there; empty for one community,
+        whose room is ``moderators_place``."""
+        if self.router is None:
+            return ()
+        return tuple(e.services.config.moderators.channel for e in self.router.engines.values())
 
     @property
     def welcome_channel(self) -> str:
@@ -158,19 +176,41 @@ class AdapterHost:
         member are platform records instead."""
         self.engine.services.store.set_member_record(platform, member_id, name, value)
 
+    @property
+    def member_roles(self) -> tuple[str, ...]:
+        """The roles onboarding grants, one per community (several in a deployment)."""
+        engines = self.router.engines.values() if self.router is not None else [self.engine]
+        found = (e.services.config.onboarding.role for e in engines)
+        return tuple(dict.fromkeys(role for role in found if role is not None))
+
     def commands(self) -> list[CommandInfo]:
-        catalogs = self.engine.services.catalogs
+        """Every command with help, described in every language of every community
+        (a platform's menus are per language, not per space): each language's text
+        from the catalogs of a community that speaks it."""
+        engines = self.router.engines.values() if self.router is not None else [self.engine]
+        catalogs_of: dict[str, Catalogs] = {}
+        for engine in engines:
+            for code in engine.services.languages:
+                catalogs_of.setdefault(code, engine.services.catalogs)
         infos = []
         for command in sorted(self.engine.commands.values(), key=lambda c: c.name):
             if command.help is None:
                 continue
             descriptions = {
-                code: catalogs.translator(code).gettext(command.help) for code in self.languages
+                code: catalogs_of.get(code, self.engine.services.catalogs)
+                .translator(code)
+                .gettext(command.help)
+                for code in self.languages
             }
             names = {
                 code: name
                 for code in self.languages
-                if (name := local_name(catalogs, command.name, code)) is not None
+                if (
+                    name := local_name(
+                        catalogs_of.get(code, self.engine.services.catalogs), command.name, code
+                    )
+                )
+                is not None
             }
             infos.append(
                 CommandInfo(command.name, descriptions, command.requires, names, command.audience)
@@ -185,7 +225,8 @@ class AdapterHost:
         engine = self.engine
         if self.router is not None:
             routed = self.router.route(event)
-            engine = routed if isinstance(routed, Engine) else engine
+            if isinstance(routed, Engine):
+                engine, event = routed, self.router.with_roles(event, routed)
         name = event.name.lower().lstrip("/")
         command = engine.commands.get(name) or engine.commands.get(
             engine.command_aliases.get(name, "")

@@ -21,7 +21,9 @@ member does not belong to, so one community's private text never reaches another
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from bot.core.actions import Ask, Choice, Say
 from bot.core.events import ChoiceMade, CommandRun, Event, Place, PlaceKind, TextSaid, event_place
@@ -32,6 +34,9 @@ from bot.i18n.locales import isolate
 from bot.store.types import Changes, OutboxItem
 
 log = logging.getLogger(__name__)
+# A platform's roles of a member within some of its spaces: (member id, spaces) -> roles.
+E = TypeVar("E", bound=Event)
+RolesIn = Callable[[str, tuple[str, ...]], tuple[str, ...]]
 CHOICE_PREFIX = "community:"
 CHOSEN = "community"  # member record: the community their direct messages go to
 ASKED = "community.asked"  # member record: the communities they were asked to choose from
@@ -55,6 +60,7 @@ class Router:
         self.by_space: dict[tuple[str, str], str] = {}
         self.by_room: dict[str, str] = {}
         self.staff: dict[str, set[str]] = {}
+        self.roles_in: dict[str, RolesIn] = {}
         for engine in engines:
             self._index(engine)
 
@@ -77,6 +83,16 @@ class Router:
     def spaces(self, platform: str) -> tuple[str, ...]:
         return tuple(space for (p, space) in self.by_space if p == platform)
 
+    def with_roles(self, event: E, engine: Engine) -> E:
+        """The event stamped with its community and, where the platform computes roles
+        per space (``roles_in``), the member's roles within that community's spaces."""
+        roles = event.roles
+        roles_in = self.roles_in.get(event.member.platform)
+        if roles_in is not None:
+            spaces = engine.services.config.own_spaces(event.member.platform)
+            roles = roles_in(event.member.id, spaces)
+        return replace(event, community=engine.community, roles=roles)
+
     @property
     def languages(self) -> tuple[str, ...]:
         found: dict[str, None] = {}
@@ -93,7 +109,7 @@ class Router:
         if isinstance(target, Engine):
             if asked:  # it answered none of the communities offered: they are not kept
                 self.store.set_member_record(event.member.platform, event.member.id, ASKED, "")
-            return await target.handle(replace(event, community=target.community), wait=wait)
+            return await target.handle(self.with_roles(event, target), wait=wait)
         place = event_place(event)
         said = isinstance(event, TextSaid | CommandRun | ChoiceMade)
         if not said or (place is not None and place.kind != PlaceKind.DIRECT):
