@@ -35,7 +35,7 @@ from adapters.discord.buttons import choice_view, link_view
 from adapters.discord.events import CHOICE_PREFIX, PLATFORM, Context
 from adapters.discord.in_order import InOrder
 from adapters.discord.send import Sender
-from adapters.discord.settings import DiscordSettings
+from adapters.discord.settings import DiscordSettings, with_guilds
 from adapters.discord.slash_reply import REPLY, Reply
 from bot.core.actions import (
     Action,
@@ -62,7 +62,8 @@ NONCE_TAG = "discord:nonce_tag"  # the start of message nonces made from outbox 
 
 
 def create(settings: DiscordSettings, host: AdapterHost) -> DiscordAdapter:
-    return DiscordAdapter(settings, host)
+    # Its own server, and those the communities of a deployment name (guilds.py).
+    return DiscordAdapter(with_guilds(settings, host.spaces(PLATFORM)), host)
 
 
 class ConcordClient(discord.Client):
@@ -100,7 +101,7 @@ class DiscordAdapter:
         self.settings = settings
         self.host = host
         # Roles, threads and the server's channels need the server's shard: a process
-        # without it hands events in and leaves delivery to the one that has it.
+        # without one hands events in and leaves delivery to one that has it.
         self.delivers = settings.runs_guild_shard()
         self.capabilities = Capabilities(
             native_choices=True,
@@ -214,17 +215,7 @@ class DiscordAdapter:
         if not self._ready_before:
             self._ready_before = True
             log.info("discord ready as %s", user.name if user else "?")
-            if not self.settings.runs_guild_shard():
-                log.info(
-                    "discord: server %s is on shard %d, which another process runs",
-                    self.settings.guild,
-                    self.settings.guild_shard(),
-                )
-            elif self.places.guild is None:
-                log.warning(
-                    "discord: the bot is not in server %s (platforms.discord.guild); invite it",
-                    self.settings.guild,
-                )
+            self.places.guilds.report_ready()
         else:
             log.info("discord: connected again")
         # Before the first await: an interaction's replies must not wait for the outbox.
@@ -232,17 +223,14 @@ class DiscordAdapter:
         await self.publish_commands()
 
     async def publish_commands(self) -> None:
-        """The slash commands, with their localized descriptions, once per process."""
+        """The slash commands, with their localized descriptions, once per process
+        (in a deployment, each server's in its community's languages)."""
         async with self._publishing:
             if self._commands_published:
                 return
-            commands, translator = slash_commands.build(self.host, self.on_slash)
-            self.tree.clear_commands(guild=None)
-            for command in commands:
-                self.tree.add_command(command)
-            await self.tree.set_translator(translator)
+            guilds = self.places.guilds.published()
             try:
-                await self.tree.sync()
+                await slash_commands.publish(self.tree, self.host, self.on_slash, guilds)
             except discord.HTTPException as exc:
                 log.warning("discord: slash commands not published (%s); next time", exc)
                 return
@@ -377,11 +365,7 @@ class DiscordAdapter:
         elif isinstance(action, RemoveMessage):
             await send.remove(action.to, action.message)
         elif isinstance(action, GrantRole | RevokeRole):
-            role = self.settings.role_id(action.role)
-            if role is None:
-                log.info("discord: no Discord role for %r in platforms.discord.roles", action.role)
-                return
-            await send.set_role(_user_id(action.member), role, isinstance(action, GrantRole))
+            await self._set_role(action.member, action.role, isinstance(action, GrantRole))
         elif isinstance(action, OpenPrivateSpace):
             members = [_user_id(m) for m in action.members if m.platform == PLATFORM]
             await send.open_thread(action.space, action.title, members)
@@ -391,6 +375,17 @@ class DiscordAdapter:
                 raise Undeliverable("no moderators_channel is configured")
             place = Place(PLATFORM, PlaceKind.CHANNEL, str(channel))
             await send.text(place, action.text, key=key)
+
+    async def _set_role(self, member: MemberRef, name: str, granted: bool) -> None:
+        """A role granted or revoked in the servers of the action's community only."""
+        found = False
+        for guild in self.places.guilds.delivering():
+            role = self.places.guilds.role_in(guild, name)
+            if role is not None:
+                found = True
+                await self.sender.set_role(guild, _user_id(member), role, granted)
+        if not found:
+            log.info("discord: no Discord role for %r in platforms.discord.roles", name)
 
 
 def _user_id(member: MemberRef) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.core.events import CommandRun, Event, MemberRef, Place
 from bot.engine.command_places import answered_where_typed
+from bot.engine.delivery import DELIVERING
 from bot.engine.engine import Engine
 from bot.engine.people import locale_of
 from bot.engine.routing import Router
@@ -50,6 +51,31 @@ class AdapterHost:
         of a deployment name in their files: the adapter serves them besides its own
         settings' (empty for a config of one community)."""
         return self.router.spaces(platform) if self.router is not None else ()
+
+    def spaces_of(self, platform: str, community: str | None = None) -> tuple[str, ...]:
+        """The platform's spaces of one community (by default, of the one whose action
+        is being delivered, ``bot.engine.delivery.DELIVERING``): where a platform has
+        several spaces per deployment (Discord servers), an action acts in its own
+        community's only. Empty for a config of one community."""
+        if self.router is None:
+            return ()
+        return self.router.spaces_of(community or DELIVERING.get(), platform)
+
+    def space_languages(self, platform: str, space: str) -> tuple[str, ...]:
+        """The languages of the community a space is in, its default first (every
+        enabled one for a space of no community, or in a config of one community)."""
+        engine = self.router.community_of_space(platform, space) if self.router else None
+        if engine is None:
+            return self.languages
+        default = engine.services.config.default_language
+        return (default, *(c for c in engine.services.languages if c != default))
+
+    def moderators_rooms(self) -> set[str]:
+        """Every community's moderators' room (its configured ``moderators.channel``):
+        what is said there is for the moderators, not a public channel's."""
+        if self.router is None:
+            return {self.moderators_place}
+        return {e.services.config.moderators.channel for e in self.router.engines.values()}
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -158,18 +184,20 @@ class AdapterHost:
         member are platform records instead."""
         self.engine.services.store.set_member_record(platform, member_id, name, value)
 
-    def commands(self) -> list[CommandInfo]:
+    def commands(self, languages: tuple[str, ...] | None = None) -> list[CommandInfo]:
+        """The commands, described in ``languages`` (by default every enabled one)."""
         catalogs = self.engine.services.catalogs
+        languages = languages or self.languages
         infos = []
         for command in sorted(self.engine.commands.values(), key=lambda c: c.name):
             if command.help is None:
                 continue
             descriptions = {
-                code: catalogs.translator(code).gettext(command.help) for code in self.languages
+                code: catalogs.translator(code).gettext(command.help) for code in languages
             }
             names = {
                 code: name
-                for code in self.languages
+                for code in languages
                 if (name := local_name(catalogs, command.name, code)) is not None
             }
             infos.append(

@@ -1,7 +1,8 @@
 """Which community of a deployment an event belongs to.
 
 An event in a space (a Discord server, a Matrix room, a Telegram group, an IRC channel)
-belongs to the community whose file names that space; a moderators' room or welcome
+belongs to the community whose file names that space (a Discord channel or thread by
+the server the adapter names as the event's ``space``); a moderators' room or welcome
 channel, to the community that names it (no two may share one); an event in a channel
 of no community is set aside, whoever sent it. An event with no space
 (a direct message, a choice pressed there) belongs, in this order, to:
@@ -77,6 +78,15 @@ class Router:
     def spaces(self, platform: str) -> tuple[str, ...]:
         return tuple(space for (p, space) in self.by_space if p == platform)
 
+    def spaces_of(self, community: str, platform: str) -> tuple[str, ...]:
+        """The platform's spaces one community names (none for an unknown one)."""
+        engine = self.engines.get(community)
+        return engine.services.config.spaces.get(platform, ()) if engine is not None else ()
+
+    def community_of_space(self, platform: str, space: str) -> Engine | None:
+        community = self.by_space.get((platform, space))
+        return self.engines[community] if community is not None else None
+
     @property
     def languages(self) -> tuple[str, ...]:
         found: dict[str, None] = {}
@@ -108,6 +118,8 @@ class Router:
         place = event_place(event)
         if place is not None and place.kind != PlaceKind.DIRECT:
             community = self.by_space.get((place.platform, place.id)) or self.by_room.get(place.id)
+            if community is None and event.space:  # a channel or thread of a server
+                community = self.by_space.get((place.platform, event.space))
             if community is None and place.kind == PlaceKind.PRIVATE:
                 community = self._case_space(event.member.key, place.id)
             # A channel of no community is nobody's: never guessed from the member.
