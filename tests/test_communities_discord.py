@@ -69,7 +69,18 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
     assert all(s.payload.get("allowed_mentions") == NO_PINGS for s in server.sent)
 
 
-def write_deployment(tmp_path: Path, standin: DiscordStandIn) -> Config:
+def mediators(member: int) -> str:
+    """A community file's mediation section with one mediator."""
+    return (
+        "mediation:\n  mediators:\n"
+        f'    - {{member: "discord:{member}", name: Med{member}, languages: [en, es],'
+        " capacity: 2, term_start: 2026-01-01, term_end: 2027-12-31}\n"
+    )
+
+
+def write_deployment(
+    tmp_path: Path, standin: DiscordStandIn, more: dict[str, str] | None = None
+) -> Config:
     folder = tmp_path / "communities"
     folder.mkdir()
     for ident, ids in SERVERS.items():
@@ -81,7 +92,7 @@ def write_deployment(tmp_path: Path, standin: DiscordStandIn) -> Config:
             "onboarding:\n  role: member\n"
             f'moderators:\n  channel: "{ids["mods"]}"\n'
             f'  members: ["discord:{MODERATOR[ident]}"]\n'
-            f'spaces:\n  discord: ["{ids["guild"]}"]\n',
+            f'spaces:\n  discord: ["{ids["guild"]}"]\n' + (more or {}).get(ident, ""),
             "utf-8",
         )
     section = {
@@ -212,3 +223,52 @@ def test_each_server_is_served_by_the_process_that_runs_its_shard(tmp_path: Path
     (tmp_path / "two.yaml").write_text(text.replace('"token_env"', shards), "utf-8")
     with pytest.raises(UsageError, match="server 900 is on shard 0"):
         check_platforms(load_config(tmp_path / "two.yaml"), Role(shared_store=False))
+
+
+async def mediate(adapter: DiscordAdapter, standin: DiscordStandIn, one: int, other: int) -> None:
+    """Member ``one`` asks for a mediation with ``other``; both give their statements."""
+    first, second = standin.person(one, f"P{one}"), standin.person(other, f"P{other}")
+    await act(adapter, standin, standin.slash(first, "mediate", f"<@{other}>"))
+    for answer in ["We disagree about how reviews are done.", "2", "2", "1", "1"]:
+        await act(adapter, standin, standin.say(first, answer))
+    await act(adapter, standin, standin.say(second, "1"))  # accepts
+    for answer in ["What happened.", "How it felt.", "What I need.", "1"]:
+        await act(adapter, standin, standin.say(first, answer))
+    for answer in ["This happened.", "I felt bad.", "I need respect.", "2"]:
+        await act(adapter, standin, standin.say(second, answer))
+
+
+async def test_each_communitys_case_1_has_its_own_thread_in_its_own_server(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    config = write_deployment(
+        tmp_path, standin, {"alpha": mediators(2003), "beta": mediators(2013)}
+    )
+    parties = {"alpha": (2001, 2002, 2003), "beta": (2011, 2012, 2013)}
+    async with asyncio.timeout(60), running(config, tmp_path / "db", standin) as (adapter, engines):
+        for ident, people in parties.items():
+            guild = SERVERS[ident]["guild"]
+            for user_id in people:
+                user = standin.person(user_id, f"P{user_id}")
+                await act(adapter, standin, standin.join(user, guild))
+                await act(adapter, standin, standin.say(user, "/stop"))
+        for one, other, _ in parties.values():
+            await mediate(adapter, standin, one, other)
+        # Both communities' first case: two threads, each under its own server's
+        # system channel, with that case's people only.
+        threads = {int(t["guild_id"]): (i, t) for i, t in standin.threads.items()}
+        assert set(threads) == {900, 1900}
+        for ident, people in parties.items():
+            thread_id, thread = threads[SERVERS[ident]["guild"]]
+            assert thread["parent_id"] == str(SERVERS[ident]["system"])
+            assert standin.thread_members[thread_id] == {1000, *people}
+        # What is said in Beta's thread is Beta's case 1, not Alpha's.
+        beta_thread = threads[1900][0]
+        leo = standin.person(2012, "P2012")
+        await act(adapter, standin, standin.slash(leo, "pause", channel_id=beta_thread))
+        alpha, beta = engines
+        paused = beta.services.store.cases.by_space("beta", "case-1")
+        assert paused is not None and paused.data["paused"] is True
+        untouched = alpha.services.store.cases.by_space("alpha", "case-1")
+        assert untouched is not None and not untouched.data.get("paused")
+        assert standin.unknown == []

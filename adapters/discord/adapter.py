@@ -105,10 +105,12 @@ class DiscordAdapter:
         self.delivers = settings.runs_guild_shard()
         self.capabilities = Capabilities(
             native_choices=True,
-            # A private thread needs a parent channel known from the config; without
+            # A private thread needs a parent channel known from the config (in a
+            # deployment, each server's system channel will do: guilds.py); without
             # one the core relays a mediation through direct messages instead.
             private_spaces=settings.spaces_channel is not None
-            or settings.welcome_channel is not None,
+            or settings.welcome_channel is not None
+            or settings.many,
             direct_first=True,
             roles=bool(settings.roles),
             delete_messages=True,
