@@ -15,8 +15,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from adapters.discord.adapter import DiscordAdapter, create
-from adapters.discord.settings import parse
+from adapters.discord.adapter import DiscordAdapter
 from adapters.platforms import Role, check_platforms
 from bot.app import build_engines
 from bot.config.community import Config, load_config
@@ -30,11 +29,11 @@ from tests.test_discord import (
     REPORT_ANSWERS,
     TOKEN,
     TOKEN_ENV,
-    CountingHost,
     act,
     catalog,
     prepare_environment,
 )
+from tests.test_discord import running as discord_running
 
 ROOT = Path(__file__).parents[1]
 # Per community: its server, the server's system channel, moderators' channel,
@@ -117,20 +116,12 @@ async def running(
     """The deployment with its Discord adapter, as ``concord run`` starts it, until
     every server's slash commands are published."""
     engines = build_engines(config, database, ManualClock())
-    adapter = create(parse(config.platforms["discord"]), CountingHost(engines[0], Router(engines)))
-    engines[0].add_adapter(adapter)
-    task = asyncio.create_task(adapter.run())
-    try:
-        await standin.wait_for(lambda: len(standin.guild_commands) == 2 or task.done())
-        if task.done():
-            task.result()
+    async with discord_running(config, database, standin, engines[0], Router(engines)) as (
+        adapter,
+        _,
+    ):
+        await standin.wait_for(lambda: len(standin.guild_commands) == 2)
         yield adapter, engines
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await adapter.close()
-        engines[0].services.store.close()
 
 
 async def test_two_servers_two_communities_one_bot(tmp_path: Path, standin: DiscordStandIn) -> None:
