@@ -21,6 +21,7 @@ from bot.app import build_engines
 from bot.config.community import Config, load_config
 from bot.core.clock import ManualClock
 from bot.core.errors import UsageError
+from bot.core.events import MemberLeft
 from bot.engine.engine import Engine
 from bot.engine.routing import Router
 from tests.discord_standin import DiscordStandIn
@@ -32,6 +33,7 @@ from tests.test_discord import (
     act,
     catalog,
     prepare_environment,
+    recorded,
 )
 from tests.test_discord import running as discord_running
 
@@ -192,6 +194,10 @@ async def test_two_servers_two_communities_one_bot(tmp_path: Path, standin: Disc
         question = standin.to_user(2002)[-1]
         keys = [str(b["custom_id"]).partition("~")[0] for b in question.buttons]
         assert keys == ["concord:community:alpha", "concord:community:beta"]
+        # She leaves Beta's server: Beta's to know, not Alpha's (nor a question to her).
+        left_alpha, left_beta = recorded(alpha), recorded(beta)
+        await act(adapter, standin, standin.leave(cai, beta_ids["guild"]))
+        assert [type(e) for e in left_beta] == [MemberLeft] and left_alpha == []
         assert standin.unknown == []
 
 

@@ -124,6 +124,9 @@ class Router:
                 community = self._case_space(event.member.key, place.id)
             # A channel of no community is nobody's: never guessed from the member.
             return self.engines[community] if community is not None else Ambiguous(())
+        if place is None and event.space:  # no place, but a server (a member left it)
+            community = self.by_space.get((event.member.platform, event.space))
+            return self.engines[community] if community is not None else Ambiguous(())
         return self._by_member(event)
 
     def _case_space(self, member: str, space: str) -> str | None:
