@@ -1,11 +1,12 @@
 """Which community of a deployment an event belongs to.
 
 An event in a space (a Discord server, a Matrix room, a Telegram group, an IRC channel)
-belongs to the community whose file names that space (a Discord channel or thread by
-the server the adapter names as the event's ``space``); a moderators' room or welcome
-channel, to the community that names it (no two may share one); an event in a channel
-of no community is set aside, whoever sent it. An event with no space
-(a direct message, a choice pressed there) belongs, in this order, to:
+belongs to the community whose file names that space (a Discord channel or thread, or
+a member leaving a server, by the server the adapter names as the event's ``space``);
+a moderators' room or welcome channel, to the community that names it (no two may
+share one); an event in a channel of no community is set aside, whoever sent it. An
+event with no space (a direct message, a choice pressed there) belongs, in this order,
+to:
 
 1. the one community whose flow waits for the member's direct messages;
 2. the community the member chose when asked (kept as a record about the member,
