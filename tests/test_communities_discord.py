@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
@@ -42,7 +44,8 @@ ROOT = Path(__file__).parents[1]
 # general channel and member role; its language and its moderator.
 SERVERS = {
     "alpha": {"guild": 900, "system": 901, "mods": 902, "general": 904, "role": 950},
-    "beta": {"guild": 1900, "system": 1901, "mods": 1902, "general": 1904, "role": 1950},
+    # (on shard 1 of 2, where Alpha's is on shard 0: (guild_id >> 22) % 2)
+    "beta": {"guild": 1 << 22 | 1900, "system": 1901, "mods": 1902, "general": 1904, "role": 1950},
 }
 LANGUAGES = {"alpha": "en", "beta": "es"}
 MODERATOR = {"alpha": 3001, "beta": 3002}
@@ -80,7 +83,7 @@ def mediators(member: int) -> str:
 
 
 def write_deployment(
-    tmp_path: Path, standin: DiscordStandIn, more: dict[str, str] | None = None
+    tmp_path: Path, standin: DiscordStandIn, more: dict[str, str] | None = None, **settings: Any
 ) -> Config:
     folder = tmp_path / "communities"
     folder.mkdir()
@@ -103,6 +106,7 @@ def write_deployment(
         "gateway": standin.gateway,
         "guild_ready_timeout": 0.05,
         "requests_per_second": 2000,
+        **settings,
     }
     path = tmp_path / "concord.yaml"
     path.write_text(
@@ -113,16 +117,16 @@ def write_deployment(
 
 @contextlib.asynccontextmanager
 async def running(
-    config: Config, database: Path, standin: DiscordStandIn
+    config: Config, database: Path, standin: DiscordStandIn, servers: int = 2
 ) -> AsyncIterator[tuple[DiscordAdapter, list[Engine]]]:
     """The deployment with its Discord adapter, as ``concord run`` starts it, until
-    every server's slash commands are published."""
+    the slash commands of ``servers`` servers are published."""
     engines = build_engines(config, database, ManualClock())
     async with discord_running(config, database, standin, engines[0], Router(engines)) as (
         adapter,
         _,
     ):
-        await standin.wait_for(lambda: len(standin.guild_commands) == 2)
+        await standin.wait_for(lambda: len(standin.guild_commands) == servers)
         yield adapter, engines
 
 
@@ -206,7 +210,7 @@ def test_each_server_is_served_by_the_process_that_runs_its_shard(tmp_path: Path
     standin.base, standin.gateway = "http://127.0.0.1:1/api/v10", "ws://127.0.0.1:1/gateway"
     config = write_deployment(tmp_path, standin)
     settings = check_platforms(config)["discord"]
-    assert settings.served_guilds() == (900, 1900) and settings.guild == 0
+    assert settings.served_guilds() == (900, SERVERS["beta"]["guild"]) and settings.guild == 0
     # Shard of a server: (guild_id >> 22) % shard_count, with ids of different shards.
     low, high = 900, (1 << 22) + 900
     many = type(settings)(token_env=TOKEN_ENV, guilds=(low, high), shard_count=2)
@@ -254,13 +258,13 @@ async def test_each_communitys_case_1_has_its_own_thread_in_its_own_server(
         # Both communities' first case: two threads, each under its own server's
         # system channel, with that case's people only.
         threads = {int(t["guild_id"]): (i, t) for i, t in standin.threads.items()}
-        assert set(threads) == {900, 1900}
+        assert set(threads) == {SERVERS["alpha"]["guild"], SERVERS["beta"]["guild"]}
         for ident, people in parties.items():
             thread_id, thread = threads[SERVERS[ident]["guild"]]
             assert thread["parent_id"] == str(SERVERS[ident]["system"])
             assert standin.thread_members[thread_id] == {1000, *people}
         # What is said in Beta's thread is Beta's case 1, not Alpha's.
-        beta_thread = threads[1900][0]
+        beta_thread = threads[SERVERS["beta"]["guild"]][0]
         leo = standin.person(2012, "P2012")
         await act(adapter, standin, standin.slash(leo, "pause", channel_id=beta_thread))
         alpha, beta = engines
@@ -269,3 +273,19 @@ async def test_each_communitys_case_1_has_its_own_thread_in_its_own_server(
         untouched = alpha.services.store.cases.by_space("alpha", "case-1")
         assert untouched is not None and not untouched.data.get("paused")
         assert standin.unknown == []
+
+
+async def test_a_process_receives_and_publishes_the_servers_of_its_shards(
+    tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.discord.adapter")
+    config = write_deployment(tmp_path, standin, shard_count=2, shard_ids=[0])
+    beta = SERVERS["beta"]["guild"]
+    async with (
+        asyncio.timeout(30),
+        running(config, tmp_path / "db", standin, servers=1) as (adapter, _),
+    ):
+        assert standin.identifies[0]["shard"] == [0, 2]
+        assert set(standin.guild_commands) == {SERVERS["alpha"]["guild"]}  # Beta's: shard 1
+        assert f"server {beta} is on shard 1, which another process runs" in caplog.text
+        assert adapter.delivers  # it runs the shard of Alpha's server
