@@ -31,28 +31,15 @@ import yarl
 from discord import app_commands
 
 from adapters.discord import slash_commands
-from adapters.discord.buttons import choice_view, link_view
+from adapters.discord.delivery import deliver
 from adapters.discord.events import CHOICE_PREFIX, PLATFORM, Context
 from adapters.discord.in_order import InOrder
 from adapters.discord.send import Sender
 from adapters.discord.settings import DiscordSettings, with_guilds
 from adapters.discord.slash_reply import REPLY, Reply
-from bot.core.actions import (
-    Action,
-    Ask,
-    Capabilities,
-    DeleteRecentMessages,
-    GrantRole,
-    NotifyModerators,
-    OfferPrivateChat,
-    OpenPrivateSpace,
-    RemoveMessage,
-    RevokeRole,
-    Say,
-    SendFile,
-)
-from bot.core.errors import ConcordError, Undeliverable
-from bot.core.events import Event, MemberRef, Place, PlaceKind
+from bot.core.actions import Action, Capabilities
+from bot.core.errors import ConcordError
+from bot.core.events import Event
 from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
@@ -345,52 +332,5 @@ class DiscordAdapter:
     # Delivering --------------------------------------------------------------------
 
     async def deliver(self, action: Action, idempotency_key: str | None = None) -> None:
-        """Raises Undeliverable for what Discord refuses for good: the outbox records it,
-        with the reason, instead of counting it sent. Messages carry nonces made from
-        ``idempotency_key`` and the database's tag (none outside the outbox), so one
-        re-sent after a crash is created once."""
-        key = idempotency_key
-        send = self.sender
-        if isinstance(action, Say):
-            await send.text(action.to, action.text, key=key)
-        elif isinstance(action, Ask):
-            choices = action.choices
-            await send.text(action.to, action.text, lambda: choice_view(choices), True, key)
-        elif isinstance(action, OfferPrivateChat):
-            url = f"https://discord.com/users/{self.client.user.id if self.client.user else ''}"
-            button = action.button
-            await send.text(action.to, action.text, lambda: link_view(button, url), True, key)
-        elif isinstance(action, SendFile):
-            await send.file(action.to, action.name, action.content)
-        elif isinstance(action, DeleteRecentMessages):
-            await send.delete_recent(action.to)
-        elif isinstance(action, RemoveMessage):
-            await send.remove(action.to, action.message)
-        elif isinstance(action, GrantRole | RevokeRole):
-            await self._set_role(action.member, action.role, isinstance(action, GrantRole))
-        elif isinstance(action, OpenPrivateSpace):
-            members = [_user_id(m) for m in action.members if m.platform == PLATFORM]
-            await send.open_thread(action.space, action.title, members)
-        elif isinstance(action, NotifyModerators):
-            channel = self.settings.moderators_channel
-            if channel is None:
-                raise Undeliverable("no moderators_channel is configured")
-            place = Place(PLATFORM, PlaceKind.CHANNEL, str(channel))
-            await send.text(place, action.text, key=key)
-
-    async def _set_role(self, member: MemberRef, name: str, granted: bool) -> None:
-        """A role granted or revoked in the servers of the action's community only."""
-        found = False
-        for guild in self.places.guilds.delivering():
-            role = self.places.guilds.role_in(guild, name)
-            if role is not None:
-                found = True
-                await self.sender.set_role(guild, _user_id(member), role, granted)
-        if not found:
-            log.info("discord: no Discord role for %r in platforms.discord.roles", name)
-
-
-def _user_id(member: MemberRef) -> int:
-    if not member.id.isdigit():
-        raise Undeliverable(f"{member.id!r} is not a Discord user id")
-    return int(member.id)
+        """One action to Discord (``delivery.deliver``)."""
+        await deliver(self.sender, action, idempotency_key)
