@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from adapters.operations import Operations
 from bot.app import build_engines
-from bot.config.community import Config, load_config
+from bot.config.community import Config, community_configs, load_config
 from bot.config.fields import Section
 from bot.config.keys import PLATFORM_NAMES
 from bot.core.errors import ConcordError, ConfigError, StoreUnavailable, UsageError
@@ -92,9 +92,13 @@ def check_platforms(config: Config, role: Role | None = None) -> dict[str, Any]:
             settings["discord"], role.discord_shard
         )
     discord = settings.get("discord")
-    if discord is not None and not role.shared_store and not discord.runs_guild_shard():
+    if discord is not None:  # with the servers a deployment's communities name
+        guilds = [g for c in community_configs(config) for g in c.spaces.get("discord", ())]
+        discord = settings["discord"] = settings_module("discord").with_guilds(discord, guilds)
+    if discord is not None and not role.shared_store and discord.elsewhere():
+        guild = discord.elsewhere()[0]
         raise UsageError(
-            f"Discord shards: server {discord.guild} is on shard {discord.guild_shard()},"
+            f"Discord shards: server {guild} is on shard {discord.guild_shard(guild)},"
             " which this process does not run; only a postgresql:// database shared with"
             " the process that runs it allows that"
         )

@@ -15,6 +15,8 @@ on it, it behaves like Discord:
 - interaction callbacks and followups need no Authorization header (as on Discord);
 - an API that is down: on request, a route answers an HTTP error (503) with the
   plain-text body Discord's edge sends, as at the start of an outage;
+- several servers (``add_guild``), each with its own channels, roles and members, all
+  on one gateway connection; commands registered globally or per server;
 - rate limits: per-bucket ``X-RateLimit-*`` headers, and 429 with ``retry_after`` (and
   the ``Via`` header Discord's edge adds) when a bucket is exceeded or a 429 is forced;
 - files come as ``multipart/form-data`` (``payload_json`` and ``files[n]``) and are
@@ -116,8 +118,16 @@ class DiscordStandIn:
         self.guild_id = guild_id
         self.system_channel = 901
         self.channels: dict[int, dict[str, Any]] = {}
-        self.roles: list[dict[str, Any]] = [_role(guild_id, "@everyone", 0)]
-        self.members: dict[int, dict[str, Any]] = {}
+        # Each server's roles and members; ``roles`` and ``members`` are the first's.
+        self.guild_names = {guild_id: "Example Community"}
+        self.system_channels = {guild_id: self.system_channel}
+        self.guild_roles: dict[int, list[dict[str, Any]]] = {
+            guild_id: [_role(guild_id, "@everyone", 0)]
+        }
+        self.guild_members: dict[int, dict[int, dict[str, Any]]] = {guild_id: {}}
+        self.roles = self.guild_roles[guild_id]
+        self.members = self.guild_members[guild_id]
+        self.guild_commands: dict[int, list[dict[str, Any]]] = {}  # per server
         self.dm_channels: dict[int, int] = {}  # user id -> channel id
         self.member_messages: dict[int, int] = {}  # message id -> channel id
         self.manage_messages = False  # the bot's permission in server channels
@@ -184,11 +194,24 @@ class DiscordStandIn:
 
     # The server's state ----------------------------------------------------------
 
-    def add_channel(self, channel_id: int, name: str) -> None:
+    def add_guild(self, guild_id: int, system_channel: int, name: str) -> None:
+        """Another server the bot is in (before ``start``), with its system channel."""
+        self.guild_names[guild_id] = name
+        self.system_channels[guild_id] = system_channel
+        self.guild_roles[guild_id] = [_role(guild_id, "@everyone", 0)]
+        self.guild_members[guild_id] = {}
+        self.add_channel(system_channel, "welcome", guild_id)
+
+    def guild_of(self, channel_id: int) -> int:
+        """The server of a channel or thread."""
+        found = self.threads.get(channel_id) or self.channels[channel_id]
+        return int(found["guild_id"])
+
+    def add_channel(self, channel_id: int, name: str, guild_id: int | None = None) -> None:
         self.channels[channel_id] = {
             "id": str(channel_id),
             "type": 0,
-            "guild_id": str(self.guild_id),
+            "guild_id": str(guild_id or self.guild_id),
             "name": name,
             "position": len(self.channels),
             "permission_overwrites": [],
@@ -200,18 +223,21 @@ class DiscordStandIn:
             "flags": 0,
         }
 
-    def add_role(self, role_id: int, name: str) -> None:
-        self.roles.append(_role(role_id, name, len(self.roles)))
+    def add_role(self, role_id: int, name: str, guild_id: int | None = None) -> None:
+        roles = self.guild_roles[guild_id or self.guild_id]
+        roles.append(_role(role_id, name, len(roles)))
 
     @staticmethod
     def person(user_id: int, name: str) -> dict[str, Any]:
         """Someone not (yet) in the server: ``join`` makes them a member."""
         return _user(user_id, name)
 
-    def user(self, user_id: int, name: str, roles: tuple[int, ...] = ()) -> dict[str, Any]:
+    def user(
+        self, user_id: int, name: str, roles: tuple[int, ...] = (), guild_id: int | None = None
+    ) -> dict[str, Any]:
         """A member already in the server (in GUILD_CREATE when added before start)."""
         user = _user(user_id, name)
-        self.members[user_id] = self._member(user, roles)
+        self.guild_members[guild_id or self.guild_id][user_id] = self._member(user, roles)
         return user
 
     def _member(self, user: dict[str, Any], roles: tuple[int, ...] = ()) -> dict[str, Any]:
@@ -226,23 +252,25 @@ class DiscordStandIn:
             "pending": False,
         }
 
-    def guild(self) -> dict[str, Any]:
-        members = [self._member(self.bot_user), *self.members.values()]
+    def guild(self, guild_id: int | None = None) -> dict[str, Any]:
+        guild_id = guild_id or self.guild_id
+        members = [self._member(self.bot_user), *self.guild_members[guild_id].values()]
+        channels = [c for c in self.channels.values() if c["guild_id"] == str(guild_id)]
         return {
-            "id": str(self.guild_id),
-            "name": "Example Community",
+            "id": str(guild_id),
+            "name": self.guild_names[guild_id],
             "icon": None,
             "owner_id": "1",
             "afk_timeout": 300,
             "verification_level": 1,
             "default_message_notifications": 1,
             "explicit_content_filter": 0,
-            "roles": self.roles,
+            "roles": self.guild_roles[guild_id],
             "emojis": [],
             "stickers": [],
             "features": [],
             "mfa_level": 0,
-            "system_channel_id": str(self.system_channel),
+            "system_channel_id": str(self.system_channels[guild_id]),
             "system_channel_flags": 0,
             "preferred_locale": "en-US",
             "premium_tier": 0,
@@ -251,7 +279,7 @@ class DiscordStandIn:
             "unavailable": False,
             "member_count": len(members),
             "members": members,
-            "channels": list(self.channels.values()),
+            "channels": channels,
             "threads": [],
             "voice_states": [],
             "presences": [],
@@ -284,8 +312,10 @@ class DiscordStandIn:
                 self.resumes += 1
                 await self._send(socket, "RESUMED", {})
             elif op == 8:
-                members = [self._member(self.bot_user), *self.members.values()]
-                chunk = {"guild_id": str(self.guild_id), "members": members}
+                guild_id = int(data.get("guild_id") or self.guild_id)
+                people = self.guild_members[guild_id].values()
+                members = [self._member(self.bot_user), *people]
+                chunk = {"guild_id": str(guild_id), "members": members}
                 await self._send(socket, "GUILD_MEMBERS_CHUNK", chunk | {"chunk_index": 0})
             self._notify()
         if self._socket is socket:
@@ -296,13 +326,14 @@ class DiscordStandIn:
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_names],
             "session_id": f"session-{len(self.identifies)}",
             "resume_gateway_url": self.gateway,
             "application": {"id": str(self.application_id), "flags": 0},
         }
         await self._send(socket, "READY", ready)
-        await self._send(socket, "GUILD_CREATE", self.guild())
+        for guild_id in self.guild_names:
+            await self._send(socket, "GUILD_CREATE", self.guild(guild_id))
 
     async def _send(self, socket: web.WebSocketResponse, name: str, data: Any) -> None:
         await socket.send_json({"op": 0, "t": name, "s": next(self._seq), "d": data})
@@ -324,14 +355,16 @@ class DiscordStandIn:
 
     # Things members do ------------------------------------------------------------
 
-    async def join(self, user: dict[str, Any]) -> None:
+    async def join(self, user: dict[str, Any], guild_id: int | None = None) -> None:
+        guild_id = guild_id or self.guild_id
         member = self._member(user)
-        self.members[int(user["id"])] = member
-        await self.dispatch("GUILD_MEMBER_ADD", member | {"guild_id": str(self.guild_id)})
+        self.guild_members[guild_id][int(user["id"])] = member
+        await self.dispatch("GUILD_MEMBER_ADD", member | {"guild_id": str(guild_id)})
 
-    async def leave(self, user: dict[str, Any]) -> None:
-        self.members.pop(int(user["id"]), None)
-        await self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": str(self.guild_id), "user": user})
+    async def leave(self, user: dict[str, Any], guild_id: int | None = None) -> None:
+        guild_id = guild_id or self.guild_id
+        self.guild_members[guild_id].pop(int(user["id"]), None)
+        await self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": str(guild_id), "user": user})
 
     async def say(self, user: dict[str, Any], text: str, channel_id: int | None = None) -> int:
         """A message from a member: in a direct message, or in a server channel/thread."""
@@ -356,10 +389,11 @@ class DiscordStandIn:
         if channel_id is None:
             data["channel_id"] = str(self._dm_channel(int(user["id"])))
         else:
-            member = self.members[int(user["id"])]
+            guild_id = self.guild_of(channel_id)
+            member = self.guild_members[guild_id][int(user["id"])]
             data |= {
                 "channel_id": str(channel_id),
-                "guild_id": str(self.guild_id),
+                "guild_id": str(guild_id),
                 "member": {k: v for k, v in member.items() if k != "user"},
             }
         self.member_messages[message_id] = int(data["channel_id"])
@@ -376,8 +410,12 @@ class DiscordStandIn:
     ) -> str:
         """A slash command (a type 2 interaction); returns its token."""
         options = [] if words is None else [{"name": "words", "type": 3, "value": words}]
-        command = next((c for c in self.commands if c["name"] == name), {"id": "0"})
-        data = {"id": command["id"], "name": name, "type": 1, "options": options}
+        data: dict[str, Any] = {"name": name, "type": 1, "options": options}
+        registered = self.commands
+        if channel_id is not None and self.guild_of(channel_id) in self.guild_commands:
+            guild_id = self.guild_of(channel_id)  # the server's own commands
+            registered, data["guild_id"] = self.guild_commands[guild_id], str(guild_id)
+        data["id"] = next((c["id"] for c in registered if c["name"] == name), "0")
         return await self._interact(user, 2, data, channel_id, locale)
 
     async def press(
@@ -427,11 +465,13 @@ class DiscordStandIn:
                 "context": 1,
             }
         else:
-            member = self.members[int(user["id"])] | {"permissions": "1071698660929"}
+            guild_id = self.guild_of(channel_id)
+            member = self.guild_members[guild_id][int(user["id"])]
+            member = member | {"permissions": "1071698660929"}
             channel = self.threads.get(channel_id) or self.channels[channel_id]
             payload |= {
-                "guild_id": str(self.guild_id),
-                "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+                "guild_id": str(guild_id),
+                "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
                 "guild_locale": "en-US",
                 "channel_id": str(channel_id),
                 "channel": channel,
@@ -579,6 +619,9 @@ class DiscordStandIn:
             case "PUT", ["applications", _, "commands"]:
                 self.commands = [self._command(c) for c in body]
                 return 200, self.commands
+            case "PUT", ["applications", _, "guilds", guild, "commands"]:
+                self.guild_commands[int(guild)] = [self._command(c) for c in body]
+                return 200, self.guild_commands[int(guild)]
             case "POST", ["users", "@me", "channels"]:
                 user_id = int(body["recipient_id"])
                 channel = self._dm_channel(user_id)
@@ -610,12 +653,12 @@ class DiscordStandIn:
                 if found is None:
                     raise ApiError(404, 10003, "Unknown Channel")
                 return 200, found
-            case "GET", ["guilds", _, "members", user]:
-                if int(user) not in self.members:
+            case "GET", ["guilds", guild, "members", user]:
+                if int(user) not in self.guild_members.get(int(guild), {}):
                     raise ApiError(404, 10007, "Unknown Member")
-                return 200, self.members[int(user)]
-            case (("PUT" | "DELETE"), ["guilds", _, "members", user, "roles", role]):
-                if int(user) not in self.members:
+                return 200, self.guild_members[int(guild)][int(user)]
+            case (("PUT" | "DELETE"), ["guilds", guild, "members", user, "roles", role]):
+                if int(user) not in self.guild_members.get(int(guild), {}):
                     raise ApiError(404, 10007, "Unknown Member")
                 done = self.role_grants if method == "PUT" else self.role_revokes
                 done.append((int(user), int(role)))
@@ -731,7 +774,7 @@ class DiscordStandIn:
             "components": body.get("components") or [],
         }
         if channel_id in self.channels or channel_id in self.threads:
-            message["guild_id"] = str(self.guild_id)
+            message["guild_id"] = str(self.guild_of(channel_id))
         return message
 
     def _callback(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -772,7 +815,7 @@ class DiscordStandIn:
         thread_id = next(self._ids)
         thread = {
             "id": str(thread_id),
-            "guild_id": str(self.guild_id),
+            "guild_id": str(self.guild_of(parent)),
             "parent_id": str(parent),
             "owner_id": self.bot_user["id"],
             "name": body["name"],

@@ -455,3 +455,41 @@ def test_command_menus_describe_each_language_as_a_community_speaking_it(
         assert appeal.descriptions["en"] == english
     finally:
         engines[0].services.store.close()
+
+
+async def test_a_channel_of_a_server_goes_to_the_community_of_its_server(
+    host: AdapterHost, engines: list[Engine], adapter: TelegramRecorder
+) -> None:
+    """A place that names no space (a Discord channel id) but an event that names its
+    server (``space``): the server's community, whoever writes; no server, set aside."""
+    channel = Place("telegram", PlaceKind.CHANNEL, "5551")
+
+    def typed(event_id: str, space: str = "") -> CommandRun:
+        ana = ref("ana")
+        return CommandRun(event_id, host.community, ana, place=channel, name="help", space=space)
+
+    assert await host.handle(typed("in-beta", GROUP_B))
+    assert engines[1].services.store.communities_of("telegram:ana") == ["beta"]
+    adapter.take()
+    assert not await host.handle(typed("in-no-server"))
+    assert adapter.take() == []
+
+
+async def test_an_action_is_delivered_knowing_its_own_communitys_spaces(
+    host: AdapterHost, engines: list[Engine], adapter: TelegramRecorder
+) -> None:
+    """While the outbox delivers a community's action, the host names that community's
+    spaces (an adapter acts in those only: a Discord role in its own server)."""
+    seen: list[tuple[str, ...]] = []
+    record = adapter.deliver
+
+    async def deliver(action: object, idempotency_key: str) -> None:
+        seen.append(host.spaces_of("telegram"))
+        await record(action, idempotency_key)  # type: ignore[arg-type]
+
+    adapter.deliver = deliver  # type: ignore[method-assign]
+    await join(host, "ana", GROUP_B)
+    await join(host, "bo", GROUP_A)
+    assert seen and (GROUP_B,) in seen and (GROUP_A,) in seen
+    assert seen.index((GROUP_B,)) < seen.index((GROUP_A,))
+    assert host.spaces_of("telegram") == ()  # nothing is being delivered now

@@ -37,6 +37,7 @@ from bot.core.events import (
 )
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
+from bot.engine.routing import Router
 from bot.engine.turn import Command, Turn
 from bot.i18n import N_
 from tests.discord_standin import DiscordStandIn
@@ -132,12 +133,17 @@ class CountingHost(AdapterHost):
 
 @contextlib.asynccontextmanager
 async def running(
-    config: Config, database: Path, standin: DiscordStandIn, engine: Engine | None = None
+    config: Config,
+    database: Path,
+    standin: DiscordStandIn,
+    engine: Engine | None = None,
+    router: Router | None = None,
 ) -> AsyncIterator[tuple[DiscordAdapter, Engine]]:
     """Concord with its Discord adapter, as ``concord run`` starts it, until its slash
-    commands are published; stopped (task cancelled, adapter closed) afterwards."""
+    commands are published; stopped (task cancelled, adapter closed) afterwards. With
+    a ``router``, the engines of a deployment of many communities (the first's given)."""
     engine = engine or build_engine(config, database, ManualClock())
-    adapter = create(parse(config.platforms["discord"]), CountingHost(engine))
+    adapter = create(parse(config.platforms["discord"]), CountingHost(engine, router))
     engine.add_adapter(adapter)
     task = asyncio.create_task(adapter.run())
     try:

@@ -214,13 +214,20 @@ def test_the_readme_deployment_of_many_communities_checks_as_written(tmp_path: P
         first = block.partition("\n")[0]
         if first.startswith("# ") and first.endswith(".yaml"):
             files[first.removeprefix("# ")] = block
-    assert set(files) == {"concord.yaml", "communities/river.yaml", "communities/forest.yaml"}
+    assert set(files) == {
+        "concord.yaml",
+        "communities/river.yaml",
+        "communities/forest.yaml",
+        "communities/meadow.yaml",
+    }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text, "utf-8")
     config = load_config(tmp_path / "concord.yaml")
-    assert [c.community_id for c in config.communities] == ["forest", "river"]
+    assert [c.community_id for c in config.communities] == ["forest", "meadow", "river"]
     forest = ("-1001000000002", "-1001000000003", "-1002000000002")
     assert config.communities[0].spaces == {"telegram": forest}
+    servers = ("123456789012345678", "133456789012345678")
+    assert config.communities[1].spaces == {"discord": servers}
     result = concord("check", "concord.yaml", cwd=tmp_path)
-    assert result.returncode == 0 and "2 communities" in result.stdout, result.stderr
+    assert result.returncode == 0 and "3 communities" in result.stdout, result.stderr

@@ -294,7 +294,7 @@ def test_the_community_file_schema_is_shipped_and_fits_the_readme_example() -> N
     )
     checker = Draft7Validator(shipped)
     examples = [b for b in code_blocks(README) if b.startswith("# communities/")]
-    assert len(examples) == 2
+    assert len(examples) == 3
     for block in examples:
         data = load_yaml_text(block, "example").data
         assert not list(checker.iter_errors(data)), block

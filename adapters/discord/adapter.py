@@ -31,28 +31,15 @@ import yarl
 from discord import app_commands
 
 from adapters.discord import slash_commands
-from adapters.discord.buttons import choice_view, link_view
+from adapters.discord.delivery import deliver
 from adapters.discord.events import CHOICE_PREFIX, PLATFORM, Context
 from adapters.discord.in_order import InOrder
 from adapters.discord.send import Sender
-from adapters.discord.settings import DiscordSettings
+from adapters.discord.settings import DiscordSettings, with_guilds
 from adapters.discord.slash_reply import REPLY, Reply
-from bot.core.actions import (
-    Action,
-    Ask,
-    Capabilities,
-    DeleteRecentMessages,
-    GrantRole,
-    NotifyModerators,
-    OfferPrivateChat,
-    OpenPrivateSpace,
-    RemoveMessage,
-    RevokeRole,
-    Say,
-    SendFile,
-)
-from bot.core.errors import ConcordError, Undeliverable
-from bot.core.events import Event, MemberRef, Place, PlaceKind
+from bot.core.actions import Action, Capabilities
+from bot.core.errors import ConcordError
+from bot.core.events import Event
 from bot.engine.host import AdapterHost
 
 log = logging.getLogger(__name__)
@@ -62,7 +49,8 @@ NONCE_TAG = "discord:nonce_tag"  # the start of message nonces made from outbox 
 
 
 def create(settings: DiscordSettings, host: AdapterHost) -> DiscordAdapter:
-    return DiscordAdapter(settings, host)
+    # Its own server, and those the communities of a deployment name (guilds.py).
+    return DiscordAdapter(with_guilds(settings, host.spaces(PLATFORM)), host)
 
 
 class ConcordClient(discord.Client):
@@ -100,14 +88,16 @@ class DiscordAdapter:
         self.settings = settings
         self.host = host
         # Roles, threads and the server's channels need the server's shard: a process
-        # without it hands events in and leaves delivery to the one that has it.
+        # without one hands events in and leaves delivery to one that has it.
         self.delivers = settings.runs_guild_shard()
         self.capabilities = Capabilities(
             native_choices=True,
-            # A private thread needs a parent channel known from the config; without
+            # A private thread needs a parent channel known from the config (in a
+            # deployment, each server's system channel will do: guilds.py); without
             # one the core relays a mediation through direct messages instead.
             private_spaces=settings.spaces_channel is not None
-            or settings.welcome_channel is not None,
+            or settings.welcome_channel is not None
+            or settings.many,
             direct_first=True,
             roles=bool(settings.roles),
             delete_messages=True,
@@ -214,17 +204,7 @@ class DiscordAdapter:
         if not self._ready_before:
             self._ready_before = True
             log.info("discord ready as %s", user.name if user else "?")
-            if not self.settings.runs_guild_shard():
-                log.info(
-                    "discord: server %s is on shard %d, which another process runs",
-                    self.settings.guild,
-                    self.settings.guild_shard(),
-                )
-            elif self.places.guild is None:
-                log.warning(
-                    "discord: the bot is not in server %s (platforms.discord.guild); invite it",
-                    self.settings.guild,
-                )
+            self.places.guilds.report_ready()
         else:
             log.info("discord: connected again")
         # Before the first await: an interaction's replies must not wait for the outbox.
@@ -232,17 +212,14 @@ class DiscordAdapter:
         await self.publish_commands()
 
     async def publish_commands(self) -> None:
-        """The slash commands, with their localized descriptions, once per process."""
+        """The slash commands, with their localized descriptions, once per process
+        (in a deployment, each server's in its community's languages)."""
         async with self._publishing:
             if self._commands_published:
                 return
-            commands, translator = slash_commands.build(self.host, self.on_slash)
-            self.tree.clear_commands(guild=None)
-            for command in commands:
-                self.tree.add_command(command)
-            await self.tree.set_translator(translator)
+            guilds = self.places.guilds.published()
             try:
-                await self.tree.sync()
+                await slash_commands.publish(self.tree, self.host, self.on_slash, guilds)
             except discord.HTTPException as exc:
                 log.warning("discord: slash commands not published (%s); next time", exc)
                 return
@@ -355,45 +332,5 @@ class DiscordAdapter:
     # Delivering --------------------------------------------------------------------
 
     async def deliver(self, action: Action, idempotency_key: str | None = None) -> None:
-        """Raises Undeliverable for what Discord refuses for good: the outbox records it,
-        with the reason, instead of counting it sent. Messages carry nonces made from
-        ``idempotency_key`` and the database's tag (none outside the outbox), so one
-        re-sent after a crash is created once."""
-        key = idempotency_key
-        send = self.sender
-        if isinstance(action, Say):
-            await send.text(action.to, action.text, key=key)
-        elif isinstance(action, Ask):
-            choices = action.choices
-            await send.text(action.to, action.text, lambda: choice_view(choices), True, key)
-        elif isinstance(action, OfferPrivateChat):
-            url = f"https://discord.com/users/{self.client.user.id if self.client.user else ''}"
-            button = action.button
-            await send.text(action.to, action.text, lambda: link_view(button, url), True, key)
-        elif isinstance(action, SendFile):
-            await send.file(action.to, action.name, action.content)
-        elif isinstance(action, DeleteRecentMessages):
-            await send.delete_recent(action.to)
-        elif isinstance(action, RemoveMessage):
-            await send.remove(action.to, action.message)
-        elif isinstance(action, GrantRole | RevokeRole):
-            role = self.settings.role_id(action.role)
-            if role is None:
-                log.info("discord: no Discord role for %r in platforms.discord.roles", action.role)
-                return
-            await send.set_role(_user_id(action.member), role, isinstance(action, GrantRole))
-        elif isinstance(action, OpenPrivateSpace):
-            members = [_user_id(m) for m in action.members if m.platform == PLATFORM]
-            await send.open_thread(action.space, action.title, members)
-        elif isinstance(action, NotifyModerators):
-            channel = self.settings.moderators_channel
-            if channel is None:
-                raise Undeliverable("no moderators_channel is configured")
-            place = Place(PLATFORM, PlaceKind.CHANNEL, str(channel))
-            await send.text(place, action.text, key=key)
-
-
-def _user_id(member: MemberRef) -> int:
-    if not member.id.isdigit():
-        raise Undeliverable(f"{member.id!r} is not a Discord user id")
-    return int(member.id)
+        """One action to Discord (``delivery.deliver``)."""
+        await deliver(self.sender, action, idempotency_key)

@@ -17,6 +17,7 @@ from typing import Any
 
 import discord
 
+from adapters.discord.guilds import PLATFORM, Guilds, space_key, thread_key
 from adapters.discord.settings import DiscordSettings
 from bot.core.events import (
     ChoiceMade,
@@ -31,21 +32,11 @@ from bot.core.events import (
 )
 from bot.engine.host import AdapterHost
 
-PLATFORM = "discord"
+__all__ = ["PLATFORM", "Context", "space_key", "thread_key"]
 # Buttons Concord sends carry the choice key after this prefix; others are not ours.
 CHOICE_PREFIX = "concord:"
 _COMMAND = re.compile(r"^/([^\s/]{1,32})(?:\s+(.*))?$", re.DOTALL)  # names in any script
 _SPOKEN = (discord.MessageType.default, discord.MessageType.reply)
-
-
-def space_key(space: str) -> str:
-    """Where the thread id of a private space is kept (``host.platform_record``)."""
-    return f"{PLATFORM}:space:{space}"
-
-
-def thread_key(thread_id: int) -> str:
-    """Where the neutral space id of a private thread is kept."""
-    return f"{PLATFORM}:thread:{thread_id}"
 
 
 def member_ref(user: discord.User | discord.Member) -> MemberRef:
@@ -68,24 +59,28 @@ class Context:
     # Places -----------------------------------------------------------------------
 
     @property
+    def guilds(self) -> Guilds:
+        return Guilds(self.settings, self.client, self.host)
+
+    @property
     def guild(self) -> discord.Guild | None:
+        """The one server of a config of one community."""
         return self.client.get_guild(self.settings.guild)
 
     def welcome_channel_id(self) -> int | None:
-        if self.settings.welcome_channel is not None:
-            return self.settings.welcome_channel
-        guild = self.guild
-        return guild.system_channel.id if guild and guild.system_channel else None
+        return self.guilds.welcome_channel_id(self.settings.guild)
 
     def place_of(self, guild_id: int | None, channel_id: int | None, user_id: int) -> Place | None:
         """The neutral place of a Discord channel, or None for one Concord does not serve."""
         if guild_id is None:
             return Place(PLATFORM, PlaceKind.DIRECT, str(user_id))
-        if guild_id != self.settings.guild or channel_id is None:
+        if not self.guilds.serves(guild_id) or channel_id is None:
             return None
         space = self.host.platform_record(thread_key(channel_id))
         if space:
             return Place(PLATFORM, PlaceKind.PRIVATE, space)
+        if self.settings.many:  # channel ids: unique across servers (see guilds.py)
+            return Place(PLATFORM, PlaceKind.CHANNEL, str(channel_id))
         if channel_id == self.welcome_channel_id():
             return Place(PLATFORM, PlaceKind.CHANNEL, self.welcome_name)
         if channel_id == self.settings.moderators_channel:
@@ -99,12 +94,16 @@ class Context:
         """A channel of the server other than the moderators' channel."""
         if place is None or place.kind is not PlaceKind.CHANNEL:
             return False
+        if self.settings.many:
+            return place.id not in self.host.moderators_rooms()
         return not (
             place.id == self.moderators_name and self.settings.moderators_channel is not None
         )
 
     def channel_id_of(self, name: str) -> int | None:
         """The Discord channel of a neutral channel name (the reverse of ``place_of``)."""
+        if self.settings.many and name.isdigit():
+            return int(name)
         if name == self.welcome_name:
             return self.welcome_channel_id()
         if name == self.moderators_name and self.settings.moderators_channel is not None:
@@ -124,8 +123,8 @@ class Context:
         """Neutral roles from the member's Discord roles in the served server (a
         direct message carries no roles, so the cached member is looked up)."""
         member: discord.Member | None = None
-        if isinstance(user, discord.Member) and user.guild.id == self.settings.guild:
-            member = user
+        if isinstance(user, discord.Member) and self.guilds.serves(user.guild.id):
+            member = user  # in a deployment, the roles of the server it came from only
         elif self.guild is not None:
             member = self.guild.get_member(user.id)
         if member is None:
@@ -135,24 +134,29 @@ class Context:
     # Events -----------------------------------------------------------------------
 
     def joined(self, member: discord.Member) -> MemberJoined | None:
-        if member.bot or member.guild.id != self.settings.guild:
+        if member.bot or not self.guilds.serves(member.guild.id):
             return None
         since = int(member.joined_at.timestamp()) if member.joined_at else 0
-        welcome = self.welcome_channel_id()
+        welcome = self.guilds.welcome_channel_id(member.guild.id)
+        name = str(welcome) if self.settings.many else self.welcome_name
         return MemberJoined(
             f"join:{member.guild.id}:{member.id}:{since}",
             self.host.community,
             member_ref(member),
             roles=self.roles_of(member),
-            place=Place(PLATFORM, PlaceKind.CHANNEL, self.welcome_name) if welcome else None,
+            place=Place(PLATFORM, PlaceKind.CHANNEL, name) if welcome else None,
+            space=self.guilds.space(member.guild.id),
         )
 
     def left(self, member: discord.Member) -> MemberLeft | None:
-        if member.bot or member.guild.id != self.settings.guild:
+        if member.bot or not self.guilds.serves(member.guild.id):
             return None
         since = int(member.joined_at.timestamp()) if member.joined_at else 0
         return MemberLeft(
-            f"leave:{member.guild.id}:{member.id}:{since}", self.host.community, member_ref(member)
+            f"leave:{member.guild.id}:{member.id}:{since}",
+            self.host.community,
+            member_ref(member),
+            space=self.guilds.space(member.guild.id),
         )
 
     def said(self, message: discord.Message) -> Event | None:
@@ -171,6 +175,7 @@ class Context:
         member = member_ref(author)
         roles = self.roles_of(author)
         event_id = str(message.id)
+        space = self.guilds.space(guild_id)
         match = _COMMAND.match(text.strip())
         if match and place.kind is not PlaceKind.CHANNEL:
             return CommandRun(
@@ -181,8 +186,11 @@ class Context:
                 place=place,
                 name=match.group(1).lower(),
                 args=tuple((match.group(2) or "").split()),
+                space=space,
             )
-        return TextSaid(event_id, self.host.community, member, roles=roles, place=place, text=text)
+        return TextSaid(
+            event_id, self.host.community, member, roles=roles, place=place, text=text, space=space
+        )
 
     def interaction_place(self, interaction: discord.Interaction) -> Place | None:
         return self.place_of(interaction.guild_id, interaction.channel_id, interaction.user.id)
@@ -203,6 +211,7 @@ class Context:
             name=name,
             args=tuple((words or "").split()),
             unseen=True,  # a slash command is shown to nobody but its sender
+            space=self.guilds.space(interaction.guild_id),
         )
 
     def pressed(self, interaction: discord.Interaction) -> ChoiceMade | None:
@@ -221,4 +230,5 @@ class Context:
             roles=self.roles_of(interaction.user),
             place=place,
             choice=custom_id[len(CHOICE_PREFIX) :],
+            space=self.guilds.space(interaction.guild_id),
         )

@@ -273,19 +273,19 @@ class Sender:
                 raise Undeliverable(f"{place.id!r} is not a Discord user id")
             direct = await self.direct_channel(int(place.id))
             return self.client.get_partial_messageable(direct, type=discord.ChannelType.private)
+        guild_id = self.places.settings.guild or None
         if place.kind is PlaceKind.PRIVATE:
-            thread = self.places.host.platform_record(space_key(place.id))
+            key = self.places.guilds.private_space_key(place.id)
+            thread = self.places.host.platform_record(key) if key else None
             if not thread:
                 raise Undeliverable(f"no Discord thread for the private space {place.id!r}")
-            return self.client.get_partial_messageable(
-                int(thread), guild_id=self.places.settings.guild
-            )
+            return self.client.get_partial_messageable(int(thread), guild_id=guild_id)
         channel_id = self.places.channel_id_of(place.id)
         if channel_id is None:
             raise Undeliverable(
                 f"no Discord channel for {place.id!r}; map it in platforms.discord.channels"
             )
-        return self.client.get_partial_messageable(channel_id, guild_id=self.places.settings.guild)
+        return self.client.get_partial_messageable(channel_id, guild_id=guild_id)
 
     async def direct_channel(self, user_id: int) -> int:
         """The direct-message channel with a member (created once, then remembered)."""
@@ -301,8 +301,8 @@ class Sender:
 
     # Members and threads --------------------------------------------------------------
 
-    async def member(self, user_id: int) -> discord.Member:
-        guild = self.places.guild
+    async def member(self, user_id: int, guild_id: int) -> discord.Member:
+        guild = self.places.guilds.get(guild_id)
         if guild is None:
             raise DeliveryError("discord: the server is not available yet")
         found = guild.get_member(user_id)
@@ -310,8 +310,8 @@ class Sender:
             found = await self.call(lambda: guild.fetch_member(user_id))
         return found
 
-    async def set_role(self, user_id: int, role_id: int, granted: bool) -> None:
-        member = await self.member(user_id)
+    async def set_role(self, guild_id: int, user_id: int, role_id: int, granted: bool) -> None:
+        member = await self.member(user_id, guild_id)
         role = discord.Object(role_id)
         if granted:
             await self.call(lambda: member.add_roles(role, reason="Concord"))
@@ -320,12 +320,14 @@ class Sender:
 
     async def open_thread(self, space: str, title: str, user_ids: Sequence[int]) -> None:
         """A private thread for a private space: created once (its id kept in the
-        store, both ways), then every member added (adding twice does no harm)."""
-        guild = self.places.guild
+        store, both ways), then every member added (adding twice does no harm). In a
+        deployment, in the first server of the space's community."""
+        guilds = self.places.guilds.delivering()
+        guild = self.places.guilds.get(guilds[0]) if guilds else None
         if guild is None:
             raise DeliveryError("discord: the server is not available yet")
         host = self.places.host
-        saved = host.platform_record(space_key(space))
+        saved = host.platform_record(self.places.guilds.private_space_key(space) or "")
         thread: discord.Thread | None = None
         if saved:
             thread = guild.get_thread(int(saved))
@@ -340,8 +342,7 @@ class Sender:
             await self.call(functools.partial(thread.add_user, discord.Object(user_id)))
 
     async def _create_thread(self, guild: discord.Guild, space: str, title: str) -> discord.Thread:
-        settings = self.places.settings
-        parent_id = settings.spaces_channel or self.places.welcome_channel_id()
+        parent_id = self.places.guilds.thread_parent(guild.id)
         parent = guild.get_channel(parent_id) if parent_id else None
         if not isinstance(parent, discord.TextChannel):
             raise Undeliverable(
@@ -357,6 +358,7 @@ class Sender:
                 reason="Concord private space",
             )
         )
-        self.places.host.save_platform_record(space_key(space), str(thread.id))
+        key = space_key(space, guild.id if self.places.settings.many else None)
+        self.places.host.save_platform_record(key, str(thread.id))
         self.places.host.save_platform_record(thread_key(thread.id), space)
         return thread

@@ -28,8 +28,14 @@ Sharding: a server's events come through shard ``(guild_id >> 22) % shard_count`
 ``shard_ids`` (or ``concord run --discord-shard N/COUNT``) of one common
 ``shard_count``; without either, one process runs the only shard.
 
-Only ``token_env`` and ``guild`` are required, and the values above are the defaults
-where there is one; leave ``api_base`` and ``gateway`` out to talk to Discord itself.
+Many communities in one deployment: the deployment's section leaves ``guild`` out and
+each community's file names its servers (``spaces: discord: [guild ids]``); the bot
+serves them all, a role maps to one id in each server (``roles: {member: [id, id]}``)
+and each community's moderators' room and welcome channel are channel ids.
+
+Only ``token_env`` and ``guild`` are required (``guild`` not in a deployment), and the
+values above are the defaults where there is one; leave ``api_base`` and ``gateway``
+out to talk to Discord itself.
 The bot needs the "Server Members" and "Message Content" privileged intents (Developer
 Portal, Bot page); ``message_content: false`` does without the second, and then only
 buttons and slash commands work in server channels and threads.
@@ -57,13 +63,17 @@ _ID_SCHEMA: dict[str, Any] = {
 }
 
 
-def _id_field(name: str, description: str, required: bool = False) -> Field:
-    return custom(name, description, _ID_SCHEMA, required=required, nullable=not required)
+def _id_field(name: str, description: str, required: bool = False, **more: Any) -> Field:
+    return custom(name, description, _ID_SCHEMA, required=required, nullable=not required, **more)
 
 
-def _named_ids_field(name: str, what: str) -> Field:
+def _named_ids_field(name: str, what: str, per_server: bool = False) -> Field:
     description = f"Neutral {what} names used by the config -> Discord {what} ids."
-    schema = {"type": "object", "additionalProperties": _ID_SCHEMA}
+    ids = _ID_SCHEMA
+    if per_server:
+        description += " A list gives one in each server of a deployment."
+        ids = {"anyOf": [_ID_SCHEMA, {"type": "array", "items": _ID_SCHEMA}]}
+    schema = {"type": "object", "additionalProperties": ids}
     return custom(name, description, schema, nullable=True)
 
 
@@ -86,12 +96,17 @@ SPEC = Section(
             ENV_VARIABLE,
             required=True,
         ),
-        _id_field("guild", "The server Concord serves.", required=True),
+        _id_field(
+            "guild",
+            "The server Concord serves; in a deployment of many communities each"
+            " community's file names its servers (spaces.discord) instead.",
+            required_alone=True,
+        ),
         _id_field("moderators_channel", 'Where "talk to a person" notices go.'),
         _id_field("welcome_channel", "Welcomes go here; else the server's system channel."),
         _id_field("spaces_channel", "The parent of private threads."),
         _named_ids_field("channels", "channel"),
-        _named_ids_field("roles", "role"),
+        _named_ids_field("roles", "role", per_server=True),
         _ids_field("moderator_roles", "Members with these roles are moderators."),
         _ids_field("mediator_roles", "Members with these roles are mediators."),
         Field(
@@ -143,7 +158,7 @@ _MAX_ID = 2**64
 @dataclass(frozen=True)
 class DiscordSettings:
     token_env: str
-    guild: int
+    guild: int = 0  # 0: none; a deployment's communities name their servers (guilds)
     token: str = field(default="", repr=False)
     moderators_channel: int | None = None
     welcome_channel: int | None = None
@@ -160,10 +175,24 @@ class DiscordSettings:
     shard_ids: tuple[int, ...] = ()  # () with a shard_count: every shard of the count
     api_base: str | None = None  # only for tests: a loopback stand-in of the REST API
     gateway: str | None = None  # only for tests: a loopback stand-in of the gateway
+    # The servers the communities of a deployment name (``spaces: discord:``).
+    guilds: tuple[int, ...] = ()
+
+    @property
+    def many(self) -> bool:
+        """A deployment of many communities: each server is one community's."""
+        return bool(self.guilds)
+
+    def served_guilds(self) -> tuple[int, ...]:
+        return ((self.guild,) if self.guild else ()) + self.guilds
 
     def role_id(self, name: str) -> int | None:
         """The Discord role id of a neutral role name."""
         return dict(self.roles).get(name)
+
+    def role_ids(self, name: str) -> tuple[int, ...]:
+        """Every Discord role of a neutral role name (one in each server)."""
+        return tuple(role for known, role in self.roles if known == name)
 
     def neutral_roles(self, role_ids: set[int]) -> tuple[str, ...]:
         """The neutral roles ("moderator", "mediator") a member's Discord roles give."""
@@ -174,13 +203,22 @@ class DiscordSettings:
             found.append("mediator")
         return tuple(found)
 
-    def guild_shard(self) -> int:
-        """The shard whose gateway connection carries the server's events."""
-        return (self.guild >> 22) % (self.shard_count or 1)
+    def guild_shard(self, guild: int | None = None) -> int:
+        """The shard whose gateway connection carries a server's events."""
+        return ((self.guild if guild is None else guild) >> 22) % (self.shard_count or 1)
+
+    def runs(self, guild: int) -> bool:
+        """Whether this process receives this server's events (runs its shard)."""
+        return not self.shard_ids or self.guild_shard(guild) in self.shard_ids
 
     def runs_guild_shard(self) -> bool:
-        """Whether this process receives the server's events."""
-        return not self.shard_ids or self.guild_shard() in self.shard_ids
+        """Whether this process receives the events of a server it serves (of one of
+        them, in a deployment of many)."""
+        return any(self.runs(guild) for guild in self.served_guilds())
+
+    def elsewhere(self) -> tuple[int, ...]:
+        """The served servers on shards this process does not run."""
+        return tuple(g for g in self.served_guilds() if not self.runs(g))
 
 
 def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings:
@@ -204,10 +242,12 @@ def parse(section: PlatformSection, check_only: bool = False) -> DiscordSettings
     shard_count = None
     if data.get("shard_count") is not None:
         shard_count = SPEC.read(doc, base, data, "shard_count")
+    if data.get("guild") is None and not doc.data.get("communities"):
+        raise doc.error(at("guild"), "guild is required: the id of the server Concord serves")
     return DiscordSettings(
         token_env=token_env,
         token=token,
-        guild=_id(doc, at("guild"), data["guild"]),
+        guild=_id(doc, at("guild"), data["guild"]) if data.get("guild") is not None else 0,
         moderators_channel=_optional_id(doc, at("moderators_channel"), data),
         welcome_channel=_optional_id(doc, at("welcome_channel"), data),
         spaces_channel=_optional_id(doc, at("spaces_channel"), data),
@@ -250,6 +290,13 @@ def with_shard(settings: DiscordSettings, shard: str) -> DiscordSettings:
     return replace(settings, shard_ids=(n,), shard_count=total)
 
 
+def with_guilds(settings: DiscordSettings, guilds: tuple[str, ...]) -> DiscordSettings:
+    """The settings with the servers a deployment's communities name (``spaces``)."""
+    known = set(settings.served_guilds())
+    more = tuple(int(g) for g in guilds if g.isdigit() and int(g) not in known)
+    return replace(settings, guilds=settings.guilds + tuple(dict.fromkeys(more)))
+
+
 def _id(doc: YamlDocument, path: KeyPath, value: Any) -> int:
     """A Discord id (a snowflake): a whole number, in YAML as a number or a string."""
     if isinstance(value, str) and _SNOWFLAKE.fullmatch(value.strip()):
@@ -279,10 +326,14 @@ def _named_ids(
         return ()
     if not isinstance(value, dict):
         raise doc.error(path, f"expected a mapping of {what} names to Discord {what} ids")
-    return tuple(
-        (v.text(doc, (*path, str(name)), name), _id(doc, (*path, str(name)), item))
-        for name, item in value.items()
-    )
+    found = []
+    for name, item in value.items():
+        where = (*path, str(name))
+        items = item if isinstance(item, list) and what == "role" else [item]
+        for i, one in enumerate(items):
+            at = (*where, i) if isinstance(item, list) else where
+            found.append((v.text(doc, where, name), _id(doc, at, one)))
+    return tuple(found)
 
 
 def _url(doc: YamlDocument, path: KeyPath, value: Any, schemes: tuple[str, ...]) -> str | None:

@@ -8,6 +8,11 @@ translator; languages Discord lacks (Arabic, Swahili, ...) keep the community's
 default text, and such members choose their language in the conversation.
 Names are localized the same way (``/idioma`` for a Spanish client) where the
 catalog's name is one Discord accepts; the canonical name is always the fallback.
+
+In a deployment of many communities each server gets its own commands, described in
+its community's languages (its default first), and the global ones are offered in
+direct messages only (in every community's languages), so a server never lists a
+command twice.
 """
 
 from __future__ import annotations
@@ -100,17 +105,25 @@ def slash_callback(handler: Handler, hint: app_commands.locale_str) -> Slash:
     return slash
 
 
-def build(host: AdapterHost, handler: Handler) -> tuple[list[SlashCommand], CatalogTranslator]:
-    """The slash commands and their translator (names and descriptions per locale)."""
-    default = host.default_language
-    hint_texts = {code: host.text(code, ARGUMENT_HINT) for code in host.languages}
+def build(
+    host: AdapterHost,
+    handler: Handler,
+    languages: tuple[str, ...] = (),
+    dms_only: bool = False,
+) -> tuple[list[SlashCommand], CatalogTranslator]:
+    """The slash commands and their translator (names and descriptions per locale), in
+    ``languages`` (the first the default; by default every enabled one)."""
+    default = languages[0] if languages else host.default_language
+    languages = languages or host.languages
+    contexts = app_commands.AppCommandContext(dm_channel=True) if dms_only else None
+    hint_texts = {code: host.text(code, ARGUMENT_HINT) for code in languages}
     hint = app_commands.locale_str(
         fit(hint_texts.get(default) or host.text(default, ARGUMENT_HINT)), concord=ARGUMENT_HINT
     )
     callback = slash_callback(handler, hint)
     texts: dict[str, dict[str, str]] = {ARGUMENT_HINT: hint_texts}
     commands: list[SlashCommand] = []
-    for info in host.commands():
+    for info in host.commands(languages):
         if not _NAME.fullmatch(info.name):
             continue
         key = f"command:{info.name}"
@@ -122,9 +135,33 @@ def build(host: AdapterHost, handler: Handler) -> tuple[list[SlashCommand], Cata
                 name=app_commands.locale_str(info.name, concord=name_key),
                 description=app_commands.locale_str(description(info, default), concord=key),
                 callback=callback,
+                allowed_contexts=contexts,
             )
         )
-    return commands, CatalogTranslator(texts, host.languages)
+    return commands, CatalogTranslator(texts, languages)
+
+
+async def publish(
+    tree: app_commands.CommandTree[Any], host: AdapterHost, handler: Handler, guilds: Sequence[int]
+) -> None:
+    """Register the commands: global ones; with ``guilds`` (a deployment), the global
+    ones for direct messages only and each server's own in its community's languages.
+    Raises discord.HTTPException when Discord refuses (published again next time)."""
+    commands, translator = build(host, handler, dms_only=bool(guilds))
+    tree.clear_commands(guild=None)
+    for command in commands:
+        tree.add_command(command)
+    await tree.set_translator(translator)
+    await tree.sync()
+    for guild_id in guilds:
+        guild = discord.Object(guild_id)
+        languages = host.space_languages("discord", str(guild_id))
+        commands, translator = build(host, handler, languages)
+        tree.clear_commands(guild=guild)
+        for command in commands:
+            tree.add_command(command, guild=guild)
+        await tree.set_translator(translator)  # the sync below translates with it
+        await tree.sync(guild=guild)
 
 
 def description(info: CommandInfo, default: str) -> str:

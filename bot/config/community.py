@@ -210,6 +210,9 @@ def _spaces(doc: YamlDocument, raw: Any) -> dict[str, tuple[str, ...]]:
     for i, group in enumerate(spaces.get("telegram", ())):
         if not group.startswith("-") or not group[1:].isdigit():
             raise doc.error(("spaces", "telegram", i), "a Telegram group id is a negative number")
+    for i, server in enumerate(spaces.get("discord", ())):
+        if not server.isdigit():
+            raise doc.error(("spaces", "discord", i), "a Discord server id is a number")
     return spaces
 
 

@@ -55,6 +55,9 @@ class Field:
     values: Field | None = None  # the shape of each value of a "map"
     schema: Mapping[str, Any] | None = None  # a "custom" kind's JSON Schema
     nullable: bool = False  # an empty value (``key:``) means "none" / the default
+    # Required in a config of one community; a deployment of many names it per
+    # community instead (a platform's server, say).
+    required_alone: bool = False
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind

@@ -28,8 +28,17 @@ def config_schema(platforms: Mapping[str, Section] | None = None) -> dict[str, A
     """The schema of the whole file; ``platforms`` names each platform's section.
     Draft 7, the one editors' YAML language servers know best."""
     schema = section_schema(TOP, platforms or {})
-    # One community in the file, or a folder of them.
+    # One community in the file (with what only one community's file requires), or a
+    # folder of them.
+    alone = {
+        name: {"required": [f.name for f in section.fields if f.required_alone]}
+        for name, section in (platforms or {}).items()
+        if any(f.required_alone for f in section.fields)
+    }
     schema["anyOf"] = [{"required": ["community"]}, {"required": ["communities"]}]
+    if alone:
+        schema["if"] = {"not": {"required": ["communities"]}}
+        schema["then"] = {"properties": {"platforms": {"properties": alone}}}
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "concord.yaml",

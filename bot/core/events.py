@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -42,13 +42,17 @@ class Place:
 class Event:
     """Common fields: the platform's event id (for de-duplication), the community,
     the member, the member's platform-reported locale when the platform knows it, and
-    the neutral roles ("moderator", "mediator") the adapter found for the member."""
+    the neutral roles ("moderator", "mediator") the adapter found for the member.
+    ``space`` is the platform space (a Discord server) the event came from, where its
+    place alone does not name one (a channel id of the server): a deployment of many
+    communities routes by it (bot/engine/routing.py)."""
 
     event_id: str
     community: str
     member: MemberRef
     locale: str | None = None
     roles: tuple[str, ...] = ()
+    space: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Protocol
 
@@ -31,6 +32,9 @@ from bot.store.types import OutboxItem
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS_ON_BUG = 3
 SENDER_LOOKS = 0.2
+# The community of the action an adapter is delivering: one whose platform spaces are
+# per community (Discord servers) acts in that community's own (``AdapterHost.spaces_of``).
+DELIVERING: ContextVar[str] = ContextVar("delivering", default="")
 
 
 class Adapter(Protocol):
@@ -175,7 +179,7 @@ class Outbox:
             # most one delivered action is ever unmarked.
             store.flush_marks()
             try:
-                await adapter.deliver(item.action, str(item.id))
+                await _send(adapter, item)
             except DeliveryError as exc:
                 # Reasons may name a member (a chat or user id): at debug level only;
                 # the outbox row keeps them.
@@ -267,3 +271,12 @@ class Outbox:
                     continue
                 self.outage.over()
                 break
+
+
+async def _send(adapter: Adapter, item: OutboxItem) -> None:
+    """One action to its adapter, which may read the community it is for (DELIVERING)."""
+    delivering = DELIVERING.set(item.community)
+    try:
+        await adapter.deliver(item.action, str(item.id))
+    finally:
+        DELIVERING.reset(delivering)

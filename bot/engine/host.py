@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.core.events import CommandRun, Event, MemberRef, Place
 from bot.engine.command_places import answered_where_typed
+from bot.engine.delivery import DELIVERING
 from bot.engine.engine import Engine
 from bot.engine.people import locale_of
 from bot.engine.routing import RolesIn, Router
@@ -61,6 +62,32 @@ class AdapterHost:
         if self.router is not None:
             self.router.roles_in[platform] = roles_in
 
+    def spaces_of(self, platform: str, community: str | None = None) -> tuple[str, ...]:
+        """The platform's spaces of one community (by default, of the one whose action
+        is being delivered, ``bot.engine.delivery.DELIVERING``): where a platform has
+        several spaces per deployment (Discord servers), an action acts in its own
+        community's only. Empty for a config of one community."""
+        if self.router is None:
+            return ()
+        return self.router.spaces_of(community or DELIVERING.get(), platform)
+
+    def space_languages(self, platform: str, space: str) -> tuple[str, ...]:
+        """The languages of the community a space is in, its default first (every
+        enabled one for a space of no community, or in a config of one community)."""
+        engine = self.router.community_of_space(platform, space) if self.router else None
+        if engine is None:
+            return self.languages
+        default = engine.services.config.default_language
+        return (default, *(c for c in engine.services.languages if c != default))
+
+    def moderators_rooms(self) -> tuple[str, ...]:
+        """Every community's moderators' room (its configured ``moderators.channel``;
+        one for a config of one community): what is said there is for the moderators,
+        not a public channel's, and an adapter must be there to post."""
+        if self.router is None:
+            return (self.moderators_place,)
+        return tuple(e.services.config.moderators.channel for e in self.router.engines.values())
+
     @property
     def languages(self) -> tuple[str, ...]:
         if self.router is not None:
@@ -80,14 +107,6 @@ class AdapterHost:
         if self.router is not None:
             return ""
         return self.engine.services.config.moderators.channel
-
-    def moderators_rooms(self) -> tuple[str, ...]:
-        """In a deployment of many communities, each one's moderators' room
-        (``moderators.channel``), for the adapter to be there; empty for one community,
-        whose room is ``moderators_place``."""
-        if self.router is None:
-            return ()
-        return tuple(e.services.config.moderators.channel for e in self.router.engines.values())
 
     @property
     def welcome_channel(self) -> str:
@@ -183,15 +202,16 @@ class AdapterHost:
         found = (e.services.config.onboarding.role for e in engines)
         return tuple(dict.fromkeys(role for role in found if role is not None))
 
-    def commands(self) -> list[CommandInfo]:
-        """Every command with help, described in every language of every community
-        (a platform's menus are per language, not per space): each language's text
-        from the catalogs of a community that speaks it."""
+    def commands(self, languages: tuple[str, ...] | None = None) -> list[CommandInfo]:
+        """Every command with help, described in ``languages`` (by default every
+        language of every community; a platform's menus are per language, not per
+        space): each language's text from the catalogs of a community that speaks it."""
         engines = self.router.engines.values() if self.router is not None else [self.engine]
         catalogs_of: dict[str, Catalogs] = {}
         for engine in engines:
             for code in engine.services.languages:
                 catalogs_of.setdefault(code, engine.services.catalogs)
+        languages = languages or self.languages
         infos = []
         for command in sorted(self.engine.commands.values(), key=lambda c: c.name):
             if command.help is None:
@@ -200,11 +220,11 @@ class AdapterHost:
                 code: catalogs_of.get(code, self.engine.services.catalogs)
                 .translator(code)
                 .gettext(command.help)
-                for code in self.languages
+                for code in languages
             }
             names = {
                 code: name
-                for code in self.languages
+                for code in languages
                 if (
                     name := local_name(
                         catalogs_of.get(code, self.engine.services.catalogs), command.name, code

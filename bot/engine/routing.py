@@ -1,10 +1,12 @@
 """Which community of a deployment an event belongs to.
 
 An event in a space (a Discord server, a Matrix room, a Telegram group, an IRC channel)
-belongs to the community whose file names that space; a moderators' room or welcome
-channel, to the community that names it (no two may share one); an event in a channel
-of no community is set aside, whoever sent it. An event with no space
-(a direct message, a choice pressed there) belongs, in this order, to:
+belongs to the community whose file names that space (a Discord channel or thread, or
+a member leaving a server, by the server the adapter names as the event's ``space``);
+a moderators' room or welcome channel, to the community that names it (no two may
+share one); an event in a channel of no community is set aside, whoever sent it. An
+event with no space (a direct message, a choice pressed there) belongs, in this order,
+to:
 
 1. the one community whose flow waits for the member's direct messages;
 2. the community the member chose when asked (kept as a record about the member,
@@ -93,6 +95,15 @@ class Router:
             roles = roles_in(event.member.id, spaces)
         return replace(event, community=engine.community, roles=roles)
 
+    def spaces_of(self, community: str, platform: str) -> tuple[str, ...]:
+        """The platform's spaces one community names (none for an unknown one)."""
+        engine = self.engines.get(community)
+        return engine.services.config.spaces.get(platform, ()) if engine is not None else ()
+
+    def community_of_space(self, platform: str, space: str) -> Engine | None:
+        community = self.by_space.get((platform, space))
+        return self.engines[community] if community is not None else None
+
     @property
     def languages(self) -> tuple[str, ...]:
         found: dict[str, None] = {}
@@ -124,9 +135,14 @@ class Router:
         place = event_place(event)
         if place is not None and place.kind != PlaceKind.DIRECT:
             community = self.by_space.get((place.platform, place.id)) or self.by_room.get(place.id)
+            if community is None and event.space:  # a channel or thread of a server
+                community = self.by_space.get((place.platform, event.space))
             if community is None and place.kind == PlaceKind.PRIVATE:
                 community = self._case_space(event.member.key, place.id)
             # A channel of no community is nobody's: never guessed from the member.
+            return self.engines[community] if community is not None else Ambiguous(())
+        if place is None and event.space:  # no place, but a server (a member left it)
+            community = self.by_space.get((event.member.platform, event.space))
             return self.engines[community] if community is not None else Ambiguous(())
         return self._by_member(event)
 
