@@ -185,6 +185,7 @@ async def run_platforms(
         for adapter in adapters:
             with contextlib.suppress(Exception):
                 await adapter.close()
+        engine.outbox.leases.close()  # the roles it held pass on at once
         engine.services.store.close()
         if operations is not None:
             operations.stop()

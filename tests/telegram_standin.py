@@ -7,6 +7,10 @@ Telegram where the adapter's correctness depends on it:
 
 - ``getUpdates`` long-polls for real; an update is forgotten only once a later call
   asks with a higher ``offset``; ``chat_member`` updates come only when asked for;
+  a second ``getUpdates`` while one is pending ends the first with 409 Conflict (two
+  pollers on one token), and none is served while a webhook is set (409);
+- ``setWebhook`` keeps the URL, secret token and allowed updates; ``deleteWebhook``
+  removes them (and pending updates when asked to drop them);
 - a bot may not write first to a user who never opened a private chat with it (403);
 - flood limits: answers 429 with ``retry_after`` beyond about 30 messages a second
   overall, one a second per chat (short bursts allowed) or 20 a minute per group;
@@ -23,6 +27,7 @@ Telegram where the adapter's correctness depends on it:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -136,6 +141,9 @@ class BotApiStandIn:
         self.too_many: list[str] = []  # why each 429 was answered
         self.updates: list[dict[str, Any]] = []
         self.poll_offsets: list[int] = []
+        self.conflicts: list[str] = []  # why each 409 was answered
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters, while set
+        self._polling: asyncio.Event | None = None  # set to end the pending getUpdates
         self.allowed_updates: list[str] = []
         self.started: set[int] = set()
         self.permissions: dict[tuple[int, int], dict[str, bool]] = {}
@@ -222,6 +230,7 @@ class BotApiStandIn:
         handler = {
             "getme": self._get_me,
             "deletewebhook": self._delete_webhook,
+            "setwebhook": self._set_webhook,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
             "senddocument": self._send_document,
@@ -248,9 +257,37 @@ class BotApiStandIn:
     async def _delete_webhook(self, params: dict[str, Any]) -> Any:
         if _flag(params.get("drop_pending_updates")):
             self.updates.clear()
+        self.webhook = None
         return True
 
+    async def _set_webhook(self, params: dict[str, Any]) -> Any:
+        url = params.get("url")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        if _flag(params.get("drop_pending_updates")):
+            self.updates.clear()
+        self.webhook = dict(params)
+        if "allowed_updates" in params:
+            self.allowed_updates = list(params["allowed_updates"] or [])
+        return True
+
+    def _conflict(self, why: str) -> ApiError:
+        self.conflicts.append(why)
+        return ApiError(409, f"Conflict: {why}")
+
     async def _get_updates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise self._conflict("can't use getUpdates method while webhook is active")
+        if self._polling is not None:  # Telegram ends the earlier request
+            self._polling.set()
+        ending = self._polling = asyncio.Event()
+        try:
+            return await self._long_poll(params, ending)
+        finally:
+            if self._polling is ending:
+                self._polling = None
+
+    async def _long_poll(self, params: dict[str, Any], ending: asyncio.Event) -> Any:
         offset = int(params.get("offset") or 0)
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = float(params.get("timeout") or 0)
@@ -262,16 +299,24 @@ class BotApiStandIn:
         self._notify()  # a test may wait for this poll to begin
         deadline = time.monotonic() + timeout
         while True:
+            if ending.is_set():
+                raise self._conflict(
+                    "terminated by other getUpdates request;"
+                    " make sure that only one bot instance is running"
+                )
             ready = [u for u in self.updates if u["update_id"] >= offset and self._wanted(u)]
             remaining = deadline - time.monotonic()
             if ready or self._closing or remaining <= 0:
                 return ready[:limit]
             changed = self._changed
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):
-                    await changed.wait()
-            except TimeoutError:
-                pass
+                    waits = [asyncio.ensure_future(e.wait()) for e in (changed, ending)]
+                    try:
+                        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for waiting in waits:
+                            waiting.cancel()
 
     def _wanted(self, update: dict[str, Any]) -> bool:
         kind = next(k for k in update if k != "update_id")

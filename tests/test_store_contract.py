@@ -770,3 +770,25 @@ def test_erasure_takes_the_members_links_and_codes_and_nobody_elses(backend: Bac
     assert links.accounts(C, ANA.key) == []
     assert [a.member for a in links.accounts(C, ON_DISCORD.key)] == [ON_DISCORD.key, ON_MATRIX.key]
     assert [a.member for a in links.accounts(C, BOB.key)] == [BOB.key, MOD.key]
+
+
+def test_a_lease_is_one_holders_until_let_go_or_expired(backend: Backend) -> None:
+    """Two processes never both poll Telegram (or both send for one bot token): the
+    lease is one holder's; a holder that stops renewing it loses it to another."""
+    store = backend.store
+    assert store.lease_holder("poll:telegram") is None
+    assert store.hold_lease("poll:telegram", "first", 30)
+    assert not store.hold_lease("poll:telegram", "second", 30)
+    assert store.hold_lease("poll:telegram", "first", 30)  # renewed by its holder
+    assert store.hold_lease("send:telegram", "second", 30)  # another lease, another holder
+    store.release_lease("poll:telegram", "second")  # not the second's to let go
+    store = backend.reopen()  # as another process sees them
+    assert store.lease_holder("poll:telegram") == "first"
+    assert store.lease_holder("send:telegram") == "second"
+    store.release_lease("poll:telegram", "first")  # stopping: the next takes it at once
+    assert store.lease_holder("poll:telegram") is None
+    assert store.hold_lease("poll:telegram", "second", 30)
+    assert store.hold_lease("send:telegram", "second", -1)  # renewed too late: expired
+    assert store.lease_holder("send:telegram") is None
+    assert store.hold_lease("send:telegram", "first", 30)
+    assert not store.hold_lease("send:telegram", "second", 30)

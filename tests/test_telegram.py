@@ -406,11 +406,11 @@ async def test_an_update_not_handed_in_is_not_confirmed(
         real_handle = adapter.host.handle
         failures: list[object] = []
 
-        async def failing_once(event: Any) -> bool:
+        async def failing_once(event: Any, **how: Any) -> bool:
             if not failures:
                 failures.append(event)
                 raise OSError("disk full")
-            return await real_handle(event)
+            return await real_handle(event, **how)
 
         adapter.host.handle = failing_once  # type: ignore[method-assign]
         update_id = standin.say(hal, "/help")

@@ -1,5 +1,7 @@
-"""The Telegram adapter: long polling with an offset kept in Concord's database,
-neutral events in, plain-text messages with inline keyboards out.
+"""The Telegram adapter: long polling with an offset kept in Concord's database, or a
+webhook endpoint (adapters/telegram/webhook.py), neutral events in, plain-text
+messages with inline keyboards out. Polled and posted updates take one path in
+(``_hand_in``).
 
 The offset moves only after every update before it was handed in, so a restart
 neither replays nor skips. Telegram bots may not write first to a member, so a
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import warnings
@@ -39,7 +42,8 @@ from adapters.telegram.events import (
 from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
 from adapters.telegram.send import Limits, Sender, retry_seconds
-from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.settings import TelegramSettings, Webhook
+from adapters.telegram.webhook import NotTakenIn, WebhookServer
 from bot.core.actions import Action, Capabilities
 from bot.core.errors import ConcordError, DeliveryError, StoreUnavailable
 from bot.engine.host import AdapterHost
@@ -99,6 +103,11 @@ class TelegramAdapter:
             self.moderators_name,
         )
         self.me: User | None = None
+        self.webhook: WebhookServer | None = None
+        # One process of a deployment sends for the bot token (its rate limits are the
+        # token's) and one polls or sets the webhook: leases named by the bot's id.
+        self.sender_lease = f"telegram:{_bot_id(settings.token)}"
+        self.ingress = f"{self.sender_lease}:ingress"
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
         # httpx logs every request URL at INFO, and the URL holds the token.
@@ -144,17 +153,62 @@ class TelegramAdapter:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
         log.info("telegram ready as @%s", me.username)
-        await self._prepare()
-        self.host.ready(PLATFORM)
-        await self._poll()
-
-    async def _prepare(self) -> None:
-        """Polling needs no webhook (pending updates are kept); then command menus."""
-        try:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-        except TelegramError as exc:
-            log.warning("telegram: could not remove a webhook: %s", exc)
         await self.publish_commands()
+        self.host.ready(PLATFORM)
+        if self.settings.webhook is not None:
+            await self._serve_webhook(self.settings.webhook)
+        else:
+            await self._poll_updates()
+
+    async def _poll_updates(self) -> None:
+        """One process of a deployment polls at a time (Telegram answers a second
+        getUpdates with 409 Conflict); it resumes from the offset in the store.
+        Polling needs no webhook (pending updates are kept)."""
+        while True:
+            await self.host.hold_lease(self.ingress)
+            log.info("telegram: this process polls for updates")
+            try:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+            except TelegramError as exc:
+                log.warning("telegram: could not remove a webhook: %s", exc)
+            await self._poll()
+            log.info("telegram: another process polls for updates now")
+
+    async def _serve_webhook(self, hook: Webhook) -> None:
+        """Take POSTed updates; the process holding the ingress lease tells Telegram
+        where to post them (keeping those that wait)."""
+        self.webhook = WebhookServer(hook, self._take_posted)
+        await self.webhook.start()
+        try:
+            while True:
+                await self.host.hold_lease(self.ingress)
+                backoff = 1.0
+                while not await self._set_webhook(hook):
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _MAX_BACKOFF)
+                await self.host.lease_lost(self.ingress)
+        finally:
+            await self.webhook.stop()
+
+    async def _set_webhook(self, hook: Webhook) -> bool:
+        try:
+            await self.bot.set_webhook(
+                hook.url,
+                secret_token=hook.secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
+        except TelegramError as exc:
+            log.warning("telegram: setWebhook failed (%s); retrying", exc)
+            return False
+        return True
+
+    async def _take_posted(self, update: dict[str, Any]) -> None:
+        """One POSTed update, through the poller's path; returns once committed."""
+        try:
+            await self._hand_in([update], 0, wait_out_outage=False)
+        except _HandInFailed as exc:
+            raise NotTakenIn(str(exc)) from exc
 
     async def publish_commands(self) -> None:
         """The command menu in every enabled language Telegram can name (two letters),
@@ -184,11 +238,12 @@ class TelegramAdapter:
     # Receiving -------------------------------------------------------------------
 
     async def _poll(self) -> None:
+        """Poll while this process holds the ingress lease."""
         saved = self.host.platform_record(OFFSET)
         offset = int(saved) if saved else 0
         timeout = self.settings.poll_timeout
         backoff = 1.0
-        while True:
+        while self.host.holds_lease(self.ingress):
             try:
                 raw = await self._fetch(offset, timeout)
                 if raw:
@@ -224,7 +279,7 @@ class TelegramAdapter:
             return []
         return result
 
-    async def _hand_in(self, raw: list[Any], offset: int) -> int:
+    async def _hand_in(self, raw: list[Any], offset: int, wait_out_outage: bool = True) -> int:
         """Translate a batch and hand it in: one member's events in order, different
         members concurrently. Returns the offset after the batch."""
         me = await self._connect()
@@ -255,18 +310,19 @@ class TelegramAdapter:
             for one in incoming:
                 chains[one.user_id].append(one)
         results = await asyncio.gather(
-            *(self._chain(chain) for chain in chains.values()), return_exceptions=True
+            *(self._chain(chain, wait_out_outage) for chain in chains.values()),
+            return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             raise _HandInFailed(f"handing in failed: {failures[0]!r}")
         return offset
 
-    async def _chain(self, chain: list[Incoming]) -> None:
+    async def _chain(self, chain: list[Incoming], wait_out_outage: bool) -> None:
         for incoming in chain:
-            await self._hand_in_one(incoming)
+            await self._hand_in_one(incoming, wait_out_outage)
 
-    async def _hand_in_one(self, incoming: Incoming) -> None:
+    async def _hand_in_one(self, incoming: Incoming, wait_out_outage: bool = True) -> None:
         event = incoming.event
         if incoming.join_chat is not None and event is not None:
             key = (incoming.join_chat, incoming.user_id)
@@ -274,7 +330,7 @@ class TelegramAdapter:
             if previous is not None and abs(previous - incoming.joined_at) < 120:
                 return  # the same join, reported both as chat_member and as a message
         if event is not None:
-            await self.host.handle(event)
+            await self.host.handle(event, wait_out_outage=wait_out_outage)
         if incoming.join_chat is not None:
             self._joins[(incoming.join_chat, incoming.user_id)] = incoming.joined_at
             while len(self._joins) > 10_000:
@@ -305,6 +361,12 @@ class TelegramAdapter:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
+
+
+def _bot_id(token: str) -> str:
+    """The bot's public id (the token's part before ``:``), never its secret part."""
+    head = token.partition(":")[0]
+    return head if head.isdigit() else hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class _HandInFailed(Exception):

@@ -17,9 +17,17 @@ that holds it. Example::
         poll_timeout: 30                  # seconds a getUpdates long poll waits (1-60)
         base_url: https://api.telegram.org/bot  # the Bot API; a local Bot API server
                                           #   or a test stand-in goes here
+        webhook:                          # updates POSTed by Telegram instead of polling
+          listen: 127.0.0.1:8443          # where this process's endpoint listens
+          path: /telegram
+          secret_token_env: CONCORD_TELEGRAM_WEBHOOK_SECRET  # checked on every request
+          url: https://public.example/telegram  # the public address Telegram posts to
 
 Every key but ``token_env`` is optional; the values above are the defaults where
-there is one (``restrict_until_acknowledged`` defaults to false).
+there is one (``restrict_until_acknowledged`` defaults to false). Without ``webhook``
+Concord polls (getUpdates); with it, each process listens on ``listen`` (behind a load
+balancer any process may receive any update) and answers Telegram only once the update
+is committed.
 """
 
 from __future__ import annotations
@@ -54,6 +62,37 @@ _USER: dict[str, Any] = {
     ]
 }
 
+
+_LISTEN = r"^\s*\[?[0-9A-Za-z_.:-]+\]?:[0-9]{1,5}\s*$"
+WEBHOOK = Section(
+    "Updates POSTed by Telegram to this process instead of polling.",
+    (
+        custom(
+            "listen",
+            "host:port this process's endpoint listens on (loopback by default).",
+            {"type": "string", "pattern": _LISTEN},
+            default="127.0.0.1:8443",
+        ),
+        custom(
+            "path",
+            "The endpoint's path.",
+            {"type": "string", "pattern": r"^/[^\s?#]*$"},
+            default="/telegram",
+        ),
+        custom(
+            "secret_token_env",
+            "The environment variable that holds the webhook's secret token.",
+            ENV_VARIABLE,
+            required=True,
+        ),
+        custom(
+            "url",
+            "The public HTTPS address Telegram posts updates to.",
+            {"type": "string", "pattern": r"^https://"},
+            required=True,
+        ),
+    ),
+)
 
 SPEC = Section(
     "The Telegram platform.",
@@ -120,12 +159,27 @@ SPEC = Section(
             low=1,
             high=60,
         ),
+        Field("webhook", "section", WEBHOOK.description, section=WEBHOOK),
     ),
 )
 KEYS = SPEC.keys
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Telegram ids fit in 52 bits; anything larger is a typo.
 _MAX_ID = 2**52
+# What Telegram accepts as a webhook's secret token.
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where this process takes Telegram's POSTed updates, and the secret they carry."""
+
+    host: str
+    port: int
+    path: str
+    secret_token_env: str
+    url: str
+    secret: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -141,6 +195,7 @@ class TelegramSettings:
     channels: tuple[tuple[str, int], ...] = ()
     base_url: str = DEFAULT_BASE_URL
     poll_timeout: int = 30
+    webhook: Webhook | None = None
 
     def channel_chat(self, name: str) -> int | None:
         """The chat id of a neutral channel name, or of a channel given by its id."""
@@ -189,7 +244,34 @@ def parse(section: PlatformSection, check_only: bool = False) -> TelegramSetting
         channels=_channels(doc, (*base, "channels"), data.get("channels", {})),
         base_url=base_url.rstrip("/"),
         poll_timeout=SPEC.read(doc, base, data, "poll_timeout"),
+        webhook=_webhook(doc, (*base, "webhook"), data.get("webhook"), check_only),
     )
+
+
+def _webhook(doc: YamlDocument, path: KeyPath, value: Any, check_only: bool) -> Webhook | None:
+    if value is None:
+        return None
+    data = WEBHOOK.check(doc, path, value)
+    listen = v.text(doc, (*path, "listen"), data.get("listen", WEBHOOK.default("listen")))
+    host, _, port = listen.strip().rpartition(":")
+    if not re.fullmatch(_LISTEN, listen) or not host or not 0 < int(port) < 65536:
+        raise doc.error((*path, "listen"), "expected host:port, such as 127.0.0.1:8443")
+    route = v.text(doc, (*path, "path"), data.get("path", WEBHOOK.default("path")))
+    if not route.startswith("/") or any(c in route for c in " ?#"):
+        raise doc.error((*path, "path"), "expected a path such as /telegram")
+    url = v.text(doc, (*path, "url"), data["url"])
+    if not url.startswith("https://"):
+        raise doc.error((*path, "url"), "Telegram posts only to an https:// address")
+    env = v.text(doc, (*path, "secret_token_env"), data["secret_token_env"])
+    if not _ENV_NAME.fullmatch(env):
+        raise doc.error((*path, "secret_token_env"), "expected the name of an environment variable")
+    secret = "" if check_only else os.environ.get(env, "").strip()
+    if not check_only and not _SECRET.fullmatch(secret):
+        raise doc.error(
+            (*path, "secret_token_env"),
+            f"environment variable {env} must hold 1-256 characters: letters, digits, _ or -",
+        )
+    return Webhook(host.strip("[] "), int(port), route, env, url, secret)
 
 
 def _id(doc: YamlDocument, path: KeyPath, value: Any) -> int:

@@ -3,6 +3,12 @@
 Every action is in the outbox (committed with the event that caused it) before it is
 delivered; a failure leaves it there, and later actions wait behind it so a member
 never reads replies out of order.
+
+On a store several processes share, a platform whose adapter names a
+``sender_lease`` (Telegram: its limits are the bot token's) is delivered by one
+process at a time, the one holding that lease (``bot.engine.leases``): it paces every
+message of the token, and the others leave their actions in the outbox for it. It
+looks for them every ``SENDER_LOOKS`` seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Protocol
 from bot.core.actions import Action, Capabilities, action_platform
 from bot.core.clock import Clock
 from bot.core.errors import DeliveryError, StoreUnavailable, Undeliverable
+from bot.engine.leases import Leases
 from bot.engine.observe import NoObserver, Observer
 from bot.engine.outage import Outage
 from bot.store.protocol import DeliveryStore
@@ -24,6 +31,7 @@ from bot.store.types import OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS_ON_BUG = 3
+SENDER_LOOKS = 0.2
 
 
 class Adapter(Protocol):
@@ -42,7 +50,11 @@ class Adapter(Protocol):
         (a Matrix transaction id, a Discord nonce) sends it, so an action delivered just
         before a crash is not shown twice. Keys start again in a new database: a platform
         that remembers keys longer puts its per-database tag (``host.database_tag``)
-        before it."""
+        before it.
+
+        An adapter may also name ``sender_lease`` (a str): the scope of its platform's
+        rate limits, such as its bot token; on a shared store one process at a time
+        delivers for it (see the module's docstring)."""
         ...
 
 
@@ -70,11 +82,24 @@ class Outbox:
         self._marks_flush_scheduled = False
         self.observer: Observer = NoObserver()
         self.outage = outage or Outage()
+        self.leases = Leases(store, shared=shared)
+        self.leases.taken.append(lambda name: self._wakeup.set())
+        self._senders: dict[str, str] = {}  # platform -> the lease of its one sender
 
     def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
         self.adapters[adapter.platform] = adapter
         if not ready:
             self._not_ready.add(adapter.platform)
+        scope = getattr(adapter, "sender_lease", None)
+        if self.shared and isinstance(scope, str):
+            self._senders[adapter.platform] = f"send:{scope}"
+            self.leases.holds(self._senders[adapter.platform])  # asked for from now on
+
+    def _sends(self, platform: str) -> bool:
+        """Whether this process delivers the platform's actions now: it runs the
+        platform and, where one process sends for its rate limits, is that one."""
+        lease = self._senders.get(platform)
+        return platform in self.adapters and (lease is None or self.leases.holds(lease))
 
     def platform_ready(self, platform: str) -> None:
         """The platform's adapter can deliver now: what waited for it goes out at once
@@ -110,8 +135,8 @@ class Outbox:
         for item in items:
             platform = action_platform(item.action)
             adapter = self.adapters.get(platform)
-            if adapter is None and self.shared:
-                store.release(item.id)  # another process runs that platform
+            if self.shared and not self._sends(platform):
+                store.release(item.id)  # another process runs that platform, or sends
                 continue
             if adapter is None:
                 # Nothing here can ever deliver it (a mentor on a platform that is not
@@ -196,15 +221,18 @@ class Outbox:
 
     def _served(self) -> set[str] | None:
         """On a shared store, only the platforms this process delivers to."""
-        return set(self.adapters) if self.shared else None
+        return {p for p in self.adapters if self._sends(p)} if self.shared else None
 
     async def retry_forever(self, every: timedelta = timedelta(seconds=15)) -> None:
         """Keep retrying undelivered actions while a platform is failing; deliver at
         once when a platform becomes ready."""
         while True:
+            wait = every.total_seconds()
+            if any(self.leases.holds(lease) for lease in self._senders.values()):
+                wait = min(wait, SENDER_LOOKS)  # the others' actions wait for this one
             # asyncio.timeout, not wait_for (see Engine.run_timers).
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(every.total_seconds()):
+                async with asyncio.timeout(wait):
                     await self._wakeup.wait()
             self._wakeup.clear()  # a platform ready during the flush wakes it again
             while self._backlog or self.shared:

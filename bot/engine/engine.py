@@ -111,12 +111,13 @@ class Engine:
         self.observer = observer
         self.outbox.observer = observer
 
-    async def handle(self, event: Event, *, timer_id: int | None = None) -> bool:
-        """Handle one event; False when it was a re-delivery and was ignored."""
+    async def handle(self, event: Event, *, timer_id: int | None = None, wait: bool = True) -> bool:
+        """Handle one event; False if a re-delivery (ignored). Not ``wait``: outages raise."""
         started = time.perf_counter()
         outcome = "failed"
         try:
-            handled = await self._handle_until_stored(event, timer_id)
+            run = self._handle_until_stored if wait else self._handle
+            handled = await run(event, timer_id)
             outcome = "handled" if handled else "duplicate"
             return handled
         finally:

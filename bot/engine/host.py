@@ -78,10 +78,27 @@ class AdapterHost:
         platform's own "slow down"): counted for operators' metrics."""
         self.engine.observer.rate_limit_waited(platform, seconds)
 
-    async def handle(self, event: Event) -> bool:
+    async def handle(self, event: Event, *, wait_out_outage: bool = True) -> bool:
         """Hand in one event; it is committed (and its replies delivered) on return.
-        False means it was a re-delivery and was ignored."""
-        return await self.engine.handle(event)
+        False means it was a re-delivery and was ignored. A database that went away is
+        waited out, unless ``wait_out_outage`` is False: then ``StoreUnavailable``
+        is raised, for a platform that sends the event again (a webhook's 5xx)."""
+        return await self.engine.handle(event, wait=wait_out_outage)
+
+    def holds_lease(self, name: str) -> bool:
+        """Whether this process holds the role ``name`` (one process of a deployment
+        at a time: the Telegram poller, say), asking for it if it did not. Always
+        True on a store no other process shares. See bot/engine/leases.py."""
+        return self.engine.outbox.leases.holds(name)
+
+    async def hold_lease(self, name: str) -> None:
+        """Return once this process holds the role ``name``."""
+        await self.engine.outbox.leases.hold(name)
+
+    async def lease_lost(self, name: str) -> None:
+        """Return once this process no longer holds the role ``name`` (another may
+        take it): stop acting in it."""
+        await self.engine.outbox.leases.lost(name)
 
     def platform_record(self, name: str) -> str | None:
         """A record of the adapter's own about no one member, kept in the Concord

@@ -9,6 +9,7 @@ anywhere in it leaves nothing of the turn. Nothing is sealed: nothing is at rest
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
@@ -37,6 +38,7 @@ class MemoryStore:
         self._t = Tables()
         self.cases = MemoryCases(lambda: self._t)
         self.links = MemoryLinks(lambda: self._t)
+        self._leases: dict[str, tuple[str, float]] = {}  # name -> (holder, expires at)
 
     def claim_member(self, community: str, member: str) -> bool:
         return True
@@ -46,6 +48,22 @@ class MemoryStore:
 
     def release(self, outbox_id: int) -> None:
         """Nothing to release: no other process delivers from this store."""
+
+    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
+        now = time.time()
+        taken = self._leases.get(name)
+        if taken is not None and taken[0] != holder and taken[1] >= now:
+            return False
+        self._leases[name] = (holder, now + seconds)
+        return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        if self._leases.get(name, ("", 0.0))[0] == holder:
+            del self._leases[name]
+
+    def lease_holder(self, name: str) -> str | None:
+        taken = self._leases.get(name)
+        return taken[0] if taken is not None and taken[1] >= time.time() else None
 
     # Reads --------------------------------------------------------------------------
 

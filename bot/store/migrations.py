@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,13 @@ def _m8_compact_inbox(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE inbox_keys RENAME TO inbox")
 
 
+def _m10_leases(db: sqlite_utils.Database) -> None:
+    """Leases: roles one process of a deployment holds at a time (a poller, a sender);
+    on SQLite one process holds them all, and the table stays as good as empty."""
+    for statement in LEASES_SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -173,6 +181,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (6, _m6_health_counts),
     (7, _m7_links),
     (8, _m8_compact_inbox),
+    (10, _m10_leases),
 ]
 
 

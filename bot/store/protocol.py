@@ -51,6 +51,21 @@ class DeliveryStore(Protocol):
         """Undeliverable: set aside without its text, with the reason, and counted."""
         ...
 
+    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take the lease ``name`` for ``seconds`` (by the database's clock) when it is
+        free, expired or ``holder``'s already (then it is renewed): True when
+        ``holder`` holds it now. ``bot.engine.leases`` keeps them."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """``holder`` lets the lease go (another may take it at once); nothing when
+        someone else holds it."""
+        ...
+
+    def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease ``name`` now (None when free or expired)."""
+        ...
+
 
 class Store(DeliveryStore, Protocol):
     """One turn in, its actions out: the contract of every backend."""

@@ -18,7 +18,7 @@ from typing import Any
 from bot.core.actions import action_from_json
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
-from bot.store import outbox
+from bot.store import lease_sql, outbox
 from bot.store.case_sql import run_write
 from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
@@ -44,6 +44,8 @@ class SqlStore:
 
     # The column that keeps rows without an id of their own in insertion order.
     ROW_ORDER = "rowid"
+    # The database's clock, in seconds since 1970 (leases expire by it).
+    NOW = "((julianday('now') - 2440587.5) * 86400.0)"
     shared = False  # one process writes to it
     SET_TIMER = SET_TIMER
     _conn: Connection
@@ -294,6 +296,17 @@ class SqlStore:
 
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute(_SET_CURSOR, (name, position))
+
+    # Leases: see bot.store.lease_sql -------------------------------------------------
+
+    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
+        return lease_sql.hold(self._conn, self.NOW, name, holder, seconds)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        lease_sql.release(self._conn, name, holder)
+
+    def lease_holder(self, name: str) -> str | None:
+        return lease_sql.holder(self._conn, self.NOW, name)
 
     def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
         """An adapter's record about one member (their direct room, the ids of messages

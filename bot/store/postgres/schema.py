@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from bot.core.errors import StoreError
+from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 
 OWNER = "concord"
@@ -101,6 +102,8 @@ _M7_LINKS = LINKS_SCHEMA
 # SQLite's migration 8 stores its inbox without a rowid beside the event id; here the
 # table and the index of its key are as they were: nothing to change but the number.
 _M8_COMPACT_INBOX: tuple[str, ...] = ()
+# Leases of the roles one process holds at a time: the same statements as SQLite's.
+_M10_LEASES = LEASES_SCHEMA
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -111,6 +114,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (6, _M6_HEALTH_COUNTS),
     (7, _M7_LINKS),
     (8, _M8_COMPACT_INBOX),
+    (10, _M10_LEASES),
 ]
 LATEST = MIGRATIONS[-1][0]
 

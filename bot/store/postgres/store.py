@@ -37,6 +37,7 @@ class PostgresStore(SqlStore):
     SQLite store."""
 
     ROW_ORDER = "seq"
+    NOW = "extract(epoch from clock_timestamp())::float8"
     durable = False
     shared = True
     # Atomic even when two processes set the same timer at once (SQLite's REPLACE).
