@@ -108,7 +108,7 @@ class ConcordProcess:
 def concord_run(config: Path, database: str, *extra: str) -> list[str]:
     """The command line of ``concord run`` (through tests/scaled_concord.py)."""
     return [sys.executable, "-m", "tests.scaled_concord", "run", str(config), "--db", database,
-            *extra]  # fmt: skip
+            *extra, *(["--log-level", "debug"] if os.environ.get("CHAOS_DEBUG") else [])]  # fmt: skip
 
 
 def process_env(**values: str) -> dict[str, str]:
