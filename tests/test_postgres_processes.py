@@ -334,3 +334,15 @@ def test_two_processes_opening_cases_at_once_never_share_a_number(
     other.join()
     assert isinstance(results[0], Conflict)  # the turn runs again and takes number 2
     assert second.cases.peek_numbers(C, "report") == (2, 2)
+
+
+def test_counting_the_backlog_claims_nothing(
+    two_stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """Operators' backlog figure, read by a process that does not deliver those rows,
+    leaves them to the one that does (the one sender of a bot token)."""
+    first, second = two_stores
+    for item in first.apply(a_turn("e1", "one", "two")) or []:
+        first.release(item.id)  # left for the process that sends
+    assert second.waiting() == {"test": 2}
+    assert [i.action.text for i in first.pending_outbox()] == ["one", "two"]  # type: ignore[union-attr]

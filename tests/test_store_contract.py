@@ -792,3 +792,12 @@ def test_a_lease_is_one_holders_until_let_go_or_expired(backend: Backend) -> Non
     assert store.lease_holder("send:telegram") is None
     assert store.hold_lease("send:telegram", "first", 30)
     assert not store.hold_lease("send:telegram", "second", 30)
+
+
+def test_the_backlog_is_counted_per_platform(backend: Backend) -> None:
+    store = backend.store
+    assert store.waiting() == {}
+    items = store.apply(a_turn("e1")) or []
+    assert store.waiting() == {"telegram": 2}
+    store.mark_sent(items[0].id, NOW)
+    assert store.waiting() == {"telegram": 1}

@@ -25,7 +25,7 @@ from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
 from tests.postgres_server import Cluster, free_port, own_cluster
 from tests.telegram_standin import BotApiStandIn
-from tests.test_telegram import FAST, TOKEN, catalog_start, write_config
+from tests.test_telegram import FAST, TOKEN, catalog_start, settings_error, write_config
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'"),
@@ -180,3 +180,34 @@ async def test_an_update_the_store_cannot_take_is_answered_5xx_and_taken_when_se
             answers.append(await post(hook, update))
         replies = [s.text for s in standin.to(5001)]
         assert replies and len(replies) == len(set(replies))
+
+
+def test_webhook_settings_are_validated(
+    tmp_path: Path, standin: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = {"listen": "127.0.0.1:8443", "secret_token_env": SECRET_ENV, "url": URL}
+    settings = parse(write_config(tmp_path, standin, webhook=hook).platforms["telegram"])
+    assert settings.webhook is not None
+    assert (settings.webhook.host, settings.webhook.port, settings.webhook.path) == (
+        "127.0.0.1",
+        8443,
+        "/telegram",
+    )
+    assert settings.webhook.secret == SECRET and SECRET not in repr(settings)
+    for wrong, key in [
+        ({**hook, "url": "http://public.example/telegram"}, "url"),
+        ({**hook, "listen": "8443"}, "listen"),
+        ({**hook, "listen": "127.0.0.1:99999"}, "listen"),
+        ({**hook, "path": "telegram"}, "path"),
+        ({k: v for k, v in hook.items() if k != "url"}, "webhook"),
+        ({**hook, "colour": "blue"}, "colour"),
+    ]:
+        assert settings_error(tmp_path, standin, webhook=wrong).key.endswith(key), wrong
+    monkeypatch.setenv(SECRET_ENV, "not a valid secret!")
+    error = settings_error(tmp_path, standin, webhook=hook)
+    assert error.key.endswith("secret_token_env") and SECRET_ENV in error.message
+    assert "not a valid secret" not in error.message  # the secret is never shown
+    monkeypatch.delenv(SECRET_ENV)
+    config = write_config(tmp_path, standin, webhook=hook)
+    checked = parse(config.platforms["telegram"], check_only=True)  # concord check
+    assert checked.webhook is not None and checked.webhook.secret == ""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from datetime import timedelta
 from typing import Protocol
 
@@ -113,6 +112,7 @@ class Outbox:
     async def deliver_new(self, items: list[OutboxItem]) -> None:
         """An event's actions, just committed: after anything still waiting, in order."""
         try:
+            items = self._leave_to_sender(items)
             if self._backlog:
                 await self.flush()
             elif not await self._deliver(items):
@@ -123,9 +123,24 @@ class Outbox:
             self._backlog = True
             self._wakeup.set()
 
+    def _leave_to_sender(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        """Actions for a platform one process sends for go out from that process's
+        ``flush`` only, in the outbox's order (from this process's own, if it is the
+        one): released before anything is awaited, so no later action of a member is
+        free before them. The rest, to deliver here."""
+        here = []
+        for item in items:
+            if action_platform(item.action) in self._senders:
+                self.store.release(item.id)
+                self._wakeup.set()
+            else:
+                here.append(item)
+        return here
+
     def _report_backlog(self) -> None:
-        """How many actions wait, per platform (counted among the first 500)."""
-        waiting = Counter(action_platform(item.action) for item in self.store.pending_outbox())
+        """How many actions wait, per platform (counted, not claimed: on a shared store
+        what another process delivers stays its own)."""
+        waiting = self.store.waiting()
         for platform in {*self.adapters, *waiting}:
             self.observer.outbox_backlog(platform, waiting.get(platform, 0))
 
@@ -228,8 +243,9 @@ class Outbox:
         once when a platform becomes ready."""
         while True:
             wait = every.total_seconds()
-            if any(self.leases.holds(lease) for lease in self._senders.values()):
-                wait = min(wait, SENDER_LOOKS)  # the others' actions wait for this one
+            if not self._backlog and any(map(self.leases.holds, self._senders.values())):
+                # The others' actions wait for this one (after a failure, the usual pause).
+                wait = min(wait, SENDER_LOOKS)
             # asyncio.timeout, not wait_for (see Engine.run_timers).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):

@@ -92,7 +92,10 @@ class Leases:
     async def _beating(self) -> None:
         while True:
             await asyncio.sleep(self.beat)
-            self._renew(sorted(self._wanted))
+            try:
+                self._renew(sorted(self._wanted))
+            except Exception:  # a bug must not stop the beat: the leases would lapse
+                log.exception("renewing leases failed")
 
     def _renew(self, names: list[str]) -> None:
         for name in names:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
@@ -90,6 +91,9 @@ class MemoryStore:
             OutboxItem(i, row.community, action_from_json(row.action), row.attempts)
             for i, row in pending[:limit]
         ]
+
+    def waiting(self) -> dict[str, int]:
+        return dict(Counter(r.platform for r in self._t.outbox.values() if r.sent_at is None))
 
     def due_timers(self, now: datetime, limit: int = 500) -> list[TimerRow]:
         due = sorted((t.due_at, i, t) for i, t in self._t.timers.items() if t.due_at <= iso(now))

@@ -31,6 +31,11 @@ class DeliveryStore(Protocol):
         other process is delivering, now claimed by this one."""
         ...
 
+    def waiting(self) -> dict[str, int]:
+        """How many actions wait to be delivered, per platform: counted only, claiming
+        none (for operators' metrics)."""
+        ...
+
     def release(self, outbox_id: int) -> None:
         """A claimed action this process will not deliver (no adapter for its platform
         here): another process may take it."""

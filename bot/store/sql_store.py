@@ -157,6 +157,12 @@ class SqlStore:
         )
         return [OutboxItem(i, c, action_from_json(self.sealer.open(a)), n) for i, c, a, n in rows]
 
+    def waiting(self) -> dict[str, int]:
+        rows = self._conn.execute(
+            "SELECT platform, count(*) FROM outbox WHERE sent_at IS NULL GROUP BY platform"
+        )
+        return {str(platform): int(number) for platform, number in rows}
+
     def release(self, outbox_id: int) -> None:
         self._done([outbox_id])
 
