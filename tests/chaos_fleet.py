@@ -108,7 +108,7 @@ class ConcordProcess:
 def concord_run(config: Path, database: str, *extra: str) -> list[str]:
     """The command line of ``concord run`` (through tests/scaled_concord.py)."""
     return [sys.executable, "-m", "tests.scaled_concord", "run", str(config), "--db", database,
-            *extra, *(["--log-level", "debug"] if os.environ.get("CHAOS_DEBUG") else [])]  # fmt: skip
+            *extra]  # fmt: skip
 
 
 def process_env(**values: str) -> dict[str, str]:
@@ -144,8 +144,8 @@ class Chaos:
 
 @dataclass
 class Feeder:
-    """Telegram's side of the webhooks: each update POSTed to two of the processes
-    (the "delivered twice"), a failed POST sent again to its endpoint until answered
+    """Telegram's side of the webhooks: each update POSTed to ``copies`` of the
+    processes (two: the "delivered twice"), a failed POST sent again to its endpoint until answered
     200, and a member's next update only once both were answered."""
 
     session: aiohttp.ClientSession
@@ -153,6 +153,7 @@ class Feeder:
     secret: str
     path: str
     rng: random.Random
+    copies: int = 2  # processes each update is POSTed to
     answered: int = 0  # POSTs answered 200
     again: int = 0  # POSTs sent again after a failure
     refused: list[str] = field(default_factory=list)  # answers no retry fixes
@@ -161,8 +162,8 @@ class Feeder:
         await asyncio.sleep(start)
         for update in member.updates:
             await asyncio.sleep(self.rng.uniform(*pauses))
-            first, second = self.rng.sample(self.processes, 2)
-            await asyncio.gather(self.post(first, update), self.post(second, update))
+            chosen = self.rng.sample(self.processes, self.copies)
+            await asyncio.gather(*(self.post(process, update) for process in chosen))
 
     async def post(self, process: ConcordProcess, update: dict[str, Any]) -> None:
         url = f"http://127.0.0.1:{process.port}{self.path}"
@@ -191,3 +192,10 @@ async def feed(
     seconds (their updates interleave), each member's in order."""
     rng = feeder.rng
     await asyncio.gather(*(feeder.member(m, rng.uniform(0, ramp), pauses) for m in members))
+
+
+def duplicates_logged(processes: list[ConcordProcess]) -> int:
+    """Events the processes found handled already (they log each), over every start."""
+    return sum(
+        p.log.read_text("utf-8", errors="replace").count("outcome=duplicate") for p in processes
+    )

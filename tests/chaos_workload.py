@@ -23,10 +23,13 @@ from typing import Any
 import yaml
 
 from adapters.telegram.send import Limits
+from bot.core.resources import locales_dir
+from bot.i18n.catalogs import Catalogs
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "CONCORD_TEST_TELEGRAM_TOKEN"
 MODERATORS_CHAT = -1001000000099
+COMMUNITY_NAME = "Example Community"
 FIRST_USER = 100_000
 CHECKIN_AFTER = "20s"
 # Telegram's flood limits but ten times its overall 30 messages a second (as a bot with
@@ -40,6 +43,7 @@ LIMITS = Limits(messages_per_second=300.0)
 LANGUAGE_ANSWERS = ("1", "English", "Español", "Français", "Deutsch")
 AFTER_LANGUAGE = ("1", "1", "1")
 LANGUAGE_CODES = ("en", "en", "es", "fr", "de", "pt-br", None)
+LANGUAGES = ("en", "es", "fr", "de", "pt-BR")
 
 
 def code_of_conduct(folder: Path) -> Path:
@@ -71,9 +75,9 @@ def write_config(
     config = {
         "community": {
             "id": "example",
-            "name": "Example Community",
+            "name": COMMUNITY_NAME,
             "default_language": "en",
-            "languages": ["en", "es", "fr", "de", "pt-BR"],
+            "languages": list(LANGUAGES),
             "code_of_conduct": str(code_of_conduct(folder)),
         },
         "onboarding": {
@@ -169,6 +173,30 @@ class Comparison:
 
     differences: list[str] = field(default_factory=list)
     repeats: Counter[int] = field(default_factory=Counter)
+
+
+def checkin_patterns() -> list[re.Pattern[str]]:
+    """The check-in question in each language, with ``{when}`` (how long ago the
+    member came: its seconds depend on how fast the member went) left open."""
+    catalogs = Catalogs.load([locales_dir()])
+    patterns = []
+    for code in LANGUAGES:
+        template = catalogs.translator(code).gettext("checkin.question")
+        parts = re.split(r"(\{\w+\})", template)
+        fills = {"{when}": "(?P<when>.+?)", "{community}": re.escape(COMMUNITY_NAME)}
+        open_or_said = [fills.get(p, ".+?" if p.startswith("{") else re.escape(p)) for p in parts]
+        pattern = "".join(open_or_said)
+        patterns.append(re.compile(pattern, re.DOTALL))  # the choices follow
+    return patterns
+
+
+def timeless(text: str, checkins: list[re.Pattern[str]]) -> str:
+    """The text, the check-in's ``{when}`` left out."""
+    for pattern in checkins:
+        found = pattern.match(text)
+        if found:
+            return text[: found.start("when")] + "{when}" + text[found.end("when") :]
+    return text
 
 
 def compare_chat(

@@ -19,7 +19,7 @@ import contextlib
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +33,20 @@ from tests.chaos_fleet import (
     Feeder,
     TimedStandIn,
     concord_run,
+    duplicates_logged,
     feed,
     process_env,
 )
 from tests.chaos_workload import (
     LIMITS,
     TOKEN_ENV,
+    Comparison,
     Member,
-    in_arrival_order,
+    Received,
+    checkin_patterns,
+    compare_chat,
     members,
+    timeless,
     write_config,
 )
 from tests.postgres_server import free_port
@@ -54,19 +59,19 @@ pytestmark = [
 MEMBERS = 1000
 SEED = 14
 TOKEN = "123456:stand-in-token"
-SETTLE = 60.0
+SETTLE = 240.0  # seconds for what was committed to go out once every update is in
 SECRET_ENV = "CONCORD_TEST_WEBHOOK_SECRET"
 SECRET = "chaos-secret_token"
 PATH = "/telegram"
 KILLS = 3  # at least, while updates are fed
 KILL_PAUSE = (3.0, 10.0)  # seconds between kills
 RAMP = 60.0  # members start within this many seconds
-PAUSES = (0.05, 0.5)  # seconds a member takes before each update  # seconds for what is committed to go out once the last update is in
+PAUSES = (0.05, 0.5)  # seconds a member takes before each update
 
 
 @contextlib.asynccontextmanager
 async def standin_for(people: list[Member]) -> AsyncIterator[TimedStandIn]:
-    """A stand-in with Telegram's limits (LIMITS); each member has opened the private
+    """A stand-in with the flood limits of LIMITS; each member has opened the private
     chat with the bot (so it may write to them)."""
     server = TimedStandIn(TOKEN, limits=LIMITS)
     for member in people:
@@ -78,60 +83,33 @@ async def standin_for(people: list[Member]) -> AsyncIterator[TimedStandIn]:
         await server.stop()
 
 
-def sqlite_counts(path: Path) -> tuple[int, int, int]:
-    """(events in the inbox, timers waiting, outbox rows not sent)."""
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        inbox = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
-        timers = conn.execute("SELECT count(*) FROM timers").fetchone()[0]
-        unsent = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
-    return int(inbox), int(timers), int(unsent)
+QUERIES = (
+    "SELECT count(*) FROM inbox",
+    "SELECT count(*) FROM inbox WHERE event_key LIKE '%|timer:%'",
+    "SELECT count(*) FROM timers",
+    "SELECT count(*) FROM outbox",
+    "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+)
 
 
-async def until(done: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what()}"
-        await asyncio.sleep(0.5)
+@dataclass(frozen=True)
+class Counts:
+    events: int  # in the inbox: updates and timer firings
+    timers_fired: int
+    timers_waiting: int
+    outbox: int  # actions committed
+    unsent: int
 
 
-async def reference_run(folder: Path, people: list[Member], rng: random.Random) -> TimedStandIn:
-    """The same updates through one process on SQLite (polling): its stand-in."""
-    updates = in_arrival_order(people)
-    async with standin_for(people) as standin:
-        config = write_config(folder, "reference", standin.base_url)
-        database = folder / "reference.db"
-        process = ConcordProcess(
-            "reference",
-            concord_run(config, str(database)),
-            process_env(**{TOKEN_ENV: TOKEN}),
-            folder / "reference.log",
-        )
-        standin.updates.extend(updates)
-        process.start()
-        try:
-            expected_inbox = len(updates) + len(people)  # and one check-in each
-
-            def finished() -> bool:
-                assert process.alive, process.tail()
-                if not database.exists():
-                    return False
-                with contextlib.suppress(sqlite3.OperationalError):
-                    return sqlite_counts(database) == (expected_inbox, 0, 0)
-                return False
-
-            await until(finished, SETTLE, lambda: f"the reference run: {sqlite_counts(database)}")
-        finally:
-            process.stop()
-        return standin
-
-
-def postgres_counts(url: str) -> tuple[int, int, int]:
-    with psycopg.connect(url) as conn:
-        inbox = conn.execute("SELECT count(*) FROM inbox").fetchone()
-        timers = conn.execute("SELECT count(*) FROM timers").fetchone()
-        unsent = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()
-    assert inbox and timers and unsent
-    return int(inbox[0]), int(timers[0]), int(unsent[0])
+def counts(database: str) -> Counts:
+    if database.startswith("postgresql://"):
+        with psycopg.connect(database) as conn:
+            found = [conn.execute(q).fetchone() for q in QUERIES]
+    else:
+        uri = f"file:{database}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = [conn.execute(q).fetchone() for q in QUERIES]
+    return Counts(*(int(row[0]) if row else 0 for row in found))
 
 
 def held(url: str) -> str:
@@ -142,15 +120,12 @@ def held(url: str) -> str:
             "SELECT pid, classid, count(*) FROM pg_locks WHERE locktype = 'advisory'"
             " GROUP BY pid, classid"
         ).fetchall()
-        unsent = conn.execute(
-            "SELECT id, attempts, last_error FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 5"
-        ).fetchall()
-    return f"leases {leases}, advisory locks by session {locks}, unsent {unsent}"
+    return f"leases {leases}, advisory locks by session {locks}"
 
 
-def fleet(folder: Path, url: str, base_url: str, count: int) -> list[ConcordProcess]:
-    """``count`` processes on the database at ``url``, each with its webhook endpoint
-    (a config each, differing only in the port its endpoint listens on)."""
+def fleet(folder: Path, database: str, base_url: str, count: int) -> list[ConcordProcess]:
+    """``count`` processes on ``database``, each with its webhook endpoint (a config
+    each, differing only in the port its endpoint listens on)."""
     made = []
     for number in range(count):
         port = free_port()
@@ -160,24 +135,32 @@ def fleet(folder: Path, url: str, base_url: str, count: int) -> list[ConcordProc
             "secret_token_env": SECRET_ENV,
             "url": "https://concord.example.org/telegram",
         }
-        config = write_config(folder, f"process{number}", base_url, webhook=hook)
+        name = f"{folder.name}{number}"
+        config = write_config(folder, name, base_url, webhook=hook)
         env = process_env(**{TOKEN_ENV: TOKEN, SECRET_ENV: SECRET})
-        log = folder / f"process{number}.log"
-        made.append(ConcordProcess(f"process{number}", concord_run(config, url), env, log, port))
+        process = ConcordProcess(name, concord_run(config, database), env, folder / f"{name}.log")
+        process.port = port
+        made.append(process)
     return made
 
 
 @dataclass
-class ChaosRun:
+class Run:
     standin: TimedStandIn
     chaos: Chaos
     feeder: Feeder
     fed_in: float  # seconds until every update was answered 200
+    counts: Counts
+    duplicates: int  # events the processes found handled already
 
 
-async def chaos_run(folder: Path, url: str, people: list[Member], rng: random.Random) -> ChaosRun:
+async def run(folder: Path, database: str, people: list[Member], count: int, seed: int) -> Run:
+    """Every member's updates through ``count`` processes on ``database``: with more
+    than one, each update is POSTed to two and the processes are killed at random."""
+    folder.mkdir()
+    rng = random.Random(seed)
     async with standin_for(people) as standin:
-        processes = fleet(folder, url, standin.base_url, 3)
+        processes = fleet(folder, database, standin.base_url, count)
         chaos = Chaos(processes, random.Random(rng.random()))
         try:
             for process in processes:
@@ -186,34 +169,84 @@ async def chaos_run(folder: Path, url: str, people: list[Member], rng: random.Ra
                 await process.listening()
             started = time.monotonic()
             async with aiohttp.ClientSession() as session:
-                feeder = Feeder(session, processes, SECRET, PATH, random.Random(rng.random()))
-                fed = asyncio.Event()
-                killing = asyncio.create_task(chaos.run(fed, least=KILLS, pause=KILL_PAUSE))
-                try:
-                    await feed(feeder, people, RAMP, PAUSES)
-                    fed_in = time.monotonic() - started
-                    fed.set()
-                    await killing
-                finally:
-                    killing.cancel()
-            expected_inbox = sum(len(m.updates) for m in people) + len(people)
-
-            def finished() -> bool:
-                return postgres_counts(url) == (expected_inbox, 0, 0)
-
-            await until(finished, SETTLE, lambda: f"the processes: {postgres_counts(url)}; {held(url)}")
+                feeder = Feeder(session, processes, SECRET, PATH, rng, copies=min(count, 2))
+                fed_in = await _feed(feeder, chaos, people, killing=count > 1) - started
+            await _settle(database, people, processes)
         finally:
             for process in processes:
                 process.stop()
-        return ChaosRun(standin, chaos, feeder, fed_in)
+        return Run(standin, chaos, feeder, fed_in, counts(database), duplicates_logged(processes))
 
 
-async def test_small(tmp_path: Path, postgres_url: str) -> None:
-    rng = random.Random(SEED)
-    people = members(30, SEED)
+async def _feed(feeder: Feeder, chaos: Chaos, people: list[Member], killing: bool) -> float:
+    """Feed every update (killing processes meanwhile); when the last was taken in."""
+    fed = asyncio.Event()
+    kills = asyncio.create_task(chaos.run(fed, KILLS, KILL_PAUSE)) if killing else None
+    try:
+        await feed(feeder, people, RAMP, PAUSES)
+        fed_at = time.monotonic()
+        fed.set()
+        if kills is not None:
+            await kills
+        return fed_at
+    finally:
+        if kills is not None:
+            kills.cancel()
+
+
+async def _settle(database: str, people: list[Member], processes: list[ConcordProcess]) -> None:
+    """Wait until every event and check-in is in and every action went out."""
+    events = sum(len(m.updates) for m in people) + len(people)  # and one check-in each
+    deadline = time.monotonic() + SETTLE
+    while True:
+        now = counts(database)
+        if (now.events, now.timers_waiting, now.unsent) == (events, 0, 0):
+            return
+        if time.monotonic() > deadline:
+            about = held(database) if database.startswith("postgresql://") else ""
+            tails = "\n".join(f"{p.name}:\n{p.tail(15)}" for p in processes)
+            raise AssertionError(f"never finished: {now} {about}\n{tails}")
+        await asyncio.sleep(0.5)
+
+
+async def test_three_processes_killed_at_random_send_each_member_what_one_process_sends(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    people = members(MEMBERS, SEED)
     started = time.monotonic()
-    run = await chaos_run(tmp_path, postgres_url, people, rng)
-    print("chaos took", time.monotonic() - started, run.fed_in, run.chaos.killed, run.feeder)
-    for m in people[:3]:
-        print(m.chat_id, [t.text[:40] for t in run.standin.received(m.chat_id)])
-    print(run.standin.too_many[:5], len(run.standin.too_many))
+    reference_db = str(tmp_path / "reference" / "concord.db")
+    reference, shared = await asyncio.gather(
+        run(tmp_path / "reference", reference_db, people, 1, SEED),
+        run(tmp_path / "shared", postgres_url, people, 3, SEED + 1),
+    )
+    took = time.monotonic() - started
+    assert shared.feeder.refused == [] and reference.feeder.refused == []
+    assert len(shared.chaos.kill_times) >= KILLS
+
+    compared, checkins = Comparison(), checkin_patterns()
+    for member in people:
+        expected = [timeless(r.text, checkins) for r in reference.standin.received(member.chat_id)]
+        got = [
+            Received(timeless(r.text, checkins), r.at)
+            for r in shared.standin.received(member.chat_id)
+        ]
+        compare_chat(member.chat_id, expected, got, shared.chaos.kill_times, compared)
+    assert compared.differences == [], "\n".join(compared.differences[:10])
+    # Every turn committed once (its actions once), every member's check-in fired once.
+    assert shared.counts == reference.counts
+    assert shared.counts.timers_fired == len(people)
+    assert shared.standin.too_many == [], shared.standin.too_many[:5]  # no 429 at all
+    assert reference.standin.too_many == []
+
+    updates = sum(len(m.updates) for m in people)
+    print(
+        f"\n{len(people)} members, {updates} updates, {shared.counts.outbox} messages;"
+        f" {took:.0f} s in all, updates taken in by the three processes in"
+        f" {shared.fed_in:.0f} s (one process on SQLite: {reference.fed_in:.0f} s);"
+        f" {len(shared.chaos.kill_times)} kills ({', '.join(shared.chaos.killed)});"
+        f" {shared.feeder.answered - updates} POSTs answered as duplicates,"
+        f" {shared.duplicates} duplicate events suppressed by the processes,"
+        f" {shared.feeder.again} POSTs sent again after a failure;"
+        f" {sum(compared.repeats.values())} messages repeated after a kill"
+        f" (in {len(compared.repeats)} chats); 429s: {len(shared.standin.too_many)}"
+    )
