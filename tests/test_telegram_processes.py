@@ -23,6 +23,7 @@ import pytest
 
 from adapters.telegram.webhook import SECRET_HEADER
 from bot.engine.leases import BEAT_SECONDS, LEASE_SECONDS
+from tests import test_telegram as on_telegram
 from tests.postgres_server import free_port
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import TOKEN, TOKEN_ENV, write_config
@@ -41,12 +42,7 @@ SENDER = "send:telegram:123456"
 TAKEOVER = LEASE_SECONDS + 2 * BEAT_SECONDS + 10
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[BotApiStandIn]:
-    server = BotApiStandIn(TOKEN)  # Telegram's documented flood limits
-    await server.start()
-    yield server
-    await server.stop()
+standin = on_telegram.standin  # the stand-in of the Bot API, as a fixture
 
 
 @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ from bot.config.community import Config
 from bot.core.clock import ManualClock
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
+from tests import test_telegram as on_telegram
 from tests.postgres_server import Cluster, free_port, own_cluster
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import FAST, TOKEN, catalog_start, settings_error, write_config
@@ -37,12 +38,7 @@ SECRET = "a-secret_for-the-webhook"
 URL = "https://public.example/telegram"
 
 
-@pytest.fixture
-async def standin() -> AsyncIterator[BotApiStandIn]:
-    server = BotApiStandIn(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
+standin = on_telegram.standin  # the stand-in of the Bot API, as a fixture
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +78,21 @@ async def serving(
         await adapter.close()
         engine.outbox.leases.close()
         engine.services.store.close()
+
+
+@contextlib.asynccontextmanager
+async def two_processes(
+    tmp_path: Path, standin: BotApiStandIn, url: str
+) -> AsyncIterator[list[tuple[TelegramAdapter, Engine]]]:
+    """Two processes on one database, each with its endpoint; the first started is
+    the one that sends for the bot token."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                serving(webhook_config(tmp_path, standin, free_port()), url, standin)
+            )
+            for _ in range(2)
+        ]
 
 
 async def post(adapter: TelegramAdapter, update: dict[str, Any], secret: str = SECRET) -> int:
@@ -133,13 +144,8 @@ async def test_a_wrong_secret_is_refused_and_handles_nothing(
 async def test_an_update_posted_to_two_processes_is_handled_once(
     tmp_path: Path, standin: BotApiStandIn, postgres_url: str
 ) -> None:
-    first_config = webhook_config(tmp_path, standin, free_port())
-    second_config = webhook_config(tmp_path, standin, free_port())
-    async with (
-        asyncio.timeout(60),
-        serving(first_config, postgres_url, standin) as (first, _),
-        serving(second_config, postgres_url, standin) as (second, _),
-    ):
+    async with asyncio.timeout(60), two_processes(tmp_path, standin, postgres_url) as running:
+        (first, _), (second, _) = running
         ana = standin.user(5001, "Ana", language_code="es")
         update = update_of(standin, standin.say(ana, "/start welcome"))
         # Telegram sent it again (it saw no answer in time), and the load balancer
@@ -211,3 +217,28 @@ def test_webhook_settings_are_validated(
     config = write_config(tmp_path, standin, webhook=hook)
     checked = parse(config.platforms["telegram"], check_only=True)  # concord check
     assert checked.webhook is not None and checked.webhook.secret == ""
+
+
+async def test_forget_through_a_process_that_does_not_send_leaves_no_record(
+    tmp_path: Path, standin: BotApiStandIn, postgres_url: str
+) -> None:
+    """The answer to /forget goes out before what was delivered to the member is
+    erased, even from a process that leaves its other replies to the token's sender:
+    no record of the messages sent to them is kept afterwards."""
+    async with asyncio.timeout(60), two_processes(tmp_path, standin, postgres_url) as running:
+        (_, engine), (second, other) = running
+        store = engine.services.store
+        assert engine.outbox.leases.holds("send:telegram:123456")
+        assert not other.outbox.leases.holds("send:telegram:123456")
+        ana = standin.user(12, "Ana", language_code="en")
+        assert await post(second, update_of(standin, standin.say(ana, "/start welcome"))) == 200
+        await standin.wait_for(lambda: any(s.buttons for s in standin.to(12)))
+        await standin.wait_for(lambda: store.member_record("telegram", "12", "sent") is not None)
+        assert await post(second, update_of(standin, standin.say(ana, "/forget"))) == 200
+        await standin.wait_for(lambda: "erase" in str(standin.to(12)[-1].buttons))
+        count = len(standin.to(12))
+        assert await post(second, update_of(standin, standin.say(ana, "1"))) == 200
+        await standin.wait_for(lambda: len(standin.to(12)) > count)
+        await asyncio.sleep(0.5)  # anything the sender still had would be out by now
+        assert store.member_record("telegram", "12", "sent") is None
+        assert store.waiting() == {}

@@ -110,9 +110,15 @@ class Outbox:
         if self._backlog:  # also when it connects again: what waits goes now, not later
             self._wakeup.set()
 
-    async def deliver_new(self, items: list[OutboxItem]) -> None:
-        """An event's actions, just committed: after anything still waiting, in order."""
+    async def deliver_new(self, items: list[OutboxItem], at_once: bool = False) -> None:
+        """An event's actions, just committed: after anything still waiting, in order.
+        ``at_once``: delivered here and now even where one process sends for the
+        platform (the answer to ``/forget``, after which what was delivered is erased)."""
         try:
+            if at_once and self._senders:  # (without one-sender platforms, as always)
+                if not await self._deliver(items, at_once=True):
+                    self._backlog = True
+                return
             items = self._leave_to_sender(items)
             if self._backlog:
                 await self.flush()
@@ -145,13 +151,14 @@ class Outbox:
         for platform in {*self.adapters, *waiting}:
             self.observer.outbox_backlog(platform, waiting.get(platform, 0))
 
-    async def _deliver(self, items: list[OutboxItem]) -> bool:
+    async def _deliver(self, items: list[OutboxItem], at_once: bool = False) -> bool:
         """Deliver in order; stop at the first failure so order is kept on retry."""
         store = self.store
         for item in items:
             platform = action_platform(item.action)
             adapter = self.adapters.get(platform)
-            if self.shared and not self._sends(platform):
+            sends = self._sends(platform) or (at_once and adapter is not None)
+            if self.shared and not sends:
                 store.release(item.id)  # another process runs that platform, or sends
                 continue
             if adapter is None:

@@ -153,7 +153,7 @@ class Engine:
                     return False
                 if self.group_sync is not None:
                     await self.group_sync.synced()  # nothing leaves before it is on disk
-                await self.outbox.deliver_new(items)
+                await self.outbox.deliver_new(items, at_once=member_key in self._erase)
                 if member_key in self._erase:
                     self._erase.discard(member_key)
                     store.erase_delivered(event.member.platform, event.member.id)
