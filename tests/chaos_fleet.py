@@ -20,11 +20,11 @@ from typing import Any
 
 import aiohttp
 
+from adapters.telegram.webhook import SECRET_HEADER
 from tests.chaos_workload import Member, Received
 from tests.telegram_standin import BotApiStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class TimedStandIn(BotApiStandIn):
@@ -145,8 +145,8 @@ class Chaos:
 @dataclass
 class Feeder:
     """Telegram's side of the webhooks: each update POSTed to ``copies`` of the
-    processes (two: the "delivered twice"), a failed POST sent again to its endpoint until answered
-    200, and a member's next update only once both were answered."""
+    processes (two: the "delivered twice"), a failed POST sent again to its endpoint
+    until answered 200, and a member's next update only once both were answered."""
 
     session: aiohttp.ClientSession
     processes: list[ConcordProcess]
