@@ -173,7 +173,11 @@ async def run(folder: Path, database: str, people: list[Member], count: int, see
             for process in processes:
                 await process.listening()
             started = time.monotonic()
-            async with aiohttp.ClientSession() as session:
+            # As Telegram: at most 40 connections to an endpoint (its default
+            # max_connections), and a POST waits for its answer however long it takes.
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=40)
+            forever = aiohttp.ClientTimeout(total=None)
+            async with aiohttp.ClientSession(connector=connector, timeout=forever) as session:
                 feeder = Feeder(session, processes, SECRET, PATH, rng, copies=min(count, 2))
                 fed_in = await _feed(feeder, chaos, people, killing=count > 1) - started
             await _settle(database, people, processes)
