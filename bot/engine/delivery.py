@@ -1,8 +1,9 @@
 """Delivering committed actions to the platforms, in order, at least once.
 
 Every action is in the outbox (committed with the event that caused it) before it is
-delivered; a failure leaves it there, and later actions wait behind it so a member
-never reads replies out of order.
+delivered; a failure leaves it there, and later actions to the same place wait behind
+it so a member never reads replies out of order (a flush sends each place's actions in
+order, places side by side).
 
 On a store several processes share, a platform whose adapter names a
 ``sender_lease`` (Telegram: its limits are the bot token's) is delivered by one
@@ -23,6 +24,7 @@ from typing import Protocol
 from bot.core.actions import Action, Capabilities, action_platform
 from bot.core.clock import Clock
 from bot.core.errors import DeliveryError, StoreUnavailable, Undeliverable
+from bot.core.events import MemberRef, Place, PlaceKind
 from bot.engine.leases import Leases
 from bot.engine.observe import NoObserver, Observer
 from bot.engine.outage import Outage
@@ -235,15 +237,25 @@ class Outbox:
         delivered = 0
         async with self._flushing:
             while pending := self.store.pending_outbox(platforms=self._served()):
+                lanes: dict[tuple[str, object], list[OutboxItem]] = {}
                 for item in pending:
-                    if not await self._deliver([item]):
-                        self._backlog = True
-                        self._report_backlog()
-                        return delivered
-                    delivered += 1
+                    lanes.setdefault(_lane(item.action), []).append(item)
+                results = await asyncio.gather(*(self._deliver_lane(i) for i in lanes.values()))
+                delivered += sum(count for count, _ in results)
+                if not all(ok for _, ok in results):
+                    self._backlog = True
+                    self._report_backlog()
+                    return delivered
             self._backlog = False
             self._report_backlog()
         return delivered
+
+    async def _deliver_lane(self, items: list[OutboxItem]) -> tuple[int, bool]:
+        """One recipient's actions in order, up to the first failure: how many went."""
+        for count, item in enumerate(items):
+            if not await self._deliver([item]):
+                return count, False
+        return len(items), True
 
     def _served(self) -> set[str] | None:
         """On a shared store, only the platforms this process delivers to."""
@@ -280,3 +292,16 @@ async def _send(adapter: Adapter, item: OutboxItem) -> None:
         await adapter.deliver(item.action, str(item.id))
     finally:
         DELIVERING.reset(delivering)
+
+
+def _lane(action: Action) -> tuple[str, object]:
+    """Where an action goes: a member (their direct messages and what is done to them,
+    such as a role, share one lane, so a welcome never overtakes the role it announces),
+    or another place. The actions of one lane go out in the outbox's order; lanes go
+    out side by side, so a chat its rate limit holds back does not hold back others."""
+    to, member = getattr(action, "to", None), getattr(action, "member", None)
+    if isinstance(to, Place) and to.kind == PlaceKind.DIRECT:
+        return action_platform(action), ("member", to.id)
+    if isinstance(member, MemberRef):
+        return action_platform(action), ("member", member.id)
+    return action_platform(action), to or member
