@@ -31,7 +31,13 @@ def config_schema(platforms: Mapping[str, Section] | None = None) -> dict[str, A
     # One community in the file (with what only one community's file requires), or a
     # folder of them.
     alone = {
-        name: {"required": [f.name for f in section.fields if f.required_alone]}
+        name: {
+            "required": [f.name for f in section.fields if f.required_alone],
+            # Written but empty is missing, to the loader as to the schema.
+            "properties": {
+                f.name: {"not": {"type": "null"}} for f in section.fields if f.required_alone
+            },
+        }
         for name, section in (platforms or {}).items()
         if any(f.required_alone for f in section.fields)
     }
