@@ -243,14 +243,21 @@ def test_two_processes_setting_one_timer_at_once_keep_one(
     first, second = two_stores
     setting = Changes(at=NOW, timers=[(C, ScheduleTimer(ANA, "reacknowledge", NOW))])
     results: list[object] = []
-    other = threading.Thread(target=lambda: results.append(second.apply(setting)))
+
+    def set_it_too() -> None:
+        try:
+            results.append(second.apply(setting))
+        except Exception as exc:  # shown by the assertion below, not lost in a thread
+            results.append(exc)
+
+    other = threading.Thread(target=set_it_too)
     with first._transaction() as conn:
         write_timers(conn, setting, first.SET_TIMER)  # not committed yet
         other.start()
         waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
         with psycopg.connect(first.url) as watcher:
             while watcher.execute(waiting).fetchone() == (0,):
-                assert other.is_alive(), "the second commit did not wait for the first"
+                assert other.is_alive(), f"the second commit did not wait: {results}"
     other.join()
     assert results == [[]]
     [timer] = first.due_timers(NOW)

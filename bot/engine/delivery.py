@@ -90,6 +90,9 @@ class Outbox:
         self.leases = Leases(store, shared=shared)
         self.leases.taken.append(lambda name: self._wakeup.set())
         self._senders: dict[str, str] = {}  # platform -> the lease of its one sender
+        # Rows an event's own delivery holds: a flush leaves them (and what follows
+        # them to the same recipient) to it, or one action would go out twice.
+        self._in_hand: set[int] = set()
 
     def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
         self.adapters[adapter.platform] = adapter
@@ -121,13 +124,13 @@ class Outbox:
         platform (the answer to ``/forget``, after which what was delivered is erased)."""
         try:
             if at_once and self._senders:  # (without one-sender platforms, as always)
-                if not await self._deliver(items, at_once=True):
+                if not await self._deliver_in_hand(items, at_once=True):
                     self._backlog = True
                 return
             items = self._leave_to_sender(items)
             if self._backlog:
                 await self.flush()
-            elif not await self._deliver(items):
+            elif not await self._deliver_in_hand(items):
                 self._backlog = True
                 self._report_backlog()
         except StoreUnavailable:
@@ -148,6 +151,17 @@ class Outbox:
             else:
                 here.append(item)
         return here
+
+    async def _deliver_in_hand(self, items: list[OutboxItem], at_once: bool = False) -> bool:
+        """``_deliver``, with the rows marked as this delivery's until it ends."""
+        ids = {item.id for item in items}
+        self._in_hand |= ids
+        try:
+            return await self._deliver(items, at_once)
+        finally:
+            self._in_hand -= ids
+            if self._backlog:  # a flush may have left some of them behind it
+                self._wakeup.set()
 
     def _report_backlog(self) -> None:
         """How many actions wait, per platform (counted, not claimed: on a shared store
@@ -236,19 +250,34 @@ class Outbox:
         after a platform failed. Returns how many actions went out."""
         delivered = 0
         async with self._flushing:
-            while pending := self.store.pending_outbox(platforms=self._served()):
-                lanes: dict[tuple[str, object], list[OutboxItem]] = {}
-                for item in pending:
-                    lanes.setdefault(_lane(item.action), []).append(item)
+            while True:
+                lanes, left = self._lanes(self.store.pending_outbox(platforms=self._served()))
+                if not lanes:
+                    break
                 results = await asyncio.gather(*(self._deliver_lane(i) for i in lanes.values()))
                 delivered += sum(count for count, _ in results)
                 if not all(ok for _, ok in results):
                     self._backlog = True
                     self._report_backlog()
                     return delivered
-            self._backlog = False
+            # Left behind an event's own delivery: looked at again when it ends.
+            self._backlog = left
             self._report_backlog()
         return delivered
+
+    def _lanes(self, pending: list[OutboxItem]) -> tuple[dict[object, list[OutboxItem]], bool]:
+        """Pending rows by recipient, without those an event's own delivery holds and
+        anything after them to the same recipient; and whether any row was left so."""
+        lanes: dict[object, list[OutboxItem]] = {}
+        held: set[object] = set()
+        for item in pending:
+            lane = _lane(item.action)
+            if item.id in self._in_hand or lane in held:
+                held.add(lane)
+                continue
+            lanes.setdefault(lane, []).append(item)
+        left = [item for item in pending if item.id not in self._in_hand]
+        return lanes, any(_lane(item.action) in held for item in left)
 
     async def _deliver_lane(self, items: list[OutboxItem]) -> tuple[int, bool]:
         """One recipient's actions in order, up to the first failure: how many went."""
