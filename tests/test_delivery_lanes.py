@@ -13,7 +13,7 @@ from bot.core.clock import ManualClock
 from bot.core.events import MemberRef, Place, PlaceKind
 from bot.engine.delivery import Outbox
 from bot.store.postgres.store import PostgresStore
-from bot.store.protocol import DeliveryStore
+from bot.store.protocol import Store
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes, OutboxItem
 from tests.conftest import RecordingAdapter
@@ -87,7 +87,7 @@ class HeldAdapter(RecordingAdapter):
         await super().deliver(action, idempotency_key)
 
 
-def _welcome(store: DeliveryStore, key: str) -> list[OutboxItem]:
+def _welcome(store: Store, key: str) -> list[OutboxItem]:
     actions: list[Action] = [
         GrantRole(ANA, "member"),
         Say(Place.direct(ANA), f"Welcome ({key})."),
@@ -98,7 +98,7 @@ def _welcome(store: DeliveryStore, key: str) -> list[OutboxItem]:
     return items
 
 
-async def _each_once_in_order(store: DeliveryStore, shared: bool) -> None:
+async def _each_once_in_order(store: Store, shared: bool) -> None:
     """An event's own delivery under way while the retry loop flushes (another
     event's delivery failed, say): each action goes out once, in order."""
     adapter = HeldAdapter()
