@@ -945,3 +945,32 @@ def test_the_backlog_is_counted_per_platform(backend: Backend) -> None:
     assert store.waiting() == {"telegram": 2}
     store.mark_sent(items[0].id, NOW)
     assert store.waiting() == {"telegram": 1}
+
+
+def test_a_process_takes_only_the_communities_it_delivers_for(backend: Backend) -> None:
+    """A Discord process whose shards carry one community's servers never takes the
+    other community's Discord actions (it could not deliver them); other platforms'
+    actions are not filtered by community."""
+    dana = MemberRef("discord", "7", "Dana")
+    turn = Changes(
+        at=NOW,
+        event_key="e1",
+        outbox=[
+            ("north", Say(Place.direct(dana), "north")),
+            ("south", Say(Place.direct(dana), "south")),
+            ("south", Say(Place.direct(ANA), "south on telegram")),
+        ],
+    )
+    assert backend.store.apply(turn) is not None
+    store = backend.reopen()
+
+    def texts(**only: Any) -> list[str]:
+        items = store.pending_outbox(**only)
+        for item in items:  # on a shared store: free for the next look
+            store.release(item.id)
+        return [item.action.text for item in items]  # type: ignore[union-attr]
+
+    assert texts(communities={"discord": {"north"}}) == ["north", "south on telegram"]
+    assert texts(platforms={"discord"}, communities={"discord": {"south"}}) == ["south"]
+    assert texts(communities={"discord": set()}) == ["south on telegram"]
+    assert texts() == ["north", "south", "south on telegram"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -83,12 +83,18 @@ class MemoryStore:
         return sorted(c for (c, m) in self._t.profiles if m == member)
 
     def pending_outbox(
-        self, limit: int = 500, platforms: Collection[str] | None = None
+        self,
+        limit: int = 500,
+        platforms: Collection[str] | None = None,
+        communities: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxItem]:
+        only = communities or {}
         pending = [
             (i, row)
             for i, row in sorted(self._t.outbox.items())
-            if row.sent_at is None and (platforms is None or row.platform in platforms)
+            if row.sent_at is None
+            and (platforms is None or row.platform in platforms)
+            and (row.platform not in only or row.community in only[row.platform])
         ]
         return [
             OutboxItem(i, row.community, action_from_json(row.action), row.attempts)

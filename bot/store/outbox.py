@@ -1,4 +1,5 @@
-"""Actions set aside as undeliverable: recorded with their reason, counted per platform.
+"""The outbox's shared statements: which pending rows a process takes, and actions set
+aside as undeliverable, recorded with their reason, counted per platform.
 
 The outbox row keeps the reason (until set-aside rows are pruned, a week later) and no
 text; a counter per platform keeps how many there were for good. (A delivered row is
@@ -6,6 +7,8 @@ deleted when it is marked sent: see ``bot.store.sql_store``.)
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection, Mapping
 
 from bot.store.sql import Connection
 
@@ -49,3 +52,17 @@ def reasons(conn: Connection, limit: int) -> list[tuple[int, str, str]]:
         (len(UNDELIVERABLE) + 1, len(UNDELIVERABLE), UNDELIVERABLE, limit),
     )
     return [(int(i), str(p), str(r)) for i, p, r in rows]
+
+
+def pending_where(
+    platforms: Collection[str] | None, communities: Mapping[str, Collection[str]] | None
+) -> tuple[str, list[str]]:
+    """The outbox rows ``pending_outbox`` may return: a condition and its values."""
+    only, wanted = "", list(platforms or ())
+    if platforms is not None:
+        only = f" AND platform IN ({','.join('?' * len(wanted)) or 'NULL'})"
+    for platform, names in (communities or {}).items():
+        among = ",".join("?" * len(names)) or "NULL"
+        only += f" AND (platform != ? OR community IN ({among}))"
+        wanted += [platform, *names]
+    return only, wanted

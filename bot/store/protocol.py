@@ -9,7 +9,7 @@ features and housekeeping read and do besides; ``CaseStore`` reads case records
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,10 +24,14 @@ class DeliveryStore(Protocol):
     """The outbox as delivery sees it (``bot.engine.delivery.Outbox``)."""
 
     def pending_outbox(
-        self, limit: int = 500, platforms: Collection[str] | None = None
+        self,
+        limit: int = 500,
+        platforms: Collection[str] | None = None,
+        communities: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxItem]:
         """Committed actions not delivered yet, oldest first (only those for
-        ``platforms`` when given). On a store other processes share: only those no
+        ``platforms`` when given; for a platform ``communities`` names, only those of
+        the communities it gives). On a store other processes share: only those no
         other process is delivering, now claimed by this one."""
         ...
 

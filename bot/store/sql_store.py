@@ -10,7 +10,7 @@ transaction, so a crash leaves all of an event or none of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -164,12 +164,13 @@ class SqlStore:
         return int(row[0])
 
     def pending_outbox(
-        self, limit: int = 500, platforms: Collection[str] | None = None
+        self,
+        limit: int = 500,
+        platforms: Collection[str] | None = None,
+        communities: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxItem]:
         self.flush_marks()
-        only, wanted = "", list(platforms or ())
-        if platforms is not None:
-            only = f" AND platform IN ({','.join('?' * len(wanted)) or 'NULL'})"
+        only, wanted = outbox.pending_where(platforms, communities)
         rows = self._conn.execute(
             f"SELECT id, community, action, attempts FROM outbox WHERE sent_at IS NULL{only}"
             " ORDER BY id LIMIT ?",

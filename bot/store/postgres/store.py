@@ -9,7 +9,7 @@ durability that SQLite reaches by group syncs holds on its own: ``durable`` is F
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import Any
@@ -161,10 +161,13 @@ class PostgresStore(SqlStore):
         self._claims.release_rows(outbox_ids)
 
     def pending_outbox(
-        self, limit: int = 500, platforms: Collection[str] | None = None
+        self,
+        limit: int = 500,
+        platforms: Collection[str] | None = None,
+        communities: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxItem]:
         """Pending rows no other process is delivering, now claimed by this one."""
-        items = super().pending_outbox(limit, platforms)
+        items = super().pending_outbox(limit, platforms, communities)
         held = self._claims.try_rows([item.id for item in items])
         # A row just taken may have been delivered, and released, in the meantime.
         rows = self._conn.execute(
