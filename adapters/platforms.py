@@ -95,6 +95,8 @@ def check_platforms(config: Config, role: Role | None = None) -> dict[str, Any]:
     if discord is not None:  # with the servers a deployment's communities name
         guilds = [g for c in community_configs(config) for g in c.spaces.get("discord", ())]
         discord = settings["discord"] = settings_module("discord").with_guilds(discord, guilds)
+        spaces = {c.community_id: c.spaces.get("discord", ()) for c in community_configs(config)}
+        settings_module("discord").refuse_split(discord, spaces)
     if discord is not None and not role.shared_store and discord.elsewhere():
         guild = discord.elsewhere()[0]
         raise UsageError(

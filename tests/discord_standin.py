@@ -153,6 +153,10 @@ class DiscordStandIn:
         self._ids = itertools.count(5000)
         self._seq = itertools.count(1)
         self._socket: web.WebSocketResponse | None = None
+        # The connection of each shard (as Discord: a server's events go through shard
+        # (guild_id >> 22) % shard_count, direct messages through shard 0).
+        self._shards: dict[int, web.WebSocketResponse] = {}
+        self.shard_count = 1
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -307,7 +311,9 @@ class DiscordStandIn:
                     await socket.close(code=4004, message=b"Authentication failed.")
                     break
                 self.identifies.append(data)
-                await self._ready(socket)
+                shard, self.shard_count = data.get("shard") or (0, 1)
+                self._shards[shard] = socket
+                await self._ready(socket, shard)
             elif op == 6:
                 self.resumes += 1
                 await self._send(socket, "RESUMED", {})
@@ -320,28 +326,37 @@ class DiscordStandIn:
             self._notify()
         if self._socket is socket:
             self._socket = None
+        for shard in [n for n, open_socket in self._shards.items() if open_socket is socket]:
+            del self._shards[shard]
         return socket
 
-    async def _ready(self, socket: web.WebSocketResponse) -> None:
+    def _shard_of(self, guild_id: int | None) -> int:
+        return (guild_id >> 22) % self.shard_count if guild_id else 0
+
+    async def _ready(self, socket: web.WebSocketResponse, shard: int = 0) -> None:
+        guilds = [g for g in self.guild_names if self._shard_of(g) == shard]
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_names],
+            "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
             "session_id": f"session-{len(self.identifies)}",
             "resume_gateway_url": self.gateway,
             "application": {"id": str(self.application_id), "flags": 0},
         }
         await self._send(socket, "READY", ready)
-        for guild_id in self.guild_names:
+        for guild_id in guilds:
             await self._send(socket, "GUILD_CREATE", self.guild(guild_id))
 
     async def _send(self, socket: web.WebSocketResponse, name: str, data: Any) -> None:
         await socket.send_json({"op": 0, "t": name, "s": next(self._seq), "d": data})
 
     async def dispatch(self, name: str, data: dict[str, Any]) -> None:
-        """Send one gateway event to the connected bot."""
-        assert self._socket is not None, "the bot is not connected"
-        await self._send(self._socket, name, data)
+        """Send one gateway event to the connected bot (to the connection of the
+        event's server's shard, when the bot runs several)."""
+        guild = data.get("guild_id")
+        socket = self._shards.get(self._shard_of(int(guild) if guild else None), self._socket)
+        assert socket is not None, "the bot is not connected"
+        await self._send(socket, name, data)
 
     async def drop(self, code: int = 4000) -> None:
         """Close the connection as Discord does on trouble: the client resumes."""

@@ -33,6 +33,7 @@ from discord import app_commands
 from adapters.discord import slash_commands
 from adapters.discord.delivery import deliver
 from adapters.discord.events import CHOICE_PREFIX, PLATFORM, Context
+from adapters.discord.guilds import delivers_for
 from adapters.discord.in_order import InOrder
 from adapters.discord.send import Sender
 from adapters.discord.settings import DiscordSettings, with_guilds
@@ -90,6 +91,8 @@ class DiscordAdapter:
         # Roles, threads and the server's channels need the server's shard: a process
         # without one hands events in and leaves delivery to one that has it.
         self.delivers = settings.runs_guild_shard()
+        # ... and of the communities whose servers its shards carry, only theirs.
+        self.delivers_for = delivers_for(settings, host)
         self.capabilities = Capabilities(
             native_choices=True,
             # A private thread needs a parent channel known from the config (in a

@@ -290,6 +290,20 @@ def with_shard(settings: DiscordSettings, shard: str) -> DiscordSettings:
     return replace(settings, shard_ids=(n,), shard_count=total)
 
 
+def refuse_split(settings: DiscordSettings, spaces: dict[str, tuple[str, ...]]) -> None:
+    """One line (a UsageError) when this process runs the shards of some of one
+    community's servers but not all: one process delivers a community's actions
+    (``guilds.delivers_for``), and a role is granted in each of its servers."""
+    for community, named in spaces.items():
+        guilds = [int(g) for g in named if g.isdigit()]
+        if any(map(settings.runs, guilds)) and not all(map(settings.runs, guilds)):
+            shards = sorted({settings.guild_shard(g) for g in guilds})
+            raise UsageError(
+                f"Discord shards: community {community}'s servers are on shards"
+                f" {', '.join(map(str, shards))}; run them in one process (shard_ids: {shards})"
+            )
+
+
 def with_guilds(settings: DiscordSettings, guilds: tuple[str, ...]) -> DiscordSettings:
     """The settings with the servers a deployment's communities name (``spaces``)."""
     known = set(settings.served_guilds())

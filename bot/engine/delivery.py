@@ -10,6 +10,13 @@ On a store several processes share, a platform whose adapter names a
 process at a time, the one holding that lease (``bot.engine.leases``): it paces every
 message of the token, and the others leave their actions in the outbox for it. It
 looks for them every ``SENDER_LOOKS`` seconds.
+
+An adapter may also name ``delivers_for`` (a set of community ids): on a shared store
+this process delivers that platform's actions of those communities only, and leaves
+the others' to the process that can (Discord: the one whose shards carry the
+community's servers). It never takes them from the outbox, so they neither fail here
+nor hold back its own; and it looks for its own every ``SENDER_LOOKS`` seconds, since
+another process may commit them (a direct message reaches the process of shard 0).
 """
 
 from __future__ import annotations
@@ -59,7 +66,9 @@ class Adapter(Protocol):
 
         An adapter may also name ``sender_lease`` (a str): the scope of its platform's
         rate limits, such as its bot token; on a shared store one process at a time
-        delivers for it (see the module's docstring)."""
+        delivers for it (see the module's docstring). And ``delivers_for`` (a set of
+        community ids, or None for all): the communities whose actions on its platform
+        this process can deliver (see the module's docstring)."""
         ...
 
 
@@ -93,6 +102,7 @@ class Outbox:
         # Rows an event's own delivery holds: a flush leaves them (and what follows
         # them to the same recipient) to it, or one action would go out twice.
         self._in_hand: set[int] = set()
+        self._only: dict[str, frozenset[str]] = {}  # platform -> communities delivered here
 
     def add_adapter(self, adapter: Adapter, *, ready: bool = True) -> None:
         self.adapters[adapter.platform] = adapter
@@ -102,11 +112,17 @@ class Outbox:
         if self.shared and isinstance(scope, str):
             self._senders[adapter.platform] = f"send:{scope}"
             self.leases.holds(self._senders[adapter.platform])  # asked for from now on
+        communities = getattr(adapter, "delivers_for", None)
+        if self.shared and communities is not None:
+            self._only[adapter.platform] = frozenset(communities)
 
-    def _sends(self, platform: str) -> bool:
-        """Whether this process delivers the platform's actions now: it runs the
-        platform and, where one process sends for its rate limits, is that one."""
+    def _sends(self, platform: str, community: str | None = None) -> bool:
+        """Whether this process delivers the platform's actions now (of ``community``,
+        when given): it runs the platform, for that community, and, where one process
+        sends for its rate limits, is that one."""
         lease = self._senders.get(platform)
+        if community is not None and community not in self._only.get(platform, {community}):
+            return False
         return platform in self.adapters and (lease is None or self.leases.holds(lease))
 
     def platform_ready(self, platform: str) -> None:
@@ -176,7 +192,7 @@ class Outbox:
         for item in items:
             platform = action_platform(item.action)
             adapter = self.adapters.get(platform)
-            sends = self._sends(platform) or (at_once and adapter is not None)
+            sends = self._sends(platform, item.community) or (at_once and adapter is not None)
             if self.shared and not sends:
                 store.release(item.id)  # another process runs that platform, or sends
                 continue
@@ -251,7 +267,10 @@ class Outbox:
         delivered = 0
         async with self._flushing:
             while True:
-                lanes, left = self._lanes(self.store.pending_outbox(platforms=self._served()))
+                pending = self.store.pending_outbox(
+                    platforms=self._served(), communities=self._only or None
+                )
+                lanes, left = self._lanes(pending)
                 if not lanes:
                     break
                 results = await asyncio.gather(*(self._deliver_lane(i) for i in lanes.values()))
@@ -295,8 +314,11 @@ class Outbox:
         once when a platform becomes ready."""
         while True:
             wait = every.total_seconds()
-            if not self._backlog and any(map(self.leases.holds, self._senders.values())):
-                # The others' actions wait for this one (after a failure, the usual pause).
+            if not self._backlog and (
+                any(map(self.leases.holds, self._senders.values())) or self._only
+            ):
+                # The others' actions wait for this one, or other processes commit
+                # actions only this one delivers (after a failure, the usual pause).
                 wait = min(wait, SENDER_LOOKS)
             # asyncio.timeout, not wait_for (see Engine.run_timers).
             with contextlib.suppress(TimeoutError):

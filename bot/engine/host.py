@@ -47,6 +47,11 @@ class AdapterHost:
         host hands each to its own community's engine whatever this says."""
         return self.engine.community
 
+    @property
+    def communities(self) -> tuple[str, ...]:
+        """The ids of the communities this process serves (one, or a deployment's)."""
+        return tuple(self.router.engines) if self.router is not None else (self.community,)
+
     def spaces(self, platform: str) -> tuple[str, ...]:
         """The platform's spaces (guild ids, rooms, group ids, channels) the communities
         of a deployment name in their files: the adapter serves them besides its own
