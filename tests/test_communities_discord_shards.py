@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 
 from adapters.discord.adapter import DiscordAdapter, create
+from adapters.discord.guilds import delivers_for
 from adapters.platforms import Role, check_platforms
 from bot.app import build_engines
 from bot.config.community import Config, load_config
 from bot.core.clock import ManualClock
 from bot.core.errors import UsageError
 from bot.engine.delivery import DELIVERING
+from bot.engine.host import AdapterHost
 from bot.engine.routing import Router
 from tests.discord_standin import DiscordStandIn
 from tests.test_communities_discord import (
@@ -121,3 +123,25 @@ def test_a_process_carrying_part_of_one_communitys_servers_is_refused(
     with pytest.raises(UsageError, match=r"community alpha's servers are on shards 0, 1"):
         check_platforms(config, Role(discord_shard="0/2"))
     check_platforms(config, Role())  # one process running every shard: as before
+
+
+def test_a_community_without_a_server_is_delivered_by_any_discord_process(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """Its Discord actions are direct messages, which need no server's data: every
+    Discord process may deliver them (as with one process); a server's community's
+    only the process of its shard."""
+    write_deployment(tmp_path, standin, shard_count=2)
+    alpha = (tmp_path / "communities" / "alpha.yaml").read_text("utf-8")
+    gamma = alpha.replace("id: alpha", "id: gamma").replace("Alpha", "Gamma")
+    gamma = gamma.split("spaces:")[0].replace('"902"', '"903"')
+    (tmp_path / "communities" / "gamma.yaml").write_text(gamma, "utf-8")
+    config = load_config(tmp_path / "concord.yaml")
+    host = AdapterHost.of(build_engines(config, tmp_path / "db", ManualClock()))
+    served = {
+        shard: delivers_for(check_platforms(config, Role(discord_shard=shard))["discord"], host)
+        for shard in ("0/2", "1/2")
+    }
+    assert served == {"0/2": {"alpha", "gamma"}, "1/2": {"beta", "gamma"}}
+    assert delivers_for(check_platforms(config, Role())["discord"], host) is None  # every shard
+    host.engine.services.store.close()

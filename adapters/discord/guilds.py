@@ -46,17 +46,17 @@ def thread_key(thread_id: int) -> str:
 def delivers_for(settings: DiscordSettings, host: AdapterHost) -> frozenset[str] | None:
     """In a deployment whose Discord shards several processes run: the communities
     whose actions this process delivers, those whose servers its shards carry (a role
-    or a private thread needs its server's cache), and, in the process of shard 0
-    (which carries direct messages), those that name no server. ``concord run``
+    or a private thread needs its server's cache), and those that name no server
+    (direct messages only: any Discord process, as before). ``concord run``
     refuses a process that carries some of one community's servers but not all
-    (``settings.split_community``). None: every community's (one community, or every
+    (``settings.refuse_split``). None: every community's (one community, or every
     shard in this process)."""
     if not settings.many or not settings.shard_ids:
         return None
     here = set()
     for community in host.communities:
         guilds = [int(g) for g in host.spaces_of(PLATFORM, community) if g.isdigit()]
-        if any(map(settings.runs, guilds)) or (not guilds and 0 in settings.shard_ids):
+        if not guilds or any(map(settings.runs, guilds)):
             here.add(community)
     return frozenset(here)
 
