@@ -18,13 +18,13 @@ from bot.config.keys import (
     LIMITS,
     LOGGING,
     METRICS,
-    MODERATORS,
     PLATFORM_NAMES,
     PLATFORMS_SECTION,
     SPACES,
     TOP,
 )
 from bot.config.mediation import Mediation, parse_mediation
+from bot.config.moderators import Moderators, check_place_id, parse_moderators
 from bot.config.onboarding import Onboarding, parse_onboarding
 from bot.config.reports import Privacy, Reports, parse_privacy, parse_reports
 from bot.core import resources
@@ -33,12 +33,6 @@ from bot.core.yamlsource import YamlDocument, load_yaml_file, load_yaml_text
 from bot.store.postgres import is_postgres_url
 
 PLATFORMS = PLATFORM_NAMES
-
-
-@dataclass(frozen=True)
-class Moderators:
-    channel: str = "moderators"
-    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,10 +81,10 @@ class Config:
     communities: tuple[Config, ...] = ()
 
     def own_spaces(self, platform: str) -> tuple[str, ...]:
-        """This community's spaces on a platform, with its moderators' room."""
+        """This community's spaces on a platform, with its moderators' room there."""
         spaces = self.spaces.get(platform, ())
-        room = self.moderators.channel
-        return (*spaces, room) if room and room not in spaces else spaces
+        on, room = self.moderators.room_for(platform)
+        return (*spaces, room) if on == platform and room not in spaces else spaces
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -123,7 +117,8 @@ def load_folder(doc: YamlDocument, folder: Path, deployment: dict[str, Any]) -> 
     for path in community_files(doc, folder):
         community_doc = load_yaml_file(path)
         top = COMMUNITY_FILE.check(community_doc, (), community_doc.data)
-        entries.append((community_doc, community_fields(community_doc, path.parent, top)))
+        fields = community_fields(community_doc, path.parent, top, community_file=True)
+        entries.append((community_doc, fields))
     check_distinct(entries)
     communities = tuple(
         Config(source=community_doc.name, **fields, **deployment)
@@ -155,9 +150,12 @@ def one_community(config: Config, ident: str | None) -> Config:
     raise UsageError(f"--community {ident!r}: no such community in {config.source} ({ids})")
 
 
-def community_fields(doc: YamlDocument, base: Path, top: dict[str, Any]) -> dict[str, Any]:
+def community_fields(
+    doc: YamlDocument, base: Path, top: dict[str, Any], *, community_file: bool = False
+) -> dict[str, Any]:
     """What one community decides: who it is, its languages, code of conduct, onboarding,
-    moderators, mediation, reports and platform spaces."""
+    moderators, mediation, reports and platform spaces (``community_file``: in a file
+    of a deployment's folder)."""
     community = COMMUNITY.check(doc, ("community",), top["community"])
     default_language, languages = _languages(doc, community)
     return {
@@ -168,7 +166,9 @@ def community_fields(doc: YamlDocument, base: Path, top: dict[str, Any]) -> dict
         "code_of_conduct": _code_of_conduct(doc, base, community),
         "locale_dirs": tuple(_locale_dirs(doc, base, community, (default_language, *languages))),
         "onboarding": parse_onboarding(doc, top.get("onboarding") or {}),
-        "moderators": _moderators(doc, top.get("moderators") or {}),
+        "moderators": parse_moderators(
+            doc, top.get("moderators") or {}, community_file=community_file
+        ),
         "mediation": parse_mediation(doc, top.get("mediation")),
         "reports": parse_reports(doc, top.get("reports")),
         "spaces": _spaces(doc, top.get("spaces") or {}),
@@ -207,12 +207,9 @@ def _spaces(doc: YamlDocument, raw: Any) -> dict[str, tuple[str, ...]]:
         name: tuple(str(s).strip() for s in SPACES.read(doc, ("spaces",), raw, name))
         for name in raw
     }
-    for i, group in enumerate(spaces.get("telegram", ())):
-        if not group.startswith("-") or not group[1:].isdigit():
-            raise doc.error(("spaces", "telegram", i), "a Telegram group id is a negative number")
-    for i, server in enumerate(spaces.get("discord", ())):
-        if not server.isdigit():
-            raise doc.error(("spaces", "discord", i), "a Discord server id is a number")
+    for platform, places in spaces.items():
+        for i, place in enumerate(places):
+            check_place_id(doc, ("spaces", platform, i), platform, place, discord="server")
     return spaces
 
 
@@ -272,11 +269,3 @@ def _platforms(doc: YamlDocument, raw: Any) -> dict[str, PlatformSection]:
 def _path(base: Path, text: str) -> Path:
     path = Path(text).expanduser()
     return path if path.is_absolute() else base / path
-
-
-def _moderators(doc: YamlDocument, raw: Any) -> Moderators:
-    raw = MODERATORS.check(doc, ("moderators",), raw)
-    return Moderators(
-        channel=MODERATORS.read(doc, ("moderators",), raw, "channel"),
-        members=tuple(MODERATORS.read(doc, ("moderators",), raw, "members")),
-    )

@@ -68,6 +68,7 @@ class Section:
     description: str
     fields: tuple[Field, ...]
     nullable: bool = False
+    exclusive: tuple[str, ...] = ()  # a pair of keys of which one at most is written
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -84,8 +85,13 @@ class Section:
         raise KeyError(name)
 
     def check(self, doc: YamlDocument, path: KeyPath, raw: Any) -> dict[str, Any]:
-        """``raw`` as a mapping with only known keys and every required one."""
-        return v.mapping(doc, path, raw, self.keys, required=self.required)
+        """``raw`` as a mapping with only known keys, every required one, and at most
+        one of those that exclude each other."""
+        checked = v.mapping(doc, path, raw, self.keys, required=self.required)
+        written = [key for key in self.exclusive if key in checked]
+        if len(written) > 1:
+            raise doc.error((*path, written[-1]), f"write {' or '.join(self.exclusive)}, not both")
+        return checked
 
     def default(self, name: str) -> Any:
         value = self[name].default

@@ -52,9 +52,10 @@ def check_distinct(entries: list[tuple[YamlDocument, dict[str, Any]]]) -> None:
 
 def _rooms(fields: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """The places a community's notices about its members go to."""
+    moderators = fields["moderators"]
     found: list[tuple[tuple[str | int, ...], str]] = [
-        (("moderators", "channel"), fields["moderators"].channel)
-    ]
+        (("moderators", "rooms", platform), room) for platform, room in moderators.rooms
+    ] or [(("moderators", "channel"), moderators.channel)]
     onboarding = fields["onboarding"]
     if onboarding.welcome != "direct":
         found.append((("onboarding", "welcome_channel"), onboarding.welcome_channel))

@@ -115,6 +115,36 @@ MODERATORS = Section(
     ),
     nullable=True,
 )
+# Written before the platforms' list below: a community file's moderators' rooms.
+_ROOM_PLATFORMS = (
+    ("discord", "a channel id of the community's server"),
+    ("irc", "a #channel"),
+    ("matrix", "a room id or alias"),
+    ("telegram", "a group id, a negative number"),
+)
+MODERATOR_ROOMS = Section(
+    "A community on several platforms: its moderators' room on each. A notice about a"
+    " member goes to the room on the member's platform, else to the first one named.",
+    tuple(
+        Field(name, "text", f"The moderators' room on {name}: {what}.")
+        for name, what in _ROOM_PLATFORMS
+    ),
+    nullable=True,
+)
+COMMUNITY_MODERATORS = Section(
+    MODERATORS.description,
+    (
+        *MODERATORS.fields,
+        Field(
+            "rooms",
+            "section",
+            MODERATOR_ROOMS.description + " Instead of ``channel``.",
+            section=MODERATOR_ROOMS,
+        ),
+    ),
+    nullable=True,
+    exclusive=("channel", "rooms"),
+)
 LIMITS = Section(
     "Limits.",
     (
@@ -191,7 +221,12 @@ COMMUNITY_FILE = Section(
     (
         Field("community", "section", COMMUNITY.description, section=COMMUNITY, required=True),
         Field("onboarding", "section", ONBOARDING.description, section=ONBOARDING),
-        Field("moderators", "section", MODERATORS.description, section=MODERATORS),
+        Field(
+            "moderators",
+            "section",
+            COMMUNITY_MODERATORS.description,
+            section=COMMUNITY_MODERATORS,
+        ),
         Field("mediation", "section", MEDIATION.description, section=MEDIATION),
         Field("reports", "section", REPORTS.description, section=REPORTS),
         Field("spaces", "section", SPACES.description, section=SPACES),

@@ -77,6 +77,8 @@ def section_schema(section: Section, platforms: Mapping[str, Section]) -> dict[s
     }
     if section.required:
         result["required"] = list(section.required)
+    if section.exclusive:
+        result["not"] = {"required": list(section.exclusive)}
     return result
 
 

@@ -15,7 +15,8 @@ from bot.engine.turn import MODERATORS_ROOM, SESSION_SPACE, Command, Services, T
 def is_moderators_room(services: Services, place: Place) -> bool:
     """Every adapter names the moderators' room by the configured ``moderators.channel``
     (``#moderators`` on the console), whatever its id on the platform."""
-    return place.kind is PlaceKind.CHANNEL and place.id == services.config.moderators.channel
+    moderators = services.config.moderators
+    return place.kind is PlaceKind.CHANNEL and moderators.is_room(place.platform, place.id)
 
 
 def answer_place(turn: Turn, command: Command, typed_at: Place) -> Place:

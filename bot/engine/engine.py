@@ -271,8 +271,8 @@ class Engine:
             return replace(action, within=self.services.config.own_spaces(action.member.platform))
         if not isinstance(action, NotifyModerators):
             return action
-        room = Place(action.platform, PlaceKind.CHANNEL, self.services.config.moderators.channel)
-        return Say(room, action.text)
+        platform, room = self.services.config.moderators.room_for(action.platform)
+        return Say(Place(platform, PlaceKind.CHANNEL, room), action.text)
 
     def _default_translator(self) -> Translator:
         # Looked up once: negotiating the locale on every event showed in profiles.

@@ -86,12 +86,13 @@ class AdapterHost:
         return (default, *(c for c in engine.services.languages if c != default))
 
     def moderators_rooms(self) -> tuple[str, ...]:
-        """Every community's moderators' room (its configured ``moderators.channel``;
-        one for a config of one community): what is said there is for the moderators,
-        not a public channel's, and an adapter must be there to post."""
+        """Every community's moderators' rooms (``moderators.channel``, or each of its
+        ``moderators.rooms``; one for a config of one community): what is said there is
+        for the moderators, not a public channel's, and an adapter must be there to post."""
         if self.router is None:
             return (self.moderators_place,)
-        return tuple(e.services.config.moderators.channel for e in self.router.engines.values())
+        engines = self.router.engines.values()
+        return tuple(room for e in engines for room in e.services.config.moderators.all_rooms)
 
     @property
     def languages(self) -> tuple[str, ...]:

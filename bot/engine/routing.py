@@ -71,7 +71,8 @@ class Router:
         for platform, spaces in config.spaces.items():
             for space in spaces:
                 self.by_space[(platform, space)] = community
-        self.by_room[config.moderators.channel] = community
+        for room in config.moderators.all_rooms:
+            self.by_room[room] = community
         if config.onboarding.welcome != "direct":
             self.by_room[config.onboarding.welcome_channel] = community
         staff = [
