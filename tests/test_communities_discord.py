@@ -268,9 +268,9 @@ async def test_each_communitys_case_1_has_its_own_thread_in_its_own_server(
         leo = standin.person(2012, "P2012")
         await act(adapter, standin, standin.slash(leo, "pause", channel_id=beta_thread))
         alpha, beta = engines
-        paused = beta.services.store.cases.by_space("beta", "case-1")
+        paused = beta.services.store.cases.by_space("beta", "case-beta-1")
         assert paused is not None and paused.data["paused"] is True
-        untouched = alpha.services.store.cases.by_space("alpha", "case-1")
+        untouched = alpha.services.store.cases.by_space("alpha", "case-alpha-1")
         assert untouched is not None and not untouched.data.get("paused")
         assert standin.unknown == []
 

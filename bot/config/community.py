@@ -79,6 +79,8 @@ class Config:
     # A deployment of many (``communities: <folder>``): every community's config, this
     # one (the first, by file name) included. Empty for a config of one community.
     communities: tuple[Config, ...] = ()
+    # One community of a deployment's folder (whose records share a store with others').
+    of_deployment: bool = False
 
     def own_spaces(self, platform: str) -> tuple[str, ...]:
         """This community's spaces on a platform, with its moderators' room there."""
@@ -121,7 +123,7 @@ def load_folder(doc: YamlDocument, folder: Path, deployment: dict[str, Any]) -> 
         entries.append((community_doc, fields))
     check_distinct(entries)
     communities = tuple(
-        Config(source=community_doc.name, **fields, **deployment)
+        Config(source=community_doc.name, **fields, **deployment, of_deployment=True)
         for community_doc, fields in entries
     )
     return replace(communities[0], source=doc.name, communities=communities)

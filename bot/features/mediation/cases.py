@@ -280,6 +280,15 @@ def save_statement(turn: Turn, case: Case, answers: dict[str, str], shared: bool
     save(turn, case)
 
 
+def _space_id(turn: Turn, case: Case) -> str:
+    """A platform keeps one room or thread per space id, and every community of a
+    deployment has its own case 1: there the id names the community too."""
+    config = turn.services.config
+    if config.of_deployment:
+        return f"case-{config.community_id}-{case.shown}"
+    return f"case-{case.shown}"
+
+
 def start_session(turn: Turn, case: Case, fresh: dict[str, dict[str, str]]) -> None:
     """A private space where the platform has one for everybody, else a relay
     through direct messages."""
@@ -289,7 +298,7 @@ def start_session(turn: Turn, case: Case, fresh: dict[str, dict[str, str]]) -> N
     platforms = {p.platform for p in people}
     platform = people[0].platform
     if len(platforms) == 1 and turn.services.can(platform).private_spaces:
-        case.space = f"case-{case.shown}"
+        case.space = _space_id(turn, case)
         title = turn.text("mediation.space_title", case=str(case.shown))
         turn.outbox.append(OpenPrivateSpace(case.space, title, tuple(people)))
         announce(turn, case, "mediation.ground_rules")
