@@ -28,7 +28,7 @@ from bot.engine.engine import Engine
 from bot.store.postgres.store import PostgresStore
 from bot.store.turn_writes import write_timers
 from bot.store.types import Changes, TimerRow
-from tests.conftest import RecordingAdapter, joined, says
+from tests.conftest import RecordingAdapter, command, joined, says
 from tests.test_engine import ONBOARDING_ANSWERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,3 +353,34 @@ def test_counting_the_backlog_claims_nothing(
         first.release(item.id)  # left for the process that sends
     assert second.waiting() == {"test": 2}
     assert [i.action.text for i in first.pending_outbox()] == ["one", "two"]  # type: ignore[union-attr]
+
+
+async def test_what_waited_for_a_member_who_erased_their_data_never_goes_out(
+    processes: Engines, postgres_url: str, tmp_path: Path
+) -> None:
+    """Replies to Ana that another process committed and left for the sender are
+    dropped when she erases her data: the sender then sends her nothing more, and no
+    record of a message to her comes back."""
+    adapter = RecordingAdapter()
+    [engine] = processes(ManualClock(), adapter, count=1)
+    assert await engine.handle(joined("ana"))
+    waiting = PostgresStore(postgres_url, path=tmp_path / "x.db")
+    left = waiting.apply(a_turn("elsewhere", "an old question", "an old reminder")) or []
+    for item in left:
+        waiting.release(item.id)  # left for the process that sends
+    other = MemberRef("test", "bo", "Bo")
+    mentor = Changes(at=NOW, event_key="for-bo", outbox=[(C, Say(Place.direct(other), "hi Bo"))])
+    for item in waiting.apply(mentor) or []:
+        waiting.release(item.id)
+    _close_and_wait(waiting)
+    adapter.take()
+    assert await engine.handle(command("ana", "/forget"))
+    assert await engine.handle(says("ana", "1"))
+    answer = adapter.texts("ana")
+    assert answer and not any("an old" in text for text in answer)
+    sender = Outbox(engine.services.store, ManualClock(), shared=True)
+    sender.add_adapter(adapter)
+    await sender.flush()
+    assert adapter.texts("ana") == answer  # nothing more for her, ever
+    assert "hi Bo" in adapter.texts("bo")  # what waits for others still goes
+    assert engine.services.store.pending_outbox() == []

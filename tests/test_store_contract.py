@@ -974,3 +974,21 @@ def test_a_process_takes_only_the_communities_it_delivers_for(backend: Backend) 
     assert texts(platforms={"discord"}, communities={"discord": {"south"}}) == ["south"]
     assert texts(communities={"discord": set()}) == ["south on telegram"]
     assert texts() == ["north", "south", "south on telegram"]
+
+
+def test_dropped_waiting_actions_never_go_out_and_the_rest_wait_on(backend: Backend) -> None:
+    store = backend.store
+    items = store.apply(a_turn("e1", ANA, "ana")) or []
+    store.apply(a_turn("e2", BOB, "bob"))
+    for item in items:
+        store.release(item.id)  # left for another process to send (a shared store)
+
+    def to_ana(action: object) -> bool:
+        return isinstance(action, Say) and action.to == Place.direct(ANA)
+
+    kept = items[1].id
+    assert store.drop_waiting("telegram", to_ana, keep=[kept]) == 1
+    assert store.drop_waiting("matrix", to_ana) == 0  # another platform's: untouched
+    left = backend.reopen().pending_outbox()
+    assert [i.action.text for i in left] == ["ana 2", "bob 1", "bob 2"]  # type: ignore[union-attr]
+    assert "ana 1" not in " ".join(backend.stored_actions())

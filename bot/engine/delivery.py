@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Protocol
 
-from bot.core.actions import Action, Capabilities, action_platform
+from bot.core.actions import Action, Ask, Capabilities, Say, action_platform
 from bot.core.clock import Clock
 from bot.core.errors import DeliveryError, StoreUnavailable, Undeliverable
 from bot.core.events import MemberRef, Place, PlaceKind
@@ -153,6 +153,20 @@ class Outbox:
             # Committed, so not lost: the retry loop delivers it once the database is back.
             self._backlog = True
             self._wakeup.set()
+
+    def drop_replies_to(self, member: MemberRef, keep: list[OutboxItem]) -> None:
+        """Before ``/forget`` is answered: what still waits to be said to the member in
+        direct messages (for this process's retry, or another process's sender) never
+        goes out; it would come after the answer that all is erased, and leave a record
+        of itself behind. Not what is done to them (a role, a restriction lifted)."""
+        direct = Place.direct(member)
+
+        def to_them(action: Action) -> bool:
+            return isinstance(action, Say | Ask) and action.to == direct
+
+        kept = [item.id for item in keep]
+        if self.store.drop_waiting(member.platform, to_them, kept):
+            log.info("replies waiting for a member who erased their data were dropped")
 
     def _leave_to_sender(self, items: list[OutboxItem]) -> list[OutboxItem]:
         """Actions for a platform one process sends for go out from that process's

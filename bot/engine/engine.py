@@ -170,6 +170,8 @@ class Engine:
                     return False
                 if self.group_sync is not None:
                     await self.group_sync.synced()  # nothing leaves before it is on disk
+                if member_key in self._erase:
+                    self.outbox.drop_replies_to(event.member, keep=items)
                 await self.outbox.deliver_new(items, at_once=member_key in self._erase)
                 if member_key in self._erase:
                     self._erase.discard(member_key)

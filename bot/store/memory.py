@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.core.actions import action_from_json, action_platform, action_to_json
+from bot.core.actions import Action, action_from_json, action_platform, action_to_json
 from bot.core.events import MemberRef
 from bot.store.memory_cases import MemoryCases, apply_case_write, purge_cases
 from bot.store.memory_links import MemoryLinks, apply_link_write, forget_links, prune_link_codes
@@ -49,6 +49,21 @@ class MemoryStore:
 
     def release(self, outbox_id: int) -> None:
         """Nothing to release: no other process delivers from this store."""
+
+    def drop_waiting(
+        self, platform: str, unwanted: Callable[[Action], bool], keep: Collection[int] = ()
+    ) -> int:
+        dropped = [
+            row_id
+            for row_id, row in self._t.outbox.items()
+            if row.sent_at is None
+            and row.platform == platform
+            and row_id not in keep
+            and unwanted(action_from_json(row.action))
+        ]
+        for row_id in dropped:
+            del self._t.outbox[row_id]
+        return len(dropped)
 
     def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
         now = time.time()

@@ -66,3 +66,18 @@ def pending_where(
         only += f" AND (platform != ? OR community IN ({among}))"
         wanted += [platform, *names]
     return only, wanted
+
+
+def waiting_rows(conn: Connection, platform: str) -> list[tuple[int, str]]:
+    """Every row waiting for ``platform``: (id, stored action)."""
+    rows = conn.execute(
+        "SELECT id, action FROM outbox WHERE sent_at IS NULL AND platform = ?", (platform,)
+    )
+    return [(int(row_id), str(action)) for row_id, action in rows.fetchall()]
+
+
+def drop(conn: Connection, outbox_ids: list[int]) -> None:
+    """Waiting rows removed: never delivered (one being sent just now goes, and its
+    mark then finds no row)."""
+    for row_id in outbox_ids:
+        conn.execute("DELETE FROM outbox WHERE id = ? AND sent_at IS NULL", (row_id,))

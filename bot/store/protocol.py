@@ -9,10 +9,11 @@ features and housekeeping read and do besides; ``CaseStore`` reads case records
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.core.actions import Action
 from bot.core.events import MemberRef
 from bot.store.cases import Case, CaseText
 from bot.store.links import LinkStore
@@ -43,6 +44,14 @@ class DeliveryStore(Protocol):
     def release(self, outbox_id: int) -> None:
         """A claimed action this process will not deliver (no adapter for its platform
         here): another process may take it."""
+        ...
+
+    def drop_waiting(
+        self, platform: str, unwanted: Callable[[Action], bool], keep: Collection[int] = ()
+    ) -> int:
+        """Actions waiting for ``platform`` that ``unwanted`` picks (but those in
+        ``keep``) never go out: removed, whichever process would have delivered them
+        (one already being sent goes). How many; for ``/forget``."""
         ...
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:

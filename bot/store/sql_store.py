@@ -10,12 +10,12 @@ transaction, so a crash leaves all of an event or none of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
-from bot.core.actions import action_from_json
+from bot.core.actions import Action, action_from_json
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
 from bot.store import lease_sql, outbox
@@ -187,6 +187,18 @@ class SqlStore:
     def release(self, outbox_id: int) -> None:
         self._done([outbox_id])
 
+    def drop_waiting(
+        self, platform: str, unwanted: Callable[[Action], bool], keep: Collection[int] = ()
+    ) -> int:
+        self.flush_marks()
+        rows = outbox.waiting_rows(self._conn, platform)
+        opened = ((row_id, action_from_json(self.sealer.open(a))) for row_id, a in rows)
+        dropped = [row_id for row_id, action in opened if row_id not in keep and unwanted(action)]
+        with self._transaction() as conn:
+            outbox.drop(conn, dropped)
+        self._done(dropped)
+        return len(dropped)
+
     def next_timer_due(self) -> datetime | None:
         row = self._conn.execute("SELECT min(due_at) FROM timers").fetchone()
         return _parse(row[0]) if row and row[0] else None
@@ -351,9 +363,8 @@ class SqlStore:
 
     def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget``: the reply telling the member is delivered (delivered rows
-        are gone at once); now no set-aside row stays either (its reason may name
-        them), no adapter record of that reply (a message id kept under their id), and
-        no old copy of them in the backend's files."""
+        are gone at once); now no set-aside row stays either (its reason may name them),
+        no adapter record of that reply, no old copy of them in the backend's files."""
         self.flush_marks()
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
         self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
