@@ -851,6 +851,26 @@ async def test_an_action_delivered_again_is_shown_once(
     assert all(len(s.payload["nonce"]) <= 25 for s in standin.sent if "nonce" in s.payload)
 
 
+async def test_a_private_command_typed_as_text_in_a_channel_is_taken_back(
+    tmp_path: Path, standin: DiscordStandIn
+) -> None:
+    """Eve's client sent "/report" as a plain message in #general (no slash command
+    picked): the line is removed there, nothing is answered in the channel, and the
+    report goes on in her direct messages. Other talk that starts with a slash is talk."""
+    config = write_config(tmp_path, standin)
+    standin.manage_messages = True
+    async with asyncio.timeout(40), running(config, tmp_path / "db", standin) as (adapter, engine):
+        eve = standin.user(2031, "Eve")
+        typed = await standin.say(eve, "/report", GENERAL)
+        await standin.wait_for(lambda: standin.members_deleted == {typed})
+        question = catalog(engine, "en", "report.kind")
+        await standin.wait_for(lambda: any(question in t for t in standin.texts_to_user(2031)))
+        assert standin.to(GENERAL) == []
+        before = len(standin.sent)
+        await act(adapter, standin, standin.say(eve, "/shrug at this", GENERAL))
+        assert standin.members_deleted == {typed} and standin.sent[before:] == []
+
+
 async def test_a_members_message_is_removed_only_with_manage_messages(
     tmp_path: Path, standin: DiscordStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:

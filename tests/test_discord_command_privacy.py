@@ -1,6 +1,6 @@
 """Privileged commands on Discord: the scenario of tests/command_privacy.py run through
-discord.py against the loopback stand-in, as slash commands everywhere and as typed
-text (which the adapter takes as a command only in direct messages), in a direct
+discord.py against the loopback stand-in, once as slash commands and once as typed text
+(a plain message a client sent without picking the slash command), in a direct
 message, a community channel, the moderators' channel and a channel the community did
 not configure."""
 
@@ -80,17 +80,23 @@ def write_config(tmp_path: Path, standin: DiscordStandIn) -> Config:
 
 
 class DiscordDriver:
-    """Members on Discord; what the stand-in saw the bot do, as Heard. A command runs
-    as a slash command and, where typed text is a command (a direct message) or could
-    be mistaken for one (a channel), as typed text too."""
+    """Members on Discord; what the stand-in saw the bot do, as Heard. The scenario's
+    commands run as slash commands (``slash``), or as typed text (a member whose client
+    sent ``/word`` as a plain message: a command of Concord's, in a channel too)."""
 
     def __init__(
-        self, standin: DiscordStandIn, engine: Engine, host: CountingHost, users: dict[str, Any]
+        self,
+        standin: DiscordStandIn,
+        engine: Engine,
+        host: CountingHost,
+        users: dict[str, Any],
+        slash: bool = True,
     ) -> None:
         self.standin = standin
         self.engine = engine
         self.host = host
         self.users = users
+        self.slashes = slash
 
     async def join(self, who: str) -> None:
         await self.step(self.standin.join(self.users[who]))
@@ -98,11 +104,10 @@ class DiscordDriver:
     async def type(self, who: str, place: str, text: str) -> list[Heard]:
         channel = CHANNELS.get(place)
         text = self.named(text)
-        heard = await self.typed(who, place, channel, text)
-        if text in PROBED:  # the scenario's own steps are typed once
+        if self.slashes and text in PROBED:  # the scenario's own steps are typed
             name, _, words = text[1:].partition(" ")
-            heard += await self.slash(who, place, channel, name, words or None)
-        return heard
+            return await self.slash(who, place, channel, name, words or None)
+        return await self.typed(who, place, channel, text)
 
     @staticmethod
     def named(text: str) -> str:
@@ -159,8 +164,9 @@ class DiscordDriver:
 PROBED = {DiscordDriver.named(line) for p in PROBES for line in (p.line, p.twin) if line}
 
 
+@pytest.mark.parametrize("slash", [True, False], ids=["slash", "typed"])
 async def test_every_command_by_every_role_in_every_place(
-    tmp_path: Path, standin: DiscordStandIn
+    tmp_path: Path, standin: DiscordStandIn, slash: bool
 ) -> None:
     config = write_config(tmp_path, standin)
     names = {"imp": "kai"}  # a member who took a moderator's name
@@ -175,7 +181,9 @@ async def test_every_command_by_every_role_in_every_place(
         running(config, tmp_path / "db", standin) as (adapter, engine),
     ):
         assert isinstance(adapter.host, CountingHost)
-        await check_command_privacy(DiscordDriver(standin, engine, adapter.host, users))
+        await check_command_privacy(DiscordDriver(standin, engine, adapter.host, users, slash))
+        # Each way was taken: interactions answered, or typed lines taken back.
+        assert len(standin.callbacks) > 100 if slash else len(standin.members_deleted) > 50
         assert standin.unknown == []
 
 

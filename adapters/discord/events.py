@@ -4,7 +4,9 @@ A member joining the served server becomes ``MemberJoined`` (its place is the
 welcome or system channel), leaving becomes ``MemberLeft``; a message in a direct
 message, a private space or a channel of the served server becomes ``TextSaid``
 (or ``CommandRun`` for ``/word ...`` typed in a direct message or private space,
-which Discord sends as text when no slash command matches); a slash command
+which Discord sends as text when no slash command matches, and in a channel where
+the word is one of Concord's commands: the core then answers a private one in direct
+messages and removes the line, as on the other platforms); a slash command
 becomes ``CommandRun`` with the interaction's locale; a pressed button becomes
 ``ChoiceMade``. Everything else (bots, other servers, system messages) is ignored.
 """
@@ -177,14 +179,15 @@ class Context:
         event_id = str(message.id)
         space = self.guilds.space(guild_id)
         match = _COMMAND.match(text.strip())
-        if match and place.kind is not PlaceKind.CHANNEL:
+        name = match.group(1).lower() if match else ""
+        if match and (place.kind is not PlaceKind.CHANNEL or self.host.is_command(name)):
             return CommandRun(
                 event_id,
                 self.host.community,
                 member,
                 roles=roles,
                 place=place,
-                name=match.group(1).lower(),
+                name=name,
                 args=tuple((match.group(2) or "").split()),
                 space=space,
             )

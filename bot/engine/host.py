@@ -208,6 +208,12 @@ class AdapterHost:
         found = (e.services.config.onboarding.role for e in engines)
         return tuple(dict.fromkeys(role for role in found if role is not None))
 
+    def is_command(self, name: str) -> bool:
+        """Whether ``/name`` names one of Concord's commands (in English or in a
+        language a community speaks): what a platform with commands of its own (Discord)
+        takes as one when it is typed as text in a channel."""
+        return name in self.engine.commands or name in self.engine.command_aliases
+
     def commands(self, languages: tuple[str, ...] | None = None) -> list[CommandInfo]:
         """Every command with help, described in ``languages`` (by default every
         language of every community; a platform's menus are per language, not per
