@@ -493,3 +493,21 @@ async def test_an_action_is_delivered_knowing_its_own_communitys_spaces(
     assert seen and (GROUP_B,) in seen and (GROUP_A,) in seen
     assert seen.index((GROUP_B,)) < seen.index((GROUP_A,))
     assert host.spaces_of("telegram") == ()  # nothing is being delivered now
+
+
+async def test_an_adapters_own_notice_speaks_the_language_of_the_members_community(
+    host: AdapterHost, engines: list[Engine]
+) -> None:
+    """A notice an adapter writes itself (Matrix: "I could not read your message") is
+    in the language of the community of the room it goes to, else of the member's one
+    community: never the first community's for everyone."""
+    from adapters.matrix.undecryptable import NOTICE
+
+    await join(host, "bo", GROUP_B)  # Beta speaks Spanish
+    await join(host, "ana", GROUP_A)
+    spanish = engines[1].services.catalogs.translator("es").gettext(NOTICE)
+    english = engines[0].services.catalogs.translator("en").gettext(NOTICE)
+    assert spanish != english
+    assert host.member_text(ref("bo"), NOTICE) == spanish  # in direct messages
+    assert host.member_text(ref("ana"), NOTICE) == english
+    assert host.member_text(ref("ana"), NOTICE, space=GROUP_B) == spanish  # Beta's room

@@ -377,7 +377,8 @@ class MatrixAdapter:
             try:
                 async with self.lock:
                     member = MemberRef(PLATFORM, event.sender)
-                    await self.sender.send_text(room_id, notice(self.host, member))
+                    text = notice(self.host, member, self.rooms, room_id)
+                    await self.sender.send_text(room_id, text)
             except (DeliveryError, Undeliverable) as exc:
                 log.warning("%s", exc)
 

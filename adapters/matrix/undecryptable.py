@@ -16,7 +16,8 @@ from typing import Any
 from nio import MegolmEvent  # type: ignore[import-untyped]
 from nio.exceptions import EncryptionError  # type: ignore[import-untyped]
 
-from bot.core.events import MemberRef
+from adapters.matrix.rooms import Rooms
+from bot.core.events import MemberRef, PlaceKind
 from bot.engine.host import AdapterHost
 from bot.i18n import N_
 
@@ -78,7 +79,10 @@ class Undecryptable:
         return True
 
 
-def notice(host: AdapterHost, member: MemberRef) -> str:
-    """The notice in the member's language when the catalogs have it."""
-    text = host.member_text(member, NOTICE)
+def notice(host: AdapterHost, member: MemberRef, rooms: Rooms | None, room_id: str) -> str:
+    """The notice in the member's language (in the community of the room, or else
+    their own) when the catalogs have it."""
+    place = rooms.place_for(room_id, member.id) if rooms is not None else None
+    space = place.id if place is not None and place.kind is PlaceKind.CHANNEL else ""
+    text = host.member_text(member, NOTICE, space=space)
     return NOTICE_EN if text == NOTICE else text

@@ -272,8 +272,20 @@ class AdapterHost:
         """A catalog text for adapter-level notices (for example a deep-link button)."""
         return self.engine.services.catalogs.translator(locale).format(message, **values)
 
-    def member_text(self, member: MemberRef, message: str, **values: str) -> str:
+    def member_text(self, member: MemberRef, message: str, space: str = "", **values: str) -> str:
         """A catalog text for an adapter-level notice to one member, in the language
         the engine speaks with them (their choice, else their platform's, else the
-        community default), decided as for every other message to them."""
-        return self.text(locale_of(self.engine.services, member.key), message, **values)
+        community default), decided as for every other message to them: in the
+        community of ``space`` (the place the notice goes to), else the member's only
+        community."""
+        engine = self.engine
+        if self.router is not None:
+            found = self.router.community_of_space(member.platform, space) if space else None
+            belongs = self.router.communities_of(member.key)
+            if found is None and len(belongs) == 1:
+                found = self.router.engines[belongs[0]]
+            engine = found or engine
+        services = engine.services
+        return services.catalogs.translator(locale_of(services, member.key)).format(
+            message, **values
+        )
