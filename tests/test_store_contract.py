@@ -487,12 +487,12 @@ async def test_whole_conversations_read_the_same_on_every_store(
 MOD = MemberRef("telegram", "99", "Mo")
 
 
-def _a_case(store: Any, kind: str, opener: MemberRef, other: MemberRef) -> Case:
-    case_id, number = store.cases.peek_numbers(C, kind)
-    _commit(store, f"claim-{case_id}", ClaimCaseNumbers(C, kind, case_id, number))
+def _a_case(store: Any, kind: str, opener: MemberRef, other: MemberRef, community: str = C) -> Case:
+    case_id, number = store.cases.peek_numbers(community, kind)
+    _commit(store, f"claim-{case_id}", ClaimCaseNumbers(community, kind, case_id, number))
     return Case(
         case_id,
-        C,
+        community,
         kind,
         "screening",
         opener.key,
@@ -641,6 +641,36 @@ def test_erasure_in_case_records_is_exact(backend: Backend, keep_open: bool) -> 
         (BOB.key, "1234 and 123"),
     ]
     assert cases.invitations_since(C, NOW, requester=BOB.key) == 0
+
+
+def test_erasure_in_one_community_leaves_anothers_cases_as_they_are(backend: Backend) -> None:
+    """Ana erases her data in one community; her report, statements and name in the
+    other's cases stay theirs (each community keeps its own records)."""
+    store: Any = backend.store
+    mine = _a_case(store, "report", ANA, BOB)
+    mine.status = "closed"
+    _commit(store, "e0", save_case(mine, NOW))
+    theirs = _a_case(store, "report", ANA, BOB, community="other")
+    theirs.status = "closed"
+    _commit(
+        store,
+        "e1",
+        save_case(theirs, NOW),
+        store.cases.add_text(mine.id, ANA.key, "report", "said here", False, NOW),
+        store.cases.add_text(theirs.id, ANA.key, "report", "said there", False, NOW),
+        add_audit(theirs.id, ANA.key, "reported", "by 12", NOW),
+        add_audit(mine.id, ANA.key, "reported", "by 12", NOW),
+    )
+    _commit(store, "e2", forget_member(C, ANA.key, True))
+    cases = backend.reopen().cases  # type: ignore[attr-defined]
+    assert cases.texts(mine.id) == [] and cases.load(C, mine.id).opened_by == ERASED
+    assert [(t.author, t.text) for t in cases.texts(theirs.id)] == [(ANA.key, "said there")]
+    kept = cases.load("other", theirs.id)
+    assert kept.opened_by == ANA.key and kept.member(ANA.key) is not None
+    assert [(actor, detail) for _, actor, _, detail in cases.audit(theirs.id)] == [
+        (ANA.key, "by 12")
+    ]
+    assert [(actor, detail) for _, actor, _, detail in cases.audit(mine.id)] == [(ERASED, ERASED)]
 
 
 def test_retention_keeps_finished_cases_as_counts_only(backend: Backend) -> None:

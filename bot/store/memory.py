@@ -356,9 +356,14 @@ def _forget(tables: Tables, forget: ForgetMember) -> None:
             subject=ERASED if a.subject == key else a.subject,
             detail=ERASED if mentions(a.detail, member_id) else a.detail,
         )
+        if a.community == community
+        else a
         for a in tables.audit
     ]
-    tables.profiles = {k: p.replace(f'"{key}"', f'"{ERASED}"') for k, p in tables.profiles.items()}
+    tables.profiles = {
+        k: p.replace(f'"{key}"', f'"{ERASED}"') if k[0] == community else p
+        for k, p in tables.profiles.items()
+    }
     tables.outbox = {i: r for i, r in tables.outbox.items() if r.sent_at is None}
     tables.member_records = {
         k: v for k, v in tables.member_records.items() if k[:2] != (platform, member_id)

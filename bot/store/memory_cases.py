@@ -215,19 +215,23 @@ def forget_in_cases(tables: Tables, forget: ForgetMember) -> None:
     tables.blocks = {
         k: at for k, at in tables.blocks.items() if not (k[0] == community and key in k[1:])
     }
-    reported = {c.row.id for c in tables.cases.values() if (key, "reporter") in _roles(c)}
-    still_open = {c.row.id for c in tables.cases.values() if c.row.status not in CLOSED_STATUSES}
+    # Only the cases of the community they erased their data in: others keep theirs.
+    here = {i for i, c in tables.cases.items() if c.row.community == community}
+    reported = {i for i in here if (key, "reporter") in _roles(tables.cases[i])}
+    still_open = {i for i in here if tables.cases[i].row.status not in CLOSED_STATUSES}
     tables.case_texts = {
-        i: replace(t, author=ERASED if t.author == key else t.author)
+        i: replace(t, author=ERASED if t.author == key and t.case_id in here else t.author)
         for i, t in tables.case_texts.items()
         if not (
-            (t.author == key or t.case_id in reported)
+            t.case_id in here
+            and (t.author == key or t.case_id in reported)
             and not (forget.keep_open_cases and t.case_id in still_open)
         )
     }
     alias = f"{ERASED}:{uuid.uuid4().hex[:8]}"
     nobody = '{"platform": "", "id": "", "name": ""}'
-    for case_id, stored in list(tables.cases.items()):
+    for case_id in here:
+        stored = tables.cases[case_id]
         row = stored.row
         members = tuple(
             (alias, nobody, role, state) if member == key else (member, ref, role, state)
@@ -246,6 +250,8 @@ def forget_in_cases(tables: Tables, forget: ForgetMember) -> None:
             actor=ERASED if a.actor == key else a.actor,
             detail=ERASED if mentions(a.detail, member_id) else a.detail,
         )
+        if a.case_id in here
+        else a
         for i, a in tables.case_audit.items()
     }
 

@@ -26,7 +26,7 @@ def forget_member(community: str, key: str, keep_open_cases: bool) -> ForgetMemb
 
 def forget_member_sql(conn: Connection, forget: ForgetMember) -> None:
     """``forget_member`` inside the turn's transaction."""
-    community, key, keep_open_cases = forget.community, forget.key, forget.keep_open_cases
+    community, key = forget.community, forget.key
     platform, _, member_id = key.partition(":")
     for table in ("profiles", "conversations", "acknowledgements"):
         conn.execute(f"DELETE FROM {table} WHERE community = ? AND member = ?", (community, key))
@@ -43,39 +43,65 @@ def forget_member_sql(conn: Connection, forget: ForgetMember) -> None:
         "DELETE FROM blocks WHERE community = ? AND (requester = ? OR target = ?)",
         (community, key, key),
     )
-    marks = ",".join("?" * len(CLOSED_STATUSES))
-    open_cases = f"SELECT id FROM cases WHERE status NOT IN ({marks})"
-    # Their texts: written under their key, or under a report alias of theirs.
-    theirs = (
-        "(author = ? OR case_id IN (SELECT case_id FROM case_members"
-        " WHERE member = ? AND role = 'reporter'))"
-    )
-    if keep_open_cases:
-        conn.execute(
-            f"DELETE FROM case_texts WHERE {theirs} AND case_id NOT IN ({open_cases})",
-            (key, key, *CLOSED_STATUSES),
-        )
-    else:
-        conn.execute(f"DELETE FROM case_texts WHERE {theirs}", (key, key))
-    conn.execute("UPDATE case_texts SET author = ? WHERE author = ?", (ERASED, key))
+    _forget_in_cases(conn, forget)
     conn.execute(
-        "UPDATE case_members SET member = ?, member_ref = ? WHERE member = ?",
-        (f"{ERASED}:{uuid.uuid4().hex[:8]}", '{"platform": "", "id": "", "name": ""}', key),
+        "UPDATE audit SET actor = ? WHERE actor = ? AND community = ?", (ERASED, key, community)
     )
-    conn.execute("UPDATE cases SET opened_by = ? WHERE opened_by = ?", (ERASED, key))
-    conn.execute("UPDATE cases SET mediator = ? WHERE mediator = ?", (ERASED, key))
-    conn.execute("UPDATE audit SET actor = ? WHERE actor = ?", (ERASED, key))
-    conn.execute("UPDATE audit SET subject = ? WHERE subject = ?", (ERASED, key))
-    _erase_mentions(conn, "audit", member_id)
     conn.execute(
-        "UPDATE profiles SET profile = replace(profile, ?, ?) WHERE profile LIKE ?",
-        (f'"{key}"', f'"{ERASED}"', f'%"{key}"%'),
+        "UPDATE audit SET subject = ? WHERE subject = ? AND community = ?",
+        (ERASED, key, community),
     )
-    conn.execute("UPDATE case_audit SET actor = ? WHERE actor = ?", (ERASED, key))
-    _erase_mentions(conn, "case_audit", member_id)
+    _erase_mentions(conn, "audit", "community = ?", community, member_id)
+    conn.execute(
+        "UPDATE profiles SET profile = replace(profile, ?, ?)"
+        " WHERE community = ? AND profile LIKE ?",
+        (f'"{key}"', f'"{ERASED}"', community, f'%"{key}"%'),
+    )
     conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
     conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
     forget_links_sql(conn, community, key)
+
+
+def _forget_in_cases(conn: Connection, forget: ForgetMember) -> None:
+    """Their texts (written under their key, or under a report alias of theirs) and
+    their identity in the case records of the community they erased their data in:
+    other communities' cases keep theirs."""
+    community, key = forget.community, forget.key
+    marks = ",".join("?" * len(CLOSED_STATUSES))
+    here = "case_id IN (SELECT id FROM cases WHERE community = ?)"
+    open_cases = f"SELECT id FROM cases WHERE status NOT IN ({marks})"
+    theirs = (
+        f"{here} AND (author = ? OR case_id IN (SELECT case_id FROM case_members"
+        " WHERE member = ? AND role = 'reporter'))"
+    )
+    if forget.keep_open_cases:
+        conn.execute(
+            f"DELETE FROM case_texts WHERE {theirs} AND case_id NOT IN ({open_cases})",
+            (community, key, key, *CLOSED_STATUSES),
+        )
+    else:
+        conn.execute(f"DELETE FROM case_texts WHERE {theirs}", (community, key, key))
+    conn.execute(
+        f"UPDATE case_texts SET author = ? WHERE author = ? AND {here}", (ERASED, key, community)
+    )
+    conn.execute(
+        f"UPDATE case_members SET member = ?, member_ref = ? WHERE member = ? AND {here}",
+        (
+            f"{ERASED}:{uuid.uuid4().hex[:8]}",
+            '{"platform": "", "id": "", "name": ""}',
+            key,
+            community,
+        ),
+    )
+    for column in ("opened_by", "mediator"):
+        conn.execute(
+            f"UPDATE cases SET {column} = ? WHERE {column} = ? AND community = ?",
+            (ERASED, key, community),
+        )
+    conn.execute(
+        f"UPDATE case_audit SET actor = ? WHERE actor = ? AND {here}", (ERASED, key, community)
+    )
+    _erase_mentions(conn, "case_audit", here, community, forget.key.partition(":")[2])
 
 
 def mentions(text: str, member_id: str) -> bool:
@@ -86,13 +112,16 @@ def mentions(text: str, member_id: str) -> bool:
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
-def _erase_mentions(conn: Connection, table: str, member_id: str) -> None:
+def _erase_mentions(
+    conn: Connection, table: str, within: str, community: str, member_id: str
+) -> None:
     """Audit details that name the member (a list of parties, a reason naming them)
-    are blanked; details that only look alike stay."""
+    are blanked, in the rows ``within`` picks for ``community``; details that only
+    look alike stay."""
     rows = conn.execute(
-        f"SELECT id, detail FROM {table} WHERE lower(detail) LIKE '%' || lower(?) || '%'"
-        " ESCAPE '\\'",
-        (like_escaped(member_id),),
+        f"SELECT id, detail FROM {table} WHERE {within}"
+        " AND lower(detail) LIKE '%' || lower(?) || '%' ESCAPE '\\'",
+        (community, like_escaped(member_id)),
     ).fetchall()
     found = [(ERASED, row_id) for row_id, detail in rows if mentions(detail, member_id)]
     conn.executemany(f"UPDATE {table} SET detail = ? WHERE id = ?", found)
