@@ -156,3 +156,23 @@ async def test_onboarding_by_typing_in_every_language(
 
 def _isolated(text: str, code: str) -> str:
     return f"{FSI}{text}{PDI}" if is_rtl(code) else text
+
+
+def test_every_command_description_fits_a_platform_menu_uncut(
+    config: Config, tmp_path: Path
+) -> None:
+    """Discord takes at most 100 characters per command description (Telegram 256):
+    a longer translation would be cut mid-sentence in the member's menu."""
+    from bot.engine.host import AdapterHost
+
+    engine = new_engine(config, tmp_path / "menus.db", ManualClock(), RecordingAdapter())
+    try:
+        long = [
+            (code, info.name, len(text))
+            for info in AdapterHost(engine).commands()
+            for code, text in info.descriptions.items()
+            if len(text) > 100
+        ]
+        assert long == []
+    finally:
+        engine.services.store.close()
