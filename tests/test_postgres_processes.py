@@ -23,6 +23,7 @@ from bot.config.community import Config
 from bot.core.actions import Say, ScheduleTimer
 from bot.core.clock import ManualClock
 from bot.core.events import Event, MemberRef, Place
+from bot.engine import timers
 from bot.engine.delivery import Outbox
 from bot.engine.engine import Engine
 from bot.store.postgres.store import PostgresStore
@@ -384,3 +385,25 @@ async def test_what_waited_for_a_member_who_erased_their_data_never_goes_out(
     assert adapter.texts("ana") == answer  # nothing more for her, ever
     assert "hi Bo" in adapter.texts("bo")  # what waits for others still goes
     assert engine.services.store.pending_outbox() == []
+
+
+def test_the_days_housekeeping_runs_in_one_process(
+    processes: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes both due for the day's retention purge: one does it, the other
+    finds it done; once the day's lease is over (a second here), it is done again."""
+    monkeypatch.setattr(timers, "HOUSEKEEPING_HOURS", 1 / 3600, raising=False)
+    clock = ManualClock()
+    first, second = processes(clock, RecordingAdapter())
+    store = first.services.store
+    stale = Changes(at=clock.now() - timedelta(days=400), conversations={(C, "test:old"): {}})
+    store.apply(stale)
+    first.housekeeping()
+    assert store.load_conversation(C, "test:old") is None  # purged
+    store.apply(stale)  # (as if it had been there all along)
+    second.housekeeping()
+    assert store.load_conversation(C, "test:old") is not None  # not done twice that day
+    time.sleep(1.5)  # the lease lapses by the database's clock
+    clock.advance(timedelta(days=1))
+    second.housekeeping()
+    assert store.load_conversation(C, "test:old") is None

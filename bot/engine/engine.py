@@ -71,7 +71,7 @@ class Engine:
         if peers is None:
             self.outage = Outage()
             self.outbox = Outbox(store, services.clock, shared=store.shared, outage=self.outage)
-            self.timers = Timers(store, services.clock, self.outage)
+            self.timers = Timers(store, services.clock, self.outage, self.outbox.leases.holder)
         else:
             self.outage, self.outbox, self.timers = peers.outage, peers.outbox, peers.timers
         self.timers.add(self)

@@ -3,7 +3,8 @@
 The store holds every community's timers; each fires as an event of its own
 community, handled by that community's engine (a deployment of many communities
 runs this loop once, not once per community). Housekeeping (the retention purge,
-pruning delivered messages) runs once a day here too.
+pruning delivered messages) runs once a day here too: on a store several processes
+share, in the one process that takes that day's lease first.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from bot.engine.outage import Outage
 from bot.store.protocol import ServiceStore
 
 log = logging.getLogger(__name__)
+HOUSEKEEPING = "housekeeping"
+# The day's housekeeping belongs to the process that took this lease; shorter than a
+# day, so whichever process comes first the next day takes it again.
+HOUSEKEEPING_HOURS = 20
 
 
 class Community(Protocol):
@@ -37,8 +42,11 @@ class Community(Protocol):
 
 
 class Timers:
-    def __init__(self, store: ServiceStore, clock: Clock, outage: Outage) -> None:
+    def __init__(
+        self, store: ServiceStore, clock: Clock, outage: Outage, holder: str = "this process"
+    ) -> None:
         self.store = store
+        self.holder = holder  # this process, by the name its leases are held under
         self.clock = clock
         self.outage = outage
         self.engines: dict[str, Community] = {}
@@ -102,6 +110,11 @@ class Timers:
         messages, once a day."""
         now = self.clock.now()
         removed = 0
+        hours = HOUSEKEEPING_HOURS * 3600
+        if self.store.shared and not self.store.hold_lease(HOUSEKEEPING, self.holder, hours):
+            log.info("housekeeping: done today by another process")
+            self.next_housekeeping = now + timedelta(days=1)
+            return 0
         for engine in self.engines.values():
             days = engine.retention_days
             if days is None:
