@@ -19,6 +19,7 @@ import sqlite_utils
 from bot.core.errors import StoreError
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
+from bot.store.checkpoints import Checkpointer
 from bot.store.group_sync import fsync_path
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
@@ -51,6 +52,11 @@ class SQLiteStore(SqlStore):
             self.db.execute("PRAGMA busy_timeout = 5000")
             self.db.execute("PRAGMA secure_delete = ON")
             self.version = migrate(self.db)
+            self._checkpoints: Checkpointer | None = None
+            if self.path != ":memory:":
+                # Checkpoints run in a thread of their own (bot.store.checkpoints).
+                self.db.execute("PRAGMA wal_autocheckpoint = 0")
+                self._checkpoints = Checkpointer(self.path, "FULL" if durable else "NORMAL")
             if durable and self.path != ":memory:":
                 # The log's name in its folder must survive a power cut as well.
                 fsync_path(str(Path(self.path).resolve().parent))
@@ -69,6 +75,8 @@ class SQLiteStore(SqlStore):
 
     def close(self) -> None:
         self.flush_marks()
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         self._conn.close()
 
     @contextmanager
@@ -81,6 +89,8 @@ class SQLiteStore(SqlStore):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
 
     @contextmanager
     def _without_own_sync(self) -> Iterator[None]:
@@ -119,5 +129,11 @@ class SQLiteStore(SqlStore):
         self._conn.executescript("PRAGMA incremental_vacuum;")
 
     def _tidy(self) -> None:
-        """No old page of erased rows in the WAL."""
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """No old page of erased rows in the WAL (once the thread's checkpoint under
+        way, if any, is over: a checkpoint running meanwhile would keep this one from
+        truncating)."""
+        if self._checkpoints is None:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        with self._checkpoints.lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
