@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import sqlite_utils
@@ -92,13 +92,15 @@ class SQLiteStore(SqlStore):
         if self._checkpoints is not None:
             self._checkpoints.committed()
 
-    @contextmanager
-    def _without_own_sync(self) -> Iterator[None]:
+    def _without_own_sync(self) -> AbstractContextManager[None]:
         """In strict mode, commits made here skip their own fsync: the caller makes
         them durable later (``sync_log``), or may lose them without harm."""
         if not self.durable:
-            yield
-            return
+            return nullcontext()  # (no generator made for every mark written)
+        return self._sync_deferred()
+
+    @contextmanager
+    def _sync_deferred(self) -> Iterator[None]:
         self._conn.execute("PRAGMA synchronous = NORMAL")
         try:
             yield
