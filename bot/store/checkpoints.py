@@ -9,7 +9,8 @@ which neither waits for nor blocks the engine's writes.
 A passive checkpoint that a busy writer keeps ahead of never lets the log start over
 from its beginning, so once the log holds more than ``RESTART_AT`` frames the thread
 asks for a ``RESTART`` checkpoint: that one holds the writers back while it copies the
-few frames the passive one left (and syncs), so the log is bounded.
+few frames the passive one left (and syncs), so the log is bounded (and its file is cut
+back to ``LOG_BYTES`` when it starts over).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 EVERY = 64  # commits between checkpoints: about the 1,000 pages SQLite's own waits for
 RESTART_AT = 4000  # frames (16 MB of 4 KB pages) before a log that never restarted does
+# The log file is cut back to this size when it starts over (it keeps its size otherwise).
+LOG_BYTES = RESTART_AT * (4096 + 24)
 
 
 class Checkpointer:

@@ -19,7 +19,7 @@ import sqlite_utils
 from bot.core.errors import StoreError
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
-from bot.store.checkpoints import Checkpointer
+from bot.store.checkpoints import LOG_BYTES, Checkpointer
 from bot.store.group_sync import fsync_path
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
@@ -56,6 +56,7 @@ class SQLiteStore(SqlStore):
             if self.path != ":memory:":
                 # Checkpoints run in a thread of their own (bot.store.checkpoints).
                 self.db.execute("PRAGMA wal_autocheckpoint = 0")
+                self.db.execute(f"PRAGMA journal_size_limit = {LOG_BYTES}")
                 self._checkpoints = Checkpointer(self.path, "FULL" if durable else "NORMAL")
             if durable and self.path != ":memory:":
                 # The log's name in its folder must survive a power cut as well.
