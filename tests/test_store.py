@@ -196,3 +196,13 @@ def test_the_log_checkpointed_apart_is_still_emptied_after_an_erasure(tmp_path: 
     reopened = SQLiteStore(tmp_path / "c.db")
     assert reopened.load_conversation("c", f"m{EVERY * 4 - 1}") == {"n": EVERY * 4 - 1}
     reopened.close()
+
+
+@pytest.mark.parametrize("count", [1, 3, 70])
+def test_a_turns_replies_keep_their_order_in_the_outbox(store: SQLiteStore, count: int) -> None:
+    """However many replies one event makes, they wait and go out in the order made."""
+    says = [("c", Say(Place.direct(ANA), f"reply {n}")) for n in range(count)]
+    items = store.apply(Changes(at=NOW, event_key=f"e{count}", outbox=says)) or []
+    assert [item.action for item in items] == [action for _, action in says]
+    assert [item.id for item in store.pending_outbox()] == [item.id for item in items]
+    assert [item.action for item in store.pending_outbox()] == [action for _, action in says]
