@@ -12,7 +12,6 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -119,20 +118,11 @@ class SQLiteStore(SqlStore):
             fsync_path(self.path + "-wal")
 
     def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
-        """One statement for a turn's rows (a turn's replies are few). Their ids come
-        in any order; they were given in the rows' order (one writer, AUTOINCREMENT)."""
-        ids: list[int] = []
-        if not rows:
-            return lambda: ids
-        if len(rows) > _ROWS_AT_ONCE:
-            for row in rows:
-                row_id = self._conn.execute(INSERT_OUTBOX, row).lastrowid
-                assert row_id is not None
-                ids.append(row_id)
-            return lambda: ids
-        values = [value for row in rows for value in row]
-        found = self._conn.execute(_insert_returning(len(rows)), values).fetchall()
-        ids = sorted(row_id for (row_id,) in found)
+        ids = []
+        for row in rows:
+            row_id = self._conn.execute(INSERT_OUTBOX, row).lastrowid
+            assert row_id is not None
+            ids.append(row_id)
         return lambda: ids
 
     def _shrink(self) -> None:
@@ -150,12 +140,3 @@ class SQLiteStore(SqlStore):
             return
         with self._checkpoints.lock:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-_ROWS_AT_ONCE = 64  # (a statement's placeholders are limited)
-
-
-@lru_cache(maxsize=_ROWS_AT_ONCE)
-def _insert_returning(count: int) -> str:
-    """``INSERT_OUTBOX`` for ``count`` rows at once, returning their ids."""
-    return INSERT_OUTBOX + ", (?, ?, ?, ?)" * (count - 1) + " RETURNING id"
