@@ -22,7 +22,9 @@ import threading
 log = logging.getLogger(__name__)
 
 EVERY = 64  # commits between checkpoints: about the 1,000 pages SQLite's own waits for
-RESTART_AT = 4000  # frames (16 MB of 4 KB pages) before a log that never restarted does
+# Frames (12 MB of 4 KB pages) before a log that never started over does: below the
+# 4,062 that the first 32 KB block of the log's index (the -shm file) covers.
+RESTART_AT = 3000
 # The log file is cut back to this size when it starts over (it keeps its size otherwise).
 LOG_BYTES = RESTART_AT * (4096 + 24)
 
