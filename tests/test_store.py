@@ -11,6 +11,7 @@ from bot.core.actions import Ask, Choice, GrantRole, Say, ScheduleTimer
 from bot.core.errors import StoreError
 from bot.core.events import MemberRef, Place
 from bot.store import Changes, SQLiteStore
+from bot.store.checkpoints import EVERY
 
 ANA = MemberRef("test", "ana", "Ana")
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -179,3 +180,29 @@ def test_a_prune_gives_the_freed_space_back_on_a_new_database(tmp_path: Path) ->
     assert store.db.execute("PRAGMA page_count").fetchone()[0] <= empty + 1
     assert store.db.execute("PRAGMA freelist_count").fetchone()[0] == 0
     store.close()
+
+
+def test_the_log_checkpointed_apart_is_still_emptied_after_an_erasure(tmp_path: Path) -> None:
+    """Checkpoints run in a thread of the store's own; after an erasure the log is
+    empty all the same (no old page of the erased rows stays in it), and a closed
+    store leaves everything in the database file."""
+    store = SQLiteStore(tmp_path / "c.db")
+    for n in range(EVERY * 4):  # the thread checkpoints meanwhile
+        store.apply(Changes(at=NOW, event_key=f"e{n}", conversations={("c", f"m{n}"): {"n": n}}))
+    store.erase_delivered("console", "m1")
+    assert (tmp_path / "c.db-wal").stat().st_size == 0
+    store.close()
+    assert not (tmp_path / "c.db-wal").exists()
+    reopened = SQLiteStore(tmp_path / "c.db")
+    assert reopened.load_conversation("c", f"m{EVERY * 4 - 1}") == {"n": EVERY * 4 - 1}
+    reopened.close()
+
+
+@pytest.mark.parametrize("count", [1, 3, 70])
+def test_a_turns_replies_keep_their_order_in_the_outbox(store: SQLiteStore, count: int) -> None:
+    """However many replies one event makes, they wait and go out in the order made."""
+    says = [("c", Say(Place.direct(ANA), f"reply {n}")) for n in range(count)]
+    items = store.apply(Changes(at=NOW, event_key=f"e{count}", outbox=says)) or []
+    assert [item.action for item in items] == [action for _, action in says]
+    assert [item.id for item in store.pending_outbox()] == [item.id for item in items]
+    assert [item.action for item in store.pending_outbox()] == [action for _, action in says]

@@ -182,7 +182,7 @@ def action_to_json(action: Action) -> str:
     # gives, without its deep copies or a Python call per value (both showed in the
     # profile of every event).
     typed = {"type": type(action).__name__, **_fields(action)}
-    return json.dumps(typed, ensure_ascii=False, default=_fields)
+    return _ENCODER.encode(typed)
 
 
 def _fields(value: Any) -> dict[str, Any]:
@@ -191,6 +191,11 @@ def _fields(value: Any) -> dict[str, Any]:
     if names is None:
         raise TypeError(f"{type(value).__name__} is not JSON serializable")
     return {name: getattr(value, name) for name in names}
+
+
+# What ``json.dumps(..., ensure_ascii=False, default=_fields)`` makes, without a new
+# encoder for every action.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_fields)
 
 
 def action_from_json(text: str) -> Action:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import sqlite_utils
@@ -19,6 +19,7 @@ import sqlite_utils
 from bot.core.errors import StoreError
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
+from bot.store.checkpoints import LOG_BYTES, Checkpointer
 from bot.store.group_sync import fsync_path
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
@@ -51,6 +52,12 @@ class SQLiteStore(SqlStore):
             self.db.execute("PRAGMA busy_timeout = 5000")
             self.db.execute("PRAGMA secure_delete = ON")
             self.version = migrate(self.db)
+            self._checkpoints: Checkpointer | None = None
+            if self.path != ":memory:":
+                # Checkpoints run in a thread of their own (bot.store.checkpoints).
+                self.db.execute("PRAGMA wal_autocheckpoint = 0")
+                self.db.execute(f"PRAGMA journal_size_limit = {LOG_BYTES}")
+                self._checkpoints = Checkpointer(self.path, "FULL" if durable else "NORMAL")
             if durable and self.path != ":memory:":
                 # The log's name in its folder must survive a power cut as well.
                 fsync_path(str(Path(self.path).resolve().parent))
@@ -69,6 +76,8 @@ class SQLiteStore(SqlStore):
 
     def close(self) -> None:
         self.flush_marks()
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         self._conn.close()
 
     @contextmanager
@@ -81,14 +90,18 @@ class SQLiteStore(SqlStore):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
 
-    @contextmanager
-    def _without_own_sync(self) -> Iterator[None]:
+    def _without_own_sync(self) -> AbstractContextManager[None]:
         """In strict mode, commits made here skip their own fsync: the caller makes
         them durable later (``sync_log``), or may lose them without harm."""
         if not self.durable:
-            yield
-            return
+            return nullcontext()  # (no generator made for every mark written)
+        return self._sync_deferred()
+
+    @contextmanager
+    def _sync_deferred(self) -> Iterator[None]:
         self._conn.execute("PRAGMA synchronous = NORMAL")
         try:
             yield
@@ -119,5 +132,11 @@ class SQLiteStore(SqlStore):
         self._conn.executescript("PRAGMA incremental_vacuum;")
 
     def _tidy(self) -> None:
-        """No old page of erased rows in the WAL."""
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """No old page of erased rows in the WAL (once the thread's checkpoint under
+        way, if any, is over: a checkpoint running meanwhile would keep this one from
+        truncating)."""
+        if self._checkpoints is None:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        with self._checkpoints.lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -15,7 +15,11 @@ from bot.store.types import iso as _iso
 
 def compact_json(value: Any) -> str:
     """JSON without the spaces after separators: stored rows are that much smaller."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(value)
+
+
+# ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, one encoder for all.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from bot.conduct.document import Section, coc_title, find_section, search, section_texts
 from bot.core.actions import Choice
 from bot.dialogs.model import ActionCall
 from bot.engine.turn import Action, ChoiceSource, Turn
+from bot.i18n.catalogs import Translator
+from bot.i18n.filling import placeholders
+from bot.i18n.plain import is_plain, wording
 
 
 def section_choices(turn: Turn) -> list[Choice]:
@@ -14,7 +19,35 @@ def section_choices(turn: Turn) -> list[Choice]:
 
 
 def render_section(turn: Turn, section: Section, *, full: bool = True) -> str:
-    """A section as plain text: heading, summary, details, examples of OK and not OK."""
+    """A section as plain text: heading, summary, details, examples of OK and not OK.
+    Made once per catalog where its headings name nothing but the section: each
+    walkthrough step shows one."""
+    memo = _RENDERED.setdefault(turn.translator, {})
+    key = (section, full, is_plain(turn.profile))
+    found = memo.get(key)
+    if found is None:
+        found = _render_section(turn, section, full)
+        if _fixed_headings(turn):
+            memo[key] = found
+    return found
+
+
+# Sections as rendered, by translator (a catalog): texts of that catalog alone.
+_RENDERED: WeakKeyDictionary[Translator, dict[tuple[Section, bool, bool], str]] = (
+    WeakKeyDictionary()
+)
+_HEADINGS = ("coc.section_heading", "coc.ok_heading", "coc.not_ok_heading")
+
+
+def _fixed_headings(turn: Turn) -> bool:
+    """Whether the headings, as this member's catalog words them, name only the
+    section (its number and title): the same text for every member then."""
+    gettext, profile = turn.translator.gettext, turn.profile
+    named = (placeholders(gettext(wording(msgid, profile))) for msgid in _HEADINGS)
+    return all(names <= {"number", "title"} for names in named)
+
+
+def _render_section(turn: Turn, section: Section, full: bool) -> str:
     texts = section_texts(section, turn.translator.lookup)
     parts = [
         turn.text("coc.section_heading", number=str(section.number), title=texts["title"]),

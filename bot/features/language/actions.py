@@ -8,6 +8,8 @@ type: its own name, its name in English or in the current language, or its code.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bot.core.actions import Choice
 from bot.core.choices import fold
 from bot.dialogs.model import ActionCall
@@ -26,23 +28,32 @@ SHORT_LIST = 6
 OTHER = "other"
 
 
-def likely_languages(turn: Turn) -> list[str]:
+def _shown(turn: Turn) -> tuple[Choice, ...]:
     """The member's own choice, their platform's language, the community's default,
     then the community's languages in its order: at most ``SHORT_LIST``."""
-    services = turn.services
-    available = services.languages
-    profile = turn.profile
-    first = [
-        negotiate([tag], available, "") if tag else ""
-        for tag in (profile.chosen_locale, profile.platform_locale)
-    ]
-    ordered = [*first, services.config.default_language, *available]
-    return list(dict.fromkeys(code for code in ordered if code))[:SHORT_LIST]
+    services, profile = turn.services, turn.profile
+    return _likely(
+        profile.chosen_locale,
+        profile.platform_locale,
+        services.config.default_language,
+        services.languages,
+    )
+
+
+@lru_cache(maxsize=1024)  # asked wherever a language question is numbered: tags repeat
+def _likely(
+    chosen: str | None, platform: str | None, default: str, available: tuple[str, ...]
+) -> tuple[Choice, ...]:
+    """``_shown``'s list, each by its own name (a pure function of its arguments)."""
+    first = [negotiate([tag], available, "") if tag else "" for tag in (chosen, platform)]
+    ordered = [*first, default, *available]
+    shown = list(dict.fromkeys(code for code in ordered if code))[:SHORT_LIST]
+    return tuple(Choice(code, display_name(code)) for code in shown)
 
 
 def language_choices(turn: Turn) -> list[Choice]:
-    shown = likely_languages(turn)
-    choices = [Choice(code, display_name(code)) for code in shown]
+    shown = _shown(turn)
+    choices = list(shown)
     if len(turn.services.languages) > len(shown):
         choices.append(Choice(OTHER, turn.text("language.other")))
     return choices
