@@ -25,7 +25,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 from typing import Any
 
-from telegram import Bot, BotCommand, Update, User
+from telegram import BotCommand, Update, User
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
@@ -40,8 +40,9 @@ from adapters.telegram.events import (
     translate,
 )
 from adapters.telegram.history import SentHistory
+from adapters.telegram.plain import translate_plain
 from adapters.telegram.restrictions import Restrictions
-from adapters.telegram.send import Limits, Sender, retry_seconds
+from adapters.telegram.send import Limits, Sender, TelegramBot, retry_seconds
 from adapters.telegram.settings import TelegramSettings, Webhook
 from adapters.telegram.webhook import NotTakenIn, WebhookServer
 from bot.core.actions import Action, Capabilities
@@ -83,7 +84,7 @@ class TelegramAdapter:
             max_length=4096,
         )
         poll = settings.poll_timeout
-        self.bot = Bot(
+        self.bot = TelegramBot(
             settings.token,
             base_url=settings.base_url,
             request=HTTPXRequest(read_timeout=20.0, pool_timeout=30.0),
@@ -302,8 +303,10 @@ class TelegramAdapter:
                 continue
             offset = max(offset, update_id + 1)
             try:
-                update = Update.de_json(item, self.bot)
-                incoming = translate(update, context)
+                found = translate_plain(item, context)
+                incoming = (
+                    translate(Update.de_json(item, self.bot), context) if found is None else found
+                )
             except Exception as exc:
                 log.warning(
                     "telegram: skipping update %s of an unexpected shape: %r", update_id, exc
@@ -311,10 +314,18 @@ class TelegramAdapter:
                 continue
             for one in incoming:
                 chains[one.user_id].append(one)
-        results = await asyncio.gather(
-            *(self._chain(chain, wait_out_outage) for chain in chains.values()),
-            return_exceptions=True,
-        )
+        if len(chains) == 1:
+            # One member's updates (a webhook's post, a quiet poll): no task to run them.
+            results: list[BaseException | None] = [None]
+            try:
+                await self._chain(next(iter(chains.values())), wait_out_outage)
+            except Exception as exc:
+                results = [exc]
+        else:
+            results = await asyncio.gather(
+                *(self._chain(chain, wait_out_outage) for chain in chains.values()),
+                return_exceptions=True,
+            )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             raise _HandInFailed(f"handing in failed: {failures[0]!r}")
