@@ -111,6 +111,7 @@ class TelegramAdapter:
         self.ingress = f"{self.sender_lease}:ingress"
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
+        self._translation: tuple[tuple[str, tuple[str, ...]], Context] | None = None
         # httpx logs every request URL at INFO, and the URL holds the token.
         httpx_log = logging.getLogger("httpx")
         if httpx_log.level == logging.NOTSET:
@@ -284,17 +285,7 @@ class TelegramAdapter:
     async def _hand_in(self, raw: list[Any], offset: int, wait_out_outage: bool = True) -> int:
         """Translate a batch and hand it in: one member's events in order, different
         members concurrently. Returns the offset after the batch."""
-        me = await self._connect()
-        context = Context(
-            community=self.host.community,
-            bot_username=me.username or "",
-            # Its own groups, and those the communities of a deployment name.
-            groups=frozenset(self.settings.groups) | {int(g) for g in self.host.spaces(PLATFORM)},
-            moderator_ids=frozenset(self.settings.moderator_ids),
-            mediator_ids=frozenset(self.settings.mediator_ids),
-            moderators_chat=self.settings.moderators_chat,
-            moderators_name=self.moderators_name,
-        )
+        context = self._context(self.me or await self._connect())
         chains: defaultdict[int, list[Incoming]] = defaultdict(list)
         for item in raw:
             update_id = item.get("update_id") if isinstance(item, dict) else None
@@ -314,22 +305,32 @@ class TelegramAdapter:
                 continue
             for one in incoming:
                 chains[one.user_id].append(one)
-        if len(chains) == 1:
-            # One member's updates (a webhook's post, a quiet poll): no task to run them.
-            results: list[BaseException | None] = [None]
-            try:
-                await self._chain(next(iter(chains.values())), wait_out_outage)
-            except Exception as exc:
-                results = [exc]
-        else:
-            results = await asyncio.gather(
-                *(self._chain(chain, wait_out_outage) for chain in chains.values()),
-                return_exceptions=True,
-            )
+        results = await asyncio.gather(
+            *(self._chain(chain, wait_out_outage) for chain in chains.values()),
+            return_exceptions=True,
+        )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             raise _HandInFailed(f"handing in failed: {failures[0]!r}")
         return offset
+
+    def _context(self, me: User) -> Context:
+        """What translation needs, made again only when the bot's name or the groups
+        the communities name have changed."""
+        key = (me.username or "", self.host.spaces(PLATFORM))
+        if self._translation is None or self._translation[0] != key:
+            context = Context(
+                community=self.host.community,
+                bot_username=key[0],
+                # Its own groups, and those the communities of a deployment name.
+                groups=frozenset(self.settings.groups) | {int(g) for g in key[1]},
+                moderator_ids=frozenset(self.settings.moderator_ids),
+                mediator_ids=frozenset(self.settings.mediator_ids),
+                moderators_chat=self.settings.moderators_chat,
+                moderators_name=self.moderators_name,
+            )
+            self._translation = (key, context)
+        return self._translation[1]
 
     async def _chain(self, chain: list[Incoming], wait_out_outage: bool) -> None:
         for incoming in chain:

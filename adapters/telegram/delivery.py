@@ -16,7 +16,7 @@ from telegram.error import Forbidden
 
 from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
-from adapters.telegram.send import Keyboard, Sender, keyboard
+from adapters.telegram.send import Keyboard, Sender, choice_button, keyboard, link_button
 from adapters.telegram.settings import TelegramSettings
 from bot.core.actions import (
     Action,
@@ -62,7 +62,7 @@ class Delivery:
             await self._send(action.to, action.text)
         elif isinstance(action, Ask):
             buttons = [
-                [{"callback_data": c.key, "text": c.label}]
+                [choice_button(c.label, c.key)]
                 for c in action.choices
                 if 0 < len(c.key.encode("utf-8")) <= 64
             ]
@@ -81,7 +81,7 @@ class Delivery:
             if action.unless_reachable and self.reachable(action.member):
                 return
             link = await self.deep_link()
-            markup = keyboard([[{"text": action.button, "url": link}]])
+            markup = keyboard([[link_button(action.button, link)]])
             # The link in the text too: a screen reader or a client without inline
             # buttons still has the way in (an accessibility requirement, not a style).
             await self._send(action.to, f"{action.text}\n{link}", markup)

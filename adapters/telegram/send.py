@@ -48,6 +48,14 @@ def keyboard(rows: list[list[dict[str, str]]]) -> Keyboard:
     return {"inline_keyboard": rows}
 
 
+def choice_button(label: str, key: str) -> dict[str, str]:
+    return {"callback_data": key, "text": label}
+
+
+def link_button(label: str, url: str) -> dict[str, str]:
+    return {"text": label, "url": url}
+
+
 class TelegramBot(Bot):
     """PTB's Bot, plus ``send_plain``: sendMessage encoded, posted and checked by PTB
     as ``send_message`` does (the same parameters, timeouts and errors), answered with
