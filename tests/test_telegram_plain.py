@@ -94,6 +94,55 @@ PLAIN = [
 ]
 
 
+CONCORD = {"id": 123456, "is_bot": True, "first_name": "Concord", "username": "concord_bot"}
+KEYS = {
+    "inline_keyboard": [
+        [{"text": "Français", "callback_data": "fr"}],
+        [{"text": "日本語", "callback_data": "ja"}],
+    ]
+}
+
+
+def _question(chat: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The bot's message with its keyboard, as Telegram shows it in a press."""
+    return {
+        "message_id": 40,
+        "date": NOW,
+        "chat": chat,
+        "from": CONCORD,
+        "text": "Language?",
+        **extra,
+    }
+
+
+def _press(user: dict[str, Any] = NY, message: Any = None, **extra: Any) -> dict[str, Any]:
+    query = {"id": "77", "from": user, "chat_instance": "c", "data": "fr", **extra}
+    if message is not None:
+        query["message"] = message
+    return {"update_id": 4, "callback_query": query}
+
+
+PLAIN += [
+    _press(message=_question(_private(NY), reply_markup=KEYS)),
+    _press(MO, _question(_private(MO), reply_markup=KEYS)),
+    _press(message=_question(GROUP_CHAT, reply_markup=KEYS)),
+    _press(message=_question({"id": -5, "type": "supergroup", "title": "not served"})),
+    _press(message=_question(_private(MO))),  # someone else's chat
+    _press(message={"message_id": 40, "date": 0, "chat": _private(NY)}),  # too old to show
+    _press(BOT, _question(_private(BOT))),
+    _press(message=_question(_private(NY)), data=""),
+    _press(message=_question(_private(NY)), data=None),
+    {"update_id": 4, "callback_query": {"id": "78", "from": NY, "chat_instance": "c", "data": "x"}},
+    _press(message=_question(_private(NY), entities=[], reply_markup={"inline_keyboard": []})),
+    _press(
+        message=_question(
+            _private(NY),
+            reply_markup={"inline_keyboard": [[{"text": "Go", "url": "https://example.org"}]]},
+        )
+    ),
+]
+
+
 @pytest.mark.parametrize("item", PLAIN)
 def test_a_plain_message_gives_the_events_ptb_would(item: dict[str, Any]) -> None:
     found = translate_plain(copy.deepcopy(item), CONTEXT)
@@ -125,6 +174,19 @@ OTHERS = [
     _update("hi", message_id=True),
     _update("/help", entities=[{"type": "bot_command", "offset": 0, "length": 5, "user": NY}]),
     {"update_id": 3, "message": {**_update("hi")["message"], "text": None}},
+    _press(message=_question(_private(NY), edit_date=NOW)),
+    _press(message=_question(_private(NY), photo=[])),
+    _press(inline_message_id="abc"),
+    _press(
+        message=_question(
+            _private(NY), reply_markup={"inline_keyboard": [[{"text": "Pay", "pay": True}]]}
+        )
+    ),
+    _press(message=None, game_short_name="g"),
+    {
+        "update_id": 4,
+        "callback_query": {"id": "79", "from": NY, "chat_instance": "c", "message": None},
+    },
 ]
 
 
@@ -150,6 +212,19 @@ MALFORMED = [
     _update("hi", entities=["bot_command"]),
     {"update_id": 3, "message": "hi"},
     {"update_id": 3, "message": {**_update("hi")["message"], "chat": "private"}},
+    _press(message={"message_id": 40, "chat": _private(NY)}),
+    _press(message={"date": NOW, "chat": _private(NY)}),
+    _press(
+        message=_question(
+            _private(NY), reply_markup={"inline_keyboard": [[{"callback_data": "x"}]]}
+        )
+    ),
+    _press(message=_question(_private(NY), reply_markup={"inline_keyboard": [["fr"]]})),
+    _press(message=_question(_private(NY), reply_markup={"keyboard": []})),
+    _press(message=_question(_private(NY), date="now")),
+    _press(message="a message"),
+    _press(message=_question(_private(NY), **{"from": {"id": 123456}})),
+    {"update_id": 4, "callback_query": {"id": "80", "from": NY, "data": "x"}},
 ]
 
 

@@ -296,20 +296,27 @@ def _is_in(member: ChatMember) -> bool:
 def _from_press(update: Update, context: Context) -> list[Incoming]:
     query = update.callback_query
     assert query is not None
-    user = query.from_user
     message = query.message
+    chat = message.chat if message is not None else None
+    return from_press(query.id, query.from_user, chat, query.data, context)
+
+
+def from_press(
+    query_id: str, user: Person, chat: ChatLike | None, data: str | None, context: Context
+) -> list[Incoming]:
+    """A pressed button, under a message in ``chat`` (None when Telegram did not say)."""
     member = member_ref(user)
-    place = place_of(message.chat, member, context) if message is not None else None
-    if place is None or not query.data or user.is_bot:
+    place = place_of(chat, member, context) if chat is not None else None
+    if place is None or not data or user.is_bot:
         # Nothing for Concord, but the press is still answered so its spinner stops.
-        return [Incoming(user.id, None, callback_id=query.id)]
+        return [Incoming(user.id, None, callback_id=query_id)]
     event = ChoiceMade(
-        f"cb:{query.id}",
+        f"cb:{query_id}",
         context.community,
         member,
         locale=user.language_code or None,
         roles=roles_of(user, context),
         place=place,
-        choice=query.data,
+        choice=data,
     )
-    return [Incoming(user.id, event, callback_id=query.id)]
+    return [Incoming(user.id, event, callback_id=query_id)]

@@ -1,11 +1,12 @@
-"""The commonest update, a member's plain text message, read straight from its JSON.
+"""The commonest updates, a member's plain text message and a pressed button, read
+straight from their JSON.
 
 Parsing an update with python-telegram-bot builds a ``Message`` of about a hundred
-fields (and its ``User``, ``Chat`` and entities) to read six of them. Here a message
-update of exactly the plain shape (the message's keys among ``_MESSAGE_KEYS``, every
-value read of the type Telegram gives it) is translated from the dict, through the
-same ``from_text`` as a parsed one. Anything else (a forward, a photo, a join, a
-press, a field of an unexpected type, a key not listed) gives None, and the adapter
+fields (and its ``User``, ``Chat``, entities and keyboard) to read six of them. Here
+an update of exactly a plain shape (the keys among those listed, every value read of
+the type Telegram gives it) is translated from the dict, through the same
+``from_text`` or ``from_press`` as a parsed one. Anything else (a forward, a photo, a
+join, a field of an unexpected type, a key not listed) gives None, and the adapter
 parses the update with PTB as before: what PTB refuses is still refused, and where
 both apply they give the same events (tests/test_telegram_plain.py).
 """
@@ -15,7 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.telegram.events import Context, Incoming, from_text, member_ref, place_of
+from adapters.telegram.events import (
+    Context,
+    Incoming,
+    from_press,
+    from_text,
+    member_ref,
+    place_of,
+)
 
 # A message of these keys only: any other (forward_origin, new_chat_members, photo,
 # caption, migrate_to_chat_id, reply_to_message, ...) changes what it means.
@@ -35,6 +43,10 @@ _USER_KEYS = frozenset(
     }
 )
 _CHAT_KEYS = frozenset({"id", "type", "title", "username", "first_name", "last_name", "is_forum"})
+# A button press, and the message it was under (the bot's question, its keyboard).
+_QUERY_KEYS = frozenset({"id", "from", "message", "chat_instance", "data"})
+_SHOWN_KEYS = _MESSAGE_KEYS | {"reply_markup"}
+_BUTTON_KEYS = frozenset({"text", "callback_data", "url"})
 _ENTITY_KEYS = frozenset({"type", "offset", "length", "url", "language", "custom_emoji_id"})
 # PTB turns ``date`` into a datetime, which fails far outside this range (then PTB
 # decides, and skips the update).
@@ -60,10 +72,20 @@ class ChatRef:
 
 
 def translate_plain(item: dict[str, Any], context: Context) -> list[Incoming] | None:
-    """The events of a plain text message update, or None when the update has any
-    other shape (PTB parses it then). The caller has checked ``update_id``."""
-    message = item.get("message")
-    if len(item) != 2 or type(message) is not dict or not message.keys() <= _MESSAGE_KEYS:
+    """The events of a plain text message or button press update, or None when the
+    update has any other shape (PTB parses it then). The caller has checked
+    ``update_id``."""
+    if len(item) != 2:
+        return None
+    if "message" in item:
+        return _text(item["message"], context)
+    if "callback_query" in item:
+        return _press(item["callback_query"], context)
+    return None
+
+
+def _text(message: object, context: Context) -> list[Incoming] | None:
+    if type(message) is not dict or not message.keys() <= _MESSAGE_KEYS:
         return None
     message_id, date, text = message.get("message_id"), message.get("date"), message.get("text")
     if type(message_id) is not int or type(text) is not str:
@@ -80,6 +102,56 @@ def translate_plain(item: dict[str, Any], context: Context) -> list[Incoming] | 
     if place is None:
         return []
     return from_text(f"{chat.id}:{message_id}", user, place, text, starts, context)
+
+
+def _press(query: object, context: Context) -> list[Incoming] | None:
+    """A button pressed under a message of the bot's (or of an inline query's)."""
+    if type(query) is not dict or not query.keys() <= _QUERY_KEYS:
+        return None
+    query_id, data = query.get("id"), query.get("data")
+    if type(query_id) is not str or type(query.get("chat_instance")) is not str:
+        return None
+    user = _author(query.get("from"))
+    if user is None or not (data is None or type(data) is str):
+        return None
+    chat = None
+    if "message" in query:
+        chat = _chat_shown(query["message"])
+        if chat is None:
+            return None
+    return from_press(query_id, user, chat, data, context)
+
+
+def _chat_shown(message: object) -> ChatRef | None:
+    """The chat of the message a button was under, when PTB would read that message
+    (a question of the bot's, with its keyboard; or one too old to show, of date 0)."""
+    if type(message) is not dict or not message.keys() <= _SHOWN_KEYS:
+        return None
+    date, text = message.get("date"), message.get("text")
+    if type(message.get("message_id")) is not int or not (text is None or type(text) is str):
+        return None
+    if type(date) is not int or not 0 <= date < _LAST_DATE:
+        return None
+    if "from" in message and _author(message["from"]) is None:
+        return None
+    if _command_at_start(message.get("entities")) is None:
+        return None
+    if "reply_markup" in message and not _is_keyboard(message["reply_markup"]):
+        return None
+    return _chat(message.get("chat"))
+
+
+def _is_keyboard(raw: object) -> bool:
+    if type(raw) is not dict or raw.keys() != {"inline_keyboard"}:
+        return False
+    rows = raw["inline_keyboard"]
+    if type(rows) is not list or any(type(row) is not list for row in rows):
+        return False
+    return all(
+        type(button) is dict and button.keys() <= _BUTTON_KEYS and type(button.get("text")) is str
+        for row in rows
+        for button in row
+    )
 
 
 def _author(raw: object) -> Author | None:
