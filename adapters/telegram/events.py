@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from telegram import Chat, ChatMember, ChatMemberRestricted, Message, MessageEntity, Update, User
 from telegram.constants import ChatMemberStatus
@@ -153,17 +154,28 @@ def translate(update: Update, context: Context) -> list[Incoming]:
     return []
 
 
-def _said(event_id: str, user: Person, place: Place, text: str, context: Context) -> Incoming:
-    event = TextSaid(
+def _member_event(
+    kind: Callable[..., Event],
+    event_id: str,
+    user: Person,
+    place: Place,
+    context: Context,
+    **of: Any,
+) -> Event:
+    """A neutral event of ``kind`` by ``user`` in ``place``, with the fields ``of``."""
+    return kind(
         event_id,
         context.community,
         member_ref(user),
         locale=user.language_code or None,
         roles=roles_of(user, context),
         place=place,
-        text=text,
+        **of,
     )
-    return Incoming(user.id, event)
+
+
+def _said(event_id: str, user: Person, place: Place, text: str, context: Context) -> Incoming:
+    return Incoming(user.id, _member_event(TextSaid, event_id, user, place, context, text=text))
 
 
 def _from_message(message: Message, context: Context) -> list[Incoming]:
@@ -221,16 +233,7 @@ def from_text(
     name, args = command
     if not name:
         return []  # a command for another bot in the same group
-    event = CommandRun(
-        event_id,
-        context.community,
-        member_ref(user),
-        locale=user.language_code or None,
-        roles=roles_of(user, context),
-        place=place,
-        name=name,
-        args=args,
-    )
+    event = _member_event(CommandRun, event_id, user, place, context, name=name, args=args)
     return [Incoming(user.id, event)]
 
 
@@ -305,18 +308,9 @@ def from_press(
     query_id: str, user: Person, chat: ChatLike | None, data: str | None, context: Context
 ) -> list[Incoming]:
     """A pressed button, under a message in ``chat`` (None when Telegram did not say)."""
-    member = member_ref(user)
-    place = place_of(chat, member, context) if chat is not None else None
+    place = place_of(chat, member_ref(user), context) if chat is not None else None
     if place is None or not data or user.is_bot:
         # Nothing for Concord, but the press is still answered so its spinner stops.
         return [Incoming(user.id, None, callback_id=query_id)]
-    event = ChoiceMade(
-        f"cb:{query_id}",
-        context.community,
-        member,
-        locale=user.language_code or None,
-        roles=roles_of(user, context),
-        place=place,
-        choice=data,
-    )
+    event = _member_event(ChoiceMade, f"cb:{query_id}", user, place, context, choice=data)
     return [Incoming(user.id, event, callback_id=query_id)]
