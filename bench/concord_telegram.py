@@ -1,4 +1,4 @@
-"""Concord end to end through its Telegram adapter, offline (PTB parsing and replies)."""
+"""Concord end to end through its Telegram adapter, offline (its parsing, PTB's requests)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 from bot_api import PTB_TOKEN, offline_request, walk_updates
 from concord_runs import build_engine, check_onboarded
-from measuring import Timings, proc_status, result, timed_loop
+from measuring import Timings, proc_status, result, timed_loop, top_entries
 from workload import STEPS, WARM_MEMBERS
 
 
-async def run_concord_telegram(n: int, folder: Path) -> dict[str, Any]:
+async def run_concord_telegram(n: int, folder: Path, profile: bool = False) -> dict[str, Any]:
     """N members walk the onboarding as Bot API updates through the adapter's hand-in."""
     import adapters.telegram.adapter as telegram_adapter
     from adapters.telegram.send import Limits
@@ -56,7 +56,17 @@ async def run_concord_telegram(n: int, folder: Path) -> dict[str, Any]:
         # What the poll loop does with a batch, here a batch of one update.
         await hand_in([raw], 0)
 
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001)
+        profiler.start()
     elapsed, cpu = await timed_loop(feed, walk_updates(n), timings)
+    extra: dict[str, Any] = {"replies": counter["sent"]}
+    if profiler is not None:
+        profiler.stop()
+        extra["profile"] = top_entries(profiler)
     res = result(
         "concord-telegram",
         n,
@@ -65,7 +75,7 @@ async def run_concord_telegram(n: int, folder: Path) -> dict[str, Any]:
         cpu,
         base,
         timings,
-        {"replies": counter["sent"]},
+        extra,
     )
     res.update(check_onboarded(engine, folder, "concord.db", n))
     await adapter.close()

@@ -31,11 +31,13 @@ process so that peak RSS belongs to that run alone:
 * telegram (when python-telegram-bot is installed): concord end to end through its
   Telegram adapter, offline. The same raw Bot API update dicts (/start in the private
   chat, then the nine answers) go through the adapter's own hand-in
-  (``TelegramAdapter._hand_in``: ``Update.de_json``, ``translate`` into neutral events,
-  the real engine and its SQLite store), and the replies through its ``Delivery``,
-  ``Sender`` and ``SentHistory`` into PTB ``send_message`` calls that reach a request
-  object answering locally (the adapter's ``HTTPXRequest`` is replaced inside the child
-  process: the HTTP layer only, the adapter is unchanged). Telegram's flood limits are
+  (``TelegramAdapter._hand_in``: a plain text message read from its JSON by
+  adapters/telegram/plain.py, any other shape through ``Update.de_json``; ``translate``
+  into neutral events, the real engine and its SQLite store), and the replies through
+  its ``Delivery``, ``Sender`` and ``SentHistory`` into sendMessage requests encoded and
+  posted by PTB's ``Bot`` (``TelegramBot.send_plain``) to a request object answering
+  locally (the adapter's ``HTTPXRequest`` is replaced inside the child process: the
+  HTTP layer only, the adapter is unchanged). Telegram's flood limits are
   lifted (the pacer still runs, it never waits), and the update offset is not saved
   per update (the adapter saves it once per getUpdates batch of up to 100).
 * durable: concord in strict durability (``durability: strict``: every step's commit
@@ -60,7 +62,8 @@ per update (concord: actions handed to the adapter; the others: messages sent).
 
 Options: ``--ns 1000,10000`` (default 1000,10000,100000), ``--runs 3`` (medians of
 runs), ``--systems concord,floor,ptb,durable,startup,footprint[,whatif,aiogram,telegram]``,
-``--profile N`` (pyinstrument over the concord run at N, top entries printed),
+``--profile N`` (pyinstrument over the concord run at N, top entries printed;
+``--profile-system concord-telegram`` profiles the run through the Telegram adapter),
 ``--durable-n 1000``, ``--concurrency 100``, ``--live-conversations N`` (Concord's
 ``limits.live_conversations``, default 10,000). The peers come with
 ``pip install -e '.[bench]'``; a system whose library is missing is skipped with a line
@@ -126,7 +129,7 @@ def child(system: str, n: int, profile: bool) -> dict[str, Any]:
         if system == "ptb":
             return asyncio.run(run_ptb(n))
         if system == "concord-telegram":
-            return asyncio.run(run_concord_telegram(n, folder))
+            return asyncio.run(run_concord_telegram(n, folder, profile))
         if system in ("aiogram", "aiogram-async"):
             return asyncio.run(run_aiogram(n, async_filters=system == "aiogram-async"))
         raise SystemExit(f"unknown system {system}")
@@ -223,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
         "--live-conversations", type=int, help="Concord's limits.live_conversations"
     )
     parser.add_argument("--profile", type=int, metavar="N", help="profile concord at N")
+    parser.add_argument(
+        "--profile-system",
+        default="concord",
+        choices=("concord", "concord-telegram"),
+        help="the system --profile runs (concord-telegram: through the Telegram adapter)",
+    )
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
@@ -301,8 +310,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         extra.update(report_footprint())
     if args.profile:
-        profiled = spawn("concord", args.profile, profile=True)
-        print(f"\nprofile of concord at N={args.profile:,} (pyinstrument; % of the timed loop)")
+        profiled = spawn(args.profile_system, args.profile, profile=True)
+        print(
+            f"\nprofile of {args.profile_system} at N={args.profile:,}"
+            " (pyinstrument; % of the timed loop)"
+        )
         print("| function | own % | total % |\n|---|---|---|")
         for entry in profiled.get("profile", []):
             print(f"| {entry['function']} | {entry['own_pct']:.1f} | {entry['total_pct']:.1f} |")

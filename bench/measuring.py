@@ -130,8 +130,10 @@ def top_entries(profiler: Any, limit: int = 15) -> list[dict[str, Any]]:
     walk(root, frozenset())
     whole = root.time or 1.0
     by_own = sorted(own, key=lambda name: -own[name])[:limit]
-    # And Concord's own functions by total time: where the time goes, top down.
-    ours = [name for name in total if "(bot/" in name and name not in by_own]
+    # And Concord's own functions (its adapters') by total time: where the time goes.
+    ours = [
+        name for name in total if ("(bot/" in name or "(adapters/" in name) and name not in by_own
+    ]
     by_total = sorted(ours, key=lambda name: -total[name])[:limit]
     return [
         {

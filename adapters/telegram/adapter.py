@@ -25,7 +25,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 from typing import Any
 
-from telegram import Bot, BotCommand, Update, User
+from telegram import BotCommand, Update, User
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
@@ -40,8 +40,9 @@ from adapters.telegram.events import (
     translate,
 )
 from adapters.telegram.history import SentHistory
+from adapters.telegram.plain import translate_plain
 from adapters.telegram.restrictions import Restrictions
-from adapters.telegram.send import Limits, Sender, retry_seconds
+from adapters.telegram.send import Limits, Sender, TelegramBot, retry_seconds
 from adapters.telegram.settings import TelegramSettings, Webhook
 from adapters.telegram.webhook import NotTakenIn, WebhookServer
 from bot.core.actions import Action, Capabilities
@@ -83,7 +84,7 @@ class TelegramAdapter:
             max_length=4096,
         )
         poll = settings.poll_timeout
-        self.bot = Bot(
+        self.bot = TelegramBot(
             settings.token,
             base_url=settings.base_url,
             request=HTTPXRequest(read_timeout=20.0, pool_timeout=30.0),
@@ -110,6 +111,7 @@ class TelegramAdapter:
         self.ingress = f"{self.sender_lease}:ingress"
         self._ready = asyncio.Lock()
         self._joins: OrderedDict[tuple[int, int], float] = OrderedDict()
+        self._translation: tuple[tuple[str, tuple[str, ...]], Context] | None = None
         # httpx logs every request URL at INFO, and the URL holds the token.
         httpx_log = logging.getLogger("httpx")
         if httpx_log.level == logging.NOTSET:
@@ -283,17 +285,7 @@ class TelegramAdapter:
     async def _hand_in(self, raw: list[Any], offset: int, wait_out_outage: bool = True) -> int:
         """Translate a batch and hand it in: one member's events in order, different
         members concurrently. Returns the offset after the batch."""
-        me = await self._connect()
-        context = Context(
-            community=self.host.community,
-            bot_username=me.username or "",
-            # Its own groups, and those the communities of a deployment name.
-            groups=frozenset(self.settings.groups) | {int(g) for g in self.host.spaces(PLATFORM)},
-            moderator_ids=frozenset(self.settings.moderator_ids),
-            mediator_ids=frozenset(self.settings.mediator_ids),
-            moderators_chat=self.settings.moderators_chat,
-            moderators_name=self.moderators_name,
-        )
+        context = self._context(self.me or await self._connect())
         chains: defaultdict[int, list[Incoming]] = defaultdict(list)
         for item in raw:
             update_id = item.get("update_id") if isinstance(item, dict) else None
@@ -302,8 +294,10 @@ class TelegramAdapter:
                 continue
             offset = max(offset, update_id + 1)
             try:
-                update = Update.de_json(item, self.bot)
-                incoming = translate(update, context)
+                found = translate_plain(item, context)
+                incoming = (
+                    translate(Update.de_json(item, self.bot), context) if found is None else found
+                )
             except Exception as exc:
                 log.warning(
                     "telegram: skipping update %s of an unexpected shape: %r", update_id, exc
@@ -319,6 +313,24 @@ class TelegramAdapter:
         if failures:
             raise _HandInFailed(f"handing in failed: {failures[0]!r}")
         return offset
+
+    def _context(self, me: User) -> Context:
+        """What translation needs, made again only when the bot's name or the groups
+        the communities name have changed."""
+        key = (me.username or "", self.host.spaces(PLATFORM))
+        if self._translation is None or self._translation[0] != key:
+            context = Context(
+                community=self.host.community,
+                bot_username=key[0],
+                # Its own groups, and those the communities of a deployment name.
+                groups=frozenset(self.settings.groups) | {int(g) for g in key[1]},
+                moderator_ids=frozenset(self.settings.moderator_ids),
+                mediator_ids=frozenset(self.settings.mediator_ids),
+                moderators_chat=self.settings.moderators_chat,
+                moderators_name=self.moderators_name,
+            )
+            self._translation = (key, context)
+        return self._translation[1]
 
     async def _chain(self, chain: list[Incoming], wait_out_outage: bool) -> None:
         for incoming in chain:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden
 
 from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
-from adapters.telegram.send import Sender
+from adapters.telegram.send import Keyboard, Sender, choice_button, keyboard, link_button
 from adapters.telegram.settings import TelegramSettings
 from bot.core.actions import (
     Action,
@@ -63,13 +62,11 @@ class Delivery:
             await self._send(action.to, action.text)
         elif isinstance(action, Ask):
             buttons = [
-                [InlineKeyboardButton(c.label, callback_data=c.key)]
+                [choice_button(c.label, c.key)]
                 for c in action.choices
                 if 0 < len(c.key.encode("utf-8")) <= 64
             ]
-            await self._send(
-                action.to, action.text, InlineKeyboardMarkup(buttons) if buttons else None
-            )
+            await self._send(action.to, action.text, keyboard(buttons) if buttons else None)
         elif isinstance(action, SendFile):
             to = self.chat(action.to)
             message_id = await self.sender.document(to, action.name, action.content.encode())
@@ -84,7 +81,7 @@ class Delivery:
             if action.unless_reachable and self.reachable(action.member):
                 return
             link = await self.deep_link()
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(action.button, url=link)]])
+            markup = keyboard([[link_button(action.button, link)]])
             # The link in the text too: a screen reader or a client without inline
             # buttons still has the way in (an accessibility requirement, not a style).
             await self._send(action.to, f"{action.text}\n{link}", markup)
@@ -142,9 +139,7 @@ class Delivery:
             raise Undeliverable(f"no Telegram chat for {place.kind} {place.id!r}")
         return chat
 
-    async def _send(
-        self, place: Place, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
+    async def _send(self, place: Place, text: str, markup: Keyboard | None = None) -> None:
         chat = self.chat(place)
         # The bot's messages in a private chat are recorded for /clear.
         direct = place.kind is PlaceKind.DIRECT

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from telegram import Chat, ChatMember, ChatMemberRestricted, Message, MessageEntity, Update, User
 from telegram.constants import ChatMemberStatus
@@ -83,11 +85,34 @@ class Incoming:
     callback_id: str | None = None
 
 
-def member_ref(user: User) -> MemberRef:
+class Person(Protocol):
+    """What translation reads of a user: PTB's ``User``, or the plain record of
+    adapters/telegram/plain.py."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def is_bot(self) -> bool: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def language_code(self) -> str | None: ...
+
+
+class ChatLike(Protocol):
+    """What translation reads of a chat: its id and its type."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+
+
+def member_ref(user: Person) -> MemberRef:
     return MemberRef(PLATFORM, str(user.id), user.full_name)
 
 
-def roles_of(user: User, context: Context) -> tuple[str, ...]:
+def roles_of(user: Person, context: Context) -> tuple[str, ...]:
     roles = []
     if user.id in context.moderator_ids:
         roles.append("moderator")
@@ -96,7 +121,7 @@ def roles_of(user: User, context: Context) -> tuple[str, ...]:
     return tuple(roles)
 
 
-def place_of(chat: Chat, member: MemberRef, context: Context) -> Place | None:
+def place_of(chat: ChatLike, member: MemberRef, context: Context) -> Place | None:
     """The neutral place of a chat, or None for a chat the bot does not serve."""
     if chat.type == Chat.PRIVATE:
         return Place.direct(member) if str(chat.id) == member.id else None
@@ -129,17 +154,28 @@ def translate(update: Update, context: Context) -> list[Incoming]:
     return []
 
 
-def _said(event_id: str, user: User, place: Place, text: str, context: Context) -> Incoming:
-    event = TextSaid(
+def _member_event(
+    kind: Callable[..., Event],
+    event_id: str,
+    user: Person,
+    place: Place,
+    context: Context,
+    **of: Any,
+) -> Event:
+    """A neutral event of ``kind`` by ``user`` in ``place``, with the fields ``of``."""
+    return kind(
         event_id,
         context.community,
         member_ref(user),
         locale=user.language_code or None,
         roles=roles_of(user, context),
         place=place,
-        text=text,
+        **of,
     )
-    return Incoming(user.id, event)
+
+
+def _said(event_id: str, user: Person, place: Place, text: str, context: Context) -> Incoming:
+    return Incoming(user.id, _member_event(TextSaid, event_id, user, place, context, text=text))
 
 
 def _from_message(message: Message, context: Context) -> list[Incoming]:
@@ -164,23 +200,10 @@ def _from_message(message: Message, context: Context) -> list[Incoming]:
         return _forwarded(event_id, user, place, context)
     text = message.text
     if text is not None:
-        command = _command(message, text, context)
-        if command is None:
-            return [_said(event_id, user, place, text, context)]
-        name, args = command
-        if not name:
-            return []  # a command for another bot in the same group
-        event = CommandRun(
-            event_id,
-            context.community,
-            member,
-            locale=user.language_code or None,
-            roles=roles_of(user, context),
-            place=place,
-            name=name,
-            args=args,
+        starts = any(
+            e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in message.entities or ()
         )
-        return [Incoming(user.id, event)]
+        return from_text(event_id, user, place, text, starts, context)
     if place.kind is PlaceKind.DIRECT and (
         message.caption is not None or any(getattr(message, kind) for kind in _MEDIA)
     ):
@@ -199,12 +222,24 @@ def _forwarded(event_id: str, user: User, place: Place, context: Context) -> lis
     return [_said(event_id, user, place, "", context)]
 
 
-def _command(message: Message, text: str, context: Context) -> tuple[str, tuple[str, ...]] | None:
+def from_text(
+    event_id: str, user: Person, place: Place, text: str, starts: bool, context: Context
+) -> list[Incoming]:
+    """A member's text in a place served: a command when it starts with one (``starts``:
+    Telegram marked a bot command at its start), else words said."""
+    command = _command(text, starts, context)
+    if command is None:
+        return [_said(event_id, user, place, text, context)]
+    name, args = command
+    if not name:
+        return []  # a command for another bot in the same group
+    event = _member_event(CommandRun, event_id, user, place, context, name=name, args=args)
+    return [Incoming(user.id, event)]
+
+
+def _command(text: str, starts: bool, context: Context) -> tuple[str, tuple[str, ...]] | None:
     """(name, args) of a bot command at the start of ``text``; ("", ()) when it is
     addressed to another bot; None when the message is no command."""
-    starts = any(
-        e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in message.entities or ()
-    )
     match = _COMMAND.match(text)
     # Telegram marks only ASCII names as commands; a name in another script (a
     # command's localized name, "/idioma" works either way) is recognized by its shape.
@@ -264,20 +299,18 @@ def _is_in(member: ChatMember) -> bool:
 def _from_press(update: Update, context: Context) -> list[Incoming]:
     query = update.callback_query
     assert query is not None
-    user = query.from_user
     message = query.message
-    member = member_ref(user)
-    place = place_of(message.chat, member, context) if message is not None else None
-    if place is None or not query.data or user.is_bot:
+    chat = message.chat if message is not None else None
+    return from_press(query.id, query.from_user, chat, query.data, context)
+
+
+def from_press(
+    query_id: str, user: Person, chat: ChatLike | None, data: str | None, context: Context
+) -> list[Incoming]:
+    """A pressed button, under a message in ``chat`` (None when Telegram did not say)."""
+    place = place_of(chat, member_ref(user), context) if chat is not None else None
+    if place is None or not data or user.is_bot:
         # Nothing for Concord, but the press is still answered so its spinner stops.
-        return [Incoming(user.id, None, callback_id=query.id)]
-    event = ChoiceMade(
-        f"cb:{query.id}",
-        context.community,
-        member,
-        locale=user.language_code or None,
-        roles=roles_of(user, context),
-        place=place,
-        choice=query.data,
-    )
-    return [Incoming(user.id, event, callback_id=query.id)]
+        return [Incoming(user.id, None, callback_id=query_id)]
+    event = _member_event(ChoiceMade, f"cb:{query_id}", user, place, context, choice=data)
+    return [Incoming(user.id, event, callback_id=query_id)]

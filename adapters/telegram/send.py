@@ -17,9 +17,9 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -38,6 +38,41 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 T = TypeVar("T")
+# An inline keyboard as the Bot API takes it: rows of buttons, each a text and its
+# ``callback_data`` or ``url`` (what PTB's InlineKeyboardMarkup.to_dict gives, keys
+# in the same order).
+Keyboard = dict[str, list[list[dict[str, str]]]]
+
+
+def keyboard(rows: list[list[dict[str, str]]]) -> Keyboard:
+    return {"inline_keyboard": rows}
+
+
+def choice_button(label: str, key: str) -> dict[str, str]:
+    return {"callback_data": key, "text": label}
+
+
+def link_button(label: str, url: str) -> dict[str, str]:
+    return {"text": label, "url": url}
+
+
+class TelegramBot(Bot):
+    """PTB's Bot, plus ``send_plain``: sendMessage encoded, posted and checked by PTB
+    as ``send_message`` does (the same parameters, timeouts and errors), answered with
+    the new message's id alone instead of a parsed ``Message`` (about a hundred fields
+    and the keyboard's objects, built per message to read one number)."""
+
+    __slots__ = ()
+
+    async def send_plain(self, chat_id: int, text: str, markup: Keyboard | None = None) -> int:
+        data: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if markup is not None:
+            data["reply_markup"] = markup
+        result = await self._post("sendMessage", data)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if type(message_id) is not int:
+            raise ValueError(f"sendMessage answered a {type(result).__name__} without message_id")
+        return message_id
 
 
 @dataclass(frozen=True)
@@ -122,7 +157,7 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 
 class Sender:
-    def __init__(self, bot: Bot, limits: Limits, attempts: int = 5) -> None:
+    def __init__(self, bot: TelegramBot, limits: Limits, attempts: int = 5) -> None:
         self.bot = bot
         self.pacer = TelegramPacer(limits)
         self.attempts = attempts
@@ -131,7 +166,7 @@ class Sender:
         self,
         chat_id: int,
         text: str,
-        markup: InlineKeyboardMarkup | None = None,
+        markup: Keyboard | None = None,
         sent: Callable[[int], None] | None = None,
     ) -> None:
         """Send ``text`` in pieces of at most 4,096 characters; buttons go on the last.
@@ -143,12 +178,10 @@ class Sender:
             if sent is not None:
                 sent(message_id)
 
-    async def message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
+    async def message(self, chat_id: int, text: str, markup: Keyboard | None) -> int:
         """Send one piece; returns its message id."""
         try:
-            message = await self.call(
-                chat_id, lambda c: self.bot.send_message(c, text, reply_markup=markup)
-            )
+            return await self.call(chat_id, lambda c: self.bot.send_plain(c, text, markup))
         except ChatMigrated as exc:
             log.warning(
                 "telegram: chat %s is now %s; update platforms.telegram in the config",
@@ -156,10 +189,7 @@ class Sender:
                 exc.new_chat_id,
             )
             new_id = exc.new_chat_id
-            message = await self.call(
-                new_id, lambda c: self.bot.send_message(c, text, reply_markup=markup)
-            )
-        return message.message_id
+            return await self.call(new_id, lambda c: self.bot.send_plain(c, text, markup))
 
     async def document(self, chat_id: int, name: str, content: bytes) -> int:
         """Send ``content`` as a file attachment named ``name``, with no caption; returns
