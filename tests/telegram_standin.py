@@ -158,6 +158,11 @@ class BotApiStandIn:
         self._message_ids = itertools.count(100)
         self._changed = asyncio.Event()
         self._closing = False
+        # A round trip as across the internet (seconds added to every call but the long
+        # poll), and the most calls the bot had waiting for an answer at once.
+        self.latency = 0.0
+        self.most_in_flight = 0
+        self._in_flight = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         # flood-limit state
@@ -213,12 +218,18 @@ class BotApiStandIn:
             return _error(ApiError(400, f"Bad Request: {exc}"))
         call = Call(method, params)
         self.calls.append(call)
+        waits = method != "getupdates"
+        self._in_flight += waits
+        self.most_in_flight = max(self.most_in_flight, self._in_flight)
         try:
+            if waits and self.latency:
+                await asyncio.sleep(self.latency)
             result = await self._call(method, params)
         except ApiError as exc:
             call.status = exc.status
             return _error(exc)
         finally:
+            self._in_flight -= waits
             self._notify()
         return web.json_response({"ok": True, "result": result})
 

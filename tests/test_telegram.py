@@ -440,6 +440,24 @@ async def test_a_burst_of_joins_is_paced_under_the_limits(
         assert any(f"Newcomer {n}!" in t for t in standin.texts(groups[n // 5]))
 
 
+async def test_messages_to_different_chats_are_sent_side_by_side(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """With a round trip of 0.2 s (a real server across the internet), messages one
+    after another would make about 5 a second: a burst of newcomers in ten groups is
+    welcomed with several sends under way at once, up to Telegram's own limits."""
+    groups = [GROUP - i for i in range(10)]
+    config = write_config(tmp_path, standin, groups=groups)
+    chats = [standin.group(g) for g in groups]
+    standin.latency = 0.2
+    async with asyncio.timeout(40), running(config, tmp_path / "db", standin):
+        for n in range(10):
+            standin.join(chats[n], standin.user(20_000 + n, f"Newcomer {n}", language_code="en"))
+        await standin.wait_for(lambda: len(standin.sent) == 10, timeout=35)
+    assert standin.too_many == []
+    assert standin.most_in_flight > 1
+
+
 async def test_flood_limit_answer_is_waited_out(tmp_path: Path, standin: BotApiStandIn) -> None:
     config = write_config(tmp_path, standin)
     eve = standin.user(5006, "Eve", language_code="en")
