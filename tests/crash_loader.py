@@ -8,8 +8,10 @@ engine must ignore the ones it has committed. The adapter appends every action i
 given to a log, and drops an action whose outbox id is already in the log, as a
 platform drops a second request with the same transaction id.
 
-Log lines, each written with one ``write`` on an append-only file, so a kill never
-leaves half a line and nothing written is lost when the process dies::
+Log lines, each written with one ``write`` on an append-only file, so nothing written
+is lost when the process dies. A long line may still be cut short by a kill (Linux
+ends a write that spans pages early when the process is being killed): a line
+without its end was never delivered, and the next run cuts it off before it writes::
 
     D <outbox id> <action as JSON>   delivered for the first time
     R <outbox id>                    handed over again after a restart; dropped by id
@@ -66,7 +68,8 @@ def read_log(path: Path) -> tuple[list[tuple[int, str]], list[int]]:
     repeated: list[int] = []
     if not path.exists():
         return delivered, repeated
-    for line in path.read_text("utf-8").splitlines():
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    for line in text.split("\n")[:-1]:  # (a last line cut short: not delivered)
         kind, _, rest = line.partition(" ")
         if kind == "D":
             number, _, action = rest.partition(" ")
@@ -78,6 +81,16 @@ def read_log(path: Path) -> tuple[list[tuple[int, str]], list[int]]:
     return delivered, repeated
 
 
+def _cut_unfinished_line(path: Path) -> None:
+    """A last line a kill cut short (no newline) goes: that delivery never finished."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as log:
+            log.truncate(data.rfind(b"\n") + 1)
+
+
 class LogAdapter:
     """Delivers by appending to the log; idempotent by outbox id."""
 
@@ -85,6 +98,7 @@ class LogAdapter:
     capabilities = Capabilities(native_choices=False, private_spaces=True)
 
     def __init__(self, path: Path, die_after: int | None) -> None:
+        _cut_unfinished_line(path)
         delivered, _ = read_log(path)
         self.seen = {number for number, _ in delivered}
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
