@@ -6,6 +6,7 @@ and what a killed process held passing to the others."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -22,10 +23,12 @@ from bot.app import build_engine
 from bot.config.community import Config
 from bot.core.actions import Say, ScheduleTimer
 from bot.core.clock import ManualClock
+from bot.core.errors import StoreUnavailable
 from bot.core.events import Event, MemberRef, Place
 from bot.engine import timers
 from bot.engine.delivery import Outbox
 from bot.engine.engine import Engine
+from bot.store.postgres.connection import PgConnection
 from bot.store.postgres.store import PostgresStore
 from bot.store.turn_writes import write_timers
 from bot.store.types import Changes, TimerRow
@@ -407,3 +410,40 @@ def test_the_days_housekeeping_runs_in_one_process(
     clock.advance(timedelta(days=1))
     second.housekeeping()
     assert store.load_conversation(C, "test:old") is None
+
+
+def test_marks_that_rode_with_a_commit_the_server_never_confirmed_are_kept(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivered row's mark rides with the next turn's commit. When the server goes
+    away before that commit is confirmed (here: the COMMIT never reaches it, and the
+    pipeline's answer is lost), the mark is written again with the next write: the row
+    is not delivered twice once the server is back."""
+    store = PostgresStore(postgres_url, path=tmp_path / "x.db")
+    try:
+        [delivered] = store.apply(a_turn("e1", "hello")) or []
+        store.mark_sent_later(delivered.id, NOW)
+        conn = store._conn
+        real_pipeline = conn.pipeline
+
+        @contextlib.contextmanager
+        def commit_lost() -> Iterator[PgConnection]:
+            with real_pipeline():
+                conn.raw.execute("BEGIN")
+                yield conn
+                conn.raw.execute("ROLLBACK")  # the COMMIT never reached the server
+
+        @contextlib.contextmanager
+        def answer_lost() -> Iterator[None]:
+            with real_pipeline():
+                yield
+            raise StoreUnavailable("the connection was lost")
+
+        monkeypatch.setattr(conn, "transaction", commit_lost)
+        monkeypatch.setattr(conn, "pipeline", answer_lost)
+        with pytest.raises(StoreUnavailable):
+            store.apply(a_turn("e2", "next"))
+        monkeypatch.undo()
+        assert store.pending_outbox() == []  # "hello" was delivered: not again
+    finally:
+        store.close()

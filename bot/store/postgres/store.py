@@ -98,8 +98,17 @@ class PostgresStore(SqlStore):
         # The client waits twice: for the event id's insert (a re-delivery writes
         # nothing more), then once for the rest, the commit and the release of the
         # delivered rows' claims after it.
-        with self._conn.pipeline():
-            new_ids = self._write(changes)
+        marks = self._unwritten_marks
+        try:
+            with self._conn.pipeline():
+                new_ids = self._write(changes)
+        except BaseException:
+            # The commit the delivered rows' marks rode with is not confirmed (the
+            # server went away before it answered): they are written again with the
+            # next write, or those rows would be delivered again.
+            if self._unwritten_marks is not marks:
+                self._unwritten_marks = [*marks, *self._unwritten_marks]
+            raise
         return None if new_ids is None else outbox_items(changes, new_ids())
 
     def flush_marks(self) -> None:
