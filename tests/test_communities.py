@@ -511,3 +511,31 @@ async def test_an_adapters_own_notice_speaks_the_language_of_the_members_communi
     assert host.member_text(ref("bo"), NOTICE) == spanish  # in direct messages
     assert host.member_text(ref("ana"), NOTICE) == english
     assert host.member_text(ref("ana"), NOTICE, space=GROUP_B) == spanish  # Beta's room
+
+
+def test_a_command_typed_as_text_is_known_in_every_communitys_languages(
+    tmp_path: Path,
+) -> None:
+    """A platform with commands of its own (Discord) asks whether ``/word`` typed as
+    text is one of Concord's: a command's name in any community's language is."""
+    from bot.i18n.command_names import local_name
+
+    folder = tmp_path / "communities"
+    folder.mkdir()
+    for ident, language in (("alpha", "en"), ("beta", "es")):
+        (folder / f"{ident}.yaml").write_text(
+            f"community:\n  id: {ident}\n  name: {ident}\n  default_language: {language}\n"
+            f"  languages: [{language}]\n  code_of_conduct: {COC}\n"
+            f'moderators:\n  channel: "{ident}-moderators"\n',
+            "utf-8",
+        )
+    (tmp_path / "concord.yaml").write_text(DEPLOYMENT, "utf-8")
+    engines = build_engines(load_config(tmp_path / "concord.yaml"), tmp_path / "names.db")
+    try:
+        spanish = local_name(engines[1].services.catalogs, "report", "es")
+        assert spanish is not None and spanish not in engines[0].command_aliases
+        host = AdapterHost.of(engines)
+        assert host.is_command("report") and host.is_command(spanish)
+        assert not host.is_command("shrug")
+    finally:
+        engines[0].services.store.close()

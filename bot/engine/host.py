@@ -212,7 +212,8 @@ class AdapterHost:
         """Whether ``/name`` names one of Concord's commands (in English or in a
         language a community speaks): what a platform with commands of its own (Discord)
         takes as one when it is typed as text in a channel."""
-        return name in self.engine.commands or name in self.engine.command_aliases
+        engines = self.router.engines.values() if self.router is not None else [self.engine]
+        return any(name in e.commands or name in e.command_aliases for e in engines)
 
     def commands(self, languages: tuple[str, ...] | None = None) -> list[CommandInfo]:
         """Every command with help, described in ``languages`` (by default every
