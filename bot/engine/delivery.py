@@ -303,14 +303,16 @@ class Outbox:
         anything after them to the same recipient; and whether any row was left so."""
         lanes: dict[object, list[OutboxItem]] = {}
         held: set[object] = set()
+        left = False
         for item in pending:
             lane = _lane(item.action)
-            if item.id in self._in_hand or lane in held:
+            if item.id in self._in_hand:
                 held.add(lane)
-                continue
-            lanes.setdefault(lane, []).append(item)
-        left = [item for item in pending if item.id not in self._in_hand]
-        return lanes, any(_lane(item.action) in held for item in left)
+            elif lane in held:
+                left = True
+            else:
+                lanes.setdefault(lane, []).append(item)
+        return lanes, left
 
     async def _deliver_lane(self, items: list[OutboxItem]) -> tuple[int, bool]:
         """One recipient's actions in order, up to the first failure: how many went."""

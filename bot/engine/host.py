@@ -282,9 +282,9 @@ class AdapterHost:
         engine = self.engine
         if self.router is not None:
             found = self.router.community_of_space(member.platform, space) if space else None
-            belongs = self.router.communities_of(member.key)
-            if found is None and len(belongs) == 1:
-                found = self.router.engines[belongs[0]]
+            if found is None:  # (the store is asked only then)
+                belongs = self.router.communities_of(member.key)
+                found = self.router.engines[belongs[0]] if len(belongs) == 1 else None
             engine = found or engine
         services = engine.services
         return services.catalogs.translator(locale_of(services, member.key)).format(

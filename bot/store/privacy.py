@@ -43,7 +43,7 @@ def forget_member_sql(conn: Connection, forget: ForgetMember) -> None:
         "DELETE FROM blocks WHERE community = ? AND (requester = ? OR target = ?)",
         (community, key, key),
     )
-    _forget_in_cases(conn, forget)
+    _forget_in_cases(conn, forget, member_id)
     conn.execute(
         "UPDATE audit SET actor = ? WHERE actor = ? AND community = ?", (ERASED, key, community)
     )
@@ -62,7 +62,7 @@ def forget_member_sql(conn: Connection, forget: ForgetMember) -> None:
     forget_links_sql(conn, community, key)
 
 
-def _forget_in_cases(conn: Connection, forget: ForgetMember) -> None:
+def _forget_in_cases(conn: Connection, forget: ForgetMember, member_id: str) -> None:
     """Their texts (written under their key, or under a report alias of theirs) and
     their identity in the case records of the community they erased their data in:
     other communities' cases keep theirs."""
@@ -101,7 +101,7 @@ def _forget_in_cases(conn: Connection, forget: ForgetMember) -> None:
     conn.execute(
         f"UPDATE case_audit SET actor = ? WHERE actor = ? AND {here}", (ERASED, key, community)
     )
-    _erase_mentions(conn, "case_audit", here, community, forget.key.partition(":")[2])
+    _erase_mentions(conn, "case_audit", here, community, member_id)
 
 
 def mentions(text: str, member_id: str) -> bool:
