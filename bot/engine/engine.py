@@ -226,6 +226,7 @@ class Engine:
             profile=profile,
             locale=default,
             translator=self._default_translator(),
+            stored_profile=written,
         )
         try:
             await self._run_middlewares(turn)
@@ -239,6 +240,7 @@ class Engine:
             turn = Turn(
                 event, turn.now, services, conversation, profile, turn.locale, turn.translator
             )
+            turn.stored_profile = written
             turn.say("common.error")
         if len(self.timers.engines) > 1:
             turn.outbox = [self._to_own_room(action) for action in turn.outbox]

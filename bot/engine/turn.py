@@ -61,6 +61,9 @@ class Turn:
     # Where every reply without an explicit place goes, whatever the flow: set for a
     # command that is answered only privately (see bot.engine.command_places).
     answer_place: Place | None = None
+    # The member's profile as last committed (None: never written), as the engine
+    # holds it: what this turn changed, without reading the store again.
+    stored_profile: dict[str, Any] | None = None
     _common: tuple[str, dict[str, str]] | None = field(default=None, init=False, repr=False)
 
     @property

@@ -78,15 +78,13 @@ def after_turn(turn: Turn) -> None:
     """A shared value changed on this account: the linked ones follow."""
     if isinstance(turn.event, TimerFired) and turn.event.kind.startswith("identity:"):
         return
+    # Most turns change no shared value: known without asking the store for links.
+    stored, now = turn.stored_profile, shared_values(turn.profile)
+    if stored is not None and shared_values(profile_from_dict(stored)) == now:
+        return
     services = turn.services
     community, key = services.config.community_id, turn.member.key
     accounts = services.store.links.accounts(community, key)
-    if not accounts:
-        return
-    stored = services.store.load_profile(community, key)
-    now = shared_values(turn.profile)
-    if stored is not None and shared_values(profile_from_dict(stored)) == now:
-        return
     for account in accounts:
         if account.member != key:
             turn.signal(member_ref(account.member), SYNC, json.dumps(now))
