@@ -203,6 +203,11 @@ class Outbox:
     async def _deliver(self, items: list[OutboxItem], at_once: bool = False) -> bool:
         """Deliver in order; stop at the first failure so order is kept on retry."""
         store = self.store
+        # Before anything goes out, what was delivered before is marked: at most the
+        # actions of one delivery (one event's, or one row a flush sends) are ever
+        # delivered and unmarked, and delivered again after a crash. Marked one by
+        # one, an event's second reply would wait for a commit of the first's mark.
+        store.flush_marks()
         for item in items:
             platform = action_platform(item.action)
             adapter = self.adapters.get(platform)
@@ -221,9 +226,6 @@ class Outbox:
                 # Still connecting: not a failure. It goes out, in order, when the adapter
                 # says it is ready.
                 return False
-            # Before anything else goes out, the last delivery's mark is written: at
-            # most one delivered action is ever unmarked.
-            store.flush_marks()
             try:
                 await _send(adapter, item)
             except DeliveryError as exc:

@@ -299,9 +299,9 @@ class SqlStore:
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
         """Mark an action sent (its row goes) with the next write: the next event's
         transaction, or ``flush_marks``, which the outbox calls before it delivers
-        anything else. So at most the one action delivered last is ever unmarked (and
-        after a crash delivered again, under the same idempotency key), as with a mark
-        of its own, and a busy engine saves a commit per event."""
+        anything else. So at most the actions of one delivery (one event's) are ever
+        unmarked (and after a crash delivered again, under the same idempotency key),
+        and a busy engine saves a commit per event."""
         self._unwritten_marks.append((outbox_id,))
 
     def flush_marks(self) -> None:
