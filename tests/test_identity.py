@@ -25,8 +25,10 @@ from bot.core.events import (
     PlaceKind,
     TextSaid,
 )
+from bot.core.state import Profile, profile_to_dict
 from bot.engine.engine import Engine
 from bot.features.identity.codes import code_hash
+from bot.features.identity.shared import shared_values, stored_shared_values
 from tests.conftest import RecordingAdapter
 from tests.test_reports import make_config
 
@@ -352,6 +354,20 @@ async def test_a_language_chosen_on_one_account_follows_on_the_other(
     chat.take()
     await run(engine, "chat:ana", "/unlink")
     assert "nicht mehr" in texts(chat)[0]
+
+
+def test_the_shared_values_read_from_a_stored_profile_are_the_profiles_own() -> None:
+    """After each turn, what linked accounts share is compared with the profile as
+    stored without making it again: both readings must agree, or a change would not
+    follow (or an unchanged one would be sent again)."""
+    profiles = [
+        Profile("ana"),
+        Profile("bo", chosen_locale="de", acknowledged_version="2", onboarded=True),
+        Profile("cy", chosen_locale="ar", onboarded=False),
+    ]
+    for each in profiles:
+        assert stored_shared_values(profile_to_dict(each)) == shared_values(each)
+    assert stored_shared_values({}) == shared_values(Profile())
 
 
 async def test_cases_are_followed_from_the_other_account_only_when_shared(

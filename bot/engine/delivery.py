@@ -41,6 +41,10 @@ from bot.store.types import OutboxItem
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS_ON_BUG = 3
 SENDER_LOOKS = 0.2
+# Sent marks not carried by a commit within this many seconds are written on their
+# own. Sooner, a busy engine (many events in flight, the loop never idle for long)
+# would pay a commit of its own for most events' marks.
+MARKS_WAIT = 0.05
 # The community of the action an adapter is delivering: one whose platform spaces are
 # per community (Discord servers) acts in that community's own (``AdapterHost.spaces_of``).
 DELIVERING: ContextVar[str] = ContextVar("delivering", default="")
@@ -137,7 +141,12 @@ class Outbox:
     async def deliver_new(self, items: list[OutboxItem], at_once: bool = False) -> None:
         """An event's actions, just committed: after anything still waiting, in order.
         ``at_once``: delivered here and now even where one process sends for the
-        platform (the answer to ``/forget``, after which what was delivered is erased)."""
+        platform (the answer to ``/forget``, after which what was delivered is erased).
+
+        Their sent marks ride with the next commit (or go on their own, ``MARKS_WAIT``
+        later): what a crash sends again is what was delivered since the last commit,
+        for each member at most their last event's actions (a member's next event
+        commits before its actions go)."""
         try:
             if at_once and self._senders:  # (without one-sender platforms, as always)
                 if not await self._deliver_in_hand(items, at_once=True):
@@ -203,11 +212,6 @@ class Outbox:
     async def _deliver(self, items: list[OutboxItem], at_once: bool = False) -> bool:
         """Deliver in order; stop at the first failure so order is kept on retry."""
         store = self.store
-        # Before anything goes out, what was delivered before is marked: at most the
-        # actions of one delivery (one event's, or one row a flush sends) are ever
-        # delivered and unmarked, and delivered again after a crash. Marked one by
-        # one, an event's second reply would wait for a commit of the first's mark.
-        store.flush_marks()
         for item in items:
             platform = action_platform(item.action)
             adapter = self.adapters.get(platform)
@@ -262,11 +266,11 @@ class Outbox:
         return True
 
     def _flush_marks_when_idle(self) -> None:
-        """The mark of the last delivery rides along with the next event's commit;
-        if none comes before the event loop is idle, it is written on its own."""
+        """The marks of the last delivery ride along with the next event's commit;
+        if none comes soon (``MARKS_WAIT``), they are written on their own."""
         if not self._marks_flush_scheduled:
             self._marks_flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_marks)
+            asyncio.get_running_loop().call_later(MARKS_WAIT, self._flush_marks)
 
     def _flush_marks(self) -> None:
         self._marks_flush_scheduled = False
@@ -319,6 +323,9 @@ class Outbox:
     async def _deliver_lane(self, items: list[OutboxItem]) -> tuple[int, bool]:
         """One recipient's actions in order, up to the first failure: how many went."""
         for count, item in enumerate(items):
+            # No commit carries the marks of what a flush delivers: each is written
+            # before the next goes, so a crash sends at most one of them again.
+            self.store.flush_marks()
             if not await self._deliver([item]):
                 return count, False
         return len(items), True

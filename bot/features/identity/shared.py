@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.actions import GrantRole
 from bot.core.events import TimerFired
-from bot.core.state import Profile, profile_from_dict
+from bot.core.state import Profile
 from bot.engine.flows import drop_flows, resume
 from bot.engine.turn import Services, Turn
 from bot.features.identity.codes import member_ref
@@ -24,6 +24,16 @@ def shared_values(profile: Profile) -> dict[str, Any]:
         "locale": profile.chosen_locale,
         "version": profile.acknowledged_version,
         "onboarded": profile.onboarded,
+    }
+
+
+def stored_shared_values(stored: dict[str, Any]) -> dict[str, Any]:
+    """``shared_values`` of a profile as stored (``profile_to_dict``), read in place:
+    asked after every turn, where making the whole profile again showed."""
+    return {
+        "locale": stored.get("chosen_locale"),
+        "version": stored.get("acknowledged_version"),
+        "onboarded": bool(stored.get("onboarded", False)),
     }
 
 
@@ -80,7 +90,7 @@ def after_turn(turn: Turn) -> None:
         return
     # Most turns change no shared value: known without asking the store for links.
     stored, now = turn.stored_profile, shared_values(turn.profile)
-    if stored is not None and shared_values(profile_from_dict(stored)) == now:
+    if stored is not None and stored_shared_values(stored) == now:
         return
     services = turn.services
     community, key = services.config.community_id, turn.member.key
