@@ -65,7 +65,8 @@ runs), ``--systems concord,floor,ptb,durable,startup,footprint[,whatif,aiogram,t
 ``--profile N`` (pyinstrument over the concord run at N, top entries printed;
 ``--profile-system concord-telegram`` profiles the run through the Telegram adapter),
 ``--durable-n 1000``, ``--concurrency 100``, ``--live-conversations N`` (Concord's
-``limits.live_conversations``, default 10,000). The peers come with
+``limits.live_conversations``, default 10,000; with two Ns above it, the RSS per
+conversation stored past the working set is printed). The peers come with
 ``pip install -e '.[bench]'``; a system whose library is missing is skipped with a line
 saying so.
 """
@@ -213,6 +214,41 @@ def ratio_line(
         )
 
 
+def past_working_set(rows: list[dict[str, Any]], live: int | None) -> None:
+    """RSS per conversation stored past the working set: between the smallest and the
+    largest N above it, how much more the run's memory grew, per conversation more.
+    The working set: the live conversations kept (``--live-conversations``) and the
+    rate limit's members of the last minute (at most 10,000; the bench's members all
+    write within a minute), so the Ns should be above both."""
+    if not live:
+        return
+    runs = sorted(
+        (r for r in rows if r["system"] == "concord" and "error" not in r and r["n"] > live),
+        key=lambda r: r["n"],
+    )
+    if len(runs) < 2:
+        return
+    low, high = runs[0], runs[-1]
+    grew = (high["peak_rss"] - high["rss_base"]) - (low["peak_rss"] - low["rss_base"])
+    print(
+        f"concord, {live:,} live conversations: RSS per conversation stored past the"
+        f" working set {grew / (high['n'] - low['n']):,.0f} B"
+        f" (N={low['n']:,} to {high['n']:,})"
+    )
+
+
+def strict_against_normal(by: dict[tuple[str, int], dict[str, Any]], n: int, width: int) -> None:
+    """Strict durability's cost per step against the normal mode's, at the same N."""
+    normal = by.get(("concord", n))
+    for name in ("concord-durable", f"concord-durable-c{width}"):
+        strict = by.get((name, n))
+        if strict and normal:
+            print(
+                f"{name} N={n:,}: {strict['mean_us'] / normal['mean_us']:.2f}x the normal"
+                " mode's time per update"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -299,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                 f" {durable['updates'] / max(durable['fsyncs'], 1):.1f} steps per fsync;"
                 f" per step {durable['mean_us'] / full['mean_us']:.2f}x the floor's fsync per step"
             )
+    strict_against_normal(by, args.durable_n, args.concurrency)
+    past_working_set(rows, args.live_conversations)
     extra: dict[str, Any] = {}
     if "startup" in systems:
         extra = run_startup(max(args.runs, 3), ROOT)
