@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.events import MemberRef, Place, PlaceKind
+from bot.core.jsontext import dumps
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,25 +178,10 @@ def action_platform(action: Action) -> str:
 
 
 def action_to_json(action: Action) -> str:
-    # The encoder walks strings, numbers and tuples itself and asks ``_fields`` only for
-    # the dataclasses inside (places, members, choices): what ``dataclasses.asdict``
-    # gives, without its deep copies or a Python call per value (both showed in the
-    # profile of every event).
-    typed = {"type": type(action).__name__, **_fields(action)}
-    return _ENCODER.encode(typed)
-
-
-def _fields(value: Any) -> dict[str, Any]:
-    """A dataclass's fields by name, for ``json.dumps`` (which encodes their values)."""
-    names = getattr(type(value), "__dataclass_fields__", None)
-    if names is None:
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-    return {name: getattr(value, name) for name in names}
-
-
-# What ``json.dumps(..., ensure_ascii=False, default=_fields)`` makes, without a new
-# encoder for every action.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_fields)
+    # The action's own fields, shallow: the dataclasses inside (places, members,
+    # choices) are encoded as such, without ``dataclasses.asdict``'s deep copies.
+    names = type(action).__dataclass_fields__
+    return dumps({"type": type(action).__name__, **{n: getattr(action, n) for n in names}})
 
 
 def action_from_json(text: str) -> Action:

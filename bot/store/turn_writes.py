@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
 from bot.core.actions import action_platform, action_to_json
+from bot.core.jsontext import dumps
 from bot.core.sealing import Sealer
 from bot.store.sql import Connection
 from bot.store.types import Changes, OutboxItem
 from bot.store.types import iso as _iso
-
-
-def compact_json(value: Any) -> str:
-    """JSON without the spaces after separators: stored rows are that much smaller."""
-    return _COMPACT.encode(value)
-
-
-# ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, one encoder for all.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) -> None:
@@ -38,13 +28,13 @@ def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) ->
                 "INSERT INTO conversations VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (community, member) DO UPDATE"
                 " SET state = excluded.state, updated_at = excluded.updated_at",
-                (community, member, sealer.seal(compact_json(state)), now),
+                (community, member, sealer.seal(dumps(state)), now),
             )
     for (community, member), profile in changes.profiles.items():
         conn.execute(
             "INSERT INTO profiles VALUES (?, ?, ?, ?) ON CONFLICT (community, member)"
             " DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
-            (community, member, compact_json(profile), now),
+            (community, member, dumps(profile), now),
         )
     for community, member, version in changes.acknowledgements:
         conn.execute(
@@ -88,7 +78,7 @@ def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER)
             (
                 community,
                 timer.member.key,
-                compact_json(ref),
+                dumps(ref),
                 timer.kind,
                 _iso(timer.due_at),
                 timer.payload,
