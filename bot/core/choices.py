@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 from bot.core.actions import Choice
@@ -62,11 +63,18 @@ def _contains(name: str, typed: str) -> bool:
     return len(typed) >= 2 and (name.startswith(typed) or f" {typed}" in f" {name}")
 
 
-def mentions(text: str, phrase: str, max_extra_words: int | None = None) -> bool:
-    """Whether ``text`` says ``phrase`` (folded, as whole words; in a script written
-    without spaces, as a part), with at most ``max_extra_words`` other words around it."""
-    typed, words = fold(text).split(), list(_phrase_words(phrase))
-    if not words or not typed:
+def mentions(text: str, phrases: Iterable[str], max_extra_words: int | None = None) -> bool:
+    """Whether ``text`` says one of ``phrases`` (folded, as whole words; in a script
+    written without spaces, as a part), with at most ``max_extra_words`` other words
+    around it. What the member typed is folded once, whatever the number of phrases."""
+    typed = tuple(fold(text).split())
+    if not typed:
+        return False
+    return any(_says(typed, _phrase_words(phrase), max_extra_words) for phrase in phrases)
+
+
+def _says(typed: tuple[str, ...], words: tuple[str, ...], max_extra_words: int | None) -> bool:
+    if not words:
         return False
     if max_extra_words is not None and len(typed) - len(words) > max_extra_words:
         return False

@@ -182,6 +182,14 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
     return data
 
 
+def profile_changed(profile: Profile, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``profile`` as a new dict to store, or None when it is what ``stored`` holds
+    (most events change no profile: then nothing is copied)."""
+    if stored is not None and profile.__dict__ == stored:
+        return None
+    return profile_to_dict(profile)
+
+
 def _copied(value: Any) -> Any:
     """A deep copy of JSON-like data (lists, dicts, scalars), without deepcopy's memo."""
     if isinstance(value, list):

@@ -25,8 +25,8 @@ from bot.core.state import (
     Conversation,
     Profile,
     conversation_from_dict,
+    profile_changed,
     profile_from_dict,
-    profile_to_dict,
 )
 from bot.engine.commands import command_table
 from bot.engine.commit import turn_changes
@@ -244,10 +244,10 @@ class Engine:
             turn.say("common.error")
         if len(self.timers.engines) > 1:
             turn.outbox = [self._to_own_room(action) for action in turn.outbox]
-        profile_now = profile_to_dict(turn.profile)
+        changed = profile_changed(turn.profile, written)  # most events change none
         changes = turn_changes(turn, event_key, timer_id)
-        if not turn.forget and profile_now != written:  # most events change no profile
-            changes.profiles[(self.community, turn.member.key)] = profile_now
+        if not turn.forget and changed is not None:
+            changes.profiles[(self.community, turn.member.key)] = changed
         try:
             items = services.store.apply(changes, sync_later=self.group_sync is not None)
         except Exception:
@@ -260,7 +260,9 @@ class Engine:
             self._erase.add(turn.member.key)
             self._cache.pop((self.community, turn.member.key), None)
         else:
-            self._remember(turn.member.key, turn.conversation, turn.profile, profile_now)
+            now_written = changed if changed is not None else written
+            assert now_written is not None  # (a profile never written is changed)
+            self._remember(turn.member.key, turn.conversation, turn.profile, now_written)
         if turn.timers:
             self.timers.wakeup.set()
             if any(t.due_at <= turn.now for t in turn.timers):

@@ -290,7 +290,7 @@ def asks_for_person(turn: Turn, text: str, free_text: bool) -> bool:
     default = turn.services.catalogs.translator(turn.services.config.default_language)
     phrases = {turn.text("common.talk_to_person"), default.gettext("common.talk_to_person")}
     extra = PERSON_EXTRA_WORDS if free_text else None
-    return any(mentions(text, phrase, extra) for phrase in phrases)
+    return mentions(text, phrases, extra)
 
 
 def _leave(turn: Turn, step: Step, target: str | None) -> None:
