@@ -104,10 +104,11 @@ class Turn:
 
     def text(self, message: str, **extra: str) -> str:
         translator = self.translator
-        found = translator.gettext(wording(message, self.profile))
-        if "{" not in found:
-            return translator.fill(found, {})  # most texts name nothing: no values made
-        return translator.fill(found, self.values(extra))
+        msgid = wording(message, self.profile)
+        whole = translator.whole(msgid)  # most texts name nothing: no values made
+        if whole is not None:
+            return whole
+        return translator.fill(translator.gettext(msgid), self.values(extra))
 
     def ntext(self, singular: str, plural: str, n: int, **extra: str) -> str:
         """A message whose wording depends on a number, in the member's plural rules."""

@@ -40,6 +40,8 @@ from bot.i18n.relative_time import relative_time
 
 PO_FILE = "messages.po"
 _MAX_REMEMBERED_CODES = 1024
+# Filled texts a translator keeps (``Translator.whole``): more than the catalogs hold.
+WHOLE_TEXTS_KEPT = 4096
 # Babel's output when CLDR lacks relative-time words for a locale: "+3 d", "-1 h".
 REVIEW_STATUSES = ("draft", "reviewed")
 MAX_PO_BYTES = 5_000_000
@@ -239,6 +241,8 @@ class Translator:
         self._layers = tuple(layers)
         self._with_source = (*self._layers, source) if source is not None else self._layers
         self._babel_locale: Locale | None = None
+        # Texts that name no value, as filled: the same for every member (see ``whole``).
+        self._whole: dict[str, str | None] = {}
 
     @property
     def _babel(self) -> Locale:
@@ -275,6 +279,18 @@ class Translator:
         if found is not None:
             return found
         return singular_id if n == 1 else plural_id
+
+    def whole(self, msgid: str) -> str | None:
+        """The text, filled, when it names no value; None when it does. Made once per
+        text: a turn asks for about ten, most of them naming nothing."""
+        found = self._whole.get(msgid, "")
+        if found != "":
+            return found
+        text = self.gettext(msgid)
+        whole = None if "{" in text else self.fill(text, {})
+        if len(self._whole) < WHOLE_TEXTS_KEPT:
+            self._whole[msgid] = whole
+        return whole
 
     def format(self, msgid: str, **values: object) -> str:
         return self.fill(self.gettext(msgid), values)
