@@ -190,16 +190,24 @@ def profile_changed(profile: Profile, stored: dict[str, Any] | None) -> dict[str
     return profile_to_dict(profile)
 
 
+# Values that are their own copy: most of a profile's, and of what its lists hold.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _copied(value: Any) -> Any:
-    """A deep copy of JSON-like data (lists, dicts, scalars), without deepcopy's memo."""
+    """A deep copy of JSON-like data (lists, dicts, scalars), without deepcopy's memo;
+    scalars are not walked into (a profile is read back on every turn that misses the
+    engine's cache)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, list):
-        return [_copied(item) for item in value]
+        return [item if type(item) in _SCALARS else _copied(item) for item in value]
     if isinstance(value, dict):
-        return {key: _copied(item) for key, item in value.items()}
+        return {k: item if type(item) in _SCALARS else _copied(item) for k, item in value.items()}
     return value
 
 
 def profile_from_dict(data: dict[str, Any]) -> Profile:
     """A profile that shares nothing with ``data`` (the engine compares the two later)."""
-    known = {k: _copied(v) for k, v in data.items() if k in Profile.__dataclass_fields__}
-    return Profile(**known)
+    fields = Profile.__dataclass_fields__
+    return Profile(**{k: _copied(v) for k, v in data.items() if k in fields})
