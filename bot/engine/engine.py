@@ -108,6 +108,7 @@ class Engine:
         if services.store.shared:
             # Other processes change states too: a turn reads its member's from the store.
             self._cache_size = 0
+        self._chain: tuple[tuple[Middleware, ...], Handler] | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._erase: set[str] = set()
@@ -157,7 +158,7 @@ class Engine:
         if store.seen(event_key):
             return False
         member_key = event.member.key
-        lock = self._locks.setdefault(member_key, asyncio.Lock())
+        lock = self._locks.get(member_key) or self._locks.setdefault(member_key, asyncio.Lock())
         self._waiting[member_key] = self._waiting.get(member_key, 0) + 1
         try:
             async with lock:
@@ -288,16 +289,20 @@ class Engine:
         return self._translator
 
     async def _run_middlewares(self, turn: Turn) -> None:
-        async def core(current: Turn) -> None:
-            route(current, self.commands, self.command_aliases)
-            if not current.forget:
-                for after in self.services.features.after_turn:
-                    after(current)
+        # The chain is made again only when the middlewares changed (tests add some).
+        wanted = tuple(self.middlewares)
+        if self._chain is None or self._chain[0] != wanted:
+            chain: Handler = self._core
+            for middleware in reversed(wanted):
+                chain = _wrap(middleware, chain)
+            self._chain = (wanted, chain)
+        await self._chain[1](turn)
 
-        chain: Handler = core
-        for middleware in reversed(self.middlewares):
-            chain = _wrap(middleware, chain)
-        await chain(turn)
+    async def _core(self, turn: Turn) -> None:
+        route(turn, self.commands, self.command_aliases)
+        if not turn.forget:
+            for after in self.services.features.after_turn:
+                after(turn)
 
     def _load(self, member: MemberRef) -> tuple[Conversation, Profile, dict[str, Any] | None]:
         """The member's conversation and profile, and the profile as last written."""
