@@ -298,10 +298,11 @@ class SqlStore:
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
         """Mark an action sent (its row goes) with the next write: the next event's
-        transaction, or ``flush_marks``, which the outbox calls before it delivers
-        anything else. So at most the actions of one delivery (one event's) are ever
-        unmarked (and after a crash delivered again, under the same idempotency key),
-        and a busy engine saves a commit per event."""
+        transaction, or ``flush_marks``, which the outbox calls before a flush sends
+        anything and when no commit came soon (bot.engine.delivery). So what is
+        delivered and unmarked is at most each member's last event's actions (after a
+        crash delivered again, under the same idempotency key), and a busy engine
+        saves a commit per event."""
         self._unwritten_marks.append((outbox_id,))
 
     def flush_marks(self) -> None:
