@@ -166,6 +166,9 @@ def test_a_turn_commits_state_outbox_and_timers_together(backend: Backend) -> No
     store = backend.reopen()
     assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
     assert store.load_profile(C, ANA.key) == {"name": "Ana"}
+    # Both at once (a turn whose member is not among the live conversations).
+    assert store.load_member(C, ANA.key) == ({"step": "welcome"}, {"name": "Ana"})
+    assert store.load_member(C, BOB.key) == (None, None)
     assert [(i.id, i.action) for i in store.pending_outbox()] == [(i.id, i.action) for i in items]
     [timer] = store.due_timers(NOW + timedelta(days=2))
     assert (timer.member, timer.kind, timer.due_at) == (ANA, "checkin", NOW + timedelta(days=2))

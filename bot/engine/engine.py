@@ -310,14 +310,12 @@ class Engine:
         if cached is not None:
             self._cache.move_to_end((self.community, member.key))
             return cached
-        store = self.services.store
-        state = store.load_conversation(self.community, member.key)
+        state, stored_profile = self.services.store.load_member(self.community, member.key)
         conversation = (
             conversation_from_dict(self.community, state)
             if state
             else Conversation(self.community, member)
         )
-        stored_profile = store.load_profile(self.community, member.key)
         profile = profile_from_dict(stored_profile) if stored_profile else Profile(member.name)
         return conversation, profile, stored_profile
 

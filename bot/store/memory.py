@@ -94,6 +94,11 @@ class MemoryStore:
         row = self._t.profiles.get((community, member))
         return json.loads(row) if row else None
 
+    def load_member(
+        self, community: str, member: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        return self.load_conversation(community, member), self.load_profile(community, member)
+
     def communities_of(self, member: str) -> list[str]:
         return sorted(c for (c, m) in self._t.profiles if m == member)
 

@@ -94,6 +94,13 @@ class Store(DeliveryStore, Protocol):
 
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None: ...
 
+    def load_member(
+        self, community: str, member: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """``load_conversation`` and ``load_profile`` together (one read, where the
+        backend can)."""
+        ...
+
     def communities_of(self, member: str) -> list[str]:
         """The communities where ``member`` (a member key) has a profile, by id."""
         ...

@@ -113,6 +113,11 @@ class SqlStore:
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
         return self._profile_of(self._conn.execute(LOAD_PROFILE, (community, member)).fetchone())
 
+    def load_member(
+        self, community: str, member: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        return self.load_conversation(community, member), self.load_profile(community, member)
+
     def _state_of(self, row: Any) -> dict[str, Any] | None:
         return json.loads(self.sealer.open(row[0])) if row else None
 

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -25,6 +26,11 @@ from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
 from bot.store.sql_store import SqlStore
 from bot.store.turn_writes import INSERT_OUTBOX, NewIds, OutboxRow
+
+_LOAD_MEMBER = (
+    "SELECT (SELECT state FROM conversations WHERE community = ? AND member = ?),"
+    " (SELECT profile FROM profiles WHERE community = ? AND member = ?)"
+)
 
 
 class SQLiteStore(SqlStore):
@@ -116,6 +122,17 @@ class SQLiteStore(SqlStore):
             return
         with contextlib.suppress(FileNotFoundError):  # nothing committed since a reset
             fsync_path(self.path + "-wal")
+
+    def load_member(
+        self, community: str, member: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """In one statement: a turn whose member is not among the live conversations
+        reads both (one read transaction, not two)."""
+        state, profile = self._conn.execute(_LOAD_MEMBER, (community, member) * 2).fetchone()
+        return (
+            self._state_of((state,)) if state is not None else None,
+            self._profile_of((profile,)) if profile is not None else None,
+        )
 
     def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
         ids = []
