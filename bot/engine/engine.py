@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.actions import Action, GrantRole, NotifyModerators, RevokeRole, Say, ScheduleTimer
@@ -211,24 +211,13 @@ class Engine:
     async def _run_turn(
         self, event: Event, event_key: str, timer_id: int | None
     ) -> list[OutboxItem] | None:
-        now = self.services.clock.now()
-        conversation, profile, written = self._load(event.member)
+        default = self.services.config.default_language
+        turn = self._new_turn(event, self.services.clock.now(), default, self._default_translator())
+        profile = turn.profile
         if profile.first_seen is None:
-            profile.first_seen = now.isoformat()
+            profile.first_seen = turn.now.isoformat()
         if event.member.name and event.member.name != profile.name:
             profile.name = event.member.name
-        services = self.services
-        default = services.config.default_language
-        turn = Turn(
-            event=event,
-            now=now,
-            services=services,
-            conversation=conversation,
-            profile=profile,
-            locale=default,
-            translator=self._default_translator(),
-            stored_profile=written,
-        )
         try:
             await self._run_middlewares(turn)
         except Exception as exc:
@@ -237,12 +226,9 @@ class Engine:
             log.debug("the error while handling %s", type(event).__name__, exc_info=True)
             self._cache.pop((self.community, event.member.key), None)
             # The conversation stays where it was; the member hears something useful.
-            conversation, profile, written = self._load(event.member)
-            turn = Turn(
-                event, turn.now, services, conversation, profile, turn.locale, turn.translator
-            )
-            turn.stored_profile = written
+            turn = self._new_turn(event, turn.now, turn.locale, turn.translator)
             turn.say("common.error")
+        services, written = self.services, turn.stored_profile
         if len(self.timers.engines) > 1:
             turn.outbox = [self._to_own_room(action) for action in turn.outbox]
         changed = profile_changed(turn.profile, written)  # most events change none
@@ -269,6 +255,20 @@ class Engine:
             if any(t.due_at <= turn.now for t in turn.timers):
                 self.timers.signalled = True
         return items
+
+    def _new_turn(self, event: Event, now: datetime, locale: str, translator: Translator) -> Turn:
+        """A turn on the member's conversation and profile as the engine holds them."""
+        conversation, profile, written = self._load(event.member)
+        return Turn(
+            event,
+            now,
+            self.services,
+            conversation,
+            profile,
+            locale,
+            translator,
+            stored_profile=written,
+        )
 
     def _to_own_room(self, action: Action) -> Action:
         """In a deployment of many communities, a notice to moderators goes to this

@@ -35,6 +35,7 @@ from bot.i18n.locales import (
     normalize_tag,
     text_direction,
 )
+from bot.i18n.po_lines import check_syntax, msgid_at, read_lines
 from bot.i18n.po_reader import read_po
 from bot.i18n.relative_time import relative_time
 
@@ -42,17 +43,12 @@ PO_FILE = "messages.po"
 _MAX_REMEMBERED_CODES = 1024
 # Filled texts a translator keeps (``Translator.whole``): more than the catalogs hold.
 WHOLE_TEXTS_KEPT = 4096
-# Babel's output when CLDR lacks relative-time words for a locale: "+3 d", "-1 h".
 REVIEW_STATUSES = ("draft", "reviewed")
-MAX_PO_BYTES = 5_000_000
 MAX_PLURALS = 6
 
 Text = str | tuple[str, ...]
 PluralRule = Callable[[int], int]
 
-# Runs of plain characters between escapes (char by char cost most of loading a catalog)
-_QUOTED = r'"[^"\\]*(?:\\[\\"ntr][^"\\]*)*"'
-_PO_LINE = re.compile(rf"(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?{_QUOTED}")
 _PLURAL_FORMS = re.compile(r"\s*nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*([^;]+?)\s*;?\s*")
 
 
@@ -90,43 +86,6 @@ class _RecordingCatalog(Catalog):
             key = id if isinstance(id, str) else id[0]
             self.duplicates.append((key, message.lineno or 1))
         super().__setitem__(id, message)
-
-
-def _read_lines(path: Path) -> list[str]:
-    name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(name, 1, "(file)", f"cannot read: {exc.strerror}") from exc
-    if len(raw) > MAX_PO_BYTES:
-        raise ConfigError(name, 1, "(file)", f"larger than {MAX_PO_BYTES} bytes")
-    try:
-        # split("\n") as Babel does: splitlines() would also break at U+2028.
-        return raw.decode("utf-8-sig").split("\n")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(name, line, "(file)", "not UTF-8 text") from exc
-
-
-def _msgid_at(lines: Sequence[str], index: int) -> str:
-    """The message id of the entry around ``lines[index]``, for error reports."""
-    for i in range(min(index, len(lines) - 1), -1, -1):
-        line = lines[i].strip()
-        if line.startswith("msgid "):
-            return line[6:].strip().strip('"') or "(header)"
-    return "(header)"
-
-
-def _check_syntax(lines: Sequence[str], name: str) -> None:
-    """Catch what Babel's parser accepts silently: unterminated strings and
-    escapes it does not understand both become wrong text without a warning."""
-    for index, raw in enumerate(lines):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if not _PO_LINE.fullmatch(line):
-            message = "unterminated string, unknown escape or unknown keyword"
-            raise ConfigError(name, index + 1, _msgid_at(lines, index), message)
 
 
 def _header_fields(raw: str) -> dict[str, str]:
@@ -177,8 +136,8 @@ def _check_header(raw: str | None, name: str, line: int, code: str) -> tuple[str
 def _parse_po(path: Path, code: str) -> _Layer:
     """Read one catalog of language ``code``; any mistake is a ConfigError."""
     name = str(path)
-    lines = _read_lines(path)
-    _check_syntax(lines, name)
+    lines = read_lines(path)
+    check_syntax(lines, name)
     quick = read_po(lines)
     if quick is not None:
         raw_header, line, texts = quick
@@ -190,7 +149,7 @@ def _parse_po(path: Path, code: str) -> _Layer:
     except PoFileError as exc:
         # Babel counts lines from 0 and repeats that count in its message.
         message = str(exc).rsplit(" on ", 1)[0]
-        raise ConfigError(name, exc.lineno + 1, _msgid_at(lines, exc.lineno), message) from exc
+        raise ConfigError(name, exc.lineno + 1, msgid_at(lines, exc.lineno), message) from exc
     except ValueError as exc:
         # Babel raises a bare ValueError for a bad Language or Plural-Forms value;
         # our own checks say which header is wrong.

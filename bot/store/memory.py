@@ -24,7 +24,7 @@ from bot.store.memory_tables import Audit, Outgoing, Tables, Timer
 from bot.store.outbox import UNDELIVERABLE
 from bot.store.privacy import ERASED, mentions
 from bot.store.protocol import ServiceStore
-from bot.store.types import Changes, OutboxItem, TimerRow, iso, parse_iso, seen_day
+from bot.store.types import Changes, MemberRows, OutboxItem, TimerRow, iso, parse_iso, seen_day
 from bot.store.writes import AddCount, ForgetMember
 
 
@@ -94,9 +94,7 @@ class MemoryStore:
         row = self._t.profiles.get((community, member))
         return json.loads(row) if row else None
 
-    def load_member(
-        self, community: str, member: str
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def load_member(self, community: str, member: str) -> MemberRows:
         return self.load_conversation(community, member), self.load_profile(community, member)
 
     def communities_of(self, member: str) -> list[str]:

@@ -17,7 +17,7 @@ from bot.core.actions import Action
 from bot.core.events import MemberRef
 from bot.store.cases import Case, CaseText
 from bot.store.links import LinkStore
-from bot.store.types import Changes, OutboxItem, TimerRow
+from bot.store.types import Changes, MemberRows, OutboxItem, TimerRow
 from bot.store.writes import AddCaseText
 
 
@@ -94,9 +94,7 @@ class Store(DeliveryStore, Protocol):
 
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None: ...
 
-    def load_member(
-        self, community: str, member: str
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def load_member(self, community: str, member: str) -> MemberRows:
         """``load_conversation`` and ``load_profile`` together (one read, where the
         backend can)."""
         ...

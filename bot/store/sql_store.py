@@ -32,7 +32,7 @@ from bot.store.turn_writes import (
     write_state,
     write_timers,
 )
-from bot.store.types import Changes, OutboxItem, TimerRow, seen_day
+from bot.store.types import Changes, MemberRows, OutboxItem, TimerRow, seen_day
 from bot.store.types import iso as _iso
 from bot.store.types import parse_iso as _parse
 from bot.store.writes import ClaimCaseNumbers
@@ -113,9 +113,7 @@ class SqlStore:
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
         return self._profile_of(self._conn.execute(LOAD_PROFILE, (community, member)).fetchone())
 
-    def load_member(
-        self, community: str, member: str
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def load_member(self, community: str, member: str) -> MemberRows:
         return self.load_conversation(community, member), self.load_profile(community, member)
 
     def _state_of(self, row: Any) -> dict[str, Any] | None:
@@ -303,11 +301,10 @@ class SqlStore:
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
         """Mark an action sent (its row goes) with the next write: the next event's
-        transaction, or ``flush_marks``, which the outbox calls before a flush sends
-        anything and when no commit came soon (bot.engine.delivery). So what is
-        delivered and unmarked is at most each member's last event's actions (after a
-        crash delivered again, under the same idempotency key), and a busy engine
-        saves a commit per event."""
+        transaction, or ``flush_marks`` (before a flush sends anything, and when no
+        commit came soon: bot.engine.delivery). At most each member's last event's
+        actions are unmarked (after a crash delivered again, under the same idempotency
+        key), and a busy engine saves a commit per event."""
         self._unwritten_marks.append((outbox_id,))
 
     def flush_marks(self) -> None:

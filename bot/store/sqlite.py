@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -26,6 +25,7 @@ from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
 from bot.store.sql_store import SqlStore
 from bot.store.turn_writes import INSERT_OUTBOX, NewIds, OutboxRow
+from bot.store.types import MemberRows
 
 _LOAD_MEMBER = (
     "SELECT (SELECT state FROM conversations WHERE community = ? AND member = ?),"
@@ -123,9 +123,7 @@ class SQLiteStore(SqlStore):
         with contextlib.suppress(FileNotFoundError):  # nothing committed since a reset
             fsync_path(self.path + "-wal")
 
-    def load_member(
-        self, community: str, member: str
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def load_member(self, community: str, member: str) -> MemberRows:
         """In one statement: a turn whose member is not among the live conversations
         reads both (one read transaction, not two)."""
         state, profile = self._conn.execute(_LOAD_MEMBER, (community, member) * 2).fetchone()

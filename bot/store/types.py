@@ -10,6 +10,9 @@ from bot.core.actions import Action, ScheduleTimer
 from bot.core.events import MemberRef
 from bot.store.writes import Write as Write  # case records' writes, carried by a turn
 
+# A member's conversation state and profile as stored (``Store.load_member``).
+MemberRows = tuple[dict[str, Any] | None, dict[str, Any] | None]
+
 
 def iso(moment: datetime) -> str:
     """Timestamps as sortable UTC text, ``2026-01-05T09:00:00.000000Z``. (isoformat
