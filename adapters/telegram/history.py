@@ -41,17 +41,23 @@ class SentHistory:
             return []
         if not isinstance(ids, list):
             return []
+        if all(type(i) is int for i in ids):  # as written here
+            return ids
         return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
 
-    def _save(self, chat_id: int, ids: list[int]) -> None:
-        self.host.save_member_record(PLATFORM, str(chat_id), SENT, json.dumps(ids[-KEEP:]))
+    def _save(self, chat_id: int, ids: list[int], later: bool = False) -> None:
+        value = json.dumps(ids[-KEEP:])
+        self.host.save_member_record(PLATFORM, str(chat_id), SENT, value, later=later)
 
     def remember(self, chat_id: int, message_id: int) -> None:
-        """Called as soon as a message is sent, so a later failure loses nothing."""
+        """Called as soon as a message is sent. The record is written with the
+        delivery's sent mark (one commit for both, before anything else is delivered):
+        after a crash either the id is recorded or the action goes again and its new
+        message is recorded; a failed send writes what was sent before it."""
         ids = self.recorded(chat_id)
         if message_id not in ids:
             ids.append(message_id)
-        self._save(chat_id, ids)
+        self._save(chat_id, ids, later=True)
 
     async def delete_recent(self, chat_id: int) -> None:
         """Delete the bot's recorded messages in this private chat: in one call, or one

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import json
 import logging
 import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from telegram import Bot
 from telegram.error import (
@@ -29,6 +30,8 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.errors import DeliveryError, Undeliverable
@@ -57,18 +60,30 @@ def link_button(label: str, url: str) -> dict[str, str]:
 
 
 class TelegramBot(Bot):
-    """PTB's Bot, plus ``send_plain``: sendMessage encoded, posted and checked by PTB
-    as ``send_message`` does (the same parameters, timeouts and errors), answered with
-    the new message's id alone instead of a parsed ``Message`` (about a hundred fields
-    and the keyboard's objects, built per message to read one number)."""
+    """PTB's Bot, plus ``send_plain``: sendMessage posted and checked by PTB's request
+    layer as ``send_message`` does (its encoding, timeouts and errors: a refusal is the
+    same ``Forbidden``, ``BadRequest``, ``RetryAfter`` or ``ChatMigrated``), answered
+    with the new message's id alone instead of a parsed ``Message`` (about a hundred
+    fields and the keyboard's objects, built per message to read one number).
+
+    The parameters go as PTB's ``RequestData`` would hold them after ``_post``: each a
+    string, the keyboard already JSON (what PTB makes of the dict, the same bytes on
+    the wire), with none of ``_post``'s steps for what is never sent here (defaults of
+    ``telegram.ext``, None values, files, dates) and without its debug log of every
+    message's text."""
 
     __slots__ = ()
 
     async def send_plain(self, chat_id: int, text: str, markup: Keyboard | None = None) -> int:
-        data: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        parameters = [
+            RequestParameter("chat_id", str(chat_id), None),
+            RequestParameter("text", text, None),
+        ]
         if markup is not None:
-            data["reply_markup"] = markup
-        result = await self._post("sendMessage", data)
+            parameters.append(RequestParameter("reply_markup", json.dumps(markup), None))
+        result = await self.request.post(
+            url=f"{self.base_url}/sendMessage", request_data=RequestData(parameters)
+        )
         message_id = result.get("message_id") if isinstance(result, dict) else None
         if type(message_id) is not int:
             raise ValueError(f"sendMessage answered a {type(result).__name__} without message_id")

@@ -195,11 +195,20 @@ class AdapterHost:
         to them), kept under exactly that platform and member id."""
         return self.engine.services.store.member_record(platform, member_id, name)
 
-    def save_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
+    def save_member_record(
+        self, platform: str, member_id: str, name: str, value: str, *, later: bool = False
+    ) -> None:
         """Keep a record about one member; ``/forget`` erases it with the rest of their
         data (and nobody else's). Resume positions and other records about no one
-        member are platform records instead."""
-        self.engine.services.store.set_member_record(platform, member_id, name, value)
+        member are platform records instead. ``later``: a record of the action being
+        delivered (the id of a message just sent), read back at once and written with
+        that delivery's sent mark: a crash loses both or neither, and an action whose
+        mark is lost goes again and is recorded then (bot.store.record_sql)."""
+        store = self.engine.services.store
+        if later:
+            store.set_member_record_later(platform, member_id, name, value)
+        else:
+            store.set_member_record(platform, member_id, name, value)
 
     @property
     def member_roles(self) -> tuple[str, ...]:
