@@ -129,30 +129,35 @@ class TelegramPacer:
         self.overall = _Bucket(overall * 0.6, max(1.0, overall * 0.2))
         self.limits = limits
         self.max_chats = max_chats
-        self.chats: OrderedDict[int, list[_Bucket]] = OrderedDict()
+        # Per chat, every bucket a send there draws on (the overall one first).
+        self.chats: OrderedDict[int, tuple[_Bucket, ...]] = OrderedDict()
         # Told of every wait under the limits, in seconds (operators' metrics).
         self.waited: Callable[[float], None] = lambda seconds: None
 
-    def _buckets(self, chat_id: int) -> list[_Bucket]:
-        found = self.chats.pop(chat_id, None)
-        if found is None:
-            limits = self.limits
-            per_chat = limits.per_chat_per_second
-            found = [_Bucket(per_chat * 0.8, max(1.0, limits.per_chat_burst - 1.0))]
-            if chat_id < 0:  # groups and supergroups have negative ids
-                per_minute = limits.per_group_per_minute
-                found.append(_Bucket(per_minute * 0.7 / 60.0, max(1.0, per_minute * 0.25)))
-        self.chats[chat_id] = found
+    def _buckets(self, chat_id: int) -> tuple[_Bucket, ...]:
+        found = self.chats.get(chat_id)
+        if found is not None:
+            self.chats.move_to_end(chat_id)
+            return found
+        limits = self.limits
+        per_chat = limits.per_chat_per_second
+        made = [self.overall, _Bucket(per_chat * 0.8, max(1.0, limits.per_chat_burst - 1.0))]
+        if chat_id < 0:  # groups and supergroups have negative ids
+            per_minute = limits.per_group_per_minute
+            made.append(_Bucket(per_minute * 0.7 / 60.0, max(1.0, per_minute * 0.25)))
+        found = self.chats[chat_id] = tuple(made)
         if len(self.chats) > self.max_chats:
             self.chats.popitem(last=False)
-        return [self.overall, *found]
+        return found
 
     async def wait(self, chat_id: int) -> None:
         waited = 0.0
         while True:
             buckets = self._buckets(chat_id)
             now = time.monotonic()
-            delay = max(bucket.delay(now) for bucket in buckets)
+            delay = 0.0
+            for bucket in buckets:
+                delay = max(delay, bucket.delay(now))
             if delay <= 0.0:
                 for bucket in buckets:
                     bucket.tokens -= 1.0
