@@ -104,9 +104,9 @@ def test_records_kept_as_cursors_move_to_member_records(tmp_path: Path) -> None:
 
 def test_a_crash_loses_a_sent_messages_record_only_with_its_sent_mark(tmp_path: Path) -> None:
     """The id of a message just sent (what /clear deletes) is written with the mark of
-    its delivery: a crash before that write loses both, so the reply is still pending
-    after a restart and goes again (and is recorded then); once the next event's commit
-    or a failure's record is written, both are there."""
+    its delivery, or before the adapter calls Telegram again: a crash before loses both,
+    so the reply is still pending after a restart and goes again (and is recorded then);
+    once the next event's commit or a failure's record is written, both are there."""
     path = tmp_path / "records.db"
     store = SQLiteStore(path)
     to_ana = Say(Place.direct(MemberRef("telegram", "12", "Ana")), "welcome")
@@ -128,6 +128,11 @@ def test_a_crash_loses_a_sent_messages_record_only_with_its_sent_mark(tmp_path: 
             store.set_member_record_later("telegram", "12", "sent", "[1, 2]")
             store.mark_failed(second.id, "network")
             assert restarted.member_record("telegram", "12", "sent") == "[1, 2]"
+            # Sent again; the adapter's next call to Telegram writes its record first.
+            store.set_member_record_later("telegram", "12", "sent", "[1, 2, 3]")
+            store.write_held_records()
+            assert restarted.member_record("telegram", "12", "sent") == "[1, 2, 3]"
+            assert [i.id for i in restarted.pending_outbox()] == [second.id]
         finally:
             restarted.close()
     finally:

@@ -50,10 +50,11 @@ class SentHistory:
         self.host.save_member_record(PLATFORM, str(chat_id), SENT, value, later=later)
 
     def remember(self, chat_id: int, message_id: int) -> None:
-        """Called as soon as a message is sent. The record is written with the
-        delivery's sent mark (one commit for both, before anything else is delivered):
-        after a crash either the id is recorded or the action goes again and its new
-        message is recorded; a failed send writes what was sent before it."""
+        """Called as soon as a message is sent. The record is held and written with
+        the delivery's sent mark (the next commit), or before the adapter's next call
+        to Telegram if that comes first (``Sender.before_call``): a crash leaves at
+        most the message sent last unrecorded, as when each was written on its own,
+        and then its delivery is not marked either, so it goes again and is recorded."""
         ids = self.recorded(chat_id)
         if message_id not in ids:
             ids.append(message_id)

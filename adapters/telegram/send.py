@@ -181,6 +181,9 @@ class Sender:
         self.bot = bot
         self.pacer = TelegramPacer(limits)
         self.attempts = attempts
+        # Called before every call to Telegram: what was sent before is recorded first
+        # (the adapter writes the held records of its sent messages).
+        self.before_call: Callable[[], None] = lambda: None
 
     async def send_text(
         self,
@@ -225,6 +228,7 @@ class Sender:
     ) -> T:
         """One API call with pacing and 429 handling; errors become DeliveryError
         (worth retrying later) or Undeliverable (not)."""
+        self.before_call()
         for _ in range(self.attempts):
             if paced:
                 await self.pacer.wait(chat_id)

@@ -2,16 +2,19 @@
 on SQLite and PostgreSQL.
 
 A record of what was just delivered (the id of a message the bot sent, so ``/clear``
-can delete it) may be kept with ``set_member_record_later``: it is written with the
-next write, in the same transaction as the sent mark of the delivery that made it
-(the next event's commit, or ``flush_marks``, which runs before anything else is
-delivered, when the event loop is idle, before a failure is recorded and before an
-erasure). Until then it is read from memory. So a crash never leaves a delivery
-marked sent whose record is missing: the record and the mark are lost together, and
-the action goes again and is recorded then.
+can delete it) may be held with ``set_member_record_later`` and is read from memory
+until written: at the latest in the transaction that writes the delivery's sent mark
+(the next event's commit, or ``flush_marks``; also before a failure is recorded and
+before an erasure), and before the adapter makes its next call to the platform
+(``write_held_records``). So a crash never leaves a delivery marked sent without its
+record (the action goes again and its new message is recorded), and what a crash
+can leave unrecorded is what it could before, when each record was written on its
+own right after the message: the message sent last, before anything else went out.
 """
 
 from __future__ import annotations
+
+from contextlib import AbstractContextManager
 
 from bot.store.sql import Connection
 
@@ -48,6 +51,24 @@ class MemberRecordsSql:
         """A record of what was just delivered, written with that delivery's sent mark
         (see the module's docstring); read back at once."""
         self._unwritten_records[(platform, member_id, name)] = value
+
+    def write_held_records(self) -> None:
+        """The held records, now (an adapter about to call its platform again). Their
+        marks are not written yet, so they need no wait for the disk of their own."""
+        records = self._unwritten_records
+        if not records:
+            return
+        self._unwritten_records = {}
+        try:
+            with self._without_own_sync():
+                for key, value in records.items():
+                    self._conn.execute(SET_RECORD, (*key, value))
+        except BaseException:
+            self._unwritten_records = {**records, **self._unwritten_records}
+            raise
+
+    def _without_own_sync(self) -> AbstractContextManager[None]:
+        raise NotImplementedError  # the store's (bot.store.sql_store)
 
 
 def write_records(conn: Connection, records: dict[RecordKey, str]) -> None:
