@@ -414,6 +414,8 @@ def test_a_record_of_a_delivery_is_kept_with_its_sent_mark(backend: Backend) -> 
     store.flush_marks()
     store.set_member_record_later("telegram", "12", "sent", "[1, 2, 4]")
     store.set_member_record("telegram", "12", "sent", "[]")  # /clear deleted them all
+    assert store.member_record("telegram", "12", "sent") == "[]"
+    assert store.member_record("telegram", "123", "sent") == "[3]"
     store = backend.reopen()
     assert store.pending_outbox() == []
     assert store.member_record("telegram", "12", "sent") == "[]"

@@ -10,6 +10,9 @@ before an erasure), and before the adapter makes its next call to the platform
 record (the action goes again and its new message is recorded), and what a crash
 can leave unrecorded is what it could before, when each record was written on its
 own right after the message: the message sent last, before anything else went out.
+On a store no other process writes, what the last such write wrote is read back from
+memory too (until an erasure or the next write): a member's next reply in the same
+delivery reads the list of their messages without a query.
 """
 
 from __future__ import annotations
@@ -30,22 +33,29 @@ class MemberRecordsSql:
     """The member-record part of the SQL stores (``bot.store.sql_store.SqlStore``)."""
 
     _conn: Connection
+    shared: bool  # other processes write to the store
     # Records to write with the next write, by key: see set_member_record_later.
     _unwritten_records: dict[RecordKey, str]
+    # What the last write of held records wrote, read without a query on a store no
+    # other process writes (until an erasure or the next such write).
+    _written_records: dict[RecordKey, str]
 
     def member_record(self, platform: str, member_id: str, name: str) -> str | None:
-        held = self._unwritten_records.get((platform, member_id, name))
-        if held is not None:
-            return held
-        row = self._conn.execute(GET_RECORD, (platform, member_id, name)).fetchone()
+        key = (platform, member_id, name)
+        known = self._unwritten_records.get(key) or self._written_records.get(key)
+        if known is not None:
+            return known
+        row = self._conn.execute(GET_RECORD, key).fetchone()
         return str(row[0]) if row else None
 
     def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
         """An adapter's record about one member (their direct room, the ids of messages
         sent to them): erased with them by ``/forget``, and only with them. Written now;
         a value held for later under the same key is replaced by this one."""
-        self._unwritten_records.pop((platform, member_id, name), None)
-        self._conn.execute(SET_RECORD, (platform, member_id, name, value))
+        key = (platform, member_id, name)
+        self._unwritten_records.pop(key, None)
+        self._written_records.pop(key, None)
+        self._conn.execute(SET_RECORD, (*key, value))
 
     def set_member_record_later(self, platform: str, member_id: str, name: str, value: str) -> None:
         """A record of what was just delivered, written with that delivery's sent mark
@@ -66,6 +76,12 @@ class MemberRecordsSql:
         except BaseException:
             self._unwritten_records = {**records, **self._unwritten_records}
             raise
+        self._records_written(records)
+
+    def _records_written(self, records: dict[RecordKey, str]) -> None:
+        """The held ``records`` are written (nothing else is held)."""
+        self._unwritten_records = {}
+        self._written_records = {} if self.shared else records
 
     def _without_own_sync(self) -> AbstractContextManager[None]:
         raise NotImplementedError  # the store's (bot.store.sql_store)

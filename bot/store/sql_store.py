@@ -284,7 +284,7 @@ class SqlStore(MemberRecordsSql):
             for name, position in changes.cursors.items():
                 conn.execute(_SET_CURSOR, (name, position))
         if records:
-            self._unwritten_records = {}
+            self._records_written(records)
         if marks:
             self._unwritten_marks = []
             self._done([outbox_id for (outbox_id,) in marks])
@@ -318,7 +318,9 @@ class SqlStore(MemberRecordsSql):
                 with self._transaction() as conn:
                     conn.executemany(MARK_SENT, marks)
                     write_records(conn, records)
-        self._unwritten_marks, self._unwritten_records = [], {}
+        self._unwritten_marks = []
+        if records:
+            self._records_written(records)
         self._done([outbox_id for (outbox_id,) in marks])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
@@ -359,6 +361,7 @@ class SqlStore(MemberRecordsSql):
         are gone at once); now no set-aside row stays either (its reason may name them),
         no adapter record of that reply, no old copy of them in the backend's files."""
         self.flush_marks()
+        self._written_records = {}
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
         self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
         self._tidy()

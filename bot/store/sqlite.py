@@ -69,6 +69,7 @@ class SQLiteStore(SqlStore):
         # Sent marks not written yet, as (outbox id,): see mark_sent_later.
         self._unwritten_marks: list[tuple[int]] = []
         self._unwritten_records: dict[RecordKey, str] = {}  # see bot.store.record_sql
+        self._written_records: dict[RecordKey, str] = {}
         # Conversation states and queued messages can hold what members wrote (report
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)

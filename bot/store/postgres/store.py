@@ -66,6 +66,7 @@ class PostgresStore(SqlStore):
         self._conn = PgConnection(url, raw)
         self._unwritten_marks: list[tuple[int]] = []
         self._unwritten_records: dict[RecordKey, str] = {}  # see bot.store.record_sql
+        self._written_records: dict[RecordKey, str] = {}
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
         self.links = LinkRecords(self._conn)
@@ -127,7 +128,8 @@ class PostgresStore(SqlStore):
                     conn.execute(MARK_SENT, mark)
                 write_records(conn, records)
             self._claims.release_rows([outbox_id for (outbox_id,) in marks])
-        self._unwritten_marks, self._unwritten_records = [], {}
+        self._unwritten_marks = []
+        self._records_written(records)
 
     def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
         """One statement for all the rows, claiming each as it is made; its ids are
