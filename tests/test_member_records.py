@@ -8,6 +8,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.core.actions import Say
+from bot.core.events import MemberRef, Place
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
 from bot.store import Changes, SQLiteStore
@@ -96,5 +98,42 @@ def test_records_kept_as_cursors_move_to_member_records(tmp_path: Path) -> None:
         store.erase_delivered("matrix", "@ann_b:x.org")
         assert store.member_record("matrix", "@ann_b:x.org", "dm") is None
         assert store.member_record("matrix", "@annxb:x.org", "sent") == '[["!b:x.org", "$e"]]'
+    finally:
+        store.close()
+
+
+def test_a_crash_loses_a_sent_messages_record_only_with_its_sent_mark(tmp_path: Path) -> None:
+    """The id of a message just sent (what /clear deletes) is written with the mark of
+    its delivery, or before the adapter calls Telegram again: a crash before loses both,
+    so the reply is still pending after a restart and goes again (and is recorded then);
+    once the next event's commit or a failure's record is written, both are there."""
+    path = tmp_path / "records.db"
+    store = SQLiteStore(path)
+    to_ana = Say(Place.direct(MemberRef("telegram", "12", "Ana")), "welcome")
+    try:
+        first, second = (
+            store.apply(Changes(at=NOW, event_key="a", outbox=[("example", to_ana)] * 2)) or []
+        )
+        store.set_member_record_later("telegram", "12", "sent", "[1]")
+        store.mark_sent_later(first.id, NOW)
+        assert store.member_record("telegram", "12", "sent") == "[1]"
+        restarted = SQLiteStore(path)  # what a restart reads, had the process died now
+        try:
+            assert restarted.member_record("telegram", "12", "sent") is None
+            assert [i.id for i in restarted.pending_outbox()] == [first.id, second.id]
+            store.apply(Changes(at=NOW, event_key="b"))  # the next event's commit
+            assert restarted.member_record("telegram", "12", "sent") == "[1]"
+            assert [i.id for i in restarted.pending_outbox()] == [second.id]
+            # A message of a reply in two pieces sent before the second failed.
+            store.set_member_record_later("telegram", "12", "sent", "[1, 2]")
+            store.mark_failed(second.id, "network")
+            assert restarted.member_record("telegram", "12", "sent") == "[1, 2]"
+            # Sent again; the adapter's next call to Telegram writes its record first.
+            store.set_member_record_later("telegram", "12", "sent", "[1, 2, 3]")
+            store.write_held_records()
+            assert restarted.member_record("telegram", "12", "sent") == "[1, 2, 3]"
+            assert [i.id for i in restarted.pending_outbox()] == [second.id]
+        finally:
+            restarted.close()
     finally:
         store.close()

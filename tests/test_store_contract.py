@@ -397,6 +397,40 @@ def test_member_records_are_exact_by_platform_member_and_name(backend: Backend) 
         assert backend.reopen().member_record(platform, member, name) == expected
 
 
+def test_a_record_of_a_delivery_is_kept_with_its_sent_mark(backend: Backend) -> None:
+    """The id of a message just sent (what ``/clear`` deletes) is read back at once and
+    written with the delivery's mark: with the next commit, or the marks' own write.
+    ``/forget`` erases it as any record, and a record written at once replaces it."""
+    store = backend.store
+    [first] = store.apply(Changes(at=NOW, event_key="k1", outbox=[say(ANA, "hello")])) or []
+    store.set_member_record_later("telegram", "12", "sent", "[1]")
+    store.mark_sent_later(first.id, NOW)
+    assert store.member_record("telegram", "12", "sent") == "[1]"
+    store.apply(Changes(at=NOW, event_key="k2", outbox=[say(ANA, "again")]))
+    store = backend.reopen()
+    assert store.member_record("telegram", "12", "sent") == "[1]"
+    assert [i.action.text for i in store.pending_outbox()] == ["again"]  # type: ignore[union-attr]
+    [second] = store.pending_outbox()
+    store.set_member_record_later("telegram", "12", "sent", "[1, 2]")
+    store.set_member_record_later("telegram", "123", "sent", "[3]")
+    store.mark_sent_later(second.id, NOW)
+    store.flush_marks()
+    store.set_member_record_later("telegram", "12", "sent", "[1, 2, 4]")
+    store.set_member_record("telegram", "12", "sent", "[]")  # /clear deleted them all
+    assert store.member_record("telegram", "12", "sent") == "[]"
+    assert store.member_record("telegram", "123", "sent") == "[3]"
+    store = backend.reopen()
+    assert store.pending_outbox() == []
+    assert store.member_record("telegram", "12", "sent") == "[]"
+    assert store.member_record("telegram", "123", "sent") == "[3]"
+    store.set_member_record_later("telegram", "12", "sent", "[5]")  # the answer to /forget
+    store.erase_delivered("telegram", "12")
+    assert store.member_record("telegram", "12", "sent") is None
+    store = backend.reopen()
+    assert store.member_record("telegram", "12", "sent") is None
+    assert store.member_record("telegram", "123", "sent") == "[3]"
+
+
 def _fill(store: Store, member: MemberRef, key: str) -> None:
     turn = a_turn(key, member, member.id)
     turn.mentorships.append((C, member.key, "telegram:mentor"))

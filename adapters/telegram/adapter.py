@@ -92,6 +92,7 @@ class TelegramAdapter:
         )
         self.sender = Sender(self.bot, limits)
         self.sender.pacer.waited = lambda seconds: host.rate_limit_waited(PLATFORM, seconds)
+        self.sender.before_call = host.write_held_member_records  # see SentHistory
         self.history = SentHistory(host, self.bot, self.sender)
         self.restrictions = Restrictions(host, self.bot, self.sender, settings)
         self.moderators_name = host.moderators_place

@@ -41,17 +41,24 @@ class SentHistory:
             return []
         if not isinstance(ids, list):
             return []
+        if all(type(i) is int for i in ids):  # as written here
+            return ids
         return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
 
-    def _save(self, chat_id: int, ids: list[int]) -> None:
-        self.host.save_member_record(PLATFORM, str(chat_id), SENT, json.dumps(ids[-KEEP:]))
+    def _save(self, chat_id: int, ids: list[int], later: bool = False) -> None:
+        value = json.dumps(ids[-KEEP:])
+        self.host.save_member_record(PLATFORM, str(chat_id), SENT, value, later=later)
 
     def remember(self, chat_id: int, message_id: int) -> None:
-        """Called as soon as a message is sent, so a later failure loses nothing."""
+        """Called as soon as a message is sent. The record is held and written with
+        the delivery's sent mark (the next commit), or before the adapter's next call
+        to Telegram if that comes first (``Sender.before_call``): a crash leaves at
+        most the message sent last unrecorded, as when each was written on its own,
+        and then its delivery is not marked either, so it goes again and is recorded."""
         ids = self.recorded(chat_id)
         if message_id not in ids:
             ids.append(message_id)
-        self._save(chat_id, ids)
+        self._save(chat_id, ids, later=True)
 
     async def delete_recent(self, chat_id: int) -> None:
         """Delete the bot's recorded messages in this private chat: in one call, or one

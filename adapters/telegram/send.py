@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import json
 import logging
 import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from telegram import Bot
 from telegram.error import (
@@ -29,6 +30,8 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.errors import DeliveryError, Undeliverable
@@ -57,18 +60,30 @@ def link_button(label: str, url: str) -> dict[str, str]:
 
 
 class TelegramBot(Bot):
-    """PTB's Bot, plus ``send_plain``: sendMessage encoded, posted and checked by PTB
-    as ``send_message`` does (the same parameters, timeouts and errors), answered with
-    the new message's id alone instead of a parsed ``Message`` (about a hundred fields
-    and the keyboard's objects, built per message to read one number)."""
+    """PTB's Bot, plus ``send_plain``: sendMessage posted and checked by PTB's request
+    layer as ``send_message`` does (its encoding, timeouts and errors: a refusal is the
+    same ``Forbidden``, ``BadRequest``, ``RetryAfter`` or ``ChatMigrated``), answered
+    with the new message's id alone instead of a parsed ``Message`` (about a hundred
+    fields and the keyboard's objects, built per message to read one number).
+
+    The parameters go as PTB's ``RequestData`` would hold them after ``_post``: each a
+    string, the keyboard already JSON (what PTB makes of the dict, the same bytes on
+    the wire), with none of ``_post``'s steps for what is never sent here (defaults of
+    ``telegram.ext``, None values, files, dates) and without its debug log of every
+    message's text."""
 
     __slots__ = ()
 
     async def send_plain(self, chat_id: int, text: str, markup: Keyboard | None = None) -> int:
-        data: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        parameters = [
+            RequestParameter("chat_id", str(chat_id), None),
+            RequestParameter("text", text, None),
+        ]
         if markup is not None:
-            data["reply_markup"] = markup
-        result = await self._post("sendMessage", data)
+            parameters.append(RequestParameter("reply_markup", json.dumps(markup), None))
+        result = await self.request.post(
+            url=f"{self.base_url}/sendMessage", request_data=RequestData(parameters)
+        )
         message_id = result.get("message_id") if isinstance(result, dict) else None
         if type(message_id) is not int:
             raise ValueError(f"sendMessage answered a {type(result).__name__} without message_id")
@@ -114,30 +129,35 @@ class TelegramPacer:
         self.overall = _Bucket(overall * 0.6, max(1.0, overall * 0.2))
         self.limits = limits
         self.max_chats = max_chats
-        self.chats: OrderedDict[int, list[_Bucket]] = OrderedDict()
+        # Per chat, every bucket a send there draws on (the overall one first).
+        self.chats: OrderedDict[int, tuple[_Bucket, ...]] = OrderedDict()
         # Told of every wait under the limits, in seconds (operators' metrics).
         self.waited: Callable[[float], None] = lambda seconds: None
 
-    def _buckets(self, chat_id: int) -> list[_Bucket]:
-        found = self.chats.pop(chat_id, None)
-        if found is None:
-            limits = self.limits
-            per_chat = limits.per_chat_per_second
-            found = [_Bucket(per_chat * 0.8, max(1.0, limits.per_chat_burst - 1.0))]
-            if chat_id < 0:  # groups and supergroups have negative ids
-                per_minute = limits.per_group_per_minute
-                found.append(_Bucket(per_minute * 0.7 / 60.0, max(1.0, per_minute * 0.25)))
-        self.chats[chat_id] = found
+    def _buckets(self, chat_id: int) -> tuple[_Bucket, ...]:
+        found = self.chats.get(chat_id)
+        if found is not None:
+            self.chats.move_to_end(chat_id)
+            return found
+        limits = self.limits
+        per_chat = limits.per_chat_per_second
+        made = [self.overall, _Bucket(per_chat * 0.8, max(1.0, limits.per_chat_burst - 1.0))]
+        if chat_id < 0:  # groups and supergroups have negative ids
+            per_minute = limits.per_group_per_minute
+            made.append(_Bucket(per_minute * 0.7 / 60.0, max(1.0, per_minute * 0.25)))
+        found = self.chats[chat_id] = tuple(made)
         if len(self.chats) > self.max_chats:
             self.chats.popitem(last=False)
-        return [self.overall, *found]
+        return found
 
     async def wait(self, chat_id: int) -> None:
         waited = 0.0
         while True:
             buckets = self._buckets(chat_id)
             now = time.monotonic()
-            delay = max(bucket.delay(now) for bucket in buckets)
+            delay = 0.0
+            for bucket in buckets:
+                delay = max(delay, bucket.delay(now))
             if delay <= 0.0:
                 for bucket in buckets:
                     bucket.tokens -= 1.0
@@ -161,6 +181,9 @@ class Sender:
         self.bot = bot
         self.pacer = TelegramPacer(limits)
         self.attempts = attempts
+        # Called before every call to Telegram: what was sent before is recorded first
+        # (the adapter writes the held records of its sent messages).
+        self.before_call: Callable[[], None] = lambda: None
 
     async def send_text(
         self,
@@ -205,6 +228,7 @@ class Sender:
     ) -> T:
         """One API call with pacing and 429 handling; errors become DeliveryError
         (worth retrying later) or Undeliverable (not)."""
+        self.before_call()
         for _ in range(self.attempts):
             if paced:
                 await self.pacer.wait(chat_id)

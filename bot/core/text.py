@@ -8,6 +8,8 @@ def split_message(text: str, limit: int) -> list[str]:
     where possible, so a long code-of-conduct section is never cut mid-line or lost."""
     if limit < 1:
         raise ValueError("limit must be positive")
+    if len(text) <= limit and not text.startswith("\n"):  # as the loop below would
+        return [text] if text.strip() else [""]
     pieces: list[str] = []
     current = ""
     for line in text.split("\n"):

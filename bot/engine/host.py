@@ -195,11 +195,26 @@ class AdapterHost:
         to them), kept under exactly that platform and member id."""
         return self.engine.services.store.member_record(platform, member_id, name)
 
-    def save_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
+    def save_member_record(
+        self, platform: str, member_id: str, name: str, value: str, *, later: bool = False
+    ) -> None:
         """Keep a record about one member; ``/forget`` erases it with the rest of their
         data (and nobody else's). Resume positions and other records about no one
-        member are platform records instead."""
-        self.engine.services.store.set_member_record(platform, member_id, name, value)
+        member are platform records instead. ``later``: a record of the action being
+        delivered (the id of a message just sent), read back at once and written with
+        that delivery's sent mark or by ``write_held_member_records``, whichever comes
+        first (bot.store.record_sql)."""
+        store = self.engine.services.store
+        if later:
+            store.set_member_record_later(platform, member_id, name, value)
+        else:
+            store.set_member_record(platform, member_id, name, value)
+
+    def write_held_member_records(self) -> None:
+        """The records kept ``later``, written now: an adapter calls this before it
+        calls its platform again, so nothing goes out while an earlier message's
+        record waits (a crash leaves at most the message sent last unrecorded)."""
+        self.engine.services.store.write_held_records()
 
     @property
     def member_roles(self) -> tuple[str, ...]:

@@ -272,6 +272,12 @@ class MemoryStore:
     def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
         self._t.member_records[(platform, member_id, name)] = value
 
+    def set_member_record_later(self, platform: str, member_id: str, name: str, value: str) -> None:
+        self.set_member_record(platform, member_id, name, value)  # a mark is at once here
+
+    def write_held_records(self) -> None:
+        pass  # none is held
+
     def erase_delivered(self, platform: str, member_id: str) -> None:
         tables = self._t
         tables.outbox = {i: r for i, r in tables.outbox.items() if r.sent_at is None}

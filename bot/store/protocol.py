@@ -130,6 +130,15 @@ class Store(DeliveryStore, Protocol):
 
     def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None: ...
 
+    def set_member_record_later(self, platform: str, member_id: str, name: str, value: str) -> None:
+        """A record of what was just delivered (a sent message's id): read back at once,
+        written with that delivery's sent mark, at the latest (bot.store.record_sql)."""
+        ...
+
+    def write_held_records(self) -> None:
+        """Records held with ``set_member_record_later``, written now."""
+        ...
+
     def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget`` was answered: no delivered message and no adapter record
         of that member stays."""

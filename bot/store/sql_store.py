@@ -22,6 +22,7 @@ from bot.store import lease_sql, outbox
 from bot.store.case_sql import run_write
 from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
+from bot.store.record_sql import MemberRecordsSql, write_records
 from bot.store.sql import Connection
 from bot.store.turn_writes import (
     SET_TIMER,
@@ -49,7 +50,7 @@ _SET_CURSOR = (
 )
 
 
-class SqlStore:
+class SqlStore(MemberRecordsSql):
     """The shared part of the SQL stores. Not thread-safe: the engine uses a store
     from one event loop."""
 
@@ -221,13 +222,6 @@ class SqlStore:
         found = row.fetchone()
         return str(found[0]) if found else None
 
-    def member_record(self, platform: str, member_id: str, name: str) -> str | None:
-        row = self._conn.execute(
-            "SELECT value FROM member_records WHERE platform = ? AND member = ? AND name = ?",
-            (platform, member_id, name),
-        ).fetchone()
-        return str(row[0]) if row else None
-
     def undeliverable(self) -> dict[str, int]:
         """How many actions were set aside as undeliverable, per platform."""
         return outbox.counts(self._conn)
@@ -270,7 +264,7 @@ class SqlStore:
     def _write(self, changes: Changes) -> NewIds | None:
         """``_apply`` up to the ids of the new outbox rows (read when wanted)."""
         now = _iso(changes.at)
-        marks = self._unwritten_marks
+        marks, records = self._unwritten_marks, self._unwritten_records
         with self._transaction() as conn:
             if changes.event_key is not None:
                 inserted = conn.execute(
@@ -281,6 +275,8 @@ class SqlStore:
                     return None
             if marks:  # they ride along: no commit of their own
                 conn.executemany(MARK_SENT, marks)
+            if records:  # so do the records of those deliveries (bot.store.record_sql)
+                write_records(conn, records)
             write_state(conn, changes, now, self.sealer)
             write_timers(conn, changes, self.SET_TIMER)
             new_ids = self._insert_outbox(outbox_rows(changes, now, self.sealer))
@@ -290,6 +286,8 @@ class SqlStore:
                 run_write(conn, write, self.sealer)
             for name, position in changes.cursors.items():
                 conn.execute(_SET_CURSOR, (name, position))
+        if records:
+            self._records_written(records)
         if marks:
             self._unwritten_marks = []
             self._done([outbox_id for (outbox_id,) in marks])
@@ -308,22 +306,28 @@ class SqlStore:
         self._unwritten_marks.append((outbox_id,))
 
     def flush_marks(self) -> None:
-        marks = self._unwritten_marks
-        if not marks:
+        """The held marks and records (bot.store.record_sql), in one transaction."""
+        marks, records = self._unwritten_marks, self._unwritten_records
+        if not marks and not records:
             return
         # A mark lost to a power cut only means the action is delivered again, which the
         # outbox allows (at least once): it need not wait for its own fsync. The next
-        # durable commit syncs the log up to and including it.
+        # durable commit syncs the log up to and including it (a record lost with its
+        # mark is written when the action goes again).
         with self._without_own_sync():
-            if len(marks) == 1:
+            if len(marks) == 1 and not records:
                 self._conn.execute(MARK_SENT, marks[0])
             else:
                 with self._transaction() as conn:
                     conn.executemany(MARK_SENT, marks)
+                    write_records(conn, records)
         self._unwritten_marks = []
+        if records:
+            self._records_written(records)
         self._done([outbox_id for (outbox_id,) in marks])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
+        self.flush_marks()  # what was sent before the failure is recorded first
         self._conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
             (error[:500], outbox_id),
@@ -355,20 +359,12 @@ class SqlStore:
     def lease_holder(self, name: str) -> str | None:
         return lease_sql.holder(self._conn, self.NOW, name)
 
-    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
-        """An adapter's record about one member (their direct room, the ids of messages
-        sent to them): erased with them by ``/forget``, and only with them."""
-        self._conn.execute(
-            "INSERT INTO member_records VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (platform, member, name) DO UPDATE SET value = excluded.value",
-            (platform, member_id, name, value),
-        )
-
     def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget``: the reply telling the member is delivered (delivered rows
         are gone at once); now no set-aside row stays either (its reason may name them),
         no adapter record of that reply, no old copy of them in the backend's files."""
         self.flush_marks()
+        self._written_records = {}
         self._conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL")
         self._conn.execute(ERASE_MEMBER_RECORDS, (platform, member_id))
         self._tidy()

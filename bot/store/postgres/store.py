@@ -24,6 +24,7 @@ from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect
 from bot.store.postgres.schema import migrate
+from bot.store.record_sql import RecordKey, write_records
 from bot.store.sql_store import LOAD_CONVERSATION, LOAD_PROFILE, MARK_SENT, SqlStore
 from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
 from bot.store.types import Changes, OutboxItem
@@ -64,6 +65,8 @@ class PostgresStore(SqlStore):
             raise
         self._conn = PgConnection(url, raw)
         self._unwritten_marks: list[tuple[int]] = []
+        self._unwritten_records: dict[RecordKey, str] = {}  # see bot.store.record_sql
+        self._written_records: dict[RecordKey, str] = {}
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
         self.links = LinkRecords(self._conn)
@@ -98,31 +101,35 @@ class PostgresStore(SqlStore):
         # The client waits twice: for the event id's insert (a re-delivery writes
         # nothing more), then once for the rest, the commit and the release of the
         # delivered rows' claims after it.
-        marks = self._unwritten_marks
+        marks, records = self._unwritten_marks, self._unwritten_records
         try:
             with self._conn.pipeline():
                 new_ids = self._write(changes)
         except BaseException:
             # The commit the delivered rows' marks rode with is not confirmed (the
             # server went away before it answered): they are written again with the
-            # next write, or those rows would be delivered again.
+            # next write, or those rows would be delivered again; so are the records.
             if self._unwritten_marks is not marks:
                 self._unwritten_marks = [*marks, *self._unwritten_marks]
+            if self._unwritten_records is not records:
+                self._unwritten_records = {**records, **self._unwritten_records}
             raise
         return None if new_ids is None else outbox_items(changes, new_ids())
 
     def flush_marks(self) -> None:
         """The marks commit, then their rows' claims go: in that order (a claim let go
         first would let another process see the row still pending), with one wait."""
-        marks = self._unwritten_marks
-        if not marks:
+        marks, records = self._unwritten_marks, self._unwritten_records
+        if not marks and not records:
             return
         with self._conn.pipeline():
             with self._transaction() as conn:
                 for mark in marks:
                     conn.execute(MARK_SENT, mark)
+                write_records(conn, records)
             self._claims.release_rows([outbox_id for (outbox_id,) in marks])
         self._unwritten_marks = []
+        self._records_written(records)
 
     def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
         """One statement for all the rows, claiming each as it is made; its ids are
