@@ -50,10 +50,12 @@ class Claims:
         # went with the session, so until each such turn has ended (and runs again
         # from the start), no turn commits (``PostgresStore._apply``).
         self.lost: set[str] = set()
+        self.session = 0  # counts the sessions lost, each with all it held
         conn.on_lost.append(self.forget)
 
     def forget(self) -> None:
         """The session is gone, and the server let go of all it held."""
+        self.session += 1
         self.lost.update(self.members)
         self.members.clear()
         self.rows.clear()
@@ -85,6 +87,23 @@ class Claims:
         if not self.members[key]:
             del self.members[key]
             self.conn.run("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+
+    def release_with_commit(self, community: str, member: str) -> bool:
+        """Inside a pipeline, after a turn's COMMIT: the member's claim goes with it, in
+        the same wait (the server runs the release after the commit), unless this
+        session holds it for an outer turn too. Whether it was sent: if the pipeline
+        fails, nothing after the failed statement ran (``keep_member``)."""
+        key = f"{community}\x1f{member}"
+        if self.members[key] != 1:
+            return False
+        del self.members[key]
+        self.conn.run("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        return True
+
+    def keep_member(self, community: str, member: str) -> None:
+        """The pipeline that was to release the member failed before it did: still
+        held (``release_member`` lets go)."""
+        self.members[f"{community}\x1f{member}"] = 1
 
     def insert_new(self, rows: list[OutboxRow]) -> NewIds:
         """Inside a transaction: insert outbox rows, each taken as it is made (not

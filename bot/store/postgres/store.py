@@ -19,11 +19,13 @@ import psycopg
 from bot.core.errors import StoreUnavailable
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
-from bot.store.link_sql import LinkRecords
+from bot.store.link_sql import ACCOUNTS, LinkRecords, linked_accounts
+from bot.store.links import LinkedAccount
 from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect
 from bot.store.postgres.schema import migrate
+from bot.store.sql import Connection
 from bot.store.sql_store import LOAD_CONVERSATION, LOAD_PROFILE, MARK_SENT, SqlStore
 from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
 from bot.store.types import Changes, OutboxItem
@@ -31,6 +33,20 @@ from bot.store.types import Changes, OutboxItem
 
 class PostgresCases(CaseRecords):
     MEMBER_ORDER = "seq"
+
+
+class PostgresLinks(LinkRecords):
+    """Linked accounts, the turn's member's read with their claim (``claim_member``)."""
+
+    def __init__(self, conn: PgConnection) -> None:
+        super().__init__(conn)
+        self.read: dict[tuple[str, str], list[Any]] = {}
+
+    def accounts(self, community: str, member: str) -> list[LinkedAccount]:
+        rows = self.read.pop((community, member), None)
+        if rows is None:
+            return super().accounts(community, member)
+        return linked_accounts(rows)
 
 
 class PostgresStore(SqlStore):
@@ -66,7 +82,7 @@ class PostgresStore(SqlStore):
         self._unwritten_marks: list[tuple[int]] = []
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
-        self.links = LinkRecords(self._conn)
+        self.links = PostgresLinks(self._conn)
         self._claims = Claims(self._conn)
         # Rows read with a claim, each taken by the turn's first load of it.
         self._states: dict[tuple[str, str], Any] = {}
@@ -95,21 +111,37 @@ class PostgresStore(SqlStore):
                 f"{self.shown}: turns that began before the connection was lost are"
                 " ending; they run again"
             )
-        # The client waits twice: for the event id's insert (a re-delivery writes
-        # nothing more), then once for the rest, the commit and the release of the
-        # delivered rows' claims after it.
-        marks = self._unwritten_marks
+        # The client waits once: for the event id's insert, the turn's writes, the
+        # commit, and after it the release of the delivered rows' claims and of the
+        # turn's member (their turn ends with this commit).
+        marks, session = self._unwritten_marks, self._claims.session
+        turn, released = _turn_of(changes), False
         try:
             with self._conn.pipeline():
                 new_ids = self._write(changes)
-        except BaseException:
-            # The commit the delivered rows' marks rode with is not confirmed (the
-            # server went away before it answered): they are written again with the
-            # next write, or those rows would be delivered again.
+                released = turn is not None and self._claims.release_with_commit(*turn)
+        except BaseException as exc:
+            # Not committed: the marks are written again with the next write (or those
+            # rows would be delivered again), and what was to be released after the
+            # commit was not (unless the session went, and all it held with it).
+            kept = self._claims.session == session
             if self._unwritten_marks is not marks:
                 self._unwritten_marks = [*marks, *self._unwritten_marks]
+                if kept:
+                    self._claims.rows.update(outbox_id for (outbox_id,) in marks)
+            if kept and released and turn is not None:
+                self._claims.keep_member(*turn)
+            if _duplicate(exc):
+                return None
             raise
         return None if new_ids is None else outbox_items(changes, new_ids())
+
+    def _record_event(self, conn: Connection, event_key: str, day: str) -> bool:
+        """Without a wait for the answer: a re-delivery's id is in the inbox already,
+        so its insert fails and the transaction with it, writing nothing (``_apply``
+        returns None)."""
+        conn.execute("INSERT INTO inbox (event_key, seen_at) VALUES (?, ?)", (event_key, day))
+        return True
 
     def flush_marks(self) -> None:
         """The marks commit, then their rows' claims go: in that order (a claim let go
@@ -141,14 +173,17 @@ class PostgresStore(SqlStore):
             claimed = self._claims.member(community, member)
             state = self._conn.execute(LOAD_CONVERSATION, key)
             profile = self._conn.execute(LOAD_PROFILE, key)
+            accounts = self._conn.execute(ACCOUNTS, (community, community, member))
         if not claimed():
             return False
         self._states[key], self._profiles[key] = state.fetchone(), profile.fetchone()
+        self.links.read[key] = accounts.fetchall()
         return True
 
     def release_member(self, community: str, member: str) -> None:
         self._states.pop((community, member), None)
         self._profiles.pop((community, member), None)
+        self.links.read.pop((community, member), None)
         self._claims.release_member(community, member)
 
     def load_conversation(self, community: str, member: str) -> dict[str, Any] | None:
@@ -188,3 +223,17 @@ class PostgresStore(SqlStore):
 
     def sync_log(self) -> None:
         """Nothing to do: every commit is on the server's disk when it returns."""
+
+
+def _turn_of(changes: Changes) -> tuple[str, str] | None:
+    """The member whose turn this commit ends: a turn writes its own member's
+    conversation and no other (``bot.engine.commit``); None for other commits."""
+    if len(changes.conversations) != 1:
+        return None
+    (key,) = changes.conversations
+    return key
+
+
+def _duplicate(exc: BaseException) -> bool:
+    """The commit met the event's id in the inbox: a re-delivery."""
+    return isinstance(exc, psycopg.errors.UniqueViolation) and exc.diag.table_name == "inbox"
