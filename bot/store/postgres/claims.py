@@ -88,16 +88,27 @@ class Claims:
             del self.members[key]
             self.conn.run("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
-    def release_with_commit(self, community: str, member: str) -> bool:
-        """Inside a pipeline, after a turn's COMMIT: the member's claim goes with it, in
-        the same wait (the server runs the release after the commit), unless this
-        session holds it for an outer turn too. Whether it was sent: if the pipeline
-        fails, nothing after the failed statement ran (``keep_member``)."""
-        key = f"{community}\x1f{member}"
-        if self.members[key] != 1:
+    def release_with_commit(self, ids: list[int], turn: tuple[str, str] | None) -> bool:
+        """Inside a pipeline, after a COMMIT: the claims of these rows (their marks
+        rode with it) and of the turn's member (``turn``: community, member) go, in
+        one statement the server runs after the commit, in the same wait; the member
+        stays if this session holds them for an outer turn too. Whether the member's
+        release was sent: if the pipeline fails, nothing after the failed statement
+        ran (``keep_member``)."""
+        key = f"{turn[0]}\x1f{turn[1]}" if turn is not None else ""
+        member = bool(key) and self.members[key] == 1
+        if not member:
+            self.release_rows(ids)
             return False
         del self.members[key]
-        self.conn.run("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        held = [row_id for row_id in ids if row_id in self.rows]
+        unlock = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+        if not held:
+            self.conn.run(unlock, (key,))
+            return True
+        rows = f"SELECT pg_advisory_unlock({OUTBOX_CLASS}, {_EACH_ROW}"
+        self.conn.run(f"{unlock} UNION ALL {rows}", (key, held))
+        self.rows.difference_update(held)
         return True
 
     def keep_member(self, community: str, member: str) -> None:

@@ -23,16 +23,29 @@ from bot.store.link_sql import ACCOUNTS, LinkRecords, linked_accounts
 from bot.store.links import LinkedAccount
 from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
-from bot.store.postgres.connection import PgConnection, connect
+from bot.store.postgres.connection import PgConnection, connect, placeholders
 from bot.store.postgres.schema import migrate
 from bot.store.sql import Connection
-from bot.store.sql_store import LOAD_CONVERSATION, LOAD_PROFILE, MARK_SENT, SqlStore
+from bot.store.sql_store import MARK_SENT, SqlStore
 from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
 from bot.store.types import Changes, OutboxItem
 
 
 class PostgresCases(CaseRecords):
     MEMBER_ORDER = "seq"
+
+
+# What a turn reads of its member, in one statement: their conversation's state, their
+# profile and their linked accounts (member, person, share_cases, linked_at), a row for
+# each account (one, without, when there is none), the state and profile on each.
+_TURN_READS = (
+    "SELECT c.state, p.profile, l.member, l.person, l.share_cases, l.linked_at"
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN conversations AS c ON c.community = %s AND c.member = %s"
+    " LEFT JOIN profiles AS p ON p.community = %s AND p.member = %s"
+    f" LEFT JOIN LATERAL ({placeholders(ACCOUNTS)}) AS l ON true"
+    " ORDER BY l.linked_at, l.member"
+)
 
 
 class PostgresLinks(LinkRecords):
@@ -84,6 +97,8 @@ class PostgresStore(SqlStore):
         self.cases = PostgresCases(self._conn, sealer)
         self.links = PostgresLinks(self._conn)
         self._claims = Claims(self._conn)
+        # Inside ``_apply``: rows whose claims go after its commit.
+        self._ending: list[int] | None = None
         # Rows read with a claim, each taken by the turn's first load of it.
         self._states: dict[tuple[str, str], Any] = {}
         self._profiles: dict[tuple[str, str], Any] = {}
@@ -116,10 +131,11 @@ class PostgresStore(SqlStore):
         # turn's member (their turn ends with this commit).
         marks, session = self._unwritten_marks, self._claims.session
         turn, released = _turn_of(changes), False
+        self._ending = []
         try:
             with self._conn.pipeline():
                 new_ids = self._write(changes)
-                released = turn is not None and self._claims.release_with_commit(*turn)
+                released = self._claims.release_with_commit(self._ending, turn)
         except BaseException as exc:
             # Not committed: the marks are written again with the next write (or those
             # rows would be delivered again), and what was to be released after the
@@ -134,6 +150,8 @@ class PostgresStore(SqlStore):
             if _duplicate(exc):
                 return None
             raise
+        finally:
+            self._ending = None
         return None if new_ids is None else outbox_items(changes, new_ids())
 
     def _record_event(self, conn: Connection, event_key: str, day: str) -> bool:
@@ -171,13 +189,13 @@ class PostgresStore(SqlStore):
         key = (community, member)
         with self._conn.pipeline():
             claimed = self._claims.member(community, member)
-            state = self._conn.execute(LOAD_CONVERSATION, key)
-            profile = self._conn.execute(LOAD_PROFILE, key)
-            accounts = self._conn.execute(ACCOUNTS, (community, community, member))
+            read = self._conn.run(_TURN_READS, (*key, *key, community, community, member))
         if not claimed():
             return False
-        self._states[key], self._profiles[key] = state.fetchone(), profile.fetchone()
-        self.links.read[key] = accounts.fetchall()
+        rows = read.fetchall()
+        self._states[key] = (rows[0][0],) if rows[0][0] is not None else None
+        self._profiles[key] = (rows[0][1],) if rows[0][1] is not None else None
+        self.links.read[key] = [row[2:] for row in rows if row[2] is not None]
         return True
 
     def release_member(self, community: str, member: str) -> None:
@@ -202,7 +220,10 @@ class PostgresStore(SqlStore):
         self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case numbers', 0))")
 
     def _done(self, outbox_ids: list[int]) -> None:
-        self._claims.release_rows(outbox_ids)
+        if self._ending is not None:  # after the commit ``_apply`` is sending
+            self._ending.extend(outbox_ids)
+        else:
+            self._claims.release_rows(outbox_ids)
 
     def pending_outbox(
         self,
