@@ -17,11 +17,15 @@ a transaction:
 
 Statements go to the server together where nothing needs an answer in between
 (psycopg's pipeline mode, ``PgConnection.pipeline``), and the server runs them in
-order: a member's claim and the reads of their conversation and profile in one round
-trip (each read sees every commit made before it began, so the last holder's); a
-commit, then the release of the claims of the rows it marked sent, in another (a
-claim released before the commit would let another process find the row pending and
-deliver it again). New outbox rows are claimed by the statement that inserts them.
+order: a member's claim and the read of their conversation, profile and linked
+accounts in one round trip (the read sees every commit made before it began, so the
+last holder's); a turn's commit, then the release of its member's claim and of the
+claims of the rows it marked sent (one statement), in another (a claim released
+before the commit would let another process run a turn on the state before it, or
+find a row pending and deliver it again). A commit that fails (a re-delivered
+event's id is in the inbox already) skips what follows it: the claims stay, and the
+turn lets its member go as it ends. New outbox rows are claimed by the statement
+that inserts them.
 
 Members are keyed by a 64-bit hash of community and member (a collision only makes two
 members wait for each other, never breaks anything); outbox rows by two 32-bit keys
@@ -111,10 +115,15 @@ class Claims:
         self.rows.difference_update(held)
         return True
 
-    def keep_member(self, community: str, member: str) -> None:
+    def keep_member(self, community: str, member: str, *, lost: bool) -> None:
         """The pipeline that was to release the member failed before it did: still
-        held (``release_member`` lets go)."""
-        self.members[f"{community}\x1f{member}"] = 1
+        held (``release_member`` lets go), or, if the session was ``lost`` meanwhile,
+        gone with it, as the claims of the turns still running (``forget``)."""
+        key = f"{community}\x1f{member}"
+        if lost:
+            self.lost.add(key)
+        else:
+            self.members[key] = 1
 
     def insert_new(self, rows: list[OutboxRow]) -> NewIds:
         """Inside a transaction: insert outbox rows, each taken as it is made (not

@@ -145,8 +145,8 @@ class PostgresStore(SqlStore):
                 self._unwritten_marks = [*marks, *self._unwritten_marks]
                 if kept:
                     self._claims.rows.update(outbox_id for (outbox_id,) in marks)
-            if kept and released and turn is not None:
-                self._claims.keep_member(*turn)
+            if released and turn is not None:
+                self._claims.keep_member(*turn, lost=not kept)
             if _duplicate(exc):
                 return None
             raise
@@ -182,10 +182,10 @@ class PostgresStore(SqlStore):
     # Claims: see bot.store.postgres.claims --------------------------------------------
 
     def claim_member(self, community: str, member: str) -> bool:
-        """Claim the member and, in the same wait, read their conversation and
-        profile: the reads run after the claim (each statement sees every commit made
-        before it began, so the last holder's too), and the turn's loads that follow
-        take them instead of asking again."""
+        """Claim the member and, in the same wait, read their conversation, profile
+        and linked accounts: the read runs after the claim (a statement sees every
+        commit made before it began, so the last holder's too), and the turn's first
+        load of each takes it instead of asking again."""
         key = (community, member)
         with self._conn.pipeline():
             claimed = self._claims.member(community, member)
