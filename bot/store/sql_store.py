@@ -10,8 +10,8 @@ transaction, so a crash leaves all of an event or none of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,6 @@ from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.sql import Connection
 from bot.store.turn_writes import (
-    RECORD_EVENT,
     SET_TIMER,
     NewIds,
     OutboxRow,
@@ -79,11 +78,7 @@ class SqlStore:
     def _without_own_sync(self) -> AbstractContextManager[None]:
         """Commits made inside skip their own wait for the disk (SQLite's strict
         mode; see ``SQLiteStore``)."""
-        return nullcontext()
-
-    def _record_event(self, conn: Connection, event_key: str, day: str) -> bool:
-        """The event's id into the inbox; False if there already (a re-delivery)."""
-        return bool(conn.execute(RECORD_EVENT, (event_key, day)).rowcount)
+        return _nothing()
 
     def _tidy(self) -> None:
         """After an erasure: no old copy of erased rows left in the backend's files."""
@@ -274,9 +269,13 @@ class SqlStore:
         now = _iso(changes.at)
         marks = self._unwritten_marks
         with self._transaction() as conn:
-            key = changes.event_key
-            if key is not None and not self._record_event(conn, key, seen_day(now)):
-                return None
+            if changes.event_key is not None:
+                inserted = conn.execute(
+                    "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (changes.event_key, seen_day(now)),
+                ).rowcount
+                if not inserted:
+                    return None
             if marks:  # they ride along: no commit of their own
                 conn.executemany(MARK_SENT, marks)
             write_state(conn, changes, now, self.sealer)
@@ -394,3 +393,8 @@ class SqlStore:
     def _shrink(self) -> None:
         """After a prune or a purge: give free pages back to the file system where
         the backend can without rewriting the whole database."""
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

@@ -96,9 +96,6 @@ def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER)
         )
 
 
-# The event's id, once: a re-delivery inserts nothing (its turn writes nothing).
-RECORD_EVENT = "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
-
 OutboxRow = tuple[str, str, str, str]  # community, platform, sealed action, created_at
 NewIds = Callable[[], list[int]]
 """The new rows' ids, in order: read once the transaction is committed (a backend that

@@ -25,7 +25,6 @@ from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect, placeholders
 from bot.store.postgres.schema import migrate
-from bot.store.sql import Connection
 from bot.store.sql_store import MARK_SENT, SqlStore
 from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
 from bot.store.types import Changes, OutboxItem
@@ -126,9 +125,11 @@ class PostgresStore(SqlStore):
                 f"{self.shown}: turns that began before the connection was lost are"
                 " ending; they run again"
             )
-        # The client waits once: for the event id's insert, the turn's writes, the
-        # commit, and after it the release of the delivered rows' claims and of the
-        # turn's member (their turn ends with this commit).
+        # The client waits twice: for the event id's insert (a re-delivery writes
+        # nothing more: a failed statement in a pipeline would cost more than the
+        # wait, psycopg forgetting its prepared statements), then once for the rest,
+        # the commit, and after it the release of the delivered rows' claims and of
+        # the turn's member (their turn ends with this commit).
         marks, session = self._unwritten_marks, self._claims.session
         turn, released = _turn_of(changes), False
         self._ending = []
@@ -136,7 +137,7 @@ class PostgresStore(SqlStore):
             with self._conn.pipeline():
                 new_ids = self._write(changes)
                 released = self._claims.release_with_commit(self._ending, turn)
-        except BaseException as exc:
+        except BaseException:
             # Not committed: the marks are written again with the next write (or those
             # rows would be delivered again), and what was to be released after the
             # commit was not (unless the session went, and all it held with it).
@@ -147,19 +148,10 @@ class PostgresStore(SqlStore):
                     self._claims.rows.update(outbox_id for (outbox_id,) in marks)
             if released and turn is not None:
                 self._claims.keep_member(*turn, lost=not kept)
-            if _duplicate(exc):
-                return None
             raise
         finally:
             self._ending = None
         return None if new_ids is None else outbox_items(changes, new_ids())
-
-    def _record_event(self, conn: Connection, event_key: str, day: str) -> bool:
-        """Without a wait for the answer: a re-delivery's id is in the inbox already,
-        so its insert fails and the transaction with it, writing nothing (``_apply``
-        returns None)."""
-        conn.execute("INSERT INTO inbox (event_key, seen_at) VALUES (?, ?)", (event_key, day))
-        return True
 
     def flush_marks(self) -> None:
         """The marks commit, then their rows' claims go: in that order (a claim let go
@@ -253,8 +245,3 @@ def _turn_of(changes: Changes) -> tuple[str, str] | None:
         return None
     (key,) = changes.conversations
     return key
-
-
-def _duplicate(exc: BaseException) -> bool:
-    """The commit met the event's id in the inbox: a re-delivery."""
-    return isinstance(exc, psycopg.errors.UniqueViolation) and exc.diag.table_name == "inbox"
