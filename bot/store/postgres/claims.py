@@ -22,10 +22,9 @@ accounts in one round trip (the read sees every commit made before it began, so 
 last holder's); a turn's commit, then the release of its member's claim and of the
 claims of the rows it marked sent (one statement), in another (a claim released
 before the commit would let another process run a turn on the state before it, or
-find a row pending and deliver it again). A commit that fails (a re-delivered
-event's id is in the inbox already) skips what follows it: the claims stay, and the
-turn lets its member go as it ends. New outbox rows are claimed by the statement
-that inserts them.
+find a row pending and deliver it again). A commit that fails skips what follows it:
+the claims stay, and the turn lets its member go as it ends. New outbox rows are
+claimed by the statement that inserts them.
 
 Members are keyed by a 64-bit hash of community and member (a collision only makes two
 members wait for each other, never breaks anything); outbox rows by two 32-bit keys
