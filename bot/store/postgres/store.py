@@ -47,6 +47,9 @@ _TURN_READS = (
 )
 
 
+_SEEN = "SELECT 1 FROM inbox WHERE event_key = ?"
+
+
 class PostgresLinks(LinkRecords):
     """Linked accounts, the turn's member's read with their claim (``claim_member``)."""
 
@@ -101,6 +104,7 @@ class PostgresStore(SqlStore):
         # Rows read with a claim, each taken by the turn's first load of it.
         self._states: dict[tuple[str, str], Any] = {}
         self._profiles: dict[tuple[str, str], Any] = {}
+        self._seen: dict[tuple[str, str], tuple[str, bool]] = {}  # event key, handled
         self._check_key(self.sealer)
 
     @property
@@ -173,7 +177,7 @@ class PostgresStore(SqlStore):
 
     # Claims: see bot.store.postgres.claims --------------------------------------------
 
-    def claim_member(self, community: str, member: str) -> bool:
+    def claim_member(self, community: str, member: str, event_key: str | None = None) -> bool:
         """Claim the member and, in the same wait, read their conversation, profile
         and linked accounts: the read runs after the claim (a statement sees every
         commit made before it began, so the last holder's too), and the turn's first
@@ -182,15 +186,28 @@ class PostgresStore(SqlStore):
         with self._conn.pipeline():
             claimed = self._claims.member(community, member)
             read = self._conn.run(_TURN_READS, (*key, *key, community, community, member))
+            inbox = None if event_key is None else self._conn.execute(_SEEN, (event_key,))
         if not claimed():
             return False
+        if event_key is not None and inbox is not None:
+            self._seen[key] = (event_key, inbox.fetchone() is not None)
         rows = read.fetchall()
         self._states[key] = (rows[0][0],) if rows[0][0] is not None else None
         self._profiles[key] = (rows[0][1],) if rows[0][1] is not None else None
         self.links.read[key] = [row[2:] for row in rows if row[2] is not None]
         return True
 
+    def seen(self, event_key: str) -> bool:
+        """Answered from the read with the member's claim (``claim_member``), the
+        first time it is asked after it; else asked."""
+        for key, (read_key, found) in self._seen.items():
+            if read_key == event_key:
+                del self._seen[key]
+                return found
+        return super().seen(event_key)
+
     def release_member(self, community: str, member: str) -> None:
+        self._seen.pop((community, member), None)
         self._states.pop((community, member), None)
         self._profiles.pop((community, member), None)
         self.links.read.pop((community, member), None)
