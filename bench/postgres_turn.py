@@ -1,12 +1,16 @@
 """What one turn costs on PostgreSQL, for the paper limit of one server (README,
 "Running several processes"): statements, transactions and round trips (the client
-waiting for the server) per handled event, events a second of one process, and the
-loopback round trip. Starts a throwaway cluster as the
-tests do (Debian's ``postgresql`` package). Run: ``python bench/postgres_turn.py``."""
+waiting for the server) per handled event, events a second of one process and the CPU
+time each takes (the process's, and its server session's), beside the same walk on a
+SQLite file in the same run, and the loopback round trip. Starts a throwaway cluster as
+the tests do (Debian's ``postgresql`` package).
+Run: ``python bench/postgres_turn.py [--members 100]``."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -60,32 +64,57 @@ class Counted(PgConnection):
         return super().transaction()
 
 
-async def turns(url: str, members: int, first: int = 0, traced: bool = False) -> tuple[int, float]:
-    """Members ``first`` to ``first + members`` walk the onboarding; with ``traced``,
-    the statements, transactions and round trips are counted (libpq's trace of what
-    the client sent: slower, so not timed)."""
-    engine = build_engine(load_config(ROOT / "community" / "concord.yaml"), url, ManualClock())
-    engine.services.store._conn.__class__ = Counted  # type: ignore[attr-defined]
+class Walk:
+    """What a walk took: events handled, wall time, this process's CPU time and its
+    PostgreSQL session's (0 on SQLite), in seconds."""
+
+    def __init__(self, handled: int, wall: float, cpu: float, server: float) -> None:
+        self.handled, self.wall, self.cpu, self.server = handled, wall, cpu, server
+
+    def per_event_ms(self) -> tuple[float, float, float]:
+        return tuple(x / self.handled * 1e3 for x in (self.wall, self.cpu, self.server))  # type: ignore[return-value]
+
+
+def session_cpu(pid: int | None) -> float:
+    """The CPU time of a server process on this machine (utime + stime), in seconds."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def turns(database: str, members: int, first: int = 0, traced: bool = False) -> Walk:
+    """Members ``first`` to ``first + members`` walk the onboarding; with ``traced``
+    (PostgreSQL), the statements, transactions and round trips are counted (libpq's
+    trace of what the client sent: slower, so not timed)."""
+    config = load_config(ROOT / "community" / "concord.yaml")
+    engine = build_engine(config, database, ManualClock())
     engine.add_adapter(RecordingAdapter())
+    store: Any = engine.services.store
+    pgconn, pid = None, None
+    if database.startswith("postgresql:"):
+        store._conn.__class__ = Counted
+        pgconn, pid = store._conn.raw.pgconn, store._conn.raw.info.backend_pid
     COUNTS.update({"statements": 0, "transactions": 0, "round trips": 0})
-    pgconn = engine.services.store._conn.raw.pgconn  # type: ignore[attr-defined]
     with tempfile.TemporaryFile("w+") as trace:
-        if traced:
+        if traced and pgconn is not None:
             pgconn.trace(trace.fileno())
             pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        handled, started = 0, time.perf_counter()
+        handled, server = 0, session_cpu(pid)
+        started, cpu = time.perf_counter(), time.process_time()
         for i in range(first, first + members):
             name = f"m{i}"
             for event in [joined(name), *(says(name, answer) for answer in ONBOARDING_ANSWERS)]:
                 await engine.handle(event)
                 handled += 1
-        took = time.perf_counter() - started
-        if traced:
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server = session_cpu(pid) - server
+        if traced and pgconn is not None:
             pgconn.untrace()
             trace.seek(0)
             COUNTS["round trips"] = round_trips(trace.read())
-    engine.services.store.close()
-    return handled, took
+    store.close()
+    return Walk(handled, took, cpu, server)
 
 
 def round_trip(url: str, times: int = 2000) -> float:
@@ -109,18 +138,36 @@ def cluster_url() -> Iterator[str]:
 
 
 def main() -> None:
-    with cluster_url() as url:
-        counted, _ = asyncio.run(turns(url, 10, traced=True))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=100)
+    members = parser.parse_args().members
+    with cluster_url() as url, tempfile.TemporaryDirectory() as folder:
+        counted = asyncio.run(turns(url, 10, traced=True)).handled
         per = {k: v / counted for k, v in COUNTS.items()}
-        handled, took = asyncio.run(turns(url, 50, first=10))
+        walk = asyncio.run(turns(url, members, first=10))
         trip = round_trip(url)
-    print(f"events handled: {handled} (onboarding of 50 members), one process")
+        sqlite = asyncio.run(turns(str(Path(folder) / "concord.db"), members))
+    print(f"events handled: {walk.handled} (onboarding of {members} members), one process")
     print(
         f"per event (onboarding of 10 members, counted apart): statements"
         f" {per['statements']:.1f}, transactions {per['transactions']:.2f},"
         f" round trips {per['round trips']:.1f}"
     )
-    print(f"events a second: {handled / took:.0f} ({took / handled * 1e3:.2f} ms each)")
+    wall, cpu, server = walk.per_event_ms()
+    print(
+        f"PostgreSQL: events a second: {walk.handled / walk.wall:.0f} ({wall:.2f} ms each;"
+        f" CPU {cpu:.2f} ms in the process, {server:.2f} ms in its server session)"
+    )
+    lite_wall, lite_cpu, _ = sqlite.per_event_ms()
+    print(
+        f"SQLite: events a second: {sqlite.handled / sqlite.wall:.0f} ({lite_wall:.2f} ms"
+        f" each; CPU {lite_cpu:.2f} ms)"
+    )
+    print(
+        f"PostgreSQL's cost per event against SQLite's: {wall / lite_wall:.2f}x wall time,"
+        f" {(cpu + server) / lite_cpu:.2f}x CPU (process and server session),"
+        f" {cpu / lite_cpu:.2f}x the process's CPU"
+    )
     print(f"loopback round trip (SELECT 1): {trip * 1e6:.0f} us")
     waits = per["round trips"] * trip
     print(

@@ -447,3 +447,44 @@ def test_marks_that_rode_with_a_commit_the_server_never_confirmed_are_kept(
         assert store.pending_outbox() == []  # "hello" was delivered: not again
     finally:
         store.close()
+
+
+def _advisory_locks(store: PostgresStore) -> int:
+    """How many advisory locks the store's session holds on the server."""
+    row = store._raw.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def a_members_turn(key: str, step: str) -> Changes:
+    turn = a_turn(key, step)
+    turn.conversations[(C, ANA.key)] = {"step": step}
+    return turn
+
+
+def test_a_turns_commit_lets_its_member_go_and_a_redelivery_changes_nothing(
+    two_stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """The member's claim ends with their turn's commit (in the same wait): another
+    process may take their next turn at once, and finds the committed state. A
+    re-delivered event's turn writes nothing, its delivered row's mark still rides
+    with it, and nothing stays claimed."""
+    first, second = two_stores
+    assert first.claim_member(C, ANA.key)
+    [reply] = first.apply(a_members_turn("e1", "welcome")) or []
+    assert second.claim_member(C, ANA.key)  # before the first process lets her go
+    assert second.load_conversation(C, ANA.key) == {"step": "welcome"}
+    first.release_member(C, ANA.key)  # nothing left to release: the second keeps her
+    assert not first.claim_member(C, ANA.key)
+    second.release_member(C, ANA.key)
+
+    assert first.claim_member(C, ANA.key)
+    first.mark_sent_later(reply.id, NOW)  # delivered; the mark rides with the next commit
+    assert first.apply(a_members_turn("e1", "again")) is None  # a re-delivery
+    first.release_member(C, ANA.key)
+    assert second.claim_member(C, ANA.key)
+    second.release_member(C, ANA.key)
+    assert second.load_conversation(C, ANA.key) == {"step": "welcome"}
+    assert first.pending_outbox() == [] and second.pending_outbox() == []  # not again
+    assert _advisory_locks(first) == 0  # no claim left behind on the server

@@ -873,6 +873,36 @@ def test_linked_accounts_are_one_group_and_unlinking_is_immediate(backend: Backe
     assert [a.member for a in links.accounts(C, BOB.key)] == [BOB.key, MOD.key]
 
 
+def test_a_members_turn_reads_their_rows_as_stored_when_it_claims_them(backend: Backend) -> None:
+    """A store that reads the member's rows with their claim (PostgreSQL) gives the
+    turn what a plain read gives: whether its event was handled, their state, profile
+    and linked accounts, in order, and nothing for a member it has never seen; a turn
+    that runs again reads afresh."""
+    store: Any = backend.store
+    turn = a_turn("e1")
+    turn.writes = [
+        SetLink(C, ANA.key, "p1", False, iso(NOW)),
+        SetLink(C, ON_DISCORD.key, "p1", True, iso(NOW + timedelta(hours=1))),
+        SetLink(C, ON_MATRIX.key, "p1", False, iso(NOW + timedelta(hours=1))),
+    ]
+    assert store.apply(turn) is not None
+    assert store.claim_member(C, ANA.key, "e1")
+    assert store.seen("e1")  # a re-delivery: its turn does not run
+    accounts = [(a.member, a.share_cases) for a in store.links.accounts(C, ANA.key)]
+    assert accounts == [(ANA.key, False), (ON_DISCORD.key, True), (ON_MATRIX.key, False)]
+    assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
+    assert store.load_profile(C, ANA.key) == {"name": "Ana"}
+    _commit(store, "e2", RemoveLink(C, ON_MATRIX.key))  # as a turn running again sees it
+    assert [a.member for a in store.links.accounts(C, ANA.key)] == [ANA.key, ON_DISCORD.key]
+    store.release_member(C, ANA.key)
+    assert store.claim_member(C, BOB.key, "e3")
+    assert not store.seen("e3")
+    assert store.links.accounts(C, BOB.key) == []
+    assert store.load_conversation(C, BOB.key) is None
+    assert store.load_profile(C, BOB.key) is None
+    store.release_member(C, BOB.key)
+
+
 def test_erasure_takes_the_members_links_and_codes_and_nobody_elses(backend: Backend) -> None:
     store: Any = backend.store
     _issue(store, "e1", "anas", ANA, NOW)

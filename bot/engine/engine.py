@@ -155,16 +155,17 @@ class Engine:
     async def _handle(self, event: Event, timer_id: int | None) -> bool:
         event_key = inbox_key(event.community, event)
         store = self.services.store
-        if store.seen(event_key):
+        if not store.shared and store.seen(event_key):  # shared: read with the claim
             return False
         member_key = event.member.key
         lock = self._locks.get(member_key) or self._locks.setdefault(member_key, asyncio.Lock())
         self._waiting[member_key] = self._waiting.get(member_key, 0) + 1
         try:
             async with lock:
-                await self._claim(member_key)
+                await self._claim(member_key, event_key)
                 try:
-                    items = await self._handle_locked(event, event_key, timer_id)
+                    again = store.shared and store.seen(event_key)
+                    items = None if again else await self._handle_locked(event, event_key, timer_id)
                 finally:
                     store.release_member(self.community, member_key)
                 if items is None:
@@ -188,11 +189,11 @@ class Engine:
             await self.fire_due_timers()
         return True
 
-    async def _claim(self, member_key: str) -> None:
+    async def _claim(self, member_key: str, event_key: str) -> None:
         """Wait until no other process runs a turn of this member (a shared store)."""
         store = self.services.store
         pause = 0.002
-        while not store.claim_member(self.community, member_key):
+        while not store.claim_member(self.community, member_key, event_key):
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
 

@@ -4,7 +4,9 @@ backend with ``ON CONFLICT`` understands."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from bot.core.errors import Conflict
 from bot.store.links import Disclosure, LinkCode, LinkedAccount
@@ -65,6 +67,20 @@ _DROP_LONELY = (
 )
 
 
+# The member's group of linked accounts (with them), parameters: community, community,
+# member.
+ACCOUNTS = (
+    "SELECT member, person, share_cases, linked_at FROM links WHERE community = ?"
+    " AND person = (SELECT person FROM links WHERE community = ? AND member = ?)"
+    " ORDER BY linked_at, member"
+)
+
+
+def linked_accounts(rows: Iterable[Any]) -> list[LinkedAccount]:
+    """The rows ``ACCOUNTS`` read, as accounts."""
+    return [LinkedAccount(m, p, bool(s), parse_iso(at)) for m, p, s, at in rows]
+
+
 class LinkRecords:
     """Reading linked accounts and linking codes."""
 
@@ -93,13 +109,7 @@ class LinkRecords:
         return int(row[0])
 
     def accounts(self, community: str, member: str) -> list[LinkedAccount]:
-        rows = self._conn.execute(
-            "SELECT member, person, share_cases, linked_at FROM links WHERE community = ?"
-            " AND person = (SELECT person FROM links WHERE community = ? AND member = ?)"
-            " ORDER BY linked_at, member",
-            (community, community, member),
-        )
-        return [LinkedAccount(m, p, bool(s), parse_iso(at)) for m, p, s, at in rows]
+        return linked_accounts(self._conn.execute(ACCOUNTS, (community, community, member)))
 
     def disclosures(self, community: str, case_id: int) -> list[Disclosure]:
         rows = self._conn.execute(

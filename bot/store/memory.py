@@ -41,7 +41,7 @@ class MemoryStore:
         self.links = MemoryLinks(lambda: self._t)
         self._leases: dict[str, tuple[str, float]] = {}  # name -> (holder, expires at)
 
-    def claim_member(self, community: str, member: str) -> bool:
+    def claim_member(self, community: str, member: str, event_key: str | None = None) -> bool:
         return True
 
     def release_member(self, community: str, member: str) -> None:

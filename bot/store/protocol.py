@@ -151,9 +151,10 @@ class Store(DeliveryStore, Protocol):
         from a copy in memory."""
         ...
 
-    def claim_member(self, community: str, member: str) -> bool:
+    def claim_member(self, community: str, member: str, event_key: str | None = None) -> bool:
         """Take the member for one turn, if no other process has them: True when taken
-        (always, for a store of one process)."""
+        (always, for a store of one process). A shared store reads whether the event
+        ``event_key`` was handled with the claim, and ``seen`` answers from that."""
         ...
 
     def release_member(self, community: str, member: str) -> None:

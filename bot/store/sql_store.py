@@ -91,7 +91,7 @@ class SqlStore(MemberRecordsSql):
         """Inside the turn's transaction, before case numbers are claimed: no other
         process claims any until this commit ends (one process writes here: nothing)."""
 
-    def claim_member(self, community: str, member: str) -> bool:
+    def claim_member(self, community: str, member: str, event_key: str | None = None) -> bool:
         return True
 
     def release_member(self, community: str, member: str) -> None:

@@ -17,11 +17,14 @@ a transaction:
 
 Statements go to the server together where nothing needs an answer in between
 (psycopg's pipeline mode, ``PgConnection.pipeline``), and the server runs them in
-order: a member's claim and the reads of their conversation and profile in one round
-trip (each read sees every commit made before it began, so the last holder's); a
-commit, then the release of the claims of the rows it marked sent, in another (a
-claim released before the commit would let another process find the row pending and
-deliver it again). New outbox rows are claimed by the statement that inserts them.
+order: a member's claim and the read of their conversation, profile and linked
+accounts in one round trip (the read sees every commit made before it began, so the
+last holder's); a turn's commit, then the release of its member's claim and of the
+claims of the rows it marked sent (one statement), in another (a claim released
+before the commit would let another process run a turn on the state before it, or
+find a row pending and deliver it again). A commit that fails skips what follows it:
+the claims stay, and the turn lets its member go as it ends. New outbox rows are
+claimed by the statement that inserts them.
 
 Members are keyed by a 64-bit hash of community and member (a collision only makes two
 members wait for each other, never breaks anything); outbox rows by two 32-bit keys
@@ -50,10 +53,12 @@ class Claims:
         # went with the session, so until each such turn has ended (and runs again
         # from the start), no turn commits (``PostgresStore._apply``).
         self.lost: set[str] = set()
+        self.session = 0  # counts the sessions lost, each with all it held
         conn.on_lost.append(self.forget)
 
     def forget(self) -> None:
         """The session is gone, and the server let go of all it held."""
+        self.session += 1
         self.lost.update(self.members)
         self.members.clear()
         self.rows.clear()
@@ -85,6 +90,39 @@ class Claims:
         if not self.members[key]:
             del self.members[key]
             self.conn.run("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+
+    def release_with_commit(self, ids: list[int], turn: tuple[str, str] | None) -> bool:
+        """Inside a pipeline, after a COMMIT: the claims of these rows (their marks
+        rode with it) and of the turn's member (``turn``: community, member) go, in
+        one statement the server runs after the commit, in the same wait; the member
+        stays if this session holds them for an outer turn too. Whether the member's
+        release was sent: if the pipeline fails, nothing after the failed statement
+        ran (``keep_member``)."""
+        key = f"{turn[0]}\x1f{turn[1]}" if turn is not None else ""
+        member = bool(key) and self.members[key] == 1
+        if not member:
+            self.release_rows(ids)
+            return False
+        del self.members[key]
+        held = [row_id for row_id in ids if row_id in self.rows]
+        unlock = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+        if not held:
+            self.conn.run(unlock, (key,))
+            return True
+        rows = f"SELECT pg_advisory_unlock({OUTBOX_CLASS}, {_EACH_ROW}"
+        self.conn.run(f"{unlock} UNION ALL {rows}", (key, held))
+        self.rows.difference_update(held)
+        return True
+
+    def keep_member(self, community: str, member: str, *, lost: bool) -> None:
+        """The pipeline that was to release the member failed before it did: still
+        held (``release_member`` lets go), or, if the session was ``lost`` meanwhile,
+        gone with it, as the claims of the turns still running (``forget``)."""
+        key = f"{community}\x1f{member}"
+        if lost:
+            self.lost.add(key)
+        else:
+            self.members[key] = 1
 
     def insert_new(self, rows: list[OutboxRow]) -> NewIds:
         """Inside a transaction: insert outbox rows, each taken as it is made (not

@@ -23,8 +23,8 @@ except ImportError as exc:  # psycopg installed, libpq not found: psycopg says w
             "the PostgreSQL store needs its extra: pip install 'concord-bot[postgres]'"
         ) from exc
     raise StoreError(
-        "psycopg cannot load libpq: install it (apt-get install libpq5) or the binary"
-        " build (pip install 'psycopg[binary]')"
+        "psycopg cannot load libpq: install the binary build (pip install"
+        " 'concord-bot[postgres]') or libpq (apt-get install libpq5)"
     ) from exc
 
 _OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)

@@ -19,19 +19,50 @@ import psycopg
 from bot.core.errors import StoreUnavailable
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
-from bot.store.link_sql import LinkRecords
+from bot.store.link_sql import ACCOUNTS, LinkRecords, linked_accounts
+from bot.store.links import LinkedAccount
 from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
-from bot.store.postgres.connection import PgConnection, connect
+from bot.store.postgres.connection import PgConnection, connect, placeholders
 from bot.store.postgres.schema import migrate
 from bot.store.record_sql import RecordKey, write_records
-from bot.store.sql_store import LOAD_CONVERSATION, LOAD_PROFILE, MARK_SENT, SqlStore
+from bot.store.sql_store import MARK_SENT, SqlStore
 from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
 from bot.store.types import Changes, OutboxItem
 
 
 class PostgresCases(CaseRecords):
     MEMBER_ORDER = "seq"
+
+
+# What a turn reads of its member, in one statement: their conversation's state, their
+# profile and their linked accounts (member, person, share_cases, linked_at), a row for
+# each account (one, without, when there is none), the state and profile on each.
+_TURN_READS = (
+    "SELECT c.state, p.profile, l.member, l.person, l.share_cases, l.linked_at"
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN conversations AS c ON c.community = %s AND c.member = %s"
+    " LEFT JOIN profiles AS p ON p.community = %s AND p.member = %s"
+    f" LEFT JOIN LATERAL ({placeholders(ACCOUNTS)}) AS l ON true"
+    " ORDER BY l.linked_at, l.member"
+)
+
+
+_SEEN = "SELECT 1 FROM inbox WHERE event_key = ?"
+
+
+class PostgresLinks(LinkRecords):
+    """Linked accounts, the turn's member's read with their claim (``claim_member``)."""
+
+    def __init__(self, conn: PgConnection) -> None:
+        super().__init__(conn)
+        self.read: dict[tuple[str, str], list[Any]] = {}
+
+    def accounts(self, community: str, member: str) -> list[LinkedAccount]:
+        rows = self.read.pop((community, member), None)
+        if rows is None:
+            return super().accounts(community, member)
+        return linked_accounts(rows)
 
 
 class PostgresStore(SqlStore):
@@ -69,11 +100,14 @@ class PostgresStore(SqlStore):
         self._written_records: dict[RecordKey, str] = {}
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
-        self.links = LinkRecords(self._conn)
+        self.links = PostgresLinks(self._conn)
         self._claims = Claims(self._conn)
+        # Inside ``_apply``: rows whose claims go after its commit.
+        self._ending: list[int] | None = None
         # Rows read with a claim, each taken by the turn's first load of it.
         self._states: dict[tuple[str, str], Any] = {}
         self._profiles: dict[tuple[str, str], Any] = {}
+        self._seen: dict[tuple[str, str], tuple[str, bool]] = {}  # event key, handled
         self._check_key(self.sealer)
 
     @property
@@ -99,21 +133,34 @@ class PostgresStore(SqlStore):
                 " ending; they run again"
             )
         # The client waits twice: for the event id's insert (a re-delivery writes
-        # nothing more), then once for the rest, the commit and the release of the
-        # delivered rows' claims after it.
+        # nothing more: a failed statement in a pipeline would cost more than the
+        # wait, psycopg forgetting its prepared statements), then once for the rest,
+        # the commit, and after it the release of the delivered rows' claims and of
+        # the turn's member (their turn ends with this commit).
         marks, records = self._unwritten_marks, self._unwritten_records
+        session, turn, released = self._claims.session, _turn_of(changes), False
+        self._ending = []
         try:
             with self._conn.pipeline():
                 new_ids = self._write(changes)
+                released = self._claims.release_with_commit(self._ending, turn)
         except BaseException:
-            # The commit the delivered rows' marks rode with is not confirmed (the
-            # server went away before it answered): they are written again with the
-            # next write, or those rows would be delivered again; so are the records.
+            # Not committed: the marks are written again with the next write (or those
+            # rows would be delivered again), so are the records, and what was to be
+            # released after the commit was not (unless the session went, and all it
+            # held with it).
+            kept = self._claims.session == session
             if self._unwritten_marks is not marks:
                 self._unwritten_marks = [*marks, *self._unwritten_marks]
+                if kept:
+                    self._claims.rows.update(outbox_id for (outbox_id,) in marks)
             if self._unwritten_records is not records:
                 self._unwritten_records = {**records, **self._unwritten_records}
+            if released and turn is not None:
+                self._claims.keep_member(*turn, lost=not kept)
             raise
+        finally:
+            self._ending = None
         return None if new_ids is None else outbox_items(changes, new_ids())
 
     def flush_marks(self) -> None:
@@ -138,24 +185,40 @@ class PostgresStore(SqlStore):
 
     # Claims: see bot.store.postgres.claims --------------------------------------------
 
-    def claim_member(self, community: str, member: str) -> bool:
-        """Claim the member and, in the same wait, read their conversation and
-        profile: the reads run after the claim (each statement sees every commit made
-        before it began, so the last holder's too), and the turn's loads that follow
-        take them instead of asking again."""
+    def claim_member(self, community: str, member: str, event_key: str | None = None) -> bool:
+        """Claim the member and, in the same wait, read their conversation, profile
+        and linked accounts: the read runs after the claim (a statement sees every
+        commit made before it began, so the last holder's too), and the turn's first
+        load of each takes it instead of asking again."""
         key = (community, member)
         with self._conn.pipeline():
             claimed = self._claims.member(community, member)
-            state = self._conn.execute(LOAD_CONVERSATION, key)
-            profile = self._conn.execute(LOAD_PROFILE, key)
+            read = self._conn.run(_TURN_READS, (*key, *key, community, community, member))
+            inbox = None if event_key is None else self._conn.execute(_SEEN, (event_key,))
         if not claimed():
             return False
-        self._states[key], self._profiles[key] = state.fetchone(), profile.fetchone()
+        if event_key is not None and inbox is not None:
+            self._seen[key] = (event_key, inbox.fetchone() is not None)
+        rows = read.fetchall()
+        self._states[key] = (rows[0][0],) if rows[0][0] is not None else None
+        self._profiles[key] = (rows[0][1],) if rows[0][1] is not None else None
+        self.links.read[key] = [row[2:] for row in rows if row[2] is not None]
         return True
 
+    def seen(self, event_key: str) -> bool:
+        """Answered from the read with the member's claim (``claim_member``), the
+        first time it is asked after it; else asked."""
+        for key, (read_key, found) in self._seen.items():
+            if read_key == event_key:
+                del self._seen[key]
+                return found
+        return super().seen(event_key)
+
     def release_member(self, community: str, member: str) -> None:
+        self._seen.pop((community, member), None)
         self._states.pop((community, member), None)
         self._profiles.pop((community, member), None)
+        self.links.read.pop((community, member), None)
         self._claims.release_member(community, member)
 
     def load_conversation(self, community: str, member: str) -> dict[str, Any] | None:
@@ -174,7 +237,10 @@ class PostgresStore(SqlStore):
         self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case numbers', 0))")
 
     def _done(self, outbox_ids: list[int]) -> None:
-        self._claims.release_rows(outbox_ids)
+        if self._ending is not None:  # after the commit ``_apply`` is sending
+            self._ending.extend(outbox_ids)
+        else:
+            self._claims.release_rows(outbox_ids)
 
     def pending_outbox(
         self,
@@ -195,3 +261,12 @@ class PostgresStore(SqlStore):
 
     def sync_log(self) -> None:
         """Nothing to do: every commit is on the server's disk when it returns."""
+
+
+def _turn_of(changes: Changes) -> tuple[str, str] | None:
+    """The member whose turn this commit ends: a turn writes its own member's
+    conversation and no other (``bot.engine.commit``); None for other commits."""
+    if len(changes.conversations) != 1:
+        return None
+    (key,) = changes.conversations
+    return key
