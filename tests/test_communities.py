@@ -422,6 +422,22 @@ def test_a_config_of_one_community_is_unchanged(tmp_path: Path) -> None:
     engines[0].services.store.close()
 
 
+def english_and_spanish(tmp_path: Path, beta_extra: str = "") -> Path:
+    """A deployment of two communities, alpha in English and beta in Spanish (with
+    ``beta_extra`` in its file); the deployment's file."""
+    folder = tmp_path / "communities"
+    folder.mkdir(exist_ok=True)
+    for ident, language, extra in (("alpha", "en", ""), ("beta", "es", beta_extra)):
+        (folder / f"{ident}.yaml").write_text(
+            f"community:\n  id: {ident}\n  name: {ident}\n  default_language: {language}\n"
+            f"  languages: [{language}]\n  code_of_conduct: {COC}\n{extra}"
+            f'moderators:\n  channel: "{ident}-moderators"\n',
+            "utf-8",
+        )
+    (tmp_path / "concord.yaml").write_text(DEPLOYMENT, "utf-8")
+    return tmp_path / "concord.yaml"
+
+
 def test_command_menus_describe_each_language_as_a_community_speaking_it(
     tmp_path: Path,
 ) -> None:
@@ -436,18 +452,8 @@ def test_command_menus_describe_each_language_as_a_community_speaking_it(
         'msgid "command.appeal"\nmsgstr "Pedir que Beta revise una sanción"\n',
         "utf-8",
     )
-    for ident, language, extra in (
-        ("alpha", "en", ""),
-        ("beta", "es", "  locales: beta-locales\n"),
-    ):
-        (folder / f"{ident}.yaml").write_text(
-            f"community:\n  id: {ident}\n  name: {ident}\n  default_language: {language}\n"
-            f"  languages: [{language}]\n  code_of_conduct: {COC}\n{extra}"
-            f'moderators:\n  channel: "{ident}-moderators"\n',
-            "utf-8",
-        )
-    (tmp_path / "concord.yaml").write_text(DEPLOYMENT, "utf-8")
-    engines = build_engines(load_config(tmp_path / "concord.yaml"), tmp_path / "menus.db")
+    deployment = english_and_spanish(tmp_path, beta_extra="  locales: beta-locales\n")
+    engines = build_engines(load_config(deployment), tmp_path / "menus.db")
     try:
         appeal = next(c for c in AdapterHost.of(engines).commands() if c.name == "appeal")
         assert appeal.descriptions["es"] == "Pedir que Beta revise una sanción"
@@ -520,17 +526,7 @@ def test_a_command_typed_as_text_is_known_in_every_communitys_languages(
     text is one of Concord's: a command's name in any community's language is."""
     from bot.i18n.command_names import local_name
 
-    folder = tmp_path / "communities"
-    folder.mkdir()
-    for ident, language in (("alpha", "en"), ("beta", "es")):
-        (folder / f"{ident}.yaml").write_text(
-            f"community:\n  id: {ident}\n  name: {ident}\n  default_language: {language}\n"
-            f"  languages: [{language}]\n  code_of_conduct: {COC}\n"
-            f'moderators:\n  channel: "{ident}-moderators"\n',
-            "utf-8",
-        )
-    (tmp_path / "concord.yaml").write_text(DEPLOYMENT, "utf-8")
-    engines = build_engines(load_config(tmp_path / "concord.yaml"), tmp_path / "names.db")
+    engines = build_engines(load_config(english_and_spanish(tmp_path)), tmp_path / "names.db")
     try:
         spanish = local_name(engines[1].services.catalogs, "report", "es")
         assert spanish is not None and spanish not in engines[0].command_aliases
