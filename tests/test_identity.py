@@ -368,6 +368,8 @@ def test_the_shared_values_read_from_a_stored_profile_are_the_profiles_own() -> 
     for each in profiles:
         assert stored_shared_values(profile_to_dict(each)) == shared_values(each)
     assert stored_shared_values({}) == shared_values(Profile())
+    assert shared_values(profiles[1]) == {"locale": "de", "version": "2", "onboarded": True}
+    assert shared_values(profiles[0]) == {"locale": None, "version": None, "onboarded": False}
 
 
 async def test_cases_are_followed_from_the_other_account_only_when_shared(

@@ -20,16 +20,12 @@ ONBOARDING_FLOWS = ("onboarding", "reacknowledge")
 
 
 def shared_values(profile: Profile) -> dict[str, Any]:
-    return {
-        "locale": profile.chosen_locale,
-        "version": profile.acknowledged_version,
-        "onboarded": profile.onboarded,
-    }
+    return stored_shared_values(profile.__dict__)
 
 
 def stored_shared_values(stored: dict[str, Any]) -> dict[str, Any]:
-    """``shared_values`` of a profile as stored (``profile_to_dict``), read in place:
-    asked after every turn, where making the whole profile again showed."""
+    """``shared_values`` of a profile's fields by name, as stored (``profile_to_dict``)
+    or its own: asked after every turn, where making the whole profile again showed."""
     return {
         "locale": stored.get("chosen_locale"),
         "version": stored.get("acknowledged_version"),
