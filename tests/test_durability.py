@@ -4,7 +4,9 @@ leave, and concurrent conversations share their fsyncs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,40 +18,51 @@ from bot.app import build_engine
 from bot.config.community import Config
 from bot.core.actions import Action, NotifyModerators
 from bot.core.clock import ManualClock
+from bot.core.errors import Conflict, StoreError
 from bot.engine.engine import Engine
+from bot.store.group_sync import GroupSync
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes
+from bot.store.writes import ClaimCaseNumbers
 from tests.conftest import COMMUNITY, RecordingAdapter, joined, says
 
 
 class SyncWatch:
     """Which outbox items each fsync of the log covered, seen from the engine's side:
-    an item counts as durable only once a sync that started after its commit ended."""
+    an item counts as durable only once a sync that started after its commit ended
+    (the COMMIT of its batch, not the end of its event's writes)."""
 
     def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.committed: list[int] = []
-        self.durable = 0  # how many of ``committed`` are known to be on disk
+        self.written: list[int] = []  # by the events, in order
+        self.committed = 0  # how many of ``written`` a COMMIT ended
+        self.durable = 0  # how many of ``written`` are known to be on disk
         self.log_syncs = 0
         store = engine.services.store
+        assert isinstance(store, SQLiteStore)
         real_apply, real_fsync = store._apply, sqlite_module.fsync_path
 
         def apply(changes: Changes) -> Any:
             items = real_apply(changes)
-            self.committed += [item.id for item in items or []]
+            self.written += [item.id for item in items or []]
             return items
 
         def fsync(path: str) -> None:
-            covered = len(self.committed)  # read as the sync starts, in its thread
+            covered = self.committed  # read as the sync starts, in its thread
             real_fsync(path)
             if path.endswith("-wal"):
                 self.log_syncs += 1
                 self.durable = max(self.durable, covered)
 
+        def traced(sql: str) -> None:
+            if sql == "COMMIT":
+                self.committed = len(self.written)
+
         monkeypatch.setattr(store, "_apply", apply)
         monkeypatch.setattr(sqlite_module, "fsync_path", fsync)
+        store._conn.set_trace_callback(traced)
 
     def is_durable(self, outbox_id: int | None) -> bool:
-        return outbox_id in self.committed[: self.durable]
+        return outbox_id in self.written[: self.durable]
 
 
 class CheckingAdapter(RecordingAdapter):
@@ -122,8 +135,8 @@ async def test_a_failed_fsync_holds_the_replies_back_and_loses_nothing(
 
 
 def test_a_strict_store_keeps_full_sync_for_every_other_write(tmp_path: Path) -> None:
-    """Only the engine's grouped commits skip their own fsync; marks, and writes made
-    outside an event, are synced as before."""
+    """Outside the event loop an event's commit is its own, without its fsync; every
+    other write (a mark made on its own here) is synced as before."""
     store = SQLiteStore(tmp_path / "durable.db", durable=True)
     try:
         clock = ManualClock()
@@ -138,5 +151,107 @@ def test_a_strict_store_keeps_full_sync_for_every_other_write(tmp_path: Path) ->
         store.close()
 
 
+def _event(key: str, *claims: ClaimCaseNumbers) -> Changes:
+    text = NotifyModerators("test", f"reply to {key}")
+    return Changes(
+        at=ManualClock().now(), event_key=key, outbox=[(COMMUNITY, text)], writes=list(claims)
+    )
+
+
+def _stored_keys(path: Path) -> list[str]:
+    """What another connection (another process) finds committed."""
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        return [key for (key,) in other.execute("SELECT event_key FROM inbox ORDER BY 1")]
+
+
+async def test_events_of_one_pass_commit_together_and_fail_alone(tmp_path: Path) -> None:
+    path = tmp_path / "durable.db"
+    store = SQLiteStore(path, durable=True)
+    commits: list[str] = []
+    store._conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    try:
+        claim = ClaimCaseNumbers(COMMUNITY, "report", 1, 1)
+        assert store.apply(_event("a", claim), sync_later=True)
+        with pytest.raises(Conflict):  # the same number again: this event alone fails
+            store.apply(_event("b", claim), sync_later=True)
+        assert store.apply(_event("c"), sync_later=True)
+        assert _stored_keys(path) == []  # one transaction, not committed yet
+        store.end_batch()  # what a group sync does before it syncs
+        assert _stored_keys(path) == ["a", "c"] and len(commits) == 1
+        assert [item.action for item in store.pending_outbox()] == [
+            NotifyModerators("test", "reply to a"),
+            NotifyModerators("test", "reply to c"),
+        ]
+        assert list(store._conn.execute("PRAGMA synchronous")) == [(2,)]  # FULL again
+        assert store.apply(_event("d"), sync_later=True)
+        await asyncio.sleep(0)  # nobody waits for a sync: the loop's next pass commits
+        assert _stored_keys(path) == ["a", "c", "d"] and len(commits) == 2
+    finally:
+        store.close()
+
+
+class FailingCommit:
+    """The engine's connection, whose next COMMIT fails as a disk error would."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.failures = 1
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+async def test_a_batch_that_fails_to_commit_sends_nothing_and_is_handled_again(
+    strict: Strict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, adapter, _ = strict
+    store = engine.services.store
+    assert isinstance(store, SQLiteStore)
+    await engine.handle(joined("ana"))
+    welcome, sent_before = len(adapter.texts("ana")), list(adapter.sent)
+    monkeypatch.setattr(store._batch, "_conn", FailingCommit(store._conn))
+    step = says("ana", "2")  # Español
+    results = await asyncio.gather(
+        engine.handle(step), engine.handle(joined("bo")), return_exceptions=True
+    )
+    # Both events were in the lost batch: both hear it, and nothing of them went out.
+    assert all(isinstance(result, StoreError) for result in results)
+    assert len(adapter.texts("ana")) == welcome and adapter.texts("bo") == []
+    # Nothing of them is stored; the sent marks that rode with them are lost too, so
+    # those replies may go again (at least once), never one of the lost events'.
+    assert all(item.action in sent_before for item in store.pending_outbox())
+    # The platform delivers them again: handled on what is stored, not on what was lost.
+    assert await engine.handle(step) and await engine.handle(joined("bo"))
+    assert "Seguir" in " ".join(adapter.texts("ana")[welcome:])  # the next step, in Spanish
+    assert "Welcome" in adapter.texts("bo")[0]
+    assert adapter.early == []
+
+
 def test_normal_mode_has_no_group_sync(engine: Engine) -> None:
     assert not engine.services.store.durable and engine.group_sync is None
+
+
+async def test_a_group_sync_commits_what_is_open_first_and_never_syncs_a_lost_batch() -> None:
+    calls: list[str] = []
+    lost: list[StoreError] = []
+
+    def settle() -> None:
+        calls.append("settle")
+        if lost:
+            raise lost.pop()
+
+    group = GroupSync(lambda: calls.append("sync"), settle)
+    await group.synced()
+    assert calls == ["settle", "sync"]
+    lost.append(StoreError("a batch of events was not stored"))
+    with pytest.raises(StoreError, match="not stored"):
+        await group.synced()
+    assert calls == ["settle", "sync", "settle"]  # its waiters never hear "durable"
+    await group.synced()  # and the next group syncs as before
+    assert calls[-2:] == ["settle", "sync"]

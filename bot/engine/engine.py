@@ -76,8 +76,8 @@ class Engine:
             self.outage, self.outbox, self.timers = peers.outage, peers.outbox, peers.timers
         self.timers.add(self)
         self.observer: Observer = NoObserver()
-        # Strict durability: events commit at once and wait together for one fsync.
-        self.group_sync = GroupSync(services.store.sync_log) if services.store.durable else None
+        # Strict durability: events commit together and wait together for one fsync.
+        self.group_sync = GroupSync(store.sync_log, store.end_batch) if store.durable else None
         self.commands: dict[str, Command]
         self.command_aliases: dict[str, str]
         if peers is not None and peers.services.languages == services.languages:
@@ -171,7 +171,11 @@ class Engine:
                 if items is None:
                     return False
                 if self.group_sync is not None:
-                    await self.group_sync.synced()  # nothing leaves before it is on disk
+                    try:
+                        await self.group_sync.synced()  # nothing leaves before it is on disk
+                    except BaseException:
+                        self._cache.pop((self.community, member_key), None)  # maybe lost
+                        raise
                 if member_key in self._erase:
                     self.outbox.drop_replies_to(event.member, keep=items)
                 await self.outbox.deliver_new(items, at_once=member_key in self._erase)

@@ -21,7 +21,7 @@ import threading
 
 log = logging.getLogger(__name__)
 
-EVERY = 64  # commits between checkpoints: about the 1,000 pages SQLite's own waits for
+EVERY = 64  # events committed between checkpoints: about the 1,000 pages SQLite's own waits for
 # Frames (12 MB of 4 KB pages) before a log that never started over does: below the
 # 4,062 that the first 32 KB block of the log's index (the -shm file) covers.
 RESTART_AT = 3000
@@ -42,9 +42,10 @@ class Checkpointer:
         self._commits = 0
         self._thread: threading.Thread | None = None
 
-    def committed(self) -> None:
-        """One more commit: every ``EVERY``, the thread checkpoints."""
-        self._commits += 1
+    def committed(self, events: int = 1) -> None:
+        """One more commit, of ``events`` events (strict mode commits many at once):
+        every ``EVERY`` events, the thread checkpoints."""
+        self._commits += events
         if self._commits < EVERY:
             return
         self._commits = 0

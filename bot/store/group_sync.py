@@ -6,7 +6,8 @@ costs about 150 µs on an ordinary disk, more than the engine's own work for an 
 so, as databases do, events commit without waiting, then wait for a sync of the log
 that started after their commit. While one sync runs (in a worker thread, so the event
 loop goes on), the commits of other conversations pile up, and the next sync covers
-all of them at once.
+all of them at once (and SQLite commits the events of one pass of the loop together:
+``bot.store.commit_batch``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from collections.abc import Callable
 
 class GroupSync:
     """Makes committed transactions durable in groups. ``sync`` is a blocking call that
-    makes every commit made before it started durable (``SQLiteStore.sync_log``)."""
+    makes every commit made before it started durable (``SQLiteStore.sync_log``);
+    ``settle``, called on the loop before each sync, commits what is still open and
+    raises if writes that a waiter counts on were lost (``SQLiteStore.end_batch``)."""
 
-    def __init__(self, sync: Callable[[], None]) -> None:
+    def __init__(self, sync: Callable[[], None], settle: Callable[[], None]) -> None:
         self._sync = sync
+        self._settle = settle
         self._next: asyncio.Future[None] | None = None  # the sync not started yet
         self._running: asyncio.Task[None] | None = None
         self.syncs = 0  # how many syncs ran
@@ -44,6 +48,7 @@ class GroupSync:
             # Whoever took ``waiting`` before this point committed before the sync starts.
             waiting, self._next = self._next, None
             try:
+                self._settle()
                 await asyncio.to_thread(self._sync)
             except asyncio.CancelledError:
                 # Shutting down: nobody may take an unsynced commit for a durable one.

@@ -307,6 +307,9 @@ class MemoryStore:
     def sync_log(self) -> None:
         pass
 
+    def end_batch(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

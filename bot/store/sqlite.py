@@ -8,6 +8,7 @@ store are in ``bot.store.sql_store``; here is what is SQLite's own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from bot.core.errors import StoreError
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
 from bot.store.checkpoints import LOG_BYTES, Checkpointer
+from bot.store.commit_batch import CommitBatch
 from bot.store.group_sync import fsync_path
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
@@ -72,6 +74,7 @@ class SQLiteStore(SqlStore):
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
         self.durable = durable
+        self._batch = CommitBatch(conn, self._committed)
         # Sent marks not written yet, as (outbox id,): see mark_sent_later.
         self._unwritten_marks: list[tuple[int]] = []
         self._unwritten_records: dict[RecordKey, str] = {}  # see bot.store.record_sql
@@ -85,12 +88,18 @@ class SQLiteStore(SqlStore):
 
     def close(self) -> None:
         self.flush_marks()
+        self._batch.commit()
         if self._checkpoints is not None:
             self._checkpoints.stop()
         self._conn.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._batch.writing:  # strict mode, inside ``_without_own_sync``
+            with self._batch.savepoint() as conn:
+                yield conn
+            return
+        self._batch.commit()  # what was written before goes first
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -99,23 +108,38 @@ class SQLiteStore(SqlStore):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._committed(1)
+
+    def _committed(self, events: int) -> None:
         if self._checkpoints is not None:
-            self._checkpoints.committed()
+            self._checkpoints.committed(events)
 
     def _without_own_sync(self) -> AbstractContextManager[None]:
         """In strict mode, commits made here skip their own fsync: the caller makes
-        them durable later (``sync_log``), or may lose them without harm."""
+        them durable later (``sync_log``), or may lose them without harm. Under the
+        event loop they join the batch that commits at its next pass
+        (``bot.store.commit_batch``)."""
         if not self.durable:
             return nullcontext()  # (no generator made for every mark written)
-        return self._sync_deferred()
+        try:
+            return self._batch.joined(asyncio.get_running_loop())
+        except RuntimeError:  # no event loop: this commit alone, now
+            return self._sync_deferred()
 
     @contextmanager
     def _sync_deferred(self) -> Iterator[None]:
+        self._batch.commit()
         self._conn.execute("PRAGMA synchronous = NORMAL")
         try:
             yield
         finally:
             self._conn.execute("PRAGMA synchronous = FULL")
+
+    def end_batch(self) -> None:
+        """Before a group sync: commit the open batch; raise if a batch was lost since
+        the last sync (its events are then not stored)."""
+        self._batch.commit()
+        self._batch.raise_if_lost()
 
     def sync_log(self) -> None:
         """Make every transaction committed so far durable: fsync the write-ahead log
@@ -146,13 +170,16 @@ class SQLiteStore(SqlStore):
     def _shrink(self) -> None:
         """Free pages go back to the file system (a database made with
         auto_vacuum = INCREMENTAL; on an older one this does nothing)."""
-        # As a script: it runs to the end (one execute frees a single page).
+        # As a script: it runs to the end (one execute frees a single page). A script
+        # commits whatever is open first: the batch is committed in its own way.
+        self._batch.commit()
         self._conn.executescript("PRAGMA incremental_vacuum;")
 
     def _tidy(self) -> None:
         """No old page of erased rows in the WAL (once the thread's checkpoint under
         way, if any, is over: a checkpoint running meanwhile would keep this one from
         truncating)."""
+        self._batch.commit()
         if self._checkpoints is None:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return

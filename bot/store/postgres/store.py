@@ -262,6 +262,9 @@ class PostgresStore(SqlStore):
     def sync_log(self) -> None:
         """Nothing to do: every commit is on the server's disk when it returns."""
 
+    def end_batch(self) -> None:
+        """Nothing held open: every event commits on its own."""
+
 
 def _turn_of(changes: Changes) -> tuple[str, str] | None:
     """The member whose turn this commit ends: a turn writes its own member's
