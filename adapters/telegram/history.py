@@ -9,12 +9,12 @@ messages younger than 48 hours, so only the last 100 are kept.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from telegram import Bot
 
 from adapters.telegram.send import Sender
+from bot.core import jsontext
 from bot.core.errors import Undeliverable
 from bot.engine.host import AdapterHost
 
@@ -36,8 +36,8 @@ class SentHistory:
     def recorded(self, chat_id: int) -> list[int]:
         saved = self.host.member_record(PLATFORM, str(chat_id), SENT)
         try:
-            ids = json.loads(saved) if saved else []
-        except json.JSONDecodeError:
+            ids = jsontext.loads(saved) if saved else []
+        except ValueError:  # (not JSON)
             return []
         if not isinstance(ids, list):
             return []
@@ -46,7 +46,7 @@ class SentHistory:
         return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
 
     def _save(self, chat_id: int, ids: list[int], later: bool = False) -> None:
-        value = json.dumps(ids[-KEEP:])
+        value = jsontext.dumps(ids[-KEEP:])
         self.host.save_member_record(PLATFORM, str(chat_id), SENT, value, later=later)
 
     def remember(self, chat_id: int, message_id: int) -> None:

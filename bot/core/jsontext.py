@@ -4,7 +4,8 @@ Written for every event (its actions, the member's state), so encoded by orjson,
 times faster than the standard library's encoder here, which walked each dataclass of
 an action through a Python callback. Compact (no spaces), UTF-8 as it is (no
 ``\\u`` escapes). A value orjson refuses (an integer beyond 64 bits) falls back to the
-standard library, which writes the same JSON; reading is the standard library's.
+standard library, which writes the same JSON. Stored states are read by the standard
+library; ``loads`` is for small records read on every send (an adapter's).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, option=_OPTIONS).decode()
     except orjson.JSONEncodeError:
         return _FALLBACK.encode(value)
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON text as Python values; ``ValueError`` if it is not JSON (or holds an
+    integer beyond 64 bits)."""
+    return orjson.loads(text)
 
 
 def _fields(value: Any) -> dict[str, Any]:
