@@ -306,6 +306,13 @@ class TelegramAdapter:
                 continue
             for one in incoming:
                 chains[one.user_id].append(one)
+        if len(chains) == 1:  # the common batch (a webhook's is always one update): no task
+            [chain] = chains.values()
+            try:
+                await self._chain(chain, wait_out_outage)
+            except Exception as exc:
+                raise _HandInFailed(f"handing in failed: {exc!r}") from exc
+            return offset
         results = await asyncio.gather(
             *(self._chain(chain, wait_out_outage) for chain in chains.values()),
             return_exceptions=True,
