@@ -19,12 +19,15 @@ without its end was never delivered, and the next run cuts it off before it writ
 Run as ``python -m tests.crash_loader --db FILE --log FILE --members N`` from the
 repository root. ``--die-after K`` makes the process SIGKILL itself right after its
 K-th delivery, before the engine can mark it sent: the narrowest window there is.
+``--durability strict`` runs it in strict mode (concurrent members' events commit
+together there).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import signal
@@ -117,9 +120,12 @@ class LogAdapter:
             os.kill(os.getpid(), signal.SIGKILL)  # before the engine marks it sent
 
 
-async def run(database: Path, log: Path, members: int, die_after: int | None, seed: int) -> None:
+async def run(
+    database: Path, log: Path, members: int, die_after: int | None, seed: int, durability: str
+) -> None:
     rng = random.Random(seed)
-    engine = build_engine(load_config(None), database, ManualClock())
+    config = dataclasses.replace(load_config(None), durability=durability)
+    engine = build_engine(config, database, ManualClock())
     engine.add_adapter(LogAdapter(log, die_after))
     print("ready", flush=True)
     await engine.flush_outbox()
@@ -142,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=40)
     parser.add_argument("--die-after", type=int)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--durability", choices=("normal", "strict"), default="normal")
     args = parser.parse_args(argv)
-    asyncio.run(run(args.db, args.log, args.members, args.die_after, args.seed))
+    asyncio.run(run(args.db, args.log, args.members, args.die_after, args.seed, args.durability))
     return 0
 
 
