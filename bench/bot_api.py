@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from workload import ANSWERS, LANGUAGES, STEPS
@@ -39,8 +39,12 @@ def walk_updates(count: int, offset: int = 0) -> Iterator[dict[str, Any]]:
             yield bot_api_update(k, offset + index + 1, texts[index][step])
 
 
-def offline_request() -> tuple[type[Any], dict[str, int]]:
-    """A PTB request type that answers locally, and its count of messages sent."""
+def offline_request(
+    read_answer: Callable[[bytes], Any] | None = None,
+) -> tuple[type[Any], dict[str, int]]:
+    """A PTB request type that answers locally, and its count of messages sent. Its
+    answers are read by PTB's own ``parse_json_payload``, or by ``read_answer`` (what
+    the Telegram adapter's request reads them with)."""
     from telegram.request import BaseRequest, RequestData
 
     counter = {"sent": 0}
@@ -49,7 +53,7 @@ def offline_request() -> tuple[type[Any], dict[str, int]]:
     class OfflineRequest(BaseRequest):
         """Answers getMe and sendMessage with canned JSON, as Telegram would (the message
         with its keyboard echoed); never opens a socket. Takes HTTPXRequest's arguments,
-        so the Telegram adapter can build it in HTTPXRequest's place."""
+        so the Telegram adapter can build it in its request's place."""
 
         def __init__(self, **_: Any) -> None:
             pass
@@ -92,4 +96,6 @@ def offline_request() -> tuple[type[Any], dict[str, int]]:
                 return 200, json.dumps({"ok": True, "result": answer}).encode()
             raise RuntimeError(f"unexpected Bot API call {endpoint}")
 
+    if read_answer is not None:
+        OfflineRequest.parse_json_payload = staticmethod(read_answer)  # type: ignore[method-assign]
     return OfflineRequest, counter

@@ -15,13 +15,14 @@ from workload import STEPS, WARM_MEMBERS
 async def run_concord_telegram(n: int, folder: Path, profile: bool = False) -> dict[str, Any]:
     """N members walk the onboarding as Bot API updates through the adapter's hand-in."""
     import adapters.telegram.adapter as telegram_adapter
-    from adapters.telegram.send import Limits
+    from adapters.telegram.send import Limits, read_answer
     from adapters.telegram.settings import TelegramSettings
     from bot.engine.host import AdapterHost
 
-    request, counter = offline_request()
-    # The HTTP layer only: the adapter builds its Bot with this in place of HTTPXRequest.
-    telegram_adapter.HTTPXRequest = request  # type: ignore[attr-defined]
+    request, counter = offline_request(read_answer)
+    # The HTTP layer only: the adapter builds its Bot with this in place of its
+    # JsonRequest (PTB's HTTPXRequest reading answers with ``read_answer``).
+    telegram_adapter.JsonRequest = request  # type: ignore[misc]
     settings = TelegramSettings(token_env="CONCORD_BENCH_TOKEN", token=PTB_TOKEN)
     # Telegram's limits would hold the walk to about 18 messages a second: lifted, so
     # the pacer's bookkeeping runs on every send but never waits.

@@ -36,7 +36,7 @@ process so that peak RSS belongs to that run alone:
   into neutral events, the real engine and its SQLite store), and the replies through
   its ``Delivery``, ``Sender`` and ``SentHistory`` into sendMessage requests encoded and
   posted by PTB's ``Bot`` (``TelegramBot.send_plain``) to a request object answering
-  locally (the adapter's ``HTTPXRequest`` is replaced inside the child process: the
+  locally (the adapter's ``JsonRequest`` is replaced inside the child process: the
   HTTP layer only, the adapter is unchanged). Telegram's flood limits are
   lifted (the pacer still runs, it never waits), and the update offset is not saved
   per update (the adapter saves it once per getUpdates batch of up to 100).

@@ -12,11 +12,18 @@ from typing import Any
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.request import BaseRequest, RequestData
 
 from adapters.telegram.events import Context, Incoming, translate
 from adapters.telegram.plain import translate_plain
-from adapters.telegram.send import TelegramBot, choice_button, keyboard, link_button
+from adapters.telegram.send import (
+    JsonRequest,
+    TelegramBot,
+    choice_button,
+    keyboard,
+    link_button,
+)
 
 TOKEN = "123456:stand-in-token"
 GROUP = -1001000000001
@@ -295,3 +302,23 @@ async def test_a_message_goes_out_exactly_as_ptb_would_send_it() -> None:
         await ptb.send_message(9, text, reply_markup=markup)
     assert ours.bodies == theirs.bodies
     assert b"parse_mode" not in b"".join(body or b"" for _, body in ours.bodies)
+
+
+def test_answers_are_read_as_ptb_reads_them() -> None:
+    """The adapter's request reads Telegram's answers with orjson; whatever the bytes,
+    it gives what PTB's own reading gives (or the same error)."""
+    answers = [
+        json.dumps({"ok": True, "result": {"message_id": 7, "text": "¿Qué tal? 日本語"}}),
+        json.dumps(
+            {"ok": True, "result": {"message_id": 7, "text": "¿Qué tal?"}}, ensure_ascii=False
+        ),
+        '{"ok": false, "error_code": 429, "parameters": {"retry_after": 3}}',
+    ]
+    for answer in answers:
+        payload = answer.encode()
+        assert JsonRequest.parse_json_payload(payload) == BaseRequest.parse_json_payload(payload)
+    broken = b'{"ok": true, "result": {"text": "caf\xe9"}}'  # not UTF-8: replaced, as PTB does
+    assert JsonRequest.parse_json_payload(broken) == {"ok": True, "result": {"text": "caf\ufffd"}}
+    for not_json in (b"<html>502 Bad Gateway</html>", b""):
+        with pytest.raises(TelegramError, match="Invalid server response"):
+            JsonRequest.parse_json_payload(not_json)

@@ -27,7 +27,6 @@ from typing import Any
 
 from telegram import BotCommand, Update, User
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from adapters.telegram.delivery import Delivery
@@ -42,7 +41,7 @@ from adapters.telegram.events import (
 from adapters.telegram.history import SentHistory
 from adapters.telegram.plain import translate_plain
 from adapters.telegram.restrictions import Restrictions
-from adapters.telegram.send import Limits, Sender, TelegramBot, retry_seconds
+from adapters.telegram.send import JsonRequest, Limits, Sender, TelegramBot, retry_seconds
 from adapters.telegram.settings import TelegramSettings, Webhook
 from adapters.telegram.webhook import NotTakenIn, WebhookServer
 from bot.core.actions import Action, Capabilities
@@ -87,8 +86,8 @@ class TelegramAdapter:
         self.bot = TelegramBot(
             settings.token,
             base_url=settings.base_url,
-            request=HTTPXRequest(read_timeout=20.0, pool_timeout=30.0),
-            get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=poll + 10.0),
+            request=JsonRequest(read_timeout=20.0, pool_timeout=30.0),
+            get_updates_request=JsonRequest(connection_pool_size=1, read_timeout=poll + 10.0),
         )
         self.sender = Sender(self.bot, limits)
         self.sender.pacer.waited = lambda seconds: host.rate_limit_waited(PLATFORM, seconds)
