@@ -15,8 +15,11 @@ _NOT_WORD = re.compile(r"[^\w\s]")
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, so "espanol" finds "Español"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():  # most answers ("1", "yes"): nothing to decompose
+        kept = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(_NOT_WORD.sub(" ", kept).split())
 
 
