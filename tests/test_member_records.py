@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.core.actions import Say
+from bot.core.actions import NotifyModerators, Say, action_to_json
 from bot.core.events import MemberRef, Place
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
@@ -135,5 +135,32 @@ def test_a_crash_loses_a_sent_messages_record_only_with_its_sent_mark(tmp_path: 
             assert [i.id for i in restarted.pending_outbox()] == [second.id]
         finally:
             restarted.close()
+    finally:
+        store.close()
+
+
+def test_an_older_outbox_keeps_its_waiting_rows_in_order_without_its_index(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    old = sqlite_utils.Database(conn)
+    for number, step in MIGRATIONS:
+        if number <= 12:
+            step(old)
+    old.execute("PRAGMA user_version = 12")
+    row = "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)"
+    waiting = [NotifyModerators("test", f"report {n}") for n in range(3)]
+    for action in waiting:
+        conn.execute(row, ("example", "test", action_to_json(action), "2026-12-01T00:00:00"))
+    conn.close()
+
+    store = SQLiteStore(path)
+    try:
+        indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'"
+        assert list(store._conn.execute(indexes)) == []
+        assert [item.action for item in store.pending_outbox()] == waiting
+        store.mark_sent(store.pending_outbox()[0].id, NOW)
+        assert [item.action for item in store.pending_outbox()] == waiting[1:]
     finally:
         store.close()

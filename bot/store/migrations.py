@@ -11,7 +11,7 @@ from bot.core.progress import Steps
 from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
-from bot.store.outbox import DELIVERED_ROWS
+from bot.store.outbox import DELIVERED_ROWS, NO_PENDING_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,11 @@ def _m12_no_delivered_rows(db: sqlite_utils.Database) -> None:
     db.execute(DELIVERED_ROWS)
 
 
+def _m13_no_pending_index(db: sqlite_utils.Database) -> None:
+    """The outbox's index of waiting rows goes: the table holds little else."""
+    db.execute(NO_PENDING_INDEX)
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -207,6 +212,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (10, _m10_member_communities),
     (11, _m11_leases),
     (12, _m12_no_delivered_rows),
+    (13, _m13_no_pending_index),
 ]
 
 

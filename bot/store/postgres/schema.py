@@ -29,7 +29,7 @@ from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
 from bot.store.migrations import what_it_does
-from bot.store.outbox import DELIVERED_ROWS
+from bot.store.outbox import DELIVERED_ROWS, NO_PENDING_INDEX
 
 log = logging.getLogger(__name__)
 OWNER = "concord"
@@ -116,6 +116,8 @@ _M11_LEASES = LEASES_SCHEMA
 
 # Delivered actions leave no row: those kept so far go (set-aside rows stay until pruned).
 _M12_NO_DELIVERED_ROWS = (DELIVERED_ROWS,)
+# The outbox's index of waiting rows goes (bot.store.outbox).
+_M13_NO_PENDING_INDEX = (NO_PENDING_INDEX,)
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -130,6 +132,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (10, ("CREATE INDEX profiles_member ON profiles (member)",)),
     (11, _M11_LEASES),
     (12, _M12_NO_DELIVERED_ROWS),
+    (13, _M13_NO_PENDING_INDEX),
 ]
 LATEST = MIGRATIONS[-1][0]
 
