@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from bot.app import build_engine
 from bot.config.community import Config
@@ -17,12 +16,12 @@ from bot.core.actions import NotifyModerators
 from bot.core.clock import ManualClock
 from bot.engine.engine import Engine
 from bot.store.cases import Case, save_case
-from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SQLiteStore
 from bot.store.types import Changes, iso
 from bot.store.writes import ClaimCaseNumbers
 from tests.test_mediation import RelayAdapter, join, request, run, say
 from tests.test_reports import make_config, report
+from tests.test_store import old_database
 
 
 @pytest.fixture
@@ -87,15 +86,10 @@ async def test_sanctions_and_appeals_are_numbered_per_kind(
     assert "Your appeal 1 was reviewed" in adapter.to("sam")[-1], adapter.to("sam")
 
 
-def old_database(path: Path, clock: ManualClock) -> None:
+def database_before_per_kind_numbers(path: Path, clock: ManualClock) -> None:
     """A database from before per-kind numbers: report 1, mediation case 2 (its
     invitation still waiting for sam), record 3 about sam and sam's appeal 4."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    old = sqlite_utils.Database(conn)
-    for number, step in MIGRATIONS:
-        if number <= 4:
-            step(old)
-    old.execute("PRAGMA user_version = 4")
+    conn = sqlite3.connect(old_database(path, 4), isolation_level=None)
     now = iso(clock.now())
     cases = (
         (1, "report", "received", "test:rhea", {"alias": "reporter-1"}),
@@ -136,7 +130,7 @@ async def test_numbers_given_before_per_kind_numbering_keep_working(
     config: Config, tmp_path: Path, clock: ManualClock
 ) -> None:
     path = tmp_path / "old.db"
-    old_database(path, clock)
+    database_before_per_kind_numbers(path, clock)
     adapter = RelayAdapter()
     engine = build_engine(config, path, clock)
     engine.add_adapter(adapter)

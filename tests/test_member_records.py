@@ -6,16 +6,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
-
 from bot.core.actions import NotifyModerators, Say, action_to_json
 from bot.core.events import MemberRef, Place
 from bot.engine.engine import Engine
 from bot.engine.host import AdapterHost
 from bot.store import Changes, SQLiteStore
-from bot.store.migrations import MIGRATIONS
 from tests.conftest import command, says
-from tests.test_store import NOW
+from tests.test_store import NOW, old_database
 
 # Look-alikes: a Telegram id inside another, and a Matrix id where ``_`` would be a
 # pattern's wildcard.
@@ -58,12 +55,7 @@ async def test_forget_erases_exactly_the_members_records(engine: Engine) -> None
 
 def test_records_kept_as_cursors_move_to_member_records(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    old = sqlite_utils.Database(conn)
-    for number, step in MIGRATIONS:
-        if number <= 2:
-            step(old)
-    old.execute("PRAGMA user_version = 2")
+    conn = sqlite3.connect(old_database(path, 2), isolation_level=None)
     cursors = {
         "telegram:offset": "991",
         "telegram:member:12": '{"groups": [-100], "member": false}',
@@ -143,12 +135,7 @@ def test_an_older_outbox_keeps_its_waiting_rows_in_order_without_its_index(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    old = sqlite_utils.Database(conn)
-    for number, step in MIGRATIONS:
-        if number <= 12:
-            step(old)
-    old.execute("PRAGMA user_version = 12")
+    conn = sqlite3.connect(old_database(path, 12), isolation_level=None)
     row = "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)"
     waiting = [NotifyModerators("test", f"report {n}") for n in range(3)]
     for action in waiting:

@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from bot.app import build_engine
 from bot.config.community import Config, load_config
@@ -21,8 +20,8 @@ from bot.core.errors import ConcordError
 from bot.core.events import CommandRun, MemberJoined, MemberRef, Place, TextSaid
 from bot.engine.engine import Engine
 from bot.store import SQLiteStore
-from bot.store.migrations import MIGRATIONS
 from tests.conftest import RecordingAdapter
+from tests.test_store import old_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "Kim mocked my accent in the voice channel"
@@ -370,12 +369,7 @@ def test_numbers_given_before_per_kind_numbering_keep_working(
     """A database where report 2 followed mediation case 1: report 2 is still report 2,
     and the next report is 3."""
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    old = sqlite_utils.Database(conn)
-    for number, step in MIGRATIONS:
-        if number <= 4:
-            step(old)
-    old.execute("PRAGMA user_version = 4")
+    conn = sqlite3.connect(old_database(path, 4), isolation_level=None)
     for case_id, kind in ((1, "mediation"), (2, "report")):
         conn.execute(
             "INSERT INTO cases (id, community, kind, status, opened_by, created_at, updated_at,"
