@@ -19,6 +19,7 @@ CORE_FOR_ADAPTERS = (
     "bot.core.errors",
     "bot.core.events",
     "bot.engine.host",
+    "bot.core.jsontext",
     "bot.i18n",
     "bot.core.text",
     "bot.config.fields",
