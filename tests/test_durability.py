@@ -255,3 +255,24 @@ async def test_a_group_sync_commits_what_is_open_first_and_never_syncs_a_lost_ba
     assert calls == ["settle", "sync", "settle"]  # its waiters never hear "durable"
     await group.synced()  # and the next group syncs as before
     assert calls[-2:] == ["settle", "sync"]
+
+
+async def test_a_held_record_is_written_at_once_with_a_batch_open(tmp_path: Path) -> None:
+    """A sent message's record must be stored before the adapter's next call to its
+    platform (a crash then leaves at most one message unrecorded): it does not wait for
+    the batch, which it commits before it (the batch holds whole events only)."""
+    path = tmp_path / "durable.db"
+    store = SQLiteStore(path, durable=True)
+    try:
+        assert store.apply(_event("a"), sync_later=True)  # this pass's batch is open
+        store.set_member_record_later("telegram", "5", "sent", "[1]")
+        store.write_held_records()  # the adapter is about to call Telegram again
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            records = list(
+                other.execute("SELECT platform, member, name, value FROM member_records")
+            )
+        assert records == [("telegram", "5", "sent", "[1]")]
+        assert _stored_keys(path) == ["a"]
+        assert list(store._conn.execute("PRAGMA synchronous")) == [(2,)]  # FULL again
+    finally:
+        store.close()

@@ -83,7 +83,7 @@ class MemberRecordsSql:
         self._unwritten_records = {}
         self._written_records = {} if self.shared else records
 
-    def _without_own_sync(self) -> AbstractContextManager[None]:
+    def _without_own_sync(self, batch: bool = False) -> AbstractContextManager[None]:
         raise NotImplementedError  # the store's (bot.store.sql_store)
 
 

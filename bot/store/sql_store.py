@@ -76,9 +76,9 @@ class SqlStore(MemberRecordsSql):
         processes share claims them)."""
         raise NotImplementedError
 
-    def _without_own_sync(self) -> AbstractContextManager[None]:
+    def _without_own_sync(self, batch: bool = False) -> AbstractContextManager[None]:
         """Commits made inside skip their own wait for the disk (SQLite's strict
-        mode; see ``SQLiteStore``)."""
+        mode; see ``SQLiteStore``); with ``batch``, they may wait for its batch."""
         return _nothing()
 
     def _tidy(self) -> None:
@@ -253,7 +253,7 @@ class SqlStore(MemberRecordsSql):
         With ``sync_later`` a strict store skips this commit's fsync: the caller must
         wait for ``sync_log`` (through a GroupSync) before anything leaves the process."""
         if sync_later:
-            with self._without_own_sync():
+            with self._without_own_sync(batch=True):
                 return self._apply(changes)
         return self._apply(changes)
 
@@ -314,7 +314,7 @@ class SqlStore(MemberRecordsSql):
         # outbox allows (at least once): it need not wait for its own fsync. The next
         # durable commit syncs the log up to and including it (a record lost with its
         # mark is written when the action goes again).
-        with self._without_own_sync():
+        with self._without_own_sync(batch=True):
             if len(marks) == 1 and not records:
                 self._conn.execute(MARK_SENT, marks[0])
             else:

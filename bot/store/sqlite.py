@@ -114,17 +114,20 @@ class SQLiteStore(SqlStore):
         if self._checkpoints is not None:
             self._checkpoints.committed(events)
 
-    def _without_own_sync(self) -> AbstractContextManager[None]:
+    def _without_own_sync(self, batch: bool = False) -> AbstractContextManager[None]:
         """In strict mode, commits made here skip their own fsync: the caller makes
-        them durable later (``sync_log``), or may lose them without harm. Under the
-        event loop they join the batch that commits at its next pass
-        (``bot.store.commit_batch``)."""
+        them durable later (``sync_log``), or may lose them without harm. With
+        ``batch``, under the event loop, they join the batch that commits at the loop's
+        next pass (``bot.store.commit_batch``); without, they commit at once (a record
+        that must be written before the adapter's next call: ``write_held_records``)."""
         if not self.durable:
             return nullcontext()  # (no generator made for every mark written)
-        try:
-            return self._batch.joined(asyncio.get_running_loop())
-        except RuntimeError:  # no event loop: this commit alone, now
-            return self._sync_deferred()
+        if batch:
+            try:
+                return self._batch.joined(asyncio.get_running_loop())
+            except RuntimeError:  # no event loop: this commit alone, now
+                pass
+        return self._sync_deferred()
 
     @contextmanager
     def _sync_deferred(self) -> Iterator[None]:
