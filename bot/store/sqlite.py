@@ -88,7 +88,9 @@ class SQLiteStore(SqlStore):
 
     def close(self) -> None:
         self.flush_marks()
-        self._batch.commit()
+        if self._batch.is_open:  # strict mode: what the loop's last pass wrote, on disk
+            self._batch.commit()
+            self.sync_log()
         if self._checkpoints is not None:
             self._checkpoints.stop()
         self._conn.close()
