@@ -287,6 +287,8 @@ def _other_words(turn: Turn, step: Step) -> dict[str, list[str]]:
 def asks_for_person(turn: Turn, text: str, free_text: bool) -> bool:
     """Whether the member's words ask for a person, in the catalog's own words for it
     (their language's, or the community's)."""
+    if text.isdecimal():  # a choice's number (most answers): those words are words
+        return False
     default = turn.services.catalogs.translator(turn.services.config.default_language)
     phrases = {turn.text("common.talk_to_person"), default.gettext("common.talk_to_person")}
     extra = PERSON_EXTRA_WORDS if free_text else None
