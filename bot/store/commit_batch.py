@@ -11,7 +11,9 @@ whichever comes first, and always before anything leaves the process: replies wa
 that sync.
 
 Writes made outside the engine's turns while a batch is open (a sent mark, a cursor)
-ride with it too; a write that begins a transaction of its own commits the batch first.
+ride with it too; a write that must be stored at once (a transaction of its own, a sent
+message's record before the adapter's next call) commits the batch first, which holds
+whole events only.
 A batch that fails to commit is lost whole: the next sync raises, so every event that
 waits for it is taken as not stored (it is never reported durable).
 """
