@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.app import build_engine
 from bot.config.community import Config
 from bot.core.clock import ManualClock
+from bot.core.errors import StoreUnavailable
 from bot.core.events import Event
 from bot.engine.engine import Engine
+from bot.store.postgres.connection import PgConnection
 from tests.conftest import RecordingAdapter, joined, says
 from tests.postgres_server import Cluster, own_cluster
 from tests.test_engine import ONBOARDING_ANSWERS
@@ -123,3 +126,29 @@ async def test_a_lost_server_loses_and_repeats_nothing_when_it_returns(
     went = [line for line in lines if line.startswith("the database went away")]
     assert len(went) == 2 and all("s3cret" not in line for line in went)
     assert not any(name in line for line in lines for name in MEMBERS)
+
+
+def test_a_session_the_server_ended_before_its_socket_closed_is_a_lost_server(
+    cluster: Cluster,
+) -> None:
+    """A pipeline that meets a shutdown while busy: psycopg raises "cannot exit pipeline
+    mode while busy" from the server's "terminating connection" (SQLSTATE 57P01) before
+    the connection counts as broken (seen in a run of the outage test above). That is a
+    lost server too: StoreUnavailable, the engine's signal to wait it out, and the next
+    call connects again."""
+    url = cluster.new_database()
+    conn = PgConnection(url, psycopg.connect(url, autocommit=True))
+    lost: list[bool] = []
+    conn.on_lost.append(lambda: lost.append(True))
+    try:
+        with pytest.raises(StoreUnavailable), conn.lost_server():
+            try:
+                raise psycopg.errors.AdminShutdown("terminating connection")
+            except psycopg.Error as shutdown:
+                raise psycopg.OperationalError("cannot exit pipeline mode while busy") from shutdown
+        assert lost == [True]
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # a new session
+        with pytest.raises(psycopg.errors.SyntaxError), conn.lost_server():
+            conn.execute("SELEC 1")  # any other error stays what it is
+    finally:
+        conn.close()

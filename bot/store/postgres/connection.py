@@ -7,7 +7,7 @@ server, the credentials, the database's name) and shows the URL without its pass
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -30,6 +30,17 @@ except ImportError as exc:  # psycopg installed, libpq not found: psycopg says w
 _OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
 _CREDENTIALS = ("28P01", "28000")  # invalid password; invalid authorization
 _NO_DATABASE = "3D000"
+
+
+def _ended_by_server(error: BaseException | None) -> bool:
+    """Whether the server ended the session (shutting down, restarting: SQLSTATE class
+    57P; a connection exception: class 08), in ``error`` or the error it arose from."""
+    while error is not None:
+        state = getattr(error, "sqlstate", None) or ""
+        if state.startswith(("57P", "08")):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 @lru_cache(maxsize=1024)
@@ -78,7 +89,12 @@ class PgConnection:
             yield
         except psycopg.OperationalError as exc:
             if not (self._raw.closed or self._raw.broken):
-                raise
+                if not _ended_by_server(exc):
+                    raise
+                # Told the session is over before the socket closed (a pipeline that
+                # met the shutdown while busy): closed here, so the next use connects.
+                with suppress(psycopg.Error):
+                    self._raw.close()
             self._lost()
             raise StoreUnavailable(f"{redacted(self.url)}: the connection was lost") from exc
 
