@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from datetime import timedelta
@@ -19,8 +20,10 @@ from tests.test_reports import SECRET, make_config, member, report, run, say
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return make_config(tmp_path)
+def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
+    """The reports' community; ``durability`` as a test's parameter says (normal)."""
+    durability = getattr(request, "param", "normal")
+    return dataclasses.replace(make_config(tmp_path), durability=durability)
 
 
 async def onboarded(engine: Engine, name: str) -> None:
@@ -60,9 +63,12 @@ async def test_mydata_has_everything_of_the_member_and_nothing_of_others(
     assert {c["kind"] for c in data["cases"]} == {"mediation", "report"}
 
 
+@pytest.mark.parametrize("config", ["normal", "strict"], indirect=True)
 async def test_forget_leaves_no_personal_data_in_the_file(
-    engine: Engine, adapter: RecordingAdapter, tmp_path: Path
+    engine: Engine, adapter: RecordingAdapter, tmp_path: Path, config: Config
 ) -> None:
+    # Strict mode too: there the erasure's writes meet the loop's shared commit.
+    assert engine.services.store.durable == (config.durability == "strict")
     name = "zoeunique"
     await onboarded(engine, name)
     await report(engine, name)
