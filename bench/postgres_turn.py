@@ -38,14 +38,16 @@ COUNTS = {"statements": 0, "transactions": 0, "round trips": 0}
 
 def round_trips(trace: str) -> int:
     """How often the client waited for the server, from libpq's trace of the messages
-    it sent: each statement sent alone ends with a Sync; statements sent together in a
-    pipeline end with one Sync, or a Flush where a result is read before it (a Flush
-    right after a Sync is part of that same wait)."""
+    it sent: a batch of statements is one Query (simple protocol); a statement sent
+    alone with its values ends with a Sync; statements sent together in psycopg's
+    pipeline mode end with one Sync, or a Flush where a result is read before it (a
+    Flush right after a Sync is part of that same wait)."""
     sent = [line.split("\t")[2] for line in trace.splitlines() if line.startswith("F\t")]
     return sum(
         1
         for i, message in enumerate(sent)
-        if message == "Sync" or (message == "Flush" and (i == 0 or sent[i - 1] != "Sync"))
+        if message in ("Query", "Sync")
+        or (message == "Flush" and (i == 0 or sent[i - 1] != "Sync"))
     )
 
 

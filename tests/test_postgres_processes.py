@@ -256,7 +256,8 @@ def test_two_processes_setting_one_timer_at_once_keep_one(
 
     other = threading.Thread(target=set_it_too)
     with first._transaction() as conn:
-        write_timers(conn, setting, first.SET_TIMER)  # not committed yet
+        write_timers(conn, setting, first.SET_TIMER)
+        conn.sync()  # on the server, not committed yet
         other.start()
         waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
         with psycopg.connect(first.url) as watcher:
@@ -429,9 +430,9 @@ def test_marks_that_rode_with_a_commit_the_server_never_confirmed_are_kept(
         @contextlib.contextmanager
         def commit_lost() -> Iterator[PgConnection]:
             with real_pipeline():
-                conn.raw.execute("BEGIN")
+                conn.run("BEGIN")
                 yield conn
-                conn.raw.execute("ROLLBACK")  # the COMMIT never reached the server
+                conn.run("ROLLBACK")  # the COMMIT never reached the server
 
         @contextlib.contextmanager
         def answer_lost() -> Iterator[None]:

@@ -42,6 +42,7 @@ from bot.store.writes import ClaimCaseNumbers
 # nothing reads a delivered row): its row goes. Its id, the idempotency key the
 # platform saw, is never given again (AUTOINCREMENT; an identity on PostgreSQL).
 MARK_SENT = "DELETE FROM outbox WHERE id = ?"
+_INSERT_EVENT = "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
 LOAD_CONVERSATION = "SELECT state FROM conversations WHERE community = ? AND member = ?"
 LOAD_PROFILE = "SELECT profile FROM profiles WHERE community = ? AND member = ?"
 _SET_CURSOR = (
@@ -80,6 +81,13 @@ class SqlStore(MemberRecordsSql):
         """Commits made inside skip their own wait for the disk (SQLite's strict
         mode; see ``SQLiteStore``); with ``batch``, they may wait for its batch."""
         return _nothing()
+
+    def _insert_event(self, conn: Connection, event_key: str, day: str) -> bool:
+        """The event's id into the inbox; False if it was there (a re-delivery)."""
+        return bool(conn.execute(_INSERT_EVENT, (event_key, day)).rowcount)
+
+    def _delete_sent(self, conn: Connection, marks: list[tuple[int]]) -> None:
+        conn.executemany(MARK_SENT, marks)
 
     def _tidy(self) -> None:
         """After an erasure: no old copy of erased rows left in the backend's files."""
@@ -266,15 +274,11 @@ class SqlStore(MemberRecordsSql):
         now = _iso(changes.at)
         marks, records = self._unwritten_marks, self._unwritten_records
         with self._transaction() as conn:
-            if changes.event_key is not None:
-                inserted = conn.execute(
-                    "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    (changes.event_key, seen_day(now)),
-                ).rowcount
-                if not inserted:
-                    return None
+            key = changes.event_key
+            if key is not None and not self._insert_event(conn, key, seen_day(now)):
+                return None
             if marks:  # they ride along: no commit of their own
-                conn.executemany(MARK_SENT, marks)
+                self._delete_sent(conn, marks)
             if records:  # so do the records of those deliveries (bot.store.record_sql)
                 write_records(conn, records)
             write_state(conn, changes, now, self.sealer)
@@ -299,10 +303,9 @@ class SqlStore(MemberRecordsSql):
 
     def mark_sent_later(self, outbox_id: int, at: datetime) -> None:
         """Mark an action sent (its row goes) with the next write: the next event's
-        transaction, or ``flush_marks`` (before a flush sends anything, and when no
-        commit came soon: bot.engine.delivery). At most each member's last event's
-        actions are unmarked (after a crash delivered again, under the same idempotency
-        key), and a busy engine saves a commit per event."""
+        transaction, or ``flush_marks`` (before a flush sends anything, when no commit
+        came soon: bot.engine.delivery). At most each member's last event's actions are
+        unmarked (after a crash sent again, same idempotency key); a commit saved."""
         self._unwritten_marks.append((outbox_id,))
 
     def flush_marks(self) -> None:
@@ -310,16 +313,14 @@ class SqlStore(MemberRecordsSql):
         marks, records = self._unwritten_marks, self._unwritten_records
         if not marks and not records:
             return
-        # A mark lost to a power cut only means the action is delivered again, which the
-        # outbox allows (at least once): it need not wait for its own fsync. The next
-        # durable commit syncs the log up to and including it (a record lost with its
-        # mark is written when the action goes again).
+        # A mark lost to a power cut only means the action goes again (at least once):
+        # no fsync of its own (a record lost with it is written when it goes again).
         with self._without_own_sync(batch=True):
             if len(marks) == 1 and not records:
                 self._conn.execute(MARK_SENT, marks[0])
             else:
                 with self._transaction() as conn:
-                    conn.executemany(MARK_SENT, marks)
+                    self._delete_sent(conn, marks)
                     write_records(conn, records)
         self._unwritten_marks = []
         if records:

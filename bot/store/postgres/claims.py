@@ -15,11 +15,11 @@ a transaction:
   Waiting turns are not served strictly first come, first served across processes;
   within a process they are (the engine's per-member lock is FIFO).
 
-Statements go to the server together where nothing needs an answer in between
-(psycopg's pipeline mode, ``PgConnection.pipeline``), and the server runs them in
-order: a member's claim and the read of their conversation, profile and linked
-accounts in one round trip (the read sees every commit made before it began, so the
-last holder's); a turn's commit, then the release of its member's claim and of the
+Statements go to the server together where nothing needs an answer in between (one
+message, ``PgConnection.pipeline``), and the server runs them in order: a member's
+claim and the read of their conversation, profile and linked accounts in one round
+trip (the read sees every commit made before it began, so the last holder's); a
+turn's commit, then the release of its member's claim and of the
 claims of the rows it marked sent (one statement), in another (a claim released
 before the commit would let another process run a turn on the state before it, or
 find a row pending and deliver it again). A commit that fails skips what follows it:

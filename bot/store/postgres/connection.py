@@ -6,6 +6,7 @@ server, the credentials, the database's name) and shows the URL without its pass
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
@@ -51,7 +52,8 @@ def placeholders(sql: str) -> str:
 
 class PgConnection:
     """A psycopg connection that takes the shared SQL as it is (``?`` placeholders).
-    psycopg prepares a statement on the server once it has run a few times.
+    Outside ``pipeline``, psycopg prepares a statement on the server once it has run a
+    few times.
 
     A server lost while Concord runs (stopped, restarted, a broken network) makes the
     operation that meets it raise ``StoreUnavailable``, after the ``on_lost`` calls
@@ -63,7 +65,8 @@ class PgConnection:
         self._raw = raw
         self.on_lost: list[Callable[[], None]] = []
         self._noticed = False  # the loss of this connection reported to on_lost
-        self._pipeline: psycopg.Pipeline | None = None
+        self._queued: list[tuple[str, Sequence[Any], Queued]] | None = None  # see pipeline
+        self._prepared = Prepared()
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -74,6 +77,7 @@ class PgConnection:
             except psycopg.OperationalError as exc:
                 raise StoreUnavailable(connect_failure(self.url, exc)) from None
             self._noticed = False
+            self._prepared = Prepared()  # they went with the session
         return self._raw
 
     def _lost(self) -> None:
@@ -91,8 +95,8 @@ class PgConnection:
             if not (self._raw.closed or self._raw.broken):
                 if not _ended_by_server(exc):
                     raise
-                # Told the session is over before the socket closed (a pipeline that
-                # met the shutdown while busy): closed here, so the next use connects.
+                # Told the session is over before the socket closed (a shutdown met
+                # while busy): closed here, so the next use connects.
                 with suppress(psycopg.Error):
                     self._raw.close()
             self._lost()
@@ -102,16 +106,17 @@ class PgConnection:
         return self.run(placeholders(sql), parameters)
 
     def run(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
-        """A statement in psycopg's own placeholders (``%s``). Inside a pipeline its
-        rows are fetched when read, and its ``rowcount`` waits for it (``Piped``)."""
+        """A statement in psycopg's own placeholders (``%s``). Inside a pipeline it is
+        queued: its result is there once read (which sends what is queued)."""
+        if self._queued is not None:
+            queued = Queued(self)
+            self._queued.append((sql, parameters, queued))
+            return queued
         with self.lost_server():
-            cursor = self.raw.execute(sql, parameters)
-        if self._pipeline is not None:
-            return Piped(cursor, self)
-        return cursor
+            return self.raw.execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
-        if self._pipeline is not None:  # queued with the rest, no wait of their own
+        if self._queued is not None:  # queued with the rest, no wait of their own
             for row in parameters:
                 self.execute(sql, row)
             return
@@ -120,48 +125,57 @@ class PgConnection:
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
-        """A transaction whose statements go to the server together (pipeline mode):
-        the client waits where a result is read (a fetch, a ``rowcount``) and once at
-        the end of the outermost ``pipeline``. BEGIN and COMMIT are sent as
-        statements, so that nothing in between waits for them."""
+        """A transaction whose statements go to the server together (``pipeline``):
+        the client waits where a result is read and once at the end of the outermost
+        ``pipeline``. BEGIN and COMMIT are statements of the batch, so that nothing in
+        between waits for them."""
         with self.pipeline():
-            self.raw.execute("BEGIN")
-            try:
-                yield self
-            except BaseException:
-                self.raw.execute("ROLLBACK")
-                raise
-            self.raw.execute("COMMIT")
+            self.run("BEGIN")
+            yield self
+            self.run("COMMIT")
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
-        """Statements sent together; each result is there once the outermost block
-        ends, or earlier when it is read. Outside ``transaction`` the statements up to
-        a wait run as one transaction: put statements that must commit before the next
-        one runs in a ``transaction``."""
-        if self._pipeline is not None:
+        """Statements queued and sent together, as one message the server runs in
+        order (psycopg's client-side binding: one round trip and one system call for
+        all of them, where each statement of psycopg's pipeline mode costs two). They
+        go when a result is read, and at the end of the outermost block. A statement
+        that fails stops the rest; an error in the block drops what is not sent yet,
+        and a transaction it left open is rolled back."""
+        if self._queued is not None:
             yield
             return
-        with self.lost_server():
-            try:
-                with self.raw.pipeline() as pipeline:
-                    self._pipeline = pipeline
-                    try:
-                        yield
-                    finally:
-                        self._pipeline = None
-            except psycopg.Error:
-                # A statement failed: what followed was skipped, COMMIT with it.
+        self._queued = []
+        try:
+            yield
+            self.sync()
+        except BaseException:
+            self._queued = None
+            with self.lost_server():
                 if not self._raw.broken and self._raw.info.transaction_status in _OPEN:
                     self._raw.execute("ROLLBACK")
-                raise
+            raise
+        finally:
+            self._queued = None
 
     def sync(self) -> None:
-        """Inside ``pipeline``: wait for every result so far (each cursor's
-        ``rowcount`` is known after it)."""
-        if self._pipeline is not None:
-            with self.lost_server():
-                self._pipeline.sync()
+        """Inside ``pipeline``: send what is queued and read every result."""
+        queued = self._queued
+        if not queued:
+            return
+        self._queued = []
+        with self.lost_server():
+            cursor = psycopg.ClientCursor(self.raw)  # connected again if it was lost
+            prepared = self._prepared  # (so, those of this session)
+            new, statements, values = prepared.batch(queued)
+            if new:  # a message of its own: the server keeps each one's whole text
+                cursor.execute(";\n".join(f"PREPARE {n} AS {numbered(sql)}" for sql, n in new))
+                prepared.names.update(new)
+            cursor.execute(";\n".join(statements), values)
+            for _, _, result in queued:
+                result.rows = cursor.fetchall() if cursor.description else []
+                result.count = cursor.rowcount
+                cursor.nextset()
 
     def close(self) -> None:
         self._raw.close()
@@ -171,31 +185,97 @@ class PgConnection:
         return self._raw.closed
 
 
-class Piped:
-    """A cursor of a statement sent in a pipeline: its ``rowcount`` is known only once
-    its result is back, so reading it waits for the results so far (fetching rows
-    does so by itself)."""
+class Prepared:
+    """The statements this session prepared on the server, by their SQL: a batch runs
+    each as ``EXECUTE name(values)``, planned once a session, after preparing the
+    shapes it has not seen (``PREPARE`` holds no values: the server keeps the text of
+    the message that prepared a statement for as long as the session lasts)."""
 
-    def __init__(self, cursor: psycopg.Cursor[Any], conn: PgConnection) -> None:
-        self._cursor = cursor
+    LIMIT = 1000  # shapes kept; more run as they are
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self._made = 0
+
+    def batch(
+        self, queued: list[tuple[str, Sequence[Any], Queued]]
+    ) -> tuple[list[tuple[str, str]], list[str], list[Any]]:
+        """The shapes to prepare first (SQL, name), then the batch's statements and
+        their values."""
+        new: dict[str, str] = {}
+        statements: list[str] = []
+        values: list[Any] = []
+        for sql, parameters, _ in queued:
+            name = self.names.get(sql) or new.get(sql) or self._name(sql)
+            if name is None:
+                statements.append(sql)
+            elif parameters:
+                statements.append(f"EXECUTE {name}({', '.join(['%s'] * len(parameters))})")
+            else:
+                statements.append(f"EXECUTE {name}")
+            if name is not None and sql not in self.names:
+                new[sql] = name
+            values.extend(parameters)
+        return list(new.items()), statements, values
+
+    def _name(self, sql: str) -> str | None:
+        """A new statement's name, if it is one to prepare (and the count is not up;
+        a name is never given twice, even if its ``PREPARE`` never ran)."""
+        if sql.lstrip()[:6].upper() not in _PREPARABLE or len(self.names) >= self.LIMIT:
+            return None
+        self._made += 1
+        return f"concord_{self._made}"
+
+
+_PREPARABLE = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+@lru_cache(maxsize=1024)
+def numbered(sql: str) -> str:
+    """A statement in psycopg's placeholders (``%s``, ``%%``) in PostgreSQL's own
+    (``$1``, ``$2``... and ``%``), for ``PREPARE``."""
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group() == "%%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(number, sql)
+
+
+class Queued:
+    """The result of a statement queued in a pipeline: reading it sends the queue."""
+
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
+        self.rows: list[Any] | None = None
+        self.count = -1
+
+    def _result(self) -> list[Any]:
+        if self.rows is None:
+            self._conn.sync()
+        if self.rows is None:  # its batch was sent, and failed before it
+            raise StoreError("a statement of a failed batch has no result")
+        return self.rows
 
     @property
     def rowcount(self) -> int:
-        if self._cursor.pgresult is None:
-            self._conn.sync()
-        return self._cursor.rowcount
+        self._result()
+        return self.count
 
     def fetchone(self) -> Any:
-        with self._conn.lost_server():
-            return self._cursor.fetchone()
+        rows = self._result()
+        return rows[0] if rows else None
 
     def fetchall(self) -> list[Any]:
-        with self._conn.lost_server():
-            return self._cursor.fetchall()
+        return self._result()
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self.fetchall())
+        return iter(self._result())
 
 
 def connect(url: str) -> psycopg.Connection[Any]:

@@ -26,7 +26,8 @@ from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect, placeholders
 from bot.store.postgres.schema import migrate
 from bot.store.record_sql import RecordKey, write_records
-from bot.store.sql_store import MARK_SENT, SqlStore
+from bot.store.sql import Connection
+from bot.store.sql_store import SqlStore
 from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
 from bot.store.types import Changes, OutboxItem
 
@@ -37,18 +38,17 @@ class PostgresCases(CaseRecords):
 
 # What a turn reads of its member, in one statement: their conversation's state, their
 # profile and their linked accounts (member, person, share_cases, linked_at), a row for
-# each account (one, without, when there is none), the state and profile on each.
+# each account (one, without, when there is none), the state and profile on each, and
+# whether the event's id is in the inbox (true, or null).
 _TURN_READS = (
-    "SELECT c.state, p.profile, l.member, l.person, l.share_cases, l.linked_at"
+    "SELECT c.state, p.profile, l.member, l.person, l.share_cases, l.linked_at,"
+    " (SELECT true FROM inbox WHERE event_key = %s)"
     " FROM (SELECT 1) AS one"
     " LEFT JOIN conversations AS c ON c.community = %s AND c.member = %s"
     " LEFT JOIN profiles AS p ON p.community = %s AND p.member = %s"
     f" LEFT JOIN LATERAL ({placeholders(ACCOUNTS)}) AS l ON true"
     " ORDER BY l.linked_at, l.member"
 )
-
-
-_SEEN = "SELECT 1 FROM inbox WHERE event_key = ?"
 
 
 class PostgresLinks(LinkRecords):
@@ -132,11 +132,17 @@ class PostgresStore(SqlStore):
                 f"{self.shown}: turns that began before the connection was lost are"
                 " ending; they run again"
             )
-        # The client waits twice: for the event id's insert (a re-delivery writes
-        # nothing more: a failed statement in a pipeline would cost more than the
-        # wait, psycopg forgetting its prepared statements), then once for the rest,
-        # the commit, and after it the release of the delivered rows' claims and of
-        # the turn's member (their turn ends with this commit).
+        try:
+            return self._commit(changes)
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.table_name != "inbox":
+                raise
+            return None  # handled already: nothing was written
+
+    def _commit(self, changes: Changes) -> list[OutboxItem] | None:
+        # The client waits once, for all of it: the writes, the commit, and after it
+        # the release of the delivered rows' claims and of the turn's member (their
+        # turn ends with this commit).
         marks, records = self._unwritten_marks, self._unwritten_records
         session, turn, released = self._claims.session, _turn_of(changes), False
         self._ending = []
@@ -171,12 +177,20 @@ class PostgresStore(SqlStore):
             return
         with self._conn.pipeline():
             with self._transaction() as conn:
-                for mark in marks:
-                    conn.execute(MARK_SENT, mark)
+                self._delete_sent(conn, marks)
                 write_records(conn, records)
             self._claims.release_rows([outbox_id for (outbox_id,) in marks])
         self._unwritten_marks = []
         self._records_written(records)
+
+    def _insert_event(self, conn: Connection, event_key: str, day: str) -> bool:
+        """Sent without a wait for its answer: a re-delivery fails the statement, and
+        the commit with it (``_apply``). Rare: the member's claim read the inbox."""
+        conn.execute("INSERT INTO inbox (event_key, seen_at) VALUES (?, ?)", (event_key, day))
+        return True
+
+    def _delete_sent(self, conn: Connection, marks: list[tuple[int]]) -> None:
+        conn.execute("DELETE FROM outbox WHERE id = ANY(?)", ([mark for (mark,) in marks],))
 
     def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
         """One statement for all the rows, claiming each as it is made; its ids are
@@ -193,16 +207,17 @@ class PostgresStore(SqlStore):
         key = (community, member)
         with self._conn.pipeline():
             claimed = self._claims.member(community, member)
-            read = self._conn.run(_TURN_READS, (*key, *key, community, community, member))
-            inbox = None if event_key is None else self._conn.execute(_SEEN, (event_key,))
+            read = self._conn.run(
+                _TURN_READS, (event_key, *key, *key, community, community, member)
+            )
         if not claimed():
             return False
-        if event_key is not None and inbox is not None:
-            self._seen[key] = (event_key, inbox.fetchone() is not None)
         rows = read.fetchall()
+        if event_key is not None:
+            self._seen[key] = (event_key, bool(rows[0][6]))
         self._states[key] = (rows[0][0],) if rows[0][0] is not None else None
         self._profiles[key] = (rows[0][1],) if rows[0][1] is not None else None
-        self.links.read[key] = [row[2:] for row in rows if row[2] is not None]
+        self.links.read[key] = [row[2:6] for row in rows if row[2] is not None]
         return True
 
     def seen(self, event_key: str) -> bool:
