@@ -4,8 +4,10 @@ Written for every event (its actions, the member's state), so encoded by orjson,
 times faster than the standard library's encoder here, which walked each dataclass of
 an action through a Python callback. Compact (no spaces), UTF-8 as it is (no
 ``\\u`` escapes). A value orjson refuses (an integer beyond 64 bits) falls back to the
-standard library, which writes the same JSON. Stored states are read by the standard
-library; ``loads`` is for small records read on every send (an adapter's).
+standard library, which writes the same JSON. Read back by orjson too (``read``: a
+state and a profile for every turn whose member is not among the live conversations),
+with the standard library for what orjson refuses; ``loads`` is for small records
+read on every send (an adapter's).
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ def loads(text: str | bytes) -> Any:
     """JSON text as Python values; ``ValueError`` if it is not JSON (or holds an
     integer beyond 64 bits)."""
     return orjson.loads(text)
+
+
+def read(text: str | bytes) -> Any:
+    """Stored JSON text as Python values, whatever ``dumps`` wrote (an integer beyond
+    64 bits is read by the standard library)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _fields(value: Any) -> dict[str, Any]:

@@ -9,12 +9,12 @@ transaction, so a crash leaves all of an event or none of it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
+from bot.core import jsontext
 from bot.core.actions import Action, action_from_json
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
@@ -126,10 +126,10 @@ class SqlStore(MemberRecordsSql):
         return self.load_conversation(community, member), self.load_profile(community, member)
 
     def _state_of(self, row: Any) -> dict[str, Any] | None:
-        return json.loads(self.sealer.open(row[0])) if row else None
+        return jsontext.read(self.sealer.open(row[0])) if row else None
 
     def _profile_of(self, row: Any) -> dict[str, Any] | None:
-        return json.loads(row[0]) if row else None
+        return jsontext.read(row[0]) if row else None
 
     def communities_of(self, member: str) -> list[str]:
         rows = self._conn.execute(
@@ -221,9 +221,8 @@ class SqlStore(MemberRecordsSql):
             " WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
             (_iso(now), limit),
         )
-        return [
-            TimerRow(i, c, MemberRef(**json.loads(m)), k, _parse(d), p) for i, c, m, k, d, p in rows
-        ]
+        read = jsontext.read
+        return [TimerRow(i, c, MemberRef(**read(m)), k, _parse(d), p) for i, c, m, k, d, p in rows]
 
     def cursor(self, name: str) -> str | None:
         row = self._conn.execute("SELECT position FROM cursors WHERE name = ?", (name,))
