@@ -21,9 +21,11 @@ from adapters.telegram.send import (
     JsonRequest,
     TelegramBot,
     choice_button,
+    choices_keyboard,
     keyboard,
     link_button,
 )
+from bot.core.actions import Choice
 
 TOKEN = "123456:stand-in-token"
 GROUP = -1001000000001
@@ -322,3 +324,15 @@ def test_answers_are_read_as_ptb_reads_them() -> None:
     for not_json in (b"<html>502 Bad Gateway</html>", b""):
         with pytest.raises(TelegramError, match="Invalid server response"):
             JsonRequest.parse_json_payload(not_json)
+
+
+def test_a_questions_buttons_leave_out_keys_telegram_would_refuse() -> None:
+    """Telegram refuses a ``callback_data`` that is empty or over 64 bytes: such a
+    choice is left without a button (its number in the text still answers)."""
+    taken = Choice("fr~3", "Français")
+    markup = choices_keyboard((taken, Choice("x" * 65, "long"), Choice("", "empty")))
+    assert markup is not None
+    button = {"callback_data": "fr~3", "text": "Français"}
+    assert json.loads(markup) == {"inline_keyboard": [[button]]}
+    assert choices_keyboard((Choice("é" * 32, "64 bytes"),)) is not None
+    assert choices_keyboard((Choice("é" * 32 + "a", "65 bytes"), Choice("", "none"))) is None

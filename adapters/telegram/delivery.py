@@ -16,7 +16,7 @@ from telegram.error import Forbidden
 
 from adapters.telegram.history import SentHistory
 from adapters.telegram.restrictions import Restrictions
-from adapters.telegram.send import Keyboard, Sender, choice_button, keyboard, link_button
+from adapters.telegram.send import Markup, Sender, choices_keyboard, keyboard, link_button
 from adapters.telegram.settings import TelegramSettings
 from bot.core.actions import (
     Action,
@@ -61,12 +61,7 @@ class Delivery:
         if isinstance(action, Say):
             await self._send(action.to, action.text)
         elif isinstance(action, Ask):
-            buttons = [
-                [choice_button(c.label, c.key)]
-                for c in action.choices
-                if 0 < len(c.key.encode("utf-8")) <= 64
-            ]
-            await self._send(action.to, action.text, keyboard(buttons) if buttons else None)
+            await self._send(action.to, action.text, choices_keyboard(action.choices))
         elif isinstance(action, SendFile):
             to = self.chat(action.to)
             message_id = await self.sender.document(to, action.name, action.content.encode())
@@ -139,7 +134,7 @@ class Delivery:
             raise Undeliverable(f"no Telegram chat for {place.kind} {place.id!r}")
         return chat
 
-    async def _send(self, place: Place, text: str, markup: Keyboard | None = None) -> None:
+    async def _send(self, place: Place, text: str, markup: Markup | None = None) -> None:
         chat = self.chat(place)
         # The bot's messages in a private chat are recorded for /clear.
         direct = place.kind is PlaceKind.DIRECT

@@ -18,6 +18,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from telegram import Bot
@@ -35,6 +36,7 @@ from telegram.request._requestparameter import RequestParameter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core import jsontext
+from bot.core.actions import Choice
 from bot.core.errors import DeliveryError, Undeliverable
 from bot.core.text import split_message
 
@@ -42,14 +44,25 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 T = TypeVar("T")
-# An inline keyboard as the Bot API takes it: rows of buttons, each a text and its
-# ``callback_data`` or ``url`` (what PTB's InlineKeyboardMarkup.to_dict gives, keys
-# in the same order).
-Keyboard = dict[str, list[list[dict[str, str]]]]
+# An inline keyboard's ``reply_markup`` as PTB sends it: the JSON of rows of buttons,
+# each a text and its ``callback_data`` or ``url`` (what InlineKeyboardMarkup.to_dict
+# gives, keys in the same order), encoded by ``json.dumps`` with its defaults.
+Markup = str
 
 
-def keyboard(rows: list[list[dict[str, str]]]) -> Keyboard:
-    return {"inline_keyboard": rows}
+def keyboard(rows: list[list[dict[str, str]]]) -> Markup:
+    return json.dumps({"inline_keyboard": rows})
+
+
+@lru_cache(maxsize=1024)
+def choices_keyboard(choices: tuple[Choice, ...]) -> Markup | None:
+    """A question's buttons (none for a key Telegram would refuse: empty, or over 64
+    bytes), made once for each set of choices: members at the same question are sent
+    the same."""
+    buttons = [
+        [choice_button(c.label, c.key)] for c in choices if 0 < len(c.key.encode("utf-8")) <= 64
+    ]
+    return keyboard(buttons) if buttons else None
 
 
 def choice_button(label: str, key: str) -> dict[str, str]:
@@ -96,13 +109,13 @@ class TelegramBot(Bot):
 
     __slots__ = ()
 
-    async def send_plain(self, chat_id: int, text: str, markup: Keyboard | None = None) -> int:
+    async def send_plain(self, chat_id: int, text: str, markup: Markup | None = None) -> int:
         parameters = [
             RequestParameter("chat_id", str(chat_id), None),
             RequestParameter("text", text, None),
         ]
         if markup is not None:
-            parameters.append(RequestParameter("reply_markup", json.dumps(markup), None))
+            parameters.append(RequestParameter("reply_markup", markup, None))
         result = await self.request.post(
             url=f"{self.base_url}/sendMessage", request_data=RequestData(parameters)
         )
@@ -211,7 +224,7 @@ class Sender:
         self,
         chat_id: int,
         text: str,
-        markup: Keyboard | None = None,
+        markup: Markup | None = None,
         sent: Callable[[int], None] | None = None,
     ) -> None:
         """Send ``text`` in pieces of at most 4,096 characters; buttons go on the last.
@@ -223,7 +236,7 @@ class Sender:
             if sent is not None:
                 sent(message_id)
 
-    async def message(self, chat_id: int, text: str, markup: Keyboard | None) -> int:
+    async def message(self, chat_id: int, text: str, markup: Markup | None) -> int:
         """Send one piece; returns its message id."""
         try:
             return await self.call(chat_id, lambda c: self.bot.send_plain(c, text, markup))
