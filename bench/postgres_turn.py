@@ -92,6 +92,9 @@ async def turns(database: str, members: int, first: int = 0, traced: bool = Fals
     config = load_config(ROOT / "community" / "concord.yaml")
     engine = build_engine(config, database, ManualClock())
     engine.add_adapter(RecordingAdapter())
+    console = RecordingAdapter()  # the example's mentors and moderators are on the console
+    console.platform = "console"
+    engine.add_adapter(console)
     store: Any = engine.services.store
     pgconn, pid = None, None
     if database.startswith("postgresql:"):
