@@ -28,6 +28,7 @@ except ImportError as exc:  # psycopg installed, libpq not found: psycopg says w
         " 'concord-bot[postgres]') or libpq (apt-get install libpq5)"
     ) from exc
 
+_ROWS = psycopg.pq.ExecStatus.TUPLES_OK
 _OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
 _CREDENTIALS = ("28P01", "28000")  # invalid password; invalid authorization
 _NO_DATABASE = "3D000"
@@ -173,7 +174,9 @@ class PgConnection:
                 prepared.names.update(new)
             cursor.execute(";\n".join(statements), values)
             for _, _, result in queued:
-                result.rows = cursor.fetchall() if cursor.description else []
+                answer = cursor.pgresult  # (its status: cheaper than ``description``)
+                rows = answer is not None and answer.status == _ROWS
+                result.rows = cursor.fetchall() if rows else []
                 result.count = cursor.rowcount
                 cursor.nextset()
 
