@@ -151,7 +151,6 @@ class PgConnection:
             yield
             self.sync()
         except BaseException:
-            self._queued = None
             with self.lost_server():
                 if not self._raw.broken and self._raw.info.transaction_status in _OPEN:
                     self._raw.execute("ROLLBACK")
@@ -170,8 +169,8 @@ class PgConnection:
             prepared = self._prepared  # (so, those of this session)
             new, statements, values = prepared.batch(queued)
             if new:  # a message of its own: the server keeps each one's whole text
-                cursor.execute(";\n".join(f"PREPARE {n} AS {numbered(sql)}" for sql, n in new))
-                prepared.names.update(new)
+                cursor.execute(";\n".join(preparing for preparing, _ in new.values()))
+                prepared.made(new)
             cursor.execute(";\n".join(statements), values)
             for _, _, result in queued:
                 answer = cursor.pgresult  # (its status: cheaper than ``description``)
@@ -197,47 +196,50 @@ class Prepared:
     LIMIT = 1000  # shapes kept; more run as they are
 
     def __init__(self) -> None:
-        self.names: dict[str, str] = {}
+        self.calls: dict[str, str] = {}  # SQL: the EXECUTE that runs it
         self._made = 0
 
     def batch(
         self, queued: list[tuple[str, Sequence[Any], Queued]]
-    ) -> tuple[list[tuple[str, str]], list[str], list[Any]]:
-        """The shapes to prepare first (SQL, name), then the batch's statements and
-        their values."""
-        new: dict[str, str] = {}
+    ) -> tuple[dict[str, tuple[str, str]], list[str], list[Any]]:
+        """The shapes to prepare first (SQL: its PREPARE and its EXECUTE), then the
+        batch's statements and their values."""
+        new: dict[str, tuple[str, str]] = {}
         statements: list[str] = []
         values: list[Any] = []
         for sql, parameters, _ in queued:
-            name = self.names.get(sql) or new.get(sql) or self._name(sql)
-            if name is None:
-                statements.append(sql)
-            elif parameters:
-                statements.append(f"EXECUTE {name}({', '.join(['%s'] * len(parameters))})")
-            else:
-                statements.append(f"EXECUTE {name}")
-            if name is not None and sql not in self.names:
-                new[sql] = name
+            call = self.calls.get(sql)
+            if call is None:
+                if sql not in new and (made := self._prepare(sql)) is not None:
+                    new[sql] = made
+                call = new[sql][1] if sql in new else sql
+            statements.append(call)
             values.extend(parameters)
-        return list(new.items()), statements, values
+        return new, statements, values
 
-    def _name(self, sql: str) -> str | None:
-        """A new statement's name, if it is one to prepare (and the count is not up;
-        a name is never given twice, even if its ``PREPARE`` never ran)."""
-        if sql.lstrip()[:6].upper() not in _PREPARABLE or len(self.names) >= self.LIMIT:
+    def made(self, new: dict[str, tuple[str, str]]) -> None:
+        """These shapes are prepared (their PREPAREs ran)."""
+        self.calls.update((sql, call) for sql, (_, call) in new.items())
+
+    def _prepare(self, sql: str) -> tuple[str, str] | None:
+        """A new shape's PREPARE and EXECUTE, if it is one to prepare (and the count is
+        not up; a name is never given twice, even if its PREPARE never ran)."""
+        if sql.lstrip()[:6].upper() not in _PREPARABLE or len(self.calls) >= self.LIMIT:
             return None
         self._made += 1
-        return f"concord_{self._made}"
+        name = f"concord_{self._made}"
+        numbered, count = _numbered(sql)
+        call = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
+        return f"PREPARE {name} AS {numbered}", call
 
 
 _PREPARABLE = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 _PLACEHOLDER = re.compile(r"%%|%s")
 
 
-@lru_cache(maxsize=1024)
-def numbered(sql: str) -> str:
+def _numbered(sql: str) -> tuple[str, int]:
     """A statement in psycopg's placeholders (``%s``, ``%%``) in PostgreSQL's own
-    (``$1``, ``$2``... and ``%``), for ``PREPARE``."""
+    (``$1``, ``$2``... and ``%``), for ``PREPARE``, and how many values it takes."""
     count = 0
 
     def number(match: re.Match[str]) -> str:
@@ -247,7 +249,7 @@ def numbered(sql: str) -> str:
         count += 1
         return f"${count}"
 
-    return _PLACEHOLDER.sub(number, sql)
+    return _PLACEHOLDER.sub(number, sql), count
 
 
 class Queued:
