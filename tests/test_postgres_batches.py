@@ -6,7 +6,7 @@ never pasted), and a batch that fails leaving nothing half-done."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -28,15 +28,15 @@ def conn(postgres_url: str) -> Iterator[PgConnection]:
         connection.close()
 
 
-def _messages_sent(conn: PgConnection, work: object) -> list[str]:
-    """The kinds of the messages the client sent while ``work`` (a callable) ran, from
-    libpq's trace."""
+def _messages_sent(conn: PgConnection, work: Callable[[], None]) -> list[str]:
+    """The kinds of the messages the client sent while ``work`` ran, from libpq's
+    trace."""
     pgconn = conn.raw.pgconn
     with tempfile.TemporaryFile("w+") as trace:
         pgconn.trace(trace.fileno())
         pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
         try:
-            work()  # type: ignore[operator]
+            work()
         finally:
             pgconn.untrace()
         trace.seek(0)
