@@ -18,7 +18,6 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from telegram import Bot
@@ -54,11 +53,10 @@ def keyboard(rows: list[list[dict[str, str]]]) -> Markup:
     return json.dumps({"inline_keyboard": rows})
 
 
-@lru_cache(maxsize=1024)
 def choices_keyboard(choices: tuple[Choice, ...]) -> Markup | None:
     """A question's buttons (none for a key Telegram would refuse: empty, or over 64
-    bytes), made once for each set of choices: members at the same question are sent
-    the same."""
+    bytes). Made for each question, not kept: a label may be private (a sanction's
+    reason in an appeal), and nothing of it should outlive its message."""
     buttons = [
         [choice_button(c.label, c.key)] for c in choices if 0 < len(c.key.encode("utf-8")) <= 64
     ]
