@@ -464,6 +464,37 @@ async def test_an_old_event_after_newer_ones_is_ignored(
     assert engine.services.store.load_conversation(COMMUNITY, "test:ana") == state
 
 
+async def test_after_a_replay_of_older_events_the_next_ones_go_on_from_what_is_stored(
+    config: Config, tmp_path: Path, clock: ManualClock
+) -> None:
+    """A replayed event's turn runs on the member's conversation as the engine holds
+    it (its id is found in the inbox only when the turn commits): whatever that turn
+    did to the conversation must be gone, so the member's next messages are answered
+    exactly as if no replay had come."""
+    adapter, reference_adapter = RecordingAdapter(), RecordingAdapter()
+    engine = new_engine(config, tmp_path / "replayed.db", clock, adapter)
+    reference = new_engine(config, tmp_path / "reference.db", clock, reference_adapter)
+    try:
+        first = [joined("ana"), chooses("ana", "es"), says("ana", "1")]
+        later = [says("ana", "1"), says("ana", "2"), command("ana", "/help")]
+        for event in first:
+            assert await engine.handle(event) is True
+            await reference.handle(event)
+        for old in (first[2], first[1], first[2]):  # each would move her on, replayed
+            assert await engine.handle(old) is False
+        for event in later:
+            assert await engine.handle(event) is True
+            await reference.handle(event)
+        assert adapter.sent == reference_adapter.sent
+        assert _step(engine, "ana") == _step(reference, "ana")
+        assert engine.services.store.load_profile(
+            COMMUNITY, "test:ana"
+        ) == reference.services.store.load_profile(COMMUNITY, "test:ana")
+    finally:
+        engine.services.store.close()
+        reference.services.store.close()
+
+
 async def test_the_same_event_twice_at_the_same_moment_is_handled_once(
     config: Config, tmp_path: Path, clock: ManualClock
 ) -> None:

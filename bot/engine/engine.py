@@ -154,9 +154,11 @@ class Engine:
 
     async def _handle(self, event: Event, timer_id: int | None) -> bool:
         event_key = inbox_key(event.community, event)
+        # A re-delivered event is found out when its turn commits (its id is already in
+        # the inbox: ``apply`` writes nothing and returns None, and the turn's work on
+        # the member's cached state is dropped): no read of the inbox before every turn
+        # for the rare repeat. A shared store reads it with the member's claim.
         store = self.services.store
-        if not store.shared and store.seen(event_key):  # shared: read with the claim
-            return False
         member_key = event.member.key
         lock = self._locks.get(member_key) or self._locks.setdefault(member_key, asyncio.Lock())
         self._waiting[member_key] = self._waiting.get(member_key, 0) + 1
