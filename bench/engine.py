@@ -61,7 +61,10 @@ updates); updates per second; peak RSS (VmHWM); RSS per conversation
 per update (concord: actions handed to the adapter; the others: messages sent).
 
 Options: ``--ns 1000,10000`` (default 1000,10000,100000), ``--runs 3`` (medians of
-runs), ``--systems concord,floor,ptb,durable,startup,footprint[,whatif,aiogram,telegram]``,
+runs, made in rounds: every system runs once in each round, so that a machine whose
+speed drifts over the minutes of a bench slows the systems compared alike; ratios are
+also printed round by round),
+``--systems concord,floor,ptb,durable,startup,footprint[,whatif,aiogram,telegram]``,
 ``--profile N`` (pyinstrument over the concord run at N, top entries printed;
 ``--profile-system concord-telegram`` profiles the run through the Telegram adapter),
 ``--durable-n 1000``, ``--concurrency 100``, ``--live-conversations N`` (Concord's
@@ -204,13 +207,28 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def ratio_line(
-    n: int, name: str, ours: dict[str, Any] | None, peer: str, other: dict[str, Any] | None
-) -> None:
+Runs = dict[tuple[str, int], list[dict[str, Any]]]  # each system's runs, by round
+
+
+def by_round(runs: Runs, ours: tuple[str, int], other: tuple[str, int]) -> str:
+    """The two systems' mean times set against each other within each round (drift
+    between rounds cancels out), as ``; round by round: 1.02x, 0.98x, 1.05x``."""
+    pairs = zip(runs.get(ours, []), runs.get(other, []), strict=False)
+    ratios = [a["mean_us"] / b["mean_us"] for a, b in pairs if "error" not in a | b]
+    if len(ratios) < 2:
+        return ""
+    return "; round by round: " + ", ".join(f"{r:.2f}x" for r in ratios)
+
+
+def ratio_line(n: int, name: str, system: str, peer: str, runs: Runs) -> None:
+    ours = [r for r in runs.get((system, n), []) if "error" not in r]
+    other = [r for r in runs.get((peer, n), []) if "error" not in r]
     if ours and other:
+        mine, theirs = median_run(ours), median_run(other)
         print(
-            f"N={n:,}: {name}/{peer} = {ours['mean_us'] / other['mean_us']:.1f}x"
-            f" per update (mean), {ours['median_us'] / other['median_us']:.1f}x (median)"
+            f"N={n:,}: {name}/{peer} = {mine['mean_us'] / theirs['mean_us']:.1f}x"
+            f" per update (mean), {mine['median_us'] / theirs['median_us']:.1f}x (median)"
+            + by_round(runs, (system, n), (peer, n))
         )
 
 
@@ -237,7 +255,9 @@ def past_working_set(rows: list[dict[str, Any]], live: int | None) -> None:
     )
 
 
-def strict_against_normal(by: dict[tuple[str, int], dict[str, Any]], n: int, width: int) -> None:
+def strict_against_normal(
+    by: dict[tuple[str, int], dict[str, Any]], runs: Runs, n: int, width: int
+) -> None:
     """Strict durability's cost per step against the normal mode's, at the same N."""
     normal = by.get(("concord", n))
     for name in ("concord-durable", f"concord-durable-c{width}"):
@@ -245,7 +265,7 @@ def strict_against_normal(by: dict[tuple[str, int], dict[str, Any]], n: int, wid
         if strict and normal:
             print(
                 f"{name} N={n:,}: {strict['mean_us'] / normal['mean_us']:.2f}x the normal"
-                " mode's time per update"
+                " mode's time per update" + by_round(runs, (name, n), ("concord", n))
             )
 
 
@@ -309,33 +329,36 @@ def main(argv: list[str] | None = None) -> int:
             (grouped, args.durable_n),
             ("floor-sqlite-full", args.durable_n),
         ]
-    rows: list[dict[str, Any]] = []
-    for system, n in plan:
-        runs = [spawn(system, n) for _ in range(args.runs)]
-        row = median_run(runs)
-        rows.append(row)
-        shown = row.get("error") or f"{row['mean_us']:.0f} µs/update, {row['ups']:,.0f}/s"
-        print(f"{system:18s} N={n:<7,d} {shown}", file=sys.stderr, flush=True)
+    runs: Runs = {key: [] for key in plan}
+    for round_number in range(1, args.runs + 1):
+        for system, n in plan:
+            run = spawn(system, n)
+            runs[(system, n)].append(run)
+            shown = run.get("error") or f"{run['mean_us']:.0f} µs/update, {run['ups']:,.0f}/s"
+            print(f"{round_number}: {system:18s} N={n:<7,d} {shown}", file=sys.stderr, flush=True)
+    rows = [median_run(runs[key]) for key in runs]
     print(table(rows))
     by = {(r["system"], r["n"]): r for r in rows if "error" not in r}
     print()
     for n in ns:
-        concord = by.get(("concord", n))
         for peer in ("floor-sqlite", "ptb", "aiogram", "aiogram-async"):
-            ratio_line(n, "Concord", concord, peer, by.get((peer, n)))
-        telegram = by.get(("concord-telegram", n))
+            ratio_line(n, "Concord", "concord", peer, runs)
         for peer in ("ptb", "aiogram", "aiogram-async", "concord"):
-            ratio_line(n, "Concord via Telegram adapter", telegram, peer, by.get((peer, n)))
+            ratio_line(n, "Concord via Telegram adapter", "concord-telegram", peer, runs)
     full = by.get(("floor-sqlite-full", args.durable_n))
     for name in ("concord-durable", f"concord-durable-c{args.concurrency}"):
         durable = by.get((name, args.durable_n))
         if durable and full:
+            rounds = [r for r in runs[(name, args.durable_n)] if "error" not in r]
+            each = ", ".join(f"{r['ups']:,.0f}" for r in rounds)
             print(
-                f"{name} N={args.durable_n:,}: {durable['ups']:,.0f} steps/s,"
+                f"{name} N={args.durable_n:,}: {durable['ups']:,.0f} steps/s"
+                + (f" (rounds: {each})" if len(rounds) > 1 else "")
+                + ","
                 f" {durable['updates'] / max(durable['fsyncs'], 1):.1f} steps per fsync;"
                 f" per step {durable['mean_us'] / full['mean_us']:.2f}x the floor's fsync per step"
             )
-    strict_against_normal(by, args.durable_n, args.concurrency)
+    strict_against_normal(by, runs, args.durable_n, args.concurrency)
     past_working_set(rows, args.live_conversations)
     extra: dict[str, Any] = {}
     if "startup" in systems:
