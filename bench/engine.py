@@ -220,14 +220,14 @@ def by_round(runs: Runs, ours: tuple[str, int], other: tuple[str, int]) -> str:
     return "; round by round: " + ", ".join(f"{r:.2f}x" for r in ratios)
 
 
-def ratio_line(n: int, name: str, system: str, peer: str, runs: Runs) -> None:
-    ours = [r for r in runs.get((system, n), []) if "error" not in r]
-    other = [r for r in runs.get((peer, n), []) if "error" not in r]
+def ratio_line(
+    n: int, name: str, system: str, peer: str, by: dict[tuple[str, int], dict[str, Any]], runs: Runs
+) -> None:
+    ours, other = by.get((system, n)), by.get((peer, n))
     if ours and other:
-        mine, theirs = median_run(ours), median_run(other)
         print(
-            f"N={n:,}: {name}/{peer} = {mine['mean_us'] / theirs['mean_us']:.1f}x"
-            f" per update (mean), {mine['median_us'] / theirs['median_us']:.1f}x (median)"
+            f"N={n:,}: {name}/{peer} = {ours['mean_us'] / other['mean_us']:.1f}x"
+            f" per update (mean), {ours['median_us'] / other['median_us']:.1f}x (median)"
             + by_round(runs, (system, n), (peer, n))
         )
 
@@ -342,9 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for n in ns:
         for peer in ("floor-sqlite", "ptb", "aiogram", "aiogram-async"):
-            ratio_line(n, "Concord", "concord", peer, runs)
+            ratio_line(n, "Concord", "concord", peer, by, runs)
         for peer in ("ptb", "aiogram", "aiogram-async", "concord"):
-            ratio_line(n, "Concord via Telegram adapter", "concord-telegram", peer, runs)
+            ratio_line(n, "Concord via Telegram adapter", "concord-telegram", peer, by, runs)
     full = by.get(("floor-sqlite-full", args.durable_n))
     for name in ("concord-durable", f"concord-durable-c{args.concurrency}"):
         durable = by.get((name, args.durable_n))
