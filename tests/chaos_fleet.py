@@ -2,23 +2,27 @@
 ``concord run`` subprocesses (tests/scaled_concord.py), killed with SIGKILL and
 started again; Telegram updates POSTed to their webhook endpoints as Telegram does
 (one member's next update only once the last was answered 200, a failed POST sent
-again), and a record of the stand-in's accepted messages with their times."""
+again), and a record of the stand-in's accepted messages: when, and from which run of
+which process."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from adapters.telegram.webhook import SECRET_HEADER
 from tests.chaos_workload import Member, Received
@@ -27,21 +31,41 @@ from tests.telegram_standin import BotApiStandIn
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The run whose API call the stand-in is answering (see TimedStandIn.url_for).
+_SENDER = contextvars.ContextVar("sender", default="")
+_RUN_PREFIX = "run-"
+
+
 class TimedStandIn(BotApiStandIn):
-    """The Bot API stand-in, noting when it accepted each message (to tell a repeat
-    that a kill explains from one that nothing does)."""
+    """The Bot API stand-in, noting when it accepted each message and from which run
+    of which process (to tell a repeat that a kill explains from one that nothing
+    does): each run calls the API under a path of its own (``url_for``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.accepted_at: dict[int, float] = {}
+        self.accepted: dict[int, tuple[float, str]] = {}  # message id: when, sender
+
+    def url_for(self, sender: str) -> str:
+        """The API's base URL for one run (``sender``: no slash in it)."""
+        return f"{self.base_url.removesuffix('/bot')}/{_RUN_PREFIX}{sender}/bot"
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        first, slash, rest = request.path[1:].partition("/")
+        if not (slash and first.startswith(_RUN_PREFIX)):
+            return await super()._dispatch(request)
+        token = _SENDER.set(first.removeprefix(_RUN_PREFIX))
+        try:
+            return await super()._dispatch(request.clone(rel_url=f"/{rest}"))
+        finally:
+            _SENDER.reset(token)
 
     async def _send_message(self, params: dict[str, Any]) -> Any:
         message = await super()._send_message(params)
-        self.accepted_at[int(message["message_id"])] = time.monotonic()
+        self.accepted[int(message["message_id"])] = (time.monotonic(), _SENDER.get())
         return message
 
     def received(self, chat_id: int) -> list[Received]:
-        return [Received(s.text, self.accepted_at[s.message_id]) for s in self.to(chat_id)]
+        return [Received(s.text, *self.accepted[s.message_id]) for s in self.to(chat_id)]
 
 
 @dataclass
@@ -55,9 +79,18 @@ class ConcordProcess:
     port: int | None = None  # its webhook endpoint's, when it has one
     popen: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # Called with the name of each run before it starts (to write its config).
+    before_start: Callable[[str], object] | None = None
+
+    @property
+    def run(self) -> str:
+        """This run's name: the process's and its start's number."""
+        return f"{self.name}.{self.starts}"
 
     def start(self) -> None:
         self.starts += 1
+        if self.before_start is not None:
+            self.before_start(self.run)
         with self.log.open("ab") as out:
             out.write(f"--- start {self.starts}\n".encode())
             out.flush()
@@ -127,6 +160,7 @@ class Chaos:
     rng: random.Random
     kill_times: list[float] = field(default_factory=list)
     killed: list[str] = field(default_factory=list)
+    runs_killed: dict[str, float] = field(default_factory=dict)  # run: when
 
     async def run(self, stop: asyncio.Event, least: int, pause: tuple[float, float]) -> None:
         while not (stop.is_set() and len(self.kill_times) >= least):
@@ -137,6 +171,7 @@ class Chaos:
             victim.kill()
             self.kill_times.append(time.monotonic())
             self.killed.append(victim.name)
+            self.runs_killed[victim.run] = self.kill_times[-1]
             await asyncio.sleep(self.rng.uniform(0.2, 2.0))
             victim.start()
             await victim.listening()

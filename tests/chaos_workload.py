@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,17 +160,19 @@ def private_message(
 
 @dataclass(frozen=True)
 class Received:
-    """A message the stand-in accepted: its text and when (time.monotonic)."""
+    """A message the stand-in accepted: its text, when (time.monotonic), and which run
+    of which process sent it (``sender``: a name per start of a process)."""
 
     text: str
     at: float
+    sender: str = ""
 
 
 @dataclass
 class Comparison:
     """Where a member's messages differ from the reference, and the repeats allowed:
-    a message that reached the chat before a process was killed and again after it
-    (delivered, not yet marked sent, delivered again by another process)."""
+    a message sent by a run of a process that was then killed, and again after the
+    kill by another (delivered, not yet marked sent, delivered again)."""
 
     differences: list[str] = field(default_factory=list)
     repeats: Counter[int] = field(default_factory=Counter)
@@ -203,23 +206,27 @@ def compare_chat(
     chat_id: int,
     expected: list[str],
     received: list[Received],
-    kills: list[float],
+    killed: Mapping[str, float],
     result: Comparison,
 ) -> None:
-    """``received`` must be ``expected``, in order, but for repeats a kill explains."""
-    position, first_seen = 0, {}
+    """``received`` must be ``expected``, in order, but for repeats a kill explains:
+    the first copy's sender is a run that was killed (``killed``: when, by run), and
+    the repeat came after that, from another run. (Not by the times alone: a message
+    a process sent just before its kill may be accepted after the kill's time.)"""
+    position, first_sender = 0, dict[str, str]()
     for index, message in enumerate(received):
         if position < len(expected) and message.text == expected[position]:
-            first_seen.setdefault(message.text, message.at)
+            first_sender.setdefault(message.text, message.sender)
             position += 1
             continue
-        earlier = first_seen.get(message.text)
-        if earlier is not None and any(earlier <= kill <= message.at for kill in kills):
+        earlier = first_sender.get(message.text)
+        ended = killed.get(earlier) if earlier is not None else None
+        if ended is not None and ended <= message.at and message.sender != earlier:
             result.repeats[chat_id] += 1
             continue
         result.differences.append(
-            f"chat {chat_id}: message {index} {message.text[:60]!r} where"
-            f" {_next(expected, position)} was expected"
+            f"chat {chat_id}: message {index} {message.text[:60]!r} (from {message.sender},"
+            f" first from {earlier}) where {_next(expected, position)} was expected"
         )
         return
     if position < len(expected):

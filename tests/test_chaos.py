@@ -101,7 +101,7 @@ class Counts:
     events: int  # in the inbox: updates and timer firings
     timers_fired: int
     timers_waiting: int
-    outbox: int  # actions committed
+    outbox: int  # rows left (a sent one is deleted): the unsent and set-aside ones
     unsent: int
 
 
@@ -127,9 +127,10 @@ def held(url: str) -> str:
     return f"leases {leases}, advisory locks by session {locks}"
 
 
-def fleet(folder: Path, database: str, base_url: str, count: int) -> list[ConcordProcess]:
+def fleet(folder: Path, database: str, standin: TimedStandIn, count: int) -> list[ConcordProcess]:
     """``count`` processes on ``database``, each with its webhook endpoint (a config
-    each, differing only in the port its endpoint listens on)."""
+    each, differing only in the port its endpoint listens on, and in the path each run
+    calls the stand-in under, so that it knows who sent what)."""
     made = []
     for number in range(count):
         port = free_port()
@@ -140,10 +141,14 @@ def fleet(folder: Path, database: str, base_url: str, count: int) -> list[Concor
             "url": "https://concord.example.org/telegram",
         }
         name = f"{folder.name}{number}"
-        config = write_config(folder, name, base_url, webhook=hook)
+
+        def configure(run: str, name: str = name, hook: dict[str, str] = hook) -> Path:
+            return write_config(folder, name, standin.url_for(run), webhook=hook)
+
         env = process_env(**{TOKEN_ENV: TOKEN, SECRET_ENV: SECRET})
+        config = folder / f"{name}.yaml"  # written by configure before each start
         process = ConcordProcess(name, concord_run(config, database), env, folder / f"{name}.log")
-        process.port = port
+        process.port, process.before_start = port, configure
         made.append(process)
     return made
 
@@ -164,7 +169,7 @@ async def run(folder: Path, database: str, people: list[Member], count: int, see
     folder.mkdir()
     rng = random.Random(seed)
     async with standin_for(people) as standin:
-        processes = fleet(folder, database, standin.base_url, count)
+        processes = fleet(folder, database, standin, count)
         chaos = Chaos(processes, random.Random(rng.random()))
         try:
             for process in processes:
@@ -232,10 +237,10 @@ async def test_three_processes_killed_at_random_send_each_member_what_one_proces
     for member in people:
         expected = [timeless(r.text, checkins) for r in reference.standin.received(member.chat_id)]
         got = [
-            Received(timeless(r.text, checkins), r.at)
+            Received(timeless(r.text, checkins), r.at, r.sender)
             for r in shared.standin.received(member.chat_id)
         ]
-        compare_chat(member.chat_id, expected, got, shared.chaos.kill_times, compared)
+        compare_chat(member.chat_id, expected, got, shared.chaos.runs_killed, compared)
     said = summary(people, reference, shared, compared, took)
     print("\n" + said)
     assert shared.feeder.refused == [] and reference.feeder.refused == [], said
@@ -248,13 +253,21 @@ async def test_three_processes_killed_at_random_send_each_member_what_one_proces
     assert shared.counts.timers_fired == len(people), said
 
 
+def late_after_kill(shared: Run) -> int:
+    """Messages the stand-in took in after the kill of the run that sent them (sent
+    before it, read after: the test's event loop was busy)."""
+    killed = shared.chaos.runs_killed
+    return sum(at > killed.get(sender, at) for at, sender in shared.standin.accepted.values())
+
+
 def summary(
     people: list[Member], reference: Run, shared: Run, compared: Comparison, took: float
 ) -> str:
     """What was measured, said whether the test passes or not."""
     updates = sum(len(m.updates) for m in people)
     return (
-        f"{len(people)} members, {updates} updates, {shared.counts.outbox} messages;"
+        f"{len(people)} members, {updates} updates, {len(shared.standin.accepted)} messages"
+        f" sent (one process on SQLite: {len(reference.standin.accepted)});"
         f" {took:.0f} s in all, updates taken in by the three processes in"
         f" {shared.fed_in:.0f} s (one process on SQLite: {reference.fed_in:.0f} s);"
         f" {len(shared.chaos.kill_times)} kills ({', '.join(shared.chaos.killed)});"
@@ -262,6 +275,7 @@ def summary(
         f" {shared.duplicates} duplicate events suppressed by the processes,"
         f" {shared.feeder.again} POSTs sent again after a failure;"
         f" {sum(compared.repeats.values())} messages repeated after a kill"
+        f" ({late_after_kill(shared)} accepted only after their sender's kill)"
         f" (in {len(compared.repeats)} chats); {len(compared.differences)} chats differ;"
         f" 429s: {len(shared.standin.too_many)} (one process on SQLite:"
         f" {len(reference.standin.too_many)}: {reference.standin.too_many[:3]})"
