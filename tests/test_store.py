@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from bot.core.actions import Ask, Choice, GrantRole, Say, ScheduleTimer
 from bot.core.errors import StoreError
 from bot.core.events import MemberRef, Place
+from bot.core.state import Profile, profile_from_stored, profile_to_dict
 from bot.store import Changes, SQLiteStore
 from bot.store.checkpoints import EVERY
 
@@ -70,7 +72,7 @@ def test_one_event_is_all_or_nothing(store: SQLiteStore) -> None:
         at=NOW,
         event_key="e1",
         conversations={("c", ANA.key): {"member": {"platform": "test", "id": "ana"}}},
-        profiles={("c", ANA.key): {"name": "Ana"}},
+        profiles={("c", ANA.key): profile_to_dict(Profile("Ana"))},
         outbox=[
             ("c", Say(Place.direct(ANA), "hello")),
             ("c", Ask(Place.direct(ANA), "which?", (Choice("1", "one"),))),
@@ -82,7 +84,7 @@ def test_one_event_is_all_or_nothing(store: SQLiteStore) -> None:
     assert items is not None and [i.action for i in items] == [a for _, a in changes.outbox]
     assert store.apply(changes) is None  # re-delivered: nothing written twice
     assert len(store.pending_outbox()) == 2
-    assert store.load_profile("c", ANA.key) == {"name": "Ana"}
+    assert store.load_profile("c", ANA.key) == profile_to_dict(Profile("Ana"))
     assert store.next_timer_due() == NOW + timedelta(days=2)
 
     # A failure half-way through (here: state that cannot be stored) leaves nothing.
@@ -96,7 +98,7 @@ def test_one_event_is_all_or_nothing(store: SQLiteStore) -> None:
     broken.profiles[("c", ANA.key)] = {"name": "Changed"}
     with pytest.raises(TypeError):
         store.apply(broken)
-    assert store.load_profile("c", ANA.key) == {"name": "Ana"}
+    assert store.load_profile("c", ANA.key) == profile_to_dict(Profile("Ana"))
     assert len(store.pending_outbox()) == 2
     assert not store.seen("e2")
     assert store.load_conversation("c", "test:bob") is None
@@ -206,3 +208,21 @@ def test_a_turns_replies_keep_their_order_in_the_outbox(store: SQLiteStore, coun
     assert [item.action for item in items] == [action for _, action in says]
     assert [item.id for item in store.pending_outbox()] == [item.id for item in items]
     assert [item.action for item in store.pending_outbox()] == [action for _, action in says]
+
+
+def test_a_profile_is_stored_without_its_defaults_and_read_back_whole(
+    store: SQLiteStore,
+) -> None:
+    """Every member's row is smaller by the fields they never set (no mentor, not left,
+    no notices...), and reads back as written; a row an earlier version wrote with
+    every field reads the same."""
+    profile = profile_to_dict(Profile("Ana", chosen_locale="es", interests=["code"]))
+    changes = Changes(at=NOW, event_key="e1", profiles={("c", ANA.key): profile})
+    assert store.apply(changes) is not None
+    (row,) = store.db.execute("SELECT profile FROM profiles").fetchone()
+    assert json.loads(row) == {"name": "Ana", "chosen_locale": "es", "interests": ["code"]}
+    assert store.load_profile("c", ANA.key) == profile
+    store.db.execute("UPDATE profiles SET profile = ?", (json.dumps(profile),))
+    assert store.load_profile("c", ANA.key) == profile
+    # A field added to Profile is filled in as the others are (or every read differs).
+    assert profile_from_stored({}) == profile_to_dict(Profile())

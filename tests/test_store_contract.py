@@ -27,6 +27,7 @@ from bot.core.actions import GrantRole, Say, ScheduleTimer
 from bot.core.clock import Clock, ManualClock
 from bot.core.errors import Conflict
 from bot.core.events import MemberRef, Place
+from bot.core.state import Profile, profile_to_dict
 from bot.engine.engine import Engine
 from bot.store.cases import (
     Case,
@@ -129,12 +130,17 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     made.store.close()
 
 
+def profile_of(member: MemberRef) -> dict[str, Any]:
+    """A new member's profile, as the engine writes it (every field)."""
+    return profile_to_dict(Profile(member.name))
+
+
 def a_turn(event_key: str, member: MemberRef = ANA, step: str = "welcome") -> Changes:
     return Changes(
         at=NOW,
         event_key=event_key,
         conversations={(C, member.key): {"step": step}},
-        profiles={(C, member.key): {"name": member.name}},
+        profiles={(C, member.key): profile_of(member)},
         outbox=[say(member, f"{step} 1"), say(member, f"{step} 2")],
         timers=[(C, ScheduleTimer(member, "checkin", NOW + timedelta(days=2)))],
         acknowledgements=[(C, member.key, "v1")],
@@ -165,9 +171,9 @@ def test_a_turn_commits_state_outbox_and_timers_together(backend: Backend) -> No
     assert [i.action for i in items] == [a for _, a in turn.outbox]
     store = backend.reopen()
     assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
-    assert store.load_profile(C, ANA.key) == {"name": "Ana"}
+    assert store.load_profile(C, ANA.key) == profile_of(ANA)
     # Both at once (a turn whose member is not among the live conversations).
-    assert store.load_member(C, ANA.key) == ({"step": "welcome"}, {"name": "Ana"})
+    assert store.load_member(C, ANA.key) == ({"step": "welcome"}, profile_of(ANA))
     assert store.load_member(C, BOB.key) == (None, None)
     assert [(i.id, i.action) for i in store.pending_outbox()] == [(i.id, i.action) for i in items]
     [timer] = store.due_timers(NOW + timedelta(days=2))
@@ -202,7 +208,7 @@ def test_a_crash_in_the_middle_of_a_commit_leaves_nothing_of_the_turn(
         assert not store.seen("e2")
         assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
         assert store.load_conversation(C, BOB.key) is None
-        assert store.load_profile(C, ANA.key) == {"name": "Ana"}
+        assert store.load_profile(C, ANA.key) == profile_of(ANA)
         assert backend.stored_actions() == before
         assert store.due_timers(NOW) == []
         assert store.cursor("telegram:offset") is None
@@ -461,7 +467,7 @@ def test_erasing_one_member_leaves_the_others_intact(backend: Backend) -> None:
     assert store.member_record("telegram", "12", "sent") is None
     assert [t.member for t in store.due_timers(NOW + timedelta(days=3))] == [BOB]
     assert store.load_conversation(C, BOB.key) == {"step": "123"}
-    assert store.load_profile(C, BOB.key) == {"name": "Bob"}
+    assert store.load_profile(C, BOB.key) == profile_of(BOB)
     assert store.member_record("telegram", "123", "sent") == "123's message"
     assert [i.action.text for i in store.pending_outbox()] == [  # type: ignore[union-attr]
         "12 2",
@@ -891,7 +897,7 @@ def test_a_members_turn_reads_their_rows_as_stored_when_it_claims_them(backend: 
     accounts = [(a.member, a.share_cases) for a in store.links.accounts(C, ANA.key)]
     assert accounts == [(ANA.key, False), (ON_DISCORD.key, True), (ON_MATRIX.key, False)]
     assert store.load_conversation(C, ANA.key) == {"step": "welcome"}
-    assert store.load_profile(C, ANA.key) == {"name": "Ana"}
+    assert store.load_profile(C, ANA.key) == profile_of(ANA)
     _commit(store, "e2", RemoveLink(C, ON_MATRIX.key))  # as a turn running again sees it
     assert [a.member for a in store.links.accounts(C, ANA.key)] == [ANA.key, ON_DISCORD.key]
     store.release_member(C, ANA.key)

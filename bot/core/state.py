@@ -211,3 +211,24 @@ def profile_from_dict(data: dict[str, Any]) -> Profile:
     """A profile that shares nothing with ``data`` (the engine compares the two later)."""
     fields = Profile.__dataclass_fields__
     return Profile(**{k: _copied(v) for k, v in data.items() if k in fields})
+
+
+# Every field of a new profile at its default (``profile_to_dict(Profile())``), the
+# lists and mappings among them made anew for each profile read (``profile_from_stored``).
+_DEFAULTS: dict[str, Any] = profile_to_dict(Profile())
+_SCALAR_DEFAULTS = {k: v for k, v in _DEFAULTS.items() if type(v) in _SCALARS}
+_NO_DEFAULT = object()  # (a key that is no field's: always kept)
+
+
+def profile_to_stored(data: dict[str, Any]) -> dict[str, Any]:
+    """A profile as ``profile_to_dict`` makes it, without the fields at their defaults
+    (no mentor, not left, no notices...): every member's row that much smaller in the
+    store, and quicker to read back. ``profile_from_stored`` puts them back."""
+    # Every default is falsy: a truthy value is kept without a comparison.
+    return {k: v for k, v in data.items() if v or _DEFAULTS.get(k, _NO_DEFAULT) != v}
+
+
+def profile_from_stored(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored profile (``profile_to_stored``, or every field, as older rows hold)
+    with every field, as ``profile_to_dict`` makes it."""
+    return {**_SCALAR_DEFAULTS, "interests": [], "notices": [], "extra": {}, **data}

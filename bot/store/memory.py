@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.core.actions import Action, action_from_json, action_platform, action_to_json
 from bot.core.events import MemberRef
+from bot.core.state import profile_from_stored, profile_to_stored
 from bot.store.memory_cases import MemoryCases, apply_case_write, purge_cases
 from bot.store.memory_links import MemoryLinks, apply_link_write, forget_links, prune_link_codes
 from bot.store.memory_tables import Audit, Outgoing, Tables, Timer
@@ -92,7 +93,7 @@ class MemoryStore:
 
     def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
         row = self._t.profiles.get((community, member))
-        return json.loads(row) if row else None
+        return profile_from_stored(json.loads(row)) if row else None
 
     def load_member(self, community: str, member: str) -> MemberRows:
         return self.load_conversation(community, member), self.load_profile(community, member)
@@ -321,7 +322,7 @@ def _write_state(tables: Tables, changes: Changes, now: str) -> None:
         else:
             tables.conversations[key] = (json.dumps(state, ensure_ascii=False), now)
     for key, profile in changes.profiles.items():
-        tables.profiles[key] = json.dumps(profile, ensure_ascii=False)
+        tables.profiles[key] = json.dumps(profile_to_stored(profile), ensure_ascii=False)
     for community, member, version in changes.acknowledgements:
         tables.acknowledgements.setdefault((community, member, version), now)
     for community, mentee, mentor in changes.mentorships:

@@ -92,7 +92,10 @@ class Store(DeliveryStore, Protocol):
 
     def load_conversation(self, community: str, member: str) -> dict[str, Any] | None: ...
 
-    def load_profile(self, community: str, member: str) -> dict[str, Any] | None: ...
+    def load_profile(self, community: str, member: str) -> dict[str, Any] | None:
+        """The member's profile with every field, as ``profile_to_dict`` makes it (its
+        fields at their defaults are not stored: ``bot.core.state.profile_to_stored``)."""
+        ...
 
     def load_member(self, community: str, member: str) -> MemberRows:
         """``load_conversation`` and ``load_profile`` together (one read, where the

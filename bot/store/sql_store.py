@@ -18,6 +18,7 @@ from bot.core import jsontext
 from bot.core.actions import Action, action_from_json
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
+from bot.core.state import profile_from_stored
 from bot.store import lease_sql, outbox
 from bot.store.case_sql import run_write
 from bot.store.link_sql import prune_link_codes
@@ -129,7 +130,7 @@ class SqlStore(MemberRecordsSql):
         return jsontext.read(self.sealer.open(row[0])) if row else None
 
     def _profile_of(self, row: Any) -> dict[str, Any] | None:
-        return jsontext.read(row[0]) if row else None
+        return profile_from_stored(jsontext.read(row[0])) if row else None
 
     def communities_of(self, member: str) -> list[str]:
         rows = self._conn.execute(

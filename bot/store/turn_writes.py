@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bot.core.actions import action_platform, action_to_json
 from bot.core.jsontext import dumps
 from bot.core.sealing import Sealer
+from bot.core.state import profile_to_stored
 from bot.store.sql import Connection
 from bot.store.types import Changes, OutboxItem
 from bot.store.types import iso as _iso
@@ -34,7 +35,7 @@ def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) ->
         conn.execute(
             "INSERT INTO profiles VALUES (?, ?, ?, ?) ON CONFLICT (community, member)"
             " DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
-            (community, member, dumps(profile), now),
+            (community, member, dumps(profile_to_stored(profile)), now),
         )
     for community, member, version in changes.acknowledgements:
         conn.execute(
