@@ -4,7 +4,9 @@ Debian's ``postgresql`` package provides ``initdb`` and ``pg_ctl``; PostgreSQL r
 to run as root, so as root they run as the ``postgres`` user (``runuser``). The cluster
 lives in a temporary folder, listens on 127.0.0.1 on a free port with password
 (SCRAM) authentication, and is stopped and removed at the end of the session. Each
-test gets a database of its own, owned by an ordinary role.
+test gets a database of its own, owned by an ordinary role. A run killed before its
+end leaves its server running: the next run stops it and removes its folder
+(``reap_abandoned``), each folder naming the process of the run it belongs to.
 
 Where the binaries are missing the tests fail, saying how to get them; a developer may
 set ``CONCORD_ALLOW_NO_POSTGRES=1`` to skip them instead (CI never does).
@@ -31,6 +33,8 @@ ROLE = "concord"
 PASSWORD = "s3cret-for-tests"
 ALLOW_MISSING = "CONCORD_ALLOW_NO_POSTGRES"
 HOW_TO_GET = "install the Debian package: apt-get install -y postgresql"
+PREFIX = "concord-pg-"  # of every cluster's folder
+OWNER = "owner"  # the file in it with the process id of the run it belongs to
 
 
 def _bin_dir() -> Path | None:
@@ -100,10 +104,11 @@ def start_cluster() -> Cluster:
     bin_dir = _bin_dir()
     if bin_dir is None:
         raise FileNotFoundError(f"no PostgreSQL server binaries (initdb): {HOW_TO_GET}")
-    folder = Path(tempfile.mkdtemp(prefix="concord-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        as_user = ["runuser", "-u", SUPERUSER, "--"]
+    as_user = ["runuser", "-u", SUPERUSER, "--"] if os.geteuid() == 0 else []
+    reap_abandoned(bin_dir, as_user)
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (folder / OWNER).write_text(str(os.getpid()))
+    if as_user:
         shutil.chown(folder, SUPERUSER)
     (folder / "pw").write_text(PASSWORD)
     if as_user:
@@ -117,6 +122,35 @@ def start_cluster() -> Cluster:
     cluster.start()
     cluster.admin(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
     return cluster
+
+
+def reap_abandoned(bin_dir: Path, as_user: list[str]) -> list[Path]:
+    """Stop and remove the clusters of runs that ended without doing so (killed, or
+    interrupted twice): those whose folder names a process that is gone. A folder
+    naming none (being made, or made before folders named one) is left alone."""
+    reaped = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((folder / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        stop = [*as_user, str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate"]
+        subprocess.run([*stop, "stop"], capture_output=True, check=False)  # (if it runs)
+        shutil.rmtree(folder, ignore_errors=True)
+        reaped.append(folder)
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True
 
 
 def missing_reason() -> str | None:
@@ -142,8 +176,9 @@ def own_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         try:
-            with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
-                cluster.stop()
+            if cluster.folder.exists():  # (not removed as abandoned)
+                with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
+                    cluster.stop()
         finally:
             shutil.rmtree(cluster.folder, ignore_errors=True)
 

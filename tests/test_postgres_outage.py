@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from bot.core.events import Event
 from bot.engine.engine import Engine
 from bot.store.postgres.connection import PgConnection
 from tests.conftest import RecordingAdapter, joined, says
-from tests.postgres_server import Cluster, own_cluster
+from tests.postgres_server import OWNER, Cluster, own_cluster, reap_abandoned
 from tests.test_engine import ONBOARDING_ANSWERS
 
 MEMBERS = [f"m{i}" for i in range(16)]
@@ -152,3 +153,21 @@ def test_a_session_the_server_ended_before_its_socket_closed_is_a_lost_server(
             conn.execute("SELEC 1")  # any other error stays what it is
     finally:
         conn.close()
+
+
+def test_a_cluster_left_by_a_killed_test_run_is_stopped_and_removed_by_the_next(
+    cluster: Cluster, postgres_cluster: Cluster
+) -> None:
+    """A test run killed before its end leaves its server running (started apart by
+    ``pg_ctl``) and its folder, a gigabyte, behind: the next run's first cluster stops
+    and removes it. A running test run's cluster (this session's) is left alone."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a process id that belongs to nobody now
+    (cluster.folder / OWNER).write_text(str(ended.pid))
+    psycopg.connect(cluster.new_database()).close()  # it serves
+    assert reap_abandoned(cluster.bin_dir, cluster.as_user) == [cluster.folder]
+    assert not cluster.folder.exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(cluster.url("postgres"), connect_timeout=5)
+    assert postgres_cluster.folder.exists()
+    psycopg.connect(postgres_cluster.new_database()).close()
