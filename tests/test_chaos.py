@@ -275,8 +275,9 @@ def summary(
         f" {shared.duplicates} duplicate events suppressed by the processes,"
         f" {shared.feeder.again} POSTs sent again after a failure;"
         f" {sum(compared.repeats.values())} messages repeated after a kill"
-        f" ({late_after_kill(shared)} accepted only after their sender's kill)"
-        f" (in {len(compared.repeats)} chats); {len(compared.differences)} chats differ;"
+        f" in {len(compared.repeats)} chats ({late_after_kill(shared)} accepted only after"
+        f" their sender's kill); {len(compared.differences)} chats differ;"
         f" 429s: {len(shared.standin.too_many)} (one process on SQLite:"
-        f" {len(reference.standin.too_many)}: {reference.standin.too_many[:3]})"
+        f" {len(reference.standin.too_many)}: {reference.standin.too_many[:3]});"
+        f" in the database {shared.counts} (one process on SQLite: {reference.counts})"
     )
