@@ -6,7 +6,7 @@ import gc
 import json
 from typing import Any
 
-from bot_api import BOT_USER, DATE, PTB_TOKEN, walk_updates
+from bot_api import BOT_USER, DATE, PTB_TOKEN, next_message_id, walk_updates
 from measuring import Timings, proc_status, result, timed_loop
 from workload import STEPS, WARM_MEMBERS
 
@@ -37,7 +37,7 @@ async def run_aiogram(n: int, async_filters: bool) -> dict[str, Any]:
             if api == "sendMessage":
                 counter["sent"] += 1
                 answer = {
-                    "message_id": counter["sent"],
+                    "message_id": next_message_id(int(method.chat_id)),
                     "date": DATE,
                     "chat": {"id": method.chat_id, "type": "private", "first_name": "u"},
                     "from": BOT_USER,

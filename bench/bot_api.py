@@ -13,11 +13,23 @@ PTB_TOKEN = "123456:benchBENCHbenchBENCHbenchBENCHbench12"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "bench", "username": "bench_bot"}
 DATE = 1700000000
 
+# The last message id given in each chat. Telegram counts message ids per chat, the
+# member's messages and the bot's alike (a private chat starts at 1): small numbers,
+# as the ids the Telegram adapter keeps for /clear are in a real chat.
+_LAST_MESSAGE: dict[int, int] = {}
+
+
+def next_message_id(chat_id: int) -> int:
+    """The id of the next message in a chat, whoever sends it."""
+    _LAST_MESSAGE[chat_id] = given = _LAST_MESSAGE.get(chat_id, 0) + 1
+    return given
+
 
 def bot_api_update(k: int, uid: int, text: str) -> dict[str, Any]:
-    """A private-chat message update, as getUpdates (or a webhook) decodes to."""
+    """A private-chat message update, as getUpdates (or a webhook) decodes to: update
+    ``k`` (counted across the bot's updates), the next message of the chat with ``uid``."""
     message: dict[str, Any] = {
-        "message_id": k,
+        "message_id": next_message_id(uid),
         "date": DATE,
         "chat": {"id": uid, "type": "private", "first_name": "u"},
         "from": {"id": uid, "is_bot": False, "first_name": "u"},
@@ -85,10 +97,11 @@ def offline_request(
             if endpoint == "sendMessage" and request_data is not None:
                 params = request_data.json_parameters
                 counter["sent"] += 1
+                chat_id = int(params["chat_id"])
                 answer = {
-                    "message_id": counter["sent"],
+                    "message_id": next_message_id(chat_id),
                     "date": DATE,
-                    "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "u"},
+                    "chat": {"id": chat_id, "type": "private", "first_name": "u"},
                     "from": BOT_USER,
                     "text": params["text"],
                 }
