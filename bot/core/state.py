@@ -214,9 +214,11 @@ def profile_from_dict(data: dict[str, Any]) -> Profile:
 
 
 # Every field of a new profile at its default (``profile_to_dict(Profile())``), the
-# lists and mappings among them made anew for each profile read (``profile_from_stored``).
+# lists and mappings among them (all empty) made anew for each profile read
+# (``profile_from_stored``).
 _DEFAULTS: dict[str, Any] = profile_to_dict(Profile())
 _SCALAR_DEFAULTS = {k: v for k, v in _DEFAULTS.items() if type(v) in _SCALARS}
+_EMPTY_DEFAULTS = tuple((k, type(v)) for k, v in _DEFAULTS.items() if type(v) not in _SCALARS)
 _NO_DEFAULT = object()  # (a key that is no field's: always kept)
 
 
@@ -231,4 +233,4 @@ def profile_to_stored(data: dict[str, Any]) -> dict[str, Any]:
 def profile_from_stored(data: dict[str, Any]) -> dict[str, Any]:
     """A stored profile (``profile_to_stored``, or every field, as older rows hold)
     with every field, as ``profile_to_dict`` makes it."""
-    return {**_SCALAR_DEFAULTS, "interests": [], "notices": [], "extra": {}, **data}
+    return {**_SCALAR_DEFAULTS, **{k: empty() for k, empty in _EMPTY_DEFAULTS}, **data}
