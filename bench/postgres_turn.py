@@ -38,10 +38,10 @@ COUNTS = {"statements": 0, "transactions": 0, "round trips": 0}
 
 def round_trips(trace: str) -> int:
     """How often the client waited for the server, from libpq's trace of the messages
-    it sent: a batch of statements is one Query (simple protocol); a statement sent
-    alone with its values ends with a Sync; statements sent together in psycopg's
-    pipeline mode end with one Sync, or a Flush where a result is read before it (a
-    Flush right after a Sync is part of that same wait)."""
+    it sent: a statement sent alone with its values ends with a Sync, and so does a
+    batch of statements sent together (pipeline mode); a statement in the simple
+    protocol is one Query; a Flush waits for a result read before the Sync (a Flush
+    right after a Sync is part of that same wait)."""
     sent = [line.split("\t")[2] for line in trace.splitlines() if line.startswith("F\t")]
     return sum(
         1

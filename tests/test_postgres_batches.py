@@ -1,11 +1,14 @@
 """What a PostgreSQL store sends together (``PgConnection.pipeline``), on a real
-throwaway cluster: one message and one wait for a batch, each statement's shape
-prepared once per session, every value stored exactly as it was (bound by psycopg,
-never pasted), and a batch that fails leaving nothing half-done."""
+throwaway cluster: one wait for a batch, each statement's shape prepared once per
+session, every value stored exactly as it was and sent apart from the statement's text
+(so a failed statement's values never reach the server's log), and a batch that fails
+leaving nothing half-done."""
 
 from __future__ import annotations
 
 import tempfile
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 
 from bot.store.postgres.connection import PgConnection, connect
 from bot.store.postgres.store import PostgresStore
+from tests.postgres_server import Cluster
 from tests.test_postgres import _rows
 from tests.test_postgres_processes import NOW, a_turn
 
@@ -49,7 +53,7 @@ def _prepared(conn: PgConnection) -> list[str]:
     return sorted(row[0] for row in rows)
 
 
-def test_a_batch_goes_to_the_server_as_one_message(conn: PgConnection) -> None:
+def test_a_batch_goes_to_the_server_with_one_wait(conn: PgConnection) -> None:
     def batch(first: int) -> None:
         with conn.transaction():
             conn.execute("INSERT INTO notes VALUES (?, ?)", (first, "one"))
@@ -57,9 +61,15 @@ def test_a_batch_goes_to_the_server_as_one_message(conn: PgConnection) -> None:
             count = conn.run("SELECT count(*) FROM notes")
         assert count.fetchone() == (first + 1,)
 
-    # The first time, its statements are prepared first, in a message of their own.
-    assert _messages_sent(conn, lambda: batch(1)) == ["Query", "Query"]
-    assert _messages_sent(conn, lambda: batch(3)) == ["Query"]
+    # One Sync ends the batch: the only point where the client waits. The first time,
+    # each shape's preparation (a named Parse) goes with it; BEGIN and COMMIT are
+    # parsed unnamed each time.
+    first = _messages_sent(conn, lambda: batch(1))
+    assert first.count("Sync") == 1 and first[-1] == "Sync"
+    assert first.count("Parse") == 4 and "Query" not in first and "Flush" not in first
+    again = _messages_sent(conn, lambda: batch(3))
+    assert again.count("Sync") == 1 and again[-1] == "Sync"
+    assert again.count("Parse") == 2 and again.count("Execute") == 5
     assert conn.run("SELECT body FROM notes ORDER BY id").fetchall() == [("one",), ("two",)] * 2
 
 
@@ -77,15 +87,11 @@ def test_each_statement_is_prepared_once_a_session(conn: PgConnection) -> None:
             conn.execute("INSERT INTO notes VALUES (?, ?)", (n, f"note {n}"))
             read = conn.execute("SELECT body FROM notes WHERE id = ?", (n,))
         assert read.fetchone() == (f"note {n}",)
-    # Prepared by a message of its own: the server keeps its text, with no value in it.
-    assert (
-        _prepared(conn)
-        == [
-            "PREPARE concord_1 AS INSERT INTO notes VALUES ($1, $2);\n"
-            "PREPARE concord_2 AS SELECT body FROM notes WHERE id = $1"
-        ]
-        * 2
-    )
+    # Each shape once, as its text: no value in it.
+    assert _prepared(conn) == [
+        "INSERT INTO notes VALUES ($1, $2)",
+        "SELECT body FROM notes WHERE id = $1",
+    ]
 
 
 TRICKY = [
@@ -122,6 +128,53 @@ def test_a_failed_batch_stops_where_it_failed_and_keeps_nothing(conn: PgConnecti
         updated = conn.execute("UPDATE notes SET body = ? WHERE id = ?", ("changed", 1))
     assert updated.rowcount == 1
     assert conn.run("SELECT body FROM notes").fetchall() == [("changed",)]
+
+
+def test_a_failed_statement_leaves_its_values_out_of_the_server_log(
+    postgres_cluster: Cluster, conn: PgConnection
+) -> None:
+    """The server logs a failed statement's text (``log_min_error_statement``, ERROR by
+    default): the batch's values, what members wrote, are not in it."""
+    private = f"private words {uuid.uuid4().hex}"
+    conn.execute("INSERT INTO notes VALUES (?, ?)", (1, "kept"))
+    with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
+        conn.execute("INSERT INTO notes VALUES (?, ?)", (2, private))
+        conn.execute("INSERT INTO notes VALUES (?, ?)", (1, private))
+    log = (postgres_cluster.folder / "log").read_text(errors="replace")
+    assert "STATEMENT:  INSERT INTO notes VALUES ($1, $2)" in log
+    assert private not in log
+
+
+def test_a_batch_waiting_for_the_server_lets_the_other_threads_run(
+    postgres_url: str, conn: PgConnection
+) -> None:
+    """The batch below waits for a lock that only this thread can release, after
+    seeing it wait: if the waiting held the interpreter's lock, this thread could not
+    run, and the batch would give up at its lock timeout."""
+    holder = psycopg.connect(postgres_url, autocommit=True)
+    conn.run("SET lock_timeout = '20s'")
+    outcome: list[object] = []
+
+    def batch() -> None:
+        try:
+            with conn.pipeline():
+                taken = conn.run("SELECT pg_advisory_lock(42), 'taken'")
+            outcome.append(taken.fetchone()[1])
+        except psycopg.Error as exc:
+            outcome.append(exc)
+
+    try:
+        holder.execute("SELECT pg_advisory_lock(42)")
+        waiting = threading.Thread(target=batch)
+        waiting.start()
+        seen = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        while not holder.execute(seen).fetchone()[0] and waiting.is_alive():
+            threading.Event().wait(0.01)
+        holder.execute("SELECT pg_advisory_unlock(42)")
+        waiting.join(30)
+    finally:
+        holder.close()
+    assert outcome == ["taken"]
 
 
 def test_an_error_in_the_block_rolls_back_what_was_sent(conn: PgConnection) -> None:

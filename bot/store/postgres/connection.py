@@ -6,7 +6,6 @@ server, the credentials, the database's name) and shows the URL without its pass
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
@@ -28,7 +27,8 @@ except ImportError as exc:  # psycopg installed, libpq not found: psycopg says w
         " 'concord-bot[postgres]') or libpq (apt-get install libpq5)"
     ) from exc
 
-_ROWS = psycopg.pq.ExecStatus.TUPLES_OK
+from bot.store.postgres.batch import Prepared, Queued, Statement
+
 _OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
 _CREDENTIALS = ("28P01", "28000")  # invalid password; invalid authorization
 _NO_DATABASE = "3D000"
@@ -54,7 +54,7 @@ def placeholders(sql: str) -> str:
 class PgConnection:
     """A psycopg connection that takes the shared SQL as it is (``?`` placeholders).
     Outside ``pipeline``, psycopg prepares a statement on the server once it has run a
-    few times.
+    few times; inside, each is prepared the first time.
 
     A server lost while Concord runs (stopped, restarted, a broken network) makes the
     operation that meets it raise ``StoreUnavailable``, after the ``on_lost`` calls
@@ -66,8 +66,8 @@ class PgConnection:
         self._raw = raw
         self.on_lost: list[Callable[[], None]] = []
         self._noticed = False  # the loss of this connection reported to on_lost
-        self._queued: list[tuple[str, Sequence[Any], Queued]] | None = None  # see pipeline
-        self._prepared = Prepared()
+        self._queued: list[Statement] | None = None  # see pipeline
+        self._prepared = Prepared(raw)
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -78,7 +78,6 @@ class PgConnection:
             except psycopg.OperationalError as exc:
                 raise StoreUnavailable(connect_failure(self.url, exc)) from None
             self._noticed = False
-            self._prepared = Prepared()  # they went with the session
         return self._raw
 
     def _lost(self) -> None:
@@ -137,12 +136,11 @@ class PgConnection:
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
-        """Statements queued and sent together, as one message the server runs in
-        order (psycopg's client-side binding: one round trip and one system call for
-        all of them, where each statement of psycopg's pipeline mode costs two). They
-        go when a result is read, and at the end of the outermost block. A statement
-        that fails stops the rest; an error in the block drops what is not sent yet,
-        and a transaction it left open is rolled back."""
+        """Statements queued and sent together (``bot.store.postgres.batch``): one
+        message and one wait for all of them, each statement's values bound apart from
+        its text. They go when a result is read, and at the end of the outermost
+        block. A statement that fails stops the rest; an error in the block drops what
+        is not sent yet, and a transaction it left open is rolled back."""
         if self._queued is not None:
             yield
             return
@@ -165,19 +163,15 @@ class PgConnection:
             return
         self._queued = []
         with self.lost_server():
-            cursor = psycopg.ClientCursor(self.raw)  # connected again if it was lost
-            prepared = self._prepared  # (so, those of this session)
-            new, statements, values = prepared.batch(queued)
-            if new:  # a message of its own: the server keeps each one's whole text
-                cursor.execute(";\n".join(preparing for preparing, _ in new.values()))
-                prepared.made(new)
-            cursor.execute(";\n".join(statements), values)
-            for _, _, result in queued:
-                answer = cursor.pgresult  # (its status: cheaper than ``description``)
-                rows = answer is not None and answer.status == _ROWS
-                result.rows = cursor.fetchall() if rows else []
-                result.count = cursor.rowcount
-                cursor.nextset()
+            self._session().run(queued)
+
+    def _session(self) -> Prepared:
+        """This session's prepared statements (a new one's, if the last was lost: they
+        went with it)."""
+        raw = self.raw  # (connected again if it was lost)
+        if self._prepared.raw is not raw:
+            self._prepared = Prepared(raw)
+        return self._prepared
 
     def close(self) -> None:
         self._raw.close()
@@ -185,102 +179,6 @@ class PgConnection:
     @property
     def closed(self) -> bool:
         return self._raw.closed
-
-
-class Prepared:
-    """The statements this session prepared on the server, by their SQL: a batch runs
-    each as ``EXECUTE name(values)``, planned once a session, after preparing the
-    shapes it has not seen (``PREPARE`` holds no values: the server keeps the text of
-    the message that prepared a statement for as long as the session lasts)."""
-
-    LIMIT = 1000  # shapes kept; more run as they are
-
-    def __init__(self) -> None:
-        self.calls: dict[str, str] = {}  # SQL: the EXECUTE that runs it
-        self._made = 0
-
-    def batch(
-        self, queued: list[tuple[str, Sequence[Any], Queued]]
-    ) -> tuple[dict[str, tuple[str, str]], list[str], list[Any]]:
-        """The shapes to prepare first (SQL: its PREPARE and its EXECUTE), then the
-        batch's statements and their values."""
-        new: dict[str, tuple[str, str]] = {}
-        statements: list[str] = []
-        values: list[Any] = []
-        for sql, parameters, _ in queued:
-            call = self.calls.get(sql)
-            if call is None:
-                if sql not in new and (made := self._prepare(sql)) is not None:
-                    new[sql] = made
-                call = new[sql][1] if sql in new else sql
-            statements.append(call)
-            values.extend(parameters)
-        return new, statements, values
-
-    def made(self, new: dict[str, tuple[str, str]]) -> None:
-        """These shapes are prepared (their PREPAREs ran)."""
-        self.calls.update((sql, call) for sql, (_, call) in new.items())
-
-    def _prepare(self, sql: str) -> tuple[str, str] | None:
-        """A new shape's PREPARE and EXECUTE, if it is one to prepare (and the count is
-        not up; a name is never given twice, even if its PREPARE never ran)."""
-        if sql.lstrip()[:6].upper() not in _PREPARABLE or len(self.calls) >= self.LIMIT:
-            return None
-        self._made += 1
-        name = f"concord_{self._made}"
-        numbered, count = _numbered(sql)
-        call = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
-        return f"PREPARE {name} AS {numbered}", call
-
-
-_PREPARABLE = {"SELECT", "INSERT", "UPDATE", "DELETE"}
-_PLACEHOLDER = re.compile(r"%%|%s")
-
-
-def _numbered(sql: str) -> tuple[str, int]:
-    """A statement in psycopg's placeholders (``%s``, ``%%``) in PostgreSQL's own
-    (``$1``, ``$2``... and ``%``), for ``PREPARE``, and how many values it takes."""
-    count = 0
-
-    def number(match: re.Match[str]) -> str:
-        nonlocal count
-        if match.group() == "%%":
-            return "%"
-        count += 1
-        return f"${count}"
-
-    return _PLACEHOLDER.sub(number, sql), count
-
-
-class Queued:
-    """The result of a statement queued in a pipeline: reading it sends the queue."""
-
-    def __init__(self, conn: PgConnection) -> None:
-        self._conn = conn
-        self.rows: list[Any] | None = None
-        self.count = -1
-
-    def _result(self) -> list[Any]:
-        if self.rows is None:
-            self._conn.sync()
-        if self.rows is None:  # its batch was sent, and failed before it
-            raise StoreError("a statement of a failed batch has no result")
-        return self.rows
-
-    @property
-    def rowcount(self) -> int:
-        self._result()
-        return self.count
-
-    def fetchone(self) -> Any:
-        rows = self._result()
-        return rows[0] if rows else None
-
-    def fetchall(self) -> list[Any]:
-        return self._result()
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._result())
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
