@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,36 @@ def test_migrating_an_old_database_shows_its_progress(
     assert [m.split(": ")[1] for m in steps] == [f"{k} of {pending}" for k in range(1, pending + 1)]
     assert "adapter records" in steps[0].lower()  # what each step does, from its docstring
     assert caplog.messages[-1].startswith("database migrated in ")
+
+
+def test_member_records_keep_their_values_when_their_key_is_stored_once(
+    tmp_path: Path,
+) -> None:
+    """Migration 14: the records an adapter kept before it read back the same, in a
+    table that holds each key once; erasing a member still takes theirs only."""
+    import sqlite3
+
+    path = old_database(tmp_path / "old.db", 13)
+    with contextlib.closing(sqlite3.connect(path)) as old, old:
+        old.executemany(
+            "INSERT INTO member_records VALUES (?, ?, ?, ?)",
+            [("telegram", "42", "sent", "[3,5]"), ("telegram", "43", "sent", "[7]")],
+        )
+    store = SQLiteStore(path)
+    try:
+        assert store.member_record("telegram", "42", "sent") == "[3,5]"
+        assert store.member_record("telegram", "43", "sent") == "[7]"
+        table = store.db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'member_records'"
+        ).fetchone()[0]
+        assert "WITHOUT ROWID" in table
+        index = "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'member_records'"
+        assert store.db.execute(index).fetchone()[0] == 1  # no index of its own
+        store.erase_delivered("telegram", "42")
+        assert store.member_record("telegram", "42", "sent") is None
+        assert store.member_record("telegram", "43", "sent") == "[7]"
+    finally:
+        store.close()
 
 
 def test_one_event_is_all_or_nothing(store: SQLiteStore) -> None:
