@@ -71,8 +71,8 @@ def test_migrating_an_old_database_shows_its_progress(
 def test_member_records_keep_their_values_when_their_key_is_stored_once(
     tmp_path: Path,
 ) -> None:
-    """Migration 14: the records an adapter kept before it read back the same, in a
-    table that holds each key once; erasing a member still takes theirs only."""
+    """Migration 14: the records an adapter kept before it read back the same (with no
+    end), in a table that holds each key once; erasing a member takes theirs only."""
     import sqlite3
 
     path = old_database(tmp_path / "old.db", 13)

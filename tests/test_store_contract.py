@@ -437,6 +437,36 @@ def test_a_record_of_a_delivery_is_kept_with_its_sent_mark(backend: Backend) -> 
     assert store.member_record("telegram", "123", "sent") == "[3]"
 
 
+def test_a_record_with_an_end_reads_as_none_after_it_and_housekeeping_deletes_it(
+    backend: Backend,
+) -> None:
+    """Telegram's ids of sent messages are of use for 48 hours (no message older can
+    be deleted): past its end a record reads as none, written at once or held with a
+    delivery, and the daily housekeeping deletes it; others stay."""
+    store = backend.store
+    ends = NOW + timedelta(hours=48)
+    store.set_member_record("telegram", "12", "sent", "[1]", ends)
+    store.set_member_record("telegram", "12", "dm", "kept")
+    [first] = store.apply(Changes(at=NOW, event_key="k1", outbox=[say(BOB, "hello")])) or []
+    store.set_member_record_later("telegram", "123", "sent", "[2]", ends)
+    store.mark_sent_later(first.id, NOW)
+    before, after = ends - timedelta(seconds=1), ends + timedelta(seconds=1)
+    assert store.member_record("telegram", "123", "sent", before) == "[2]"  # held
+    assert store.member_record("telegram", "123", "sent", after) is None
+    store.flush_marks()
+    store = backend.reopen()
+    for member, value in (("12", "[1]"), ("123", "[2]")):
+        assert store.member_record("telegram", member, "sent", before) == value
+        assert store.member_record("telegram", member, "sent", after) is None
+    assert store.drop_expired_records(before) == 0
+    assert store.drop_expired_records(after) == 2
+    store = backend.reopen()
+    assert store.member_record("telegram", "12", "sent", before) is None  # gone
+    assert store.member_record("telegram", "12", "dm", after) == "kept"
+    store.set_member_record("telegram", "12", "sent", "[3]", after + timedelta(hours=48))
+    assert backend.reopen().member_record("telegram", "12", "sent", after) == "[3]"
+
+
 def _fill(store: Store, member: MemberRef, key: str) -> None:
     turn = a_turn(key, member, member.id)
     turn.mentorships.append((C, member.key, "telegram:mentor"))

@@ -9,7 +9,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -534,7 +534,8 @@ async def test_clear_deletes_the_bots_messages_even_after_a_restart(
             standin.say(jo, "/clear")
             await standin.wait_for(lambda: all(s.deleted for s in standin.to(5011)))
             await standin.drained()  # /clear was handled to the end
-            assert engine.services.store.member_record("telegram", "5011", "sent") == "[]"
+            now = engine.services.clock.now()
+            assert engine.services.store.member_record("telegram", "5011", "sent", now) == "[]"
     assert standin.to(5011) == before, "nothing new was sent"
     assert standin.visible(5011) == []
     (bulk,) = standin.calls_of("deleteMessages")
@@ -563,6 +564,42 @@ async def test_clear_skips_a_message_too_old_to_delete(
     assert any(f"message {old.message_id} not deleted" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(standin.to(5012)) == 2, "nothing new was sent"
+
+
+async def test_the_ids_of_messages_too_old_to_delete_are_not_kept(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    """Telegram deletes a bot's message only within 48 hours: past that, the ids kept
+    for ``/clear`` are of no use. ``/clear`` then asks Telegram for nothing, and the
+    daily housekeeping deletes the record; a message sent later is recorded anew."""
+    config = write_config(tmp_path, standin)
+    lee = standin.user(5013, "Lee", language_code="en")
+    async with asyncio.timeout(30), running(config, tmp_path / "db", standin, FAST) as (_, engine):
+        store, clock = engine.services.store, engine.services.clock
+        standin.say(lee, "/help")
+        await standin.wait_for(lambda: len(standin.to(5013)) == 1)
+        await standin.drained()
+        [first] = standin.to(5013)
+        assert store.member_record("telegram", "5013", "sent", clock.now()) is not None
+        clock.advance(timedelta(hours=48, seconds=1))
+        standin.say(lee, "/clear")
+        await standin.drained()
+        assert standin.calls_of("deleteMessages") == standin.calls_of("deleteMessage") == []
+        assert not first.deleted
+        assert engine.timers.housekeeping() == 0  # (nothing for the retention purge)
+        assert store.member_record("telegram", "5013", "sent", first_day(clock)) is None
+        standin.say(lee, "/help")
+        await standin.wait_for(lambda: len(standin.to(5013)) == 2)
+        await standin.drained()
+        standin.say(lee, "/clear")
+        await standin.wait_for(lambda: standin.to(5013)[1].deleted)
+    (bulk,) = standin.calls_of("deleteMessages")
+    assert bulk.params["message_ids"] == [standin.to(5013)[1].message_id]
+
+
+def first_day(clock: ManualClock) -> datetime:
+    """A time when a record deleted by the housekeeping would still be current."""
+    return clock.now() - timedelta(hours=47)
 
 
 async def test_a_rejected_token_is_one_clear_line(
@@ -785,7 +822,8 @@ async def test_forget_erases_only_the_members_own_telegram_records(
         standin.say(users[12], "/start welcome")
         await standin.wait_for(lambda: any(s.buttons for s in standin.to(12)))
         await standin.drained()
-        assert store.member_record("telegram", "12", "sent")
+        now = engine.services.clock.now()
+        assert store.member_record("telegram", "12", "sent", now)
         standin.say(users[12], "/forget")
         await standin.wait_for(lambda: "erase" in str(standin.to(12)[-1].buttons))
         count = len(standin.to(12))
@@ -793,7 +831,7 @@ async def test_forget_erases_only_the_members_own_telegram_records(
         await standin.wait_for(lambda: len(standin.to(12)) > count)
         await standin.drained()
         assert store.member_record("telegram", "12", "member") is None
-        assert store.member_record("telegram", "12", "sent") is None
+        assert store.member_record("telegram", "12", "sent", now) is None
         for uid in (5124, 123):
             saved = store.member_record("telegram", str(uid), "member")
             assert saved is not None and json.loads(saved)["groups"] == [GROUP]

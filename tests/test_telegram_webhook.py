@@ -234,12 +234,15 @@ async def test_forget_through_a_process_that_does_not_send_leaves_no_record(
         ana = standin.user(12, "Ana", language_code="en")
         assert await post(second, update_of(standin, standin.say(ana, "/start welcome"))) == 200
         await standin.wait_for(lambda: any(s.buttons for s in standin.to(12)))
-        await standin.wait_for(lambda: store.member_record("telegram", "12", "sent") is not None)
+        now = engine.services.clock.now()
+        await standin.wait_for(
+            lambda: store.member_record("telegram", "12", "sent", now) is not None
+        )
         assert await post(second, update_of(standin, standin.say(ana, "/forget"))) == 200
         await standin.wait_for(lambda: "erase" in str(standin.to(12)[-1].buttons))
         count = len(standin.to(12))
         assert await post(second, update_of(standin, standin.say(ana, "1"))) == 200
         await standin.wait_for(lambda: len(standin.to(12)) > count)
         await asyncio.sleep(0.5)  # anything the sender still had would be out by now
-        assert store.member_record("telegram", "12", "sent") is None
+        assert store.member_record("telegram", "12", "sent", now) is None
         assert store.waiting() == {}

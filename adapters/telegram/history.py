@@ -4,12 +4,15 @@ The ids of the bot's recent messages in a member's private chat are kept in
 Concord's database (the member record ``sent`` of the user, a short JSON list), so
 deleting still works after a restart; ``/forget`` erases it with the rest of the
 member's data. Telegram deletes up to 100 messages in one call and only
-messages younger than 48 hours, so only the last 100 are kept.
+messages younger than 48 hours, so only the last 100 are kept, and the record ends 48
+hours after the last message it lists (it reads as none after that, and the daily
+housekeeping deletes it): the ids of messages no one can delete are of no use.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Bot
 
@@ -21,6 +24,7 @@ from bot.engine.host import AdapterHost
 log = logging.getLogger(__name__)
 
 KEEP = 100  # deleteMessages takes at most 100 ids
+DELETABLE_FOR = timedelta(hours=48)  # Telegram deletes a message only this long
 
 
 SENT = "sent"  # the member record with the ids (a private chat's id is the user's)
@@ -47,7 +51,9 @@ class SentHistory:
 
     def _save(self, chat_id: int, ids: list[int], later: bool = False) -> None:
         value = jsontext.dumps(ids[-KEEP:])
-        self.host.save_member_record(PLATFORM, str(chat_id), SENT, value, later=later)
+        self.host.save_member_record(
+            PLATFORM, str(chat_id), SENT, value, later=later, keep_for=DELETABLE_FOR
+        )
 
     def remember(self, chat_id: int, message_id: int) -> None:
         """Called as soon as a message is sent. The record is held and written with

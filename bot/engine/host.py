@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.core.events import CommandRun, Event, MemberRef, Place
 from bot.engine.command_places import answered_where_typed
@@ -192,23 +193,33 @@ class AdapterHost:
 
     def member_record(self, platform: str, member_id: str, name: str) -> str | None:
         """A record about one member (their direct room, the ids of the bot's messages
-        to them), kept under exactly that platform and member id."""
-        return self.engine.services.store.member_record(platform, member_id, name)
+        to them), kept under exactly that platform and member id; none once it ended."""
+        services = self.engine.services
+        return services.store.member_record(platform, member_id, name, services.clock.now())
 
     def save_member_record(
-        self, platform: str, member_id: str, name: str, value: str, *, later: bool = False
+        self,
+        platform: str,
+        member_id: str,
+        name: str,
+        value: str,
+        *,
+        later: bool = False,
+        keep_for: timedelta | None = None,
     ) -> None:
         """Keep a record about one member; ``/forget`` erases it with the rest of their
         data (and nobody else's). Resume positions and other records about no one
         member are platform records instead. ``later``: a record of the action being
         delivered (the id of a message just sent), read back at once and written with
         that delivery's sent mark or by ``write_held_member_records``, whichever comes
-        first (bot.store.record_sql)."""
-        store = self.engine.services.store
+        first (bot.store.record_sql). ``keep_for``: how long it is of use (it reads as
+        none after that, and the daily housekeeping deletes it)."""
+        services = self.engine.services
+        ends = None if keep_for is None else services.clock.now() + keep_for
         if later:
-            store.set_member_record_later(platform, member_id, name, value)
+            services.store.set_member_record_later(platform, member_id, name, value, ends)
         else:
-            store.set_member_record(platform, member_id, name, value)
+            services.store.set_member_record(platform, member_id, name, value, ends)
 
     def write_held_member_records(self) -> None:
         """The records kept ``later``, written now: an adapter calls this before it

@@ -126,6 +126,9 @@ class Timers:
             log.info("retention purge: %d removed in %.1f s", purged, took)
             removed += purged
         self.store.prune(now - timedelta(days=7))
+        ended = self.store.drop_expired_records(now)
+        if ended:
+            log.info("housekeeping: %d adapter records past their use deleted", ended)
         self.next_housekeeping = now + timedelta(days=1)
         return removed
 

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.actions import Action, action_from_json, action_platform, action_to_json
@@ -137,8 +137,10 @@ class MemoryStore:
     def cursor(self, name: str) -> str | None:
         return self._t.cursors.get(name)
 
-    def member_record(self, platform: str, member_id: str, name: str) -> str | None:
-        return self._t.member_records.get((platform, member_id, name))
+    def member_record(
+        self, platform: str, member_id: str, name: str, now: datetime | None = None
+    ) -> str | None:
+        return self._t.member_record((platform, member_id, name), now or datetime.now(UTC))
 
     def undeliverable(self) -> dict[str, int]:
         prefix = "undeliverable:"
@@ -270,11 +272,21 @@ class MemoryStore:
     def set_cursor(self, name: str, position: str) -> None:
         self._t.cursors[name] = position
 
-    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
-        self._t.member_records[(platform, member_id, name)] = value
+    def set_member_record(
+        self,
+        platform: str,
+        member_id: str,
+        name: str,
+        value: str,
+        keep_until: datetime | None = None,
+    ) -> None:
+        self._t.member_records[(platform, member_id, name)] = (value, keep_until)
 
-    def set_member_record_later(self, platform: str, member_id: str, name: str, value: str) -> None:
-        self.set_member_record(platform, member_id, name, value)  # a mark is at once here
+    # A mark is at once here: so is the record of its delivery.
+    set_member_record_later = set_member_record
+
+    def drop_expired_records(self, now: datetime) -> int:
+        return self._t.drop_expired_records(now)
 
     def write_held_records(self) -> None:
         pass  # none is held

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.core.events import MemberRef
 from bot.store.links import LinkCode
@@ -93,7 +94,10 @@ class Tables:
     mentorships: dict[tuple[str, str], str] = field(default_factory=dict)
     audit: list[Audit] = field(default_factory=list)
     cursors: dict[str, str] = field(default_factory=dict)
-    member_records: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (platform, member id, name): the value, and when it ends (None: never)
+    member_records: dict[tuple[str, str, str], tuple[str, datetime | None]] = field(
+        default_factory=dict
+    )
     counters: dict[str, int] = field(default_factory=dict)
     last_id: int = 0  # outbox, timer and case row ids, never reused
     cases: dict[int, StoredCase] = field(default_factory=dict)
@@ -132,6 +136,20 @@ class Tables:
             dict(self.links),
             dict(self.disclosures),
         )
+
+    def member_record(self, key: tuple[str, str, str], now: datetime) -> str | None:
+        """A member record's value, unless it ended by ``now``."""
+        found = self.member_records.get(key)
+        if found is None or (found[1] is not None and found[1] <= now):
+            return None
+        return found[0]
+
+    def drop_expired_records(self, now: datetime) -> int:
+        records = self.member_records
+        ended = [key for key, (_, ends) in records.items() if ends is not None and ends <= now]
+        for key in ended:
+            del records[key]
+        return len(ended)
 
     def new_id(self) -> int:
         self.last_id += 1

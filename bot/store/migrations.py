@@ -199,15 +199,18 @@ def _m13_no_pending_index(db: sqlite_utils.Database) -> None:
     db.execute(NO_PENDING_INDEX)
 
 
-def _m14_compact_member_records(db: sqlite_utils.Database) -> None:
-    """Adapters' member records keep their key once, without a rowid beside it (the
-    key was stored twice, in the table and in the index of its key)."""
+def _m14_member_records_keyed_once(db: sqlite_utils.Database) -> None:
+    """Adapters' member records may end (``expires_at``), and keep their key once,
+    without a rowid beside it (it was stored twice, in the table and in its index)."""
     db.execute(
         "CREATE TABLE member_records_keyed (platform TEXT NOT NULL, member TEXT NOT NULL,"
-        " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (platform, member, name))"
-        " WITHOUT ROWID"
+        " name TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER,"
+        " PRIMARY KEY (platform, member, name)) WITHOUT ROWID"
     )
-    db.execute("INSERT INTO member_records_keyed SELECT * FROM member_records")
+    db.execute(
+        "INSERT INTO member_records_keyed (platform, member, name, value)"
+        " SELECT platform, member, name, value FROM member_records"
+    )
     db.execute("DROP TABLE member_records")
     db.execute("ALTER TABLE member_records_keyed RENAME TO member_records")
 
@@ -226,7 +229,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (11, _m11_leases),
     (12, _m12_no_delivered_rows),
     (13, _m13_no_pending_index),
-    (14, _m14_compact_member_records),
+    (14, _m14_member_records_keyed_once),
 ]
 
 

@@ -129,13 +129,36 @@ class Store(DeliveryStore, Protocol):
 
     def set_cursor(self, name: str, position: str) -> None: ...
 
-    def member_record(self, platform: str, member_id: str, name: str) -> str | None: ...
+    def member_record(
+        self, platform: str, member_id: str, name: str, now: datetime | None = None
+    ) -> str | None:
+        """The record, unless it ended (``keep_until``) before ``now`` (by default,
+        the present)."""
+        ...
 
-    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None: ...
+    def set_member_record(
+        self,
+        platform: str,
+        member_id: str,
+        name: str,
+        value: str,
+        keep_until: datetime | None = None,
+    ) -> None: ...
 
-    def set_member_record_later(self, platform: str, member_id: str, name: str, value: str) -> None:
+    def set_member_record_later(
+        self,
+        platform: str,
+        member_id: str,
+        name: str,
+        value: str,
+        keep_until: datetime | None = None,
+    ) -> None:
         """A record of what was just delivered (a sent message's id): read back at once,
         written with that delivery's sent mark, at the latest (bot.store.record_sql)."""
+        ...
+
+    def drop_expired_records(self, now: datetime) -> int:
+        """Delete the member records that ended by ``now``; how many."""
         ...
 
     def write_held_records(self) -> None:

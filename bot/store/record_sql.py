@@ -13,20 +13,42 @@ own right after the message: the message sent last, before anything else went ou
 On a store no other process writes, what the last such write wrote is read back from
 memory too (until an erasure or the next write): a member's next reply in the same
 delivery reads the list of their messages without a query.
+
+A record may have an end (``keep_until``: what it lists is of no use after it, as a
+Telegram message its bot can no longer delete): from then on it reads as none, and
+the daily housekeeping deletes it (``drop_expired_records``).
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from bot.store.sql import Connection
 
 RecordKey = tuple[str, str, str]  # (platform, member id, name)
-GET_RECORD = "SELECT value FROM member_records WHERE platform = ? AND member = ? AND name = ?"
-SET_RECORD = (
-    "INSERT INTO member_records VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (platform, member, name) DO UPDATE SET value = excluded.value"
+Held = tuple[str, int | None]  # the value, and when it ends (seconds since the epoch)
+GET_RECORD = (
+    "SELECT value FROM member_records WHERE platform = ? AND member = ? AND name = ?"
+    " AND (expires_at IS NULL OR expires_at > ?)"
 )
+SET_RECORD = (
+    "INSERT INTO member_records VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, member, name)"
+    " DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+)
+DROP_EXPIRED = "DELETE FROM member_records WHERE expires_at <= ?"
+
+
+def epoch(at: datetime | None) -> int | None:
+    return None if at is None else int(at.timestamp())
+
+
+def current(held: Held | None, now: int) -> str | None:
+    """A held record's value, unless it has ended."""
+    if held is None or (held[1] is not None and held[1] <= now):
+        return None
+    return held[0]
 
 
 class MemberRecordsSql:
@@ -35,32 +57,56 @@ class MemberRecordsSql:
     _conn: Connection
     shared: bool  # other processes write to the store
     # Records to write with the next write, by key: see set_member_record_later.
-    _unwritten_records: dict[RecordKey, str]
+    _unwritten_records: dict[RecordKey, Held]
     # What the last write of held records wrote, read without a query on a store no
     # other process writes (until an erasure or the next such write).
-    _written_records: dict[RecordKey, str]
+    _written_records: dict[RecordKey, Held]
 
-    def member_record(self, platform: str, member_id: str, name: str) -> str | None:
+    def member_record(
+        self, platform: str, member_id: str, name: str, now: datetime | None = None
+    ) -> str | None:
+        """The record, unless it ended before ``now`` (by default, the present)."""
         key = (platform, member_id, name)
+        at = int(time.time()) if now is None else int(now.timestamp())
         known = self._unwritten_records.get(key) or self._written_records.get(key)
         if known is not None:
-            return known
-        row = self._conn.execute(GET_RECORD, key).fetchone()
+            return current(known, at)
+        row = self._conn.execute(GET_RECORD, (*key, at)).fetchone()
         return str(row[0]) if row else None
 
-    def set_member_record(self, platform: str, member_id: str, name: str, value: str) -> None:
+    def set_member_record(
+        self,
+        platform: str,
+        member_id: str,
+        name: str,
+        value: str,
+        keep_until: datetime | None = None,
+    ) -> None:
         """An adapter's record about one member (their direct room, the ids of messages
         sent to them): erased with them by ``/forget``, and only with them. Written now;
         a value held for later under the same key is replaced by this one."""
         key = (platform, member_id, name)
         self._unwritten_records.pop(key, None)
         self._written_records.pop(key, None)
-        self._conn.execute(SET_RECORD, (*key, value))
+        self._conn.execute(SET_RECORD, (*key, value, epoch(keep_until)))
 
-    def set_member_record_later(self, platform: str, member_id: str, name: str, value: str) -> None:
+    def set_member_record_later(
+        self,
+        platform: str,
+        member_id: str,
+        name: str,
+        value: str,
+        keep_until: datetime | None = None,
+    ) -> None:
         """A record of what was just delivered, written with that delivery's sent mark
         (see the module's docstring); read back at once."""
-        self._unwritten_records[(platform, member_id, name)] = value
+        self._unwritten_records[(platform, member_id, name)] = (value, epoch(keep_until))
+
+    def drop_expired_records(self, now: datetime) -> int:
+        """Delete the records that ended by ``now``; how many."""
+        self.write_held_records()
+        self._written_records = {}  # (read back from memory no more)
+        return int(self._conn.execute(DROP_EXPIRED, (epoch(now),)).rowcount)
 
     def write_held_records(self) -> None:
         """The held records, now (an adapter about to call its platform again). Their
@@ -71,14 +117,14 @@ class MemberRecordsSql:
         self._unwritten_records = {}
         try:
             with self._without_own_sync():
-                for key, value in records.items():
-                    self._conn.execute(SET_RECORD, (*key, value))
+                for key, (value, ends) in records.items():
+                    self._conn.execute(SET_RECORD, (*key, value, ends))
         except BaseException:
             self._unwritten_records = {**records, **self._unwritten_records}
             raise
         self._records_written(records)
 
-    def _records_written(self, records: dict[RecordKey, str]) -> None:
+    def _records_written(self, records: dict[RecordKey, Held]) -> None:
         """The held ``records`` are written (nothing else is held)."""
         self._unwritten_records = {}
         self._written_records = {} if self.shared else records
@@ -87,6 +133,6 @@ class MemberRecordsSql:
         raise NotImplementedError  # the store's (bot.store.sql_store)
 
 
-def write_records(conn: Connection, records: dict[RecordKey, str]) -> None:
+def write_records(conn: Connection, records: dict[RecordKey, Held]) -> None:
     """Inside a transaction: the held records (before any erasure in it)."""
-    conn.executemany(SET_RECORD, [(*key, value) for key, value in records.items()])
+    conn.executemany(SET_RECORD, [(*key, *held) for key, held in records.items()])

@@ -119,9 +119,8 @@ _M12_NO_DELIVERED_ROWS = (DELIVERED_ROWS,)
 # The outbox's index of waiting rows goes (bot.store.outbox).
 _M13_NO_PENDING_INDEX = (NO_PENDING_INDEX,)
 
-# SQLite's migration 14 stores member records without a rowid beside their key; here
-# the table and the index of its key are as they were: nothing to change but the number.
-_M14_COMPACT_MEMBER_RECORDS: tuple[str, ...] = ()
+# Member records may end (SQLite's migration 14 also stores them without a rowid).
+_M14_MEMBER_RECORDS_END = ("ALTER TABLE member_records ADD COLUMN IF NOT EXISTS expires_at bigint",)
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (1, _M1_CORE),
@@ -137,7 +136,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (11, _M11_LEASES),
     (12, _M12_NO_DELIVERED_ROWS),
     (13, _M13_NO_PENDING_INDEX),
-    (14, _M14_COMPACT_MEMBER_RECORDS),
+    (14, _M14_MEMBER_RECORDS_END),
 ]
 LATEST = MIGRATIONS[-1][0]
 
