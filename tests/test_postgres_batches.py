@@ -6,6 +6,8 @@ leaving nothing half-done."""
 
 from __future__ import annotations
 
+import os
+import resource
 import tempfile
 import threading
 import uuid
@@ -175,6 +177,31 @@ def test_a_batch_waiting_for_the_server_lets_the_other_threads_run(
     finally:
         holder.close()
     assert outcome == ["taken"]
+
+
+def test_a_batch_waits_on_a_socket_numbered_past_what_select_takes(postgres_url: str) -> None:
+    """A process with many files open (a deployment's sockets, its log files) gets a
+    connection whose socket number is 1024 or more: its batches are still sent and
+    answered."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard == resource.RLIM_INFINITY or hard > 1100, "the test needs 1,100 files open"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    held: list[int] = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        conn = PgConnection(postgres_url, connect(postgres_url))
+        try:
+            assert conn.raw.pgconn.socket > 1024
+            with conn.pipeline():
+                answer = conn.execute("SELECT ?::text || pg_sleep(0.1)", ("slow",))
+            assert answer.fetchone() == ("slow",)
+        finally:
+            conn.close()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_an_error_in_the_block_rolls_back_what_was_sent(conn: PgConnection) -> None:

@@ -144,13 +144,13 @@ class Prepared:
     def _flush(self) -> None:
         pgconn = self.raw.pgconn
         while pgconn.flush():  # the socket's buffer is full: wait, reading what comes
-            select.select([pgconn.socket], [pgconn.socket], [])
+            wait_for(pgconn.socket, writing=True)
             pgconn.consume_input()
 
     def _result(self) -> psycopg.pq.abc.PGresult | None:
         pgconn = self.raw.pgconn
         while pgconn.is_busy():
-            select.select([pgconn.socket], [], [])
+            wait_for(pgconn.socket)
             pgconn.consume_input()
         return pgconn.get_result()
 
@@ -195,6 +195,21 @@ class Prepared:
 # What each result the server sends back belongs to: a preparation (the SQL and the
 # name it is being prepared as) or a statement.
 Expected = list[tuple[str, bytes] | Queued]
+
+
+def wait_for(socket: int, writing: bool = False) -> None:
+    """Until the socket can be read (or, ``writing``, read or written). ``poll``, not
+    ``select``: a process with many files open gives sockets numbers ``select`` cannot
+    take (1024 and up); ``select`` only where there is no ``poll`` (Windows)."""
+    if _POLL is None:
+        select.select([socket], [socket] if writing else [], [])
+        return
+    poller = _POLL()
+    poller.register(socket, select.POLLIN | (select.POLLOUT if writing else 0))
+    poller.poll()
+
+
+_POLL = getattr(select, "poll", None)
 
 
 @lru_cache(maxsize=1024)
