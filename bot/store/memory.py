@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.core.actions import Action, action_from_json, action_platform, action_to_json
@@ -140,7 +140,7 @@ class MemoryStore:
     def member_record(
         self, platform: str, member_id: str, name: str, now: datetime | None = None
     ) -> str | None:
-        return self._t.member_record((platform, member_id, name), now or datetime.now(UTC))
+        return self._t.member_record((platform, member_id, name), now)
 
     def undeliverable(self) -> dict[str, int]:
         prefix = "undeliverable:"
@@ -280,7 +280,7 @@ class MemoryStore:
         value: str,
         keep_until: datetime | None = None,
     ) -> None:
-        self._t.member_records[(platform, member_id, name)] = (value, keep_until)
+        self._t.set_member_record((platform, member_id, name), value, keep_until)
 
     # A mark is at once here: so is the record of its delivery.
     set_member_record_later = set_member_record

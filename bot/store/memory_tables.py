@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.core.events import MemberRef
 from bot.store.links import LinkCode
+from bot.store.types import HeldRecord, epoch, epoch_now, record_value
 from bot.store.writes import CaseRow
 
 
@@ -94,10 +95,7 @@ class Tables:
     mentorships: dict[tuple[str, str], str] = field(default_factory=dict)
     audit: list[Audit] = field(default_factory=list)
     cursors: dict[str, str] = field(default_factory=dict)
-    # (platform, member id, name): the value, and when it ends (None: never)
-    member_records: dict[tuple[str, str, str], tuple[str, datetime | None]] = field(
-        default_factory=dict
-    )
+    member_records: dict[tuple[str, str, str], HeldRecord] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     last_id: int = 0  # outbox, timer and case row ids, never reused
     cases: dict[int, StoredCase] = field(default_factory=dict)
@@ -137,16 +135,18 @@ class Tables:
             dict(self.disclosures),
         )
 
-    def member_record(self, key: tuple[str, str, str], now: datetime) -> str | None:
-        """A member record's value, unless it ended by ``now``."""
-        found = self.member_records.get(key)
-        if found is None or (found[1] is not None and found[1] <= now):
-            return None
-        return found[0]
+    def member_record(self, key: tuple[str, str, str], now: datetime | None) -> str | None:
+        """Its value, unless it has ended by ``now`` (by default, the present)."""
+        return record_value(self.member_records.get(key), epoch_now(now))
+
+    def set_member_record(
+        self, key: tuple[str, str, str], value: str, keep_until: datetime | None
+    ) -> None:
+        self.member_records[key] = (value, epoch(keep_until))
 
     def drop_expired_records(self, now: datetime) -> int:
-        records = self.member_records
-        ended = [key for key, (_, ends) in records.items() if ends is not None and ends <= now]
+        records, at = self.member_records, epoch_now(now)
+        ended = [key for key, held in records.items() if record_value(held, at) is None]
         for key in ended:
             del records[key]
         return len(ended)

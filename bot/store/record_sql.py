@@ -21,14 +21,13 @@ the daily housekeeping deletes it (``drop_expired_records``).
 
 from __future__ import annotations
 
-import time
 from contextlib import AbstractContextManager
 from datetime import datetime
 
 from bot.store.sql import Connection
+from bot.store.types import HeldRecord, epoch, epoch_now, record_value
 
 RecordKey = tuple[str, str, str]  # (platform, member id, name)
-Held = tuple[str, int | None]  # the value, and when it ends (seconds since the epoch)
 GET_RECORD = (
     "SELECT value FROM member_records WHERE platform = ? AND member = ? AND name = ?"
     " AND (expires_at IS NULL OR expires_at > ?)"
@@ -40,37 +39,26 @@ SET_RECORD = (
 DROP_EXPIRED = "DELETE FROM member_records WHERE expires_at <= ?"
 
 
-def epoch(at: datetime | None) -> int | None:
-    return None if at is None else int(at.timestamp())
-
-
-def current(held: Held | None, now: int) -> str | None:
-    """A held record's value, unless it has ended."""
-    if held is None or (held[1] is not None and held[1] <= now):
-        return None
-    return held[0]
-
-
 class MemberRecordsSql:
     """The member-record part of the SQL stores (``bot.store.sql_store.SqlStore``)."""
 
     _conn: Connection
     shared: bool  # other processes write to the store
     # Records to write with the next write, by key: see set_member_record_later.
-    _unwritten_records: dict[RecordKey, Held]
+    _unwritten_records: dict[RecordKey, HeldRecord]
     # What the last write of held records wrote, read without a query on a store no
     # other process writes (until an erasure or the next such write).
-    _written_records: dict[RecordKey, Held]
+    _written_records: dict[RecordKey, HeldRecord]
 
     def member_record(
         self, platform: str, member_id: str, name: str, now: datetime | None = None
     ) -> str | None:
         """The record, unless it ended before ``now`` (by default, the present)."""
         key = (platform, member_id, name)
-        at = int(time.time()) if now is None else int(now.timestamp())
+        at = epoch_now(now)
         known = self._unwritten_records.get(key) or self._written_records.get(key)
         if known is not None:
-            return current(known, at)
+            return record_value(known, at)
         row = self._conn.execute(GET_RECORD, (*key, at)).fetchone()
         return str(row[0]) if row else None
 
@@ -124,7 +112,7 @@ class MemberRecordsSql:
             raise
         self._records_written(records)
 
-    def _records_written(self, records: dict[RecordKey, Held]) -> None:
+    def _records_written(self, records: dict[RecordKey, HeldRecord]) -> None:
         """The held ``records`` are written (nothing else is held)."""
         self._unwritten_records = {}
         self._written_records = {} if self.shared else records
@@ -133,6 +121,6 @@ class MemberRecordsSql:
         raise NotImplementedError  # the store's (bot.store.sql_store)
 
 
-def write_records(conn: Connection, records: dict[RecordKey, Held]) -> None:
+def write_records(conn: Connection, records: dict[RecordKey, HeldRecord]) -> None:
     """Inside a transaction: the held records (before any erasure in it)."""
     conn.executemany(SET_RECORD, [(*key, *held) for key, held in records.items()])

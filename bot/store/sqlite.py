@@ -25,10 +25,10 @@ from bot.store.commit_batch import CommitBatch
 from bot.store.group_sync import fsync_path
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
-from bot.store.record_sql import Held, RecordKey
+from bot.store.record_sql import RecordKey
 from bot.store.sql_store import SqlStore
 from bot.store.turn_writes import INSERT_OUTBOX, NewIds, OutboxRow
-from bot.store.types import MemberRows
+from bot.store.types import HeldRecord, MemberRows
 
 _LOAD_MEMBER = (
     "SELECT (SELECT state FROM conversations WHERE community = ? AND member = ?),"
@@ -77,8 +77,8 @@ class SQLiteStore(SqlStore):
         self._batch = CommitBatch(conn, self._committed)
         # Sent marks not written yet, as (outbox id,): see mark_sent_later.
         self._unwritten_marks: list[tuple[int]] = []
-        self._unwritten_records: dict[RecordKey, Held] = {}  # see bot.store.record_sql
-        self._written_records: dict[RecordKey, Held] = {}
+        self._unwritten_records: dict[RecordKey, HeldRecord] = {}  # see bot.store.record_sql
+        self._written_records: dict[RecordKey, HeldRecord] = {}
         # Conversation states and queued messages can hold what members wrote (report
         # drafts, statements): sealed like case texts when a key is set.
         self.sealer = sealer or Sealer(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,27 @@ def iso(moment: datetime) -> str:
     rather than strftime: this runs a few times per event and strftime showed in
     profiles.)"""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+# A member record as a store holds it: its value, and when it ends (seconds since the
+# epoch; None: never).
+HeldRecord = tuple[str, int | None]
+
+
+def epoch(at: datetime | None) -> int | None:
+    return None if at is None else int(at.timestamp())
+
+
+def epoch_now(now: datetime | None) -> int:
+    """``now`` in seconds since the epoch; by default, the present."""
+    return int(time.time()) if now is None else int(now.timestamp())
+
+
+def record_value(held: HeldRecord | None, now: int) -> str | None:
+    """A member record's value, unless it has ended by ``now``."""
+    if held is None or (held[1] is not None and held[1] <= now):
+        return None
+    return held[0]
 
 
 def seen_day(now: str) -> str:

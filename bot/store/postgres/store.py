@@ -25,11 +25,11 @@ from bot.store.postgres import redacted
 from bot.store.postgres.claims import Claims
 from bot.store.postgres.connection import PgConnection, connect, placeholders
 from bot.store.postgres.schema import migrate
-from bot.store.record_sql import Held, RecordKey, write_records
+from bot.store.record_sql import RecordKey, write_records
 from bot.store.sql import Connection
 from bot.store.sql_store import SqlStore
 from bot.store.turn_writes import NewIds, OutboxRow, outbox_items
-from bot.store.types import Changes, OutboxItem
+from bot.store.types import Changes, HeldRecord, OutboxItem
 
 
 class PostgresCases(CaseRecords):
@@ -96,8 +96,8 @@ class PostgresStore(SqlStore):
             raise
         self._conn = PgConnection(url, raw)
         self._unwritten_marks: list[tuple[int]] = []
-        self._unwritten_records: dict[RecordKey, Held] = {}  # see bot.store.record_sql
-        self._written_records: dict[RecordKey, Held] = {}
+        self._unwritten_records: dict[RecordKey, HeldRecord] = {}  # see bot.store.record_sql
+        self._written_records: dict[RecordKey, HeldRecord] = {}
         self.sealer = sealer or Sealer(None)
         self.cases = PostgresCases(self._conn, sealer)
         self.links = PostgresLinks(self._conn)
