@@ -19,23 +19,27 @@ SCHEMA = (
 )
 
 
-def hold(conn: Connection, now: str, name: str, holder: str, seconds: float) -> bool:
-    row = conn.execute(
-        f"INSERT INTO leases VALUES (?, ?, {now} + ?) ON CONFLICT (name) DO UPDATE"
-        " SET holder = excluded.holder, expires_at = excluded.expires_at"
-        f" WHERE leases.holder = excluded.holder OR leases.expires_at < {now}"
-        " RETURNING holder",
-        (name, holder, float(seconds)),
-    ).fetchone()
-    return row is not None
+class LeasesSql:
+    """The lease part of the SQL stores (``bot.store.sql_store.SqlStore``)."""
 
+    _conn: Connection
+    NOW: str  # the database's clock, in seconds since 1970: an SQL expression
 
-def release(conn: Connection, name: str, holder: str) -> None:
-    conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
+        row = self._conn.execute(
+            f"INSERT INTO leases VALUES (?, ?, {self.NOW} + ?) ON CONFLICT (name) DO UPDATE"
+            " SET holder = excluded.holder, expires_at = excluded.expires_at"
+            f" WHERE leases.holder = excluded.holder OR leases.expires_at < {self.NOW}"
+            " RETURNING holder",
+            (name, holder, float(seconds)),
+        ).fetchone()
+        return row is not None
 
+    def release_lease(self, name: str, holder: str) -> None:
+        self._conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
-def holder(conn: Connection, now: str, name: str) -> str | None:
-    row = conn.execute(
-        f"SELECT holder FROM leases WHERE name = ? AND expires_at >= {now}", (name,)
-    ).fetchone()
-    return str(row[0]) if row else None
+    def lease_holder(self, name: str) -> str | None:
+        row = self._conn.execute(
+            f"SELECT holder FROM leases WHERE name = ? AND expires_at >= {self.NOW}", (name,)
+        ).fetchone()
+        return str(row[0]) if row else None

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from bot.core.progress import Steps
+from bot.store.id_blocks import COUNTER as ID_COUNTER
 from bot.store.lease_sql import SCHEMA as LEASES_SCHEMA
 from bot.store.link_sql import DISCLOSURE_SCHEMA
 from bot.store.link_sql import SCHEMA as LINKS_SCHEMA
@@ -215,6 +216,56 @@ def _m14_member_records_keyed_once(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE member_records_keyed RENAME TO member_records")
 
 
+# The tables that numbered their rows with AUTOINCREMENT, as migration 15 leaves them.
+_NUMBERED_PLAINLY = {
+    "outbox": (
+        "(id INTEGER PRIMARY KEY, community TEXT NOT NULL, platform TEXT NOT NULL,"
+        " action TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)",
+        (),
+    ),
+    "timers": (
+        "(id INTEGER PRIMARY KEY, community TEXT NOT NULL, member TEXT NOT NULL,"
+        " member_ref TEXT NOT NULL, kind TEXT NOT NULL, due_at TEXT NOT NULL,"
+        " payload TEXT NOT NULL DEFAULT '', UNIQUE (community, member, kind))",
+        ("CREATE INDEX timers_due ON timers (due_at)",),
+    ),
+    "audit": (
+        "(id INTEGER PRIMARY KEY, community TEXT NOT NULL, at TEXT NOT NULL,"
+        " actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '',"
+        " detail TEXT NOT NULL DEFAULT '')",
+        (),
+    ),
+}
+
+
+def _m15_ids_in_blocks(db: sqlite_utils.Database) -> None:
+    """Outbox rows and timers take ids from blocks the store reserves, and the audit
+    log numbers its rows plainly: AUTOINCREMENT wrote its counter with every event."""
+    # The first id of the blocks: after every id ever given (rows gone included).
+    first = 1 + max(
+        int(db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+        for table in ("outbox", "timers")
+    )
+    for (given,) in db.execute(
+        "SELECT seq FROM sqlite_sequence WHERE name IN ('outbox', 'timers')"
+    ).fetchall():
+        first = max(first, int(given) + 1)
+    for table, (columns, indexes) in _NUMBERED_PLAINLY.items():
+        db.execute(f"CREATE TABLE {table}_plain {columns}")
+        names = ", ".join(column.name for column in db.table(f"{table}_plain").columns)
+        db.execute(f"INSERT INTO {table}_plain ({names}) SELECT {names} FROM {table}")
+        db.execute(f"DROP TABLE {table}")  # (its counter in sqlite_sequence goes with it)
+        db.execute(f"ALTER TABLE {table}_plain RENAME TO {table}")
+        for statement in indexes:
+            db.execute(statement)
+    db.execute(
+        "INSERT INTO counters VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+        (ID_COUNTER, first),
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_core),
     (2, _m2_cases),
@@ -230,6 +281,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (12, _m12_no_delivered_rows),
     (13, _m13_no_pending_index),
     (14, _m14_member_records_keyed_once),
+    (15, _m15_ids_in_blocks),
 ]
 
 

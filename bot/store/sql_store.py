@@ -19,8 +19,9 @@ from bot.core.actions import Action, action_from_json
 from bot.core.events import MemberRef
 from bot.core.sealing import Sealer
 from bot.core.state import profile_from_stored
-from bot.store import lease_sql, outbox
+from bot.store import outbox
 from bot.store.case_sql import run_write
+from bot.store.lease_sql import LeasesSql
 from bot.store.link_sql import prune_link_codes
 from bot.store.privacy import ERASE_MEMBER_RECORDS, purge_older_than
 from bot.store.record_sql import MemberRecordsSql, write_records
@@ -41,7 +42,7 @@ from bot.store.writes import ClaimCaseNumbers
 
 # A delivered action leaves nothing behind (a reply may quote a private statement, and
 # nothing reads a delivered row): its row goes. Its id, the idempotency key the
-# platform saw, is never given again (AUTOINCREMENT; an identity on PostgreSQL).
+# platform saw, is never given again (bot.store.id_blocks; an identity on PostgreSQL).
 MARK_SENT = "DELETE FROM outbox WHERE id = ?"
 _INSERT_EVENT = "INSERT INTO inbox (event_key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
 LOAD_CONVERSATION = "SELECT state FROM conversations WHERE community = ? AND member = ?"
@@ -52,7 +53,7 @@ _SET_CURSOR = (
 )
 
 
-class SqlStore(MemberRecordsSql):
+class SqlStore(MemberRecordsSql, LeasesSql):
     """The shared part of the SQL stores. Not thread-safe: the engine uses a store
     from one event loop."""
 
@@ -77,6 +78,11 @@ class SqlStore(MemberRecordsSql):
         after the commit; they are this process's to deliver (a store that other
         processes share claims them)."""
         raise NotImplementedError
+
+    def _new_ids(self, count: int) -> Iterator[int] | None:
+        """Inside the turn's transaction: ids for ``count`` new timers, or None where
+        the database numbers them (an identity)."""
+        return None
 
     def _without_own_sync(self, batch: bool = False) -> AbstractContextManager[None]:
         """Commits made inside skip their own wait for the disk (SQLite's strict
@@ -282,7 +288,7 @@ class SqlStore(MemberRecordsSql):
             if records:  # so do the records of those deliveries (bot.store.record_sql)
                 write_records(conn, records)
             write_state(conn, changes, now, self.sealer)
-            write_timers(conn, changes, self.SET_TIMER)
+            write_timers(conn, changes, self.SET_TIMER, self._new_ids(len(changes.timers)))
             new_ids = self._insert_outbox(outbox_rows(changes, now, self.sealer))
             if any(isinstance(write, ClaimCaseNumbers) for write in changes.writes):
                 self._lock_case_numbers()
@@ -348,17 +354,6 @@ class SqlStore(MemberRecordsSql):
 
     def set_cursor(self, name: str, position: str) -> None:
         self._conn.execute(_SET_CURSOR, (name, position))
-
-    # Leases: see bot.store.lease_sql -------------------------------------------------
-
-    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
-        return lease_sql.hold(self._conn, self.NOW, name, holder, seconds)
-
-    def release_lease(self, name: str, holder: str) -> None:
-        lease_sql.release(self._conn, name, holder)
-
-    def lease_holder(self, name: str) -> str | None:
-        return lease_sql.holder(self._conn, self.NOW, name)
 
     def erase_delivered(self, platform: str, member_id: str) -> None:
         """After ``/forget``: the reply telling the member is delivered (delivered rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -23,17 +24,29 @@ from bot.store.cases import CaseRecords
 from bot.store.checkpoints import LOG_BYTES, Checkpointer
 from bot.store.commit_batch import CommitBatch
 from bot.store.group_sync import fsync_path
+from bot.store.id_blocks import IdBlocks
 from bot.store.link_sql import LinkRecords
 from bot.store.migrations import migrate
 from bot.store.record_sql import RecordKey
 from bot.store.sql_store import SqlStore
 from bot.store.turn_writes import INSERT_OUTBOX, NewIds, OutboxRow
-from bot.store.types import HeldRecord, MemberRows
+from bot.store.types import Changes, HeldRecord, MemberRows, OutboxItem
 
 _LOAD_MEMBER = (
     "SELECT (SELECT state FROM conversations WHERE community = ? AND member = ?),"
     " (SELECT profile FROM profiles WHERE community = ? AND member = ?)"
 )
+
+
+# An event's outbox rows go in one statement (up to this many: SQLite takes a
+# statement's values up to a limit).
+_ROWS_PER_INSERT = 100
+
+
+@functools.cache
+def _insert_outbox(count: int) -> str:
+    """One statement for an event's ``count`` outbox rows."""
+    return INSERT_OUTBOX + ", (?, ?, ?, ?, ?)" * (count - 1)
 
 
 class SQLiteStore(SqlStore):
@@ -84,6 +97,9 @@ class SQLiteStore(SqlStore):
         self.sealer = sealer or Sealer(None)
         self.cases = CaseRecords(conn, sealer)
         self.links = LinkRecords(conn)
+        # A block of ids reaches the disk before its ids are given: strict mode's own
+        # commits do; the normal mode's are synced for it.
+        self._ids = IdBlocks(conn, (lambda: None) if durable else self.sync_log)
         self._check_key(sealer or Sealer(None))
 
     def close(self) -> None:
@@ -164,13 +180,26 @@ class SQLiteStore(SqlStore):
             self._profile_of((profile,)) if profile is not None else None,
         )
 
+    def apply(self, changes: Changes, *, sync_later: bool = False) -> list[OutboxItem] | None:
+        wanted = len(changes.outbox) + len(changes.timers)
+        if self._ids.short_of(wanted):
+            # A block of ids is reserved in a transaction of its own, before the turn's
+            # (a batch holds whole events only: it commits first).
+            self._batch.commit()
+            self._ids.reserve(wanted)
+        return super().apply(changes, sync_later=sync_later)
+
+    def _new_ids(self, count: int) -> Iterator[int]:
+        return iter(self._ids.take(count))
+
     def _insert_outbox(self, rows: list[OutboxRow]) -> NewIds:
-        ids = []
-        for row in rows:
-            row_id = self._conn.execute(INSERT_OUTBOX, row).lastrowid
-            assert row_id is not None
-            ids.append(row_id)
-        return lambda: ids
+        ids = self._ids.take(len(rows))
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            part = rows[start : start + _ROWS_PER_INSERT]
+            numbered = zip(ids[start : start + len(part)], part, strict=True)
+            values = [value for i, row in numbered for value in (i, *row)]
+            self._conn.execute(_insert_outbox(len(part)), values)
+        return lambda: list(ids)
 
     def _shrink(self) -> None:
         """Free pages go back to the file system (a database made with

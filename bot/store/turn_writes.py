@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from bot.core.actions import action_platform, action_to_json
 from bot.core.jsontext import dumps
@@ -58,13 +58,18 @@ def write_state(conn: Connection, changes: Changes, now: str, sealer: Sealer) ->
 
 # A timer set again replaces the old one, with a new id (so it comes last among
 # timers due at the same time), in one statement: each engine says it its own way.
+# SQLite's store gives the id (bot.store.id_blocks); PostgreSQL's identity makes it.
 SET_TIMER = (
-    "INSERT OR REPLACE INTO timers (community, member, member_ref, kind,"
-    " due_at, payload) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT OR REPLACE INTO timers (id, community, member, member_ref, kind,"
+    " due_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
-def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER) -> None:
+def write_timers(
+    conn: Connection, changes: Changes, set_timer: str, ids: Iterator[int] | None
+) -> None:
+    """Timers done, cancelled and set; ``ids`` gives each timer set its id, if the
+    store gives them (``set_timer`` then takes the id first)."""
     for timer_id in changes.timers_done:
         conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
     for community, member, kind in changes.timers_cancelled:
@@ -74,17 +79,9 @@ def write_timers(conn: Connection, changes: Changes, set_timer: str = SET_TIMER)
         )
     for community, timer in changes.timers:
         ref = {"platform": timer.member.platform, "id": timer.member.id, "name": timer.member.name}
-        conn.execute(
-            set_timer,
-            (
-                community,
-                timer.member.key,
-                dumps(ref),
-                timer.kind,
-                _iso(timer.due_at),
-                timer.payload,
-            ),
-        )
+        row = (community, timer.member.key, dumps(ref), timer.kind, _iso(timer.due_at))
+        numbered = (*row, timer.payload) if ids is None else (next(ids), *row, timer.payload)
+        conn.execute(set_timer, numbered)
 
 
 OutboxRow = tuple[str, str, str, str]  # community, platform, sealed action, created_at
@@ -92,7 +89,10 @@ NewIds = Callable[[], list[int]]
 """The new rows' ids, in order: read once the transaction is committed (a backend that
 sends its statements together needs not wait for them before)."""
 
-INSERT_OUTBOX = "INSERT INTO outbox (community, platform, action, created_at) VALUES (?, ?, ?, ?)"
+# With the id the store gives (SQLite's: bot.store.id_blocks).
+INSERT_OUTBOX = (
+    "INSERT INTO outbox (id, community, platform, action, created_at) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def outbox_rows(changes: Changes, now: str, sealer: Sealer) -> list[OutboxRow]:

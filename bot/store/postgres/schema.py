@@ -137,6 +137,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (12, _M12_NO_DELIVERED_ROWS),
     (13, _M13_NO_PENDING_INDEX),
     (14, _M14_MEMBER_RECORDS_END),
+    (15, ()),  # SQLite's ids in blocks: PostgreSQL's identities need no change
 ]
 LATEST = MIGRATIONS[-1][0]
 
