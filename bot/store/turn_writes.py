@@ -66,7 +66,7 @@ SET_TIMER = (
 
 
 def write_timers(
-    conn: Connection, changes: Changes, set_timer: str, ids: Iterator[int] | None
+    conn: Connection, changes: Changes, set_timer: str, ids: Iterator[int] | None = None
 ) -> None:
     """Timers done, cancelled and set; ``ids`` gives each timer set its id, if the
     store gives them (``set_timer`` then takes the id first)."""
