@@ -61,6 +61,22 @@ def test_ids_are_never_given_again_after_their_rows_are_gone(tmp_path: Path) -> 
     assert found == (0,)
 
 
+def test_two_stores_on_one_file_never_share_an_id(tmp_path: Path) -> None:
+    """Two processes started on the same file (a second ``concord chat`` by mistake):
+    each block starts where the stored counter stands, not where the process that
+    opened earlier thought it did."""
+    first, second = SQLiteStore(tmp_path / "c.db"), SQLiteStore(tmp_path / "c.db")
+    try:
+        ids = [item.id for item in first.apply(_event("e1", timer=False)) or []]
+        ids += [item.id for item in second.apply(_event("e2", timer=False)) or []]
+        ids += [item.id for item in first.apply(_event("e3", timer=False)) or []]
+        assert len(set(ids)) == len(ids) == 6
+        assert [item.id for item in first.pending_outbox()] == sorted(ids)
+    finally:
+        first.close()
+        second.close()
+
+
 _CRASHING = """
 import os, sys
 from datetime import UTC, datetime

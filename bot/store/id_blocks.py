@@ -20,6 +20,10 @@ from bot.core.errors import StoreError
 
 COUNTER = "ids:next"  # in counters: the first id no block has reserved
 BLOCK = 16384  # ids reserved at a time: one small durable commit per 16,384 rows
+_READ = "SELECT value FROM counters WHERE name = ?"
+_WRITE = (
+    "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
 
 
 class IdBlocks:
@@ -28,7 +32,7 @@ class IdBlocks:
     def __init__(self, conn: sqlite3.Connection, make_durable: Callable[[], None]) -> None:
         self._conn = conn
         self._make_durable = make_durable  # the reservation reaches the disk before use
-        row = conn.execute("SELECT value FROM counters WHERE name = ?", (COUNTER,)).fetchone()
+        row = conn.execute(_READ, (COUNTER,)).fetchone()
         if row is None:
             raise StoreError(f"the database has no {COUNTER!r} counter: it was not migrated")
         self._next = int(row[0])
@@ -40,13 +44,17 @@ class IdBlocks:
 
     def reserve(self, count: int) -> None:
         """Reserve a block of at least ``count`` ids, committed and durable. Outside any
-        transaction: ids are given only once their block is surely on disk."""
-        upto = self._next + max(count, BLOCK)
+        transaction: ids are given only once their block is surely on disk. The block
+        starts where the stored counter stands, if another connection (a process
+        started on the same file) reserved past this one's ids."""
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("UPDATE counters SET value = ? WHERE name = ?", (upto, COUNTER))
+                row = conn.execute(_READ, (COUNTER,)).fetchone()
+                first = max(self._next, int(row[0]) if row else 1)
+                upto = first + max(count, BLOCK)
+                conn.execute(_WRITE, (COUNTER, upto))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -54,7 +62,7 @@ class IdBlocks:
             self._make_durable()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot reserve ids: {exc}") from exc
-        self._reserved = upto
+        self._next, self._reserved = first, upto
 
     def take(self, count: int) -> range:
         """``count`` new ids, in order, from the reserved block."""
