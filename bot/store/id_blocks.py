@@ -21,9 +21,7 @@ from bot.core.errors import StoreError
 COUNTER = "ids:next"  # in counters: the first id no block has reserved
 BLOCK = 16384  # ids reserved at a time: one small durable commit per 16,384 rows
 _READ = "SELECT value FROM counters WHERE name = ?"
-_WRITE = (
-    "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-)
+_WRITE = "UPDATE counters SET value = ? WHERE name = ?"
 
 
 class IdBlocks:
@@ -32,11 +30,8 @@ class IdBlocks:
     def __init__(self, conn: sqlite3.Connection, make_durable: Callable[[], None]) -> None:
         self._conn = conn
         self._make_durable = make_durable  # the reservation reaches the disk before use
-        row = conn.execute(_READ, (COUNTER,)).fetchone()
-        if row is None:
-            raise StoreError(f"the database has no {COUNTER!r} counter: it was not migrated")
-        self._next = int(row[0])
-        self._reserved = self._next  # this process has reserved nothing yet
+        # Nothing reserved yet: the first write reserves, reading the stored counter.
+        self._next = self._reserved = 0
 
     def short_of(self, count: int) -> bool:
         """Whether ``count`` more ids need a new block first."""
@@ -52,15 +47,17 @@ class IdBlocks:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = conn.execute(_READ, (COUNTER,)).fetchone()
-                first = max(self._next, int(row[0]) if row else 1)
+                if row is None:
+                    raise StoreError(f"the database has no {COUNTER!r} counter (not migrated)")
+                first = max(self._next, int(row[0]))
                 upto = first + max(count, BLOCK)
-                conn.execute(_WRITE, (COUNTER, upto))
+                conn.execute(_WRITE, (upto, COUNTER))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
             self._make_durable()
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, StoreError) as exc:
             raise StoreError(f"cannot reserve ids: {exc}") from exc
         self._next, self._reserved = first, upto
 
