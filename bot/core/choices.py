@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from bot.core.actions import Choice
@@ -24,9 +24,13 @@ def fold(text: str) -> str:
 
 
 def match_choice(
-    text: str, choices: list[Choice], extra_words: dict[str, list[str]] | None = None
+    text: str,
+    choices: list[Choice],
+    extra_words: Callable[[], dict[str, list[str]]] | None = None,
 ) -> Choice | None:
-    """The one choice the text names, or None when it names none or several."""
+    """The one choice the text names, or None when it names none or several.
+    ``extra_words`` gives other words for choices by key: asked for only when the
+    text is not a number (most answers are)."""
     typed = fold(text)
     if not typed:
         return None
@@ -34,7 +38,7 @@ def match_choice(
     if digits.isdecimal():
         index = int(digits) - 1
         return choices[index] if 0 <= index < len(choices) else None
-    words = extra_words or {}
+    words = extra_words() if extra_words is not None else {}
     exact = [c for c in choices if typed in _names(c, words)]
     if len(exact) == 1:
         return exact[0]

@@ -233,7 +233,7 @@ def answer(turn: Turn, text: str | None = None, choice_key: str | None = None) -
     elif spec.multiple:
         picked = match_many(text or "", choices)
     else:
-        single = match_choice(text or "", choices, _other_words(turn, step))
+        single = match_choice(text or "", choices, lambda: _other_words(turn, step))
         picked = [single] if single else None
     resolve = turn.services.features.choice_resolvers.get(spec.choices_from or "")
     if not picked and resolve is not None and text:
