@@ -13,8 +13,8 @@ from bot.core.actions import Ask, Choice, GrantRole, Say, ScheduleTimer
 from bot.core.errors import StoreError
 from bot.core.events import MemberRef, Place
 from bot.core.state import Profile, profile_from_stored, profile_to_dict
-from bot.store import Changes, SQLiteStore
-from bot.store.checkpoints import EVERY
+from bot.store import Changes, SQLiteStore, checkpoints
+from bot.store.checkpoints import EVERY, Checkpointer
 
 ANA = MemberRef("test", "ana", "Ana")
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -229,6 +229,31 @@ def test_the_log_checkpointed_apart_is_still_emptied_after_an_erasure(tmp_path: 
     reopened = SQLiteStore(tmp_path / "c.db")
     assert reopened.load_conversation("c", f"m{EVERY * 4 - 1}") == {"n": EVERY * 4 - 1}
     reopened.close()
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_the_log_starts_over_while_the_store_writes_without_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool
+) -> None:
+    """A writer that never pauses keeps a passive checkpoint from ever copying the
+    whole log, so the log would only grow; the thread copies its last frames while
+    the store writes nothing, and the store's next transaction starts it over. No
+    checkpoint of SQLite's that holds the writer back (RESTART) is needed."""
+    monkeypatch.setattr(checkpoints, "RESTART_AT", 100)
+    forced: list[str] = []
+    monkeypatch.setattr(Checkpointer, "restart", lambda self, conn: forced.append("restart"))
+    store = SQLiteStore(tmp_path / "c.db", durable=durable)
+    log_sizes = []
+    for n in range(EVERY * 60):
+        state = {"n": n, "words": "x" * 3000}  # a page of its own, and more
+        store.apply(Changes(at=NOW, event_key=f"e{n}", conversations={("c", f"m{n}"): state}))
+        if n % EVERY == 0:
+            log_sizes.append((tmp_path / "c.db-wal").stat().st_size)
+    store.close()
+    assert forced == []
+    # Every event writes a few pages: without starting over, the log would have
+    # reached EVERY * 60 * 2 of them (31 MB).
+    assert max(log_sizes) < EVERY * 60 * 2 * 4096 / 4
 
 
 @pytest.mark.parametrize("count", [1, 3, 70])

@@ -7,17 +7,26 @@ with a connection of its own does, a ``PASSIVE`` checkpoint every ``EVERY`` comm
 which neither waits for nor blocks the engine's writes.
 
 A passive checkpoint that a busy writer keeps ahead of never lets the log start over
-from its beginning, so once the log holds more than ``RESTART_AT`` frames the thread
-asks for a ``RESTART`` checkpoint: that one holds the writers back while it copies the
-few frames the passive one left (and syncs), so the log is bounded (and its file is cut
-back to ``LOG_BYTES`` when it starts over).
+from its beginning: SQLite starts it over only when a write transaction begins with
+every frame copied. So once the log holds more than ``RESTART_AT`` frames, the thread
+copies the last frames while the store writes nothing: the store passes a
+``WriteGate`` around each write transaction of its own, and the thread closes it for
+that one short passive checkpoint; the store's next transaction then starts the log over (and its
+file is cut back to ``LOG_BYTES``). A ``RESTART`` checkpoint does the same and is kept
+for when this fails (the store's lock not free at once, a write from elsewhere), but
+it waits for the writer in SQLite's busy handler, which sleeps a millisecond or more at
+each try, and holds the writer back meanwhile: the member's turn waited milliseconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
+from types import TracebackType
+
+from bot.store.group_sync import fsync_path
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +36,62 @@ EVERY = 64  # events committed between checkpoints: about the 1,000 pages SQLite
 RESTART_AT = 3000
 # The log file is cut back to this size when it starts over (it keeps its size otherwise).
 LOG_BYTES = RESTART_AT * (4096 + 24)
+# How long the thread waits for the store's transaction under way to end (a turn's is
+# well under a millisecond; strict mode's batch lasts one pass of the event loop).
+CATCH_UP_WAIT = 0.01
+
+
+class WriteGate:
+    """Held by the store around each write transaction of its own; the checkpoint
+    thread closes it for the short while it copies the log's last frames. Whoever
+    closes it first passes a turnstile, so a store writing without pause cannot keep
+    the thread out (a plain lock would be taken again by the writer at once)."""
+
+    def __init__(self) -> None:
+        self._turnstile = threading.Lock()
+        self._writing = threading.Lock()
+
+    def __enter__(self) -> None:
+        self.enter()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.leave()
+
+    def enter(self) -> None:
+        with self._turnstile:  # (waits while the thread has the gate closed)
+            self._writing.acquire()
+
+    def leave(self) -> None:
+        self._writing.release()
+
+    def close(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the transaction under way to end, and keep any
+        other from beginning: True if closed (``reopen`` then)."""
+        if not self._turnstile.acquire(timeout=timeout):
+            return False
+        if self._writing.acquire(timeout=timeout):
+            return True
+        self._turnstile.release()
+        return False
+
+    def reopen(self) -> None:
+        self._writing.release()
+        self._turnstile.release()
 
 
 class Checkpointer:
     """Checkpoints one database file's log from a thread of its own, started by the
     first commit. Holding ``lock`` keeps its checkpoints out of the way of one's own."""
 
-    def __init__(self, path: str, synchronous: str) -> None:
+    def __init__(self, path: str, synchronous: str, gate: WriteGate) -> None:
         self.path = path
         self.synchronous = synchronous
+        self.gate = gate
         self.lock = threading.Lock()  # held while a checkpoint runs
         self._wanted = threading.Event()
         self._stopping = False
@@ -84,8 +140,30 @@ class Checkpointer:
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
             _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames >= RESTART_AT:
-                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            if frames >= RESTART_AT and not self._catch_up(conn):
+                self.restart(conn)
         except sqlite3.Error as exc:
             # Not lost: the next checkpoint copies what this one did not.
             log.warning("checkpoint failed: %s", exc)
+
+    def _catch_up(self, conn: sqlite3.Connection) -> bool:
+        """Copy what was written since the last checkpoint while the store writes
+        nothing; True when every frame is copied (the log starts over at the store's
+        next transaction)."""
+        # What the files hold unsynced goes to the disk first, while the store goes
+        # on writing: the copy behind the closed gate then waits only for the last
+        # few pages to be synced (SQLite syncs the log and the database around it).
+        with contextlib.suppress(OSError):  # (then the copy syncs it all)
+            fsync_path(self.path + "-wal")
+            fsync_path(self.path)
+        if not self.gate.close(CATCH_UP_WAIT):
+            return False
+        try:
+            _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            self.gate.reopen()
+        return bool(copied == frames)
+
+    def restart(self, conn: sqlite3.Connection) -> None:
+        """SQLite's own way to start the log over (it holds the writer back)."""
+        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from bot.core.errors import StoreError
+from bot.store.checkpoints import WriteGate
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,15 @@ class CommitBatch:
     """The open batch of one SQLite connection in strict mode (``synchronous = FULL``
     outside it: a batch commits without waiting for the disk)."""
 
-    def __init__(self, conn: sqlite3.Connection, committed: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        committed: Callable[[int], None],
+        gate: WriteGate,
+    ) -> None:
         self._conn = conn
         self._committed = committed  # told how many events each commit carried
+        self._gate = gate  # passed while the batch is open (bot.store.checkpoints)
         self.is_open = False
         self.writing = False  # inside ``joined``: transactions become savepoints
         self._events = 0
@@ -59,9 +66,11 @@ class CommitBatch:
         conn = self._conn
         # The level cannot change inside a transaction: set for the whole batch.
         conn.execute("PRAGMA synchronous = NORMAL")
+        self._gate.enter()
         try:
             conn.execute("BEGIN IMMEDIATE")
         except BaseException:
+            self._gate.leave()
             conn.execute("PRAGMA synchronous = FULL")
             raise
         self.is_open = True
@@ -101,6 +110,7 @@ class CommitBatch:
                 conn.execute("ROLLBACK")
             self._lost = self._lost or exc
         finally:
+            self._gate.leave()
             conn.execute("PRAGMA synchronous = FULL")
         self._committed(max(self._events, 1))
 

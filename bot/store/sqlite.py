@@ -21,7 +21,7 @@ import sqlite_utils
 from bot.core.errors import StoreError
 from bot.core.sealing import Sealer
 from bot.store.cases import CaseRecords
-from bot.store.checkpoints import LOG_BYTES, Checkpointer
+from bot.store.checkpoints import LOG_BYTES, Checkpointer, WriteGate
 from bot.store.commit_batch import CommitBatch
 from bot.store.group_sync import fsync_path
 from bot.store.id_blocks import IdBlocks
@@ -75,11 +75,16 @@ class SQLiteStore(SqlStore):
             self.db.execute("PRAGMA secure_delete = ON")
             self.version = migrate(self.db)
             self._checkpoints: Checkpointer | None = None
+            # Passed around each write transaction: the checkpoint thread closes it to
+            # copy the log's last frames while nothing is written.
+            self._gate = WriteGate()
             if self.path != ":memory:":
                 # Checkpoints run in a thread of their own (bot.store.checkpoints).
                 self.db.execute("PRAGMA wal_autocheckpoint = 0")
                 self.db.execute(f"PRAGMA journal_size_limit = {LOG_BYTES}")
-                self._checkpoints = Checkpointer(self.path, "FULL" if durable else "NORMAL")
+                self._checkpoints = Checkpointer(
+                    self.path, "FULL" if durable else "NORMAL", self._gate
+                )
             if durable and self.path != ":memory:":
                 # The log's name in its folder must survive a power cut as well.
                 fsync_path(str(Path(self.path).resolve().parent))
@@ -87,7 +92,7 @@ class SQLiteStore(SqlStore):
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._conn = conn
         self.durable = durable
-        self._batch = CommitBatch(conn, self._committed)
+        self._batch = CommitBatch(conn, self._committed, self._gate)
         # Sent marks not written yet, as (outbox id,): see mark_sent_later.
         self._unwritten_marks: list[tuple[int]] = []
         self._unwritten_records: dict[RecordKey, HeldRecord] = {}  # see bot.store.record_sql
@@ -119,13 +124,14 @@ class SQLiteStore(SqlStore):
             return
         self._batch.commit()  # what was written before goes first
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._gate:  # (bot.store.checkpoints)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         self._committed(1)
 
     def _committed(self, events: int) -> None:
