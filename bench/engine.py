@@ -55,7 +55,8 @@ process so that peak RSS belongs to that run alone:
   dialog and the code of conduct loaded and validated), and from starting ``concord
   chat`` to its first prompt and to the answer to a first "joins".
 
-Per update: median and p99 of each update's own time, and the mean (wall time over
+Per update: median, p99, p99.9 and the worst of each update's own time (a rare stall,
+as a checkpoint's, shows in the last two), and the mean (wall time over
 updates); updates per second; peak RSS (VmHWM); RSS per conversation
 ((peak - RSS before the first update) / N); store size per conversation; replies sent
 per update (concord: actions handed to the adapter; the others: messages sent).
@@ -157,7 +158,16 @@ def median_run(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if not good:
         return rows[0]
     chosen = dict(sorted(good, key=lambda r: r["ups"])[len(good) // 2])
-    for key in ("median_us", "p99_us", "mean_us", "peak_rss", "rss_per_conv", "cpu_seconds"):
+    for key in (
+        "median_us",
+        "p99_us",
+        "p999_us",
+        "max_us",
+        "mean_us",
+        "peak_rss",
+        "rss_per_conv",
+        "cpu_seconds",
+    ):
         chosen[key] = statistics.median(r[key] for r in good)
     chosen["runs"] = len(good)
     return chosen
@@ -183,6 +193,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         "N",
         "µs/update median",
         "p99",
+        "p99.9",
+        "worst",
         "mean",
         "CPU µs/update",
         "updates/s",
@@ -200,7 +212,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         replies = f"{r['replies'] / r['updates']:.1f}" if "replies" in r else "-"
         lines.append(
             f"| {r['system']} | {r['n']:,} | {r['median_us']:.0f} | {r['p99_us']:.0f}"
-            f" | {r['mean_us']:.0f} | {r['cpu_seconds'] / r['updates'] * 1e6:.0f}"
+            f" | {r.get('p999_us', 0):.0f} | {r.get('max_us', 0):.0f} | {r['mean_us']:.0f}"
+            f" | {r['cpu_seconds'] / r['updates'] * 1e6:.0f}"
             f" | {r['ups']:,.0f} | {r['peak_rss'] / 2**20:.0f}"
             f" | {r['rss_per_conv']:,.0f} | {db} | {replies} |"
         )

@@ -33,10 +33,14 @@ class Timings:
     def summary(self) -> dict[str, float]:
         ordered = sorted(self.values[: self.count])
         if not ordered:
-            return {"median_us": 0.0, "p99_us": 0.0}
+            return {"median_us": 0.0, "p99_us": 0.0, "p999_us": 0.0, "max_us": 0.0}
+        last = len(ordered) - 1
         return {
             "median_us": ordered[len(ordered) // 2] / 1000,
-            "p99_us": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1000,
+            "p99_us": ordered[min(last, int(len(ordered) * 0.99))] / 1000,
+            # The rare stalls (a checkpoint's, a collection's) show here.
+            "p999_us": ordered[min(last, int(len(ordered) * 0.999))] / 1000,
+            "max_us": ordered[last] / 1000,
         }
 
 
