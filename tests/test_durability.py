@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import bot.store.checkpoints as checkpoints_module
 import bot.store.sqlite as sqlite_module
 from bot.app import build_engine
 from bot.config.community import Config
@@ -190,6 +191,38 @@ async def test_events_of_one_pass_commit_together_and_fail_alone(tmp_path: Path)
         assert _stored_keys(path) == ["a", "c", "d"] and len(commits) == 3
     finally:
         store.close()
+
+
+async def test_the_log_starts_over_between_batches_that_never_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Strict mode under a steady stream (a batch of events each pass of the loop): the
+    checkpoint thread copies the log's last frames between two batches, the next batch
+    starts the log over, and no RESTART checkpoint (which holds the writer back) is
+    needed; every event is stored."""
+    monkeypatch.setattr(checkpoints_module, "RESTART_AT", 100)
+    forced: list[str] = []
+    monkeypatch.setattr(
+        checkpoints_module.Checkpointer, "restart", lambda self, conn: forced.append("x")
+    )
+    path = tmp_path / "durable.db"
+    store = SQLiteStore(path, durable=True)
+    group_sync = GroupSync(store.sync_log, store.end_batch)
+    log_sizes = []
+    try:
+        for n in range(3000):
+            change = _event(f"e{n}")
+            change.conversations[(COMMUNITY, f"m{n}")] = {"words": "x" * 3000}
+            assert store.apply(change, sync_later=True)
+            if n % 10 == 9:  # ten events a pass, each pass's batch synced
+                await group_sync.synced()
+                log_sizes.append((tmp_path / "durable.db-wal").stat().st_size)
+    finally:
+        store.close()
+    assert len(_stored_keys(path)) == 3000
+    assert forced == []
+    # Without starting over, the log would hold all 3,000 events' pages (over 6,000).
+    assert max(log_sizes) < 6000 * 4096 / 4
 
 
 class FailingCommit:

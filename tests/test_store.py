@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -254,6 +256,46 @@ def test_the_log_starts_over_while_the_store_writes_without_pause(
     # Every event writes a few pages: without starting over, the log would have
     # reached EVERY * 60 * 2 of them (31 MB).
     assert max(log_sizes) < EVERY * 60 * 2 * 4096 / 4
+
+
+def test_the_log_is_bounded_when_the_gate_cannot_be_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction that stays open longer than the thread waits (here the gate is
+    held while writes go around it) leaves no moment without writes: SQLite's RESTART
+    checkpoint starts the log over then, so it stays bounded all the same."""
+    monkeypatch.setattr(checkpoints, "RESTART_AT", 100)
+    monkeypatch.setattr(checkpoints, "CATCH_UP_WAIT", 0.001)
+    forced: list[str] = []
+    restart = Checkpointer.restart
+
+    def counted(self: Checkpointer, conn: sqlite3.Connection) -> None:
+        forced.append("restart")
+        restart(self, conn)
+
+    monkeypatch.setattr(Checkpointer, "restart", counted)
+    store = SQLiteStore(tmp_path / "c.db")
+    assert store._checkpoints is not None
+    store._gate.enter()
+    written = 0
+    try:
+        for n in range(EVERY * 20):
+            store._conn.execute("INSERT INTO inbox VALUES (?, ?)", (f"{n}" + "x" * 3000, "-"))
+            written += 1
+            store._checkpoints.committed()
+            if forced:
+                break
+        waited = 0
+        while not forced and waited < 1000:  # (the thread's turn: at most 10 s)
+            time.sleep(0.01)
+            waited += 1
+    finally:
+        store._gate.leave()
+        store.close()
+    assert forced
+    reopened = SQLiteStore(tmp_path / "c.db")  # nothing lost to the log starting over
+    assert reopened.db.execute("SELECT count(*) FROM inbox").fetchone()[0] == written
+    reopened.close()
 
 
 @pytest.mark.parametrize("count", [1, 3, 70])
