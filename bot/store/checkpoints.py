@@ -37,9 +37,11 @@ EVERY = 64  # events committed between checkpoints: about the 1,000 pages SQLite
 RESTART_AT = 3000
 # The log file is cut back to this size when it starts over (it keeps its size otherwise).
 LOG_BYTES = RESTART_AT * (4096 + 24)
-# How long the thread waits for the store's transaction under way to end (a turn's is
-# well under a millisecond; strict mode's batch lasts one pass of the event loop).
-CATCH_UP_WAIT = 0.01
+# How long the thread waits for the store's transaction under way to end: a turn's is
+# well under a millisecond, strict mode's batch lasts a pass of the event loop (tens of
+# ms with a hundred events in flight). Only the thread waits: the store is held back
+# once that transaction ends, for as long as the copy takes.
+CATCH_UP_WAIT = 0.1
 
 
 class WriteGate:
